@@ -1,0 +1,74 @@
+"""Build a receipt from what the database recorded, for the first print and every reprint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.models import Location, Till
+from db.repositories import orders, users
+from db.session import Database
+from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    order_number: str
+    reprint: bool = False
+
+
+def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
+    by_rate: dict[tuple[str, int], list[int]] = {}
+    for ln in lines:
+        acc = by_rate.setdefault((ln.tax_code, ln.tax_rate_bp), [0, 0])
+        acc[0] += ln.net
+        acc[1] += ln.tax
+    return tuple(ReceiptTax(c, r, n, t) for (c, r), (n, t) in sorted(by_rate.items()))
+
+
+class ReceiptActivities:
+    """Reads an order with its lines and tenders and shapes it for the printer."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn(name="receipt.build")
+    def build(self, req: ReceiptRequest) -> Receipt:
+        """The receipt of a recorded order, as the device worker will print it."""
+        with self.db.unit_of_work() as s:
+            order = orders.order_by_number(s, req.order_number)
+            if order is None:
+                raise ApplicationError(
+                    f"No sale {req.order_number}.", type="NotFound", non_retryable=True
+                )
+            lines = orders.order_lines(s, order.id)
+            pays = [p for p in orders.payments_for(s, order.workflow_id) if p.status != "voided"]
+            location = s.get(Location, order.location_id) if order.location_id else None
+            till = s.get(Till, order.till_id) if order.till_id else None
+            cashier = users.display_name(s, order.cashier_id) if order.cashier_id else ""
+            return Receipt(
+                sale_id=order.number,
+                store_name=location.name if location else "",
+                store_address=location.address if location else "",
+                till_code=till.code if till else "",
+                cashier_name=cashier,
+                # Printed in the store's own time, as the customer saw the clock.
+                sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone)) if location
+                else order.placed_at,
+                currency=order.currency,
+                lines=tuple(
+                    ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+                    for ln in lines
+                ),
+                taxes=_taxes(lines),
+                subtotal=order.subtotal,
+                tax_total=order.tax_total,
+                total=order.total,
+                tenders=tuple(ReceiptTender(p.tender, p.tendered) for p in pays),
+                change_due=order.change_due,
+                prices_include_tax=location.prices_include_tax if location else True,
+                reprint=req.reprint,
+            )

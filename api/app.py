@@ -1,0 +1,64 @@
+"""The FastAPI application: tills, health, auth; with a sale worker in-process for fast starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import errors
+from api.routes import auth, health, tills
+from db.session import Database
+from tillflow.settings import Settings
+from tillflow.workers import sales_worker
+
+log = logging.getLogger("tillflow.api")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    client: Client | None = None,
+    run_worker: bool | None = None,
+) -> FastAPI:
+    """Build the app; db and client are made from settings at startup unless given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_db = db is None
+        app.state.settings = settings
+        app.state.db = db or Database(settings.database_url or "")
+        app.state.temporal = client or await Client.connect(
+            settings.temporal_address or "", namespace=settings.temporal_namespace
+        )
+        worker_task = None
+        if run_worker if run_worker is not None else settings.api_workers_in_process:
+            # Shares this process's Client, so sales can start eagerly on it.
+            worker = sales_worker(app.state.temporal, app.state.db)
+            worker_task = asyncio.create_task(worker.run())
+        log.info("api started", extra={"in_process_worker": worker_task is not None})
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                await worker.shutdown()
+                await worker_task
+            if own_db:
+                app.state.db.dispose()
+
+    app = FastAPI(
+        title="tillflow",
+        version="0.1.0",
+        description="Tills, web stores and one stock pool, every process a durable Temporal saga.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(tills.router)
+    return app

@@ -1,0 +1,85 @@
+"""One error shape for every 4xx: {"error": {"code": ..., "message": ...}}; never a 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import Conflict, DomainError, InsufficientTender, InvalidRequest, NotFound
+
+log = logging.getLogger("tillflow.api")
+
+# Business error types raised inside workflows travel as ApplicationError.type names.
+_BY_TYPE: dict[str, type[DomainError]] = {
+    cls.__name__: cls for cls in (DomainError, NotFound, Conflict, InvalidRequest, InsufficientTender)
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal (auth, idempotency misuse) with a code and message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def domain_error_from_type(type_name: str | None, message: str) -> DomainError:
+    return _BY_TYPE.get(type_name or "", DomainError)(message)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error responses a route can give."""
+    text = {
+        400: "Malformed request",
+        401: "Missing, unknown or expired token",
+        403: "Token lacks the role or the store",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        422: "Invalid request or refused by a business rule",
+        503: "A dependency is unavailable; retry later",
+    }
+    return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
+
+
+def _body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.http_status)
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
+        return JSONResponse(_body("invalid", problems or "Invalid request."), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)

@@ -1,0 +1,196 @@
+"""Till endpoints: sign-in, look-up, quote, sale, receipt reprint."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from api import idempotency
+from api.auth import TILL_ROLES, issue_token, require_till, unauthorized, verify_secret
+from api.deps import ClientDep, DbDep, IdempotencyKey, PrincipalDep, SettingsDep
+from api.errors import ApiError, error_responses
+from api.sales import run_sale, stored_sale
+from api.schemas import ItemOut, QuoteIn, QuoteOut, ReprintOut, SaleIn, SaleOut, TillLogin, TokenOut
+from db.pricing import BasketItem, price_for_till
+from db.repositories import bookkeeping, catalog, orders, stock, users
+from db.repositories.catalog import TillView
+from db.repositories.users import Principal
+from db.session import Database
+from domain.errors import NotFound
+from workflows.contracts import (
+    SALES_TASK_QUEUE,
+    BasketLine,
+    ReprintRequest,
+    SaleRequest,
+    TenderIn,
+    reprint_workflow_id,
+    sale_workflow_id,
+)
+from workflows.receipt import ReprintWorkflow
+
+router = APIRouter(prefix="/tills", tags=["till"])
+TillCode = Annotated[str, Path(min_length=1, max_length=32, description="till code, e.g. T1")]
+
+
+def load_till(db: Database, code: str) -> TillView:
+    with db.unit_of_work() as s:
+        till = catalog.till_view(s, code)
+    if till is None:
+        raise NotFound(f"There is no till {code}.")
+    return till
+
+
+def till_for(db: Database, principal: Principal, code: str) -> TillView:
+    till = load_till(db, code)
+    require_till(principal, till)
+    return till
+
+
+@router.post("/{till}/login", response_model=TokenOut, responses=error_responses(401, 404, 422))
+def login(till: TillCode, body: TillLogin, db: DbDep, settings: SettingsDep) -> TokenOut:
+    """Sign a cashier or manager in at a till with staff code and PIN; returns a bearer token."""
+    view = load_till(db, till)
+    with db.unit_of_work() as s:
+        user = users.user_by_staff_code(s, body.staff_code)
+        ok = (
+            user is not None
+            and verify_secret(body.pin, user.pin_hash)
+            and user.role in TILL_ROLES
+            and view.location_id in users.user_location_ids(s, user.id)
+        )
+        if not ok or user is None:
+            raise unauthorized("Staff code or PIN is wrong, or you are not signed up for this store.")
+        token, expires = issue_token(s, user.id, view.till_id, settings.token_ttl_hours)
+        bookkeeping.audit(s, action="till.login", subject=f"till:{till}", actor_user_id=user.id)
+        return TokenOut(token=token, expires_at=expires, user=user.username,
+                        display_name=user.display_name, role=user.role, till=till)
+
+
+@router.get("/{till}/lookup", response_model=ItemOut, responses=error_responses(401, 403, 404, 422))
+def lookup(
+    till: TillCode,
+    principal: PrincipalDep,
+    db: DbDep,
+    barcode: Annotated[str, Query(min_length=1, max_length=64, description="EAN-13 or any barcode")],
+) -> ItemOut:
+    """Find the product behind a scanned barcode, with its price and stock at this store."""
+    view = till_for(db, principal, till)
+    with db.unit_of_work() as s:
+        item = catalog.item_by_barcode(s, view.location_id, barcode.strip())
+        if item is None:
+            raise NotFound(f"No product has barcode {barcode}.")
+        level = stock.level(s, view.location_id, item.sku)
+    return ItemOut(
+        **{k: getattr(item, k) for k in ("sku", "name", "category", "tax_code", "unit_price", "currency")},
+        barcodes=list(item.barcodes),
+        on_hand=level.on_hand if level else 0,
+        available=level.available if level else 0,
+    )
+
+
+@router.post("/{till}/quote", response_model=QuoteOut, responses=error_responses(401, 403, 404, 422))
+def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> QuoteOut:
+    """Price a basket (lines, tax, totals) without side effects."""
+    view = till_for(db, principal, till)
+    with db.unit_of_work() as s:
+        q = price_for_till(s, view, [BasketItem(ln.sku, ln.quantity) for ln in body.lines])
+    return QuoteOut.model_validate(q, from_attributes=True)
+
+
+@router.post("/{till}/sales", response_model=SaleOut, responses=error_responses(401, 403, 404, 409, 422))
+async def create_sale(
+    till: TillCode,
+    body: SaleIn,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Ring up a sale: the Sale workflow prices it, takes stock and tenders, and answers when settled.
+
+    The same client_sale_id always returns the same sale and changes nothing.
+    """
+    view = await run_in_threadpool(till_for, db, principal, till)
+    scope = f"{principal.user_id}:sales:{till}"
+    digest = idempotency.request_hash(body.model_dump())
+    replayed = await run_in_threadpool(idempotency.replay, db, scope, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
+    workflow_id = sale_workflow_id(till, body.client_sale_id)
+    done = await run_in_threadpool(stored_sale, db, workflow_id)
+    if done is None:
+        req = SaleRequest(
+            till_code=till,
+            client_sale_id=body.client_sale_id,
+            cashier_id=principal.user_id,
+            lines=tuple(BasketLine(ln.sku, ln.quantity) for ln in body.lines),
+            tenders=tuple(TenderIn(t.kind, t.amount) for t in body.tenders),
+        )
+        try:
+            done = await run_sale(client, view, req, workflow_id)
+        except ApiError as err:
+            if err.code != "sale_closed":
+                raise
+            done = await run_in_threadpool(stored_sale, db, workflow_id)
+            if done is None:
+                raise
+    payload = SaleOut.model_validate(done).model_dump(mode="json")
+    await run_in_threadpool(idempotency.remember, db, scope, idempotency_key, digest, 200, payload)
+    return JSONResponse(payload)
+
+
+def _sale_at_till(db: Database, view: TillView, sale_id: str) -> str:
+    with db.unit_of_work() as s:
+        order = orders.order_by_number(s, sale_id)
+        if order is None or order.location_id != view.location_id:
+            raise NotFound(f"There is no sale {sale_id} at this store.")
+        return order.workflow_id
+
+
+@router.get("/{till}/sales/{sale_id}", response_model=SaleOut, responses=error_responses(401, 403, 404))
+def get_sale(till: TillCode, sale_id: str, principal: PrincipalDep, db: DbDep) -> Any:
+    """A recorded sale of this store, by the number on its receipt."""
+    view = till_for(db, principal, till)
+    workflow_id = _sale_at_till(db, view, sale_id)
+    done = stored_sale(db, workflow_id)
+    if done is None:
+        raise NotFound(f"Sale {sale_id} did not complete.")
+    return done
+
+
+@router.post(
+    "/{till}/sales/{sale_id}/reprint",
+    response_model=ReprintOut,
+    status_code=202,
+    responses=error_responses(401, 403, 404),
+)
+async def reprint(
+    till: TillCode,
+    sale_id: str,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ReprintOut:
+    """Print the receipt of a sale again on this till's printer, marked as a reprint."""
+    view = await run_in_threadpool(till_for, db, principal, till)
+    await run_in_threadpool(_sale_at_till, db, view, sale_id)
+    workflow_id = reprint_workflow_id(sale_id, idempotency_key or uuid.uuid4().hex)
+    try:
+        await client.start_workflow(
+            ReprintWorkflow.run,
+            ReprintRequest(till_code=till, order_number=sale_id),
+            id=workflow_id,
+            task_queue=SALES_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the same Idempotency-Key: that reprint is already queued or done
+    return ReprintOut(workflow_id=workflow_id)

@@ -1,0 +1,331 @@
+"""SQLAlchemy 2 models: the whole schema. Alembic migrations must match these (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("cashier", "manager", "fulfilment", "finance", "admin")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# ---- places and people -------------------------------------------------------------------
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # store | warehouse
+    timezone: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=True)
+    ship_from_store: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),)
+
+
+class TaxCategory(Base):
+    __tablename__ = "tax_categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class LocationTaxRate(Base):
+    __tablename__ = "location_tax_rates"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    tax_category_id: Mapped[int] = mapped_column(ForeignKey("tax_categories.id"), primary_key=True)
+    rate_bp: Mapped[int] = mapped_column(Integer)  # basis points: 2000 = 20 %
+    __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_range"),)
+
+
+class Till(Base):
+    __tablename__ = "tills"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    printer_url: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    staff_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('cashier', 'manager', 'fulfilment', 'finance', 'admin')", name="role"
+        ),
+    )
+
+
+class UserLocation(Base):
+    __tablename__ = "user_locations"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex; never the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ---- catalogue ---------------------------------------------------------------------------
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    tax_category_id: Mapped[int] = mapped_column(ForeignKey("tax_categories.id"))
+    store_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    online_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Variant(Base):
+    __tablename__ = "variants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))  # e.g. "Blue / M"; "" for a single-variant product
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Barcode(Base):
+    __tablename__ = "barcodes"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="EAN13")
+
+
+class Price(Base):
+    """A variant's shelf price; a location-specific row wins over the default (location NULL)."""
+
+    __tablename__ = "prices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    __table_args__ = (
+        UniqueConstraint("variant_id", "location_id", postgresql_nulls_not_distinct=True),
+        CheckConstraint("amount >= 0", name="amount_positive"),
+    )
+
+
+# ---- stock -------------------------------------------------------------------------------
+
+
+class StockLevel(Base):
+    __tablename__ = "stock_levels"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    __table_args__ = (CheckConstraint("reserved >= 0", name="reserved_positive"),)
+
+
+class StockMovement(Base):
+    """Append-only ledger: on_hand is always the sum of a location's movements for a SKU."""
+
+    __tablename__ = "stock_movements"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"))
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = _now()
+    __table_args__ = (Index("ix_stock_movements_location_sku", "location_id", "sku"),)
+
+
+class Reservation(Base):
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # cart | order | pickup
+    reference: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|released|consumed
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        UniqueConstraint("kind", "reference", "location_id", "sku"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_reservations_location_sku_status", "location_id", "sku", "status"),
+    )
+
+
+# ---- customers, orders, money ------------------------------------------------------------
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _now()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # store | web | shopify | woocommerce
+    fulfilment_type: Mapped[str] = mapped_column(String(16))  # in_store | bopis | ship
+    status: Mapped[str] = mapped_column(String(16))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"))
+    cashier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    external_source: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    tax_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    change_due: Mapped[int] = mapped_column(BigInteger, default=0)
+    warnings: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (UniqueConstraint("external_source", "external_id"),)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    tax_code: Mapped[str] = mapped_column(String(32))
+    tax_rate_bp: Mapped[int] = mapped_column(Integer)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), index=True)
+    tender: Mapped[str] = mapped_column(String(16))  # cash | card | gift_card | store_credit
+    amount: Mapped[int] = mapped_column(BigInteger)  # applied to the order
+    tendered: Mapped[int] = mapped_column(BigInteger)  # handed over (cash)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # authorized|captured|completed|voided|refunded
+    provider: Mapped[str] = mapped_column(String(32), default="")
+    provider_ref: Mapped[str] = mapped_column(String(200), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    provider_ref: Mapped[str] = mapped_column(String(200), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _now()
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, when, through which workflow."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = _now()
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+# ---- API bookkeeping ---------------------------------------------------------------------
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write with an Idempotency-Key; replays get it back."""
+
+    __tablename__ = "idempotency_records"
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _now()

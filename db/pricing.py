@@ -1,0 +1,33 @@
+"""Load what pricing needs for a till and price a basket with the domain rules (read only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from db.repositories import catalog
+from domain.errors import InvalidRequest, NotFound
+from domain.pricing import PriceInput, Quote, price_basket
+
+
+@dataclass(frozen=True)
+class BasketItem:
+    sku: str
+    quantity: int
+
+
+def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[BasketItem]) -> Quote:
+    """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive."""
+    items = catalog.items_by_sku(session, till.location_id, [b.sku for b in basket])
+    rates = catalog.tax_rates(session, till.location_id)
+    inputs = []
+    for no, line in enumerate(basket, start=1):
+        item = items.get(line.sku)
+        if item is None:
+            raise NotFound(f"Line {no}: no product with SKU {line.sku}.")
+        if item.unit_price is None or item.currency != till.currency:
+            raise InvalidRequest(f"Line {no}: {item.name} has no price at this store.")
+        inputs.append(PriceInput(no, item.sku, item.name, line.quantity, item.unit_price, item.tax_code))
+    return price_basket(inputs, rates, currency=till.currency, prices_include_tax=till.prices_include_tax)

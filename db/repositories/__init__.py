@@ -1,0 +1,1 @@
+"""Every query lives here, grouped by what it reads or writes."""

@@ -1,0 +1,140 @@
+"""Catalogue, locations, tills and tax rates: read side used by pricing and look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Barcode, Location, LocationTaxRate, Price, Product, TaxCategory, Till, Variant
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    sku: str
+    name: str
+    product_code: str
+    category: str
+    tax_code: str
+    unit_price: int | None  # None: no price at this location
+    currency: str | None
+    barcodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TillView:
+    till_id: int
+    till_code: str
+    till_name: str
+    printer_url: str
+    location_id: int
+    location_code: str
+    location_name: str
+    address: str
+    timezone: str
+    currency: str
+    prices_include_tax: bool
+
+
+def _display_name(product: str, variant: str) -> str:
+    return f"{product} ({variant})" if variant else product
+
+
+def _items_query(location_id: int) -> Select[Any]:
+    # A location's own price wins over the default price (location_id NULL).
+    own = aliased(Price)
+    default = aliased(Price)
+    barcodes = (
+        select(func.coalesce(func.array_agg(Barcode.code), []))
+        .where(Barcode.variant_id == Variant.id)
+        .correlate(Variant)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Variant.sku,
+            Variant.name,
+            Product.name,
+            Product.code,
+            Product.category,
+            TaxCategory.code,
+            func.coalesce(own.amount, default.amount),
+            case((own.id.is_not(None), own.currency), else_=default.currency),
+            barcodes,
+        )
+        .join(Product, Product.id == Variant.product_id)
+        .join(TaxCategory, TaxCategory.id == Product.tax_category_id)
+        .outerjoin(own, (own.variant_id == Variant.id) & (own.location_id == location_id))
+        .outerjoin(default, (default.variant_id == Variant.id) & default.location_id.is_(None))
+        .where(Variant.active, Product.active)
+    )
+
+
+def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
+    sku, vname, pname, pcode, category, tax_code, amount, currency, codes = row
+    return CatalogItem(
+        sku=sku,
+        name=_display_name(pname, vname),
+        product_code=pcode,
+        category=category,
+        tax_code=tax_code,
+        unit_price=amount,
+        currency=currency,
+        barcodes=tuple(codes or ()),
+    )
+
+
+def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
+    q = _items_query(location_id).join(Barcode, Barcode.variant_id == Variant.id)
+    row = session.execute(q.where(Barcode.code == code)).first()
+    return _item(row) if row else None
+
+
+def items_by_sku(session: Session, location_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
+    rows = session.execute(_items_query(location_id).where(Variant.sku.in_(list(set(skus)))))
+    return {item.sku: item for item in map(_item, rows)}
+
+
+def all_items(session: Session, location_id: int) -> list[CatalogItem]:
+    return [_item(r) for r in session.execute(_items_query(location_id).order_by(Variant.sku))]
+
+
+def tax_rates(session: Session, location_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(TaxCategory.code, LocationTaxRate.rate_bp)
+        .join(LocationTaxRate, LocationTaxRate.tax_category_id == TaxCategory.id)
+        .where(LocationTaxRate.location_id == location_id)
+    )
+    return {code: rate for code, rate in rows}
+
+
+def till_view(session: Session, till_code: str) -> TillView | None:
+    row = session.execute(
+        select(Till, Location)
+        .join(Location, Location.id == Till.location_id)
+        .where(Till.code == till_code, Till.active)
+    ).first()
+    if row is None:
+        return None
+    till, loc = row
+    return TillView(
+        till_id=till.id,
+        till_code=till.code,
+        till_name=till.name,
+        printer_url=till.printer_url,
+        location_id=loc.id,
+        location_code=loc.code,
+        location_name=loc.name,
+        address=loc.address,
+        timezone=loc.timezone,
+        currency=loc.currency,
+        prices_include_tax=loc.prices_include_tax,
+    )
+
+
+def list_tills(session: Session) -> list[TillView]:
+    codes = session.scalars(select(Till.code).where(Till.active).order_by(Till.code)).all()
+    return [v for c in codes if (v := till_view(session, c)) is not None]

@@ -1,0 +1,148 @@
+"""Orders, their lines and their payments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from db.models import Order, OrderLine, Payment
+
+
+@dataclass(frozen=True)
+class NewOrderLine:
+    line_no: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    net: int
+    tax: int
+    gross: int
+    tax_code: str
+    tax_rate_bp: int
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    workflow_id: str
+    number_prefix: str
+    channel: str
+    fulfilment_type: str
+    status: str
+    location_id: int | None
+    till_id: int | None
+    cashier_id: int | None
+    currency: str
+    subtotal: int
+    tax_total: int
+    total: int
+    change_due: int
+    warnings: list[str]
+    placed_at: datetime
+    lines: list[NewOrderLine]
+
+
+def insert_order(session: Session, new: NewOrder) -> Order:
+    """Insert once per workflow id; a retry gets the order that is already there."""
+    existing = order_by_workflow(session, new.workflow_id)
+    if existing is not None:
+        return existing
+    order_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("orders", "id"))))
+    inserted = session.execute(
+        insert(Order)
+        .values(
+            id=order_id,
+            number=f"{new.number_prefix}-{order_id:06d}",
+            workflow_id=new.workflow_id,
+            channel=new.channel,
+            fulfilment_type=new.fulfilment_type,
+            status=new.status,
+            location_id=new.location_id,
+            till_id=new.till_id,
+            cashier_id=new.cashier_id,
+            currency=new.currency,
+            subtotal=new.subtotal,
+            tax_total=new.tax_total,
+            total=new.total,
+            change_due=new.change_due,
+            warnings=new.warnings,
+            placed_at=new.placed_at,
+        )
+        .on_conflict_do_nothing(index_elements=["workflow_id"])
+        .returning(Order.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        session.execute(
+            insert(OrderLine),
+            [{"order_id": inserted, **line.__dict__} for line in new.lines],
+        )
+    session.flush()
+    order = order_by_workflow(session, new.workflow_id)
+    assert order is not None
+    return order
+
+
+def order_by_workflow(session: Session, workflow_id: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.workflow_id == workflow_id))
+
+
+def order_by_number(session: Session, number: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.number == number))
+
+
+def order_lines(session: Session, order_id: int) -> list[OrderLine]:
+    return list(
+        session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no))
+    )
+
+
+def count_orders(session: Session, workflow_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Order).where(Order.workflow_id == workflow_id)) or 0
+
+
+# ---- payments ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    workflow_id: str
+    tender: str
+    amount: int
+    tendered: int
+    currency: str
+    status: str
+    idempotency_key: str
+    location_id: int | None
+    till_id: int | None
+    provider: str = ""
+    provider_ref: str = ""
+
+
+def insert_payment(session: Session, new: NewPayment) -> Payment:
+    """Insert once per idempotency key and return the stored row."""
+    session.execute(
+        insert(Payment).values(**new.__dict__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    row = session.scalar(select(Payment).where(Payment.idempotency_key == new.idempotency_key))
+    assert row is not None
+    return row
+
+
+def payments_for(session: Session, workflow_id: str) -> list[Payment]:
+    return list(
+        session.scalars(select(Payment).where(Payment.workflow_id == workflow_id).order_by(Payment.id))
+    )
+
+
+def void_payments(session: Session, workflow_id: str, *, statuses: tuple[str, ...]) -> int:
+    """Mark the workflow's live payments voided; returns how many changed."""
+    result = session.execute(
+        update(Payment)
+        .where(Payment.workflow_id == workflow_id, Payment.status.in_(statuses))
+        .values(status="voided")
+    )
+    return result.rowcount or 0

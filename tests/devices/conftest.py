@@ -1,0 +1,63 @@
+"""Sample receipts and jobs shared by the device tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from workflows.contracts import (
+    DrawerKick,
+    PrintJob,
+    Receipt,
+    ReceiptLine,
+    ReceiptTax,
+    ReceiptTender,
+)
+
+
+def _receipt(**changes: object) -> Receipt:
+    # A small cash sale in EUR with two tax rates and change due.
+    fields: dict[str, object] = {
+        "sale_id": "S-1001",
+        "store_name": "Corner Shop Soho",
+        "store_address": "12 Greek Street\nLondon W1D 4DH",
+        "till_code": "T1",
+        "cashier_name": "Ann",
+        "sold_at": datetime(2024, 5, 1, 14, 3, 59),
+        "currency": "EUR",
+        "lines": (
+            ReceiptLine("Oat milk 1L", "SKU-1", 2, 195, 390, "S"),
+            ReceiptLine("Bread", "SKU-2", 1, 250, 250, "R"),
+        ),
+        "taxes": (ReceiptTax("S", 2000, 325, 65), ReceiptTax("R", 550, 237, 13)),
+        "subtotal": 640,
+        "tax_total": 78,
+        "total": 640,
+        "tenders": (ReceiptTender("cash", 640, "handed 10.00"),),
+        "change_due": 360,
+    }
+    fields.update(changes)
+    return Receipt(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_receipt() -> Callable[..., Receipt]:
+    """The sample receipt with some fields changed."""
+    return _receipt
+
+
+@pytest.fixture
+def receipt() -> Receipt:
+    return _receipt()
+
+
+@pytest.fixture
+def print_job(receipt: Receipt) -> PrintJob:
+    return PrintJob(job_id="receipt:sale:T1:abc", receipt=receipt)
+
+
+@pytest.fixture
+def drawer_kick() -> DrawerKick:
+    return DrawerKick(job_id="drawer:sale:T1:abc", till_code="T1", reason="cash sale")

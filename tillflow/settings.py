@@ -1,0 +1,48 @@
+"""All configuration, from TILLFLOW_* environment variables (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The one settings object; nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_prefix="TILLFLOW_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset = embedded PostgreSQL under var/pg"
+    )
+    temporal_address: str | None = Field(
+        default=None, description="host:port of Temporal; unset = embedded dev server"
+    )
+    temporal_namespace: str = "default"
+    temporal_port: int = Field(default=7233, description="port of the embedded Temporal dev server")
+    temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_url: str | None = Field(default=None, description="URL devices and tills use to reach the API")
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", description="json (one event per line) or text")
+    api_workers_in_process: bool = Field(
+        default=True, description="run a sale worker inside the API process (eager start needs it)"
+    )
+    token_ttl_hours: int = 12
+    demo_seed: bool = True
+    sale_print_timeout_hours: int = Field(
+        default=24, description="how long a receipt job keeps retrying on a dead printer"
+    )
+
+    @property
+    def receipts_dir(self) -> Path:
+        return self.var_dir / "receipts"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

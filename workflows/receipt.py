@@ -1,0 +1,28 @@
+"""Reprint a receipt on the till's device queue, on request of a cashier."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.receipts import ReceiptActivities, ReceiptRequest
+    from workflows.contracts import DeviceResult, PrintJob, ReprintRequest, device_task_queue
+    from workflows.policies import DEVICE, STEP
+
+
+@workflow.defn(name="Reprint")
+class ReprintWorkflow:
+    """Build the receipt from the recorded order and print it marked as a reprint."""
+
+    @workflow.run
+    async def run(self, req: ReprintRequest) -> DeviceResult:
+        receipt = await workflow.execute_local_activity_method(
+            ReceiptActivities.build, ReceiptRequest(req.order_number, reprint=True), **STEP
+        )
+        return await workflow.execute_activity(
+            "print_receipt",
+            PrintJob(workflow.info().workflow_id, receipt),
+            task_queue=device_task_queue(req.till_code),
+            result_type=DeviceResult,
+            **DEVICE,
+        )
