@@ -156,10 +156,11 @@ class SaleActivities:
         with self.db.unit_of_work() as s:
             taken = [
                 m for m in stock.movements_with_key_prefix(s, f"{cmd.workflow_id}:stock:")
-                if m.location_id == cmd.location_id
+                if m.location_id == cmd.location_id and m.reason == "sale"
             ]
             moves = [
-                stock.Movement(m.sku, -m.delta, "sale_reversal", m.reference, f"{m.idempotency_key}:reversal")
+                stock.Movement(m.sku, -m.delta, "sale_reversal", m.reference,
+                               f"{cmd.workflow_id}:restock:{(m.idempotency_key or '').rsplit(':', 1)[-1]}")
                 for m in taken
             ]
             applied = stock.apply_movements(

@@ -1,0 +1,101 @@
+"""A sale whose last step fails for good: compensations run in reverse and nothing stays sold."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from activities.sale import OrderRecord, RecordedOrder
+from db.models import Order, Payment, StockMovement
+from helpers.stock import assert_ledger_balanced, on_hand
+from tillflow.workers import sale_activities, sales_worker
+from workflows.contracts import BasketLine, SaleRequest, TenderIn, sale_workflow_id
+from workflows.sale import SaleWorkflow
+
+
+@activity.defn(name="sale.record_order")
+def broken_record_order(cmd: OrderRecord) -> RecordedOrder:
+    raise ApplicationError("order store rejected the write", type="OrderStoreDown", non_retryable=True)
+
+
+def _local_activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
+            out.append(json.loads(data)["activity_type"])
+    return out
+
+
+async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal_client) -> None:  # type: ignore[no-untyped-def]
+    queue = f"sales-broken-{uuid.uuid4().hex[:6]}"
+    acts = [a for a in sale_activities(db) if getattr(a, "__name__", "") != "record_order"]
+    worker = sales_worker(temporal_client, db, activities=[*acts, broken_record_order], task_queue=queue)
+    sku = "VASE-GLASS"
+    before = on_hand(db, "BER", sku)
+    wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
+    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 10000),))
+    async with worker:
+        start = WithStartWorkflowOperation(
+            SaleWorkflow.run, req, id=wf_id, task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await temporal_client.execute_update_with_start_workflow(
+                SaleWorkflow.checkout, start_workflow_operation=start
+            )
+        assert "order store rejected the write" in str(failed.value.cause)
+        handle = temporal_client.get_workflow_handle(wf_id)
+        with pytest.raises(Exception):
+            await asyncio.wait_for(handle.result(), timeout=20)
+        status = await handle.query(SaleWorkflow.status)
+        history = await handle.fetch_history()
+
+    # Database: stock back, cash voided, no order.
+    assert on_hand(db, "BER", sku) == before
+    with db.unit_of_work() as s:
+        moves = s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)
+                          .order_by(StockMovement.id)).all()
+        assert [(m.delta, m.reason) for m in moves] == [(-2, "sale"), (2, "sale_reversal")]
+        pays = s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).all()
+        assert [p.status for p in pays] == ["voided"]
+        assert s.scalars(select(Order).where(Order.workflow_id == wf_id)).first() is None
+    assert_ledger_balanced(db)
+
+    # History: forward steps, then the compensations in reverse order.
+    assert _local_activity_types(history) == [
+        "sale.price", "sale.commit_stock", "sale.record_tenders", "sale.record_order",
+        "sale.void_tenders", "sale.restore_stock",
+    ]
+    assert status.compensating and status.step == "compensated"
+    assert "order store rejected the write" in status.error
+
+
+async def test_compensation_activities_are_idempotent(db) -> None:  # type: ignore[no-untyped-def]
+    """Local activities may run twice; restoring twice puts stock back once."""
+    from datetime import UTC, datetime
+
+    from activities.sale import SaleActivities, StockCommit, StockRestore
+    from helpers.stock import location_id
+    from workflows.contracts import SaleLine
+
+    acts = SaleActivities(db)
+    loc = location_id(db, "BER")
+    wf = f"sale:test:{uuid.uuid4().hex[:8]}"
+    line = SaleLine(1, "KEYRING", "Leather keyring", 3, 990, 832, 158, 2970, "standard", 1900)
+    before = on_hand(db, "BER", "KEYRING")
+    now = datetime.now(UTC)
+    for _ in range(2):
+        acts.commit_stock(StockCommit(wf, loc, wf, (line,), now))
+    assert on_hand(db, "BER", "KEYRING") == before - 3
+    assert acts.restore_stock(StockRestore(wf, loc, now)) == 1
+    assert acts.restore_stock(StockRestore(wf, loc, now)) == 0
+    assert on_hand(db, "BER", "KEYRING") == before
