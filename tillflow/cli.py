@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+
+from temporalio.worker import Worker
 
 from tillflow import logs
 from tillflow.settings import Settings, get_settings
@@ -59,10 +62,10 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         await ensure_search_attributes(client)
         db = Database(_database_url(settings))
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
-        await sales_worker(client, db).run()
+        await _serve(sales_worker(client, db))
 
-    _run_until_signal(run())
-    return 0
+    asyncio.run(run())
+    return _exit_now()
 
 
 def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
@@ -76,10 +79,10 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
         log.info("device worker polling", extra={"till": args.till, "printer": printer})
-        await build_device_worker(client, args.till, printer, journal).run()
+        await _serve(build_device_worker(client, args.till, printer, journal))
 
-    _run_until_signal(run())
-    return 0
+    asyncio.run(run())
+    return _exit_now()
 
 
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
@@ -88,13 +91,30 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     return run_stack(settings)
 
 
-def _run_until_signal(coro) -> None:  # type: ignore[no-untyped-def]
-    # `tillflow up` stops its children with SIGTERM: shut the worker down as on Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+async def _serve(worker: Worker, grace: float = 5.0) -> None:
+    """Run a worker until SIGINT/SIGTERM, then give in-flight tasks a few seconds to finish."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    running = asyncio.create_task(worker.run())
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        running.result()  # the worker died on its own: raise why
+        return
     try:
-        asyncio.run(coro)
-    except KeyboardInterrupt:
-        pass
+        await asyncio.wait_for(worker.shutdown(), timeout=grace)
+    except TimeoutError:
+        # Long polls can hold shutdown for a minute; unfinished tasks are retried by Temporal.
+        log.info("worker stopped without waiting for its open polls")
+
+
+def _exit_now() -> int:
+    """Leave without joining the SDK's native threads, which may sit in a long poll."""
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _database_url(settings: Settings) -> str:

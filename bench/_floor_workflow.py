@@ -1,0 +1,48 @@
+"""The Temporal floor: a workflow with one no-op local activity, answered by an update like a sale.
+
+Kept free of heavy imports: the workflow sandbox re-imports this module for every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+
+FLOOR_TASK_QUEUE = "tillflow-bench-floor"
+NOOP_ACTIVITY = "bench.noop"
+
+
+@dataclass(frozen=True)
+class FloorRequest:
+    sale_id: str
+
+
+@dataclass(frozen=True)
+class FloorResult:
+    sale_id: str
+
+
+@workflow.defn(name="BenchFloor")
+class FloorWorkflow:
+    """One no-op local activity, then done; `checkout` answers once it has run."""
+
+    def __init__(self) -> None:
+        self._result: FloorResult | None = None
+
+    @workflow.run
+    async def run(self, req: FloorRequest) -> FloorResult:
+        await workflow.execute_local_activity(
+            NOOP_ACTIVITY, req, start_to_close_timeout=timedelta(seconds=10)
+        )
+        self._result = FloorResult(req.sale_id)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result
+
+    @workflow.update
+    async def checkout(self) -> FloorResult:
+        """Wait until the local activity has run, like the sale's checkout update."""
+        await workflow.wait_condition(lambda: self._result is not None)
+        assert self._result is not None
+        return self._result

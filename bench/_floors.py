@@ -1,0 +1,171 @@
+"""The two floors a sale is compared with: a bare PostgreSQL transaction and a minimal Temporal round trip."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.worker import Worker
+
+from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorWorkflow
+from _tills import SaleTiming, basket
+from db.models import User
+from db.pricing import BasketItem, price_for_till
+from db.repositories import catalog, orders, stock
+from db.session import Database
+from domain.pricing import Quote
+from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
+from tillflow.workers import sandbox_runner
+
+_STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
+FLOOR_TILL = "BER1"
+
+
+# ---- bare PostgreSQL ---------------------------------------------------------------------
+
+
+def _quotes(db: Database, count: int, prices: dict[str, int], seed: int) -> tuple[catalog.TillView, int, list[Quote]]:
+    """Priced baskets like the sales', prepared outside the timed part."""
+    rng = random.Random(seed)
+    skus = sorted(prices)
+    with db.unit_of_work() as s:
+        till = catalog.till_view(s, FLOOR_TILL)
+        cashier = s.scalar(select(User.id).where(User.staff_code == "1001"))
+        assert till is not None and cashier is not None
+        quotes = [
+            price_for_till(s, till, [BasketItem(ln["sku"], ln["quantity"])
+                                     for ln in basket(rng, prices, skus)["lines"]])
+            for _ in range(count)
+        ]
+    return till, cashier, quotes
+
+
+def _stock_and_order(db: Database, till: catalog.TillView, cashier: int, quote: Quote) -> None:
+    """The sale's stock decrement and order insert as one plain transaction."""
+    wf = f"bench-floor:pg:{uuid.uuid4().hex[:12]}"
+    now = datetime.now(UTC)
+    moves = [stock.Movement(ln.sku, -ln.quantity, "sale", wf, f"{wf}:stock:{ln.line_no}")
+             for ln in quote.lines]
+    with db.unit_of_work() as s:
+        stock.apply_movements(s, till.location_id, moves, workflow_id=wf, occurred_at=now)
+        orders.insert_order(s, orders.NewOrder(
+            workflow_id=wf, number_prefix="PGFLOOR", channel="store", fulfilment_type="in_store",
+            status="completed", location_id=till.location_id, till_id=till.till_id,
+            cashier_id=cashier, currency=quote.currency, subtotal=quote.subtotal,
+            tax_total=quote.tax_total, total=quote.total, change_due=0, warnings=[],
+            placed_at=now, lines=[orders.NewOrderLine(**ln.__dict__) for ln in quote.lines],
+        ))
+
+
+def postgres_floor(url: str, count: int, warmup: int, prices: dict[str, int], seed: int) -> list[float]:
+    """Seconds per transaction, sequentially, on one warm pooled connection."""
+    db = Database(url, pool_size=1)
+    try:
+        till, cashier, quotes = _quotes(db, count + warmup, prices, seed)
+        timings = []
+        for i, quote in enumerate(quotes):
+            t0 = time.perf_counter()
+            _stock_and_order(db, till, cashier, quote)
+            if i >= warmup:
+                timings.append(time.perf_counter() - t0)
+        return timings
+    finally:
+        db.dispose()
+
+
+# ---- Temporal ----------------------------------------------------------------------------
+
+
+@activity.defn(name="bench.noop")
+def noop(req: FloorRequest) -> None:
+    """Does nothing: the floor measures Temporal, not work."""
+
+
+def floor_worker(client: Client) -> Worker:
+    """The floor's worker in this process, on its own queue, built like the sales worker."""
+    return Worker(
+        client,
+        task_queue=FLOOR_TASK_QUEUE,
+        workflows=[FloorWorkflow],
+        activities=[noop],
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+        workflow_runner=sandbox_runner(),
+        max_concurrent_local_activities=4,
+    )
+
+
+def _search_attributes(workflow_id: str) -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        SearchAttributePair(_STORE, "BER"),
+        SearchAttributePair(_TILL, FLOOR_TILL),
+        SearchAttributePair(_CHANNEL, "bench"),
+        SearchAttributePair(_ORDER, workflow_id),
+    ])
+
+
+async def update_with_start(client: Client, workflow_id: str) -> None:
+    """Started exactly like a sale: update-with-start, waiting for the checkout update."""
+    start = WithStartWorkflowOperation(
+        FloorWorkflow.run,
+        FloorRequest(workflow_id),
+        id=workflow_id,
+        task_queue=FLOOR_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        search_attributes=_search_attributes(workflow_id),
+    )
+    await client.execute_update_with_start_workflow(FloorWorkflow.checkout, start_workflow_operation=start)
+
+
+async def eager_start(client: Client, workflow_id: str) -> bool:
+    """Start with request_eager_start and wait for the result; True if the server started it eagerly."""
+    handle = await client.start_workflow(
+        FloorWorkflow.run,
+        FloorRequest(workflow_id),
+        id=workflow_id,
+        task_queue=FLOOR_TASK_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        search_attributes=_search_attributes(workflow_id),
+        request_eager_start=True,
+    )
+    await handle.result()
+    # The SDK marks eagerly started handles with this attribute (set via setattr, unmangled).
+    return bool(getattr(handle, "__temporal_eagerly_started", False))
+
+
+async def temporal_floor(
+    client: Client, count: int, warmup: int, *, eager: bool
+) -> tuple[list[SaleTiming], int]:
+    """Sequential floor runs (update-with-start, or eager start + result); also how many ran eagerly."""
+    timings: list[SaleTiming] = []
+    eagerly = 0
+    kind = "eager" if eager else "uws"
+    async with floor_worker(client):
+        for i in range(count + warmup):
+            wf = f"bench-floor:{kind}:{uuid.uuid4().hex[:12]}"
+            sent, t0 = time.time(), time.perf_counter()
+            if eager:
+                eagerly += await eager_start(client, wf) and i >= warmup
+            else:
+                await update_with_start(client, wf)
+            seconds = time.perf_counter() - t0
+            if i >= warmup:
+                timings.append(SaleTiming(wf, sent, time.time(), seconds))
+    return timings, eagerly
+
+
+def seconds_of(timings: Sequence[SaleTiming]) -> list[float]:
+    return [t.seconds for t in timings]

@@ -1,0 +1,262 @@
+"""Sale checkout latency: tills through the real path (HTTP API -> Sale workflow -> activities -> device
+worker), compared with a bare PostgreSQL floor and a minimal Temporal floor.
+
+    .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--default-throttles]
+
+Starts its own embedded PostgreSQL, Temporal dev server, workers and API on free ports in a temp
+dir, and stops and removes all of it at the end (also on Ctrl-C or an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from _breakdown import PHASE_HELP, PHASES, breakdown, median_phases
+from _floors import postgres_floor, seconds_of, temporal_floor
+from _report import Row, table, target_lines, targets
+from _stack import (
+    LIFTED_THROTTLES,
+    THROTTLE_DEFAULTS,
+    Stack,
+    StackError,
+    check_children,
+    seed,
+    seed_env,
+    services,
+    start_app,
+)
+from _tills import SaleFailed, SaleTiming, TillSession, add_bench_tills, run_till, shelf_prices, sign_in, tills_for
+from db.models import Order
+from db.session import Database
+from tillflow.embedded import temporal_binary
+from tillflow.temporal import connect
+
+FLOOR_WARMUP = 10
+
+
+@dataclass
+class Results:
+    """Everything measured in one run."""
+
+    tills: int
+    one: list[SaleTiming] = field(default_factory=list)
+    one_wall: float = 0.0
+    many: list[SaleTiming] = field(default_factory=list)
+    many_wall: float = 0.0
+    pg: list[float] = field(default_factory=list)
+    floor: list[SaleTiming] = field(default_factory=list)
+    eager: list[SaleTiming] = field(default_factory=list)
+    eagerly_started: int = 0
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
+    orders_recorded: int = 0
+    sales_sent: int = 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sales", type=int, default=200, help="sales per till in each scenario (default 200)")
+    p.add_argument("--tills", type=int, default=8, help="tills in the concurrent scenario (default 8)")
+    p.add_argument("--warmup", type=int, default=20, help="warm-up sales, not counted (default 20)")
+    p.add_argument("--floor-runs", type=int, default=200, help="runs of each floor (default 200)")
+    p.add_argument("--seed", type=int, default=7, help="random seed for the baskets")
+    p.add_argument("--default-throttles", action="store_true",
+                   help="keep the dev server's per-shard poll limits (20/s) instead of lifting them")
+    return p.parse_args(argv)
+
+
+def step(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def prepare(stack: Stack, tills: list[str]) -> None:
+    """Seed the demo retailer, add the benchmark's tills and cashiers, start workers and the API."""
+    step("migrating and seeding the demo retailer")
+    seed(stack, seed_env(stack))
+    db = Database(stack.database_url, pool_size=1)
+    try:
+        add_bench_tills(db, str(stack.var_dir / "receipts"))
+    finally:
+        db.dispose()
+    step(f"starting central worker, device workers for {', '.join(tills)}, and the API")
+    start_app(stack, tills)
+
+
+async def settle(client: Client, timeout: float = 120) -> None:
+    """Wait until no workflow runs (receipts printed, drawers kicked), so scenarios do not overlap."""
+    deadline = time.monotonic() + timeout
+    while (running := (await client.count_workflows('ExecutionStatus="Running"')).count) > 0:
+        if time.monotonic() > deadline:
+            step(f"warning: {running} workflows still running after {timeout:.0f} s; going on")
+            return
+        await asyncio.sleep(0.5)
+
+
+async def scenario(
+    api_url: str, sessions: Sequence[TillSession], count: int, prices: dict[str, int], seed_: int, tag: str
+) -> tuple[list[SaleTiming], float]:
+    """All tills ringing up `count` sales each at the same time; returns the sales and the wall time."""
+    t0 = time.perf_counter()
+    per_till = await asyncio.gather(*(
+        run_till(api_url, s, count, prices, seed_ * 1000 + i, tag) for i, s in enumerate(sessions)
+    ))
+    return [t for till in per_till for t in till], time.perf_counter() - t0
+
+
+def count_sale_orders(url: str) -> int:
+    """Orders the sales recorded (floors write their own, under other workflow ids)."""
+    db = Database(url, pool_size=1)
+    try:
+        with db.unit_of_work() as s:
+            return s.scalar(select(func.count()).select_from(Order)
+                            .where(Order.workflow_id.like("sale:%"))) or 0
+    finally:
+        db.dispose()
+
+
+async def run_sales(stack: Stack, client: Client, args: argparse.Namespace, res: Results) -> None:
+    """Warm-up, then the 1-till and the N-till scenario over real HTTP."""
+    db = Database(stack.database_url, pool_size=1)
+    prices = shelf_prices(db)
+    db.dispose()
+    sessions = sign_in(stack.api_url, tills_for(args.tills))
+    per_till = math.ceil(args.warmup / len(sessions))
+    step(f"warming up: {per_till * len(sessions)} sales over {len(sessions)} tills (not counted)")
+    await scenario(stack.api_url, sessions, per_till, prices, args.seed + 100, "warm")
+    await settle(client)
+    step(f"1 till: {args.sales} sequential sales at {sessions[0].till}")
+    res.one, res.one_wall = await scenario(stack.api_url, sessions[:1], args.sales, prices, args.seed, "one")
+    check_children(stack)
+    await settle(client)
+    step(f"{len(sessions)} tills: {args.sales} sales each, all at once")
+    res.many, res.many_wall = await scenario(
+        stack.api_url, sessions, args.sales, prices, args.seed + 1, "many")
+    check_children(stack)
+    await settle(client)
+    res.sales_sent = per_till * len(sessions) + len(res.one) + len(res.many)
+    res.orders_recorded = count_sale_orders(stack.database_url)
+
+
+async def run_floors(stack: Stack, client: Client, args: argparse.Namespace, res: Results) -> None:
+    """The PostgreSQL floor, the Temporal floor and its eager-start variant, one after the other."""
+    db = Database(stack.database_url, pool_size=1)
+    prices = shelf_prices(db)
+    db.dispose()
+    step(f"PostgreSQL floor: {args.floor_runs} stock + order transactions")
+    res.pg = postgres_floor(stack.database_url, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
+    step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity)")
+    res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+    await settle(client)
+    step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
+    res.eager, res.eagerly_started = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=True)
+
+
+async def run_breakdown(client: Client, res: Results) -> None:
+    """Median time per phase, from the workflow histories."""
+    step("reading workflow histories for the breakdown")
+    sets = {"sale, 1 till": res.one, f"sale, {res.tills} tills": res.many,
+            "Temporal floor (update-with-start)": res.floor, "Temporal floor (eager start)": res.eager}
+    for name, timings in sets.items():
+        res.phases[name] = median_phases(await breakdown(client, timings))
+
+
+async def measure(stack: Stack, args: argparse.Namespace) -> Results:
+    """Every measurement of the run, against the running stack."""
+    res = Results(tills=args.tills)
+    client = await connect(stack.temporal_address)
+    await run_sales(stack, client, args, res)
+    await run_floors(stack, client, args, res)
+    await run_breakdown(client, res)
+    return res
+
+
+def temporal_version() -> str:
+    out = subprocess.run([temporal_binary(), "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip()
+
+
+def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
+    """Machine, versions and the dynamic config the dev server ran with."""
+    throttles = "\n".join(f"    {k} = {v}   (default {THROTTLE_DEFAULTS[k]})"
+                          for k, v in stack.dynamic_config.items())
+    lifted = stack.dynamic_config == LIFTED_THROTTLES
+    return "\n".join([
+        f"machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
+        f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file",
+        "Temporal dev server --dynamic-config-value "
+        + ("(per-shard throttles LIFTED for back-to-back load):" if lifted
+           else "(dev server defaults kept):"),
+        throttles,
+    ])
+
+
+def phase_table(res: Results) -> str:
+    """Median milliseconds per phase for each measured set."""
+    head = f"{'median ms':<36}" + "".join(f"{p:>10}" for p in PHASES) + f"{'sum':>10}"
+    lines = [head, "-" * len(head)]
+    for name, med in res.phases.items():
+        lines.append(f"{name:<36}" + "".join(f"{med[p] * 1000:10.1f}" for p in PHASES)
+                     + f"{sum(med.values()) * 1000:10.1f}")
+    lines += [f"  {p:<9} {PHASE_HELP[p]}" for p in PHASES]
+    return "\n".join(lines)
+
+
+def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) -> str:
+    """The full printed report: environment, table, targets, breakdown."""
+    pg = Row.of("PostgreSQL floor (stock + order, 1 txn)", res.pg, len(res.pg) / sum(res.pg))
+    floor = Row.of("Temporal floor (update-with-start, 1 LA)", seconds_of(res.floor))
+    eager = Row.of("Temporal floor (eager start + result) [info]", seconds_of(res.eager))
+    one = Row.of("1 till, sequential", seconds_of(res.one), len(res.one) / res.one_wall)
+    many = Row.of(f"{res.tills} tills, concurrent", seconds_of(res.many), len(res.many) / res.many_wall)
+    return "\n\n".join([
+        "==== tillflow sale checkout latency ====",
+        environment(stack, load_before),
+        table([one, many, pg, floor, eager], pg, floor),
+        f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} floor runs; "
+        f"orders recorded for sales: {res.orders_recorded} of {res.sales_sent} sent (incl. warm-up)",
+        "targets:\n" + target_lines(targets(one, many, res.tills, floor)),
+        "where the time goes (from workflow histories):\n" + phase_table(res),
+    ])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Stop cleanly on SIGTERM too: the finally blocks stop every process we started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    throttles = THROTTLE_DEFAULTS if args.default_throttles else LIFTED_THROTTLES
+    load_before = os.getloadavg()
+    tills = tills_for(args.tills)
+    try:
+        with services(throttles) as stack:
+            step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
+                 f"dynamic config {throttles}")
+            prepare(stack, tills)
+            results = asyncio.run(measure(stack, args))
+            print("\n" + report(stack, results, load_before) + "\n", flush=True)
+            step("stopping everything")
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything the benchmark started is stopped and removed", file=sys.stderr)
+        return 130
+    except (StackError, SaleFailed) as err:
+        print(f"\nbenchmark failed: {err}", file=sys.stderr)
+        return 1
+    step("done; temp dir removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
