@@ -14,6 +14,7 @@ from api import errors
 from api.routes import auth, health, tills
 from db.session import Database
 from tillflow.settings import Settings
+from tillflow.temporal import connect, ensure_search_attributes
 from tillflow.workers import sales_worker
 
 log = logging.getLogger("tillflow.api")
@@ -33,9 +34,11 @@ def create_app(
         own_db = db is None
         app.state.settings = settings
         app.state.db = db or Database(settings.database_url or "")
-        app.state.temporal = client or await Client.connect(
-            settings.temporal_address or "", namespace=settings.temporal_namespace
-        )
+        if client is None:
+            app.state.temporal = await connect(settings.temporal_address or "", settings.temporal_namespace)
+            await ensure_search_attributes(app.state.temporal)
+        else:
+            app.state.temporal = client
         worker_task = None
         if run_worker if run_worker is not None else settings.api_workers_in_process:
             # Shares this process's Client, so sales can start eagerly on it.

@@ -22,10 +22,11 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                event[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                # The SDK adds dicts (temporal_workflow / temporal_activity) carrying workflow_id.
+                event[key] = value if isinstance(value, (str, int, float, bool, dict, type(None))) else str(value)
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
-        return json.dumps(event, ensure_ascii=False)
+        return json.dumps(event, ensure_ascii=False, default=str)
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:

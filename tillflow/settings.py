@@ -20,23 +20,19 @@ class Settings(BaseSettings):
     temporal_address: str | None = Field(
         default=None, description="host:port of Temporal; unset = embedded dev server"
     )
-    temporal_namespace: str = "default"
+    temporal_namespace: str = Field(default="default", description="Temporal namespace")
     temporal_port: int = Field(default=7233, description="port of the embedded Temporal dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    api_url: str | None = Field(default=None, description="URL devices and tills use to reach the API")
-    var_dir: Path = Path("var")
-    log_level: str = "INFO"
+    api_host: str = Field(default="127.0.0.1", description="address the API binds to")
+    api_port: int = Field(default=8000, description="port of the API")
+    var_dir: Path = Field(default=Path("var"), description="local data: pg, temporal.db, receipts, logs")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR")
     log_format: str = Field(default="json", description="json (one event per line) or text")
     api_workers_in_process: bool = Field(
-        default=True, description="run a sale worker inside the API process (eager start needs it)"
+        default=True, description="run a sale worker inside the API process (saves a hop per sale)"
     )
-    token_ttl_hours: int = 12
-    demo_seed: bool = True
-    sale_print_timeout_hours: int = Field(
-        default=24, description="how long a receipt job keeps retrying on a dead printer"
-    )
+    token_ttl_hours: int = Field(default=12, description="lifetime of a sign-in token")
+    demo_seed: bool = Field(default=True, description="`tillflow up` seeds the demo retailer once")
 
     @property
     def receipts_dir(self) -> Path:

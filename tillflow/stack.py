@@ -106,7 +106,8 @@ def run_stack(settings: Settings) -> int:
             address = f"127.0.0.1:{settings.temporal_port}"
         env = {**os.environ, "TILLFLOW_DATABASE_URL": url, "TILLFLOW_TEMPORAL_ADDRESS": address,
                "TILLFLOW_VAR_DIR": str(var.resolve())}
-        seeded = subprocess.run([sys.executable, "-m", "tillflow.cli", "seed"], env=env, check=False)
+        step = "seed" if settings.demo_seed else "migrate"
+        seeded = subprocess.run([sys.executable, "-m", "tillflow.cli", step], env=env, check=False)
         if seeded.returncode != 0:
             raise ServiceError("migrating or seeding the database failed (see the output above)")
         _register_search_attributes(address, settings.temporal_namespace)

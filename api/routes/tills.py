@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 
@@ -34,6 +35,7 @@ from workflows.contracts import (
 )
 from workflows.receipt import ReprintWorkflow
 
+log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till"])
 TillCode = Annotated[str, Path(min_length=1, max_length=32, description="till code, e.g. T1")]
 
@@ -141,6 +143,8 @@ async def create_sale(
             if done is None:
                 raise
     payload = SaleOut.model_validate(done).model_dump(mode="json")
+    log.info("sale answered", extra={"till": till, "sale_id": payload["sale_id"],
+                                     "workflow_id": workflow_id, "total": payload["total"]})
     await run_in_threadpool(idempotency.remember, db, scope, idempotency_key, digest, 200, payload)
     return JSONResponse(payload)
 

@@ -16,7 +16,7 @@ SALE = {"lines": [{"sku": "POSTCARD", "quantity": 1}], "tenders": [{"kind": "cas
 
 def till_routes(till: str) -> list[tuple[str, str, dict | None]]:
     return [
-        ("GET", f"/tills/{till}/lookup?barcode=4006381000011", None),
+        ("GET", f"/tills/{till}/lookup?barcode=4006381000017", None),
         ("POST", f"/tills/{till}/quote", {"lines": SALE["lines"]}),
         ("POST", f"/tills/{till}/sales", {"client_sale_id": uuid.uuid4().hex[:10], **SALE}),
         ("GET", f"/tills/{till}/sales/BER1-000001", None),
