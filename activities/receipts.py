@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.models import Location, Till
-from db.repositories import orders, users
+from db.models import Location, Payment, Till
+from db.repositories import balances, orders, users
+from domain.money import format_minor
 from db.session import Database
 from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
 
@@ -27,6 +28,15 @@ def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
         acc[0] += ln.net
         acc[1] += ln.tax
     return tuple(ReceiptTax(c, r, n, t) for (c, r), (n, t) in sorted(by_rate.items()))
+
+
+def _tender_detail(p: Payment) -> str:
+    """What a receipt may say about a tender: brand and last four, never more."""
+    if p.tender == "card" and p.card_last4:
+        return f"{p.card_brand.upper()} ****{p.card_last4}"
+    if p.tender == "gift_card" and p.provider_ref:
+        return f"****{p.provider_ref[-4:]}"
+    return ""
 
 
 class ReceiptActivities:
@@ -67,8 +77,12 @@ class ReceiptActivities:
                 subtotal=order.subtotal,
                 tax_total=order.tax_total,
                 total=order.total,
-                tenders=tuple(ReceiptTender(p.tender, p.tendered) for p in pays),
+                tenders=tuple(ReceiptTender(p.tender, p.tendered, _tender_detail(p)) for p in pays),
                 change_due=order.change_due,
                 prices_include_tax=location.prices_include_tax if location else True,
                 reprint=req.reprint,
+                notes=tuple(
+                    f"Gift card {code}: {format_minor(delta, order.currency)} loaded"
+                    for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
+                ),
             )

@@ -8,12 +8,13 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.repositories import catalog, orders, stock
-from db.pricing import BasketItem, price_for_till
+from db.pricing import BasketItem, catalog_items, price_for_till
+from db.repositories import balances, catalog, orders, stock
 from db.session import Database
-from domain.errors import DomainError, NotFound
-from domain.tenders import Tendered, settle
-from workflows.contracts import SaleLine, SaleRequest, TenderOut
+from domain.errors import DomainError, InvalidRequest, NotFound
+from workflows.contracts import GIFT_CARD_SKU, IssuedGiftCard, SaleLine, SaleRequest, TenderOut
+
+GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,10 @@ class PricedSale:
     currency: str
     prices_include_tax: bool
     lines: tuple[SaleLine, ...]
+    stock_lines: tuple[SaleLine, ...]  # the lines that move stock (not gift cards)
     subtotal: int
     tax_total: int
     total: int
-    tenders: tuple[TenderOut, ...]
-    change_due: int
 
 
 @dataclass(frozen=True)
@@ -53,25 +53,13 @@ class StockRestore:
 
 
 @dataclass(frozen=True)
-class TenderRecord:
-    workflow_id: str
-    till_id: int
-    location_id: int
-    currency: str
-    tenders: tuple[TenderOut, ...]
-
-
-@dataclass(frozen=True)
-class VoidTenders:
-    workflow_id: str
-
-
-@dataclass(frozen=True)
 class OrderRecord:
     workflow_id: str
     till_code: str
     priced: PricedSale
     cashier_id: int
+    tenders: tuple[TenderOut, ...]
+    change_due: int
     warnings: tuple[str, ...]
     placed_at: datetime
 
@@ -79,6 +67,14 @@ class OrderRecord:
 @dataclass(frozen=True)
 class RecordedOrder:
     number: str
+
+
+@dataclass(frozen=True)
+class GiftCardIssue:
+    workflow_id: str
+    currency: str
+    amounts: tuple[int, ...]
+    reload_codes: tuple[str, ...]  # "" where a new card is issued
 
 
 def business_error(err: DomainError) -> ApplicationError:
@@ -90,40 +86,50 @@ def _sale_key(workflow_id: str, line_no: int) -> str:
     return f"{workflow_id}:stock:{line_no}"
 
 
+def _basket(req: SaleRequest) -> list[BasketItem]:
+    items = [BasketItem(ln.sku, ln.quantity, ln.unit_price if req.offline else None) for ln in req.lines]
+    for g in req.gift_cards:
+        if not GIFT_CARD_MIN <= g.amount <= GIFT_CARD_MAX:
+            raise InvalidRequest(f"A gift card can be sold for {GIFT_CARD_MIN / 100:.2f} to "
+                                 f"{GIFT_CARD_MAX / 100:.2f}.")
+        items.append(BasketItem(GIFT_CARD_SKU, 1, g.amount))
+    return items
+
+
 class SaleActivities:
-    """Pricing, stock, tenders and the order record of a till sale."""
+    """Pricing, stock, gift card issue and the order record of a till sale."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     @activity.defn(name="sale.price")
     def price(self, req: SaleRequest) -> PricedSale:
-        """Price the basket with the store's current prices and tax, and settle the tenders."""
+        """Price the basket with the store's current prices and tax."""
         try:
             with self.db.unit_of_work() as s:
                 till = catalog.till_view(s, req.till_code)
                 if till is None:
                     raise NotFound(f"Till {req.till_code} does not exist.")
-                quote = price_for_till(
-                    s, till, [BasketItem(ln.sku, ln.quantity) for ln in req.lines]
-                )
-            settlement = settle(
-                quote.total, [Tendered(t.kind, t.amount) for t in req.tenders], till.currency
-            )
+                basket = _basket(req)
+                for g in req.gift_cards:
+                    if g.reload_code:
+                        balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
+                quote = price_for_till(s, till, basket)
+                untracked = {sku for sku, item in catalog_items(s, till, basket).items() if not item.tracks_stock}
         except DomainError as err:
             raise business_error(err) from None
+        lines = tuple(SaleLine(**ln.__dict__) for ln in quote.lines)
         return PricedSale(
             till_id=till.till_id,
             location_id=till.location_id,
             location_code=till.location_code,
             currency=till.currency,
             prices_include_tax=till.prices_include_tax,
-            lines=tuple(SaleLine(**ln.__dict__) for ln in quote.lines),
+            lines=lines,
+            stock_lines=tuple(ln for ln in lines if ln.sku not in untracked),
             subtotal=quote.subtotal,
             tax_total=quote.tax_total,
             total=quote.total,
-            tenders=tuple(TenderOut(a.kind, a.applied, a.tendered) for a in settlement.applied),
-            change_due=settlement.change_due,
         )
 
     @activity.defn(name="sale.commit_stock")
@@ -168,31 +174,22 @@ class SaleActivities:
             )
         return sum(1 for a in applied if a.applied)
 
-    @activity.defn(name="sale.record_tenders")
-    def record_tenders(self, cmd: TenderRecord) -> None:
-        """Record each tender as a payment row keyed by workflow and position."""
+    @activity.defn(name="sale.issue_gift_cards")
+    def issue_gift_cards(self, cmd: GiftCardIssue) -> tuple[IssuedGiftCard, ...]:
+        """Issue (or reload) the gift cards the customer paid for; once per sale and line."""
+        out = []
         with self.db.unit_of_work() as s:
-            for i, t in enumerate(cmd.tenders, start=1):
-                orders.insert_payment(
-                    s,
-                    orders.NewPayment(
-                        workflow_id=cmd.workflow_id,
-                        tender=t.kind,
-                        amount=t.amount,
-                        tendered=t.tendered,
-                        currency=cmd.currency,
-                        status="completed",
-                        idempotency_key=f"{cmd.workflow_id}:tender:{i}",
-                        location_id=cmd.location_id,
-                        till_id=cmd.till_id,
-                    ),
-                )
-
-    @activity.defn(name="sale.void_tenders")
-    def void_tenders(self, cmd: VoidTenders) -> int:
-        """Compensation: void the sale's payments (cash goes back to the customer)."""
-        with self.db.unit_of_work() as s:
-            return orders.void_payments(s, cmd.workflow_id, statuses=("completed", "authorized"))
+            for i, (amount, code) in enumerate(zip(cmd.amounts, cmd.reload_codes, strict=True), start=1):
+                key = f"{cmd.workflow_id}:giftcard:{i}"
+                if code:
+                    posted = balances.post_gift_card(s, code, delta=amount, reason="reload",
+                                                     reference=cmd.workflow_id, key=key)
+                    out.append(IssuedGiftCard(code.strip().upper(), amount, posted.balance))
+                else:
+                    card = balances.issue_gift_card(s, amount=amount, currency=cmd.currency, key=key,
+                                                    reference=cmd.workflow_id)
+                    out.append(IssuedGiftCard(card.code, amount, card.balance))
+        return tuple(out)
 
     @activity.defn(name="sale.record_order")
     def record_order(self, cmd: OrderRecord) -> RecordedOrder:
@@ -214,7 +211,7 @@ class SaleActivities:
                     subtotal=p.subtotal,
                     tax_total=p.tax_total,
                     total=p.total,
-                    change_due=p.change_due,
+                    change_due=cmd.change_due,
                     warnings=list(cmd.warnings),
                     placed_at=cmd.placed_at,
                     lines=[orders.NewOrderLine(**ln.__dict__) for ln in p.lines],

@@ -11,8 +11,11 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
-from api.routes import auth, health, tills
+from api.routes import auth, giftcards, health, tills, webhooks
+from api.routes import store_offline, till_offline
 from db.session import Database
+from integrations.payments import PaymentGateway
+from tillflow.adapters import payment_gateway
 from tillflow.settings import Settings
 from tillflow.temporal import connect, ensure_search_attributes
 from tillflow.workers import sales_worker
@@ -25,6 +28,7 @@ def create_app(
     *,
     db: Database | None = None,
     client: Client | None = None,
+    gateway: PaymentGateway | None = None,
     run_worker: bool | None = None,
 ) -> FastAPI:
     """Build the app; db and client are made from settings at startup unless given."""
@@ -39,10 +43,11 @@ def create_app(
             await ensure_search_attributes(app.state.temporal)
         else:
             app.state.temporal = client
+        app.state.gateway = gateway or payment_gateway(settings)
         worker_task = None
         if run_worker if run_worker is not None else settings.api_workers_in_process:
             # Shares this process's Client, so sales can start eagerly on it.
-            worker = sales_worker(app.state.temporal, app.state.db)
+            worker = sales_worker(app.state.temporal, app.state.db, app.state.gateway)
             worker_task = asyncio.create_task(worker.run())
         log.info("api started", extra={"in_process_worker": worker_task is not None})
         try:
@@ -64,4 +69,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tills.router)
+    app.include_router(till_offline.router)
+    app.include_router(store_offline.router)
+    app.include_router(giftcards.router)
+    app.include_router(webhooks.router)
     return app

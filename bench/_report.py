@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from _breakdown import PHASE_HELP, PHASES
+from _cpu import OTHERS, CpuUse
 
 TARGET_P50_MS = 100.0
 TARGET_FLOOR_RATIO = 2.0
@@ -78,3 +81,29 @@ def target_lines(results: Sequence[Target]) -> str:
     """PASS/MISS per target."""
     return "\n".join(f"  {'PASS' if t.met else 'MISS'}  {t.text:<52} measured {t.measured}"
                      for t in results)
+
+
+def phase_table(phases: Mapping[str, Mapping[str, float]]) -> str:
+    """Median milliseconds per phase for each measured set."""
+    head = f"{'median ms':<36}" + "".join(f"{p:>10}" for p in PHASES) + f"{'sum':>10}"
+    lines = [head, "-" * len(head)]
+    for name, med in phases.items():
+        lines.append(f"{name:<36}" + "".join(f"{med[p] * 1000:10.1f}" for p in PHASES)
+                     + f"{sum(med.values()) * 1000:10.1f}")
+    lines += [f"  {p:<9} {PHASE_HELP[p]}" for p in PHASES]
+    return "\n".join(lines)
+
+
+def cpu_table(sections: Sequence[CpuUse]) -> str:
+    """CPU milliseconds per sale (or floor run) by process, and cores kept busy, per section."""
+    head = f"{'CPU ms per sale / run':<32}" + "".join(f"{u.section:>10}" for u in sections)
+    lines = [head, "-" * len(head)]
+    for part in sections[0].seconds:
+        lines.append(f"{part:<32}" + "".join(f"{u.seconds[part] * 1000 / u.runs:10.1f}" for u in sections))
+    ours = [sum(v for k, v in u.seconds.items() if k != OTHERS) for u in sections]
+    pairs = list(zip(ours, sections, strict=True))
+    lines.append(f"{'all of the stack + bench':<32}" + "".join(f"{o * 1000 / u.runs:10.1f}" for o, u in pairs))
+    lines.append(f"{'cores busy: stack + bench':<32}" + "".join(f"{o / u.wall:10.2f}" for o, u in pairs))
+    lines.append(f"{'cores busy: other processes':<32}"
+                 + "".join(f"{u.seconds[OTHERS] / u.wall:10.2f}" for u in sections))
+    return "\n".join(lines)

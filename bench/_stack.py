@@ -46,11 +46,20 @@ class Stack:
     temporal_address: str
     api_url: str
     dynamic_config: dict[str, int]
+    service_pids: dict[str, int] = field(default_factory=dict)
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
     def logs(self) -> Path:
         return self.var_dir / "logs"
+
+    def process_groups(self) -> dict[str, list[int]]:
+        """Process ids by part of the stack, for CPU accounting."""
+        groups = {name: [pid] for name, pid in self.service_pids.items()}
+        groups["API + in-process sale worker"] = [p.pid for n, p in self.children if n == "api"]
+        groups["central worker"] = [p.pid for n, p in self.children if n == "worker"]
+        groups["device workers"] = [p.pid for n, p in self.children if n.startswith("devices-")]
+        return groups
 
 
 def free_port() -> int:
@@ -167,7 +176,8 @@ def services(dynamic_config: dict[str, int]) -> Iterator[Stack]:
         extra = ["--headless", *dynamic_config_args(dynamic_config)]
         temporal = start_temporal(var_dir, port, free_port(), extra)
         cleanup.callback(stop_processes, [("temporal", temporal)])
-        stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config))
+        stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config),
+                      {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid})  # type: ignore[attr-defined]
         cleanup.callback(lambda: stop_processes(list(reversed(stack.children))))
         yield stack
 

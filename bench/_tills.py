@@ -86,14 +86,14 @@ def shelf_prices(db: Database, store: str = "BER") -> dict[str, int]:
     return {i.sku: i.unit_price for i in items if i.unit_price is not None}
 
 
-def sign_in(api_url: str, tills: Sequence[str]) -> list[TillSession]:
+async def sign_in(api_url: str, tills: Sequence[str]) -> list[TillSession]:
     """Sign each till's own cashier in at that till."""
     staff = {t[0]: t for t in TILL_STAFF}
     sessions = []
-    with httpx.Client(base_url=api_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
         for till in tills:
             _, _, code, pin, _ = staff[till]
-            r = http.post(f"/tills/{till}/login", json={"staff_code": code, "pin": pin})
+            r = await http.post(f"/tills/{till}/login", json={"staff_code": code, "pin": pin})
             if r.status_code != 200:
                 raise SaleFailed(f"sign-in at {till} failed: {r.status_code} {r.text}")
             sessions.append(TillSession(till, {"Authorization": f"Bearer {r.json()['token']}"}))

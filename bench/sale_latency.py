@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from _breakdown import PHASE_HELP, PHASES, breakdown, median_phases
+from _breakdown import breakdown, median_phases
+from _cpu import CpuMeter, CpuUse
 from _floors import postgres_floor, seconds_of, temporal_floor
-from _report import Row, table, target_lines, targets
+from _report import Row, cpu_table, phase_table, table, target_lines, targets
 from _stack import (
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
@@ -38,7 +39,16 @@ from _stack import (
     services,
     start_app,
 )
-from _tills import SaleFailed, SaleTiming, TillSession, add_bench_tills, run_till, shelf_prices, sign_in, tills_for
+from _tills import (
+    SaleFailed,
+    SaleTiming,
+    TillSession,
+    add_bench_tills,
+    run_till,
+    shelf_prices,
+    sign_in,
+    tills_for,
+)
 from db.models import Order
 from db.session import Database
 from tillflow.embedded import temporal_binary
@@ -63,6 +73,7 @@ class Results:
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
     orders_recorded: int = 0
     sales_sent: int = 0
+    cpu: list[CpuUse] = field(default_factory=list)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -115,6 +126,18 @@ async def scenario(
     return [t for till in per_till for t in till], time.perf_counter() - t0
 
 
+async def measured_scenario(
+    stack: Stack, res: Results, name: str, sessions: Sequence[TillSession], count: int,
+    prices: dict[str, int], seed_: int,
+) -> tuple[list[SaleTiming], float]:
+    """A scenario with the CPU each process used during it."""
+    meter = CpuMeter(stack.process_groups())
+    timings, wall = await scenario(stack.api_url, sessions, count, prices, seed_, name.replace(" ", ""))
+    res.cpu.append(meter.done(name, len(timings)))
+    check_children(stack)
+    return timings, wall
+
+
 def count_sale_orders(url: str) -> int:
     """Orders the sales recorded (floors write their own, under other workflow ids)."""
     db = Database(url, pool_size=1)
@@ -126,41 +149,45 @@ def count_sale_orders(url: str) -> int:
         db.dispose()
 
 
-async def run_sales(stack: Stack, client: Client, args: argparse.Namespace, res: Results) -> None:
+async def run_sales(
+    stack: Stack, client: Client, args: argparse.Namespace, prices: dict[str, int], res: Results
+) -> None:
     """Warm-up, then the 1-till and the N-till scenario over real HTTP."""
-    db = Database(stack.database_url, pool_size=1)
-    prices = shelf_prices(db)
-    db.dispose()
-    sessions = sign_in(stack.api_url, tills_for(args.tills))
+    sessions = await sign_in(stack.api_url, tills_for(args.tills))
     per_till = math.ceil(args.warmup / len(sessions))
     step(f"warming up: {per_till * len(sessions)} sales over {len(sessions)} tills (not counted)")
     await scenario(stack.api_url, sessions, per_till, prices, args.seed + 100, "warm")
     await settle(client)
     step(f"1 till: {args.sales} sequential sales at {sessions[0].till}")
-    res.one, res.one_wall = await scenario(stack.api_url, sessions[:1], args.sales, prices, args.seed, "one")
-    check_children(stack)
+    res.one, res.one_wall = await measured_scenario(
+        stack, res, "1 till", sessions[:1], args.sales, prices, args.seed)
     await settle(client)
     step(f"{len(sessions)} tills: {args.sales} sales each, all at once")
-    res.many, res.many_wall = await scenario(
-        stack.api_url, sessions, args.sales, prices, args.seed + 1, "many")
-    check_children(stack)
+    res.many, res.many_wall = await measured_scenario(
+        stack, res, f"{len(sessions)} tills", sessions, args.sales, prices, args.seed + 1)
     await settle(client)
     res.sales_sent = per_till * len(sessions) + len(res.one) + len(res.many)
     res.orders_recorded = count_sale_orders(stack.database_url)
 
 
-async def run_floors(stack: Stack, client: Client, args: argparse.Namespace, res: Results) -> None:
+async def run_floors(
+    stack: Stack, client: Client, args: argparse.Namespace, prices: dict[str, int], res: Results
+) -> None:
     """The PostgreSQL floor, the Temporal floor and its eager-start variant, one after the other."""
-    db = Database(stack.database_url, pool_size=1)
-    prices = shelf_prices(db)
-    db.dispose()
+    runs = args.floor_runs + FLOOR_WARMUP
     step(f"PostgreSQL floor: {args.floor_runs} stock + order transactions")
+    meter = CpuMeter(stack.process_groups())
     res.pg = postgres_floor(stack.database_url, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
+    res.cpu.append(meter.done("PG floor", runs))
     step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity)")
+    meter = CpuMeter(stack.process_groups())
     res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+    res.cpu.append(meter.done("T floor", runs))
     await settle(client)
     step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
+    meter = CpuMeter(stack.process_groups())
     res.eager, res.eagerly_started = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=True)
+    res.cpu.append(meter.done("T eager", runs))
 
 
 async def run_breakdown(client: Client, res: Results) -> None:
@@ -176,8 +203,11 @@ async def measure(stack: Stack, args: argparse.Namespace) -> Results:
     """Every measurement of the run, against the running stack."""
     res = Results(tills=args.tills)
     client = await connect(stack.temporal_address)
-    await run_sales(stack, client, args, res)
-    await run_floors(stack, client, args, res)
+    db = Database(stack.database_url, pool_size=1)
+    prices = shelf_prices(db)
+    db.dispose()
+    await run_sales(stack, client, args, prices, res)
+    await run_floors(stack, client, args, prices, res)
     await run_breakdown(client, res)
     return res
 
@@ -204,17 +234,6 @@ def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
     ])
 
 
-def phase_table(res: Results) -> str:
-    """Median milliseconds per phase for each measured set."""
-    head = f"{'median ms':<36}" + "".join(f"{p:>10}" for p in PHASES) + f"{'sum':>10}"
-    lines = [head, "-" * len(head)]
-    for name, med in res.phases.items():
-        lines.append(f"{name:<36}" + "".join(f"{med[p] * 1000:10.1f}" for p in PHASES)
-                     + f"{sum(med.values()) * 1000:10.1f}")
-    lines += [f"  {p:<9} {PHASE_HELP[p]}" for p in PHASES]
-    return "\n".join(lines)
-
-
 def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) -> str:
     """The full printed report: environment, table, targets, breakdown."""
     pg = Row.of("PostgreSQL floor (stock + order, 1 txn)", res.pg, len(res.pg) / sum(res.pg))
@@ -229,7 +248,9 @@ def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) 
         f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} floor runs; "
         f"orders recorded for sales: {res.orders_recorded} of {res.sales_sent} sent (incl. warm-up)",
         "targets:\n" + target_lines(targets(one, many, res.tills, floor)),
-        "where the time goes (from workflow histories):\n" + phase_table(res),
+        "where the time goes (from workflow histories):\n" + phase_table(res.phases),
+        f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
+        "worker runs in the bench process):\n" + cpu_table(res.cpu),
     ])
 
 

@@ -81,6 +81,8 @@ class Till(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     printer_url: Mapped[str] = mapped_column(String(500), default="")
+    # "simulated" (local default) or a Stripe Terminal reader id (tmr_…)
+    card_reader: Mapped[str] = mapped_column(String(100), default="simulated", server_default="simulated")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -131,6 +133,7 @@ class Product(Base):
     tax_category_id: Mapped[int] = mapped_column(ForeignKey("tax_categories.id"))
     store_only: Mapped[bool] = mapped_column(Boolean, default=False)
     online_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    tracks_stock: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -281,6 +284,10 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16))  # authorized|captured|completed|voided|refunded
     provider: Mapped[str] = mapped_column(String(32), default="")
     provider_ref: Mapped[str] = mapped_column(String(200), default="")
+    # Only what a receipt may show: never a card number.
+    card_brand: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    card_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    failure_message: Mapped[str] = mapped_column(String(300), default="", server_default="")
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"))

@@ -16,18 +16,24 @@ from domain.pricing import PriceInput, Quote, price_basket
 class BasketItem:
     sku: str
     quantity: int
+    unit_price: int | None = None  # a price already charged (offline sale): used as is
 
 
 def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[BasketItem]) -> Quote:
     """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive."""
-    items = catalog.items_by_sku(session, till.location_id, [b.sku for b in basket])
+    items = catalog_items(session, till, basket)
     rates = catalog.tax_rates(session, till.location_id)
     inputs = []
     for no, line in enumerate(basket, start=1):
         item = items.get(line.sku)
         if item is None:
             raise NotFound(f"Line {no}: no product with SKU {line.sku}.")
-        if item.unit_price is None or item.currency != till.currency:
+        price = line.unit_price if line.unit_price is not None else item.unit_price
+        if price is None or (line.unit_price is None and item.currency != till.currency):
             raise InvalidRequest(f"Line {no}: {item.name} has no price at this store.")
-        inputs.append(PriceInput(no, item.sku, item.name, line.quantity, item.unit_price, item.tax_code))
+        inputs.append(PriceInput(no, item.sku, item.name, line.quantity, price, item.tax_code))
     return price_basket(inputs, rates, currency=till.currency, prices_include_tax=till.prices_include_tax)
+
+
+def catalog_items(session: Session, till: catalog.TillView, basket: Sequence[BasketItem]) -> dict[str, catalog.CatalogItem]:
+    return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket])

@@ -27,6 +27,7 @@ from db.models import (
 )
 from db.repositories.stock import Movement, apply_movements
 from domain.barcodes import make_ean13
+from workflows.contracts import GIFT_CARD_SKU
 
 LOCATIONS = [
     # code, name, kind, timezone, address, ship_from_store, {tax code: basis points}
@@ -160,6 +161,12 @@ def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stoc
             session.add(Barcode(code=make_ean13(str(ean)), variant_id=variant.id))
             session.add(Price(variant_id=variant.id, location_id=None, amount=price, currency="EUR"))
             skus.append(sku)
+    # Gift cards are sold at the till for any amount; they carry no stock and no tax.
+    gift = Product(code=GIFT_CARD_SKU, name="Gift card", category="gift_card", tax_category_id=taxes["zero"].id,
+                   tracks_stock=False)
+    session.add(gift)
+    session.flush()
+    session.add(Variant(product_id=gift.id, sku=GIFT_CARD_SKU, name="", attributes={}))
     session.flush()
     now = datetime.now(UTC)
     for code, loc in locs.items():

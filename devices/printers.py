@@ -7,6 +7,9 @@
     dummy:                              discard output (escpos Dummy), for tests
 
 Every kind also takes ``?profile=NAME`` (a python-escpos capabilities profile, e.g. TM-T88V).
+Network and serial printers take ``?status=on``: read the ESC/POS status (DLE EOT) before each
+job and hold the job while the printer is out of paper, open or offline. It is off by default
+because some print servers never answer DLE EOT, which would cost every job a wait.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from escpos.exceptions import DeviceNotFoundError
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
+from devices.status import READY, UNREACHABLE, PrinterStatus, query_status
+
 N = TypeVar("N", int, float)
 PrinterKind = Literal["file", "tcp", "serial", "usb", "dummy"]
 
 _OPTIONS: dict[str, frozenset[str]] = {
     "file": frozenset({"profile"}),
-    "tcp": frozenset({"profile", "timeout"}),
-    "serial": frozenset({"profile", "baudrate", "timeout"}),
+    "tcp": frozenset({"profile", "timeout", "status"}),
+    "serial": frozenset({"profile", "baudrate", "timeout", "status"}),
     "usb": frozenset({"profile"}),
     "dummy": frozenset({"profile"}),
 }
@@ -41,6 +46,14 @@ _EXAMPLES = (
 
 class PrinterUnavailable(Exception):
     """The printer could not be opened or written to; worth retrying later."""
+
+
+class PrinterNotReady(PrinterUnavailable):
+    """The printer answered that it cannot print now (no paper, cover open); the job waits."""
+
+    def __init__(self, message: str, status: PrinterStatus) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class PrinterConfig:
     # Short by default: a blocked write must fail well inside the activity's heartbeat timeout.
     timeout: float = 10.0
     profile: str | None = None
+    status: bool = False  # ask DLE EOT before each job (tcp and serial)
 
     @classmethod
     def parse(cls, url: str) -> PrinterConfig:
@@ -68,9 +82,10 @@ class PrinterConfig:
         options = _options(url, kind, parts.query)
         profile = options.get("profile")
         timeout = _number(url, options, "timeout", 10.0, float)
+        status = _switch(url, options, "status")
         if kind == "tcp":
             host, port = _host(url, parts.hostname), _port(url, parts)
-            return cls("tcp", host=host, port=port, timeout=timeout, profile=profile)
+            return cls("tcp", host=host, port=port, timeout=timeout, profile=profile, status=status)
         if kind == "usb":
             vendor, product = _usb_ids(url, parts.path)
             return cls("usb", vendor_id=vendor, product_id=product, profile=profile)
@@ -80,7 +95,8 @@ class PrinterConfig:
         if kind == "file":
             return cls("file", path=path, profile=profile)
         baudrate = _number(url, options, "baudrate", 9600, int)
-        return cls("serial", path=path, baudrate=baudrate, timeout=timeout, profile=profile)
+        return cls("serial", path=path, baudrate=baudrate, timeout=timeout, profile=profile,
+                   status=status)
 
     def describe(self) -> str:
         """A short name for messages and logs, e.g. ``tcp://10.0.0.5:9100``."""
@@ -129,10 +145,30 @@ class EscposPrinter:
         """The printer's URL-ish name."""
         return self.config.describe()
 
+    def status(self) -> PrinterStatus:
+        """The printer's status now (DLE EOT); "ready" for printers that cannot tell."""
+        if not self.config.status:
+            return PrinterStatus(READY, "ready (status not read from this printer)")
+        try:
+            printer = open_printer(self.config)
+        except PrinterUnavailable as err:
+            return PrinterStatus(UNREACHABLE, str(err))
+        try:
+            return query_status(printer)
+        except (EscposError, OSError) as err:
+            return PrinterStatus(UNREACHABLE, f"printer {self.describe()} failed while answering: {err}")
+        finally:
+            _close_quietly(printer)
+
     def send(self, data: bytes) -> int:
         """Write all bytes in one call; PrinterUnavailable when the device cannot be reached."""
         printer = open_printer(self.config)
         try:
+            if self.config.status:
+                # Checked on the same connection as the job, so nothing can slip in between.
+                status = query_status(printer)
+                if not status.can_print:
+                    raise PrinterNotReady(f"printer {self.describe()}: {status.detail}", status)
             # escpos has no public raw write; _raw is what its own Dummy docs point to.
             printer._raw(data)
         except (EscposError, OSError) as err:
@@ -212,6 +248,13 @@ def _number(url: str, options: dict[str, str], name: str, default: N, cast: type
     if value <= 0:
         raise ValueError(f"printer URL {url!r}: {name} must be positive")
     return value
+
+
+def _switch(url: str, options: dict[str, str], name: str) -> bool:
+    value = options.get(name, "off").lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError(f"printer URL {url!r}: {name} must be on or off, got {options[name]!r}")
+    return value in ("on", "true", "1")
 
 
 def _host(url: str, hostname: str | None) -> str:

@@ -118,6 +118,7 @@ def receipt_text(receipt: Receipt) -> str:
         lines += item_lines(item, receipt.currency)
     lines += [RULE, *tax_lines(receipt), RULE, total_line(receipt)]
     lines += [*tender_lines(receipt), *change_lines(receipt), ""]
+    lines += [part for note in receipt.notes for part in _wrap(note)]
     lines += [line.center(PAPER_COLUMNS).rstrip() for line in _wrap(receipt.footer)]
     return "\n".join(lines) + "\n"
 
@@ -134,6 +135,7 @@ def render_receipt(printer: Escpos, receipt: Receipt) -> None:
     _lines(printer, tender_lines(receipt))
     _render_change(printer, receipt)
     _render_barcode(printer, receipt)
+    _lines(printer, [part for note in receipt.notes for part in _wrap(note)])
     _render_footer(printer, receipt)
     printer.cut()
 

@@ -104,28 +104,62 @@ async def device_printers(temporal_client: Client, tmp_path_factory: pytest.Temp
 
 
 @pytest.fixture(scope="session")
-async def api(db: Database, temporal_client: Client, device_printers, tmp_path_factory):  # type: ignore[no-untyped-def]
+def localstripe_url() -> Iterator[str]:
+    """localstripe (a stateful Stripe emulator from PyPI) on a free loopback port."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert time.monotonic() < deadline and proc.poll() is None, "localstripe did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def test_settings(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tillflow.settings import Settings
+
+    return Settings(var_dir=tmp_path_factory.mktemp("var"), log_format="text",
+                    stripe_api_key="sk_test_localstripe", stripe_api_base=localstripe_url,
+                    stripe_webhook_secret="whsec_test_suite")
+
+
+@pytest.fixture(scope="session")
+def gateway(test_settings):  # type: ignore[no-untyped-def]
+    from tillflow.adapters import payment_gateway
+
+    return payment_gateway(test_settings)
+
+
+@pytest.fixture(scope="session")
+async def api(db: Database, temporal_client: Client, device_printers, test_settings, gateway):  # type: ignore[no-untyped-def]
     """httpx client on the real ASGI app (lifespan run), with its in-process sale worker."""
     import httpx
 
     from api.app import create_app
-    from tillflow.settings import Settings
 
-    settings = Settings(var_dir=tmp_path_factory.mktemp("var"), log_format="text")
-    app = create_app(settings, db=db, client=temporal_client, run_worker=True)
+    app = create_app(test_settings, db=db, client=temporal_client, gateway=gateway, run_worker=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tillflow.test") as http:
             yield http
 
 
-async def till_login(api, till: str = "BER1", staff_code: str = "1001", pin: str = "1234") -> dict[str, str]:  # type: ignore[no-untyped-def]
-    response = await api.post(f"/tills/{till}/login", json={"staff_code": staff_code, "pin": pin})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 @pytest.fixture(scope="session")
 async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Carl, a cashier of the Berlin store, signed in at till BER1."""
+    from helpers.api import till_login
+
     return await till_login(api)

@@ -54,6 +54,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from db.session import Database
+    from tillflow.adapters import payment_gateway
     from tillflow.temporal import connect, ensure_search_attributes
     from tillflow.workers import sales_worker
 
@@ -62,7 +63,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         await ensure_search_attributes(client)
         db = Database(_database_url(settings))
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
-        await _serve(sales_worker(client, db))
+        await _serve(sales_worker(client, db, payment_gateway(settings)))
 
     asyncio.run(run())
     return _exit_now()
@@ -83,6 +84,51 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return _exit_now()
+
+
+def cmd_configure_till(settings: Settings, args: argparse.Namespace) -> int:
+    from db.repositories.catalog import configure_till
+    from db.session import Database
+
+    if args.card_reader and not (args.card_reader == "simulated" or args.card_reader.startswith("tmr_")):
+        raise SystemExit("--card-reader must be 'simulated' or a Stripe Terminal reader id (tmr_…)")
+    db = Database(_database_url(settings))
+    with db.unit_of_work() as s:
+        found = configure_till(s, args.till, card_reader=args.card_reader, printer_url=args.printer)
+    db.dispose()
+    if not found:
+        raise SystemExit(f"There is no till {args.till}.")
+    print(f"till {args.till} configured")
+    return 0
+
+
+def cmd_till(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from devices.printers import PrinterConfig
+    from devices.scanner import ScannerConfig
+    from tills.agent import create_agent_app
+    from tills.config import AgentConfig
+
+    printer = args.printer or f"file:{settings.receipts_dir.resolve() / f'{args.till}.bin'}"
+    try:
+        PrinterConfig.parse(printer)
+        if args.scanner:
+            ScannerConfig.parse(args.scanner)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    config = AgentConfig(
+        till=args.till,
+        api_url=args.api or f"http://{settings.api_host}:{settings.api_port}",
+        data_dir=settings.var_dir.resolve() / "tills",
+        port=args.port,
+        printer_url=printer,
+        scanner=args.scanner,
+    )
+    print(f"till {args.till}: http://{config.host}:{config.port}/ (central API {config.api_url})", flush=True)
+    uvicorn.run(create_agent_app(config), host=config.host, port=config.port, log_config=None,
+                access_log=False, timeout_graceful_shutdown=3)
+    return 0
 
 
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
@@ -138,13 +184,24 @@ def parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("devices", help="run the device worker of one till (printer, drawer)")
     dev.add_argument("--till", required=True, help="till code, e.g. BER1")
     dev.add_argument("--printer", help="file:PATH | tcp://HOST:9100 | serial:/dev/ttyUSB0 | usb:VID:PID")
+    till = sub.add_parser("till", help="run a till agent: the till page on 127.0.0.1, selling offline too")
+    till.add_argument("--till", required=True, help="till code, e.g. BER1")
+    till.add_argument("--api", help="central API URL (default: http://TILLFLOW_API_HOST:TILLFLOW_API_PORT)")
+    till.add_argument("--port", type=int, default=8100, help="port of the till page (default 8100)")
+    till.add_argument("--scanner", help="serial scanner: /dev/ttyACM0[?baudrate=9600&terminator=CR] or a pyserial URL")
+    till.add_argument("--printer", help="receipt printer for offline sales, as for `devices` (add ?status=on "
+                                        "to read paper status)")
+    conf = sub.add_parser("configure-till", help="set a till's card reader and printer")
+    conf.add_argument("--till", required=True, help="till code, e.g. BER1")
+    conf.add_argument("--card-reader", help="'simulated' or a Stripe Terminal reader id (tmr_…)")
+    conf.add_argument("--printer", help="printer URL stored for the till")
     sub.add_parser("seed", help="migrate and seed the demo retailer (once)")
     sub.add_parser("migrate", help="apply database migrations")
     return p
 
 
-COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "devices": cmd_devices,
-            "seed": cmd_seed, "migrate": cmd_migrate}
+COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "devices": cmd_devices, "till": cmd_till,
+            "seed": cmd_seed, "migrate": cmd_migrate, "configure-till": cmd_configure_till}
 
 
 def main(argv: list[str] | None = None) -> int:

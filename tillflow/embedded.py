@@ -88,10 +88,33 @@ def start_temporal(
         args += ["--search-attribute", f"{name}=Keyword"]
     args += list(extra_args)
     logfile = (var_dir / "temporal.log").open("ab")
-    proc = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT)
+    # Its own session: Ctrl-C reaches `up`, which stops services in order.
+    proc = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port("127.0.0.1", port, 60, "The Temporal dev server")
     except ServiceError:
         proc.terminate()
         raise
     return proc
+
+
+def start_localstripe(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """The Stripe emulator for the local default (no TILLFLOW_STRIPE_API_KEY set)."""
+    require_free_port("127.0.0.1", port, "TILLFLOW_LOCALSTRIPE_PORT")
+    logfile = (var_dir / "localstripe.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
+                            stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port("127.0.0.1", port, 30, "localstripe")
+    except ServiceError:
+        proc.terminate()
+        raise
+    return proc
+
+
+def register_localstripe_webhook(port: int, url: str, secret: str) -> None:
+    """Have localstripe deliver its events, signed like Stripe, to our webhook endpoint."""
+    import httpx
+
+    httpx.post(f"http://127.0.0.1:{port}/_config/webhooks/tillflow",
+               data={"url": url, "secret": secret}, timeout=10).raise_for_status()

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     api_workers_in_process: bool = Field(
         default=True, description="run a sale worker inside the API process (saves a hop per sale)"
     )
+    stripe_api_key: str | None = Field(
+        default=None, description="Stripe secret key (test or live); unset = localstripe emulator"
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Stripe API base URL; `up` points it at localstripe when no key is set"
+    )
+    stripe_webhook_secret: str = Field(
+        default="whsec_tillflow_local", description="signing secret of the Stripe webhook endpoint"
+    )
+    localstripe_port: int = Field(default=8420, description="port of the local Stripe emulator")
     token_ttl_hours: int = Field(default=12, description="lifetime of a sign-in token")
     demo_seed: bool = Field(default=True, description="`tillflow up` seeds the demo retailer once")
 

@@ -6,12 +6,22 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tillflow.embedded import ServiceError, require_free_port, start_postgres, start_temporal, wait_for_port
+from tillflow.embedded import (
+    ServiceError,
+    register_localstripe_webhook,
+    require_free_port,
+    start_localstripe,
+    start_postgres,
+    start_temporal,
+    wait_for_port,
+)
+from tillflow.embedded import port_is_free
 from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.up")
@@ -51,7 +61,21 @@ def _tills(url: str) -> list[str]:
     return codes
 
 
-def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool, tills: list[str]) -> str:
+DEMO_TILL = "BER1"
+
+
+def _demo_till_port(settings: Settings) -> int:
+    """Beside the API's port when free; otherwise any free port (the banner prints it)."""
+    port = settings.api_port + 100
+    if port_is_free("127.0.0.1", port):
+        return port
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool, tills: list[str],
+            till_url: str | None = None) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
         "",
@@ -61,9 +85,11 @@ def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool,
         f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}" if embedded_temporal
         else f"  Temporal      {address}",
         f"  PostgreSQL    {url}",
+        f"  Stripe        {'localstripe emulator on 127.0.0.1:' + str(settings.localstripe_port) if not settings.stripe_api_key else 'your Stripe account (TILLFLOW_STRIPE_API_KEY)'}",
         f"  Receipts      {settings.receipts_dir.resolve()}/<till>.bin",
         f"  Logs          {(settings.var_dir / 'logs').resolve()}",
         f"  Device workers for tills: {', '.join(tills)}",
+        *([f"  Till {DEMO_TILL}     {till_url}  (keyboard till page; works offline too)"] if till_url else []),
         "",
         "Demo staff (till sign-in: POST /tills/{till}/login with staff_code + pin):",
         "  Berlin tills BER1, BER2: carl 1001 / PIN 1234, cora 1002 / PIN 2345",
@@ -106,6 +132,10 @@ def run_stack(settings: Settings) -> int:
             address = f"127.0.0.1:{settings.temporal_port}"
         env = {**os.environ, "TILLFLOW_DATABASE_URL": url, "TILLFLOW_TEMPORAL_ADDRESS": address,
                "TILLFLOW_VAR_DIR": str(var.resolve())}
+        if not settings.stripe_api_key:
+            print("starting localstripe (Stripe emulator, test mode)", flush=True)
+            procs.append(("localstripe", start_localstripe(var, settings.localstripe_port)))
+            env["TILLFLOW_STRIPE_API_BASE"] = f"http://127.0.0.1:{settings.localstripe_port}"
         step = "seed" if settings.demo_seed else "migrate"
         seeded = subprocess.run([sys.executable, "-m", "tillflow.cli", step], env=env, check=False)
         if seeded.returncode != 0:
@@ -117,7 +147,22 @@ def run_stack(settings: Settings) -> int:
             procs.append((f"devices-{till}", _child(f"devices-{till}", ["devices", "--till", till], env, logdir)))
         procs.append(("api", _child("api", ["api"], env, logdir)))
         wait_for_port(settings.api_host, settings.api_port, 60, "The API")
-        print(_banner(settings, url, address, temporal is not None, tills), flush=True)
+        till_url = None
+        if DEMO_TILL in tills:
+            till_port = _demo_till_port(settings)
+            procs.append((f"till-{DEMO_TILL}", _child(f"till-{DEMO_TILL}", [
+                "till", "--till", DEMO_TILL, "--port", str(till_port),
+                "--api", f"http://{settings.api_host}:{settings.api_port}",
+            ], env, logdir)))
+            wait_for_port("127.0.0.1", till_port, 60, f"The till agent of {DEMO_TILL}")
+            till_url = f"http://127.0.0.1:{till_port}/"
+        if not settings.stripe_api_key:
+            register_localstripe_webhook(
+                settings.localstripe_port,
+                f"http://{settings.api_host}:{settings.api_port}/webhooks/stripe",
+                settings.stripe_webhook_secret,
+            )
+        print(_banner(settings, url, address, temporal is not None, tills, till_url), flush=True)
         while not stop["flag"]:
             dead = [(n, p) for n, p in procs if p.poll() is not None]
             if dead:

@@ -32,12 +32,25 @@ def sale_workflow_id(till_code: str, client_sale_id: str) -> str:
 class BasketLine:
     sku: str
     quantity: int
+    # The price the customer was charged offline (from the till's snapshot); honoured on replay.
+    unit_price: int | None = None
+
+
+GIFT_CARD_SKU = "GIFT-CARD"
 
 
 @dataclass(frozen=True)
 class TenderIn:
-    kind: str  # "cash" for now; cards, gift cards and store credit join with payments
-    amount: int  # minor units handed over by the customer
+    kind: str  # cash | card | gift_card | store_credit
+    amount: int  # minor units handed over (cash) or asked of the card / balance
+    reference: str = ""  # gift card code, or the customer id for store credit
+    simulate: str = ""  # simulated reader only: the Stripe test payment method to "tap"
+
+
+@dataclass(frozen=True)
+class GiftCardLine:
+    amount: int
+    reload_code: str = ""  # top up this card instead of issuing a new one
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,21 @@ class SaleRequest:
     lines: tuple[BasketLine, ...]
     tenders: tuple[TenderIn, ...]
     sold_at: datetime | None = None  # original time of an offline sale; None = now
+    offline: bool = False  # replayed from a till's offline journal
+    gift_cards: tuple[GiftCardLine, ...] = ()  # gift cards sold (issued or reloaded)
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A payment provider's event about one of the sale's intents (from a webhook)."""
+
+    type: str
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class AddTenders:
+    tenders: tuple[TenderIn, ...]
 
 
 @dataclass(frozen=True)
@@ -69,14 +97,23 @@ class TenderOut:
     kind: str
     amount: int  # applied to the sale (cash: after change)
     tendered: int  # handed over
-    reference: str = ""
+    reference: str = ""  # Stripe PaymentIntent id, gift card code, customer id
+    card_brand: str = ""
+    card_last4: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedGiftCard:
+    code: str
+    amount: int
+    balance: int
 
 
 @dataclass(frozen=True)
 class SaleResult:
-    sale_id: str  # order number, printed as the receipt barcode
+    sale_id: str  # order number, printed as the receipt barcode ("" while open)
     workflow_id: str
-    status: str  # "completed" | "failed"
+    status: str  # completed | open (waiting for another tender) | abandoned
     currency: str
     lines: tuple[SaleLine, ...]
     subtotal: int
@@ -86,7 +123,9 @@ class SaleResult:
     change_due: int
     warnings: tuple[str, ...] = ()
     sold_at: datetime | None = None
-    error: str = ""
+    due: int = 0  # still to pay while open
+    declines: tuple[str, ...] = ()  # why a tender was refused, newest last
+    gift_cards: tuple[IssuedGiftCard, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +137,7 @@ class SaleStatus:
     receipt_printed: bool
     drawer_opened: bool
     error: str = ""
+    due: int = 0
 
 
 # ---- devices ----------------------------------------------------------------------------
@@ -147,6 +187,7 @@ class Receipt:
     prices_include_tax: bool = True
     footer: str = "Thank you for shopping with us"
     reprint: bool = False
+    notes: tuple[str, ...] = ()  # e.g. gift cards issued, printed above the footer
 
 
 @dataclass(frozen=True)

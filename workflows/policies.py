@@ -27,3 +27,14 @@ DEVICE: dict[str, Any] = {
         maximum_interval=timedelta(minutes=1),
     ),
 }
+# Provider round trips (capture): a few quick retries, then the saga decides.
+NETWORK_STEP: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
+}
+# A card at the reader: the customer has up to 90 s to tap; the activity heartbeats while waiting.
+CARD: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=150),
+    "heartbeat_timeout": timedelta(seconds=20),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=5),
+}

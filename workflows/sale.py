@@ -1,8 +1,10 @@
-"""The till sale saga: price, take stock, take tenders, record the order, then print and open the drawer."""
+"""The till sale saga: price, take stock, take tenders (as many as it needs), settle, record, print."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -11,24 +13,40 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.receipts import ReceiptActivities, ReceiptRequest
     from activities.sale import (
+        GiftCardIssue,
         OrderRecord,
         PricedSale,
         SaleActivities,
         StockCommit,
         StockRestore,
-        TenderRecord,
-        VoidTenders,
     )
+    from activities.tenders import SaleMoney, TenderActivities, TenderAttempt, TenderResult
+    from domain.errors import DomainError
+    from domain.tenders import CASH, plan_tender
     from workflows.contracts import (
+        AddTenders,
         DeviceResult,
         DrawerKick,
+        IssuedGiftCard,
+        PaymentEvent,
         PrintJob,
         SaleRequest,
         SaleResult,
         SaleStatus,
+        TenderIn,
+        TenderOut,
         device_task_queue,
     )
-    from workflows.policies import COMPENSATION, DEVICE, STEP
+    from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
+
+OPEN_SALE_TIMEOUT = timedelta(minutes=30)  # an open sale nobody tenders is abandoned
+# Refusals of one tender: the sale stays open for another.
+TENDER_REFUSALS = {"InvalidRequest", "NotFound", "Conflict", "InsufficientTender"}
+
+
+class _Abandoned(Exception):
+    pass
+
 
 def _cause(err: BaseException) -> tuple[str, str]:
     """The business error type and message behind an activity failure."""
@@ -40,126 +58,237 @@ def _cause(err: BaseException) -> tuple[str, str]:
 
 @workflow.defn(name="Sale")
 class SaleWorkflow:
-    """One till sale; the `checkout` update answers the till as soon as money and stock are settled."""
+    """One till sale; `checkout` answers when it is paid (or open for another tender)."""
 
     def __init__(self) -> None:
-        self._result: SaleResult | None = None
+        self._priced: PricedSale | None = None
+        self._state = "started"  # pricing | stock | tendering | open | settling | completed | abandoned | failed
+        self._due = 0
+        self._change = 0
+        self._taken: list[TenderOut] = []
+        self._declines: list[str] = []
+        self._pending: list[TenderIn] = []
+        self._count = 0  # tenders attempted: numbers each attempt's idempotency key
+        self._warnings: tuple[str, ...] = ()
+        self._gift_cards: tuple[IssuedGiftCard, ...] = ()
+        self._number = ""
+        self._answers = 0  # bumped whenever the till has something new to hear
+        self._abandon = False
         self._error: tuple[str, str] | None = None
-        self._step = "started"
         self._compensating = False
         self._printed = False
         self._drawer = False
+        self._sold_at = None
+        self._provider_events: list[PaymentEvent] = []
 
     @workflow.run
     async def run(self, req: SaleRequest) -> SaleResult:
         wf_id = workflow.info().workflow_id
-        sold_at = req.sold_at or workflow.now()
+        sold_at = self._sold_at = req.sold_at or workflow.now()
+        self._pending = list(req.tenders)
         undo: list[Callable[[], Awaitable[Any]]] = []
         try:
-            self._step = "pricing"
-            priced: PricedSale = await workflow.execute_local_activity_method(
-                SaleActivities.price, req, **STEP
-            )
-            self._step = "stock"
-            undo.append(lambda: workflow.execute_local_activity_method(
-                SaleActivities.restore_stock, StockRestore(wf_id, priced.location_id, sold_at), **COMPENSATION
-            ))
-            outcome = await workflow.execute_local_activity_method(
-                SaleActivities.commit_stock,
-                StockCommit(wf_id, priced.location_id, wf_id, priced.lines, sold_at),
-                **STEP,
-            )
-            self._step = "tenders"
-            undo.append(lambda: workflow.execute_local_activity_method(
-                SaleActivities.void_tenders, VoidTenders(wf_id), **COMPENSATION
-            ))
-            await workflow.execute_local_activity_method(
-                SaleActivities.record_tenders,
-                TenderRecord(wf_id, priced.till_id, priced.location_id, priced.currency, priced.tenders),
-                **STEP,
-            )
-            self._step = "order"
+            self._state = "pricing"
+            priced = self._priced = await workflow.execute_local_activity_method(SaleActivities.price, req, **STEP)
+            self._due = priced.total
+            self._state = "stock"
+            if priced.stock_lines:
+                undo.append(lambda: workflow.execute_local_activity_method(
+                    SaleActivities.restore_stock, StockRestore(wf_id, priced.location_id, sold_at), **COMPENSATION))
+                outcome = await workflow.execute_local_activity_method(
+                    SaleActivities.commit_stock,
+                    StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at), **STEP)
+                self._warnings = outcome.warnings
+            undo.append(lambda: workflow.execute_activity_method(
+                TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION))
+            await self._collect(req, priced)
+            self._state = "settling"
+            if req.gift_cards:
+                self._gift_cards = await workflow.execute_local_activity_method(
+                    SaleActivities.issue_gift_cards,
+                    GiftCardIssue(wf_id, priced.currency, tuple(g.amount for g in req.gift_cards),
+                                  tuple(g.reload_code for g in req.gift_cards)), **STEP)
+            if any(t.kind == "card" for t in self._taken):
+                await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP)
             recorded = await workflow.execute_local_activity_method(
                 SaleActivities.record_order,
-                OrderRecord(wf_id, req.till_code, priced, req.cashier_id, outcome.warnings, sold_at),
-                **STEP,
-            )
+                OrderRecord(wf_id, req.till_code, priced, req.cashier_id, tuple(self._taken), self._change,
+                            self._warnings, sold_at), **STEP)
+        except _Abandoned:
+            await self._compensate(undo, "abandoned")
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+            return self._snapshot()
         except (ActivityError, ApplicationError) as err:
             # Local activity failures may surface as the ApplicationError itself.
             self._error = _cause(err)
-            await self._compensate(undo)
+            await self._compensate(undo, "failed")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
             raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
 
-        self._result = SaleResult(
-            sale_id=recorded.number,
-            workflow_id=wf_id,
-            status="completed",
-            currency=priced.currency,
-            lines=priced.lines,
-            subtotal=priced.subtotal,
-            tax_total=priced.tax_total,
-            total=priced.total,
-            tenders=priced.tenders,
-            change_due=priced.change_due,
-            warnings=outcome.warnings,
-            sold_at=sold_at,
-        )
-        self._step = "settled"
-        await self._devices(req, recorded.number, any(t.kind == "cash" for t in priced.tenders))
-        self._step = "done"
+        self._number = recorded.number
+        self._state = "completed"
+        self._answers += 1
+        await self._devices(req, recorded.number, any(t.kind == CASH for t in self._taken))
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-        return self._result
+        return self._snapshot()
 
-    async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]]) -> None:
+    async def _collect(self, req: SaleRequest, priced: PricedSale) -> None:
+        """Take tenders until the total is covered; between batches the sale waits open."""
+        while True:
+            self._state = "tendering"
+            await self._take_pending(req, priced)
+            if self._due == 0:
+                return
+            self._state = "open"
+            self._answers += 1
+            try:
+                await workflow.wait_condition(lambda: bool(self._pending) or self._abandon,
+                                              timeout=OPEN_SALE_TIMEOUT)
+            except asyncio.TimeoutError:
+                self._declines.append("Nobody finished this sale for 30 minutes; it was abandoned.")
+                raise _Abandoned() from None
+            if self._abandon:
+                raise _Abandoned()
+
+    async def _take_pending(self, req: SaleRequest, priced: PricedSale) -> None:
+        while self._pending:
+            tender = self._pending.pop(0)
+            try:
+                plan = plan_tender(self._due, tender.kind, tender.amount, priced.currency)
+            except DomainError as err:
+                self._declines.append(err.message)
+                continue
+            self._count += 1
+            attempt = TenderAttempt(
+                workflow.info().workflow_id, self._count, plan.kind, plan.applied, plan.tendered,
+                priced.currency, req.till_code, priced.till_id, priced.location_id,
+                tender.reference, tender.simulate,
+            )
+            try:
+                result = await self._attempt(attempt)
+            except (ActivityError, ApplicationError) as err:
+                kind, message = _cause(err)
+                if kind not in TENDER_REFUSALS:
+                    raise
+                result = TenderResult(False, message)
+            if not result.approved:
+                self._declines.append(result.message)
+                if self._pending:
+                    self._declines.append("The tenders after it were not taken; please tender again.")
+                self._pending.clear()
+                return
+            self._due -= plan.applied
+            self._change += plan.change
+            self._taken.append(TenderOut(plan.kind, plan.applied, plan.tendered, result.reference,
+                                         result.card_brand, result.card_last4))
+
+    async def _attempt(self, a: TenderAttempt) -> TenderResult:
+        if a.kind == CASH:
+            return await workflow.execute_local_activity_method(TenderActivities.cash, a, **STEP)
+        if a.kind == "card":
+            return await workflow.execute_activity_method(TenderActivities.card, a, **CARD)
+        return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
+
+    async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]], final_state: str) -> None:
         self._compensating = True
-        self._step = "compensating"
+        self._state = "compensating"
         for step in reversed(undo):
             await step()
-        self._step = "compensated"
+        self._state = final_state
+        self._answers += 1
 
     async def _devices(self, req: SaleRequest, number: str, cash: bool) -> None:
         """After the answer: drawer (cash only) and receipt on the till's own device queue."""
         queue = device_task_queue(req.till_code)
-        receipt = await workflow.execute_local_activity_method(
-            ReceiptActivities.build, ReceiptRequest(number), **STEP
-        )
+        receipt = await workflow.execute_local_activity_method(ReceiptActivities.build, ReceiptRequest(number), **STEP)
         if cash:
             kick: DeviceResult = await workflow.execute_activity(
-                "open_drawer",
-                DrawerKick(f"{number}:drawer", req.till_code, "cash sale"),
-                task_queue=queue,
-                result_type=DeviceResult,
-                **DEVICE,
-            )
+                "open_drawer", DrawerKick(f"{number}:drawer", req.till_code, "cash sale"),
+                task_queue=queue, result_type=DeviceResult, **DEVICE)
             self._drawer = kick.done
         printed: DeviceResult = await workflow.execute_activity(
-            "print_receipt",
-            PrintJob(f"{number}:receipt", receipt),
-            task_queue=queue,
-            result_type=DeviceResult,
-            **DEVICE,
-        )
+            "print_receipt", PrintJob(f"{number}:receipt", receipt),
+            task_queue=queue, result_type=DeviceResult, **DEVICE)
         self._printed = printed.done
+
+    def _snapshot(self) -> SaleResult:
+        p = self._priced
+        status = self._state if self._state in ("completed", "abandoned", "failed") else "open"
+        return SaleResult(
+            sale_id=self._number,
+            workflow_id=workflow.info().workflow_id,
+            status=status,
+            currency=p.currency if p else "",
+            lines=p.lines if p else (),
+            subtotal=p.subtotal if p else 0,
+            tax_total=p.tax_total if p else 0,
+            total=p.total if p else 0,
+            tenders=tuple(self._taken),
+            change_due=self._change,
+            warnings=self._warnings,
+            sold_at=self._sold_at,
+            due=self._due,
+            declines=tuple(self._declines),
+            gift_cards=self._gift_cards,
+        )
+
+    def _settled_or_answered(self, seen: int) -> bool:
+        return self._answers > seen or self._error is not None
+
+    async def _answer(self, seen: int) -> SaleResult:
+        await workflow.wait_condition(lambda: self._settled_or_answered(seen))
+        if self._error is not None:
+            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+        return self._snapshot()
 
     @workflow.update
     async def checkout(self) -> SaleResult:
-        """Wait until the sale is settled (or refused) and answer the till."""
-        await workflow.wait_condition(lambda: self._result is not None or self._error is not None)
-        if self._result is None:
-            assert self._error is not None
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
-        return self._result
+        """Answer the till: paid in full, or open with what is still due and why a tender failed."""
+        return await self._answer(0)
+
+    @workflow.update
+    async def add_tenders(self, more: AddTenders) -> SaleResult:
+        """Another tender (or several) for a sale that is open."""
+        seen = self._answers
+        self._pending.extend(more.tenders)
+        return await self._answer(seen)
+
+    @add_tenders.validator
+    def _validate_add(self, more: AddTenders) -> None:
+        if self._state != "open":
+            raise ApplicationError(f"This sale is {self._snapshot().status}; it takes no more tenders.",
+                                   type="Conflict")
+        if not more.tenders:
+            raise ApplicationError("Give at least one tender.", type="InvalidRequest")
+
+    @workflow.update
+    async def abandon(self) -> SaleResult:
+        """The customer walks away: authorizations voided, balances and stock restored."""
+        seen = self._answers
+        self._abandon = True
+        return await self._answer(seen)
+
+    @abandon.validator
+    def _validate_abandon(self) -> None:
+        if self._state != "open":
+            raise ApplicationError(f"Only an open sale can be abandoned; this one is {self._snapshot().status}.",
+                                   type="Conflict")
+
+    @workflow.signal
+    def payment_event(self, event: PaymentEvent) -> None:
+        """Stripe told us about one of our intents; kept in history for ops and reconciliation."""
+        self._provider_events.append(event)
 
     @workflow.query
     def status(self) -> SaleStatus:
         """Where the sale is: for ops and for the till's status line."""
         return SaleStatus(
             workflow_id=workflow.info().workflow_id,
-            step=self._step,
-            settled=self._result is not None,
+            step=self._state,
+            settled=self._state == "completed",
             compensating=self._compensating,
             receipt_printed=self._printed,
             drawer_opened=self._drawer,
             error=self._error[1] if self._error else "",
+            due=self._due,
         )

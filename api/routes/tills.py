@@ -16,17 +16,30 @@ from api import idempotency
 from api.auth import TILL_ROLES, issue_token, require_till, unauthorized, verify_secret
 from api.deps import ClientDep, DbDep, IdempotencyKey, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
-from api.sales import run_sale, stored_sale
-from api.schemas import ItemOut, QuoteIn, QuoteOut, ReprintOut, SaleIn, SaleOut, TillLogin, TokenOut
+from api.sales import run_sale, steer_sale, stored_sale
+from api.schemas import (
+    ItemOut,
+    QuoteIn,
+    QuoteOut,
+    ReprintOut,
+    SaleIn,
+    SaleOut,
+    TenderInBody,
+    TendersIn,
+    TillLogin,
+    TokenOut,
+)
 from db.pricing import BasketItem, price_for_till
 from db.repositories import bookkeeping, catalog, orders, stock, users
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
-from domain.errors import NotFound
+from domain.errors import InvalidRequest, NotFound
 from workflows.contracts import (
     SALES_TASK_QUEUE,
+    AddTenders,
     BasketLine,
+    GiftCardLine,
     ReprintRequest,
     SaleRequest,
     TenderIn,
@@ -37,7 +50,9 @@ from workflows.receipt import ReprintWorkflow
 
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till"])
-TillCode = Annotated[str, Path(min_length=1, max_length=32, description="till code, e.g. T1")]
+TillCode = Annotated[str, Path(min_length=1, max_length=32, description="till code, e.g. BER1")]
+ClientSaleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                   description="the till's client_sale_id of an open sale")]
 
 
 def load_till(db: Database, code: str) -> TillView:
@@ -116,7 +131,10 @@ async def create_sale(
 ) -> Any:
     """Ring up a sale: the Sale workflow prices it, takes stock and tenders, and answers when settled.
 
-    The same client_sale_id always returns the same sale and changes nothing.
+    If the tenders do not cover the total (a declined card, a split to come) the answer has
+    status `open`, the amount still `due` and the `declines`; add tenders with
+    `/sales/{client_sale_id}/tenders` or abandon it. The same client_sale_id always returns the
+    same sale and changes nothing.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     scope = f"{principal.user_id}:sales:{till}"
@@ -127,12 +145,14 @@ async def create_sale(
     workflow_id = sale_workflow_id(till, body.client_sale_id)
     done = await run_in_threadpool(stored_sale, db, workflow_id)
     if done is None:
+        _check_simulation(view, body.tenders)
         req = SaleRequest(
             till_code=till,
             client_sale_id=body.client_sale_id,
             cashier_id=principal.user_id,
             lines=tuple(BasketLine(ln.sku, ln.quantity) for ln in body.lines),
-            tenders=tuple(TenderIn(t.kind, t.amount) for t in body.tenders),
+            tenders=_tenders(body.tenders),
+            gift_cards=tuple(GiftCardLine(g.amount, g.reload_code) for g in body.gift_cards),
         )
         try:
             done = await run_sale(client, view, req, workflow_id)
@@ -145,6 +165,67 @@ async def create_sale(
     payload = SaleOut.model_validate(done).model_dump(mode="json")
     log.info("sale answered", extra={"till": till, "sale_id": payload["sale_id"],
                                      "workflow_id": workflow_id, "total": payload["total"]})
+    await run_in_threadpool(idempotency.remember, db, scope, idempotency_key, digest, 200, payload)
+    return JSONResponse(payload)
+
+
+def _tenders(tenders: list[TenderInBody]) -> tuple[TenderIn, ...]:
+    return tuple(TenderIn(t.kind, t.amount, t.reference, t.simulate) for t in tenders)
+
+
+def _check_simulation(view: TillView, tenders: list[TenderInBody]) -> None:
+    if any(t.simulate for t in tenders) and view.card_reader != "simulated":
+        raise InvalidRequest(f"Till {view.till_code} has a real card reader; 'simulate' is for simulated readers.")
+
+
+@router.post(
+    "/{till}/sales/{client_sale_id}/tenders",
+    response_model=SaleOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def add_tenders(
+    till: TillCode,
+    client_sale_id: ClientSaleId,
+    body: TendersIn,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Another tender for an open sale (after a decline, or the second part of a split)."""
+    view = await run_in_threadpool(till_for, db, principal, till)
+    _check_simulation(view, body.tenders)
+    return await _steered(db, client, principal, till, client_sale_id, idempotency_key,
+                          body.model_dump(), AddTenders(_tenders(body.tenders)))
+
+
+@router.post(
+    "/{till}/sales/{client_sale_id}/abandon",
+    response_model=SaleOut,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def abandon_sale(
+    till: TillCode,
+    client_sale_id: ClientSaleId,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """The customer walks away: card authorizations are voided, balances and stock restored."""
+    await run_in_threadpool(till_for, db, principal, till)
+    return await _steered(db, client, principal, till, client_sale_id, idempotency_key, {"abandon": True}, None)
+
+
+async def _steered(db: Database, client: Any, principal: Principal, till: str, client_sale_id: str,
+                   idempotency_key: str | None, request: dict[str, Any], more: AddTenders | None) -> Any:
+    scope = f"{principal.user_id}:sale:{till}:{client_sale_id}"
+    digest = idempotency.request_hash(request)
+    replayed = await run_in_threadpool(idempotency.replay, db, scope, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
+    result = await steer_sale(client, sale_workflow_id(till, client_sale_id), more)
+    payload = SaleOut.model_validate(result).model_dump(mode="json")
     await run_in_threadpool(idempotency.remember, db, scope, idempotency_key, digest, 200, payload)
     return JSONResponse(payload)
 

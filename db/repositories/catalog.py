@@ -22,6 +22,7 @@ class CatalogItem:
     unit_price: int | None  # None: no price at this location
     currency: str | None
     barcodes: tuple[str, ...]
+    tracks_stock: bool = True
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class TillView:
     timezone: str
     currency: str
     prices_include_tax: bool
+    card_reader: str = "simulated"
 
 
 def _display_name(product: str, variant: str) -> str:
@@ -64,6 +66,7 @@ def _items_query(location_id: int) -> Select[Any]:
             func.coalesce(own.amount, default.amount),
             case((own.id.is_not(None), own.currency), else_=default.currency),
             barcodes,
+            Product.tracks_stock,
         )
         .join(Product, Product.id == Variant.product_id)
         .join(TaxCategory, TaxCategory.id == Product.tax_category_id)
@@ -74,7 +77,7 @@ def _items_query(location_id: int) -> Select[Any]:
 
 
 def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
-    sku, vname, pname, pcode, category, tax_code, amount, currency, codes = row
+    sku, vname, pname, pcode, category, tax_code, amount, currency, codes, tracks = row
     return CatalogItem(
         sku=sku,
         name=_display_name(pname, vname),
@@ -84,6 +87,7 @@ def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
         unit_price=amount,
         currency=currency,
         barcodes=tuple(codes or ()),
+        tracks_stock=tracks,
     )
 
 
@@ -132,9 +136,23 @@ def till_view(session: Session, till_code: str) -> TillView | None:
         timezone=loc.timezone,
         currency=loc.currency,
         prices_include_tax=loc.prices_include_tax,
+        card_reader=till.card_reader,
     )
 
 
 def list_tills(session: Session) -> list[TillView]:
     codes = session.scalars(select(Till.code).where(Till.active).order_by(Till.code)).all()
     return [v for c in codes if (v := till_view(session, c)) is not None]
+
+
+def configure_till(session: Session, till_code: str, *, card_reader: str | None = None,
+                   printer_url: str | None = None) -> bool:
+    """Set a till's card reader and/or printer; False when the till does not exist."""
+    till = session.scalar(select(Till).where(Till.code == till_code))
+    if till is None:
+        return False
+    if card_reader is not None:
+        till.card_reader = card_reader
+    if printer_url is not None:
+        till.printer_url = printer_url
+    return True

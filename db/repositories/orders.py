@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from db.models import Order, OrderLine, Payment
+from db.models import Order, OrderLine, Payment, Refund
 
 
 @dataclass(frozen=True)
@@ -146,3 +146,60 @@ def void_payments(session: Session, workflow_id: str, *, statuses: tuple[str, ..
         .values(status="voided")
     )
     return result.rowcount or 0
+
+
+def payment_by_key(session: Session, key: str, *, lock: bool = False) -> Payment | None:
+    q = select(Payment).where(Payment.idempotency_key == key)
+    return session.scalar(q.with_for_update() if lock else q)
+
+
+def payment_by_provider_ref(session: Session, provider_ref: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.provider_ref == provider_ref))
+
+
+def update_payment(session: Session, payment_id: int, **values: object) -> None:
+    session.execute(update(Payment).where(Payment.id == payment_id).values(**values))
+
+
+def payment(session: Session, payment_id: int) -> Payment:
+    return session.get_one(Payment, payment_id)
+
+
+# ---- refunds -----------------------------------------------------------------------------
+
+
+def refunded_per_payment(session: Session, workflow_id: str) -> dict[int, int]:
+    """Amount already refunded (or being refunded) per payment of a sale."""
+    rows = session.execute(
+        select(Refund.payment_id, func.coalesce(func.sum(Refund.amount), 0))
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Payment.workflow_id == workflow_id, Refund.status.in_(("pending", "succeeded")))
+        .group_by(Refund.payment_id)
+    )
+    return {pid: int(total) for pid, total in rows}
+
+
+def refund_by_key(session: Session, key: str) -> Refund | None:
+    return session.scalar(select(Refund).where(Refund.idempotency_key == key))
+
+
+def insert_refund(session: Session, *, payment_id: int, amount: int, key: str, reason: str,
+                  workflow_id: str | None) -> Refund:
+    session.execute(
+        insert(Refund).values(payment_id=payment_id, amount=amount, status="pending", reason=reason,
+                              idempotency_key=key, workflow_id=workflow_id)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    row = refund_by_key(session, key)
+    assert row is not None
+    return row
+
+
+def update_refund(session: Session, refund_id: int, **values: object) -> None:
+    session.execute(update(Refund).where(Refund.id == refund_id).values(**values))
+
+
+def refunds_for(session: Session, workflow_id: str) -> list[Refund]:
+    return list(session.scalars(
+        select(Refund).join(Payment, Payment.id == Refund.payment_id)
+        .where(Payment.workflow_id == workflow_id).order_by(Refund.id)))

@@ -28,6 +28,7 @@ def _env(var: Path, api_port: int) -> dict[str, str]:
     env.update(
         TILLFLOW_VAR_DIR=str(var), TILLFLOW_API_PORT=str(api_port),
         TILLFLOW_TEMPORAL_PORT=str(_free_port()), TILLFLOW_TEMPORAL_UI_PORT=str(_free_port()),
+        TILLFLOW_LOCALSTRIPE_PORT=str(_free_port()),
         TILLFLOW_LOG_LEVEL="WARNING",
     )
     return env
@@ -83,6 +84,10 @@ def test_up_runs_everything_stops_cleanly_and_reuses_data(tmp_path: Path) -> Non
             "client_sale_id": "up-test-1", "lines": [{"sku": "MUG-STONE", "quantity": 1}],
             "tenders": [{"kind": "cash", "amount": 2000}]}).json()
         assert sale["status"] == "completed"
+        card = httpx.post(f"{base}/tills/BER1/sales", headers=auth, timeout=30, json={
+            "client_sale_id": "up-test-card", "lines": [{"sku": "MUG-STONE", "quantity": 1}],
+            "tenders": [{"kind": "card", "amount": 1490, "simulate": "pm_card_visa"}]}).json()
+        assert card["status"] == "completed" and card["tenders"][0]["card_last4"] == "4242"
         deadline = time.monotonic() + 30
         receipt = tmp_path / "var" / "receipts" / "BER1.bin"
         while not (receipt.exists() and sale["sale_id"].encode() in receipt.read_bytes()):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import till_login
+from helpers.api import till_login
 from db.models import ApiToken
 
 SALE = {"lines": [{"sku": "POSTCARD", "quantity": 1}], "tenders": [{"kind": "cash", "amount": 150}]}

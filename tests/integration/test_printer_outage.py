@@ -6,7 +6,7 @@ import asyncio
 import socket
 import uuid
 
-from conftest import till_login
+from helpers.api import till_login
 from devices.worker import build_device_worker
 from workflows.sale import SaleWorkflow
 

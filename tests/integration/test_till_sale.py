@@ -81,7 +81,7 @@ async def test_cash_sale_completes_records_and_prints(api, cashier, db, temporal
     handle = temporal_client.get_workflow_handle(sale["workflow_id"])
     await asyncio.wait_for(handle.result(), timeout=30)  # drawer + receipt done
     status = await handle.query(SaleWorkflow.status)
-    assert status.receipt_printed and status.drawer_opened and status.step == "done"
+    assert status.receipt_printed and status.drawer_opened and status.step == "completed"
     printed = device_printers["BER1"].read_bytes()
     assert sale["sale_id"].encode() in printed and b"\x1bp" in printed  # barcode text, drawer pulse
     desc = await handle.describe()
@@ -131,11 +131,15 @@ async def test_refused_sales_are_4xx_and_write_nothing(api, cashier, db) -> None
     short = {"client_sale_id": new_id(), "lines": [{"sku": "CANDLE-FIG", "quantity": 1}],
              "tenders": [{"kind": "cash", "amount": 100}]}
     r = await api.post("/tills/BER1/sales", json=short, headers=cashier)
-    assert r.status_code == 422 and "still due" in r.json()["error"]["message"]
-    # The same client id may be tried again once the cashier fixes the tender.
-    fixed = {**short, "tenders": [{"kind": "cash", "amount": 2490}]}
-    assert (await api.post("/tills/BER1/sales", json=fixed, headers=cashier)).status_code == 200
+    # Short tender: the sale stays open with what is still due; the rest can follow.
+    assert r.status_code == 200 and r.json()["status"] == "open" and r.json()["due"] == 2390
+    more = await api.post(f"/tills/BER1/sales/{short['client_sale_id']}/tenders",
+                          json={"tenders": [{"kind": "cash", "amount": 2390}]}, headers=cashier)
+    assert more.status_code == 200 and more.json()["status"] == "completed", more.text
     assert on_hand(db, "BER", "CANDLE-FIG") == before - 1
+    closed = await api.post(f"/tills/BER1/sales/{short['client_sale_id']}/tenders",
+                            json={"tenders": [{"kind": "cash", "amount": 100}]}, headers=cashier)
+    assert closed.status_code in (404, 409) and closed.json()["error"]["message"]
 
     unknown = {"client_sale_id": new_id(), "lines": [{"sku": "NO-SUCH", "quantity": 1}],
                "tenders": [{"kind": "cash", "amount": 100}]}
@@ -144,6 +148,10 @@ async def test_refused_sales_are_4xx_and_write_nothing(api, cashier, db) -> None
 
     for bad in (
         {"client_sale_id": "x", "lines": [], "tenders": [{"kind": "cash", "amount": 1}]},
+        {"client_sale_id": "x", "lines": [{"sku": "MUG-ENAMEL", "quantity": 1}],
+         "tenders": [{"kind": "card", "amount": 1, "simulate": "4242424242424242"}]},
+        {"client_sale_id": "x", "lines": [{"sku": "MUG-ENAMEL", "quantity": 1}],
+         "tenders": [{"kind": "gift_card", "amount": 1}]},
         {"client_sale_id": "x", "lines": [{"sku": "MUG-ENAMEL", "quantity": 0}],
          "tenders": [{"kind": "cash", "amount": 1}]},
         {"client_sale_id": "bad id!", "lines": [{"sku": "MUG-ENAMEL", "quantity": 1}],

@@ -1,37 +1,38 @@
-"""Tender settlement, money formatting and EAN-13 check digits."""
+"""Tender planning, money formatting and EAN-13 check digits."""
 
 from __future__ import annotations
 
 import pytest
 
 from domain.barcodes import ean13_check_digit, is_valid_ean13, make_ean13
-from domain.errors import InsufficientTender, InvalidRequest
+from domain.errors import InvalidRequest
 from domain.money import format_minor
-from domain.tenders import Tendered, settle
+from domain.tenders import plan_tender
 
 
 def test_cash_overpayment_gives_change() -> None:
-    s = settle(2900, [Tendered("cash", 2000), Tendered("cash", 1000)], "EUR")
-    assert s.change_due == 100
-    assert [(a.tendered, a.applied) for a in s.applied] == [(2000, 2000), (1000, 900)]
+    plan = plan_tender(2900, "cash", 5000, "EUR")
+    assert (plan.tendered, plan.applied, plan.change) == (5000, 2900, 2100)
 
 
-def test_exact_cash_has_no_change() -> None:
-    assert settle(990, [Tendered("cash", 990)], "EUR").change_due == 0
+def test_partial_cash_leaves_the_rest_due() -> None:
+    plan = plan_tender(2900, "cash", 1000, "EUR")
+    assert (plan.applied, plan.change) == (1000, 0)
 
 
-def test_short_tender_says_what_is_still_due() -> None:
-    with pytest.raises(InsufficientTender, match="10.00 still due"):
-        settle(2490, [Tendered("cash", 1490)], "EUR")
+def test_non_cash_may_not_exceed_what_is_due() -> None:
+    assert plan_tender(2900, "card", 2900, "EUR").applied == 2900
+    with pytest.raises(InvalidRequest, match="only from cash"):
+        plan_tender(2900, "gift_card", 3000, "EUR")
 
 
-def test_unknown_or_non_positive_tenders_are_refused() -> None:
+def test_refusals() -> None:
     with pytest.raises(InvalidRequest, match="not accepted"):
-        settle(100, [Tendered("cheque", 100)], "EUR")
+        plan_tender(100, "cheque", 100, "EUR")
     with pytest.raises(InvalidRequest, match="positive"):
-        settle(100, [Tendered("cash", 0)], "EUR")
-    with pytest.raises(InsufficientTender):
-        settle(100, [], "EUR")
+        plan_tender(100, "cash", 0, "EUR")
+    with pytest.raises(InvalidRequest, match="paid in full"):
+        plan_tender(0, "cash", 100, "EUR")
 
 
 def test_format_minor() -> None:

@@ -1,0 +1,105 @@
+"""Refunds to the original tenders, used by returns and cancellations.
+
+Each part is written as a pending refund row (keyed `{refund key}:{payment}`) before any
+provider call, and the provider call carries the same key, so a retried activity refunds once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import activity
+
+from activities.sale import business_error
+from db.repositories import balances, orders
+from db.session import Database
+from domain.errors import DomainError, NotFound
+from domain.refunds import Paid, allocate_refund
+from integrations.payments import PaymentGateway
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    sale_workflow_id: str  # the sale (or order) whose tenders are refunded
+    amount: int
+    key: str  # business id of the refund, e.g. "return:R-17"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundedPart:
+    kind: str
+    payment_id: int
+    amount: int
+    provider_ref: str
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    parts: tuple[RefundedPart, ...]
+    cash_out: int  # to hand back from the drawer
+
+
+class RefundActivities:
+    """Refund money to where it came from."""
+
+    def __init__(self, db: Database, gateway: PaymentGateway) -> None:
+        self.db = db
+        self.gateway = gateway
+
+    @activity.defn(name="refund.to_original_tenders")
+    def to_original_tenders(self, req: RefundRequest) -> RefundOutcome:
+        """Cards (Stripe refund of that PaymentIntent), cash from the drawer, balances credited back."""
+        try:
+            parts = self._plan(req)
+        except DomainError as err:
+            raise business_error(err) from None
+        done = [self._refund_part(req, row_id) for row_id in parts]
+        return RefundOutcome(tuple(done), sum(p.amount for p in done if p.kind == "cash"))
+
+    def _plan(self, req: RefundRequest) -> list[int]:
+        """Pending refund rows for this request (created once; a retry finds the same rows)."""
+        with self.db.unit_of_work() as s:
+            existing = [r for r in orders.refunds_for(s, req.sale_workflow_id)
+                        if r.idempotency_key.startswith(f"{req.key}:")]
+            if existing:
+                return [r.id for r in existing]
+            pays = [p for p in orders.payments_for(s, req.sale_workflow_id)
+                    if p.status in ("completed", "captured")]
+            if not pays:
+                raise NotFound(f"No paid sale {req.sale_workflow_id} to refund.")
+            already = orders.refunded_per_payment(s, req.sale_workflow_id)
+            plan = allocate_refund(
+                req.amount, [Paid(p.id, p.tender, p.amount, already.get(p.id, 0)) for p in pays], pays[0].currency
+            )
+            return [
+                orders.insert_refund(s, payment_id=part.payment_id, amount=part.amount,
+                                     key=f"{req.key}:{part.payment_id}", reason=req.reason,
+                                     workflow_id=req.sale_workflow_id).id
+                for part in plan
+            ]
+
+    def _refund_part(self, req: RefundRequest, refund_id: int) -> RefundedPart:
+        with self.db.unit_of_work() as s:
+            r = next(x for x in orders.refunds_for(s, req.sale_workflow_id) if x.id == refund_id)
+            p = orders.payment(s, r.payment_id)
+            kind, amount, key, status, ref = p.tender, r.amount, r.idempotency_key, r.status, r.provider_ref
+            intent, code = p.provider_ref, p.provider_ref
+        if status == "succeeded":
+            return RefundedPart(kind, r.payment_id, amount, ref)
+        provider_ref = ""
+        if kind == "card":
+            # Found by our key if an earlier attempt reached the provider but not our database.
+            found = [x for x in self.gateway.list_refunds(intent) if x.key == key]
+            result = found[0] if found else self.gateway.refund(intent, amount=amount, key=key,
+                                                                metadata={"reason": req.reason})
+            provider_ref = result.id
+        with self.db.unit_of_work() as s:
+            if kind == "gift_card":
+                balances.post_gift_card(s, code, delta=amount, reason="refund", reference=req.key, key=key)
+                provider_ref = code
+            elif kind == "store_credit":
+                balances.post_store_credit(s, int(code), delta=amount, reason="refund", reference=req.key, key=key)
+                provider_ref = code
+            orders.update_refund(s, refund_id, status="succeeded", provider_ref=provider_ref)
+        return RefundedPart(kind, r.payment_id, amount, provider_ref)

@@ -1,0 +1,182 @@
+"""Offline till endpoints: the catalogue snapshot a till sells from offline, and the journal upload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowFailureError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from api.errors import domain_error_from_type, error_responses
+from api.deps import ClientDep, DbDep, PrincipalDep
+from api.routes.tills import TillCode, till_for
+from api.schemas_tills import (
+    CatalogSnapshot,
+    JournalAnswer,
+    JournalEntryOut,
+    JournalUpload,
+    OfflineCardLimits,
+    SnapshotItem,
+    SnapshotStore,
+)
+from db.repositories import catalog, orders, tills
+from db.repositories.catalog import TillView
+from db.session import Database
+from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
+from workflows.contracts import GIFT_CARD_SKU, SALES_TASK_QUEUE, sale_workflow_id
+from workflows.replay import OfflineReplayWorkflow
+from workflows.replay_contracts import (
+    JournalEntry,
+    JournalLine,
+    JournalTender,
+    ReplayRequest,
+    ReplayResult,
+    replay_workflow_id,
+)
+
+log = logging.getLogger("tillflow.api.tills")
+router = APIRouter(prefix="/tills", tags=["till (offline)"])
+_STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
+MAX_WAIT_SECONDS = 30
+
+
+@router.get("/{till}/catalog", response_model=CatalogSnapshot, responses=error_responses(401, 403, 404, 422))
+def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnapshot:
+    """Everything the till needs to price and sell offline: items, barcodes, prices, tax, card limits."""
+    view = till_for(db, principal, till)
+    with db.unit_of_work() as s:
+        items = catalog.all_items(s, view.location_id)
+        rates = catalog.tax_rates(s, view.location_id)
+        policy = tills.offline_card_policy(s, view.location_id)
+    return CatalogSnapshot(
+        till=view.till_code,
+        store=SnapshotStore(code=view.location_code, name=view.location_name, address=view.address,
+                            timezone=view.timezone),
+        currency=view.currency,
+        prices_include_tax=view.prices_include_tax,
+        tax_rates=rates,
+        # Gift cards are issued against the central ledger: never sold offline.
+        items=[
+            SnapshotItem(sku=i.sku, name=i.name, tax_code=i.tax_code, unit_price=i.unit_price,
+                         barcodes=list(i.barcodes))
+            for i in items
+            if i.unit_price is not None and i.currency == view.currency and i.sku != GIFT_CARD_SKU
+        ],
+        offline_card=OfflineCardLimits(
+            enabled=policy.enabled, per_sale_cap=policy.per_sale_cap, total_cap=policy.total_cap,
+            max_age_hours=int(policy.max_age.total_seconds() // 3600),
+        ),
+        generated_at=datetime.now(UTC),
+    )
+
+
+def _request(view: TillView, body: JournalUpload, user_id: int) -> ReplayRequest:
+    return ReplayRequest(
+        till_code=view.till_code,
+        batch_id=body.batch_id,
+        uploaded_by=user_id,
+        entries=tuple(
+            JournalEntry(
+                client_sale_id=e.client_sale_id,
+                sold_at=e.sold_at,
+                cashier=e.cashier,
+                lines=tuple(JournalLine(ln.sku, ln.quantity, ln.unit_price) for ln in e.lines),
+                tenders=tuple(JournalTender(t.kind, t.amount, t.tendered, t.reference, t.brand, t.last4)
+                              for t in e.tenders),
+                total=e.total,
+                change_due=e.change_due,
+            )
+            for e in body.entries
+        ),
+    )
+
+
+def _state_in_db(db: Database, view: TillView, ids: list[str]) -> list[JournalEntryOut]:
+    """Where each entry stands while its replay is still running: the database is the truth."""
+    with db.unit_of_work() as s:
+        rows = {r.client_sale_id: r for r in tills.entries_for(s, view.till_id, ids)}
+        out = []
+        for cid in ids:
+            row = rows.get(cid)
+            if row is not None and row.status in ("applied", "flagged"):
+                out.append(JournalEntryOut(client_sale_id=cid, status=row.status,  # type: ignore[arg-type]
+                                           sale_id=row.order_number or "", message=row.message))
+                continue
+            order = orders.order_by_workflow(s, sale_workflow_id(view.till_code, cid))
+            if order is not None and order.status == "completed":
+                out.append(JournalEntryOut(client_sale_id=cid, status="applied", sale_id=order.number))
+            else:
+                out.append(JournalEntryOut(client_sale_id=cid, status="pending", message="still being applied"))
+        return out
+
+
+@router.post(
+    "/{till}/journal",
+    response_model=JournalAnswer,
+    responses={**error_responses(401, 403, 404, 422), 202: {"model": JournalAnswer,
+                                                           "description": "Replay still running"}},
+)
+async def upload_journal(
+    till: TillCode,
+    body: JournalUpload,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS,
+                                 description="seconds to wait for the replay before answering 202")] = 20,
+) -> Any:
+    """Hand over sales the till made offline; each is applied exactly once, however often it is sent.
+
+    The OfflineReplay workflow replays every entry as a Sale with its client id and original time.
+    Mark an entry done at the till only when it comes back `applied` or `flagged`; send `pending`
+    ones again later.
+    """
+    view = await run_in_threadpool(till_for, db, principal, till)
+    workflow_id = replay_workflow_id(till, body.batch_id)
+    handle = await client.start_workflow(
+        OfflineReplayWorkflow.run,
+        _request(view, body, principal.user_id),
+        id=workflow_id,
+        task_queue=SALES_TASK_QUEUE,
+        # A batch sent again while its replay runs joins it; sent after, it replays harmlessly.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=TypedSearchAttributes([
+            SearchAttributePair(_STORE, view.location_code),
+            SearchAttributePair(_TILL, view.till_code),
+            SearchAttributePair(_CHANNEL, "store"),
+            SearchAttributePair(_ORDER, workflow_id),
+        ]),
+    )
+    result: ReplayResult | None = None
+    if wait > 0:
+        try:
+            result = await asyncio.wait_for(handle.result(), timeout=wait)
+        except TimeoutError:
+            result = None
+        except WorkflowFailureError as err:
+            cause = getattr(err.cause, "cause", None) or err.cause
+            raise domain_error_from_type(getattr(cause, "type", None), str(getattr(cause, "message", cause))) from None
+    ids = [e.client_sale_id for e in body.entries]
+    by_id = {r.client_sale_id: r for r in result.entries} if result else {}
+    if result is not None and all(cid in by_id for cid in ids):
+        entries = [JournalEntryOut(client_sale_id=cid, status=by_id[cid].status,  # type: ignore[arg-type]
+                                   sale_id=by_id[cid].sale_id, message=by_id[cid].message) for cid in ids]
+    else:
+        entries = await run_in_threadpool(_state_in_db, db, view, ids)
+    complete = all(e.status != "pending" for e in entries)
+    answer = JournalAnswer(batch_id=body.batch_id, workflow_id=workflow_id, complete=complete, entries=entries)
+    log.info("journal batch answered", extra={"till": till, "workflow_id": workflow_id,
+                                              "entries": len(ids), "complete": complete})
+    return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)

@@ -1,0 +1,12 @@
+"""The whole schema: import every model module so Base.metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+from db.models import Base
+
+# Each area keeps its models in its own module; list it here once.
+# (imports below are for their side effect of registering tables on Base.metadata)
+import db.models_tills  # noqa: E402,F401  offline tills: journal, variances, collections
+import db.models_payments  # noqa: F401,E402
+
+__all__ = ["Base"]

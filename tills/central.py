@@ -1,0 +1,78 @@
+"""The till agent's line to the central API: a business answer, or "unreachable" (and the till sells offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 30.0  # a card payment at the reader can take a while
+
+
+class CentralUnavailable(Exception):
+    """The central API could not be reached or failed (5xx): the answer is unknown, not a refusal."""
+
+
+class CentralRefused(Exception):
+    """The central API answered 4xx: a business or auth answer to pass on to the till page."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"central answered {status}")
+        self.status = status
+        self.body = body
+
+
+class CentralClient:
+    """HTTP calls to the central till API for one till."""
+
+    def __init__(self, base_url: str, till: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.till = till
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, transport=transport,
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """Any HTTP answer from /health means the link is up (a 503 there is the central side's worry)."""
+        try:
+            await self._http.get("/health", timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
+        """(status, body) for 2xx; CentralRefused for 4xx; CentralUnavailable for no answer or 5xx."""
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        try:
+            response = await self._http.request(
+                method, f"/tills/{self.till}{path}", json=json, params=params, headers=hdrs,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.HTTPError as err:
+            raise CentralUnavailable(f"{type(err).__name__}: {err}") from err
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": {"code": "bad_gateway", "message": response.text[:200]}}
+        if response.status_code >= 500:
+            raise CentralUnavailable(f"central answered {response.status_code}")
+        if response.status_code >= 400:
+            raise CentralRefused(response.status_code, body)
+        return response.status_code, body

@@ -1,0 +1,221 @@
+"""The till's local SQLite: offline sales (committed with fsync before the receipt prints), the catalogue
+snapshot, cashiers who may sign in offline, and receipts waiting for the printer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_sale_id TEXT NOT NULL UNIQUE,
+    sold_at TEXT NOT NULL,
+    body TEXT NOT NULL,             -- what is uploaded: lines, tenders, total; never a card number
+    sale TEXT NOT NULL,             -- the answer the till page got (double taps, reprints)
+    card_total INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'waiting',  -- waiting | applied | flagged | rejected
+    central_sale_id TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    uploaded_at TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_entries_status ON entries (status, seq);
+CREATE TABLE IF NOT EXISTS snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    fetched_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cashiers (
+    staff_code TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    pin_hash TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS print_queue (
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL,
+    queued_at TEXT NOT NULL,
+    PRIMARY KEY (kind, job_id)
+);
+"""
+
+WAITING, APPLIED, FLAGGED, REJECTED = "waiting", "applied", "flagged", "rejected"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    client_sale_id: str
+    sold_at: datetime
+    body: dict[str, Any]
+    sale: dict[str, Any]
+    card_total: int
+    status: str
+    central_sale_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CachedCashier:
+    staff_code: str
+    username: str
+    display_name: str
+    role: str
+    pin_hash: str
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    job_id: str
+    kind: str
+    data: bytes
+
+
+class Journal:
+    """One SQLite file per till; every write is its own transaction, synced to disk on commit."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._tx() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # A short-lived connection per call: the agent calls from worker threads, and sqlite3
+        # connections must not be shared across threads. The lock keeps writers in turn.
+        with self._lock, closing(sqlite3.connect(self.path, timeout=10)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is fsync'd before it returns, so a sale survives a power cut the
+            # moment its receipt starts printing.
+            conn.execute("PRAGMA synchronous=FULL")
+            with conn:
+                yield conn
+
+    # ---- offline sales -------------------------------------------------------------------
+
+    def add_sale(self, client_sale_id: str, sold_at: datetime, body: dict[str, Any],
+                 sale: dict[str, Any], card_total: int) -> bool:
+        """Keep an offline sale durably; False when this client sale id is in the journal already."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO entries (client_sale_id, sold_at, body, sale, card_total)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (client_sale_id, sold_at.isoformat(), json.dumps(body), json.dumps(sale), card_total),
+            )
+            return cur.rowcount == 1
+
+    def entry(self, client_or_central_id: str) -> StoredEntry | None:
+        """An entry by its client sale id, or by the central sale number it got on upload."""
+        with self._tx() as conn:
+            row = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE client_sale_id = ? OR central_sale_id = ?"
+                " ORDER BY seq LIMIT 1",
+                (client_or_central_id, client_or_central_id),
+            ).fetchone()
+        return _entry(row) if row else None
+
+    def waiting(self, limit: int) -> list[StoredEntry]:
+        """The oldest entries not yet confirmed by the central system."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE status = ? ORDER BY seq LIMIT ?",
+                (WAITING, limit),
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._tx() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM entries GROUP BY status").fetchall()
+        return {status: n for status, n in rows}
+
+    def stored_cards(self) -> tuple[int, datetime | None]:
+        """Card money held on this till and not yet confirmed centrally, and when the oldest was taken."""
+        with self._tx() as conn:
+            total, first = conn.execute(
+                "SELECT COALESCE(SUM(card_total), 0), MIN(sold_at) FROM entries"
+                " WHERE status = ? AND card_total > 0",
+                (WAITING,),
+            ).fetchone()
+        return int(total), datetime.fromisoformat(first) if first else None
+
+    def settle_entry(self, client_sale_id: str, status: str, central_sale_id: str, message: str) -> None:
+        """The central system confirmed (or rejected) an entry: it no longer waits for upload."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE entries SET status = ?, central_sale_id = ?, message = ?, uploaded_at = ?"
+                " WHERE client_sale_id = ? AND status = ?",
+                (status, central_sale_id, message, datetime.now(UTC).isoformat(), client_sale_id, WAITING),
+            )
+
+    # ---- catalogue snapshot --------------------------------------------------------------
+
+    def save_snapshot(self, body: dict[str, Any], fetched_at: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO snapshot (id, fetched_at, body) VALUES (1, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, body = excluded.body",
+                (fetched_at.isoformat(), json.dumps(body)),
+            )
+
+    def snapshot(self) -> tuple[dict[str, Any], datetime] | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT body, fetched_at FROM snapshot WHERE id = 1").fetchone()
+        return (json.loads(row[0]), datetime.fromisoformat(row[1])) if row else None
+
+    # ---- cashiers who may sign in offline ------------------------------------------------
+
+    def remember_cashier(self, c: CachedCashier) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO cashiers VALUES (?, ?, ?, ?, ?, ?)",
+                (c.staff_code, c.username, c.display_name, c.role, c.pin_hash, datetime.now(UTC).isoformat()),
+            )
+
+    def forget_cashier(self, staff_code: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM cashiers WHERE staff_code = ?", (staff_code,))
+
+    def cashier(self, staff_code: str) -> CachedCashier | None:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT staff_code, username, display_name, role, pin_hash FROM cashiers WHERE staff_code = ?",
+                (staff_code,),
+            ).fetchone()
+        return CachedCashier(*row) if row else None
+
+    # ---- receipts and drawer kicks waiting for the printer -------------------------------
+
+    def queue_job(self, kind: str, job_id: str, data: bytes) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO print_queue VALUES (?, ?, ?, ?)",
+                         (job_id, kind, data, datetime.now(UTC).isoformat()))
+
+    def queued_jobs(self) -> list[QueuedJob]:
+        with self._tx() as conn:
+            rows = conn.execute("SELECT job_id, kind, data FROM print_queue ORDER BY queued_at").fetchall()
+        return [QueuedJob(r[0], r[1], bytes(r[2])) for r in rows]
+
+    def job_done(self, kind: str, job_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM print_queue WHERE kind = ? AND job_id = ?", (kind, job_id))
+
+
+_ENTRY_COLUMNS = "seq, client_sale_id, sold_at, body, sale, card_total, status, central_sale_id, message"
+
+
+def _entry(row: tuple[Any, ...]) -> StoredEntry:
+    seq, cid, sold_at, body, sale, card_total, status, central, message = row
+    return StoredEntry(seq, cid, datetime.fromisoformat(sold_at), json.loads(body), json.loads(sale),
+                       card_total, status, central, message)

@@ -1,0 +1,70 @@
+"""The store's catalogue, prices, tax and offline card limits as last fetched: what the till sells from offline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.errors import InvalidRequest, NotFound
+from domain.offline import OfflineCardPolicy
+from domain.pricing import PriceInput, Quote, price_basket
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    tax_code: str
+    unit_price: int
+    barcodes: tuple[str, ...]
+
+
+class Snapshot:
+    """A read-only view of GET /tills/{till}/catalog, indexed for look-ups by barcode and SKU."""
+
+    def __init__(self, body: dict[str, Any], fetched_at: datetime) -> None:
+        self.body = body
+        self.fetched_at = fetched_at
+        store = body["store"]
+        self.till: str = body["till"]
+        self.store_code: str = store["code"]
+        self.store_name: str = store["name"]
+        self.address: str = store["address"]
+        self.timezone: str = store["timezone"]
+        self.currency: str = body["currency"]
+        self.prices_include_tax: bool = body["prices_include_tax"]
+        self.tax_rates: dict[str, int] = dict(body["tax_rates"])
+        self.items = {
+            i["sku"]: Item(i["sku"], i["name"], i["tax_code"], i["unit_price"], tuple(i["barcodes"]))
+            for i in body["items"]
+        }
+        self._barcodes = {code: item for item in self.items.values() for code in item.barcodes}
+        card = body["offline_card"]
+        self.card_policy = OfflineCardPolicy(
+            enabled=card["enabled"], per_sale_cap=card["per_sale_cap"], total_cap=card["total_cap"],
+            max_age=timedelta(hours=card["max_age_hours"]),
+        )
+
+    def lookup(self, barcode: str) -> dict[str, Any]:
+        """The item behind a barcode, shaped like the central look-up (stock unknown offline)."""
+        item = self._barcodes.get(barcode.strip())
+        if item is None:
+            raise NotFound(f"No product has barcode {barcode}.")
+        return {"sku": item.sku, "name": item.name, "category": "", "tax_code": item.tax_code,
+                "unit_price": item.unit_price, "currency": self.currency, "barcodes": list(item.barcodes),
+                "on_hand": None, "available": None}
+
+    def quote(self, lines: Sequence[tuple[str, int]]) -> Quote:
+        """Price a basket exactly as the central quote does, from the snapshot's prices and rates."""
+        inputs = []
+        for no, (sku, quantity) in enumerate(lines, start=1):
+            item = self.items.get(sku)
+            if item is None:
+                raise NotFound(f"Line {no}: no product with SKU {sku} in this till's offline catalogue.")
+            inputs.append(PriceInput(no, item.sku, item.name, quantity, item.unit_price, item.tax_code))
+        if not inputs:
+            raise InvalidRequest("The basket is empty.")
+        return price_basket(inputs, self.tax_rates, currency=self.currency,
+                            prices_include_tax=self.prices_include_tax)
