@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/tillflow up
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The till page is tested in Debian's chromium (driven by the playwright package; no browser download).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "make test needs /usr/bin/chromium for the till page test: run 'sudo apt-get install chromium' (Debian) first" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/sale_latency.py

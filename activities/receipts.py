@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -39,6 +41,47 @@ def _tender_detail(p: Payment) -> str:
     return ""
 
 
+def receipt_for_order(s: Session, number: str, *, reprint: bool = False) -> Receipt:
+    """The receipt of a recorded order (read in the caller's transaction)."""
+    order = orders.order_by_number(s, number)
+    if order is None:
+        raise ApplicationError(
+            f"No sale {number}.", type="NotFound", non_retryable=True
+        )
+    lines = orders.order_lines(s, order.id)
+    pays = [p for p in orders.payments_for(s, order.workflow_id) if p.status != "voided"]
+    location = s.get(Location, order.location_id) if order.location_id else None
+    till = s.get(Till, order.till_id) if order.till_id else None
+    cashier = users.display_name(s, order.cashier_id) if order.cashier_id else ""
+    return Receipt(
+        sale_id=order.number,
+        store_name=location.name if location else "",
+        store_address=location.address if location else "",
+        till_code=till.code if till else "",
+        cashier_name=cashier,
+        # Printed in the store's own time, as the customer saw the clock.
+        sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone)) if location
+        else order.placed_at,
+        currency=order.currency,
+        lines=tuple(
+            ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+            for ln in lines
+        ),
+        taxes=_taxes(lines),
+        subtotal=order.subtotal,
+        tax_total=order.tax_total,
+        total=order.total,
+        tenders=tuple(ReceiptTender(p.tender, p.tendered, _tender_detail(p)) for p in pays),
+        change_due=order.change_due,
+        prices_include_tax=location.prices_include_tax if location else True,
+        reprint=reprint,
+        notes=tuple(
+            f"Gift card {code}: {format_minor(delta, order.currency)} loaded"
+            for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
+        ),
+    )
+
+
 class ReceiptActivities:
     """Reads an order with its lines and tenders and shapes it for the printer."""
 
@@ -49,40 +92,4 @@ class ReceiptActivities:
     def build(self, req: ReceiptRequest) -> Receipt:
         """The receipt of a recorded order, as the device worker will print it."""
         with self.db.unit_of_work() as s:
-            order = orders.order_by_number(s, req.order_number)
-            if order is None:
-                raise ApplicationError(
-                    f"No sale {req.order_number}.", type="NotFound", non_retryable=True
-                )
-            lines = orders.order_lines(s, order.id)
-            pays = [p for p in orders.payments_for(s, order.workflow_id) if p.status != "voided"]
-            location = s.get(Location, order.location_id) if order.location_id else None
-            till = s.get(Till, order.till_id) if order.till_id else None
-            cashier = users.display_name(s, order.cashier_id) if order.cashier_id else ""
-            return Receipt(
-                sale_id=order.number,
-                store_name=location.name if location else "",
-                store_address=location.address if location else "",
-                till_code=till.code if till else "",
-                cashier_name=cashier,
-                # Printed in the store's own time, as the customer saw the clock.
-                sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone)) if location
-                else order.placed_at,
-                currency=order.currency,
-                lines=tuple(
-                    ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
-                    for ln in lines
-                ),
-                taxes=_taxes(lines),
-                subtotal=order.subtotal,
-                tax_total=order.tax_total,
-                total=order.total,
-                tenders=tuple(ReceiptTender(p.tender, p.tendered, _tender_detail(p)) for p in pays),
-                change_due=order.change_due,
-                prices_include_tax=location.prices_include_tax if location else True,
-                reprint=req.reprint,
-                notes=tuple(
-                    f"Gift card {code}: {format_minor(delta, order.currency)} loaded"
-                    for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
-                ),
-            )
+            return receipt_for_order(s, req.order_number, reprint=req.reprint)

@@ -57,6 +57,9 @@ class RefundActivities:
         done = [self._refund_part(req, row_id) for row_id in parts]
         return RefundOutcome(tuple(done), sum(p.amount for p in done if p.kind == "cash"))
 
+    def after_provider_refund(self, refund_id: str) -> None:
+        """Hook between the provider's refund and our own write (tests simulate a crash here)."""
+
     def _plan(self, req: RefundRequest) -> list[int]:
         """Pending refund rows for this request (created once; a retry finds the same rows)."""
         with self.db.unit_of_work() as s:
@@ -93,6 +96,7 @@ class RefundActivities:
             found = [x for x in self.gateway.list_refunds(intent) if x.key == key]
             result = found[0] if found else self.gateway.refund(intent, amount=amount, key=key,
                                                                 metadata={"reason": req.reason})
+            self.after_provider_refund(result.id)
             provider_ref = result.id
         with self.db.unit_of_work() as s:
             if kind == "gift_card":

@@ -8,11 +8,20 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.receipts import receipt_for_order
 from db.pricing import BasketItem, catalog_items, price_for_till
-from db.repositories import balances, catalog, orders, stock
+from db.repositories import balances, catalog, customers, orders, reservations, stock
 from db.session import Database
 from domain.errors import DomainError, InvalidRequest, NotFound
-from workflows.contracts import GIFT_CARD_SKU, IssuedGiftCard, SaleLine, SaleRequest, TenderOut
+from workflows.contracts import (
+    GIFT_CARD_SKU,
+    IssuedGiftCard,
+    Receipt,
+    SaleLine,
+    SaleRequest,
+    StockTaken,
+    TenderOut,
+)
 
 GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
 
@@ -43,6 +52,8 @@ class StockCommit:
 @dataclass(frozen=True)
 class StockOutcome:
     warnings: tuple[str, ...]
+    # Online orders whose held units this sale took: the Sale tells each to re-source (web-store link).
+    taken_from_orders: tuple[StockTaken, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,11 +73,13 @@ class OrderRecord:
     change_due: int
     warnings: tuple[str, ...]
     placed_at: datetime
+    customer_id: int | None = None
 
 
 @dataclass(frozen=True)
 class RecordedOrder:
     number: str
+    receipt: Receipt  # built in the same transaction, so printing needs no further step
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,8 @@ class SaleActivities:
                 till = catalog.till_view(s, req.till_code)
                 if till is None:
                     raise NotFound(f"Till {req.till_code} does not exist.")
+                if req.customer_id is not None and not customers.exists(s, req.customer_id):
+                    raise NotFound(f"There is no customer {req.customer_id}.")
                 basket = _basket(req)
                 for g in req.gift_cards:
                     if g.reload_code:
@@ -143,6 +158,10 @@ class SaleActivities:
             applied = stock.apply_movements(
                 s, cmd.location_id, moves, workflow_id=cmd.workflow_id, occurred_at=cmd.occurred_at
             )
+            short = sorted({ln.sku for ln, a in zip(cmd.lines, applied, strict=True)
+                            if a.available_before < ln.quantity})
+            taken = tuple(StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
+                          for sku in short for order, n in reservations.orders_to_resource(s, cmd.location_id, sku))
         warnings = []
         for line, a in zip(cmd.lines, applied, strict=True):
             if a.on_hand_before < line.quantity:
@@ -154,7 +173,7 @@ class SaleActivities:
                 warnings.append(
                     f"{line.name}: this unit was held for an online order; the order will be re-sourced."
                 )
-        return StockOutcome(tuple(warnings))
+        return StockOutcome(tuple(warnings), taken)
 
     @activity.defn(name="sale.restore_stock")
     def restore_stock(self, cmd: StockRestore) -> int:
@@ -215,6 +234,7 @@ class SaleActivities:
                     warnings=list(cmd.warnings),
                     placed_at=cmd.placed_at,
                     lines=[orders.NewOrderLine(**ln.__dict__) for ln in p.lines],
+                    customer_id=cmd.customer_id,
                 ),
             )
-            return RecordedOrder(order.number)
+            return RecordedOrder(order.number, receipt_for_order(s, order.number))

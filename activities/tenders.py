@@ -67,10 +67,20 @@ class TenderActivities:
 
     @activity.defn(name="tender.cash")
     def cash(self, t: TenderAttempt) -> TenderResult:
-        """Record cash taken into the drawer."""
+        """Record cash taken into the drawer (or an exchange credit from a return)."""
         with self.db.unit_of_work() as s:
-            orders.insert_payment(s, self._payment(t, status="completed"))
-        return TenderResult(True)
+            orders.insert_payment(s, self._payment(t, status="completed", provider_ref=t.reference))
+        return TenderResult(True, reference=t.reference)
+
+    @activity.defn(name="tender.offline_card")
+    def offline_card(self, t: TenderAttempt) -> TenderResult:
+        """Record a card payment the terminal took offline; the replay captured it (pi_…) or it is
+        to be collected from the customer (collect:…). Never charges again."""
+        status = "captured" if t.reference.startswith("pi_") else "uncollected"
+        with self.db.unit_of_work() as s:
+            orders.insert_payment(s, self._payment(t, status=status, provider="stripe" if status == "captured" else "",
+                                                   provider_ref=t.reference))
+        return TenderResult(True, reference=t.reference)
 
     @activity.defn(name="tender.balance")
     def balance(self, t: TenderAttempt) -> TenderResult:

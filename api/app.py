@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
-from api.routes import auth, giftcards, health, tills, webhooks
+from api.routes import auth, giftcards, health, returns, tills, webhooks
 from api.routes import store_offline, till_offline
+from api.routes import storefront, webstore_webhooks, webstores
 from db.session import Database
 from integrations.payments import PaymentGateway
-from tillflow.adapters import payment_gateway
+from tillflow.adapters import payment_gateway, return_policy
 from tillflow.settings import Settings
 from tillflow.temporal import connect, ensure_search_attributes
 from tillflow.workers import sales_worker
@@ -47,7 +48,8 @@ def create_app(
         worker_task = None
         if run_worker if run_worker is not None else settings.api_workers_in_process:
             # Shares this process's Client, so sales can start eagerly on it.
-            worker = sales_worker(app.state.temporal, app.state.db, app.state.gateway)
+            worker = sales_worker(app.state.temporal, app.state.db, app.state.gateway,
+                                  policy=return_policy(settings))
             worker_task = asyncio.create_task(worker.run())
         log.info("api started", extra={"in_process_worker": worker_task is not None})
         try:
@@ -73,4 +75,8 @@ def create_app(
     app.include_router(store_offline.router)
     app.include_router(giftcards.router)
     app.include_router(webhooks.router)
+    app.include_router(webstore_webhooks.router)
+    app.include_router(storefront.router)
+    app.include_router(webstores.router)
+    app.include_router(returns.router)
     return app

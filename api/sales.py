@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +13,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, domain_error_from_type
@@ -94,8 +95,12 @@ async def run_sale(client: Client, till: TillView, req: SaleRequest, workflow_id
         )
     except WorkflowUpdateFailedError as err:
         raise _business(err) from None
-    except RPCError as err:
+    except WorkflowAlreadyStartedError as err:
         # The workflow already closed (completed earlier): the database has the answer.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await start.workflow_handle()  # collect the start's own copy of the error
+        raise ApiError(409, "sale_closed", "This sale is already closed.") from err
+    except RPCError as err:
         if err.status in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.FAILED_PRECONDITION,
                           RPCStatusCode.NOT_FOUND):
             raise ApiError(409, "sale_closed", "This sale is already closed.") from err

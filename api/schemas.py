@@ -87,6 +87,7 @@ class SaleIn(BaseModel):
         default_factory=list, max_length=10,
         description="taken in order; if they do not cover the total the sale stays open for more",
     )
+    customer_id: int | None = Field(default=None, ge=1, description="a known customer (finds the receipt later)")
 
     @model_validator(mode="after")
     def _something_to_sell(self) -> SaleIn:

@@ -10,17 +10,16 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from _tills import SaleTiming
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from _tills import SaleTiming
-
 PHASES = ("to_start", "dispatch", "worker", "answer")
 PHASE_HELP = {
     "to_start": "request sent -> WorkflowExecutionStarted (API work before the start + start RPC)",
-    "dispatch": "started -> first workflow task handed to a worker (transfer queue, matching, poll)",
-    "worker": "first workflow task started -> task that carries the answer completed (sandbox, LAs)",
+    "dispatch": "started -> first workflow task handed to a worker (transfer queue, matching)",
+    "worker": "first workflow task started -> task carrying the answer completed (sandbox, LAs)",
     "answer": "answer recorded in history -> client has it (update/result path, API work after)",
 }
 ANSWER_EVENTS = (
@@ -61,7 +60,9 @@ def phases_of(events: Sequence[HistoryEvent], timing: SaleTiming) -> Phases:
     )
 
 
-async def breakdown(client: Client, timings: Sequence[SaleTiming], parallel: int = 8) -> list[Phases]:
+async def breakdown(
+    client: Client, timings: Sequence[SaleTiming], parallel: int = 8
+) -> list[Phases]:
     """Phases of every checkout in `timings`, fetching histories a few at a time."""
     gate = asyncio.Semaphore(parallel)
 

@@ -1,4 +1,4 @@
-"""CPU seconds used by each part of the stack, and by everything else on the machine, per scenario."""
+"""CPU seconds used by each part of the stack, and by everything else on the machine."""
 
 from __future__ import annotations
 
@@ -10,6 +10,28 @@ from dataclasses import dataclass
 import psutil
 
 OTHERS = "other processes"
+BENCH = "bench (this process)"
+WAITS = ("iowait", "steal")  # machine-wide, in core-seconds: waiting on disk, taken by the host
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Cumulative CPU seconds per process group, and the machine's busy and waiting time."""
+
+    groups: dict[str, float]
+    busy: float
+    waits: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds per part of the stack (and the rest of the machine) during one section."""
+
+    section: str
+    seconds: dict[str, float]  # per process group, OTHERS included
+    waits: dict[str, float]  # machine-wide iowait and steal
+    runs: int
+    wall: float
 
 
 def _own_seconds(proc: psutil.Process) -> float:
@@ -33,35 +55,13 @@ def _tree_seconds(pid: int) -> float:
         return 0.0
 
 
-def _machine_busy_seconds() -> float:
+def snapshot(groups: Mapping[str, Iterable[int]]) -> Snapshot:
+    """CPU seconds so far of each group of process trees and of this process; machine totals."""
+    per_group = {name: sum(_tree_seconds(pid) for pid in pids) for name, pids in groups.items()}
+    per_group[BENCH] = _own_seconds(psutil.Process(os.getpid()))
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + t.irq + t.softirq
-
-
-def snapshot(groups: Mapping[str, Iterable[int]]) -> dict[str, float]:
-    """CPU seconds so far of each named group of process trees, plus the whole machine's busy time."""
-    out = {name: sum(_tree_seconds(pid) for pid in pids) for name, pids in groups.items()}
-    out["bench (this process)"] = _own_seconds(psutil.Process(os.getpid()))
-    out["_machine"] = _machine_busy_seconds()
-    return out
-
-
-def usage(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
-    """CPU seconds each group used between two snapshots; the rest of the machine as OTHERS."""
-    used = {k: after[k] - before[k] for k in before if k != "_machine"}
-    machine = after["_machine"] - before["_machine"]
-    used[OTHERS] = max(0.0, machine - sum(used.values()))
-    return used
-
-
-@dataclass(frozen=True)
-class CpuUse:
-    """CPU seconds per part of the stack (and the rest of the machine) during one measured section."""
-
-    section: str
-    seconds: dict[str, float]
-    runs: int
-    wall: float
+    busy = t.user + t.nice + t.system + t.irq + t.softirq
+    return Snapshot(per_group, busy, {w: getattr(t, w) for w in WAITS})
 
 
 class CpuMeter:
@@ -73,5 +73,10 @@ class CpuMeter:
         self.t0 = time.perf_counter()
 
     def done(self, section: str, runs: int) -> CpuUse:
+        """CPU each group used since the start; whatever else kept the machine busy is OTHERS."""
         wall = time.perf_counter() - self.t0
-        return CpuUse(section, usage(self.before, snapshot(self.groups)), runs, wall)
+        after = snapshot(self.groups)
+        used = {k: after.groups[k] - self.before.groups[k] for k in self.before.groups}
+        used[OTHERS] = max(0.0, after.busy - self.before.busy - sum(used.values()))
+        waits = {w: after.waits[w] - self.before.waits[w] for w in WAITS}
+        return CpuUse(section, used, waits, runs, wall)

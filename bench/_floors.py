@@ -1,4 +1,4 @@
-"""The two floors a sale is compared with: a bare PostgreSQL transaction and a minimal Temporal round trip."""
+"""The floors a sale is compared with: a bare PostgreSQL transaction, a minimal Temporal run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorWorkflow
+from _tills import SaleTiming, basket
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -20,8 +22,6 @@ from temporalio.common import (
 )
 from temporalio.worker import Worker
 
-from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorWorkflow
-from _tills import SaleTiming, basket
 from db.models import User
 from db.pricing import BasketItem, price_for_till
 from db.repositories import catalog, orders, stock
@@ -37,7 +37,9 @@ FLOOR_TILL = "BER1"
 # ---- bare PostgreSQL ---------------------------------------------------------------------
 
 
-def _quotes(db: Database, count: int, prices: dict[str, int], seed: int) -> tuple[catalog.TillView, int, list[Quote]]:
+def _quotes(
+    db: Database, count: int, prices: dict[str, int], seed: int
+) -> tuple[catalog.TillView, int, list[Quote]]:
     """Priced baskets like the sales', prepared outside the timed part."""
     rng = random.Random(seed)
     skus = sorted(prices)
@@ -46,8 +48,8 @@ def _quotes(db: Database, count: int, prices: dict[str, int], seed: int) -> tupl
         cashier = s.scalar(select(User.id).where(User.staff_code == "1001"))
         assert till is not None and cashier is not None
         quotes = [
-            price_for_till(s, till, [BasketItem(ln["sku"], ln["quantity"])
-                                     for ln in basket(rng, prices, skus)["lines"]])
+            price_for_till(s, till, [BasketItem(sku, qty)
+                                     for sku, qty in basket(rng, prices, skus).lines])
             for _ in range(count)
         ]
     return till, cashier, quotes
@@ -70,20 +72,18 @@ def _stock_and_order(db: Database, till: catalog.TillView, cashier: int, quote: 
         ))
 
 
-def postgres_floor(url: str, count: int, warmup: int, prices: dict[str, int], seed: int) -> list[float]:
+def postgres_floor(
+    db: Database, count: int, warmup: int, prices: dict[str, int], seed: int
+) -> list[float]:
     """Seconds per transaction, sequentially, on one warm pooled connection."""
-    db = Database(url, pool_size=1)
-    try:
-        till, cashier, quotes = _quotes(db, count + warmup, prices, seed)
-        timings = []
-        for i, quote in enumerate(quotes):
-            t0 = time.perf_counter()
-            _stock_and_order(db, till, cashier, quote)
-            if i >= warmup:
-                timings.append(time.perf_counter() - t0)
-        return timings
-    finally:
-        db.dispose()
+    till, cashier, quotes = _quotes(db, count + warmup, prices, seed)
+    timings = []
+    for i, quote in enumerate(quotes):
+        t0 = time.perf_counter()
+        _stock_and_order(db, till, cashier, quote)
+        if i >= warmup:
+            timings.append(time.perf_counter() - t0)
+    return timings
 
 
 # ---- Temporal ----------------------------------------------------------------------------
@@ -94,20 +94,21 @@ def noop(req: FloorRequest) -> None:
     """Does nothing: the floor measures Temporal, not work."""
 
 
-def floor_worker(client: Client) -> Worker:
+def floor_worker(client: Client, pool: ThreadPoolExecutor) -> Worker:
     """The floor's worker in this process, on its own queue, built like the sales worker."""
     return Worker(
         client,
         task_queue=FLOOR_TASK_QUEUE,
         workflows=[FloorWorkflow],
         activities=[noop],
-        activity_executor=ThreadPoolExecutor(max_workers=4),
+        activity_executor=pool,
         workflow_runner=sandbox_runner(),
         max_concurrent_local_activities=4,
     )
 
 
 def _search_attributes(workflow_id: str) -> TypedSearchAttributes:
+    """The same four keyword attributes a sale carries."""
     return TypedSearchAttributes([
         SearchAttributePair(_STORE, "BER"),
         SearchAttributePair(_TILL, FLOOR_TILL),
@@ -127,11 +128,13 @@ async def update_with_start(client: Client, workflow_id: str) -> None:
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         search_attributes=_search_attributes(workflow_id),
     )
-    await client.execute_update_with_start_workflow(FloorWorkflow.checkout, start_workflow_operation=start)
+    await client.execute_update_with_start_workflow(
+        FloorWorkflow.checkout, start_workflow_operation=start
+    )
 
 
 async def eager_start(client: Client, workflow_id: str) -> bool:
-    """Start with request_eager_start and wait for the result; True if the server started it eagerly."""
+    """Start with request_eager_start and wait for the result; True if it started eagerly."""
     handle = await client.start_workflow(
         FloorWorkflow.run,
         FloorRequest(workflow_id),
@@ -149,23 +152,27 @@ async def eager_start(client: Client, workflow_id: str) -> bool:
 async def temporal_floor(
     client: Client, count: int, warmup: int, *, eager: bool
 ) -> tuple[list[SaleTiming], int]:
-    """Sequential floor runs (update-with-start, or eager start + result); also how many ran eagerly."""
+    """Sequential runs (update-with-start, or eager start + result), and how many ran eagerly."""
     timings: list[SaleTiming] = []
     eagerly = 0
     kind = "eager" if eager else "uws"
-    async with floor_worker(client):
-        for i in range(count + warmup):
-            wf = f"bench-floor:{kind}:{uuid.uuid4().hex[:12]}"
-            sent, t0 = time.time(), time.perf_counter()
-            if eager:
-                eagerly += await eager_start(client, wf) and i >= warmup
-            else:
-                await update_with_start(client, wf)
-            seconds = time.perf_counter() - t0
-            if i >= warmup:
-                timings.append(SaleTiming(wf, sent, time.time(), seconds))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        async with floor_worker(client, pool):
+            for i in range(count + warmup):
+                wf = f"bench-floor:{kind}:{uuid.uuid4().hex[:12]}"
+                sent, t0 = time.time(), time.perf_counter()
+                started_eagerly = False
+                if eager:
+                    started_eagerly = await eager_start(client, wf)
+                else:
+                    await update_with_start(client, wf)
+                seconds = time.perf_counter() - t0
+                if i >= warmup:
+                    timings.append(SaleTiming(wf, sent, time.time(), seconds))
+                    eagerly += started_eagerly
     return timings, eagerly
 
 
 def seconds_of(timings: Sequence[SaleTiming]) -> list[float]:
+    """The measured latencies alone."""
     return [t.seconds for t in timings]

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from _breakdown import PHASE_HELP, PHASES
-from _cpu import OTHERS, CpuUse
+from _cpu import OTHERS, WAITS, CpuUse
 
 TARGET_P50_MS = 100.0
 TARGET_FLOOR_RATIO = 2.0
@@ -99,11 +99,17 @@ def cpu_table(sections: Sequence[CpuUse]) -> str:
     head = f"{'CPU ms per sale / run':<32}" + "".join(f"{u.section:>10}" for u in sections)
     lines = [head, "-" * len(head)]
     for part in sections[0].seconds:
-        lines.append(f"{part:<32}" + "".join(f"{u.seconds[part] * 1000 / u.runs:10.1f}" for u in sections))
+        per_run = (u.seconds[part] * 1000 / u.runs for u in sections)
+        lines.append(f"{part:<32}" + "".join(f"{v:10.1f}" for v in per_run))
     ours = [sum(v for k, v in u.seconds.items() if k != OTHERS) for u in sections]
     pairs = list(zip(ours, sections, strict=True))
-    lines.append(f"{'all of the stack + bench':<32}" + "".join(f"{o * 1000 / u.runs:10.1f}" for o, u in pairs))
-    lines.append(f"{'cores busy: stack + bench':<32}" + "".join(f"{o / u.wall:10.2f}" for o, u in pairs))
+    lines.append(f"{'all of the stack + bench':<32}"
+                 + "".join(f"{o * 1000 / u.runs:10.1f}" for o, u in pairs))
+    lines.append(f"{'cores busy: stack + bench':<32}"
+                 + "".join(f"{o / u.wall:10.2f}" for o, u in pairs))
     lines.append(f"{'cores busy: other processes':<32}"
                  + "".join(f"{u.seconds[OTHERS] / u.wall:10.2f}" for u in sections))
+    for wait in WAITS:
+        lines.append(f"{'cores in ' + wait + ' (machine)':<32}"
+                     + "".join(f"{u.waits[wait] / u.wall:10.2f}" for u in sections))
     return "\n".join(lines)

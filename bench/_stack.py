@@ -46,11 +46,13 @@ class Stack:
     temporal_address: str
     api_url: str
     dynamic_config: dict[str, int]
+    sqlite_pragmas: list[str]
     service_pids: dict[str, int] = field(default_factory=dict)
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
     def logs(self) -> Path:
+        """Where each child process writes its output."""
         return self.var_dir / "logs"
 
     def process_groups(self) -> dict[str, list[int]]:
@@ -116,7 +118,7 @@ def stop_processes(procs: Sequence[tuple[str, subprocess.Popen[bytes]]], grace: 
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"  killing {name} (pid {proc.pid}): it did not stop within {grace:.0f} s", flush=True)
+            print(f"  killing {name} (pid {proc.pid}): still running after {grace:.0f} s")
             proc.kill()
             proc.wait()
 
@@ -164,7 +166,9 @@ def wait_healthy(stack: Stack, timeout: float = 90) -> None:
 
 
 @contextmanager
-def services(dynamic_config: dict[str, int]) -> Iterator[Stack]:
+def services(
+    dynamic_config: dict[str, int], sqlite_pragmas: Sequence[str] = ()
+) -> Iterator[Stack]:
     """A temp var dir with PostgreSQL and the Temporal dev server; everything removed on exit."""
     var_dir = Path(tempfile.mkdtemp(prefix="tillflow-bench-")).resolve()
     with ExitStack() as cleanup:
@@ -174,10 +178,13 @@ def services(dynamic_config: dict[str, int]) -> Iterator[Stack]:
         cleanup.callback(pg.cleanup)  # type: ignore[attr-defined]
         port = free_port()
         extra = ["--headless", *dynamic_config_args(dynamic_config)]
+        for pragma in sqlite_pragmas:
+            extra += ["--sqlite-pragma", pragma]
         temporal = start_temporal(var_dir, port, free_port(), extra)
         cleanup.callback(stop_processes, [("temporal", temporal)])
+        pids = {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid}  # type: ignore[attr-defined]
         stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config),
-                      {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid})  # type: ignore[attr-defined]
+                      list(sqlite_pragmas), pids)
         cleanup.callback(lambda: stop_processes(list(reversed(stack.children))))
         yield stack
 

@@ -1,4 +1,4 @@
-"""Tills for the benchmark: extra tills and cashiers, sign-in, baskets, and driving sales over HTTP."""
+"""The benchmark's tills: extra tills and cashiers, sign-in, baskets, sales over HTTP."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api.auth import hash_secret
 from db.models import Location, Till, User, UserLocation
 from db.repositories import catalog
+from db.seed import demo_skus
 from db.session import Database
 
 # Eight distinct tills, each with its own cashier: the four demo tills and four the benchmark adds.
@@ -48,6 +49,7 @@ class SaleTiming:
     sent_at: float  # time.time() just before the request
     received_at: float  # time.time() just after the answer
     seconds: float  # perf_counter() difference
+    warned: bool = False  # the till was warned, e.g. sold below zero on hand
 
 
 class SaleFailed(RuntimeError):
@@ -78,12 +80,13 @@ def add_bench_tills(db: Database, receipts_dir: str) -> None:
 
 
 def shelf_prices(db: Database, store: str = "BER") -> dict[str, int]:
-    """Every priced SKU with its tax-inclusive shelf price (the demo prices are the same per store)."""
+    """The demo catalogue's SKUs with their tax-inclusive shelf prices (the same in every store)."""
+    demo = set(demo_skus())
     with db.unit_of_work() as s:
         loc = s.scalar(select(Location.id).where(Location.code == store))
         assert loc is not None
         items = catalog.all_items(s, loc)
-    return {i.sku: i.unit_price for i in items if i.unit_price is not None}
+    return {i.sku: i.unit_price for i in items if i.sku in demo and i.unit_price is not None}
 
 
 async def sign_in(api_url: str, tills: Sequence[str]) -> list[TillSession]:
@@ -100,27 +103,43 @@ async def sign_in(api_url: str, tills: Sequence[str]) -> list[TillSession]:
     return sessions
 
 
-def basket(rng: random.Random, prices: dict[str, int], skus: Sequence[str]) -> dict[str, Any]:
-    """A sale body: 1-3 distinct demo SKUs of 1-2 units, paid in cash with whole notes."""
-    chosen = rng.sample(list(skus), rng.randint(1, 3))
-    lines = [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in chosen]
-    total = sum(prices[ln["sku"]] * ln["quantity"] for ln in lines)
-    cash = (total // CASH_NOTE + 1) * CASH_NOTE
-    return {"lines": lines, "tenders": [{"kind": "cash", "amount": cash}]}
+@dataclass(frozen=True)
+class Basket:
+    """What the customer brings to the till and the cash they hand over."""
+
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+    cash: int
+
+    def body(self, client_sale_id: str) -> dict[str, Any]:
+        """The JSON body of POST /tills/{till}/sales."""
+        return {
+            "client_sale_id": client_sale_id,
+            "lines": [{"sku": sku, "quantity": qty} for sku, qty in self.lines],
+            "tenders": [{"kind": "cash", "amount": self.cash}],
+        }
 
 
-async def ring_up(http: httpx.AsyncClient, session: TillSession, body: dict[str, Any], tag: str) -> SaleTiming:
+def basket(rng: random.Random, prices: dict[str, int], skus: Sequence[str]) -> Basket:
+    """1-3 distinct demo SKUs of 1-2 units, paid in cash with whole notes."""
+    lines = tuple((sku, rng.randint(1, 2)) for sku in rng.sample(list(skus), rng.randint(1, 3)))
+    total = sum(prices[sku] * qty for sku, qty in lines)
+    return Basket(lines, (total // CASH_NOTE + 1) * CASH_NOTE)
+
+
+async def ring_up(
+    http: httpx.AsyncClient, session: TillSession, items: Basket, tag: str
+) -> SaleTiming:
     """One checkout over HTTP, timed from request to response; anything but 200 is a failure."""
-    client_sale_id = f"{tag}-{uuid.uuid4().hex[:12]}"
-    payload = {"client_sale_id": client_sale_id, **body}
+    payload = items.body(f"{tag}-{uuid.uuid4().hex[:12]}")
     sent = time.time()
     t0 = time.perf_counter()
     r = await http.post(f"/tills/{session.till}/sales", json=payload, headers=session.headers)
     seconds = time.perf_counter() - t0
     received = time.time()
-    if r.status_code != 200 or r.json().get("status") != "completed":
+    answer = r.json() if r.status_code == 200 else {}
+    if answer.get("status") != "completed":
         raise SaleFailed(f"sale at {session.till} answered {r.status_code}: {r.text[:500]}")
-    return SaleTiming(r.json()["workflow_id"], sent, received, seconds)
+    return SaleTiming(answer["workflow_id"], sent, received, seconds, bool(answer.get("warnings")))
 
 
 async def run_till(
@@ -132,5 +151,6 @@ async def run_till(
     out = []
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
         for _ in range(count):
-            out.append(await ring_up(http, session, basket(rng, prices, skus), f"{tag}-{session.till}"))
+            items = basket(rng, prices, skus)
+            out.append(await ring_up(http, session, items, f"{tag}-{session.till}"))
     return out

@@ -1,5 +1,5 @@
-"""Sale checkout latency: tills through the real path (HTTP API -> Sale workflow -> activities -> device
-worker), compared with a bare PostgreSQL floor and a minimal Temporal floor.
+"""Sale checkout latency through the real path (HTTP API -> Sale workflow -> activities -> device
+worker) at 1 and N tills, compared with a bare PostgreSQL floor and a minimal Temporal floor.
 
     .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--default-throttles]
 
@@ -20,9 +20,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from sqlalchemy import func, select
-from temporalio.client import Client
 
 from _breakdown import breakdown, median_phases
 from _cpu import CpuMeter, CpuUse
@@ -49,6 +46,9 @@ from _tills import (
     sign_in,
     tills_for,
 )
+from sqlalchemy import func, select
+from temporalio.client import Client
+
 from db.models import Order
 from db.session import Database
 from tillflow.embedded import temporal_binary
@@ -77,18 +77,26 @@ class Results:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sales", type=int, default=200, help="sales per till in each scenario (default 200)")
-    p.add_argument("--tills", type=int, default=8, help="tills in the concurrent scenario (default 8)")
+    """Command-line options; the defaults are the issue's scenarios."""
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sales", type=int, default=200,
+                   help="sales per till in each scenario (default 200)")
+    p.add_argument("--tills", type=int, default=8,
+                   help="tills in the concurrent scenario (default 8)")
     p.add_argument("--warmup", type=int, default=20, help="warm-up sales, not counted (default 20)")
     p.add_argument("--floor-runs", type=int, default=200, help="runs of each floor (default 200)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the baskets")
+    p.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE",
+                   help="passed to the dev server (e.g. journal_mode=wal); default: none, as "
+                        "`tillflow up` runs it")
     p.add_argument("--default-throttles", action="store_true",
-                   help="keep the dev server's per-shard poll limits (20/s) instead of lifting them")
+                   help="keep the dev server's per-shard poll limits (20/s); do not lift them")
     return p.parse_args(argv)
 
 
 def step(text: str) -> None:
+    """A timestamped progress line."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
@@ -105,20 +113,25 @@ def prepare(stack: Stack, tills: list[str]) -> None:
     start_app(stack, tills)
 
 
+# Only the benchmark's own workflows: long-lived ones of the app (e.g. stock sync) never end.
+OWN_RUNNING = 'ExecutionStatus="Running" AND WorkflowType IN ("Sale", "BenchFloor")'
+
+
 async def settle(client: Client, timeout: float = 120) -> None:
-    """Wait until no workflow runs (receipts printed, drawers kicked), so scenarios do not overlap."""
+    """Wait until no sale or floor workflow runs (receipts printed, drawers kicked)."""
     deadline = time.monotonic() + timeout
-    while (running := (await client.count_workflows('ExecutionStatus="Running"')).count) > 0:
+    while (running := (await client.count_workflows(OWN_RUNNING)).count) > 0:
         if time.monotonic() > deadline:
-            step(f"warning: {running} workflows still running after {timeout:.0f} s; going on")
+            step(f"warning: {running} sale workflows still running after {timeout:.0f} s; going on")
             return
         await asyncio.sleep(0.5)
 
 
 async def scenario(
-    api_url: str, sessions: Sequence[TillSession], count: int, prices: dict[str, int], seed_: int, tag: str
+    api_url: str, sessions: Sequence[TillSession], count: int, prices: dict[str, int],
+    seed_: int, tag: str,
 ) -> tuple[list[SaleTiming], float]:
-    """All tills ringing up `count` sales each at the same time; returns the sales and the wall time."""
+    """All tills ringing up `count` sales each at the same time; the sales and the wall time."""
     t0 = time.perf_counter()
     per_till = await asyncio.gather(*(
         run_till(api_url, s, count, prices, seed_ * 1000 + i, tag) for i, s in enumerate(sessions)
@@ -132,7 +145,8 @@ async def measured_scenario(
 ) -> tuple[list[SaleTiming], float]:
     """A scenario with the CPU each process used during it."""
     meter = CpuMeter(stack.process_groups())
-    timings, wall = await scenario(stack.api_url, sessions, count, prices, seed_, name.replace(" ", ""))
+    tag = name.replace(" ", "")
+    timings, wall = await scenario(stack.api_url, sessions, count, prices, seed_, tag)
     res.cpu.append(meter.done(name, len(timings)))
     check_children(stack)
     return timings, wall
@@ -175,26 +189,34 @@ async def run_floors(
 ) -> None:
     """The PostgreSQL floor, the Temporal floor and its eager-start variant, one after the other."""
     runs = args.floor_runs + FLOOR_WARMUP
-    step(f"PostgreSQL floor: {args.floor_runs} stock + order transactions")
-    meter = CpuMeter(stack.process_groups())
-    res.pg = postgres_floor(stack.database_url, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
-    res.cpu.append(meter.done("PG floor", runs))
-    step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity)")
-    meter = CpuMeter(stack.process_groups())
-    res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
-    res.cpu.append(meter.done("T floor", runs))
-    await settle(client)
-    step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
-    meter = CpuMeter(stack.process_groups())
-    res.eager, res.eagerly_started = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=True)
-    res.cpu.append(meter.done("T eager", runs))
+    # One connection kept open throughout: a backend exiting mid-section would blur the CPU figures.
+    db = Database(stack.database_url, pool_size=1)
+    try:
+        step(f"PostgreSQL floor: {args.floor_runs} stock + order transactions")
+        meter = CpuMeter(stack.process_groups())
+        res.pg = postgres_floor(db, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
+        res.cpu.append(meter.done("PG floor", runs))
+        step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity)")
+        meter = CpuMeter(stack.process_groups())
+        res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+        res.cpu.append(meter.done("T floor", runs))
+        await settle(client)
+        step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
+        meter = CpuMeter(stack.process_groups())
+        res.eager, res.eagerly_started = await temporal_floor(
+            client, args.floor_runs, FLOOR_WARMUP, eager=True)
+        res.cpu.append(meter.done("T eager", runs))
+    finally:
+        db.dispose()
 
 
 async def run_breakdown(client: Client, res: Results) -> None:
     """Median time per phase, from the workflow histories."""
     step("reading workflow histories for the breakdown")
-    sets = {"sale, 1 till": res.one, f"sale, {res.tills} tills": res.many,
-            "Temporal floor (update-with-start)": res.floor, "Temporal floor (eager start)": res.eager}
+    sets = {"sale, 1 till": res.one,
+            f"sale, {res.tills} tills": res.many,
+            "Temporal floor (update-with-start)": res.floor,
+            "Temporal floor (eager start)": res.eager}
     for name, timings in sets.items():
         res.phases[name] = median_phases(await breakdown(client, timings))
 
@@ -213,7 +235,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> Results:
 
 
 def temporal_version() -> str:
-    out = subprocess.run([temporal_binary(), "--version"], capture_output=True, text=True, check=False)
+    """What `temporal --version` says (CLI, server and UI versions)."""
+    out = subprocess.run([temporal_binary(), "--version"],
+                         capture_output=True, text=True, check=False)
     return out.stdout.strip()
 
 
@@ -223,10 +247,12 @@ def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
                           for k, v in stack.dynamic_config.items())
     lifted = stack.dynamic_config == LIFTED_THROTTLES
     return "\n".join([
-        f"machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
+        f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"Python {platform.python_version()}",
         f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file",
+        f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file, "
+        f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}",
         "Temporal dev server --dynamic-config-value "
         + ("(per-shard throttles LIFTED for back-to-back load):" if lifted
            else "(dev server defaults kept):"),
@@ -240,13 +266,16 @@ def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) 
     floor = Row.of("Temporal floor (update-with-start, 1 LA)", seconds_of(res.floor))
     eager = Row.of("Temporal floor (eager start + result) [info]", seconds_of(res.eager))
     one = Row.of("1 till, sequential", seconds_of(res.one), len(res.one) / res.one_wall)
-    many = Row.of(f"{res.tills} tills, concurrent", seconds_of(res.many), len(res.many) / res.many_wall)
+    many = Row.of(f"{res.tills} tills, concurrent", seconds_of(res.many),
+                  len(res.many) / res.many_wall)
     return "\n\n".join([
         "==== tillflow sale checkout latency ====",
         environment(stack, load_before),
         table([one, many, pg, floor, eager], pg, floor),
-        f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} floor runs; "
-        f"orders recorded for sales: {res.orders_recorded} of {res.sales_sent} sent (incl. warm-up)",
+        f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} runs; "
+        f"orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent (incl. warm-up); "
+        f"{sum(t.warned for t in res.one + res.many)} measured sales were sold with a stock "
+        "warning (e.g. below zero on hand) and completed all the same",
         "targets:\n" + target_lines(targets(one, many, res.tills, floor)),
         "where the time goes (from workflow histories):\n" + phase_table(res.phases),
         f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
@@ -255,6 +284,7 @@ def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Start everything, measure, print the report, stop everything; the exit code."""
     args = parse_args(argv)
     # Stop cleanly on SIGTERM too: the finally blocks stop every process we started.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -262,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     tills = tills_for(args.tills)
     try:
-        with services(throttles) as stack:
+        with services(throttles, args.sqlite_pragma) as stack:
             step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
                  f"dynamic config {throttles}")
             prepare(stack, tills)
@@ -270,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n" + report(stack, results, load_before) + "\n", flush=True)
             step("stopping everything")
     except KeyboardInterrupt:
-        print("\ninterrupted; everything the benchmark started is stopped and removed", file=sys.stderr)
+        print("\ninterrupted; everything the benchmark started is stopped and removed",
+              file=sys.stderr)
         return 130
     except (StackError, SaleFailed) as err:
         print(f"\nbenchmark failed: {err}", file=sys.stderr)

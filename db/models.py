@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -55,6 +56,10 @@ class Location(Base):
     currency: Mapped[str] = mapped_column(String(3))
     prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=True)
     ship_from_store: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where it is, for routing online orders to the nearest location (web-store migration 0003).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = _now()
     __table_args__ = (CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),)
 
@@ -134,6 +139,7 @@ class Product(Base):
     store_only: Mapped[bool] = mapped_column(Boolean, default=False)
     online_only: Mapped[bool] = mapped_column(Boolean, default=False)
     tracks_stock: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    serialized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -179,6 +185,8 @@ class StockLevel(Base):
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    # Returned goods waiting for inspection: counted, never sellable, outside on_hand.
+    quarantined: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -193,6 +201,8 @@ class StockMovement(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"))
     delta: Mapped[int] = mapped_column(Integer)
+    # sellable (sums to on_hand) | quarantine (sums to quarantined)
+    bucket: Mapped[str] = mapped_column(String(16), default="sellable", server_default="sellable")
     reason: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(200), default="")
     workflow_id: Mapped[str | None] = mapped_column(String(200))
@@ -271,6 +281,7 @@ class OrderLine(Base):
     gross: Mapped[int] = mapped_column(BigInteger)
     tax_code: Mapped[str] = mapped_column(String(32))
     tax_rate_bp: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Payment(Base):

@@ -8,5 +8,7 @@ from db.models import Base
 # (imports below are for their side effect of registering tables on Base.metadata)
 import db.models_tills  # noqa: E402,F401  offline tills: journal, variances, collections
 import db.models_payments  # noqa: F401,E402
+import db.models_webstore  # noqa: F401,E402  web stores, carts, order exceptions, stock sync
+import db.models_returns  # noqa: F401,E402
 
 __all__ = ["Base"]

@@ -39,6 +39,12 @@ LOCATIONS = [
      "Am Exer 10, 04158 Leipzig", True, {"standard": 1900, "reduced": 700, "zero": 0}),
 ]
 TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
+# Coordinates and country, so online orders are routed to the nearest location.
+PLACES: dict[str, dict[str, object]] = {
+    "BER": {"latitude": 52.5291, "longitude": 13.4016, "country": "DE"},
+    "LIS": {"latitude": 38.7107, "longitude": -9.1422, "country": "PT"},
+    "WH1": {"latitude": 51.3727, "longitude": 12.3730, "country": "DE"},
+}
 
 # product code, name, category, tax, price (cents, tax inclusive), variants (name -> attributes)
 SIMPLE = [
@@ -137,7 +143,8 @@ def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stoc
     locs: dict[str, Location] = {}
     for code, name, kind, tz, address, sfs, rates in LOCATIONS:
         locs[code] = Location(code=code, name=name, kind=kind, timezone=tz, address=address,
-                              currency="EUR", prices_include_tax=True, ship_from_store=sfs)
+                              currency="EUR", prices_include_tax=True, ship_from_store=sfs,
+                              **PLACES.get(code, {}))
     session.add_all(locs.values())
     session.flush()
     for code, *_, rates in LOCATIONS:

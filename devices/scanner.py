@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode
 
 import serial
@@ -107,8 +108,18 @@ def _code(line: bytes) -> str:
     return line.decode("ascii", errors="replace").strip()
 
 
+class Scanner(Protocol):
+    """A barcode scanner that calls back with each complete scan while started."""
+
+    connected: bool
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 2.0) -> None: ...
+
+
 class SerialScanner:
-    """Reads a serial scanner on a thread and calls `on_scan(code)` for each complete line."""
+    """Scanner on pyserial: reads on a thread and calls `on_scan(code)` for each complete line."""
 
     def __init__(
         self,
@@ -172,7 +183,7 @@ class SerialScanner:
             for code in assembler.feed(data):
                 try:
                     self.on_scan(code)
-                except Exception:  # noqa: BLE001 - one bad listener must not stop the scanner
+                except Exception:
                     log.exception("scan listener failed")
 
 

@@ -11,7 +11,8 @@ CASH = "cash"
 CARD = "card"
 GIFT_CARD = "gift_card"
 STORE_CREDIT = "store_credit"
-TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT)
+EXCHANGE = "exchange"  # the value of goods returned in the same transaction (set by the Return workflow)
+TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, EXCHANGE)
 
 
 @dataclass(frozen=True)

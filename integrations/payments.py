@@ -21,6 +21,7 @@ class Intent:
     card_last4: str = ""
     decline_code: str = ""
     decline_message: str = ""
+    client_secret: str = ""  # online payments: what the storefront's Stripe.js confirms with
 
     @property
     def authorized(self) -> bool:

@@ -38,6 +38,7 @@ def _intent(obj: Any) -> Intent:
         card_last4=str(card.get("last4") or ""),
         decline_code=str(error.get("decline_code") or error.get("code") or ""),
         decline_message=str(error.get("message") or ""),
+        client_secret=str(pi.get("client_secret") or ""),
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from db.repositories import catalog
 from db.session import Database
 from integrations.payments import CardReader, PaymentGateway
+from integrations.storefront import Storefront
 from integrations.stripe_gateway import SimulatedReader, StripeGateway, StripeTerminalReader, make_client
+from domain.returns import ReturnPolicy
 from tillflow.settings import Settings
 
 LOCALSTRIPE_KEY = "sk_test_localstripe"
@@ -33,3 +36,60 @@ def reader_factory(db: Database, gateway: PaymentGateway) -> Callable[[str], Car
         return StripeTerminalReader(gateway.client, configured)
 
     return reader_for
+
+
+def return_policy(settings: Settings) -> ReturnPolicy:
+    """The return policy from the TILLFLOW_RETURN_* settings."""
+    windows = {}
+    for part in filter(None, (p.strip() for p in settings.return_category_windows.split(","))):
+        category, _, days = part.partition("=")
+        if not days.strip().isdigit():
+            raise ValueError(f"TILLFLOW_RETURN_CATEGORY_WINDOWS: '{part}' is not category=days")
+        windows[category.strip()] = int(days)
+    return ReturnPolicy(
+        window_days=settings.return_window_days,
+        category_windows=windows,
+        final_sale_categories=frozenset(c.strip() for c in settings.return_final_sale_categories.split(",")
+                                        if c.strip()),
+        receiptless_cap=settings.receiptless_cap,
+        receiptless_period_days=settings.receiptless_period_days,
+        late_needs_approval=settings.return_late_needs_approval,
+    )
+
+
+def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Storefront | None]:
+    """The Storefront adapter of a web store by code (Shopify, WooCommerce; None for our own storefront).
+
+    Adapters are kept per connection and rebuilt when its address or credentials change.
+    """
+    from db.repositories import webstores
+    from integrations.shopify import ShopifyStorefront
+    from integrations.storefront import resolve_secret
+    from integrations.woocommerce import WooCommerceStorefront
+
+    cache: dict[str, tuple[tuple[str, ...], Storefront]] = {}
+    lock = threading.Lock()
+
+    def storefront_for(code: str) -> Storefront | None:
+        with db.unit_of_work() as s:
+            store = webstores.store(s, code)
+        if store is None or store.platform not in ("shopify", "woocommerce"):
+            return None
+        base = store.api_base_url or f"https://{store.shop_domain}"
+        secret = lambda v: resolve_secret(v, settings.webstore_secrets)  # noqa: E731
+        fingerprint = (store.platform, base, store.access_token, store.consumer_key, store.consumer_secret)
+        with lock:
+            hit = cache.get(code)
+            if hit is not None and hit[0] == fingerprint:
+                return hit[1]
+            adapter: Storefront
+            if store.platform == "shopify":
+                adapter = ShopifyStorefront(base, secret(store.access_token), api_version=settings.shopify_api_version,
+                                            timeout=settings.webstore_timeout_s)
+            else:
+                adapter = WooCommerceStorefront(base, secret(store.consumer_key), secret(store.consumer_secret),
+                                                timeout=settings.webstore_timeout_s)
+            cache[code] = (fingerprint, adapter)
+            return adapter
+
+    return storefront_for

@@ -54,16 +54,28 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from db.session import Database
-    from tillflow.adapters import payment_gateway
+    from tillflow.adapters import payment_gateway, return_policy, storefront_factory
     from tillflow.temporal import connect, ensure_search_attributes
-    from tillflow.workers import sales_worker
+    from tillflow.workers import sales_worker, start_stock_sync, webstore_worker
 
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
         await ensure_search_attributes(client)
         db = Database(_database_url(settings))
+        gateway = payment_gateway(settings)
+        # The web-store link (online orders, carts, stock sync) runs beside the sales worker.
+        web = webstore_worker(client, db, gateway, storefront_factory(db, settings))
+        web_task = asyncio.create_task(web.run())
+        await start_stock_sync(client, settings)
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
-        await _serve(sales_worker(client, db, payment_gateway(settings)))
+        try:
+            await _serve(sales_worker(client, db, gateway, policy=return_policy(settings)))
+        finally:
+            try:
+                await asyncio.wait_for(web.shutdown(), timeout=5)
+            except TimeoutError:
+                log.info("web worker stopped without waiting for its open polls")
+            web_task.cancel()
 
     asyncio.run(run())
     return _exit_now()

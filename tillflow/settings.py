@@ -41,8 +41,40 @@ class Settings(BaseSettings):
         default="whsec_tillflow_local", description="signing secret of the Stripe webhook endpoint"
     )
     localstripe_port: int = Field(default=8420, description="port of the local Stripe emulator")
+    return_window_days: int = Field(default=30, description="days a receipt return is within policy")
+    return_category_windows: str = Field(
+        default="food=14", description="per-category return windows, e.g. `food=14,electronics=14`"
+    )
+    return_late_needs_approval: bool = Field(
+        default=True, description="a return past its window waits for a manager (false: refused outright)"
+    )
+    return_final_sale_categories: str = Field(default="gift_card", description="categories never returnable")
+    receiptless_cap: int = Field(default=5000, description="store credit (minor units) per customer per period "
+                                 "for returns without a receipt before a manager must approve")
+    receiptless_period_days: int = Field(default=90, description="the period of that cap")
+    return_approval_timeout_minutes: int = Field(
+        default=30, description="a return waiting for a manager is rejected after this long"
+    )
     token_ttl_hours: int = Field(default=12, description="lifetime of a sign-in token")
     demo_seed: bool = Field(default=True, description="`tillflow up` seeds the demo retailer once")
+    cart_ttl_minutes: int = Field(default=15, description="a storefront cart holds its stock this long after "
+                                  "its last change")
+    checkout_payment_minutes: int = Field(default=30, description="a storefront order not paid within this long "
+                                          "is cancelled and its stock released")
+    routing_allow_split: bool = Field(default=True, description="split an online order over locations when no "
+                                      "single one can ship it whole")
+    routing_stores_first: bool = Field(default=True, description="ship from the nearest store (ship-from-store) "
+                                       "before the warehouse; false: warehouse first")
+    stock_sync_debounce_ms: int = Field(default=500, description="a SKU's stock is pushed to the web stores once "
+                                        "it has been quiet this long")
+    stock_sync_max_delay_ms: int = Field(default=5000, description="…but never later than this after its first "
+                                         "change")
+    stock_resync_minutes: int = Field(default=360, description="full stock resync to every web store this often")
+    webstore_secrets: dict[str, str] = Field(
+        default_factory=dict, description="JSON object of named web-store secrets, used by connections as "
+        "`secret:NAME`, e.g. `{\"shop-hmac\": \"…\"}`")
+    shopify_api_version: str = Field(default="2025-01", description="Shopify Admin REST API version")
+    webstore_timeout_s: float = Field(default=10.0, description="timeout of one call to a web store's API")
 
     @property
     def receipts_dir(self) -> Path:

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.receipts import ReceiptActivities
+from activities.refunds import RefundActivities
+from activities.returns import ReturnActivities
 from activities.replay import ReplayActivities
 from activities.sale import SaleActivities
 from activities.tenders import TenderActivities
 from db.session import Database
+from domain.returns import ReturnPolicy
 from integrations.payments import PaymentGateway
+from integrations.stripe_gateway import StripeGateway
+from integrations.stripe_offline import StripeOfflineCapturer
+from integrations.storefront import Storefront
 from tillflow.adapters import reader_factory
-from workflows.contracts import SALES_TASK_QUEUE
+from tillflow.settings import Settings
+from workflows.contracts import SALES_TASK_QUEUE, WEB_TASK_QUEUE
 from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.sale import SaleWorkflow
 
 # Our own non-workflow modules and heavy libraries are loaded once, outside the sandbox:
@@ -32,8 +42,9 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivities | None = None) -> list[object]:
-    """The Sale and Reprint workflows' activities; `tenders` lets tests inject a crash hook."""
+def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivities | None = None,
+                    policy: ReturnPolicy | None = None, refunds: RefundActivities | None = None) -> list[object]:
+    """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook."""
     sale = SaleActivities(db)
     receipts = ReceiptActivities(db)
     money = tenders or TenderActivities(db, gateway, reader_factory(db, gateway))
@@ -47,15 +58,27 @@ def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivi
         money.cash,
         money.balance,
         money.card,
+        money.offline_card,
         money.capture_cards,
         money.void_all,
-        *replay_activities(db),
+        *replay_activities(db, gateway),
+        *return_activities(db, gateway, policy or ReturnPolicy(), refunds),
     ]
 
 
-def replay_activities(db: Database) -> list[object]:
-    """OfflineReplay's activities; offline card capture joins when the payment adapter provides one."""
-    replay = ReplayActivities(db)
+def return_activities(db: Database, gateway: PaymentGateway, policy: ReturnPolicy,
+                      refunds: RefundActivities | None = None) -> list[object]:
+    """The Return workflow's activities, with refunds to the original tenders."""
+    ret = ReturnActivities(db, policy)
+    money = refunds or RefundActivities(db, gateway)
+    return [ret.assess, ret.claim, ret.release, ret.store_credit, ret.dispose, ret.complete, ret.receipt,
+            money.to_original_tenders]
+
+
+def replay_activities(db: Database, gateway: PaymentGateway) -> list[object]:
+    """OfflineReplay's activities; stored offline card payments are captured through Stripe."""
+    capturer = StripeOfflineCapturer(gateway) if isinstance(gateway, StripeGateway) else None
+    replay = ReplayActivities(db, capturer)
     return [replay.receive, replay.capture_card, replay.record_outcome]
 
 
@@ -67,14 +90,108 @@ def sales_worker(
     activities: list[object] | None = None,
     task_queue: str = SALES_TASK_QUEUE,
     max_threads: int = 16,
+    policy: ReturnPolicy | None = None,
 ) -> Worker:
     """Sale and reprint workflows with their local activities, on the sales queue."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[SaleWorkflow, ReprintWorkflow, OfflineReplayWorkflow],
-        activities=activities if activities is not None else sale_activities(db, gateway),
+        workflows=[SaleWorkflow, ReprintWorkflow, OfflineReplayWorkflow, ReturnWorkflow],
+        activities=activities if activities is not None else sale_activities(db, gateway, policy=policy),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
         max_concurrent_local_activities=max_threads,
     )
+
+
+# ---- the web-store link: online orders, carts, stock sync ----------------------------------------
+
+
+def webstore_activities(db: Database, gateway: PaymentGateway,
+                        storefronts: Callable[[str], Storefront | None]) -> list[object]:
+    """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they reuse)."""
+    from activities.carts import CartActivities
+    from activities.online_order import OnlineOrderActivities
+    from activities.online_payments import OnlinePaymentActivities
+    from activities.stock_sync import StockSyncActivities
+    from activities.web_store_notices import WebStoreNoticeActivities
+
+    order = OnlineOrderActivities(db)
+    pay = OnlinePaymentActivities(db, gateway)
+    money = TenderActivities(db, gateway, reader_factory(db, gateway))
+    cart = CartActivities(db)
+    sync = StockSyncActivities(db, storefronts)
+    notices = WebStoreNoticeActivities(storefronts)
+    return [
+        order.accept, order.route, order.reserve, order.release, order.resource, order.consume,
+        order.set_status, order.raise_exception,
+        pay.authorize, pay.payment_status, money.capture_cards, money.void_all,
+        RefundActivities(db, gateway).to_original_tenders,
+        cart.open, cart.set_line, cart.close, cart.view,
+        sync.wait_for_changes, sync.push, sync.ack, sync.stores, sync.resync_store,
+        notices.update_order_status, notices.refund,
+    ]
+
+
+def webstore_worker(
+    client: Client,
+    db: Database,
+    gateway: PaymentGateway,
+    storefronts: Callable[[str], Storefront | None],
+    *,
+    task_queue: str = WEB_TASK_QUEUE,
+    max_threads: int = 16,
+) -> Worker:
+    """OnlineOrder, Cart, StockSync and StockResync workflows on the web queue."""
+    from workflows.cart import CartWorkflow
+    from workflows.online_order import OnlineOrderWorkflow
+    from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
+
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnlineOrderWorkflow, CartWorkflow, StockSyncWorkflow, StockResyncWorkflow],
+        activities=webstore_activities(db, gateway, storefronts),
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads),
+        workflow_runner=sandbox_runner(),
+        max_concurrent_local_activities=max_threads,
+    )
+
+
+async def start_stock_sync(client: Client, settings: Settings, *, task_queue: str = WEB_TASK_QUEUE) -> None:
+    """The long-running StockSync (once) and the full-resync schedule (once)."""
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleIntervalSpec,
+        SchedulePolicy,
+        ScheduleSpec,
+    )
+    from temporalio.common import WorkflowIDConflictPolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from workflows.online_contracts import (
+        RESYNC_SCHEDULE_ID,
+        STOCK_SYNC_WORKFLOW_ID,
+        ResyncRequest,
+        StockSyncRequest,
+    )
+    from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
+
+    try:
+        await client.start_workflow(
+            StockSyncWorkflow.run,
+            StockSyncRequest(settings.stock_sync_debounce_ms, settings.stock_sync_max_delay_ms),
+            id=STOCK_SYNC_WORKFLOW_ID, task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    except WorkflowAlreadyStartedError:
+        pass
+    try:
+        await client.create_schedule(RESYNC_SCHEDULE_ID, Schedule(
+            action=ScheduleActionStartWorkflow(StockResyncWorkflow.run, ResyncRequest(), id="stock-resync",
+                                               task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.stock_resync_minutes))]),
+            policy=SchedulePolicy()))
+    except ScheduleAlreadyRunningError:
+        pass

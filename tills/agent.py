@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -26,7 +26,7 @@ from tills.page_models import LoginIn, QuoteIn, SaleIn
 from tills.till import AgentError, TillAgent
 
 log = logging.getLogger("tillflow.till")
-STATIC = Path(__file__).parent / "static"
+STATIC = FsPath(__file__).parent / "static"
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -67,6 +67,18 @@ def _install_errors(app: FastAPI) -> None:
         return _error(exc.status_code, code, str(exc.detail))
 
 
+def page_session(request: Request, x_till_session: Annotated[str | None, Header()] = None) -> Session:
+    """The person signed in at the page, from the X-Till-Session header."""
+    found = request.app.state.till.sessions.get(x_till_session)
+    if found is None:
+        raise AgentError(401, "unauthorized", "Sign in first.")
+    return found
+
+
+SessionDep = Annotated[Session, Depends(page_session)]
+SaleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
 def create_agent_app(
     config: AgentConfig,
     *,
@@ -90,14 +102,6 @@ def create_agent_app(
                   openapi_url="/api/openapi.json", redoc_url=None)
     app.state.till = till
     _install_errors(app)
-
-    def session(x_till_session: Annotated[str | None, Header()] = None) -> Session:
-        found = till.sessions.get(x_till_session)
-        if found is None:
-            raise AgentError(401, "unauthorized", "Sign in first.")
-        return found
-
-    SessionDep = Annotated[Session, Depends(session)]
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -142,7 +146,7 @@ def create_agent_app(
         return await till.sale(s, body.client_sale_id, [(ln.sku, ln.quantity) for ln in body.lines], tenders)
 
     @app.post("/api/sales/{sale_id}/reprint")
-    async def reprint(sale_id: str, s: SessionDep) -> Any:
+    async def reprint(sale_id: SaleId, s: SessionDep) -> Any:
         """Print a sale's receipt again, marked REPRINT."""
         return await till.reprint(s, sale_id)
 

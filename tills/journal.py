@@ -88,6 +88,9 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        with closing(sqlite3.connect(self.path, timeout=10)) as conn:
+            # WAL is a property of the file: set once. A reader never blocks the writer of a sale.
+            conn.execute("PRAGMA journal_mode=WAL")
         with self._tx() as conn:
             conn.executescript(_SCHEMA)
 
@@ -96,7 +99,6 @@ class Journal:
         # A short-lived connection per call: the agent calls from worker threads, and sqlite3
         # connections must not be shared across threads. The lock keeps writers in turn.
         with self._lock, closing(sqlite3.connect(self.path, timeout=10)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit is fsync'd before it returns, so a sale survives a power cut the
             # moment its receipt starts printing.
             conn.execute("PRAGMA synchronous=FULL")

@@ -60,7 +60,7 @@ def make_offline_sale(
             )
     quote = snapshot.quote(lines)
     settled = settle_offline(quote.total, [OfflineTender(t.kind, t.amount) for t in tenders], currency)
-    tender_rows = []
+    tender_rows: list[dict[str, Any]] = []
     for t, (kind, tendered, applied) in zip(tenders, settled.applied, strict=True):
         tender_rows.append({"kind": kind, "amount": applied, "tendered": tendered,
                             "reference": t.reference if kind == CARD else "",

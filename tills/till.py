@@ -16,7 +16,7 @@ import httpx
 
 from devices.direct import DirectDevices
 from devices.printers import PrinterUnavailable, RawPrinter
-from devices.scanner import ScannerConfig, SerialScanner
+from devices.scanner import Scanner, ScannerConfig, SerialScanner
 from devices.status import PrinterStatus
 from domain.offline import StoredCards
 from domain.pricing import Quote
@@ -65,8 +65,8 @@ class TillAgent:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.devices = (DirectDevices(config.printer_url, config.device_jobs_path, printer=printer)
                         if config.printer_url else None)
-        self.scanner = (SerialScanner(ScannerConfig.parse(config.scanner), self._on_scan)
-                        if config.scanner else None)
+        self.scanner: Scanner | None = (SerialScanner(ScannerConfig.parse(config.scanner), self._on_scan)
+                                        if config.scanner else None)
         self.online = False
         self.printer_status = PrinterStatus("ready", "no printer attached") if self.devices is None \
             else PrinterStatus("unknown", "not checked yet")
@@ -104,7 +104,7 @@ class TillAgent:
                 await step()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a background loop logs and goes on; the till keeps selling
+            except Exception:
                 log.exception("till agent background step failed")
                 await asyncio.sleep(1)
 
@@ -171,7 +171,7 @@ class TillAgent:
         self.publish_status()
 
     async def _central(self, session: Session, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-        """Call the central API as the signed-in person; None back means "sell offline"."""
+        """Call the central API as the signed-in person; CentralUnavailable means "sell offline"."""
         if session.central_token is None:
             raise AgentError(401, "sign_in_again",
                              "You signed in while the till was offline; please sign in again now it is back.")
@@ -204,8 +204,9 @@ class TillAgent:
             return await self._login_offline(staff_code, pin)
         self._set_online(True)
         if body["role"] in TILL_ROLES:
+            pin_hash = await asyncio.to_thread(hash_pin, pin)  # scrypt: tens of ms, off the event loop
             await asyncio.to_thread(self.journal.remember_cashier, CachedCashier(
-                staff_code, body["user"], body["display_name"], body["role"], hash_pin(pin)))
+                staff_code, body["user"], body["display_name"], body["role"], pin_hash))
         session = self.sessions.open(staff_code, body["user"], body["display_name"], body["role"], body["token"])
         await self.refresh_snapshot(force=True)
         self._upload_kick.set()
@@ -220,12 +221,14 @@ class TillAgent:
         return self.sessions.open(staff_code, cached.username, cached.display_name, cached.role, None)
 
     async def lookup(self, session: Session, barcode: str) -> dict[str, Any]:
+        """The product behind a barcode: central while online, from the snapshot offline."""
         if self.online:
             with contextlib.suppress(CentralUnavailable):
                 return (await self._central(session, "GET", "/lookup", params={"barcode": barcode}))[1]
         return self._snapshot_or_fail().lookup(barcode)
 
     async def quote(self, session: Session, lines: list[tuple[str, int]]) -> dict[str, Any]:
+        """Basket totals: central while online, the same pricing rules on the snapshot offline."""
         if self.online:
             body = {"lines": [{"sku": s, "quantity": q} for s, q in lines]}
             with contextlib.suppress(CentralUnavailable):

@@ -63,6 +63,7 @@ class SaleRequest:
     sold_at: datetime | None = None  # original time of an offline sale; None = now
     offline: bool = False  # replayed from a till's offline journal
     gift_cards: tuple[GiftCardLine, ...] = ()  # gift cards sold (issued or reloaded)
+    customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
 
 
 @dataclass(frozen=True)
@@ -219,3 +220,144 @@ class ReprintRequest:
 
 def reprint_workflow_id(order_number: str, request_id: str) -> str:
     return f"reprint:{order_number}:{request_id}"
+
+
+# ---- returns -------------------------------------------------------------------------------
+
+
+def return_workflow_id(return_id: str) -> str:
+    return f"return:{return_id}"
+
+
+@dataclass(frozen=True)
+class ReturnLineIn:
+    quantity: int
+    disposition: str  # restock | quarantine | damaged
+    line_no: int = 0  # the sale's line (with a receipt)
+    sku: str = ""  # without a receipt
+    reason: str = ""
+    serial: str = ""
+
+
+@dataclass(frozen=True)
+class ExchangeIn:
+    """The new goods taken in exchange, and tenders for any difference the customer pays."""
+
+    lines: tuple[BasketLine, ...]
+    tenders: tuple[TenderIn, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    return_id: str
+    till_code: str
+    cashier_id: int
+    sale_number: str  # "" = no receipt
+    lines: tuple[ReturnLineIn, ...]
+    refund_method: str = "original"  # original | store_credit
+    customer_id: int | None = None
+    exchange: ExchangeIn | None = None
+    approval_timeout_s: int = 1800
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    approved: bool
+    manager_id: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RefundLineOut:
+    kind: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    return_id: str
+    workflow_id: str
+    till_code: str
+    status: str  # completed | awaiting_approval | rejected
+    currency: str
+    refund_total: int
+    refund_method: str
+    refunds: tuple[RefundLineOut, ...] = ()
+    cash_out: int = 0
+    store_credit: int = 0
+    exchange_credit: int = 0
+    exchange_sale_workflow_id: str = ""
+    approval_reasons: tuple[str, ...] = ()
+    message: str = ""
+
+
+# ---- online orders and their fulfilment (web-store link) -----------------------------------
+
+WEB_TASK_QUEUE = "tillflow-web"  # OnlineOrder, Cart, StockSync and their activities
+FULFILMENT_TASK_QUEUE = "tillflow-fulfilment"  # Bopis and ShipFromStore (the fulfilment worker)
+BOPIS_WORKFLOW, SHIP_WORKFLOW = "Bopis", "ShipFromStore"
+
+
+def online_order_workflow_id(source: str, external_id: str, store: str = "") -> str:
+    """`order:web:{cart}`, `order:shopify:{shop}:{id}`, `order:woocommerce:{store}:{id}`."""
+    return f"order:{source}:{store}:{external_id}" if store else f"order:{source}:{external_id}"
+
+
+def fulfilment_workflow_id(kind: str, order_workflow_id: str, location_code: str) -> str:
+    """`bopis:{order}:{location}` or `ship:{order}:{location}`."""
+    return f"{'bopis' if kind == BOPIS_WORKFLOW else 'ship'}:{order_workflow_id}:{location_code}"
+
+
+@dataclass(frozen=True)
+class StockTaken:
+    """A till sold units an online order held: the order re-sources them (signal `stock_taken`)."""
+
+    order_workflow_id: str
+    location_id: int
+    sku: str
+    quantity: int
+    sale_workflow_id: str = ""
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    sku: str
+    quantity: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class FulfilmentRequest:
+    """Input of a Bopis / ShipFromStore child: what one location picks for an online order.
+
+    The units are reserved (kind 'order', reference = the order's workflow id) at the location;
+    the parent consumes the reservation when the child reports success.
+    """
+
+    order_workflow_id: str
+    order_number: str
+    location_id: int
+    location_code: str
+    lines: tuple[FulfilmentLine, ...]
+    customer_name: str = ""
+    email: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class FulfilmentLines:
+    """Signals `add_lines` / `withdraw_lines`: the parent moved lines to or from this location."""
+
+    lines: tuple[FulfilmentLine, ...]
+
+
+@dataclass(frozen=True)
+class FulfilmentResult:
+    """picked_up | shipped: done; rejected: the store cannot (re-route); expired | cancelled: give up;
+    withdrawn: every line was moved elsewhere."""
+
+    status: str
+    tracking_number: str = ""
+    carrier: str = ""
+    tracking_url: str = ""
+    message: str = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import (
@@ -17,7 +18,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
-    TimeoutError,
+    TimeoutError as TemporalTimeout,
     WorkflowAlreadyStartedError,
 )
 
@@ -42,12 +43,17 @@ with workflow.unsafe.imports_passed_through():
         TenderIn,
     )
     from workflows.policies import STEP
-    from workflows.replay_contracts import JournalEntry, ReplayEntryResult, ReplayRequest, ReplayResult
+    from workflows.replay_contracts import (
+        JournalEntry,
+        ReplayEntryResult,
+        ReplayRequest,
+        ReplayResult,
+    )
 
 # A few sales at a time: in sold_at order, without one slow sale holding up the whole batch.
 WINDOW = 8
 # A provider outage delays the capture; after an hour the entry is left for the next upload.
-CAPTURE = {
+CAPTURE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "schedule_to_close_timeout": timedelta(hours=1),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
@@ -58,7 +64,7 @@ def _cause(err: BaseException) -> tuple[str, str]:
     cause = err.cause if isinstance(err, (ActivityError, ChildWorkflowError)) else err
     if isinstance(cause, ApplicationError):
         return cause.type or "ApplicationError", cause.message
-    if isinstance(cause, TimeoutError):
+    if isinstance(cause, TemporalTimeout):
         return "Timeout", str(cause)
     return "InternalError", str(cause or err)
 

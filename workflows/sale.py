@@ -8,10 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.receipts import ReceiptActivities, ReceiptRequest
     from activities.sale import (
         GiftCardIssue,
         OrderRecord,
@@ -22,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.tenders import SaleMoney, TenderActivities, TenderAttempt, TenderResult
     from domain.errors import DomainError
-    from domain.tenders import CASH, plan_tender
+    from domain.money import format_minor
+    from domain.tenders import CASH, EXCHANGE, plan_tender
     from workflows.contracts import (
         AddTenders,
         DeviceResult,
@@ -30,9 +30,11 @@ with workflow.unsafe.imports_passed_through():
         IssuedGiftCard,
         PaymentEvent,
         PrintJob,
+        Receipt,
         SaleRequest,
         SaleResult,
         SaleStatus,
+        StockTaken,
         TenderIn,
         TenderOut,
         device_task_queue,
@@ -99,6 +101,7 @@ class SaleWorkflow:
                     SaleActivities.commit_stock,
                     StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at), **STEP)
                 self._warnings = outcome.warnings
+                await self._tell_orders(outcome.taken_from_orders)
             undo.append(lambda: workflow.execute_activity_method(
                 TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION))
             await self._collect(req, priced)
@@ -113,7 +116,7 @@ class SaleWorkflow:
             recorded = await workflow.execute_local_activity_method(
                 SaleActivities.record_order,
                 OrderRecord(wf_id, req.till_code, priced, req.cashier_id, tuple(self._taken), self._change,
-                            self._warnings, sold_at), **STEP)
+                            self._warnings, sold_at, req.customer_id), **STEP)
         except _Abandoned:
             await self._compensate(undo, "abandoned")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
@@ -128,9 +131,18 @@ class SaleWorkflow:
         self._number = recorded.number
         self._state = "completed"
         self._answers += 1
-        await self._devices(req, recorded.number, any(t.kind == CASH for t in self._taken))
+        if not req.offline:  # an offline sale printed its receipt and opened the drawer at the time
+            await self._devices(req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken))
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._snapshot()
+
+    async def _tell_orders(self, taken: tuple[StockTaken, ...]) -> None:
+        """Online orders whose held units this sale took re-source them (signal `stock_taken`)."""
+        for t in taken:
+            try:
+                await workflow.get_external_workflow_handle(t.order_workflow_id).signal("stock_taken", t)
+            except FailureError:
+                pass  # the order closed meanwhile: nothing left to re-source
 
     async def _collect(self, req: SaleRequest, priced: PricedSale) -> None:
         """Take tenders until the total is covered; between batches the sale waits open."""
@@ -138,6 +150,11 @@ class SaleWorkflow:
             self._state = "tendering"
             await self._take_pending(req, priced)
             if self._due == 0:
+                return
+            if req.offline:
+                # The customer left with the goods long ago: record the sale, flag the gap.
+                self._warnings += (f"Offline sale short by {format_minor(self._due, priced.currency)} after "
+                                   "its tenders; please check with the till's cashier.",)
                 return
             self._state = "open"
             self._answers += 1
@@ -165,7 +182,7 @@ class SaleWorkflow:
                 tender.reference, tender.simulate,
             )
             try:
-                result = await self._attempt(attempt)
+                result = await self._attempt(attempt, req.offline)
             except (ActivityError, ApplicationError) as err:
                 kind, message = _cause(err)
                 if kind not in TENDER_REFUSALS:
@@ -182,9 +199,11 @@ class SaleWorkflow:
             self._taken.append(TenderOut(plan.kind, plan.applied, plan.tendered, result.reference,
                                          result.card_brand, result.card_last4))
 
-    async def _attempt(self, a: TenderAttempt) -> TenderResult:
-        if a.kind == CASH:
+    async def _attempt(self, a: TenderAttempt, offline: bool) -> TenderResult:
+        if a.kind in (CASH, EXCHANGE):  # no provider: recorded as taken
             return await workflow.execute_local_activity_method(TenderActivities.cash, a, **STEP)
+        if a.kind == "card" and offline:  # taken by the terminal at the time; the replay captured it
+            return await workflow.execute_local_activity_method(TenderActivities.offline_card, a, **STEP)
         if a.kind == "card":
             return await workflow.execute_activity_method(TenderActivities.card, a, **CARD)
         return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
@@ -197,10 +216,9 @@ class SaleWorkflow:
         self._state = final_state
         self._answers += 1
 
-    async def _devices(self, req: SaleRequest, number: str, cash: bool) -> None:
+    async def _devices(self, req: SaleRequest, number: str, receipt: Receipt, cash: bool) -> None:
         """After the answer: drawer (cash only) and receipt on the till's own device queue."""
         queue = device_task_queue(req.till_code)
-        receipt = await workflow.execute_local_activity_method(ReceiptActivities.build, ReceiptRequest(number), **STEP)
         if cash:
             kick: DeviceResult = await workflow.execute_activity(
                 "open_drawer", DrawerKick(f"{number}:drawer", req.till_code, "cash sale"),

@@ -18,8 +18,8 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from api.errors import domain_error_from_type, error_responses
 from api.deps import ClientDep, DbDep, PrincipalDep
+from api.errors import domain_error_from_type, error_responses
 from api.routes.tills import TillCode, till_for
 from api.schemas_tills import (
     CatalogSnapshot,

@@ -143,25 +143,25 @@ async def create_sale(
     if replayed is not None:
         return replayed
     workflow_id = sale_workflow_id(till, body.client_sale_id)
-    done = await run_in_threadpool(stored_sale, db, workflow_id)
-    if done is None:
-        _check_simulation(view, body.tenders)
-        req = SaleRequest(
-            till_code=till,
-            client_sale_id=body.client_sale_id,
-            cashier_id=principal.user_id,
-            lines=tuple(BasketLine(ln.sku, ln.quantity) for ln in body.lines),
-            tenders=_tenders(body.tenders),
-            gift_cards=tuple(GiftCardLine(g.amount, g.reload_code) for g in body.gift_cards),
-        )
-        try:
-            done = await run_sale(client, view, req, workflow_id)
-        except ApiError as err:
-            if err.code != "sale_closed":
-                raise
-            done = await run_in_threadpool(stored_sale, db, workflow_id)
-            if done is None:
-                raise
+    _check_simulation(view, body.tenders)
+    req = SaleRequest(
+        till_code=till,
+        client_sale_id=body.client_sale_id,
+        cashier_id=principal.user_id,
+        lines=tuple(BasketLine(ln.sku, ln.quantity) for ln in body.lines),
+        tenders=_tenders(body.tenders),
+        gift_cards=tuple(GiftCardLine(g.amount, g.reload_code) for g in body.gift_cards),
+        customer_id=body.customer_id,
+    )
+    try:
+        # A repeat of a running sale joins it; a repeat of a closed one is answered from the database.
+        done = await run_sale(client, view, req, workflow_id)
+    except ApiError as err:
+        if err.code != "sale_closed":
+            raise
+        done = await run_in_threadpool(stored_sale, db, workflow_id)
+        if done is None:
+            raise
     payload = SaleOut.model_validate(done).model_dump(mode="json")
     log.info("sale answered", extra={"till": till, "sale_id": payload["sale_id"],
                                      "workflow_id": workflow_id, "total": payload["total"]})

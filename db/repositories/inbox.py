@@ -29,3 +29,9 @@ def mark(session: Session, inbox_id: int, *, status: str, workflow_id: str | Non
 def events(session: Session, provider: str) -> list[WebhookEvent]:
     return list(session.scalars(select(WebhookEvent).where(WebhookEvent.provider == provider)
                                 .order_by(WebhookEvent.id)))
+
+
+def find(session: Session, provider: str, event_id: str) -> WebhookEvent | None:
+    """The stored delivery of this provider event id, if any."""
+    return session.scalar(select(WebhookEvent).where(WebhookEvent.provider == provider,
+                                                     WebhookEvent.event_id == event_id))

@@ -44,6 +44,7 @@ class NewOrder:
     warnings: list[str]
     placed_at: datetime
     lines: list[NewOrderLine]
+    customer_id: int | None = None
 
 
 def insert_order(session: Session, new: NewOrder) -> Order:
@@ -71,6 +72,7 @@ def insert_order(session: Session, new: NewOrder) -> Order:
             change_due=new.change_due,
             warnings=new.warnings,
             placed_at=new.placed_at,
+            customer_id=new.customer_id,
         )
         .on_conflict_do_nothing(index_elements=["workflow_id"])
         .returning(Order.id)

@@ -24,6 +24,7 @@ class Movement:
     reason: str
     reference: str
     idempotency_key: str
+    bucket: str = "sellable"  # or "quarantine": returned goods awaiting inspection
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def apply_movements(
                 location_id=location_id,
                 sku=m.sku,
                 delta=m.delta,
+                bucket=m.bucket,
                 reason=m.reason,
                 reference=m.reference,
                 workflow_id=workflow_id,
@@ -98,7 +100,9 @@ def apply_movements(
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(StockMovement.id)
         ).scalar_one_or_none()
-        if inserted is not None:
+        if inserted is not None and m.bucket == "quarantine":
+            level.quarantined += m.delta
+        elif inserted is not None:
             level.on_hand += m.delta
         out.append(Applied(m.sku, m.delta, inserted is not None, before_on_hand, before_available))
     session.flush()
@@ -128,22 +132,21 @@ def levels_for_sku(session: Session, sku: str) -> list[Level]:
     return [Level(r.location_id, r.sku, r.on_hand, r.reserved, r.safety_stock) for r in rows]
 
 
-def ledger_mismatches(session: Session) -> list[tuple[int, str, int, int]]:
-    """(location, sku, on_hand, ledger sum) wherever on_hand is not the sum of its movements."""
-    sums = (
-        select(
-            StockMovement.location_id,
-            StockMovement.sku,
-            func.sum(StockMovement.delta).label("total"),
+def ledger_mismatches(session: Session) -> list[tuple[int, str, str, int, int]]:
+    """(location, sku, bucket, level, ledger sum) wherever a level is not the sum of its movements."""
+    out: list[tuple[int, str, str, int, int]] = []
+    for bucket, column in (("sellable", StockLevel.on_hand), ("quarantine", StockLevel.quarantined)):
+        sums = (
+            select(StockMovement.location_id, StockMovement.sku, func.sum(StockMovement.delta).label("total"))
+            .where(StockMovement.bucket == bucket)
+            .group_by(StockMovement.location_id, StockMovement.sku)
+            .subquery()
         )
-        .group_by(StockMovement.location_id, StockMovement.sku)
-        .subquery()
-    )
-    rows = session.execute(
-        select(StockLevel.location_id, StockLevel.sku, StockLevel.on_hand,
-               func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, (sums.c.location_id == StockLevel.location_id)
-                   & (sums.c.sku == StockLevel.sku))
-        .where(StockLevel.on_hand != func.coalesce(sums.c.total, 0))
-    )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+        total = func.coalesce(sums.c.total, 0)
+        rows = session.execute(
+            select(StockLevel.location_id, StockLevel.sku, column, total)
+            .outerjoin(sums, (sums.c.location_id == StockLevel.location_id) & (sums.c.sku == StockLevel.sku))
+            .where(column != total)
+        )
+        out += [(loc, sku, bucket, level, int(t)) for loc, sku, level, t in rows]
+    return out

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from db.models import Order, Payment
 from db.repositories import balances
 from helpers.stock import assert_ledger_balanced, on_hand
-from workflows.sale import SaleWorkflow
 
 
 def cid() -> str:

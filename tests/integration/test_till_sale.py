@@ -89,7 +89,7 @@ async def test_cash_sale_completes_records_and_prints(api, cashier, db, temporal
     assert attrs[SA_STORE] == "BER" and attrs[SA_TILL] == "BER1"
 
 
-async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(api, cashier, db, temporal_client) -> None:  # type: ignore[no-untyped-def]
     body = {"client_sale_id": new_id(), "lines": [{"sku": "PENCIL-SET", "quantity": 1}],
             "tenders": [{"kind": "cash", "amount": 990}]}
     first = await api.post("/tills/BER1/sales", json=body, headers=cashier)
@@ -97,6 +97,11 @@ async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(api, ca
     again = await asyncio.gather(*(api.post("/tills/BER1/sales", json=body, headers=cashier) for _ in range(3)))
     assert first.status_code == 200 and all(r.status_code == 200 for r in again)
     assert {r.json()["sale_id"] for r in again} == {first.json()["sale_id"]}
+    assert on_hand(db, "BER", "PENCIL-SET") == after_first
+    # Once the workflow has closed (receipt printed), the database answers the repeat.
+    await temporal_client.get_workflow_handle(first.json()["workflow_id"]).result()
+    late = await api.post("/tills/BER1/sales", json=body, headers=cashier)
+    assert late.status_code == 200 and late.json() == first.json()
     assert on_hand(db, "BER", "PENCIL-SET") == after_first
     with db.unit_of_work() as s:
         n = s.scalars(select(Order).where(Order.workflow_id == first.json()["workflow_id"])).all()

@@ -1,0 +1,148 @@
+"""A storefront cart's database steps: open, set a line (reserve), expire (release); each idempotent.
+
+A line is held at one location: the one it is held at already if it still has enough, else the
+first location in routing order that has the whole quantity (a pickup cart: the pickup store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import activity
+
+from activities.sale import business_error
+from db.repositories import availability, carts, reservations
+from db.repositories.reservations import CART, OutOfStock
+from db.session import Database
+from domain import routing
+from domain.errors import Conflict, DomainError, InvalidRequest, NotFound
+from domain.pricing import MAX_LINE_QUANTITY
+from workflows.online_contracts import CartLineOut, CartRequest, CartState
+
+
+@dataclass(frozen=True)
+class CartOpen:
+    request: CartRequest
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CartLineSet:
+    request: CartRequest
+    sku: str
+    quantity: int  # the target: what the cart should hold of this SKU (0 removes)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CartClose:
+    cart_id: str
+    status: str  # checked_out | expired
+
+
+def _state(view: carts.CartView) -> CartState:
+    return CartState(view.cart_id, view.status, view.expires_at,
+                     tuple(CartLineOut(ln.sku, ln.quantity, ln.location_code) for ln in view.lines),
+                     view.pickup_location_id)
+
+
+class CartActivities:
+    """Carts and their short-lived reservations."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn(name="cart.open")
+    def open(self, cmd: CartOpen) -> CartState:
+        """Create the cart row (once)."""
+        r = cmd.request
+        with self.db.unit_of_work() as s:
+            carts.open_cart(s, cart_id=r.cart_id, store_id=r.store_id, pickup_location_id=r.pickup_location_id,
+                            expires_at=cmd.expires_at)
+            view = carts.cart(s, r.cart_id)
+        assert view is not None
+        return _state(view)
+
+    @activity.defn(name="cart.set_line")
+    def set_line(self, cmd: CartLineSet) -> CartState:
+        """Hold exactly `quantity` of a SKU for the cart and push its expiry out; refuses what is not there."""
+        r = cmd.request
+        if not 0 <= cmd.quantity <= MAX_LINE_QUANTITY:
+            raise business_error(InvalidRequest(f"A quantity must be 0 to {MAX_LINE_QUANTITY}."))
+        try:
+            with self.db.unit_of_work() as s:
+                view = carts.cart(s, r.cart_id, lock=True)
+                if view is None or view.status != "open":
+                    raise Conflict(f"Cart {r.cart_id} is {view.status if view else 'gone'}; it takes no changes.")
+                sku = availability.resolve_skus(s, [cmd.sku]).get(cmd.sku)
+                if sku is None:
+                    raise NotFound(f"No product has SKU or barcode {cmd.sku}.")
+                held = [ln for ln in view.lines if ln.sku == sku]
+                current = (held[0].location_id, held[0].quantity) if held else None
+                self._hold(s, r, sku, cmd.quantity, current, cmd.expires_at)
+                carts.touch(s, r.cart_id, cmd.expires_at)
+                view = carts.cart(s, r.cart_id)
+        except DomainError as err:
+            raise business_error(err) from None
+        assert view is not None
+        return _state(view)
+
+    def _hold(self, s, r: CartRequest, sku: str, quantity: int,  # type: ignore[no-untyped-def]
+              held: tuple[int, int] | None, expires_at: datetime) -> None:
+        current, current_qty = held if held else (None, 0)
+
+        def hold_at(location_id: int, qty: int) -> None:
+            reservations.set_quantity(s, kind=CART, reference=r.cart_id, location_id=location_id, sku=sku,
+                                      quantity=qty, expires_at=expires_at, workflow_id=None)
+
+        if quantity == 0:
+            if current is not None:
+                hold_at(current, 0)
+            return
+        flags = availability.product_flags(s, [sku]).get(sku, routing.ProductFlags())
+        sites = availability.sites(s, [sku], r.location_ids or None)
+        if r.pickup_location_id is not None:
+            if flags.store_only or flags.online_only:
+                raise Conflict(f"{sku} cannot be picked up in a store.")
+            order = [x for x in sites if x.location_id == r.pickup_location_id]
+        else:
+            if flags.store_only:
+                raise Conflict(f"{sku} is sold in stores only.")
+            order = [x for x in routing.ranked(sites, None, routing.RoutingRules()) if routing.may_ship(x, flags)]
+        if current is not None:  # try where it is held first: changing location is the exception
+            order.sort(key=lambda x: x.location_id != current)
+        for site in order:
+            try:
+                with s.begin_nested():  # a refusal here leaves the cart as it was
+                    hold_at(site.location_id, quantity)
+                    if current is not None and current != site.location_id:
+                        hold_at(current, 0)
+                return
+            except OutOfStock:
+                continue
+        if not order:
+            raise Conflict(f"{sku} is not sold from any of this web store's locations.")
+        best = max(x.has(sku) + (current_qty if x.location_id == current else 0) for x in order)
+        raise Conflict(f"Only {best} of {sku} can be held for this cart; asked for {quantity}.",
+                       code="out_of_stock")
+
+    @activity.defn(name="cart.close")
+    def close(self, cmd: CartClose) -> int:
+        """Expire the cart: release whatever it still holds (nothing after a checkout took it over); once."""
+        with self.db.unit_of_work() as s:
+            released = reservations.release(s, kind=CART, reference=cmd.cart_id)
+            if cmd.status == "expired":
+                carts.set_status(s, cmd.cart_id, "expired", only_from=("open",))
+            else:
+                carts.set_status(s, cmd.cart_id, cmd.status, only_from=("open", "checked_out"))
+        return sum(h.quantity for h in released)
+
+    @activity.defn(name="cart.view")
+    def view(self, cart_id: str) -> CartState:
+        """The cart as it is in the database."""
+        with self.db.unit_of_work() as s:
+            v = carts.cart(s, cart_id)
+        if v is None:
+            raise business_error(NotFound(f"There is no cart {cart_id}."))
+        return _state(v)

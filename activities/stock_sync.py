@@ -1,0 +1,204 @@
+"""Stock out to the web stores: wait for changed SKUs, push each store's number, acknowledge, resync.
+
+What a web store may sell of a SKU: Shopify gets the available-to-promise of each of its mapped
+locations (at its own location ids); WooCommerce, which has no locations, gets the sum over the
+mapped locations that can ship. Store-only products are 0 online; online-only ones count
+warehouses only. A number the store already acknowledged is not sent again (unless forced).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.web_store_notices import refused, unavailable
+from db.repositories import availability, stock_sync, webstores
+from db.session import Database
+from domain import routing
+from integrations.storefront import StoreItem, Storefront, StorefrontError, StorefrontUnavailable
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    debounce_ms: int
+    max_delay_ms: int
+    poll_ms: int
+    wait_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class DueSkus:
+    entries: tuple[tuple[str, int], ...]  # (sku, version)
+    stores: tuple[str, ...]  # active stores with an adapter
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    store_code: str
+    sku: str
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class PushResult:
+    store_code: str
+    sku: str
+    sent: int  # numbers sent (0: unchanged, not listed, or refused)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class AckRequest:
+    entries: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class StoreResync:
+    store_code: str
+    refresh_listings: bool = True
+
+
+@dataclass(frozen=True)
+class ResyncResult:
+    store_code: str
+    listed: int
+    sent: int
+    errors: tuple[str, ...] = ()
+
+
+def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, int]:
+    """{external location id (Shopify) or "" (WooCommerce): what the store may sell of the SKU}."""
+    with db.unit_of_work() as s:
+        sites = availability.sites(s, [sku], store.location_ids or None)
+        flags = availability.product_flags(s, [sku]).get(sku, routing.ProductFlags())
+    ext = {loc.location_id: loc.external_id for loc in store.locations}
+
+    def sellable(site: routing.Site) -> int:
+        if flags.store_only or (flags.online_only and site.kind != routing.WAREHOUSE):
+            return 0
+        return site.has(sku)
+
+    if store.platform == "shopify":
+        return {ext[site.location_id]: sellable(site) for site in sites if ext.get(site.location_id)}
+    return {"": sum(sellable(site) for site in sites if routing.ships(site))}
+
+
+class StockSyncActivities:
+    """Pushes available-to-promise to every connected web store."""
+
+    def __init__(self, db: Database, storefronts: Callable[[str], Storefront | None]) -> None:
+        self.db = db
+        self.storefronts = storefronts
+
+    @activity.defn(name="stocksync.wait_for_changes")
+    def wait_for_changes(self, req: WaitRequest) -> DueSkus:
+        """Block (heartbeating) until SKUs have been quiet for the debounce window, or `wait_s` passes."""
+        deadline = time.monotonic() + req.wait_s
+        while True:
+            # A cancellation (worker shutdown) is thrown into this thread: never in the middle of a query.
+            with activity.shield_thread_cancel_exception(), self.db.unit_of_work() as s:
+                entries = stock_sync.due(s, debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms)
+                stores = [st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))] if entries else []
+            if entries or time.monotonic() >= deadline:
+                return DueSkus(tuple(entries), tuple(stores))
+            activity.heartbeat()
+            time.sleep(req.poll_ms / 1000)
+
+    @activity.defn(name="stocksync.push")
+    def push(self, req: PushRequest) -> PushResult:
+        """Send one SKU's numbers to one store; 429 / 5xx retry (honouring Retry-After), 4xx is recorded."""
+        with self.db.unit_of_work() as s:
+            store = webstores.store(s, req.store_code, active_only=True)
+            listing = webstores.listings(s, store.id, [req.sku]) if store else []
+        adapter = self.storefronts(req.store_code) if store else None
+        if store is None or adapter is None or not listing:
+            return PushResult(req.store_code, req.sku, 0)  # gone, no adapter, or the store does not sell it
+        item = listing[0]
+        sent = 0
+        for location_key, quantity in sorted(targets(self.db, store, req.sku).items()):
+            if not req.force and item.pushed.get(location_key) == quantity:
+                continue
+            try:
+                adapter.set_available(StoreItem(item.sku, "", item.product_id, item.variant_id, item.inventory_item_id),
+                                      quantity, location_external_id=location_key)
+            except StorefrontUnavailable as err:
+                raise unavailable(err) from err
+            except StorefrontError as err:
+                with self.db.unit_of_work() as s:
+                    webstores.record_push_error(s, store.id, req.sku, str(err))
+                activity.logger.warning("web store refused a stock update: %s", err)
+                return PushResult(req.store_code, req.sku, sent, str(err))
+            with self.db.unit_of_work() as s:
+                webstores.record_push(s, store.id, req.sku, location_key, quantity, datetime.now(UTC))
+            sent += 1
+        return PushResult(req.store_code, req.sku, sent)
+
+    @activity.defn(name="stocksync.ack")
+    def ack(self, req: AckRequest) -> int:
+        """Drop pushed SKUs from the queue; one that changed meanwhile stays for the next round."""
+        with self.db.unit_of_work() as s:
+            return stock_sync.ack(s, list(req.entries))
+
+    @activity.defn(name="stocksync.stores")
+    def stores(self) -> tuple[str, ...]:
+        """Active web stores that have a stock adapter (Shopify, WooCommerce)."""
+        with self.db.unit_of_work() as s:
+            return tuple(st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce")))
+
+    @activity.defn(name="stocksync.resync_store")
+    def resync_store(self, req: StoreResync) -> ResyncResult:
+        """Full resync of one store: refresh where our SKUs sit in its catalogue, then send every number."""
+        with self.db.unit_of_work() as s:
+            store = webstores.store(s, req.store_code, active_only=True)
+        adapter = self.storefronts(req.store_code) if store else None
+        if store is None or adapter is None:
+            return ResyncResult(req.store_code, 0, 0)
+        try:
+            if req.refresh_listings:
+                self._refresh(store, adapter.catalogue())
+        except StorefrontUnavailable as err:
+            raise unavailable(err) from err
+        except StorefrontError as err:
+            raise refused(err) from err
+        with self.db.unit_of_work() as s:
+            skus = [ln.sku for ln in webstores.listings(s, store.id)]
+        sent, errors = 0, []
+        for sku in skus:
+            activity.heartbeat(sku)
+            try:
+                sent += self._push_waiting(PushRequest(store.code, sku, force=True))
+            except ApplicationError as err:
+                errors.append(str(err))
+        return ResyncResult(store.code, len(skus), sent, tuple(errors[:20]))
+
+    def _push_waiting(self, req: PushRequest, attempts: int = 5) -> int:
+        """Push, sleeping through a few 429s / 5xx inside this (heartbeating) activity."""
+        for attempt in range(attempts):
+            try:
+                return self.push(req).sent
+            except ApplicationError as err:
+                if err.non_retryable or attempt == attempts - 1:
+                    raise
+                delay = err.next_retry_delay.total_seconds() if err.next_retry_delay else min(30.0, 2.0**attempt)
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    activity.heartbeat(req.sku)
+                    time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        return 0
+
+    def _refresh(self, store: webstores.StoreConfig, items: list[StoreItem]) -> int:
+        with self.db.unit_of_work() as s:
+            ours = availability.resolve_skus(s, [i.sku for i in items] + [i.barcode for i in items])
+            n = 0
+            for item in items:
+                sku = ours.get(item.sku) or ours.get(item.barcode)
+                if sku:
+                    webstores.upsert_listing(s, store.id, sku, product_id=item.product_id, variant_id=item.variant_id,
+                                             inventory_item_id=item.inventory_item_id)
+                    n += 1
+        return n

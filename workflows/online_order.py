@@ -1,0 +1,464 @@
+"""The online order saga: map → route → reserve (release) → payment (void / refund) → one fulfilment
+child per location → consume stock and capture → complete → tell the web store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.online_order import (
+        Accepted,
+        AcceptRequest,
+        ConsumeRequest,
+        ExceptionRequest,
+        Move,
+        OnlineOrderActivities,
+        OrderRef,
+        ReserveRequest,
+        ResourceRequest,
+        RouteRequest,
+        StatusRequest,
+    )
+    from activities.online_payments import OnlinePaymentActivities, PaymentCheck, PaymentRequest, PaymentState
+    from activities.tenders import SaleMoney, TenderActivities
+    from activities.web_store_notices import StatusNotice, StoreRefundRequest, WebStoreNoticeActivities
+    from integrations.storefront import RefundLine
+    from workflows.contracts import (
+        BOPIS_WORKFLOW,
+        FULFILMENT_TASK_QUEUE,
+        SHIP_WORKFLOW,
+        FulfilmentLine,
+        FulfilmentLines,
+        FulfilmentRequest,
+        FulfilmentResult,
+        PaymentEvent,
+        StockTaken,
+        fulfilment_workflow_id,
+    )
+    from workflows.online_contracts import (
+        CheckoutAnswer,
+        OnlineOrderRequest,
+        OrderState,
+        PlacedLine,
+        WebStoreEvent,
+    )
+    from workflows.policies import COMPENSATION, NETWORK_STEP, STEP
+
+# A web store that is down is retried for a day; its order stands regardless.
+WEB_STORE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "schedule_to_close_timeout": timedelta(hours=24),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                                maximum_interval=timedelta(minutes=5)),
+}
+EXCEPTION_HOLD = timedelta(days=30)  # an order in the exception queue waits this long for a person
+PAYMENT_POLL = timedelta(seconds=60)  # between looks at the intent when no webhook arrives
+ROUTE_ATTEMPTS = 3  # route + reserve again when the stock moved between the two
+DONE = ("picked_up", "shipped")
+PAID = ("paid", "partially_paid", "partially_refunded")  # money the web store took and has not given back
+
+
+class _Cancelled(Exception):
+    """The order is called off; `ours` when we decided it (the web store is then told)."""
+
+    def __init__(self, ours: bool = False) -> None:
+        super().__init__()
+        self.ours = ours
+
+
+class _GaveUp(Exception):
+    pass
+
+
+def _cause(err: BaseException) -> tuple[str, str]:
+    cause = err.cause if isinstance(err, ActivityError | ChildWorkflowError) else err
+    if isinstance(cause, ApplicationError):
+        return cause.type or "ApplicationError", cause.message
+    return "InternalError", str(cause or err)
+
+
+@workflow.defn(name="OnlineOrder")
+class OnlineOrderWorkflow:
+    """One order from a web store or our storefront, from routing to the web store's last update."""
+
+    @workflow.init
+    def __init__(self, req: OnlineOrderRequest) -> None:
+        self._req = req
+        # Set here, before any signal is applied: a signal-with-start's event must not be undone by run().
+        self._version = req.version_us
+        self._cancel = req.order.cancelled
+        self._financial_status = req.order.financial_status
+        self._status = "received"
+        self._number = ""
+        self._total = 0
+        self._lines: tuple[PlacedLine, ...] = ()
+        self._accepted: Accepted | None = None
+        self._payment: PaymentState | None = None
+        self._payment_events = 0
+        self._retries = 0
+        self._ignored = 0
+        self._taken: list[StockTaken] = []
+        self._answered = False
+        self._error: tuple[str, str] | None = None
+        self._compensating = False
+        self._message = ""
+        self._children: dict[str, workflow.ChildWorkflowHandle[Any, FulfilmentResult]] = {}
+        self._results: dict[str, FulfilmentResult] = {}
+        self._handled: set[str] = set()
+
+    # ---- the saga ------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, req: OnlineOrderRequest) -> OrderState:
+        undo: list[Callable[[], Awaitable[Any]]] = []
+        try:
+            accepted = await self._accept_and_reserve(req, undo)
+            if req.source == "web":
+                wf = workflow.info().workflow_id
+                undo.append(lambda: workflow.execute_activity_method(
+                    TenderActivities.void_all, SaleMoney(wf), **COMPENSATION))
+                self._payment = await workflow.execute_activity_method(
+                    OnlinePaymentActivities.authorize,
+                    PaymentRequest(wf, accepted.total, accepted.currency, req.store_code, req.payment_method),
+                    **NETWORK_STEP)
+                self._status = "accepted" if self._payment.authorized else "awaiting_payment"
+                self._answered = True
+                await self._await_payment(req)
+            self._answered = True
+            await self._set_status("fulfilling")
+            await self._fulfil(req, accepted)
+            await self._complete(req)
+        except _Cancelled as cancelled:
+            await self._compensate(undo)
+            await self._after_cancel(req, cancelled.ours)
+        except _GaveUp:
+            self._answered = True
+        except (ActivityError, ApplicationError, ChildWorkflowError) as err:
+            self._error = _cause(err)
+            self._message = self._error[1]
+            await self._compensate(undo)
+            self._status = "failed"
+            if self._number:
+                await self._set_status("failed")
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+        return self.status()
+
+    async def _accept_and_reserve(self, req: OnlineOrderRequest, undo: list[Callable[[], Awaitable[Any]]]) -> Accepted:
+        """Map and route until it works; an order that cannot go through waits in the exception queue."""
+        wf = workflow.info().workflow_id
+        while True:
+            self._check_cancel()
+            accepted = self._accepted = await workflow.execute_local_activity_method(
+                OnlineOrderActivities.accept, AcceptRequest(wf, req, workflow.now()), **STEP)
+            self._total = accepted.total
+            if accepted.ok:
+                self._number = accepted.order_number
+                if not undo:
+                    undo.append(lambda: workflow.execute_local_activity_method(
+                        OnlineOrderActivities.release, OrderRef(wf), **COMPENSATION))
+                problem = await self._route_and_reserve(req, accepted)
+                if problem is None:
+                    return accepted
+            else:
+                problem = "; ".join(accepted.problems)
+            if req.source == "web":  # the storefront's customer hears it at checkout
+                raise ApplicationError(problem, type="Conflict" if accepted.ok else "NotFound", non_retryable=True)
+            self._status, self._message, self._answered = "exception", problem, True
+            if accepted.ok:
+                await self._set_status("exception")
+            seen = self._retries
+            if not await self._wait(lambda: self._retries != seen, EXCEPTION_HOLD):
+                raise _GaveUp()
+
+    async def _route_and_reserve(self, req: OnlineOrderRequest, accepted: Accepted) -> str | None:
+        wf = workflow.info().workflow_id
+        o = req.order
+        for _ in range(ROUTE_ATTEMPTS):
+            routed = await workflow.execute_local_activity_method(OnlineOrderActivities.route, RouteRequest(
+                wf, accepted.lines, accepted.location_ids, accepted.pickup_location_id, o.country, o.latitude,
+                o.longitude, req.cart_id, req.allow_split, req.stores_first), **STEP)
+            if not routed.ok:
+                if req.source != "web":
+                    for short in routed.shortfalls:
+                        await self._exception("no_stock", routed.message, short.sku,
+                                              {"wanted": short.wanted, "available": short.available,
+                                               "reason": short.reason})
+                return routed.message
+            try:
+                self._lines = await workflow.execute_local_activity_method(
+                    OnlineOrderActivities.reserve, ReserveRequest(wf, routed.lines, req.cart_id), **STEP)
+                return None
+            except (ActivityError, ApplicationError) as err:
+                if _cause(err)[0] != "OutOfStock":
+                    raise
+                # Someone took the stock between routing and reserving: route again with fresh numbers.
+        return "The stock kept moving while this order was being placed; please try again."
+
+    async def _await_payment(self, req: OnlineOrderRequest) -> None:
+        """The storefront confirms the card with Stripe.js; Stripe's webhook (or a periodic look) tells us."""
+        assert self._payment is not None
+        wf = workflow.info().workflow_id
+        deadline = workflow.now() + timedelta(seconds=req.payment_timeout_s)
+        while not self._payment.authorized:
+            remaining = deadline - workflow.now()
+            if remaining <= timedelta(0):
+                self._message = f"Not paid within {req.payment_timeout_s // 60} minutes; the order was cancelled."
+                raise _Cancelled(ours=True)
+            seen = self._payment_events
+            await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))
+            self._payment = await workflow.execute_activity_method(
+                OnlinePaymentActivities.payment_status, PaymentCheck(wf), **NETWORK_STEP)
+        self._status = "accepted"
+        await self._set_status("accepted")
+
+    async def _fulfil(self, req: OnlineOrderRequest, accepted: Accepted) -> None:
+        """One child per location; wait for all of them, re-sourcing and re-routing as needed."""
+        for code in sorted({ln.location_code for ln in self._lines}):
+            await self._start_child(req, code)
+        while True:
+            await self._wait(lambda: bool(set(self._results) - self._handled), None)
+            for code in sorted(set(self._results) - self._handled):
+                self._handled.add(code)
+                result = self._results[code]
+                if result.status == "rejected":
+                    await self._reroute_from(req, code, result.message)
+                elif result.status not in (*DONE, "withdrawn"):
+                    self._message = result.message or f"Fulfilment at {code} ended: {result.status}."
+                    raise _Cancelled(ours=True)
+            held = {ln.location_code for ln in self._lines}
+            if held and all(self._results.get(c) is not None and self._results[c].status in DONE for c in held):
+                return
+
+    async def _complete(self, req: OnlineOrderRequest) -> None:
+        wf = workflow.info().workflow_id
+        for loc_id in sorted({ln.location_id for ln in self._lines}):
+            await workflow.execute_local_activity_method(
+                OnlineOrderActivities.consume, ConsumeRequest(wf, loc_id, workflow.now()), **STEP)
+        if req.source == "web":
+            await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf), **NETWORK_STEP)
+        self._status = "completed"
+        await self._set_status("completed")
+        done = [r for r in self._results.values() if r.status in DONE]
+        tracked = next((r for r in done if r.tracking_number), None)
+        status = "picked_up" if req.order.pickup_location else "shipped"
+        await self._tell(req, status, tracked)
+
+    # ---- cancellation ------------------------------------------------------------------------
+
+    def _check_cancel(self) -> None:
+        if self._cancel:
+            raise _Cancelled()
+
+    async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]]) -> None:
+        self._compensating = True
+        running = [code for code in self._children if code not in self._results]
+        for code in running:
+            self._children[code].cancel()  # a request: the child winds down its own work
+        if running:
+            await workflow.wait_condition(lambda: all(c in self._results for c in running))
+        for step in reversed(undo):
+            await step()
+
+    async def _after_cancel(self, req: OnlineOrderRequest, ours: bool) -> None:
+        """Cancelled: stock given back, card voided (web); refund through the web store if it has not."""
+        wf = workflow.info().workflow_id
+        self._status, self._answered = "cancelled", True
+        self._message = self._message or "Cancelled by the web store."
+        if self._number:
+            await self._set_status("cancelled")
+        if req.source == "web":
+            return
+        if self._financial_status in PAID and self._total > 0:
+            lines = tuple(RefundLine(ln.external_line_id, ln.quantity, ln.gross)
+                          for ln in (self._accepted.lines if self._accepted else ()) if ln.external_line_id)
+            try:
+                await workflow.execute_activity_method(WebStoreNoticeActivities.refund, StoreRefundRequest(
+                    req.store_code, req.order.external_id, self._total, req.order.currency, f"{wf}:cancel", lines,
+                    "Order cancelled"), **WEB_STORE)
+            except ActivityError as err:
+                await self._exception("refund_failed", f"Refund through the web store failed: {_cause(err)[1]}")
+        if ours:
+            await self._tell(req, "cancelled", None)
+
+    # ---- re-sourcing ---------------------------------------------------------------------------
+
+    async def _wait(self, done: Callable[[], bool], timeout: timedelta | None) -> bool:
+        """Wait for `done`, handling cancellation and till sales of our stock meanwhile; False on timeout."""
+        while True:
+            try:
+                await workflow.wait_condition(lambda: done() or self._cancel or bool(self._taken),
+                                              timeout=timeout)
+            except asyncio.TimeoutError:
+                self._check_cancel()
+                return False
+            self._check_cancel()
+            if self._taken:
+                await self._resource_taken()
+                continue
+            return True
+
+    async def _resource_taken(self) -> None:
+        req = self._req
+        wf = workflow.info().workflow_id
+        assert self._accepted is not None
+        while self._taken:
+            t = self._taken.pop(0)
+            done = tuple(ln.location_id for ln in self._lines if self._results.get(ln.location_code) is not None)
+            out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
+                wf, t.location_id, t.sku, self._accepted.location_ids, bool(req.order.pickup_location),
+                req.order.country, req.order.latitude, req.order.longitude, req.stores_first, done), **STEP)
+            self._lines = out.lines
+            if out.short:
+                await self._exception("stock_taken", f"A till sold {out.short} of {t.sku} held for this order "
+                                      "and no other location has it.", t.sku, {"sale": t.sale_workflow_id})
+            if self._children:
+                await self._move_children(req, out.moves)
+
+    async def _reroute_from(self, req: OnlineOrderRequest, code: str, why: str) -> None:
+        """A store rejected its part: move every unit held there to other locations, or cancel."""
+        wf = workflow.info().workflow_id
+        assert self._accepted is not None
+        there = [ln for ln in self._lines if ln.location_code == code]
+        done = tuple(ln.location_id for ln in self._lines if self._results.get(ln.location_code) is not None)
+        moves: list[Move] = []
+        for ln in there:
+            out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
+                wf, ln.location_id, ln.sku, self._accepted.location_ids, bool(req.order.pickup_location),
+                req.order.country, req.order.latitude, req.order.longitude, req.stores_first,
+                (*done, ln.location_id), everything=True), **STEP)
+            self._lines = out.lines
+            moves += out.moves
+            if out.short:
+                self._message = f"{code} could not fulfil ({why}) and no other location has {ln.sku}."
+                raise _Cancelled(ours=True)
+        await self._move_children(req, tuple(moves))
+
+    async def _move_children(self, req: OnlineOrderRequest, moves: tuple[Move, ...]) -> None:
+        for m in moves:
+            line = FulfilmentLines((FulfilmentLine(m.sku, m.quantity),))
+            src = m.from_location_code
+            if src in self._children and src not in self._results:
+                await self._children[src].signal("withdraw_lines", line)
+            if m.to_location_code in self._children and m.to_location_code not in self._results:
+                await self._children[m.to_location_code].signal("add_lines", line)
+            elif m.to_location_code not in self._children:
+                await self._start_child(req, m.to_location_code)
+
+    async def _start_child(self, req: OnlineOrderRequest, code: str) -> None:
+        wf = workflow.info().workflow_id
+        kind = BOPIS_WORKFLOW if req.order.pickup_location else SHIP_WORKFLOW
+        lines = [ln for ln in self._lines if ln.location_code == code]
+        if not lines:
+            return
+        handle = await workflow.start_child_workflow(
+            kind,
+            FulfilmentRequest(wf, self._number, lines[0].location_id, code,
+                              tuple(FulfilmentLine(ln.sku, ln.quantity) for ln in lines),
+                              req.order.customer_name, req.order.email, req.order.country),
+            id=fulfilment_workflow_id(kind, wf, code),
+            task_queue=FULFILMENT_TASK_QUEUE,
+            result_type=FulfilmentResult,
+        )
+        self._children[code] = handle
+        self._results.pop(code, None)
+        self._handled.discard(code)
+        asyncio.create_task(self._watch(code, handle))  # noqa: RUF006 - the result lands in self._results
+
+    async def _watch(self, code: str, handle: workflow.ChildWorkflowHandle[Any, FulfilmentResult]) -> None:
+        try:
+            self._results[code] = await handle
+        except ChildWorkflowError as err:
+            self._results[code] = FulfilmentResult("failed", message=_cause(err)[1])
+        except asyncio.CancelledError:
+            self._results[code] = FulfilmentResult("cancelled", message="cancelled with the order")
+
+    # ---- small steps ---------------------------------------------------------------------------
+
+    async def _set_status(self, status: str) -> None:
+        self._status = status
+        await workflow.execute_local_activity_method(
+            OnlineOrderActivities.set_status, StatusRequest(workflow.info().workflow_id, status), **STEP)
+
+    async def _exception(self, kind: str, reason: str, sku: str = "", detail: dict[str, object] | None = None) -> None:
+        r = self._req
+        await workflow.execute_local_activity_method(OnlineOrderActivities.raise_exception, ExceptionRequest(
+            workflow.info().workflow_id, r.source, r.store_code, r.order.external_id, kind, reason, sku,
+            detail or {}), **STEP)
+
+    async def _tell(self, req: OnlineOrderRequest, status: str, tracked: FulfilmentResult | None) -> None:
+        if req.source == "web":
+            return  # our storefront reads the order's status from the API
+        notice = StatusNotice(req.store_code, req.order.external_id, status,
+                              f"{workflow.info().workflow_id}:status:{status}",
+                              tracked.tracking_number if tracked else "", tracked.carrier if tracked else "",
+                              tracked.tracking_url if tracked else "")
+        try:
+            await workflow.execute_activity_method(WebStoreNoticeActivities.update_order_status, notice, **WEB_STORE)
+        except ActivityError as err:
+            await self._exception("web_store_update", f"Telling the web store '{status}' failed: {_cause(err)[1]}")
+
+    # ---- handlers --------------------------------------------------------------------------------
+
+    def _answer(self) -> CheckoutAnswer:
+        p = self._payment
+        return CheckoutAnswer(
+            workflow_id=workflow.info().workflow_id, order_number=self._number, status=self._status,
+            currency=self._req.order.currency, total=self._total,
+            payment_intent=p.intent_id if p else "", client_secret=p.client_secret if p else "",
+            payment_status=p.status if p else "", lines=self._lines, message=self._message)
+
+    @workflow.update
+    async def checkout(self) -> CheckoutAnswer:
+        """The storefront's answer: the order, where it is held, and the PaymentIntent's client secret."""
+        await workflow.wait_condition(lambda: self._answered or self._error is not None)
+        if self._error is not None:
+            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+        return self._answer()
+
+    @workflow.signal
+    def web_store_event(self, event: WebStoreEvent) -> None:
+        """A later delivery from the web store; one older than what we have is ignored."""
+        if event.version_us < self._version:
+            self._ignored += 1
+            return
+        self._version = event.version_us
+        if event.financial_status:
+            self._financial_status = event.financial_status
+        if event.cancelled:
+            self._cancel = True  # final: a later "not cancelled" never revives the order
+
+    @workflow.signal
+    def stock_taken(self, taken: StockTaken) -> None:
+        """A till sold units this order held; re-source them."""
+        self._taken.append(taken)
+
+    @workflow.signal
+    def payment_event(self, event: PaymentEvent) -> None:
+        """Stripe told us about the order's PaymentIntent: look at it now."""
+        self._payment_events += 1
+
+    @workflow.signal
+    def retry(self) -> None:
+        """A person fixed the catalogue or the stock: map and route the order again."""
+        self._retries += 1
+
+    @workflow.query
+    def status(self) -> OrderState:
+        """Where the order is, for the storefront and ops."""
+        return OrderState(workflow.info().workflow_id, self._status, self._number, self._lines, self._version,
+                          self._compensating, self._message, tuple(sorted(self._children)))
+
+    @workflow.query
+    def ignored_events(self) -> int:
+        """Deliveries older than the state we had, and so not applied."""
+        return self._ignored
+

@@ -1,0 +1,221 @@
+"""The Return saga: assess against policy, wait for a manager when needed, claim, refund, dispose."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.refunds import RefundActivities, RefundRequest
+    from activities.returns import (
+        ClaimCmd,
+        CompleteCmd,
+        CreditCmd,
+        DisposeCmd,
+        ReturnActivities,
+        ReturnAssessment,
+    )
+    from activities.sale import SaleActivities
+    from workflows.contracts import (
+        SALES_TASK_QUEUE,
+        ApprovalDecision,
+        DeviceResult,
+        DrawerKick,
+        PrintJob,
+        RefundLineOut,
+        ReturnRequest,
+        ReturnResult,
+        SaleRequest,
+        TenderIn,
+        device_task_queue,
+        sale_workflow_id,
+    )
+    from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
+
+# Once money has moved, the remaining steps must finish: they retry until they do.
+AFTER_REFUND = COMPENSATION
+
+
+def _cause(err: BaseException) -> tuple[str, str]:
+    cause = err.cause if isinstance(err, ActivityError) else err
+    if isinstance(cause, ApplicationError):
+        return cause.type or "ApplicationError", cause.message
+    return "InternalError", str(cause or err)
+
+
+@workflow.defn(name="Return")
+class ReturnWorkflow:
+    """One return (or exchange) at a till; `submit` answers when done or waiting for a manager."""
+
+    def __init__(self) -> None:
+        self._state = "assessing"
+        self._assessment: ReturnAssessment | None = None
+        self._decision: ApprovalDecision | None = None
+        self._answers = 0
+        self._error: tuple[str, str] | None = None
+        self._refunds: tuple[RefundLineOut, ...] = ()
+        self._cash_out = 0
+        self._credit = 0
+        self._exchange_credit = 0
+        self._exchange_id = ""
+        self._message = ""
+        self._req: ReturnRequest | None = None
+
+    @workflow.run
+    async def run(self, req: ReturnRequest) -> ReturnResult:
+        self._req = req
+        wf_id = workflow.info().workflow_id
+        claimed = False
+        try:
+            a = self._assessment = await workflow.execute_local_activity_method(ReturnActivities.assess, req, **STEP)
+            approved_by = await self._approval(req, a)
+            await workflow.execute_local_activity_method(
+                ReturnActivities.claim, ClaimCmd(wf_id, req, a, approved_by), **STEP)
+            claimed = True
+            if approved_by is None and a.approval_reasons:
+                await self._finish(req, a, "rejected")
+                return self._snapshot()
+            self._state = "refunding"
+            await self._refund(req, a)
+        except (ActivityError, ApplicationError) as err:
+            self._error = _cause(err)
+            self._state = "failed"
+            if claimed:
+                await workflow.execute_local_activity_method(ReturnActivities.release, req.return_id, **COMPENSATION)
+            self._answers += 1
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
+        await workflow.execute_local_activity_method(
+            ReturnActivities.dispose, DisposeCmd(wf_id, req.return_id, a.location_id, a.lines), **AFTER_REFUND)
+        if req.exchange is not None:
+            await self._start_exchange(req)
+        await self._finish(req, a, "completed")
+        await self._devices(req)
+        return self._snapshot()
+
+    async def _approval(self, req: ReturnRequest, a: ReturnAssessment) -> int | None:
+        """Outside the policy a manager of the store decides; silence means no."""
+        if not a.approval_reasons:
+            return None
+        self._state = "awaiting_approval"
+        self._answers += 1
+        try:
+            await workflow.wait_condition(lambda: self._decision is not None,
+                                          timeout=timedelta(seconds=req.approval_timeout_s))
+        except asyncio.TimeoutError:
+            self._message = "No manager decided in time; the return was rejected."
+            return None
+        assert self._decision is not None
+        if not self._decision.approved:
+            self._message = f"Rejected by a manager. {self._decision.note}".strip()
+            return None
+        return self._decision.manager_id
+
+    async def _refund(self, req: ReturnRequest, a: ReturnAssessment) -> None:
+        remainder = a.refund_total
+        if req.exchange is not None:
+            priced = await workflow.execute_local_activity_method(SaleActivities.price, self._exchange_sale(req, 0),
+                                                                 **STEP)
+            self._exchange_credit = min(a.refund_total, priced.total)
+            remainder -= self._exchange_credit
+        if remainder <= 0:
+            return
+        if a.refund_method == "store_credit":
+            assert req.customer_id is not None
+            await workflow.execute_local_activity_method(
+                ReturnActivities.store_credit, CreditCmd(req.return_id, req.customer_id, remainder, a.currency),
+                **AFTER_REFUND)
+            self._credit = remainder
+            self._refunds = (RefundLineOut("store_credit", remainder),)
+            return
+        outcome = await workflow.execute_activity_method(
+            RefundActivities.to_original_tenders,
+            RefundRequest(a.sale_workflow_id, remainder, f"return:{req.return_id}", "customer return"),
+            **NETWORK_STEP)
+        self._refunds = tuple(RefundLineOut(p.kind, p.amount) for p in outcome.parts)
+        self._cash_out = outcome.cash_out
+
+    def _exchange_sale(self, req: ReturnRequest, credit: int) -> SaleRequest:
+        assert req.exchange is not None
+        tenders = ((TenderIn("exchange", credit, reference=req.return_id),) if credit else ()) + req.exchange.tenders
+        return SaleRequest(req.till_code, f"x-{req.return_id}", req.cashier_id, req.exchange.lines, tenders)
+
+    async def _start_exchange(self, req: ReturnRequest) -> None:
+        """The new goods are a Sale of their own, paid first by the returned goods' value."""
+        sale = self._exchange_sale(req, self._exchange_credit)
+        self._exchange_id = sale_workflow_id(req.till_code, sale.client_sale_id)
+        await workflow.start_child_workflow(
+            "Sale", sale, id=self._exchange_id, task_queue=SALES_TASK_QUEUE,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+
+    async def _finish(self, req: ReturnRequest, a: ReturnAssessment, status: str) -> None:
+        await workflow.execute_local_activity_method(
+            ReturnActivities.complete,
+            CompleteCmd(req.return_id, status, a.fraud_signal, req.customer_id, self._exchange_id), **AFTER_REFUND)
+        self._state = status
+        self._answers += 1
+
+    async def _devices(self, req: ReturnRequest) -> None:
+        """Cash back opens the drawer; the return receipt prints on the till's own queue."""
+        queue = device_task_queue(req.till_code)
+        receipt = await workflow.execute_local_activity_method(ReturnActivities.receipt, req.return_id, **STEP)
+        if self._cash_out:
+            await workflow.execute_activity("open_drawer", DrawerKick(f"return:{req.return_id}:drawer",
+                                                                      req.till_code, "cash refund"),
+                                            task_queue=queue, result_type=DeviceResult, **DEVICE)
+        await workflow.execute_activity("print_receipt", PrintJob(f"return:{req.return_id}:receipt", receipt),
+                                        task_queue=queue, result_type=DeviceResult, **DEVICE)
+
+    def _snapshot(self) -> ReturnResult:
+        a, req = self._assessment, self._req
+        status = self._state if self._state in ("completed", "awaiting_approval", "rejected") else "processing"
+        return ReturnResult(
+            return_id=req.return_id if req else "",
+            workflow_id=workflow.info().workflow_id,
+            till_code=req.till_code if req else "",
+            status=status,
+            currency=a.currency if a else "",
+            refund_total=a.refund_total if a else 0,
+            refund_method=("exchange" if self._exchange_credit and not self._refunds else
+                           a.refund_method if a else ""),
+            refunds=self._refunds,
+            cash_out=self._cash_out,
+            store_credit=self._credit,
+            exchange_credit=self._exchange_credit,
+            exchange_sale_workflow_id=self._exchange_id,
+            approval_reasons=a.approval_reasons if a else (),
+            message=self._message,
+        )
+
+    async def _answer(self, seen: int) -> ReturnResult:
+        await workflow.wait_condition(lambda: self._answers > seen)
+        if self._error is not None:
+            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+        return self._snapshot()
+
+    @workflow.update
+    async def submit(self) -> ReturnResult:
+        """Answer the till: done, rejected, or waiting for a manager."""
+        return await self._answer(0)
+
+    @workflow.update
+    async def decide(self, decision: ApprovalDecision) -> ReturnResult:
+        """A manager of the store approves or rejects a return outside the policy."""
+        seen = self._answers
+        self._decision = decision
+        return await self._answer(seen)
+
+    @decide.validator
+    def _validate_decide(self, decision: ApprovalDecision) -> None:
+        if self._state != "awaiting_approval":
+            raise ApplicationError(f"This return is not waiting for approval (it is {self._state}).",
+                                   type="Conflict")
+
+    @workflow.query
+    def status(self) -> ReturnResult:
+        """Where the return is."""
+        return self._snapshot()

@@ -1,0 +1,98 @@
+"""Stock out to the web stores: a long-running StockSync (debounced per SKU) and a scheduled full resync."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.stock_sync import (
+        AckRequest,
+        PushRequest,
+        PushResult,
+        ResyncResult,
+        StockSyncActivities,
+        StoreResync,
+        WaitRequest,
+    )
+    from workflows.online_contracts import ResyncRequest, StockSyncRequest
+
+WAIT: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "heartbeat_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
+# A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay); after
+# two minutes the SKU simply stays queued and comes round again.
+PUSH: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "schedule_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                                maximum_interval=timedelta(seconds=30)),
+}
+SHORT: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=10)}
+RESYNC: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(hours=1),
+    "heartbeat_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5),
+}
+
+
+@workflow.defn(name="StockSync")
+class StockSyncWorkflow:
+    """Forever: wait for SKUs quiet for the debounce window, push them to every store, acknowledge."""
+
+    def __init__(self) -> None:
+        self._rounds = 0
+        self._pushed = 0
+        self._failed = 0
+
+    @workflow.run
+    async def run(self, req: StockSyncRequest) -> None:
+        for _ in range(req.rounds_before_new_run):
+            due = await workflow.execute_activity_method(
+                StockSyncActivities.wait_for_changes,
+                WaitRequest(req.debounce_ms, req.max_delay_ms, req.poll_ms), **WAIT)
+            if not due.entries:
+                continue
+            self._rounds += 1
+            pushes = [self._push(PushRequest(store, sku)) for sku, _ in due.entries for store in due.stores]
+            results = await asyncio.gather(*pushes)
+            failed = {r for r in results if isinstance(r, str)}
+            self._failed += len(failed)
+            self._pushed += sum(1 for r in results if isinstance(r, PushResult) and r.sent)
+            done = tuple(e for e in due.entries if e[0] not in failed)
+            await workflow.execute_activity_method(StockSyncActivities.ack, AckRequest(done), **SHORT)
+            if workflow.info().is_continue_as_new_suggested():
+                break
+        workflow.continue_as_new(req)
+
+    async def _push(self, push: PushRequest) -> PushResult | str:
+        try:
+            return await workflow.execute_activity_method(StockSyncActivities.push, push, **PUSH)
+        except ActivityError:
+            return push.sku  # still queued: pushed again next round
+
+    @workflow.query
+    def counters(self) -> dict[str, int]:
+        """Rounds run, numbers sent and SKUs left queued since this run started."""
+        return {"rounds": self._rounds, "pushed": self._pushed, "failed": self._failed}
+
+
+@workflow.defn(name="StockResync")
+class StockResyncWorkflow:
+    """Full resync (on a schedule): refresh each store's catalogue mapping and send every number."""
+
+    @workflow.run
+    async def run(self, req: ResyncRequest) -> tuple[ResyncResult, ...]:
+        stores = await workflow.execute_activity_method(StockSyncActivities.stores, **SHORT)
+        results = await asyncio.gather(*[
+            workflow.execute_activity_method(StockSyncActivities.resync_store,
+                                             StoreResync(code, req.refresh_listings), **RESYNC)
+            for code in stores])
+        return tuple(results)
