@@ -20,6 +20,7 @@ from db.session import Database
 from domain import routing
 from domain.errors import DomainError
 from domain.online_orders import ExternalLine
+from workflows.contracts import FULFILMENT_TASK_QUEUE
 from workflows.online_contracts import OnlineOrderRequest, PlacedLine
 
 
@@ -54,6 +55,7 @@ class Accepted:
     location_ids: tuple[int, ...]  # where this web store sells from
     pickup_location_id: int | None
     problems: tuple[str, ...] = ()
+    fulfilment_queue: str = FULFILMENT_TASK_QUEUE  # where this worker's Bopis / ShipFromStore children run
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,9 @@ class ExceptionRequest:
 class OnlineOrderActivities:
     """Mapping, routing, reservations and the order record of online orders."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fulfilment_queue: str = FULFILMENT_TASK_QUEUE) -> None:
         self.db = db
+        self.fulfilment_queue = fulfilment_queue
 
     @activity.defn(name="online.accept")
     def accept(self, req: AcceptRequest) -> Accepted:
@@ -182,7 +185,7 @@ class OnlineOrderActivities:
                         {"order_number": o.number, "lines": [ln.__dict__ for ln in o.lines]}))
                 if problems:
                     return Accepted(False, (), "", o.currency, o.total, store.location_ids, pickup_id,
-                                    tuple(p[2] for p in problems))
+                                    tuple(p[2] for p in problems), self.fulfilment_queue)
                 lines = self._price(s, r, store.pricing_location_id or pickup_id or
                                     (store.location_ids[0] if store.location_ids else None), mapped)
                 number = online_orders.record(s, orders.NewOrder(
@@ -200,7 +203,7 @@ class OnlineOrderActivities:
         except DomainError as err:
             raise business_error(err) from None
         return Accepted(True, lines, number, o.currency, sum(ln.gross for ln in lines), store.location_ids,
-                        pickup_id)
+                        pickup_id, fulfilment_queue=self.fulfilment_queue)
 
     def _price(self, s, r: OnlineOrderRequest, location_id: int | None,  # type: ignore[no-untyped-def]
                mapped: dict[str, str]) -> tuple[MappedLine, ...]:

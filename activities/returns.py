@@ -51,6 +51,9 @@ class ReturnAssessment:
     refund_method: str
     approval_reasons: tuple[str, ...]
     fraud_signal: str = ""
+    channel: str = "store"  # where it was bought: store | web | shopify | woocommerce
+    web_store: str = ""  # the web store's code, for orders from Shopify / WooCommerce
+    web_order_id: str = ""  # the order's id in that web store
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,11 @@ class ReturnActivities:
                          line_refund(by_no[a.line_no], a.quantity), a.disposition, a.reason, a.serial)
             for i, a in enumerate(req.lines, start=1)
         )
+        web_store, _, web_order_id = (order.external_id or "").partition(":")
         return ReturnAssessment(order.currency, till.location_id, till.till_id, order.id, order.workflow_id,
-                                lines, verdict.refund_total, verdict.refund_method, verdict.approval_reasons)
+                                lines, verdict.refund_total, verdict.refund_method, verdict.approval_reasons,
+                                channel=order.channel, web_store=web_store if web_order_id else "",
+                                web_order_id=web_order_id)
 
     def _without_receipt(self, s, req: ReturnRequest, till: catalog.TillView) -> ReturnAssessment:  # type: ignore[no-untyped-def]
         if req.customer_id is None:

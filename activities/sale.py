@@ -133,7 +133,7 @@ class SaleActivities:
                 untracked = {sku for sku, item in catalog_items(s, till, basket).items() if not item.tracks_stock}
         except DomainError as err:
             raise business_error(err) from None
-        lines = tuple(SaleLine(**ln.__dict__) for ln in quote.lines)
+        lines = quote.lines
         return PricedSale(
             till_id=till.till_id,
             location_id=till.location_id,
@@ -233,7 +233,7 @@ class SaleActivities:
                     change_due=cmd.change_due,
                     warnings=list(cmd.warnings),
                     placed_at=cmd.placed_at,
-                    lines=[orders.NewOrderLine(**ln.__dict__) for ln in p.lines],
+                    lines=list(p.lines),
                     customer_id=cmd.customer_id,
                 ),
             )

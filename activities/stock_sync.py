@@ -34,22 +34,21 @@ class WaitRequest:
 @dataclass(frozen=True)
 class DueSkus:
     entries: tuple[tuple[str, int], ...]  # (sku, version)
-    stores: tuple[str, ...]  # active stores with an adapter
+    pushes: tuple[tuple[str, tuple[str, ...]], ...]  # (store, its listed SKUs among them)
 
 
 @dataclass(frozen=True)
 class PushRequest:
     store_code: str
-    sku: str
+    skus: tuple[str, ...]
     force: bool = False
 
 
 @dataclass(frozen=True)
 class PushResult:
     store_code: str
-    sku: str
-    sent: int  # numbers sent (0: unchanged, not listed, or refused)
-    error: str = ""
+    sent: int  # numbers sent (unchanged ones are not sent again)
+    refused: tuple[str, ...] = ()  # the store said no (4xx); recorded on the listing
 
 
 @dataclass(frozen=True)
@@ -103,25 +102,42 @@ class StockSyncActivities:
             # A cancellation (worker shutdown) is thrown into this thread: never in the middle of a query.
             with activity.shield_thread_cancel_exception(), self.db.unit_of_work() as s:
                 entries = stock_sync.due(s, debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms)
-                stores = [st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))] if entries else []
+                pushes = []
+                if entries:
+                    skus = [sku for sku, _ in entries]
+                    for st in webstores.stores(s, platforms=("shopify", "woocommerce")):
+                        listed = tuple(ln.sku for ln in webstores.listings(s, st.id, skus))
+                        if listed:  # a store only hears about what it sells
+                            pushes.append((st.code, listed))
             if entries or time.monotonic() >= deadline:
-                return DueSkus(tuple(entries), tuple(stores))
+                return DueSkus(tuple(entries), tuple(pushes))
             activity.heartbeat()
             time.sleep(req.poll_ms / 1000)
 
     @activity.defn(name="stocksync.push")
     def push(self, req: PushRequest) -> PushResult:
-        """Send one SKU's numbers to one store; 429 / 5xx retry (honouring Retry-After), 4xx is recorded."""
+        """Send some SKUs' numbers to one store; 429 / 5xx retry the activity (a 429's Retry-After sets the
+        delay; what went through before is not sent again), a 4xx is recorded on the listing."""
         with self.db.unit_of_work() as s:
             store = webstores.store(s, req.store_code, active_only=True)
-            listing = webstores.listings(s, store.id, [req.sku]) if store else []
+            listings = webstores.listings(s, store.id, list(req.skus)) if store else []
         adapter = self.storefronts(req.store_code) if store else None
-        if store is None or adapter is None or not listing:
-            return PushResult(req.store_code, req.sku, 0)  # gone, no adapter, or the store does not sell it
-        item = listing[0]
+        if store is None or adapter is None:
+            return PushResult(req.store_code, 0)  # disconnected meanwhile, or no stock adapter
+        sent, refused = 0, []
+        for item in listings:
+            activity.heartbeat(item.sku)
+            n, error = self._push_listing(store, adapter, item, req.force)
+            sent += n
+            if error:
+                refused.append(item.sku)
+        return PushResult(req.store_code, sent, tuple(refused))
+
+    def _push_listing(self, store: webstores.StoreConfig, adapter: Storefront, item: webstores.Listing,
+                      force: bool) -> tuple[int, str]:
         sent = 0
-        for location_key, quantity in sorted(targets(self.db, store, req.sku).items()):
-            if not req.force and item.pushed.get(location_key) == quantity:
+        for location_key, quantity in sorted(targets(self.db, store, item.sku).items()):
+            if not force and item.pushed.get(location_key) == quantity:
                 continue
             try:
                 adapter.set_available(StoreItem(item.sku, "", item.product_id, item.variant_id, item.inventory_item_id),
@@ -130,13 +146,13 @@ class StockSyncActivities:
                 raise unavailable(err) from err
             except StorefrontError as err:
                 with self.db.unit_of_work() as s:
-                    webstores.record_push_error(s, store.id, req.sku, str(err))
+                    webstores.record_push_error(s, store.id, item.sku, str(err))
                 activity.logger.warning("web store refused a stock update: %s", err)
-                return PushResult(req.store_code, req.sku, sent, str(err))
+                return sent, str(err)
             with self.db.unit_of_work() as s:
-                webstores.record_push(s, store.id, req.sku, location_key, quantity, datetime.now(UTC))
+                webstores.record_push(s, store.id, item.sku, location_key, quantity, datetime.now(UTC))
             sent += 1
-        return PushResult(req.store_code, req.sku, sent)
+        return sent, ""
 
     @activity.defn(name="stocksync.ack")
     def ack(self, req: AckRequest) -> int:
@@ -166,30 +182,34 @@ class StockSyncActivities:
         except StorefrontError as err:
             raise refused(err) from err
         with self.db.unit_of_work() as s:
-            skus = [ln.sku for ln in webstores.listings(s, store.id)]
+            listings = webstores.listings(s, store.id)
         sent, errors = 0, []
-        for sku in skus:
-            activity.heartbeat(sku)
+        for item in listings:
+            activity.heartbeat(item.sku)
             try:
-                sent += self._push_waiting(PushRequest(store.code, sku, force=True))
+                n, error = self._push_waiting(store, adapter, item)
+                sent += n
+                if error:
+                    errors.append(error)
             except ApplicationError as err:
                 errors.append(str(err))
-        return ResyncResult(store.code, len(skus), sent, tuple(errors[:20]))
+        return ResyncResult(store.code, len(listings), sent, tuple(errors[:20]))
 
-    def _push_waiting(self, req: PushRequest, attempts: int = 5) -> int:
-        """Push, sleeping through a few 429s / 5xx inside this (heartbeating) activity."""
+    def _push_waiting(self, store: webstores.StoreConfig, adapter: Storefront, item: webstores.Listing,
+                      attempts: int = 5) -> tuple[int, str]:
+        """Force one listing's numbers, sleeping through a few 429s / 5xx inside this (heartbeating) activity."""
         for attempt in range(attempts):
             try:
-                return self.push(req).sent
+                return self._push_listing(store, adapter, item, force=True)
             except ApplicationError as err:
-                if err.non_retryable or attempt == attempts - 1:
+                if attempt == attempts - 1:
                     raise
                 delay = err.next_retry_delay.total_seconds() if err.next_retry_delay else min(30.0, 2.0**attempt)
                 deadline = time.monotonic() + delay
                 while time.monotonic() < deadline:
-                    activity.heartbeat(req.sku)
+                    activity.heartbeat(item.sku)
                     time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-        return 0
+        return 0, ""
 
     def _refresh(self, store: webstores.StoreConfig, items: list[StoreItem]) -> int:
         with self.db.unit_of_work() as s:

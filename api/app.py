@@ -14,6 +14,8 @@ from api import errors
 from api.routes import auth, giftcards, health, returns, tills, webhooks
 from api.routes import store_offline, till_offline
 from api.routes import storefront, webstore_webhooks, webstores
+from api.webstore_deliveries import HandOver, relay_forever
+from api.routes import fulfilment, fulfilment_board
 from db.session import Database
 from integrations.payments import PaymentGateway
 from tillflow.adapters import payment_gateway, return_policy
@@ -51,10 +53,14 @@ def create_app(
             worker = sales_worker(app.state.temporal, app.state.db, app.state.gateway,
                                   policy=return_policy(settings))
             worker_task = asyncio.create_task(worker.run())
+        # Web store deliveries: handed to their workflows after the answer; the relay catches stragglers.
+        app.state.hand_over = HandOver(app.state.db, app.state.temporal, settings.web_task_queue)
+        relay_task = asyncio.create_task(relay_forever(app.state.hand_over, settings))
         log.info("api started", extra={"in_process_worker": worker_task is not None})
         try:
             yield
         finally:
+            relay_task.cancel()
             if worker_task is not None:
                 await worker.shutdown()
                 await worker_task
@@ -79,4 +85,6 @@ def create_app(
     app.include_router(storefront.router)
     app.include_router(webstores.router)
     app.include_router(returns.router)
+    app.include_router(fulfilment.router)
+    app.include_router(fulfilment_board.router)
     return app

@@ -17,7 +17,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, domain_error_from_type
 from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
 from workflows.cart import CartWorkflow
-from workflows.contracts import WEB_TASK_QUEUE
 from workflows.online_contracts import (
     CartLineChange,
     CartRequest,
@@ -45,7 +44,8 @@ def _business(err: WorkflowUpdateFailedError) -> Exception:
     return err
 
 
-async def hand_over(client: Client, workflow_id: str, req: OnlineOrderRequest, event: WebStoreEvent) -> str:
+async def hand_over(client: Client, workflow_id: str, req: OnlineOrderRequest, event: WebStoreEvent,
+                    task_queue: str) -> str:
     """Signal-with-start the order: a new order starts, a running one hears the event.
 
     Returns "signalled", or "closed" when the order's workflow has ended (the delivery is kept
@@ -53,7 +53,7 @@ async def hand_over(client: Client, workflow_id: str, req: OnlineOrderRequest, e
     """
     try:
         await client.start_workflow(
-            OnlineOrderWorkflow.run, req, id=workflow_id, task_queue=WEB_TASK_QUEUE,
+            OnlineOrderWorkflow.run, req, id=workflow_id, task_queue=task_queue,
             # A finished order is never started again by a late delivery.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="web_store_event", start_signal_args=[event],
@@ -64,10 +64,10 @@ async def hand_over(client: Client, workflow_id: str, req: OnlineOrderRequest, e
     return "signalled"
 
 
-async def checkout_order(client: Client, workflow_id: str, req: OnlineOrderRequest) -> CheckoutAnswer:
+async def checkout_order(client: Client, workflow_id: str, req: OnlineOrderRequest, task_queue: str) -> CheckoutAnswer:
     """Update-with-start the order's `checkout`: a retry joins the same order."""
     start = WithStartWorkflowOperation(
-        OnlineOrderWorkflow.run, req, id=workflow_id, task_queue=WEB_TASK_QUEUE,
+        OnlineOrderWorkflow.run, req, id=workflow_id, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         search_attributes=_attributes(req.store_code, "web", workflow_id),
@@ -83,9 +83,10 @@ async def checkout_order(client: Client, workflow_id: str, req: OnlineOrderReque
         raise
 
 
-async def open_cart(client: Client, req: CartRequest) -> CartState:
+async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartState:
+    """Update-with-start a new cart; answers once the cart exists."""
     start = WithStartWorkflowOperation(
-        CartWorkflow.run, req, id=cart_workflow_id(req.cart_id), task_queue=WEB_TASK_QUEUE,
+        CartWorkflow.run, req, id=cart_workflow_id(req.cart_id), task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=_attributes(req.store_code, "web", cart_workflow_id(req.cart_id)),

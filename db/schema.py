@@ -10,5 +10,6 @@ import db.models_tills  # noqa: E402,F401  offline tills: journal, variances, co
 import db.models_payments  # noqa: F401,E402
 import db.models_webstore  # noqa: F401,E402  web stores, carts, order exceptions, stock sync
 import db.models_returns  # noqa: F401,E402
+import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 
 __all__ = ["Base"]

@@ -25,8 +25,10 @@ from db.models import (
     UserLocation,
     Variant,
 )
+from db.models_fulfilment import StoreHoursRow
 from db.repositories.stock import Movement, apply_movements
 from domain.barcodes import make_ean13
+from domain.store_hours import parse_hhmm
 from workflows.contracts import GIFT_CARD_SKU
 
 LOCATIONS = [
@@ -39,6 +41,8 @@ LOCATIONS = [
      "Am Exer 10, 04158 Leipzig", True, {"standard": 1900, "reduced": 700, "zero": 0}),
 ]
 TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
+# Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines count these.
+STORE_HOURS = {"BER": [(d, "09:00", "20:00") for d in range(6)], "LIS": [(d, "10:00", "20:00") for d in range(6)]}
 # Coordinates and country, so online orders are routed to the nearest location.
 PLACES: dict[str, dict[str, object]] = {
     "BER": {"latitude": 52.5291, "longitude": 13.4016, "country": "DE"},
@@ -150,6 +154,9 @@ def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stoc
     for code, *_, rates in LOCATIONS:
         for tax, bp in rates.items():
             session.add(LocationTaxRate(location_id=locs[code].id, tax_category_id=taxes[tax].id, rate_bp=bp))
+    for code, days in STORE_HOURS.items():
+        session.add_all(StoreHoursRow(location_id=locs[code].id, weekday=d, opens_minute=parse_hhmm(opens),
+                                      closes_minute=parse_hhmm(closes)) for d, opens, closes in days)
     for till, loc in TILLS:
         session.add(Till(code=till, location_id=locs[loc].id, name=f"Till {till}",
                          printer_url=f"file:{receipts_dir / f'{till}.bin'}"))

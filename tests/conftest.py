@@ -163,3 +163,28 @@ async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
     from helpers.api import till_login
 
     return await till_login(api)
+
+
+# ---- fulfilment: OnlineOrder with the real Bopis / ShipFromStore on a time-skipping Temporal -------------
+
+
+@pytest.fixture(scope="session")
+async def fulfilment_env(db: Database, gateway, test_settings) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
+    """Time-skipping Temporal (pickup deadlines, reminders and SLAs of days pass in an instant) running
+    OnlineOrder and the real fulfilment workers. A server of its own: the suite's dev server runs the
+    web-store tests' stand-in children on the same fulfilment queue."""
+    import asyncio
+
+    from tillflow.adapters import storefront_factory
+    from tillflow.workers import fulfilment_worker, webstore_worker
+
+    settings = test_settings.model_copy(update={"pickup_code_attempts": 3})
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
+    workers = [webstore_worker(env.client, db, gateway, storefront_factory(db, settings)),
+               fulfilment_worker(env.client, db, settings, search_attributes=False)]  # the test server has none
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    yield env
+    for w in workers:
+        await w.shutdown()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await env.shutdown()

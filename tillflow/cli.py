@@ -56,7 +56,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from db.session import Database
     from tillflow.adapters import payment_gateway, return_policy, storefront_factory
     from tillflow.temporal import connect, ensure_search_attributes
-    from tillflow.workers import sales_worker, start_stock_sync, webstore_worker
+    from tillflow.workers import fulfilment_worker, sales_worker, start_stock_sync, webstore_worker
 
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
@@ -64,18 +64,23 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         db = Database(_database_url(settings))
         gateway = payment_gateway(settings)
         # The web-store link (online orders, carts, stock sync) runs beside the sales worker.
-        web = webstore_worker(client, db, gateway, storefront_factory(db, settings))
+        web = webstore_worker(client, db, gateway, storefront_factory(db, settings),
+                              task_queue=settings.web_task_queue)
         web_task = asyncio.create_task(web.run())
-        await start_stock_sync(client, settings)
+        # Bopis and ShipFromStore, the online orders' children, on the fulfilment queue.
+        fulfil = fulfilment_worker(client, db, settings)
+        fulfil_task = asyncio.create_task(fulfil.run())
+        await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
             await _serve(sales_worker(client, db, gateway, policy=return_policy(settings)))
         finally:
-            try:
-                await asyncio.wait_for(web.shutdown(), timeout=5)
-            except TimeoutError:
-                log.info("web worker stopped without waiting for its open polls")
-            web_task.cancel()
+            for name, w, task in (("web", web, web_task), ("fulfilment", fulfil, fulfil_task)):
+                try:
+                    await asyncio.wait_for(w.shutdown(), timeout=5)
+                except TimeoutError:
+                    log.info("%s worker stopped without waiting for its open polls", name)
+                task.cancel()
 
     asyncio.run(run())
     return _exit_now()

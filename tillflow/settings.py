@@ -75,10 +75,28 @@ class Settings(BaseSettings):
         "`secret:NAME`, e.g. `{\"shop-hmac\": \"…\"}`")
     shopify_api_version: str = Field(default="2025-01", description="Shopify Admin REST API version")
     webstore_timeout_s: float = Field(default=10.0, description="timeout of one call to a web store's API")
+    web_task_queue: str = Field(default="tillflow-web", description="Temporal task queue of online orders, "
+                                "carts and stock sync")
+
+    pickup_hold_days: float = Field(default=3.0, description="a pickup waits this many opening days of its store "
+                                    "(each worth the store's mean opening hours per open day), then expires")
+    pickup_reminder_hours: int = Field(default=24, description="the customer is reminded this long before the pickup "
+                                       "deadline")
+    pickup_code_attempts: int = Field(default=5, description="wrong pickup codes before the code is locked (a "
+                                      "manager then hands over after an ID check)")
+    pick_sla_minutes: int = Field(default=120, description="a pick not done within this long escalates (flag on "
+                                  "the board, message to the store)")
+    label_format: str = Field(default="pdf", description="labels of the local carrier: pdf or zpl, written under "
+                              "var/labels")
+    board_refresh_seconds: int = Field(default=10, description="the fulfilment board reloads its tasks this often")
 
     @property
     def receipts_dir(self) -> Path:
         return self.var_dir / "receipts"
+
+    @property
+    def labels_dir(self) -> Path:
+        return self.var_dir / "labels"
 
 
 @lru_cache

@@ -82,6 +82,7 @@ def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool,
         "tillflow is up.",
         f"  API docs      {api}/docs",
         f"  Health        {api}/health",
+        f"  Fulfilment    {api}/fulfilment/BER  (staff board; sign in as finn / fulfil-demo)",
         f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}" if embedded_temporal
         else f"  Temporal      {address}",
         f"  PostgreSQL    {url}",

@@ -24,7 +24,7 @@ from integrations.stripe_offline import StripeOfflineCapturer
 from integrations.storefront import Storefront
 from tillflow.adapters import reader_factory
 from tillflow.settings import Settings
-from workflows.contracts import SALES_TASK_QUEUE, WEB_TASK_QUEUE
+from workflows.contracts import FULFILMENT_TASK_QUEUE, SALES_TASK_QUEUE, WEB_TASK_QUEUE
 from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
 from workflows.returns import ReturnWorkflow
@@ -107,8 +107,8 @@ def sales_worker(
 # ---- the web-store link: online orders, carts, stock sync ----------------------------------------
 
 
-def webstore_activities(db: Database, gateway: PaymentGateway,
-                        storefronts: Callable[[str], Storefront | None]) -> list[object]:
+def webstore_activities(db: Database, gateway: PaymentGateway, storefronts: Callable[[str], Storefront | None],
+                        fulfilment_queue: str = FULFILMENT_TASK_QUEUE) -> list[object]:
     """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they reuse)."""
     from activities.carts import CartActivities
     from activities.online_order import OnlineOrderActivities
@@ -116,7 +116,7 @@ def webstore_activities(db: Database, gateway: PaymentGateway,
     from activities.stock_sync import StockSyncActivities
     from activities.web_store_notices import WebStoreNoticeActivities
 
-    order = OnlineOrderActivities(db)
+    order = OnlineOrderActivities(db, fulfilment_queue)
     pay = OnlinePaymentActivities(db, gateway)
     money = TenderActivities(db, gateway, reader_factory(db, gateway))
     cart = CartActivities(db)
@@ -141,8 +141,12 @@ def webstore_worker(
     *,
     task_queue: str = WEB_TASK_QUEUE,
     max_threads: int = 16,
+    fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
 ) -> Worker:
-    """OnlineOrder, Cart, StockSync and StockResync workflows on the web queue."""
+    """OnlineOrder, Cart, StockSync and StockResync workflows on the web queue.
+
+    `fulfilment_queue` is where the orders start their Bopis / ShipFromStore children (tests point it
+    at stand-ins of their own)."""
     from workflows.cart import CartWorkflow
     from workflows.online_order import OnlineOrderWorkflow
     from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
@@ -151,7 +155,7 @@ def webstore_worker(
         client,
         task_queue=task_queue,
         workflows=[OnlineOrderWorkflow, CartWorkflow, StockSyncWorkflow, StockResyncWorkflow],
-        activities=webstore_activities(db, gateway, storefronts),
+        activities=webstore_activities(db, gateway, storefronts, fulfilment_queue),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
         max_concurrent_local_activities=max_threads,
@@ -195,3 +199,50 @@ async def start_stock_sync(client: Client, settings: Settings, *, task_queue: st
             policy=SchedulePolicy()))
     except ScheduleAlreadyRunningError:
         pass
+
+
+# ---- fulfilment: Bopis and ShipFromStore, the children of OnlineOrder --------------------------------
+
+
+def fulfilment_activities(db: Database, settings: Settings, *, notifier: object | None = None,
+                          carrier: object | None = None, search_attributes: bool = True) -> list[object]:
+    """Tasks, pickup holds, notices (outbox) and labels (local carrier unless one is given)."""
+    from activities.fulfilment import FulfilmentActivities, FulfilmentConfig, NoticeActivities
+    from activities.shipping import ShippingActivities
+    from integrations.carrier import Carrier, LocalCarrier
+    from integrations.notifier import Notifier, OutboxNotifier
+
+    notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]
+    labels: Carrier = carrier if carrier is not None else LocalCarrier(  # type: ignore[assignment]
+        settings.labels_dir.resolve(), settings.label_format)
+    config = FulfilmentConfig(settings.pick_sla_minutes, settings.pickup_hold_days, settings.pickup_reminder_hours,
+                              settings.pickup_code_attempts, search_attributes)
+    f = FulfilmentActivities(db, notes, config)
+    return [
+        f.setup, f.open_task, f.claim, f.close_task, f.amend_task, f.cancel_tasks, f.escalate, f.resolve_barcodes,
+        f.record_shortage, f.pickup_deadline, f.hold_for_pickup, f.extend_pickup, f.hand_over, f.release_pickup,
+        NoticeActivities(notes).send, ShippingActivities(db, labels).buy_label,
+    ]
+
+
+def fulfilment_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    task_queue: str = FULFILMENT_TASK_QUEUE,
+    max_threads: int = 8,
+    search_attributes: bool = True,
+) -> Worker:
+    """Bopis and ShipFromStore with their activities, on the fulfilment queue."""
+    from workflows.bopis import BopisWorkflow
+    from workflows.ship_from_store import ShipFromStoreWorkflow
+
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BopisWorkflow, ShipFromStoreWorkflow],
+        activities=fulfilment_activities(db, settings, search_attributes=search_attributes),
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads),
+        workflow_runner=sandbox_runner(),
+    )

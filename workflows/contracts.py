@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.pricing import PricedLine
+
 SALES_TASK_QUEUE = "tillflow-sales"
 CENTRAL_TASK_QUEUE = "tillflow-central"
 
@@ -79,18 +81,8 @@ class AddTenders:
     tenders: tuple[TenderIn, ...]
 
 
-@dataclass(frozen=True)
-class SaleLine:
-    line_no: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-    net: int
-    tax: int
-    gross: int
-    tax_code: str
-    tax_rate_bp: int
+# A priced sale line is exactly what the pricing rules produce.
+SaleLine = PricedLine
 
 
 @dataclass(frozen=True)
@@ -361,3 +353,5 @@ class FulfilmentResult:
     carrier: str = ""
     tracking_url: str = ""
     message: str = ""
+    # rejected because of a shortage at pick time: the units the shelf did not have (on_hand was corrected)
+    short: tuple[FulfilmentLine, ...] = ()

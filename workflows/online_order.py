@@ -331,8 +331,10 @@ class OnlineOrderWorkflow:
         done = tuple(ln.location_id for ln in self._lines if self._results.get(ln.location_code) is not None)
         moves: list[Move] = []
         for ln in there:
+            # pickup=False: a store that cannot fill a pickup (shortage at pick time) hands it to another
+            # store, whose Bopis tells the customer where it is ready, instead of cancelling the order.
             out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
-                wf, ln.location_id, ln.sku, self._accepted.location_ids, bool(req.order.pickup_location),
+                wf, ln.location_id, ln.sku, self._accepted.location_ids, False,
                 req.order.country, req.order.latitude, req.order.longitude, req.stores_first,
                 (*done, ln.location_id), everything=True), **STEP)
             self._lines = out.lines
@@ -365,7 +367,7 @@ class OnlineOrderWorkflow:
                               tuple(FulfilmentLine(ln.sku, ln.quantity) for ln in lines),
                               req.order.customer_name, req.order.email, req.order.country),
             id=fulfilment_workflow_id(kind, wf, code),
-            task_queue=FULFILMENT_TASK_QUEUE,
+            task_queue=self._accepted.fulfilment_queue if self._accepted else FULFILMENT_TASK_QUEUE,
             result_type=FulfilmentResult,
         )
         self._children[code] = handle

@@ -19,8 +19,10 @@ with workflow.unsafe.imports_passed_through():
         ReturnAssessment,
     )
     from activities.sale import SaleActivities
+    from activities.web_store_notices import StoreRefundRequest, WebStoreNoticeActivities
     from workflows.contracts import (
         SALES_TASK_QUEUE,
+        WEB_TASK_QUEUE,
         ApprovalDecision,
         DeviceResult,
         DrawerKick,
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
 
+WEB_STORES = ("shopify", "woocommerce")
 # Once money has moved, the remaining steps must finish: they retry until they do.
 AFTER_REFUND = COMPENSATION
 
@@ -130,6 +133,16 @@ class ReturnWorkflow:
                 **AFTER_REFUND)
             self._credit = remainder
             self._refunds = (RefundLineOut("store_credit", remainder),)
+            return
+        if a.channel in WEB_STORES and a.web_order_id:
+            # Paid through Shopify / WooCommerce: the refund goes back through the web store,
+            # which is how it learns of the return.
+            done = await workflow.execute_activity_method(
+                WebStoreNoticeActivities.refund,
+                StoreRefundRequest(a.web_store, a.web_order_id, remainder, a.currency, f"return:{req.return_id}",
+                                   (), f"Returned in store at till {req.till_code}"),
+                task_queue=WEB_TASK_QUEUE, **NETWORK_STEP)
+            self._refunds = (RefundLineOut(a.channel, done.amount),)
             return
         outcome = await workflow.execute_activity_method(
             RefundActivities.to_original_tenders,

@@ -28,10 +28,11 @@ WAIT: dict[str, Any] = {
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
 # A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay); after
-# two minutes the SKU simply stays queued and comes round again.
+# ten minutes its SKUs simply stay queued and come round again.
 PUSH: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": timedelta(minutes=2),
+    "start_to_close_timeout": timedelta(minutes=5),
+    "heartbeat_timeout": timedelta(seconds=60),
+    "schedule_to_close_timeout": timedelta(minutes=10),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                                 maximum_interval=timedelta(seconds=30)),
 }
@@ -61,22 +62,22 @@ class StockSyncWorkflow:
             if not due.entries:
                 continue
             self._rounds += 1
-            pushes = [self._push(PushRequest(store, sku)) for sku, _ in due.entries for store in due.stores]
-            results = await asyncio.gather(*pushes)
-            failed = {r for r in results if isinstance(r, str)}
+            # One activity per store and round: a store that is busy or down holds up only itself.
+            results = await asyncio.gather(*[self._push(PushRequest(store, skus)) for store, skus in due.pushes])
+            failed = {sku for r in results if isinstance(r, tuple) for sku in r}
             self._failed += len(failed)
-            self._pushed += sum(1 for r in results if isinstance(r, PushResult) and r.sent)
+            self._pushed += sum(r.sent for r in results if isinstance(r, PushResult))
             done = tuple(e for e in due.entries if e[0] not in failed)
             await workflow.execute_activity_method(StockSyncActivities.ack, AckRequest(done), **SHORT)
             if workflow.info().is_continue_as_new_suggested():
                 break
         workflow.continue_as_new(req)
 
-    async def _push(self, push: PushRequest) -> PushResult | str:
+    async def _push(self, push: PushRequest) -> PushResult | tuple[str, ...]:
         try:
             return await workflow.execute_activity_method(StockSyncActivities.push, push, **PUSH)
         except ActivityError:
-            return push.sku  # still queued: pushed again next round
+            return push.skus  # still queued: pushed again next round
 
     @workflow.query
     def counters(self) -> dict[str, int]:

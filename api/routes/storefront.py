@@ -131,7 +131,7 @@ async def create_cart(body: CartIn, store: StoreDep, db: DbDep, client: ClientDe
     """A new cart (pickup store optional); lines are held for `TILLFLOW_CART_TTL_MINUTES` after each change."""
     async def run() -> dict[str, Any]:
         req = await run_in_threadpool(_cart_request, db, store, uuid.uuid4().hex, body.pickup_location, settings)
-        state = await open_cart(client, req)
+        state = await open_cart(client, req, settings.web_task_queue)
         return _cart_out(state, await run_in_threadpool(_codes, db, [req.pickup_location_id]))
 
     return await _idempotent(db, f"storefront:{store.code}:carts", idempotency_key, body.model_dump(), 201, run)
@@ -211,7 +211,7 @@ async def checkout(cart_id: CartId, body: CheckoutIn, store: StoreDep, db: DbDep
         req = OnlineOrderRequest("web", store.code, order, cart_id=cart_id, payment_method=body.payment_method,
                                  payment_timeout_s=settings.checkout_payment_minutes * 60,
                                  allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
-        answer = await checkout_order(client, online_order_workflow_id("web", cart_id), req)
+        answer = await checkout_order(client, online_order_workflow_id("web", cart_id), req, settings.web_task_queue)
         return CheckoutOut(order_id=cart_id, **describe(answer)).model_dump(mode="json")
 
     return await _idempotent(db, f"storefront:{store.code}:checkout:{cart_id}", idempotency_key,

@@ -1,7 +1,8 @@
-"""Shopify and WooCommerce webhooks: verified on the raw body, stored once, handed to the order's workflow.
+"""Shopify and WooCommerce webhooks: verified on the raw body, stored once, acknowledged, handed over.
 
-The answer comes as soon as the delivery is in the inbox and the workflow has it (signal-with-start);
-mapping, routing and reserving happen in the OnlineOrder workflow.
+The answer comes as soon as the delivery is committed to the inbox (the UNIQUE key is the dedupe);
+right after it, the delivery goes to its OnlineOrder workflow with signal-with-start. Mapping,
+routing and reserving happen in the workflow. See api/webstore_deliveries.py for the relay.
 """
 
 from __future__ import annotations
@@ -9,35 +10,28 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.service import RPCError
 
-from api.deps import ClientDep, DbDep, SettingsDep
+from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, error_responses
-from api.online import hand_over
+from api.webstore_deliveries import Delivery, HandOver, Work, work_for
 from db.repositories import inbox, webstores
 from db.session import Database
 from domain.errors import InvalidRequest
-from domain.online_orders import ExternalOrder, timestamp_us
-from integrations.order_payloads import shopify_order, woocommerce_order, woocommerce_version
+from integrations.order_payloads import woocommerce_version
 from integrations.storefront import resolve_secret
 from integrations.webstore_signatures import SignatureError, verify
-from workflows.contracts import online_order_workflow_id
-from workflows.online_contracts import OnlineOrderRequest, WebStoreEvent
 
 log = logging.getLogger("tillflow.api.webstore_webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 StoreCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                                 description="the web store's code in tillflow")]
-SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/edited")
-WOO_ORDER_TOPICS = ("order.created", "order.updated")
 _PING = re.compile(rb"^webhook_id=\d+$")
-HANDOVER_GRACE = timedelta(seconds=10)
 
 
 def _load_store(db: Database, code: str, platform: str) -> webstores.StoreConfig:
@@ -45,6 +39,22 @@ def _load_store(db: Database, code: str, platform: str) -> webstores.StoreConfig
         store = webstores.store(s, code, active_only=True)
     if store is None or store.platform != platform:
         raise ApiError(404, "not_found", f"There is no {platform} store {code} connected.")
+    return store
+
+
+# Connections are read on every delivery; a storm of them need not read the same row each time. A
+# change (new secret, disconnect) is seen within STORE_CACHE_S.
+STORE_CACHE_S = 5.0
+_stores: dict[tuple[int, str, str], tuple[float, webstores.StoreConfig]] = {}
+
+
+async def _store(db: Database, code: str, platform: str) -> webstores.StoreConfig:
+    key = (id(db), code, platform)
+    hit = _stores.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    store = await run_in_threadpool(_load_store, db, code, platform)
+    _stores[key] = (time.monotonic() + STORE_CACHE_S, store)
     return store
 
 
@@ -58,53 +68,27 @@ def _json(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _store_delivery(db: Database, provider: str, event_id: str, topic: str, payload: Any,
-                    workflow_id: str | None) -> tuple[int | None, bool]:
-    """(inbox id, whether to hand it over): a duplicate is handed over only if it never was."""
+def _record(db: Database, provider: str, event_id: str, d: Delivery) -> int | None:
     with db.unit_of_work() as s:
-        inbox_id = inbox.record(s, provider=provider, event_id=event_id, topic=topic, payload=payload)
-        if inbox_id is not None:
-            return inbox_id, True
-        earlier = inbox.find(s, provider, event_id)
-        # Never handed over (Temporal was down when it first came): this retry hands it over. A
-        # duplicate racing the first delivery (seconds apart) is just a duplicate.
-        stale = earlier is not None and earlier.received_at < datetime.now(UTC) - HANDOVER_GRACE
-        if earlier is not None and earlier.status == "received" and workflow_id and stale:
-            return earlier.id, True
-        return None, False
+        return inbox.record(s, provider=provider, event_id=event_id, topic=d.topic, payload=d.stored())
 
 
-def _mark(db: Database, inbox_id: int, status: str, workflow_id: str | None) -> None:
-    with db.unit_of_work() as s:
-        inbox.mark(s, inbox_id, status=status, workflow_id=workflow_id)
-
-
-async def _deliver(db: Database, client: Any, background: BackgroundTasks, *, provider: str, event_id: str,
-                   topic: str, payload: dict[str, Any], workflow_id: str | None,
-                   order: OnlineOrderRequest | None, event: WebStoreEvent | None) -> JSONResponse:
-    inbox_id, _ = await run_in_threadpool(_store_delivery, db, provider, event_id, topic, payload, workflow_id)
+async def _accept(request: Request, db: Database, event_id: str, d: Delivery, work: Work | None) -> JSONResponse:
+    inbox_id = await run_in_threadpool(_record, db, d.provider, event_id, d)
     if inbox_id is None:
         return JSONResponse({"received": True, "duplicate": True})
-    status = "recorded"
-    if order is not None and event is not None and workflow_id:
-        try:
-            status = await hand_over(client, workflow_id, order, event)
-        except RPCError as err:
-            # Left as "received": the web store's retry of this delivery hands it over again.
-            raise ApiError(503, "unavailable", "The order service is unavailable; please retry.") from err
-    # Bookkeeping after the answer: the web store only needs to know we have it.
-    background.add_task(_mark, db, inbox_id, status, workflow_id)
-    log.info("web store delivery", extra={"provider": provider, "event_id": event_id, "topic": topic,
-                                          "status": status, "workflow_id": workflow_id})
-    return JSONResponse({"received": True, "status": status})
+    hand: HandOver = request.app.state.hand_over
+    hand.submit(inbox_id, work)  # after the answer: the web store only needs to know we have it
+    log.info("web store delivery", extra={"provider": d.provider, "event_id": event_id, "topic": d.topic,
+                                          "workflow_id": work.workflow_id if work else None})
+    return JSONResponse({"received": True, "status": "queued"})
 
 
-@router.post("/shopify/{shop}", responses=error_responses(401, 404, 422, 503))
-async def shopify_webhook(shop: StoreCode, request: Request, background: BackgroundTasks, db: DbDep,
-                          client: ClientDep, settings: SettingsDep) -> Any:
+@router.post("/shopify/{shop}", responses=error_responses(401, 404, 422))
+async def shopify_webhook(shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep) -> Any:
     """Shopify orders/create, orders/updated, orders/cancelled, refunds/create; X-Shopify-Hmac-Sha256 checked."""
     raw = await request.body()
-    store = await run_in_threadpool(_load_store, db, shop, "shopify")
+    store = await _store(db, shop, "shopify")
     try:
         verify(raw, request.headers.get("x-shopify-hmac-sha256"),
                resolve_secret(store.webhook_secret, settings.webstore_secrets))
@@ -114,26 +98,16 @@ async def shopify_webhook(shop: StoreCode, request: Request, background: Backgro
     event_id = request.headers.get("x-shopify-event-id") or request.headers.get("x-shopify-webhook-id")
     if not topic or not event_id:
         raise InvalidRequest("X-Shopify-Topic and X-Shopify-Event-Id are required.")
-    payload = _json(raw)
-    order_req = event = workflow_id = None
-    if topic in SHOPIFY_ORDER_TOPICS:
-        order = shopify_order(payload)
-        version = timestamp_us(request.headers.get("x-shopify-triggered-at") or str(payload.get("updated_at") or ""))
-        workflow_id = online_order_workflow_id("shopify", order.external_id, shop)
-        order_req = _request("shopify", shop, order, version, settings)
-        event = WebStoreEvent(topic, version, order.cancelled, order.financial_status, order.status)
-    elif topic == "refunds/create" and payload.get("order_id"):
-        workflow_id = online_order_workflow_id("shopify", str(payload["order_id"]), shop)
-    return await _deliver(db, client, background, provider="shopify", event_id=f"{shop}:{event_id}", topic=topic,
-                          payload=payload, workflow_id=workflow_id, order=order_req, event=event)
+    d = Delivery("shopify", shop, topic, request.headers.get("x-shopify-triggered-at", ""), _json(raw))
+    work = work_for(d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
+    return await _accept(request, db, f"{shop}:{event_id}", d, work)
 
 
-@router.post("/woocommerce/{store}", responses=error_responses(401, 404, 422, 503))
-async def woocommerce_webhook(store: StoreCode, request: Request, background: BackgroundTasks, db: DbDep,
-                              client: ClientDep, settings: SettingsDep) -> Any:
+@router.post("/woocommerce/{store}", responses=error_responses(401, 404, 422))
+async def woocommerce_webhook(store: StoreCode, request: Request, db: DbDep, settings: SettingsDep) -> Any:
     """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping is answered."""
     raw = await request.body()
-    config = await run_in_threadpool(_load_store, db, store, "woocommerce")
+    config = await _store(db, store, "woocommerce")
     signature = request.headers.get("x-wc-webhook-signature")
     if signature is None and _PING.match(raw.strip()):
         # WooCommerce pings a new webhook, unsigned, with `webhook_id=N`; it must get a 200.
@@ -142,23 +116,12 @@ async def woocommerce_webhook(store: StoreCode, request: Request, background: Ba
         verify(raw, signature, resolve_secret(config.webhook_secret, settings.webstore_secrets))
     except SignatureError as err:
         raise ApiError(401, "bad_signature", f"WooCommerce signature rejected: {err}.") from None
-    topic = request.headers.get("x-wc-webhook-topic", "")
-    payload = _json(raw)
-    if topic not in WOO_ORDER_TOPICS:
-        delivery = request.headers.get("x-wc-webhook-delivery-id") or str(payload.get("id") or "")
-        return await _deliver(db, client, background, provider="woocommerce", event_id=f"{store}:{topic}:{delivery}",
-                              topic=topic or "unknown", payload=payload, workflow_id=None, order=None, event=None)
-    order = woocommerce_order(payload)
-    modified = woocommerce_version(payload)
-    version = timestamp_us(modified)
-    workflow_id = online_order_workflow_id("woocommerce", order.external_id, store)
-    # The delivery id changes on every retry; the order id and its modification time do not.
-    return await _deliver(db, client, background, provider="woocommerce",
-                          event_id=f"{store}:{order.external_id}:{modified}", topic=topic, payload=payload,
-                          workflow_id=workflow_id, order=_request("woocommerce", store, order, version, settings),
-                          event=WebStoreEvent(topic, version, order.cancelled, order.financial_status, order.status))
-
-
-def _request(source: str, store: str, order: ExternalOrder, version: int, settings: Any) -> OnlineOrderRequest:
-    return OnlineOrderRequest(source, store, order, version, allow_split=settings.routing_allow_split,
-                              stores_first=settings.routing_stores_first)
+    topic = request.headers.get("x-wc-webhook-topic", "") or "unknown"
+    d = Delivery("woocommerce", store, topic, "", _json(raw))
+    work = work_for(d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
+    if work is not None:
+        # The delivery id changes on every retry; the order id and its modification time do not.
+        event_id = f"{store}:{d.body['id']}:{woocommerce_version(d.body)}"
+    else:
+        event_id = f"{store}:{topic}:{request.headers.get('x-wc-webhook-delivery-id') or d.body.get('id', '')}"
+    return await _accept(request, db, event_id, d, work)

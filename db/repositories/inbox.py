@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,3 +36,17 @@ def find(session: Session, provider: str, event_id: str) -> WebhookEvent | None:
     """The stored delivery of this provider event id, if any."""
     return session.scalar(select(WebhookEvent).where(WebhookEvent.provider == provider,
                                                      WebhookEvent.event_id == event_id))
+
+
+def pending(session: Session, providers: tuple[str, ...], received_before: datetime, limit: int = 500) -> list[WebhookEvent]:
+    """Deliveries of these providers never handed over (still `received`), oldest first."""
+    return list(session.scalars(
+        select(WebhookEvent).where(WebhookEvent.provider.in_(providers), WebhookEvent.status == "received",
+                                   WebhookEvent.received_at < received_before)
+        .order_by(WebhookEvent.id).limit(limit)))
+
+
+def mark_many(session: Session, marks: list[tuple[int, str, str | None]]) -> None:
+    """(inbox id, status, workflow id) for many deliveries in one statement (bulk update by primary key)."""
+    if marks:
+        session.execute(update(WebhookEvent), [{"id": i, "status": st, "workflow_id": wf} for i, st, wf in marks])

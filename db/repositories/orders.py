@@ -10,20 +10,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models import Order, OrderLine, Payment, Refund
+from domain.pricing import PricedLine
 
 
-@dataclass(frozen=True)
-class NewOrderLine:
-    line_no: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-    net: int
-    tax: int
-    gross: int
-    tax_code: str
-    tax_rate_bp: int
+# An order line stores what pricing produced for it.
+NewOrderLine = PricedLine
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from helpers.fake_woocommerce import FakeWooCommerceServer
 from helpers.fulfilment_stub import StubBopis, StubShipFromStore
 from tillflow.adapters import storefront_factory
 from tillflow.workers import sandbox_runner, start_stock_sync, webstore_worker
-from workflows.contracts import FULFILMENT_TASK_QUEUE
+
+# Our stand-in children poll a queue of their own: the real Bopis / ShipFromStore may poll the real one.
+STUB_FULFILMENT_QUEUE = "tillflow-fulfilment-stub"
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +30,9 @@ def web_settings(test_settings):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 async def web_worker(db: Database, temporal_client: Client, gateway, web_settings) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
     """The central worker's web part on the suite's Temporal server, plus TEST ONLY fulfilment children."""
-    worker = webstore_worker(temporal_client, db, gateway, storefront_factory(db, web_settings))
-    children = Worker(temporal_client, task_queue=FULFILMENT_TASK_QUEUE, workflows=[StubShipFromStore, StubBopis],
+    worker = webstore_worker(temporal_client, db, gateway, storefront_factory(db, web_settings),
+                             fulfilment_queue=STUB_FULFILMENT_QUEUE)
+    children = Worker(temporal_client, task_queue=STUB_FULFILMENT_QUEUE, workflows=[StubShipFromStore, StubBopis],
                       workflow_runner=sandbox_runner())
     tasks = [asyncio.create_task(worker.run()), asyncio.create_task(children.run())]
     await start_stock_sync(temporal_client, web_settings)

@@ -39,6 +39,12 @@ def inbox_count(db, provider: str = "shopify", like: str = "") -> int:  # type: 
             WebhookEvent.provider == provider, WebhookEvent.event_id.like(f"{like}%"))) or 0
 
 
+def inbox_status(db, event_id: str) -> str | None:  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        row = s.scalar(select(WebhookEvent).where(WebhookEvent.provider == "shopify", WebhookEvent.event_id == event_id))
+        return row.status if row else None
+
+
 def order_status(db, wf: str) -> str | None:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
         found = online_orders.summary(s, wf)
@@ -80,7 +86,7 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
     order_id = int(uuid.uuid4().int % 10**9)
     payload = shopify_order(order_id, [(sku, 2, "12.90")])
     first = await post_shopify(api, shop.code, payload, event_id="evt-1")
-    assert first.status_code == 200 and first.json()["status"] == "signalled", first.text
+    assert first.status_code == 200 and first.json()["status"] == "queued", first.text
     again = await post_shopify(api, shop.code, payload, event_id="evt-1")
     assert again.status_code == 200 and again.json()["duplicate"] is True
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
@@ -161,9 +167,12 @@ async def test_out_of_order_deliveries_never_roll_state_back(api, db, shop, fake
     (refund,) = fake_shopify.orders[order_id]["_refunds"]
     assert refund["transactions"][0]["amount"] == "20.00" and f"[tillflow:{wf}:cancel]" in refund["note"]
     # A delivery after the order ended is kept for reconciliation, not started again.
+    late_id = uuid.uuid4().hex
     late = await post_shopify(api, shop.code, shopify_order(order_id, lines), topic="orders/updated",
-                              triggered_at=at(20))
-    assert late.json()["status"] == "closed"
+                              triggered_at=at(20), event_id=late_id)
+    late_id = f"{shop.code}:{late_id}"
+    assert late.json()["status"] == "queued"
+    await eventually(lambda: inbox_status(db, late_id) == "closed")
     assert_reservations_balanced(db)
 
 
@@ -180,3 +189,27 @@ async def test_malformed_deliveries_are_4xx(api, shop) -> None:  # type: ignore[
     no_topic = {k: v for k, v in headers.items() if k != "X-Shopify-Topic"}
     assert (await api.post(f"/webhooks/shopify/{shop.code}", content=body, headers=no_topic)).status_code == 422
     assert SECRET  # the helper's secret is what the shop was connected with
+
+
+async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(api, db, shop, temporal_client,
+                                                                     test_settings) -> None:  # type: ignore[no-untyped-def]
+    """Temporal was down (or the API stopped) right after the answer: the inbox row still says `received`."""
+    from datetime import timedelta
+
+    from api.webstore_deliveries import Delivery, HandOver, relay_pending
+    from db.repositories import inbox
+
+    sku = new_product(db, {"WH1": 1})
+    order_id = int(uuid.uuid4().int % 10**9)
+    d = Delivery("shopify", shop.code, "orders/create", at(0), shopify_order(order_id, [(sku, 1, "3.00")]))
+    with db.unit_of_work() as s:
+        inbox_id = inbox.record(s, provider="shopify", event_id=f"{shop.code}:stranded", topic=d.topic,
+                                payload=d.stored())
+    hand = HandOver(db, temporal_client, test_settings.web_task_queue)
+    assert await relay_pending(hand, test_settings, older_than=timedelta(0)) >= 1
+    await hand.drain()
+    wf = online_order_workflow_id("shopify", str(order_id), shop.code)
+    await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 1})
+    with db.unit_of_work() as s:
+        assert inbox.find(s, "shopify", f"{shop.code}:stranded").status == "signalled"
+    assert inbox_id

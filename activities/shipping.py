@@ -1,0 +1,54 @@
+"""Buying a parcel's label through the Carrier and recording the parcel; a regular activity (network)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.repositories import parcels
+from db.session import Database
+from integrations.carrier import Carrier, CarrierError, LabelRequest
+from workflows.fulfilment_contracts import ParcelOut
+
+
+@dataclass(frozen=True)
+class BuyLabel:
+    key: str  # `{workflow id}:parcel:{n}`: the carrier and the parcel table dedupe on it
+    workflow_id: str
+    location_id: int
+    task_id: int
+    order_number: str
+    ship_from: str
+    ship_to_name: str
+    ship_to_country: str
+    weight_g: int
+    length_cm: int
+    width_cm: int
+    height_cm: int
+
+
+class ShippingActivities:
+    """Labels from the configured carrier."""
+
+    def __init__(self, db: Database, carrier: Carrier) -> None:
+        self.db = db
+        self.carrier = carrier
+
+    @activity.defn(name="shipping.buy_label")
+    def buy_label(self, req: BuyLabel) -> ParcelOut:
+        """Buy the label (once per key) and record the parcel with its tracking number."""
+        try:
+            label = self.carrier.buy_label(LabelRequest(
+                req.key, req.order_number, req.ship_from, req.ship_to_name, req.ship_to_country, req.weight_g,
+                req.length_cm, req.width_cm, req.height_cm))
+        except CarrierError as err:
+            raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from None
+        with self.db.unit_of_work() as s:
+            p = parcels.record(s, key=req.key, workflow_id=req.workflow_id, location_id=req.location_id,
+                               task_id=req.task_id, weight_g=req.weight_g, length_cm=req.length_cm,
+                               width_cm=req.width_cm, height_cm=req.height_cm, carrier=label.carrier,
+                               tracking_number=label.tracking_number, tracking_url=label.tracking_url,
+                               label_path=label.path, label_format=label.format)
+        return ParcelOut(p.tracking_number, p.carrier, p.tracking_url, p.label_path, p.weight_g)

@@ -1,0 +1,155 @@
+"""Steering Bopis / ShipFromStore from the API: who may, which workflow, and its answer as JSON.
+
+The API never writes fulfilment state: it sends updates to the workflow that owns the task and reads
+tasks through the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import idempotency
+from api.errors import ApiError, domain_error_from_type
+from api.schemas_fulfilment import FulfilmentStateOut, LineOut, TaskOut
+from db.repositories import fulfilment
+from db.repositories.fulfilment import LocationRef, TaskView
+from db.repositories.users import Principal
+from db.session import Database
+from domain.errors import NotFound
+from workflows.fulfilment_contracts import FulfilmentState, Staff
+
+FULFILMENT_ROLES = frozenset({"fulfilment", "manager"})
+_ENDED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+_STATUS = {"Unavailable": 503}
+
+
+def location(db: Database, code: str) -> LocationRef:
+    with db.unit_of_work() as s:
+        ref = fulfilment.location_ref(s, code)
+    if ref is None:
+        raise NotFound(f"There is no store or warehouse {code}.")
+    return ref
+
+
+def require_staff(db: Database, principal: Principal, code: str, *, manager: bool = False) -> LocationRef:
+    """Fulfilment staff and managers of this location only (unknown location: 404)."""
+    ref = location(db, code)
+    roles = {"manager"} if manager else FULFILMENT_ROLES
+    if principal.role not in roles:
+        raise ApiError(403, "forbidden", "Only a manager can do that." if manager else
+                       f"Fulfilment is for fulfilment staff and managers; you are signed in as {principal.role}.")
+    if ref.id not in principal.location_ids:
+        raise ApiError(403, "forbidden", f"You are not signed up for {code}.")
+    return ref
+
+
+def staff(principal: Principal) -> Staff:
+    return Staff(principal.user_id, principal.display_name, principal.role)
+
+
+def task_at(db: Database, ref: LocationRef, task_id: int) -> TaskView:
+    with db.unit_of_work() as s:
+        found = fulfilment.task(s, task_id)
+    if found is None or found.location_id != ref.id:
+        raise NotFound(f"There is no task {task_id} at {ref.code}.")
+    return found
+
+
+def pickup_at(db: Database, ref: LocationRef, order: str) -> str:
+    with db.unit_of_work() as s:
+        wf = fulfilment.pickup_workflow(s, ref.id, order)
+    if wf is None:
+        raise NotFound(f"There is no pickup of order {order} at {ref.code}.")
+    return wf
+
+
+def _refusal(err: WorkflowUpdateFailedError) -> Exception:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        if cause.type in _STATUS:
+            return ApiError(_STATUS[cause.type], "unavailable", cause.message)
+        refused = domain_error_from_type(cause.type, cause.message)
+        if cause.details and isinstance(cause.details[0], str):
+            refused.code = cause.details[0]
+        return refused
+    return _unavailable()
+
+
+def _unavailable() -> ApiError:
+    return ApiError(503, "unavailable", "The fulfilment service is not answering right now; try again.")
+
+
+async def update(client: Client, workflow_id: str, name: str, arg: Any) -> FulfilmentState:
+    """Send one update to a fulfilment workflow; its refusals become 404 / 409 / 422."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(name, arg, result_type=FulfilmentState)
+    except WorkflowUpdateFailedError as err:
+        raise _refusal(err) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise _unavailable() from None
+    except RPCError as err:
+        if err.status in _ENDED:
+            raise ApiError(409, "fulfilment_ended", "This order's fulfilment here has ended; reload the board.") \
+                from None
+        raise _unavailable() from err
+
+
+async def query(client: Client, workflow_id: str) -> FulfilmentState | None:
+    try:
+        return await client.get_workflow_handle(workflow_id).query("status", result_type=FulfilmentState)
+    except RPCError as err:
+        if err.status in _ENDED:
+            return None
+        raise _unavailable() from err
+
+
+def state_out(state: FulfilmentState, store: str) -> dict[str, Any]:
+    body = asdict(state)
+    body["location"] = body.pop("location_code")
+    for p in body["parcels"]:
+        del p["label_path"]  # a path on the worker's disk: the API serves the file by tracking number
+        p["label_url"] = f"/fulfilment/{store}/labels/{p['tracking_number']}"
+    return FulfilmentStateOut.model_validate(body).model_dump(mode="json")
+
+
+def task_out(t: TaskView, now: datetime) -> TaskOut:
+    shown = {k: v for k, v in t.detail.items() if v not in ("", None)}
+    return TaskOut(id=t.id, kind=t.kind, status=t.status, order_number=t.order_number,
+                   customer_name=t.customer_name,
+                   lines=[LineOut(sku=ln.sku, name=ln.name, quantity=ln.quantity) for ln in t.lines],
+                   assignee=t.assignee_name, created_at=t.created_at, due_at=t.due_at,
+                   overdue=t.escalated_at is not None or t.due_at < now, escalated=t.escalated_at is not None,
+                   curbside_bay=t.curbside_bay, arrived_at=t.arrived_at, detail=shown, workflow_id=t.workflow_id)
+
+
+def local_time(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def idempotent(db: Database, scope: str, key: str | None, request: Any, run: Any) -> Any:
+    """Replay the first answer to an Idempotency-Key; business refusals are not stored (they may change)."""
+    digest = idempotency.request_hash(request)
+    replayed = await run_in_threadpool(idempotency.replay, db, scope, key, digest)
+    if replayed is not None:
+        return replayed
+    body = await run()
+    await run_in_threadpool(idempotency.remember, db, scope, key, digest, 200, body)
+    return JSONResponse(body, status_code=200)

@@ -1,0 +1,322 @@
+"""Webhook storm: 2,000 signed Shopify orders/create deliveries (10 % duplicates) through the real API.
+
+    .venv/bin/python bench/webhook_storm.py [--webhooks 2000] [--duplicates 0.1] [--concurrency 16]
+                                            [--default-throttles]
+
+Starts its own embedded PostgreSQL, Temporal dev server (by default with the history task-queue
+throttles lifted, as bench/sale_latency.py does; `--default-throttles` keeps the dev server's
+defaults), the central worker (which runs the OnlineOrder workflows) and the API, on free ports in
+a temp dir, and removes all of it at the end. Prints the acknowledgement latency (p50 / p99 / max,
+measured at the client), orders processed per second (delivery to "routed, reserved, fulfilment
+started"), and checks that every order was processed exactly once and every duplicate dropped.
+Nothing leaves this machine: the shop's API address is a closed local port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from _report import percentile
+from _stack import (
+    LIFTED_THROTTLES,
+    THROTTLE_DEFAULTS,
+    Stack,
+    StackError,
+    check_children,
+    seed,
+    seed_env,
+    services,
+    start_app,
+)
+from sqlalchemy import func, select, text
+
+from db.models import Order
+from db.models_payments import WebhookEvent
+from db.seed import demo_skus
+from db.session import Database
+from integrations.webstore_signatures import sign
+from tillflow.temporal import connect
+
+SHOP = "storm-shop"
+SECRET = "shpss_storm_secret"
+TARGET_P99_MS = 100.0
+
+
+@dataclass
+class Delivery:
+    order_id: int
+    event_id: str
+    body: bytes
+    duplicate: bool
+
+
+@dataclass
+class Results:
+    acks: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    send_wall: float = 0.0
+    process_wall: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--webhooks", type=int, default=2000, help="deliveries in total, duplicates included")
+    p.add_argument("--duplicates", type=float, default=0.10, help="share of deliveries that repeat an earlier one")
+    p.add_argument("--rate", type=float, default=100.0,
+                   help="deliveries per second, sent on schedule whatever the answers (open loop); 0 = closed loop")
+    p.add_argument("--concurrency", type=int, default=16,
+                   help="closed loop (--rate 0): deliveries in flight at once")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--default-throttles", action="store_true",
+                   help="keep the dev server's default task-queue throttles (20 batches/s)")
+    return p.parse_args(argv)
+
+
+def step(text_: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text_}", flush=True)
+
+
+def deliveries(total: int, share: float, rng: random.Random) -> list[Delivery]:
+    """Unique orders of 1-3 demo SKUs, then re-deliveries (same event id) mixed in after their original."""
+    dups = int(total * share)
+    skus = [s for s in demo_skus() if s != "GIFT-CARD"]
+    base = 7_000_000_000 + rng.randrange(10**8)
+    unique = []
+    for n in range(total - dups):
+        order_id = base + n
+        lines = [{"id": order_id * 10 + i, "sku": sku, "quantity": 1, "price": "12.90", "title": sku,
+                  "tax_lines": [{"price": "2.06", "rate": 0.19, "title": "MwSt"}]}
+                 for i, sku in enumerate(rng.sample(skus, rng.randint(1, 3)), start=1)]
+        body = json.dumps({
+            "id": order_id, "name": f"#{n + 1001}", "email": f"c{n}@example.test", "currency": "EUR",
+            "total_price": f"{12.90 * len(lines):.2f}", "taxes_included": True, "financial_status": "paid",
+            "cancelled_at": None, "line_items": lines,
+            "shipping_address": {"country_code": rng.choice(["DE", "PT"]), "latitude": None, "longitude": None},
+        }).encode()
+        unique.append(Delivery(order_id, f"evt-{uuid.uuid4().hex}", body, False))
+    out = list(unique)
+    for original in rng.sample(unique, dups):
+        at = out.index(original) + 1
+        out.insert(rng.randint(at, len(out)), Delivery(original.order_id, original.event_id, original.body, True))
+    return out
+
+
+def connect_shop(api_url: str) -> None:
+    token = httpx.post(f"{api_url}/auth/login", json={"username": "admin", "password": "admin-demo"}).json()["token"]
+    r = httpx.post(f"{api_url}/webstores", headers={"Authorization": f"Bearer {token}"}, json={
+        "code": SHOP, "platform": "shopify", "currency": "EUR", "shop_domain": "storm.myshopify.com",
+        "api_base_url": "http://127.0.0.1:9",  # never called during the storm; and never the internet
+        "webhook_secret": SECRET, "access_token": "shpat_storm",
+        "locations": [{"location": "BER", "external_id": "1"}, {"location": "LIS", "external_id": "2"},
+                      {"location": "WH1", "external_id": "3"}]})
+    if r.status_code != 201:
+        raise StackError(f"connecting the shop failed: {r.status_code} {r.text}")
+
+
+async def storm(api_url: str, items: list[Delivery], concurrency: int, res: Results, rate: float = 0.0) -> None:
+    """Open loop at `rate` deliveries per second (each sent on schedule, however slow the answers), or
+    closed loop (rate 0): `concurrency` senders, each posting its next delivery when the last is answered.
+
+    The client is aiohttp with the signatures computed up front, so the load generator (which
+    shares this machine's cores) stays light and the numbers are the API's, not the client's.
+    """
+    import aiohttp
+
+    prepared = [(d, {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+                     "X-Shopify-Hmac-Sha256": sign(d.body, SECRET), "X-Shopify-Event-Id": d.event_id,
+                     "X-Shopify-Shop-Domain": "storm.myshopify.com", "X-Shopify-API-Version": "2025-01",
+                     "X-Shopify-Triggered-At": "2026-11-22T10:00:00.000000000Z"}) for d in items]
+    queue: asyncio.Queue[tuple[Delivery, dict[str, str]]] = asyncio.Queue()
+    for p in prepared:
+        queue.put_nowait(p)
+    url = f"{api_url}/webhooks/shopify/{SHOP}"
+
+    async def sender(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            await sender_one(http, *queue.get_nowait())
+
+    async def scheduled(http: aiohttp.ClientSession) -> None:
+        start = time.perf_counter()
+        tasks = []
+        for n in range(len(prepared)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(sender_once(http)))
+        await asyncio.gather(*tasks)
+
+    async def sender_once(http: aiohttp.ClientSession) -> None:
+        await sender_one(http, *queue.get_nowait())
+
+    async def sender_one(http: aiohttp.ClientSession, d: Delivery, headers: dict[str, str]) -> None:
+        t0 = time.perf_counter()
+        async with http.post(url, data=d.body, headers=headers) as r:
+            payload = await r.read()
+        res.acks.append(time.perf_counter() - t0)
+        if r.status != 200:
+            res.problems.append(f"{d.event_id}: {r.status} {payload[:200]!r}")
+            return
+        body = json.loads(payload)
+        key = "duplicate" if body.get("duplicate") else body.get("status", "?")
+        res.statuses[key] = res.statuses.get(key, 0) + 1
+
+    connector = aiohttp.TCPConnector(limit=0 if rate else concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
+        t0 = time.perf_counter()
+        if rate:
+            await scheduled(http)
+        else:
+            await asyncio.gather(*[sender(http) for _ in range(concurrency)])
+        res.send_wall = time.perf_counter() - t0
+
+
+def processed(db: Database) -> int:
+    with db.unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(Order).where(
+            Order.external_source == "shopify", Order.external_id.like(f"{SHOP}:%"),
+            Order.status == "fulfilling")) or 0
+
+
+def verify(db: Database, items: list[Delivery], res: Results) -> None:
+    """Every order exactly once: one inbox row per event, one order, its units held once."""
+    unique = {d.order_id: d for d in items if not d.duplicate}
+    with db.unit_of_work() as s:
+        inbox = s.scalar(select(func.count()).select_from(WebhookEvent).where(
+            WebhookEvent.provider == "shopify", WebhookEvent.event_id.like(f"{SHOP}:%"))) or 0
+        orders = s.execute(select(Order.external_id, func.count()).where(Order.external_source == "shopify")
+                           .group_by(Order.external_id)).all()
+        held = dict(s.execute(text(
+            "SELECT reference, sum(quantity) FROM reservations WHERE kind = 'order' AND status = 'active' "
+            "GROUP BY reference")).all())
+    if inbox != len(unique):
+        res.problems.append(f"inbox holds {inbox} deliveries, expected {len(unique)}")
+    if len(orders) != len(unique) or any(n != 1 for _, n in orders):
+        res.problems.append(f"{len(orders)} orders recorded for {len(unique)} unique deliveries")
+    for order_id, d in unique.items():
+        want = sum(li["quantity"] for li in json.loads(d.body)["line_items"])
+        got = held.get(f"order:shopify:{SHOP}:{order_id}", 0)
+        if got != want:
+            res.problems.append(f"order {order_id}: {got} units held, expected {want}")
+            break
+    dups = sum(1 for d in items if d.duplicate)
+    # Which of two copies counts as "the duplicate" depends on which reached the inbox first.
+    if res.statuses.get("duplicate", 0) != dups:
+        res.problems.append(f"{res.statuses.get('duplicate', 0)} deliveries answered as duplicates, expected {dups}")
+
+
+async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
+    """Median seconds per phase of a sample of orders, from their workflow histories."""
+    from temporalio.api.enums.v1 import EventType
+
+    client = await connect(stack.temporal_address)
+    phases: dict[str, list[float]] = {}
+    ids = [wf.id async for wf in client.list_workflows("WorkflowType='OnlineOrder'")]
+    for wf_id in random.Random(1).sample(ids, min(samples, len(ids))):
+        history = await client.get_workflow_handle(wf_id).fetch_history()
+        times: dict[str, float] = {}
+        for e in history.events:
+            t = e.event_time.ToDatetime().timestamp()
+            name = EventType.Name(e.event_type)
+            if name == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED":
+                times["started"] = t
+            elif name == "EVENT_TYPE_WORKFLOW_TASK_STARTED" and "first task picked up" not in times:
+                times["first task picked up"] = t
+            elif name == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED" and "first task done" not in times:
+                times["first task done"] = t
+            elif name == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED" and "child asked" not in times:
+                times["child asked"] = t
+        order = ["started", "first task picked up", "first task done", "child asked"]
+        for a_, b_ in zip(order, order[1:]):
+            if a_ in times and b_ in times:
+                phases.setdefault(f"{a_} -> {b_}", []).append(times[b_] - times[a_])
+    return {k: sorted(v)[len(v) // 2] for k, v in phases.items()}
+
+
+async def count_workflows(stack: Stack) -> int:
+    client = await connect(stack.temporal_address)
+    n = 0
+    async for _ in client.list_workflows("WorkflowType='OnlineOrder'"):
+        n += 1
+    return n
+
+
+def report(res: Results, unique: int, total: int, throttles: dict[str, int], workflows: int) -> str:
+    ms = [a * 1000 for a in res.acks]
+    p50, p99 = percentile(ms, 50), percentile(ms, 99)
+    lines = [
+        f"webhook storm: {total} Shopify deliveries ({total - unique} duplicates), {unique} orders, "
+        f"{os.cpu_count()} cores; Temporal dev server dynamic config {throttles}",
+        f"  acknowledgement (client-side)  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   max {max(ms):6.1f} ms",
+        f"  deliveries sent                {total / res.send_wall:6.1f} /s   ({res.send_wall:.1f} s)",
+        f"  orders processed               {unique / res.process_wall:6.1f} /s   "
+        f"(routed, reserved, fulfilment started; all {unique} in {res.process_wall:.1f} s)",
+        f"  answers                        {dict(sorted(res.statuses.items()))}",
+        f"  OnlineOrder workflows          {workflows}",
+        f"  exactly once                   {'yes' if not res.problems else 'NO: ' + '; '.join(res.problems[:5])}",
+        f"  target ack p99 < {TARGET_P99_MS:.0f} ms          {'met' if p99 < TARGET_P99_MS else 'MISSED'}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start everything, storm, wait for the orders, verify, print, stop everything; the exit code."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    throttles = THROTTLE_DEFAULTS if args.default_throttles else LIFTED_THROTTLES
+    items = deliveries(args.webhooks, args.duplicates, random.Random(args.seed))
+    unique = sum(1 for d in items if not d.duplicate)
+    try:
+        with services(throttles) as stack:
+            step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}")
+            step("migrating and seeding the demo retailer")
+            seed(stack, seed_env(stack))
+            step("starting the central worker and the API")
+            start_app(stack, [])
+            connect_shop(stack.api_url)
+            db = Database(stack.database_url, pool_size=2)
+            res = Results()
+            step(f"sending {len(items)} deliveries, " + (f"{args.rate:.0f} a second" if args.rate
+                                                          else f"{args.concurrency} at a time"))
+            t0 = time.perf_counter()
+            asyncio.run(storm(stack.api_url, items, args.concurrency, res, args.rate))
+            step("waiting for every order to be routed and reserved")
+            deadline = time.monotonic() + 600
+            while processed(db) < unique:
+                check_children(stack)
+                if time.monotonic() > deadline:
+                    raise StackError(f"only {processed(db)} of {unique} orders processed after 10 minutes")
+                time.sleep(0.2)
+            res.process_wall = time.perf_counter() - t0
+            verify(db, items, res)
+            workflows = asyncio.run(count_workflows(stack))
+            for phase, seconds in asyncio.run(breakdown(stack)).items():
+                print(f"  median {phase:<40} {seconds * 1000:8.1f} ms", flush=True)
+            if workflows != unique:
+                res.problems.append(f"{workflows} OnlineOrder workflows for {unique} orders")
+            db.dispose()
+            print("\n" + report(res, unique, len(items), throttles, workflows) + "\n", flush=True)
+            step("stopping everything")
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything the benchmark started is stopped and removed", file=sys.stderr)
+        return 130
+    except StackError as err:
+        print(f"\nbenchmark failed: {err}", file=sys.stderr)
+        return 1
+    step("done; temp dir removed")
+    return 0 if not res.problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
