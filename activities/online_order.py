@@ -14,8 +14,16 @@ from temporalio.exceptions import ApplicationError
 
 from activities.sale import business_error
 from db.location_pricing import price_at_location
-from db.repositories import availability, carts, online_orders, order_exceptions, orders, reservations, webstores
-from db.repositories.reservations import ORDER, CART, OutOfStock
+from db.repositories import (
+    availability,
+    carts,
+    online_orders,
+    order_exceptions,
+    orders,
+    reservations,
+    webstores,
+)
+from db.repositories.reservations import CART, ORDER, OutOfStock
 from db.session import Database
 from domain import routing
 from domain.errors import DomainError
@@ -43,6 +51,7 @@ class AcceptRequest:
     workflow_id: str
     request: OnlineOrderRequest
     placed_at: datetime
+    retry: bool = False  # mapped before and failed: entries it left in the exception queue get resolved
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class ReserveRequest:
     workflow_id: str
     lines: tuple[PlacedLine, ...]
     cart_id: str = ""
+    status: str = ""  # the order's status once held, in the same transaction ("" = unchanged)
 
 
 @dataclass(frozen=True)
@@ -199,7 +209,8 @@ class OnlineOrderActivities:
                                                ln.gross, ln.tax_code, ln.tax_rate_bp)
                            for no, ln in enumerate(lines, start=1)],
                 ), source=r.source, external_id=f"{r.store_code}:{o.external_id}")
-                order_exceptions.resolve_for_order(s, req.workflow_id)
+                if req.retry:
+                    order_exceptions.resolve_for_order(s, req.workflow_id)
         except DomainError as err:
             raise business_error(err) from None
         return Accepted(True, lines, number, o.currency, sum(ln.gross for ln in lines), store.location_ids,
@@ -254,6 +265,8 @@ class OnlineOrderActivities:
                     reservations.set_quantity(s, kind=ORDER, reference=req.workflow_id, location_id=loc, sku=sku,
                                               quantity=want.get((loc, sku), 0), expires_at=None,
                                               workflow_id=req.workflow_id)
+                if req.status:
+                    online_orders.set_status(s, req.workflow_id, req.status)
         except OutOfStock as err:
             raise ApplicationError(err.message, type="OutOfStock", non_retryable=True) from None
         return req.lines

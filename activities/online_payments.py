@@ -65,7 +65,10 @@ class OnlinePaymentActivities:
                     provider="stripe"))
             payment_id, ref = row.id, row.provider_ref
         try:
-            intent = self.gateway.retrieve_intent(ref) if ref else (None if fresh else self.gateway.find_intent_by_key(key))
+            if ref:
+                intent: Intent | None = self.gateway.retrieve_intent(ref)
+            else:  # an earlier attempt may have reached Stripe but not our database
+                intent = None if fresh else self.gateway.find_intent_by_key(key)
             if intent is None:
                 intent = self.gateway.create_intent(
                     amount=req.amount, currency=req.currency, key=key, card_present=False,

@@ -20,7 +20,7 @@ from activities.web_store_notices import refused, unavailable
 from db.repositories import availability, stock_sync, webstores
 from db.session import Database
 from domain import routing
-from integrations.storefront import StoreItem, Storefront, StorefrontError, StorefrontUnavailable
+from integrations.storefront import Storefront, StorefrontError, StorefrontUnavailable, StoreItem
 
 
 @dataclass(frozen=True)

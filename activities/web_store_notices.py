@@ -13,7 +13,13 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from integrations.storefront import RefundLine, Storefront, StorefrontError, StorefrontUnavailable, Tracking
+from integrations.storefront import (
+    RefundLine,
+    Storefront,
+    StorefrontError,
+    StorefrontUnavailable,
+    Tracking,
+)
 
 
 @dataclass(frozen=True)

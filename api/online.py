@@ -79,7 +79,8 @@ async def checkout_order(client: Client, workflow_id: str, req: OnlineOrderReque
         raise _business(err) from None
     except RPCError as err:
         if err.status in _CLOSED:
-            raise ApiError(409, "order_closed", "This order has already been placed; see GET /storefront/orders.") from err
+            raise ApiError(409, "order_closed",
+                           "This order has already been placed; see GET /storefront/orders.") from err
         raise
 
 
@@ -96,7 +97,7 @@ async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartSt
 
 async def steer_cart(client: Client, cart_id: str, change: CartLineChange | None) -> CartState:
     """Change a line (change given) or check the cart out (None)."""
-    handle = client.get_workflow_handle_for(CartWorkflow.run, cart_workflow_id(cart_id))
+    handle = client.get_workflow_handle(cart_workflow_id(cart_id), result_type=CartState)
     try:
         if change is None:
             return await handle.execute_update(CartWorkflow.checkout)

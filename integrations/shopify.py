@@ -15,9 +15,9 @@ import httpx
 from domain.online_orders import from_minor, to_minor
 from integrations.storefront import (
     RefundLine,
-    StoreItem,
     StorefrontError,
     StorefrontUnavailable,
+    StoreItem,
     StoreRefund,
     Tracking,
     parse_retry_after,
@@ -57,7 +57,8 @@ class ShopifyStorefront:
             raise StorefrontUnavailable(f"Shopify {method} {path}: {err!r}") from err
         if r.status_code == 429 or r.status_code >= 500:
             raise StorefrontUnavailable(f"Shopify {method} {path}: {r.status_code} {_errors(r)}",
-                                        status=r.status_code, retry_after=parse_retry_after(r.headers.get("Retry-After")))
+                                        status=r.status_code,
+                                        retry_after=parse_retry_after(r.headers.get("Retry-After")))
         if r.status_code >= 400:
             raise StorefrontError(f"Shopify {method} {path}: {r.status_code} {_errors(r)}", status=r.status_code)
         return r

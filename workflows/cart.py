@@ -45,8 +45,8 @@ class CartWorkflow:
                 await workflow.wait_condition(lambda: not self._lock.locked())  # a change is finishing
                 continue
             try:
-                await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)  # noqa: B023
+            except TimeoutError:
                 pass
         self._closing = True
         async with self._lock:

@@ -26,9 +26,18 @@ with workflow.unsafe.imports_passed_through():
         RouteRequest,
         StatusRequest,
     )
-    from activities.online_payments import OnlinePaymentActivities, PaymentCheck, PaymentRequest, PaymentState
+    from activities.online_payments import (
+        OnlinePaymentActivities,
+        PaymentCheck,
+        PaymentRequest,
+        PaymentState,
+    )
     from activities.tenders import SaleMoney, TenderActivities
-    from activities.web_store_notices import StatusNotice, StoreRefundRequest, WebStoreNoticeActivities
+    from activities.web_store_notices import (
+        StatusNotice,
+        StoreRefundRequest,
+        WebStoreNoticeActivities,
+    )
     from integrations.storefront import RefundLine
     from workflows.contracts import (
         BOPIS_WORKFLOW,
@@ -110,6 +119,7 @@ class OnlineOrderWorkflow:
         self._compensating = False
         self._message = ""
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, FulfilmentResult]] = {}
+        self._child_locations: dict[str, int] = {}  # child's location code -> location id
         self._results: dict[str, FulfilmentResult] = {}
         self._handled: set[str] = set()
 
@@ -129,10 +139,13 @@ class OnlineOrderWorkflow:
                     PaymentRequest(wf, accepted.total, accepted.currency, req.store_code, req.payment_method),
                     **NETWORK_STEP)
                 self._status = "accepted" if self._payment.authorized else "awaiting_payment"
+                if self._payment.message:  # declined: the customer may try another card on the same intent
+                    self._message = f"Card declined: {self._payment.message}"
                 self._answered = True
                 await self._await_payment(req)
             self._answered = True
-            await self._set_status("fulfilling")
+            if self._status != "fulfilling":
+                await self._set_status("fulfilling")
             await self._fulfil(req, accepted)
             await self._complete(req)
         except _Cancelled as cancelled:
@@ -158,7 +171,8 @@ class OnlineOrderWorkflow:
         while True:
             self._check_cancel()
             accepted = self._accepted = await workflow.execute_local_activity_method(
-                OnlineOrderActivities.accept, AcceptRequest(wf, req, workflow.now()), **STEP)
+                OnlineOrderActivities.accept, AcceptRequest(wf, req, workflow.now(), retry=self._status == "exception"),
+                **STEP)
             self._total = accepted.total
             if accepted.ok:
                 self._number = accepted.order_number
@@ -176,7 +190,7 @@ class OnlineOrderWorkflow:
             if accepted.ok:
                 await self._set_status("exception")
             seen = self._retries
-            if not await self._wait(lambda: self._retries != seen, EXCEPTION_HOLD):
+            if not await self._wait(lambda: self._retries != seen, EXCEPTION_HOLD):  # noqa: B023 - awaited here
                 raise _GaveUp()
 
     async def _route_and_reserve(self, req: OnlineOrderRequest, accepted: Accepted) -> str | None:
@@ -194,8 +208,13 @@ class OnlineOrderWorkflow:
                                                "reason": short.reason})
                 return routed.message
             try:
+                # A web store's order goes straight on to fulfilment: its status changes with the holds.
+                held_status = "" if req.source == "web" else "fulfilling"
                 self._lines = await workflow.execute_local_activity_method(
-                    OnlineOrderActivities.reserve, ReserveRequest(wf, routed.lines, req.cart_id), **STEP)
+                    OnlineOrderActivities.reserve, ReserveRequest(wf, routed.lines, req.cart_id, held_status),
+                    **STEP)
+                if held_status:
+                    self._status = held_status
                 return None
             except (ActivityError, ApplicationError) as err:
                 if _cause(err)[0] != "OutOfStock":
@@ -214,7 +233,7 @@ class OnlineOrderWorkflow:
                 self._message = f"Not paid within {req.payment_timeout_s // 60} minutes; the order was cancelled."
                 raise _Cancelled(ours=True)
             seen = self._payment_events
-            await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))
+            await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))  # noqa: B023
             self._payment = await workflow.execute_activity_method(
                 OnlinePaymentActivities.payment_status, PaymentCheck(wf), **NETWORK_STEP)
         self._status = "accepted"
@@ -297,7 +316,7 @@ class OnlineOrderWorkflow:
             try:
                 await workflow.wait_condition(lambda: done() or self._cancel or bool(self._taken),
                                               timeout=timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._check_cancel()
                 return False
             self._check_cancel()
@@ -312,10 +331,10 @@ class OnlineOrderWorkflow:
         assert self._accepted is not None
         while self._taken:
             t = self._taken.pop(0)
-            done = tuple(ln.location_id for ln in self._lines if self._results.get(ln.location_code) is not None)
             out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
                 wf, t.location_id, t.sku, self._accepted.location_ids, bool(req.order.pickup_location),
-                req.order.country, req.order.latitude, req.order.longitude, req.stores_first, done), **STEP)
+                req.order.country, req.order.latitude, req.order.longitude, req.stores_first, self._finished()),
+                **STEP)
             self._lines = out.lines
             if out.short:
                 await self._exception("stock_taken", f"A till sold {out.short} of {t.sku} held for this order "
@@ -328,7 +347,7 @@ class OnlineOrderWorkflow:
         wf = workflow.info().workflow_id
         assert self._accepted is not None
         there = [ln for ln in self._lines if ln.location_code == code]
-        done = tuple(ln.location_id for ln in self._lines if self._results.get(ln.location_code) is not None)
+        done = self._finished()
         moves: list[Move] = []
         for ln in there:
             # pickup=False: a store that cannot fill a pickup (shortage at pick time) hands it to another
@@ -344,16 +363,24 @@ class OnlineOrderWorkflow:
                 raise _Cancelled(ours=True)
         await self._move_children(req, tuple(moves))
 
+    def _finished(self) -> tuple[int, ...]:
+        """Locations whose child has ended: nothing is moved there."""
+        return tuple(sorted(self._child_locations[c] for c in self._results))
+
     async def _move_children(self, req: OnlineOrderRequest, moves: tuple[Move, ...]) -> None:
+        started: set[str] = set()  # a child started now gets every line held there, moved ones included
         for m in moves:
             line = FulfilmentLines((FulfilmentLine(m.sku, m.quantity),))
-            src = m.from_location_code
+            src, dst = m.from_location_code, m.to_location_code
             if src in self._children and src not in self._results:
                 await self._children[src].signal("withdraw_lines", line)
-            if m.to_location_code in self._children and m.to_location_code not in self._results:
-                await self._children[m.to_location_code].signal("add_lines", line)
-            elif m.to_location_code not in self._children:
-                await self._start_child(req, m.to_location_code)
+            if dst in started:
+                continue
+            if dst in self._children and dst not in self._results:
+                await self._children[dst].signal("add_lines", line)
+            else:
+                await self._start_child(req, dst)
+                started.add(dst)
 
     async def _start_child(self, req: OnlineOrderRequest, code: str) -> None:
         wf = workflow.info().workflow_id
@@ -371,6 +398,7 @@ class OnlineOrderWorkflow:
             result_type=FulfilmentResult,
         )
         self._children[code] = handle
+        self._child_locations[code] = lines[0].location_id
         self._results.pop(code, None)
         self._handled.discard(code)
         asyncio.create_task(self._watch(code, handle))  # noqa: RUF006 - the result lands in self._results

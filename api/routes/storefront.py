@@ -22,12 +22,14 @@ from api.schemas_webstore import (
     AvailabilityOut,
     CartIn,
     CartLineIn,
+    CartLineOut,
     CartOut,
     CartQuantityIn,
     CheckoutIn,
     CheckoutOut,
     LocationAvailability,
     OrderOut,
+    PlacedLineOut,
 )
 from db.repositories import availability, carts, online_orders, reservations, webstores
 from db.session import Database
@@ -87,7 +89,7 @@ def availability_of(store: StoreDep, db: DbDep,
 def _cart_out(state: CartState, codes: dict[int, str]) -> dict[str, Any]:
     return CartOut(cart_id=state.cart_id, status=state.status, expires_at=state.expires_at,
                    pickup_location=codes.get(state.pickup_location_id) if state.pickup_location_id else None,
-                   lines=[{"sku": ln.sku, "quantity": ln.quantity, "location": ln.location_code}
+                   lines=[CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
                           for ln in state.lines]).model_dump(mode="json")
 
 
@@ -144,7 +146,7 @@ def get_cart(cart_id: CartId, store: StoreDep, db: DbDep) -> Any:
     codes = _codes(db, [view.pickup_location_id])
     return CartOut(cart_id=view.cart_id, status=view.status, expires_at=view.expires_at,
                    pickup_location=codes.get(view.pickup_location_id) if view.pickup_location_id else None,
-                   lines=[{"sku": ln.sku, "quantity": ln.quantity, "location": ln.location_code}
+                   lines=[CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
                           for ln in view.lines])
 
 
@@ -230,5 +232,5 @@ def get_order(order_id: CartId, store: StoreDep, db: DbDep) -> Any:
         codes = availability.location_codes(s, {h.location_id for h in held})
     return OrderOut(order_id=order_id, order_number=summary.number, status=summary.status, currency=summary.currency,
                     total=summary.total, fulfilment=summary.fulfilment_type, warnings=list(summary.warnings),
-                    lines=[{"sku": h.sku, "quantity": h.quantity, "location": codes.get(h.location_id, "")}
+                    lines=[PlacedLineOut(sku=h.sku, quantity=h.quantity, location=codes.get(h.location_id, ""))
                            for h in held])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

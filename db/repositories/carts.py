@@ -62,4 +62,4 @@ def touch(session: Session, cart_id: str, expires_at: datetime) -> None:
 
 def set_status(session: Session, cart_id: str, status: str, *, only_from: tuple[str, ...] = ("open",)) -> bool:
     return bool(session.execute(update(Cart).where(Cart.id == cart_id, Cart.status.in_(only_from))
-                                .values(status=status)).rowcount)
+                                .values(status=status)).rowcount)  # type: ignore[attr-defined]

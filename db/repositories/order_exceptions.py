@@ -55,7 +55,7 @@ def resolve_for_order(session: Session, workflow_id: str) -> int:
     """The order went through after all: its open entries are resolved."""
     return session.execute(
         update(OrderException).where(OrderException.workflow_id == workflow_id, OrderException.status == "open")
-        .values(status="resolved", updated_at=func.now())).rowcount or 0
+        .values(status="resolved", updated_at=func.now())).rowcount or 0  # type: ignore[attr-defined]
 
 
 def resolve(session: Session, exception_id: int) -> ExceptionView | None:

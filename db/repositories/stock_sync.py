@@ -32,7 +32,7 @@ def ack(session: Session, entries: Sequence[tuple[str, int]]) -> int:
         return 0
     return session.execute(
         delete(StockSyncEntry).where(tuple_(StockSyncEntry.sku, StockSyncEntry.version).in_(list(entries)))
-    ).rowcount or 0
+    ).rowcount or 0  # type: ignore[attr-defined]
 
 
 def enqueue(session: Session, skus: Sequence[str]) -> None:

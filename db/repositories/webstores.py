@@ -126,7 +126,8 @@ def stores(session: Session, *, active_only: bool = True, platforms: Sequence[st
 
 
 def set_active(session: Session, code: str, active: bool) -> bool:
-    return bool(session.execute(update(WebStore).where(WebStore.code == code).values(active=active)).rowcount)
+    result = session.execute(update(WebStore).where(WebStore.code == code).values(active=active))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 # ---- listings ----------------------------------------------------------------------------------

@@ -116,6 +116,6 @@ def test_same_sku_on_two_lines_is_one_need_and_excluded_locations_are_skipped() 
 
 
 def test_distance() -> None:
-    ber, lis, _ = sites({}, {}, {})
+    ber, _, _ = sites({}, {}, {})
     assert 2300 < distance_km(ber, LISBON) < 2350
     assert distance_km(ber, None) == float("inf")

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from helpers.fake_shopify import FakeShopifyServer
+from helpers.fake_woocommerce import FakeWooCommerceServer
+from helpers.fulfilment_stub import StubBopis, StubShipFromStore
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from db.session import Database
-from helpers.fake_shopify import FakeShopifyServer
-from helpers.fake_woocommerce import FakeWooCommerceServer
-from helpers.fulfilment_stub import StubBopis, StubShipFromStore
 from tillflow.adapters import storefront_factory
 from tillflow.workers import sandbox_runner, start_stock_sync, webstore_worker
 

@@ -10,12 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers.webstore import (
+    assert_reservations_balanced,
+    atp,
+    connect,
+    disconnect,
+    holds,
+    new_product,
+)
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.carts import CartActivities
-from helpers.webstore import assert_reservations_balanced, atp, connect, disconnect, holds, new_product
 from tillflow.workers import sandbox_runner
 from workflows.cart import CartWorkflow
 from workflows.online_contracts import CartLineChange, CartRequest
@@ -60,7 +68,7 @@ async def test_cart_is_released_fifteen_minutes_after_its_last_change(skipping, 
     result = await handle.result()
     assert result.status == "expired" and result.lines == ()
     assert holds(db, "cart", cart_id) == {} and atp(db, "BER", sku) == 3
-    with pytest.raises(Exception):
+    with pytest.raises(RPCError):  # the cart's workflow has ended
         await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 1))
     assert_reservations_balanced(db)
 

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 
 import pytest
-
 from helpers.stock import assert_ledger_balanced
 from helpers.webstore import (
     assert_reservations_balanced,
@@ -20,6 +19,7 @@ from helpers.webstore import (
     post_shopify,
     shopify_order,
 )
+
 from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 

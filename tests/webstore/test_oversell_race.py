@@ -14,11 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.exceptions import ApplicationError
-
-from activities.carts import CartActivities, CartLineSet, CartOpen
-from activities.online_order import MappedLine, OnlineOrderActivities, ReserveRequest, RouteRequest
-from db.session import Database
 from helpers.stock import assert_ledger_balanced
 from helpers.webstore import (
     assert_reservations_balanced,
@@ -27,6 +22,11 @@ from helpers.webstore import (
     level,
     new_product,
 )
+from temporalio.exceptions import ApplicationError
+
+from activities.carts import CartActivities, CartLineSet, CartOpen
+from activities.online_order import MappedLine, OnlineOrderActivities, ReserveRequest, RouteRequest
+from db.session import Database
 from workflows.online_contracts import CartRequest
 
 ROUNDS = 20

@@ -7,10 +7,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select
-
-from db.models_payments import WebhookEvent
-from db.repositories import online_orders
+from helpers.stock import assert_ledger_balanced
 from helpers.webstore import (
     SECRET,
     assert_reservations_balanced,
@@ -26,7 +23,10 @@ from helpers.webstore import (
     shopify_headers,
     shopify_order,
 )
-from helpers.stock import assert_ledger_balanced
+from sqlalchemy import func, select
+
+from db.models_payments import WebhookEvent
+from db.repositories import online_orders
 from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
@@ -105,8 +105,9 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
     assert holds(db, "order", wf) == {}
     assert atp(db, "BER", sku) == 1
     with db.unit_of_work() as s:
-        from db.repositories import stock
         from helpers.webstore import location
+
+        from db.repositories import stock
         assert stock.level(s, location(s, "BER"), sku).on_hand == 1
     assert_ledger_balanced(db)
     assert_reservations_balanced(db)
@@ -213,3 +214,16 @@ async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(api, db, s
     with db.unit_of_work() as s:
         assert inbox.find(s, "shopify", f"{shop.code}:stranded").status == "signalled"
     assert inbox_id
+
+
+async def test_refunds_create_is_kept_for_reconciliation(api, db, shop) -> None:  # type: ignore[no-untyped-def]
+    event_id = uuid.uuid4().hex
+    refund = {"id": 509562969, "order_id": 450789469, "note": "it broke", "transactions": [
+        {"id": 179259969, "kind": "refund", "amount": "10.00", "status": "success"}]}
+    r = await post_shopify(api, shop.code, refund, topic="refunds/create", event_id=event_id)
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    await eventually(lambda: inbox_status(db, f"{shop.code}:{event_id}") == "recorded")
+    with db.unit_of_work() as s:
+        row = s.scalar(select(WebhookEvent).where(WebhookEvent.event_id == f"{shop.code}:{event_id}"))
+        assert row.workflow_id == online_order_workflow_id("shopify", "450789469", shop.code)
+        assert row.payload["body"]["transactions"][0]["amount"] == "10.00"

@@ -8,7 +8,13 @@ import pytest
 
 from activities.web_store_notices import unavailable
 from integrations.shopify import ShopifyStorefront
-from integrations.storefront import RefundLine, StoreItem, StorefrontError, StorefrontUnavailable, Tracking
+from integrations.storefront import (
+    RefundLine,
+    StorefrontError,
+    StorefrontUnavailable,
+    StoreItem,
+    Tracking,
+)
 from integrations.woocommerce import WooCommerceStorefront
 
 THROTTLED = {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted "

@@ -6,9 +6,6 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import select
-
-from db.models import Payment
 from helpers.stock import assert_ledger_balanced
 from helpers.webstore import (
     assert_reservations_balanced,
@@ -20,6 +17,9 @@ from helpers.webstore import (
     level,
     new_product,
 )
+from sqlalchemy import select
+
+from db.models import Payment
 from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
@@ -35,7 +35,7 @@ def web(db):  # type: ignore[no-untyped-def]
 
 
 async def test_storefront_key_is_required_and_scoped(api, db, web) -> None:  # type: ignore[no-untyped-def]
-    store, key = web
+    _, key = web
     sku = new_product(db, {"BER": 1})
     assert (await api.get("/storefront/availability", params={"sku": sku})).status_code == 401
     bad = await api.get("/storefront/availability", params={"sku": sku}, headers={"X-Storefront-Key": "sfk_nope"})

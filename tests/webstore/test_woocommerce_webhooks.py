@@ -7,9 +7,6 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select
-
-from db.models_payments import WebhookEvent
 from helpers.webstore import (
     SECRET,
     assert_reservations_balanced,
@@ -22,6 +19,9 @@ from helpers.webstore import (
     post_woo,
     woo_order,
 )
+from sqlalchemy import func, select
+
+from db.models_payments import WebhookEvent
 from integrations.webstore_signatures import sign
 from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
