@@ -109,7 +109,12 @@ class StockSyncActivities:
                         listed = tuple(ln.sku for ln in webstores.listings(s, st.id, skus))
                         if listed:  # a store only hears about what it sells
                             pushes.append((st.code, listed))
-            if entries or time.monotonic() >= deadline:
+                    if not pushes:
+                        # Nobody sells these online: forget them here, without a round trip through
+                        # the workflow (a retailer with no web store pays nothing for stock sync).
+                        stock_sync.ack(s, entries)
+                        entries = []
+            if pushes or time.monotonic() >= deadline:
                 return DueSkus(tuple(entries), tuple(pushes))
             activity.heartbeat()
             time.sleep(req.poll_ms / 1000)

@@ -82,7 +82,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--default-throttles", action="store_true",
                    help="keep the dev server's default task-queue throttles (20 batches/s)")
-    p.add_argument("--background-nice", type=int, default=10,
+    p.add_argument("--background-nice", type=int, default=0,
                    help="niceness of the central worker and the Temporal dev server (0 = same as the API): "
                         "on one shared machine, order processing yields the CPU to acknowledgements, as it "
                         "would on separate machines")

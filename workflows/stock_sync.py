@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 WAIT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "heartbeat_timeout": timedelta(seconds=10),
+    "heartbeat_timeout": timedelta(seconds=30),  # generous: a busy machine may starve the poll for a while
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
 # A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay); after

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models_payments import WebhookEvent
 
 
-def record(session: Session, *, provider: str, event_id: str, topic: str, payload: Any) -> int | None:
-    """Store a delivery; None when this provider event id was stored before (a duplicate)."""
+def record(session: Session | Connection, *, provider: str, event_id: str, topic: str, payload: Any) -> int | None:
+    """Store a delivery; None when this provider event id was stored before (a duplicate).
+
+    A Connection in autocommit mode makes it a one-statement transaction (web store webhooks)."""
     return session.execute(
         insert(WebhookEvent)
         .values(provider=provider, event_id=event_id, topic=topic, payload=payload, status="received")

@@ -31,7 +31,7 @@ from workflows.online_contracts import CartLineChange, CartRequest
 QUEUE = "carts-time-skipping"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
