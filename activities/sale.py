@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -118,62 +119,14 @@ class SaleActivities:
     @activity.defn(name="sale.price")
     def price(self, req: SaleRequest) -> PricedSale:
         """Price the basket with the store's current prices and tax."""
-        try:
-            with self.db.unit_of_work() as s:
-                till = catalog.till_view(s, req.till_code)
-                if till is None:
-                    raise NotFound(f"Till {req.till_code} does not exist.")
-                if req.customer_id is not None and not customers.exists(s, req.customer_id):
-                    raise NotFound(f"There is no customer {req.customer_id}.")
-                basket = _basket(req)
-                for g in req.gift_cards:
-                    if g.reload_code:
-                        balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
-                quote = price_for_till(s, till, basket)
-                untracked = {sku for sku, item in catalog_items(s, till, basket).items() if not item.tracks_stock}
-        except DomainError as err:
-            raise business_error(err) from None
-        lines = quote.lines
-        return PricedSale(
-            till_id=till.till_id,
-            location_id=till.location_id,
-            location_code=till.location_code,
-            currency=till.currency,
-            prices_include_tax=till.prices_include_tax,
-            lines=lines,
-            stock_lines=tuple(ln for ln in lines if ln.sku not in untracked),
-            subtotal=quote.subtotal,
-            tax_total=quote.tax_total,
-            total=quote.total,
-        )
+        with self.db.unit_of_work() as s:
+            return price_sale(s, req)
 
     @activity.defn(name="sale.commit_stock")
     def commit_stock(self, cmd: StockCommit) -> StockOutcome:
         """Take the goods off on_hand; goods in the customer's hand are sold even at zero."""
-        moves = [
-            stock.Movement(ln.sku, -ln.quantity, "sale", cmd.reference, _sale_key(cmd.workflow_id, ln.line_no))
-            for ln in cmd.lines
-        ]
         with self.db.unit_of_work() as s:
-            applied = stock.apply_movements(
-                s, cmd.location_id, moves, workflow_id=cmd.workflow_id, occurred_at=cmd.occurred_at
-            )
-            short = sorted({ln.sku for ln, a in zip(cmd.lines, applied, strict=True)
-                            if a.available_before < ln.quantity})
-            taken = tuple(StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
-                          for sku in short for order, n in reservations.orders_to_resource(s, cmd.location_id, sku))
-        warnings = []
-        for line, a in zip(cmd.lines, applied, strict=True):
-            if a.on_hand_before < line.quantity:
-                warnings.append(
-                    f"{line.name}: the system showed {a.on_hand_before} on hand; sold "
-                    f"{line.quantity} anyway. Please tell the manager so stock can be counted."
-                )
-            elif a.available_before < line.quantity:
-                warnings.append(
-                    f"{line.name}: this unit was held for an online order; the order will be re-sourced."
-                )
-        return StockOutcome(tuple(warnings), taken)
+            return take_stock(s, cmd)
 
     @activity.defn(name="sale.restore_stock")
     def restore_stock(self, cmd: StockRestore) -> int:
@@ -213,28 +166,97 @@ class SaleActivities:
     @activity.defn(name="sale.record_order")
     def record_order(self, cmd: OrderRecord) -> RecordedOrder:
         """Record the completed sale as an order; the number is what the receipt barcode carries."""
-        p = cmd.priced
         with self.db.unit_of_work() as s:
-            order = orders.insert_order(
-                s,
-                orders.NewOrder(
-                    workflow_id=cmd.workflow_id,
-                    number_prefix=cmd.till_code,
-                    channel="store",
-                    fulfilment_type="in_store",
-                    status="completed",
-                    location_id=p.location_id,
-                    till_id=p.till_id,
-                    cashier_id=cmd.cashier_id,
-                    currency=p.currency,
-                    subtotal=p.subtotal,
-                    tax_total=p.tax_total,
-                    total=p.total,
-                    change_due=cmd.change_due,
-                    warnings=list(cmd.warnings),
-                    placed_at=cmd.placed_at,
-                    lines=list(p.lines),
-                    customer_id=cmd.customer_id,
-                ),
+            return record_order(s, cmd)
+
+
+# ---- the steps themselves, each inside the caller's transaction ---------------------------------
+# The one-transaction cash checkout (activities/cash_sale.py) runs them back to back.
+
+
+def price_sale(s: Session, req: SaleRequest) -> PricedSale:
+    """Price the basket with the till's store prices and tax; refusals as non-retryable errors."""
+    try:
+        till = catalog.till_view(s, req.till_code)
+        if till is None:
+            raise NotFound(f"Till {req.till_code} does not exist.")
+        if req.customer_id is not None and not customers.exists(s, req.customer_id):
+            raise NotFound(f"There is no customer {req.customer_id}.")
+        basket = _basket(req)
+        for g in req.gift_cards:
+            if g.reload_code:
+                balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
+        quote = price_for_till(s, till, basket)
+        untracked = {sku for sku, item in catalog_items(s, till, basket).items() if not item.tracks_stock}
+    except DomainError as err:
+        raise business_error(err) from None
+    lines = quote.lines
+    return PricedSale(
+        till_id=till.till_id,
+        location_id=till.location_id,
+        location_code=till.location_code,
+        currency=till.currency,
+        prices_include_tax=till.prices_include_tax,
+        lines=lines,
+        stock_lines=tuple(ln for ln in lines if ln.sku not in untracked),
+        subtotal=quote.subtotal,
+        tax_total=quote.tax_total,
+        total=quote.total,
+    )
+
+
+def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
+    """Ledger rows and on_hand for the sold lines (once per line), with the cashier's warnings."""
+    moves = [
+        stock.Movement(ln.sku, -ln.quantity, "sale", cmd.reference, _sale_key(cmd.workflow_id, ln.line_no))
+        for ln in cmd.lines
+    ]
+    applied = stock.apply_movements(s, cmd.location_id, moves, workflow_id=cmd.workflow_id,
+                                    occurred_at=cmd.occurred_at)
+    # A repeated run finds its rows written already; what is over-committed now is then the guide.
+    short = sorted({ln.sku for ln, a in zip(cmd.lines, applied, strict=True)
+                    if not a.applied or a.available_before < ln.quantity})
+    taken = tuple(StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
+                  for sku in short for order, n in reservations.orders_to_resource(s, cmd.location_id, sku))
+    warnings = []
+    for line, a in zip(cmd.lines, applied, strict=True):
+        if not a.applied:
+            continue
+        if a.on_hand_before < line.quantity:
+            warnings.append(
+                f"{line.name}: the system showed {a.on_hand_before} on hand; sold "
+                f"{line.quantity} anyway. Please tell the manager so stock can be counted."
             )
-            return RecordedOrder(order.number, receipt_for_order(s, order.number))
+        elif a.available_before < line.quantity:
+            warnings.append(
+                f"{line.name}: this unit was held for an online order; the order will be re-sourced."
+            )
+    return StockOutcome(tuple(warnings), taken)
+
+
+def record_order(s: Session, cmd: OrderRecord) -> RecordedOrder:
+    """Insert the completed sale's order once per workflow, and build its receipt."""
+    p = cmd.priced
+    order = orders.insert_order(
+        s,
+        orders.NewOrder(
+            workflow_id=cmd.workflow_id,
+            number_prefix=cmd.till_code,
+            channel="store",
+            fulfilment_type="in_store",
+            status="completed",
+            location_id=p.location_id,
+            till_id=p.till_id,
+            cashier_id=cmd.cashier_id,
+            currency=p.currency,
+            subtotal=p.subtotal,
+            tax_total=p.tax_total,
+            total=p.total,
+            change_due=cmd.change_due,
+            warnings=list(cmd.warnings),
+            placed_at=cmd.placed_at,
+            lines=list(p.lines),
+            customer_id=cmd.customer_id,
+        ),
+    )
+    return RecordedOrder(order.number, receipt_for_order(s, order.number))

@@ -55,6 +55,15 @@ def tender_key(workflow_id: str, number: int) -> str:
     return f"{workflow_id}:tender:{number}"
 
 
+def payment_row(t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = "") -> orders.NewPayment:
+    """The payments row of one tender attempt, keyed so a repeated attempt finds it."""
+    return orders.NewPayment(
+        workflow_id=t.workflow_id, tender=t.kind, amount=t.amount, tendered=t.tendered,
+        currency=t.currency, status=status, idempotency_key=tender_key(t.workflow_id, t.number),
+        location_id=t.location_id, till_id=t.till_id, provider=provider, provider_ref=provider_ref,
+    )
+
+
 class TenderActivities:
     """Each method takes one tender of a sale, or settles / voids all of them."""
 
@@ -212,11 +221,7 @@ class TenderActivities:
     # ---- helpers -----------------------------------------------------------------------------
 
     def _payment(self, t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = "") -> orders.NewPayment:
-        return orders.NewPayment(
-            workflow_id=t.workflow_id, tender=t.kind, amount=t.amount, tendered=t.tendered,
-            currency=t.currency, status=status, idempotency_key=tender_key(t.workflow_id, t.number),
-            location_id=t.location_id, till_id=t.till_id, provider=provider, provider_ref=provider_ref,
-        )
+        return payment_row(t, status=status, provider=provider, provider_ref=provider_ref)
 
     def _finish(self, payment_id: int, status: str, *, brand: str = "", last4: str = "", failure: str = "") -> None:
         with self.db.unit_of_work() as s:

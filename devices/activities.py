@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from devices.joblog import DeviceJobLog
 from devices.printers import EscposPrinter, PrinterConfig, PrinterUnavailable, RawPrinter
 from devices.receipt import receipt_bytes
-from workflows.contracts import DeviceResult, DrawerKick, PrintJob
+from workflows.contracts import DeviceResult, DrawerKick, PrintJob, SaleDevices, SaleDevicesResult
 
 PRINTER_UNAVAILABLE = "PrinterUnavailable"
 WRONG_TILL = "WrongTill"
@@ -59,6 +59,13 @@ class DeviceActivities:
         if kick.till_code != self.till_code:
             raise _wrong_till(kick.till_code, self.till_code)
         return self._send_once("drawer", kick.job_id, drawer_kick_bytes(self.config.profile))
+
+    @activity.defn(name="sale_devices")
+    def sale_devices(self, job: SaleDevices) -> SaleDevicesResult:
+        """A finished sale's drawer kick (if any) and receipt; a retry skips the part already done,
+        so the drawer opens once even when the receipt waits for paper."""
+        drawer = self.open_drawer(job.drawer) if job.drawer is not None else None
+        return SaleDevicesResult(self.print_receipt(job.receipt), drawer)
 
     def _send_once(self, kind: str, job_id: str, data: bytes) -> DeviceResult:
         device = self.printer.describe()

@@ -14,6 +14,7 @@ from activities.receipts import ReceiptActivities
 from activities.refunds import RefundActivities
 from activities.returns import ReturnActivities
 from activities.replay import ReplayActivities
+from activities.cash_sale import CashSaleActivities
 from activities.sale import SaleActivities
 from activities.tenders import TenderActivities
 from db.session import Database
@@ -46,9 +47,11 @@ def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivi
                     policy: ReturnPolicy | None = None, refunds: RefundActivities | None = None) -> list[object]:
     """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook."""
     sale = SaleActivities(db)
+    cash_sale = CashSaleActivities(db)
     receipts = ReceiptActivities(db)
     money = tenders or TenderActivities(db, gateway, reader_factory(db, gateway))
     return [
+        cash_sale.checkout,
         sale.price,
         sale.commit_stock,
         sale.restore_stock,

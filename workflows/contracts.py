@@ -205,6 +205,21 @@ class DeviceResult:
 
 
 @dataclass(frozen=True)
+class SaleDevices:
+    """Everything a finished sale asks of its till's devices, in one activity: the drawer first
+    (cash only), then the receipt. Each job still reaches the device once."""
+
+    receipt: PrintJob
+    drawer: DrawerKick | None = None
+
+
+@dataclass(frozen=True)
+class SaleDevicesResult:
+    receipt: DeviceResult
+    drawer: DeviceResult | None = None
+
+
+@dataclass(frozen=True)
 class ReprintRequest:
     till_code: str
     order_number: str

@@ -11,10 +11,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
     from activities.sale import (
         GiftCardIssue,
         OrderRecord,
         PricedSale,
+        RecordedOrder,
         SaleActivities,
         StockCommit,
         StockRestore,
@@ -33,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         SaleRequest,
         SaleResult,
+        SaleDevices,
+        SaleDevicesResult,
         SaleStatus,
         StockTaken,
         TenderIn,
@@ -41,6 +45,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
 
+# Patch id of the one-transaction cash checkout; histories from before it replay the old steps.
+ONE_TRANSACTION_CASH = "one-transaction-cash"
+ONE_DEVICE_ACTIVITY = "one-device-activity"  # drawer and receipt as one device activity
 OPEN_SALE_TIMEOUT = timedelta(minutes=30)  # an open sale nobody tenders is abandoned
 # Refusals of one tender: the sale stays open for another.
 TENDER_REFUSALS = {"InvalidRequest", "NotFound", "Conflict", "InsufficientTender"}
@@ -91,32 +98,21 @@ class SaleWorkflow:
         undo: list[Callable[[], Awaitable[Any]]] = []
         try:
             self._state = "pricing"
-            priced = self._priced = await workflow.execute_local_activity_method(SaleActivities.price, req, **STEP)
-            self._due = priced.total
-            self._state = "stock"
-            if priced.stock_lines:
-                undo.append(lambda: workflow.execute_local_activity_method(
-                    SaleActivities.restore_stock, StockRestore(wf_id, priced.location_id, sold_at), **COMPENSATION))
-                outcome = await workflow.execute_local_activity_method(
-                    SaleActivities.commit_stock,
-                    StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at), **STEP)
-                self._warnings = outcome.warnings
-                await self._tell_orders(outcome.taken_from_orders)
-            undo.append(lambda: workflow.execute_activity_method(
-                TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION))
-            await self._collect(req, priced)
-            self._state = "settling"
-            if req.gift_cards:
-                self._gift_cards = await workflow.execute_local_activity_method(
-                    SaleActivities.issue_gift_cards,
-                    GiftCardIssue(wf_id, priced.currency, tuple(g.amount for g in req.gift_cards),
-                                  tuple(g.reload_code for g in req.gift_cards)), **STEP)
-            if any(t.kind == "card" for t in self._taken):
-                await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP)
-            recorded = await workflow.execute_local_activity_method(
-                SaleActivities.record_order,
-                OrderRecord(wf_id, req.till_code, priced, req.cashier_id, tuple(self._taken), self._change,
-                            self._warnings, sold_at, req.customer_id), **STEP)
+            priced: PricedSale | None = None
+            recorded: RecordedOrder | None = None
+            if settles_in_cash(req) and workflow.patched(ONE_TRANSACTION_CASH):
+                cash = await workflow.execute_local_activity_method(
+                    CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP)
+                priced = self._priced = cash.priced
+                self._due = priced.total
+                if cash.recorded is not None:  # settled: stock, cash and order committed together
+                    self._due, self._change, self._count = 0, cash.change_due, len(cash.tenders)
+                    self._taken, self._pending = list(cash.tenders), []
+                    self._warnings = cash.stock.warnings
+                    await self._tell_orders(cash.stock.taken_from_orders)
+                    recorded = cash.recorded
+            if recorded is None:
+                recorded = await self._step_by_step(req, priced, undo)
         except _Abandoned:
             await self._compensate(undo, "abandoned")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
@@ -135,6 +131,41 @@ class SaleWorkflow:
             await self._devices(req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken))
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._snapshot()
+
+    async def _step_by_step(self, req: SaleRequest, priced: PricedSale | None,
+                            undo: list[Callable[[], Awaitable[Any]]]) -> RecordedOrder:
+        """The saga for everything but plain cash: each step durable, each undone on failure."""
+        wf_id = workflow.info().workflow_id
+        sold_at = self._sold_at
+        assert sold_at is not None
+        if priced is None:
+            priced = self._priced = await workflow.execute_local_activity_method(SaleActivities.price, req, **STEP)
+            self._due = priced.total
+        self._state = "stock"
+        if priced.stock_lines:
+            location = priced.location_id
+            undo.append(lambda: workflow.execute_local_activity_method(
+                SaleActivities.restore_stock, StockRestore(wf_id, location, sold_at), **COMPENSATION))
+            outcome = await workflow.execute_local_activity_method(
+                SaleActivities.commit_stock,
+                StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at), **STEP)
+            self._warnings = outcome.warnings
+            await self._tell_orders(outcome.taken_from_orders)
+        undo.append(lambda: workflow.execute_activity_method(
+            TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION))
+        await self._collect(req, priced)
+        self._state = "settling"
+        if req.gift_cards:
+            self._gift_cards = await workflow.execute_local_activity_method(
+                SaleActivities.issue_gift_cards,
+                GiftCardIssue(wf_id, priced.currency, tuple(g.amount for g in req.gift_cards),
+                              tuple(g.reload_code for g in req.gift_cards)), **STEP)
+        if any(t.kind == "card" for t in self._taken):
+            await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP)
+        return await workflow.execute_local_activity_method(
+            SaleActivities.record_order,
+            OrderRecord(wf_id, req.till_code, priced, req.cashier_id, tuple(self._taken), self._change,
+                        self._warnings, sold_at, req.customer_id), **STEP)
 
     async def _tell_orders(self, taken: tuple[StockTaken, ...]) -> None:
         """Online orders whose held units this sale took re-source them (signal `stock_taken`)."""
@@ -209,7 +240,7 @@ class SaleWorkflow:
         return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
 
     async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]], final_state: str) -> None:
-        self._compensating = True
+        self._compensating = bool(undo)  # a one-transaction cash sale has nothing durable to undo
         self._state = "compensating"
         for step in reversed(undo):
             await step()
@@ -219,14 +250,20 @@ class SaleWorkflow:
     async def _devices(self, req: SaleRequest, number: str, receipt: Receipt, cash: bool) -> None:
         """After the answer: drawer (cash only) and receipt on the till's own device queue."""
         queue = device_task_queue(req.till_code)
-        if cash:
-            kick: DeviceResult = await workflow.execute_activity(
-                "open_drawer", DrawerKick(f"{number}:drawer", req.till_code, "cash sale"),
-                task_queue=queue, result_type=DeviceResult, **DEVICE)
-            self._drawer = kick.done
+        kick = DrawerKick(f"{number}:drawer", req.till_code, "cash sale") if cash else None
+        job = PrintJob(f"{number}:receipt", receipt)
+        if workflow.patched(ONE_DEVICE_ACTIVITY):
+            done: SaleDevicesResult = await workflow.execute_activity(
+                "sale_devices", SaleDevices(job, kick), task_queue=queue, result_type=SaleDevicesResult, **DEVICE)
+            self._drawer = done.drawer is not None and done.drawer.done
+            self._printed = done.receipt.done
+            return
+        if kick is not None:
+            kicked: DeviceResult = await workflow.execute_activity(
+                "open_drawer", kick, task_queue=queue, result_type=DeviceResult, **DEVICE)
+            self._drawer = kicked.done
         printed: DeviceResult = await workflow.execute_activity(
-            "print_receipt", PrintJob(f"{number}:receipt", receipt),
-            task_queue=queue, result_type=DeviceResult, **DEVICE)
+            "print_receipt", job, task_queue=queue, result_type=DeviceResult, **DEVICE)
         self._printed = printed.done
 
     def _snapshot(self) -> SaleResult:

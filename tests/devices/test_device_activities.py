@@ -13,8 +13,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from devices.activities import DeviceActivities, drawer_kick_bytes
+from devices.printers import PrinterUnavailable
 from devices.receipt import receipt_bytes
-from workflows.contracts import DeviceResult, DrawerKick, PrintJob
+from workflows.contracts import DeviceResult, DrawerKick, PrintJob, SaleDevices
 
 
 def closed_port() -> int:
@@ -135,3 +136,48 @@ def test_unreachable_printer_is_a_retryable_outage(
 def test_bad_printer_url_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unsupported printer URL"):
         DeviceActivities("lp0", "T1", tmp_path / "devices.sqlite")
+
+
+class FakeRollPrinter:
+    """A printer (RawPrinter) whose roll runs out after the drawer kick, until staff put one in."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.paper = False
+
+    def describe(self) -> str:
+        return "fake-roll"
+
+    def send(self, data: bytes) -> int:
+        if data != drawer_kick_bytes() and not self.paper:
+            raise PrinterUnavailable("out of paper")
+        self.received.append(data)
+        return len(data)
+
+
+def test_sale_devices_kicks_once_and_prints_when_paper_is_back(
+    tmp_path: Path, env: ActivityEnvironment, print_job: PrintJob, drawer_kick: DrawerKick
+) -> None:
+    printer = FakeRollPrinter()
+    acts = DeviceActivities("file:/dev/null", "T1", tmp_path / "devices.sqlite", printer=printer)
+    job = SaleDevices(print_job, drawer_kick)
+    with pytest.raises(ApplicationError) as err:
+        env.run(acts.sale_devices, job)
+    assert err.value.type == "PrinterUnavailable" and not err.value.non_retryable
+    assert printer.received == [drawer_kick_bytes()]  # the customer's change is not held up
+
+    printer.paper = True  # the retry skips the kick that went out
+    done = env.run(acts.sale_devices, job)
+    assert printer.received == [drawer_kick_bytes(), receipt_bytes(print_job.receipt)]
+    assert done.drawer is not None and done.drawer.done and done.drawer.detail.startswith("already done")
+    assert done.receipt == DeviceResult(print_job.job_id, True, "sent to fake-roll", len(printer.received[1]))
+
+
+def test_sale_devices_without_cash_only_prints(
+    tmp_path: Path, env: ActivityEnvironment, print_job: PrintJob
+) -> None:
+    out = tmp_path / "T1.bin"
+    done = env.run(DeviceActivities(f"file:{out}", "T1", tmp_path / "devices.sqlite").sale_devices,
+                   SaleDevices(print_job))
+    assert done.drawer is None and done.receipt.done
+    assert out.read_bytes() == receipt_bytes(print_job.receipt)

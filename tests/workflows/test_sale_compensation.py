@@ -1,4 +1,7 @@
-"""A sale whose last step fails for good: compensations run in reverse and nothing stays sold."""
+"""A sale whose last step fails for good: compensations run in reverse and nothing stays sold.
+
+Cash-only sales commit in one transaction (nothing to compensate: a failure rolls all of it back);
+every other tender takes the saga, which undoes its durable steps in reverse."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedEr
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from activities.sale import OrderRecord, RecordedOrder
+from activities.sale import OrderRecord, RecordedOrder, SaleActivities
 from db.models import Order, Payment, StockMovement
+from db.repositories import balances
 from helpers.stock import assert_ledger_balanced, on_hand
 from tillflow.workers import sale_activities, sales_worker
 from workflows.contracts import BasketLine, SaleRequest, TenderIn, sale_workflow_id
@@ -30,12 +34,30 @@ def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
     """Local activities (markers) and regular activities (scheduled events) in history order."""
     out = []
     for event in history.events:
-        if event.HasField("marker_recorded_event_attributes"):
+        marker = event.marker_recorded_event_attributes
+        if event.HasField("marker_recorded_event_attributes") and marker.marker_name == "core_local_activity":
             data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
             out.append(json.loads(data)["activity_type"])
         elif event.HasField("activity_task_scheduled_event_attributes"):
             out.append(event.activity_task_scheduled_event_attributes.activity_type.name)
     return out
+
+
+async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: str):  # type: ignore[no-untyped-def]
+    """Start the sale, expect its checkout to fail; the closed workflow's status and history."""
+    start = WithStartWorkflowOperation(
+        SaleWorkflow.run, req, id=wf_id, task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await temporal_client.execute_update_with_start_workflow(
+            SaleWorkflow.checkout, start_workflow_operation=start
+        )
+    assert "order store rejected the write" in str(failed.value.cause)
+    handle = temporal_client.get_workflow_handle(wf_id)
+    with pytest.raises(Exception):
+        await asyncio.wait_for(handle.result(), timeout=20)
+    return await handle.query(SaleWorkflow.status), await handle.fetch_history()
 
 
 async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal_client, gateway) -> None:  # type: ignore[no-untyped-def]
@@ -45,24 +67,15 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal
     sku = "VASE-GLASS"
     before = on_hand(db, "BER", sku)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
-    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 10000),))
+    basket = (BasketLine(sku, 2),)
+    total = SaleActivities(db).price(SaleRequest("BER1", "quote", 1, basket, ())).total
+    with db.unit_of_work() as s:
+        card = balances.issue_gift_card(s, amount=total, currency="EUR", key=f"test:{wf_id}", reference="test").code
+    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, basket, (TenderIn("gift_card", total, card),))
     async with worker:
-        start = WithStartWorkflowOperation(
-            SaleWorkflow.run, req, id=wf_id, task_queue=queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        with pytest.raises(WorkflowUpdateFailedError) as failed:
-            await temporal_client.execute_update_with_start_workflow(
-                SaleWorkflow.checkout, start_workflow_operation=start
-            )
-        assert "order store rejected the write" in str(failed.value.cause)
-        handle = temporal_client.get_workflow_handle(wf_id)
-        with pytest.raises(Exception):
-            await asyncio.wait_for(handle.result(), timeout=20)
-        status = await handle.query(SaleWorkflow.status)
-        history = await handle.fetch_history()
+        status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
 
-    # Database: stock back, cash voided, no order.
+    # Database: stock back, the gift card's money back, its payment voided, no order.
     assert on_hand(db, "BER", sku) == before
     with db.unit_of_work() as s:
         moves = s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)
@@ -70,16 +83,53 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal
         assert [(m.delta, m.reason) for m in moves] == [(-2, "sale"), (2, "sale_reversal")]
         pays = s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).all()
         assert [p.status for p in pays] == ["voided"]
+        assert balances.gift_card(s, card).balance == total
         assert s.scalars(select(Order).where(Order.workflow_id == wf_id)).first() is None
     assert_ledger_balanced(db)
 
     # History: forward steps, then the compensations in reverse order (void_all is a regular
     # activity since it may call the card provider; restocking is a local one).
     assert _activity_types(history) == [
-        "sale.price", "sale.commit_stock", "tender.cash", "sale.record_order",
+        "sale.price", "sale.commit_stock", "tender.balance", "sale.record_order",
         "tender.void_all", "sale.restore_stock",
     ]
     assert status.compensating and status.step == "failed"
+    assert "order store rejected the write" in status.error
+
+
+async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_client, gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The order write fails after stock and cash were written in the same transaction: none of it stays."""
+    import activities.cash_sale
+
+    written: list[tuple[int, int]] = []
+
+    def order_store_down(session, cmd):  # type: ignore[no-untyped-def]
+        # Stock rows and the cash payment are written by now, in this same transaction.
+        written.append((
+            len(session.scalars(select(StockMovement).where(StockMovement.workflow_id == cmd.workflow_id)).all()),
+            len(session.scalars(select(Payment).where(Payment.workflow_id == cmd.workflow_id)).all()),
+        ))
+        raise ApplicationError("order store rejected the write", type="OrderStoreDown", non_retryable=True)
+
+    monkeypatch.setattr(activities.cash_sale, "record_order", order_store_down)
+    queue = f"sales-broken-cash-{uuid.uuid4().hex[:6]}"
+    worker = sales_worker(temporal_client, db, gateway, task_queue=queue)
+    sku = "VASE-GLASS"
+    before = on_hand(db, "BER", sku)
+    wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
+    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 100_000),))
+    async with worker:
+        status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
+
+    assert written and set(written) == {(1, 1)}
+    assert on_hand(db, "BER", sku) == before
+    with db.unit_of_work() as s:
+        assert s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first() is None
+        assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
+        assert s.scalars(select(Order).where(Order.workflow_id == wf_id)).first() is None
+    assert_ledger_balanced(db)
+    assert _activity_types(history) == ["sale.cash_checkout"]  # nothing durable to undo
+    assert not status.compensating and status.step == "failed"
     assert "order store rejected the write" in status.error
 
 

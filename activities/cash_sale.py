@@ -1,0 +1,104 @@
+"""The everyday cash sale in one transaction: price, take stock, take the cash, record, build the receipt.
+
+Cash has no provider to call, so nothing in a cash-only sale needs a saga step of its own: all of it
+commits together or none of it does, and a failure leaves nothing to compensate. It is one local
+activity, which is what keeps the till's answer fast. Anything else (cards, gift cards, store credit,
+cash that does not cover the total) takes the step-by-step path of the Sale workflow, which then
+starts from the prices worked out here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import activity
+
+from activities.sale import (
+    OrderRecord,
+    PricedSale,
+    RecordedOrder,
+    StockCommit,
+    StockOutcome,
+    price_sale,
+    record_order,
+    take_stock,
+)
+from activities.tenders import TenderAttempt, payment_row
+from db.repositories import orders
+from db.session import Database
+from domain.errors import DomainError
+from domain.tenders import CASH, plan_tender
+from workflows.contracts import SaleRequest, TenderOut
+
+
+@dataclass(frozen=True)
+class CashCheckout:
+    workflow_id: str
+    request: SaleRequest
+    sold_at: datetime
+
+
+@dataclass(frozen=True)
+class CashOutcome:
+    priced: PricedSale
+    # None: the cash does not settle the sale on its own; nothing was written and the
+    # workflow goes on step by step from `priced`.
+    recorded: RecordedOrder | None = None
+    stock: StockOutcome = StockOutcome(())
+    tenders: tuple[TenderOut, ...] = ()
+    change_due: int = 0
+
+
+def settles_in_cash(req: SaleRequest) -> bool:
+    """Whether a sale may take the one-transaction path: cash only, live at the till, no gift cards."""
+    return bool(req.tenders) and not req.offline and not req.gift_cards and all(
+        t.kind == CASH for t in req.tenders)
+
+
+class CashSaleActivities:
+    """The one-transaction checkout of a cash-only sale."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn(name="sale.cash_checkout")
+    def checkout(self, cmd: CashCheckout) -> CashOutcome:
+        """Everything a cash sale writes, committed together; idempotent per workflow id."""
+        req = cmd.request
+        with self.db.unit_of_work() as s:
+            priced = price_sale(s, req)
+            plan = _cash_plan(req, priced)
+            if plan is None:
+                return CashOutcome(priced)  # rolled back: nothing was written
+            tenders, change = plan
+            outcome = StockOutcome(())
+            if priced.stock_lines:
+                outcome = take_stock(s, StockCommit(cmd.workflow_id, priced.location_id, cmd.workflow_id,
+                                                    priced.stock_lines, cmd.sold_at))
+            for n, t in enumerate(tenders, start=1):
+                attempt = TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
+                                        req.till_code, priced.till_id, priced.location_id, t.reference)
+                orders.insert_payment(s, payment_row(attempt, status="completed", provider_ref=t.reference))
+            existing = orders.order_by_workflow(s, cmd.workflow_id)
+            warnings = tuple(existing.warnings or ()) if existing is not None else outcome.warnings
+            recorded = record_order(s, OrderRecord(cmd.workflow_id, req.till_code, priced, req.cashier_id,
+                                                   tenders, change, warnings, cmd.sold_at, req.customer_id))
+        return CashOutcome(priced, recorded, StockOutcome(warnings, outcome.taken_from_orders), tenders, change)
+
+
+def _cash_plan(req: SaleRequest, priced: PricedSale) -> tuple[tuple[TenderOut, ...], int] | None:
+    """The cash tenders as taken and the change due, or None when they do not settle the sale
+    exactly as the step-by-step path would (short, a refused tender, or a tender left over)."""
+    due, change, taken = priced.total, 0, []
+    for t in req.tenders:
+        try:
+            plan = plan_tender(due, t.kind, t.amount, priced.currency)
+        except DomainError:
+            return None
+        due -= plan.applied
+        change += plan.change
+        taken.append(TenderOut(plan.kind, plan.applied, plan.tendered, t.reference))
+    if due != 0:
+        return None
+    return tuple(taken), change

@@ -1,0 +1,89 @@
+"""The one-transaction cash checkout: idempotent when a local activity runs twice, writes nothing when
+the cash does not settle the sale, and a settled cash sale's history holds one step before its devices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
+from db.models import Order, Payment, StockMovement
+from helpers.api import till_login
+from helpers.stock import assert_ledger_balanced, on_hand
+from workflows.contracts import BasketLine, GiftCardLine, SaleRequest, TenderIn, sale_workflow_id
+
+SKU = "KEYRING"
+
+
+def _request(wf_id: str, *tenders: TenderIn) -> SaleRequest:
+    return SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(SKU, 2),), tenders)
+
+
+def test_which_sales_take_the_one_transaction_path() -> None:
+    cash = TenderIn("cash", 5000)
+    assert settles_in_cash(_request("sale:BER1:a", cash, TenderIn("cash", 100)))
+    assert not settles_in_cash(_request("sale:BER1:a"))  # no tender: the sale waits open
+    assert not settles_in_cash(_request("sale:BER1:a", cash, TenderIn("card", 100)))
+    req = _request("sale:BER1:a", cash)
+    assert not settles_in_cash(SaleRequest(**{**req.__dict__, "offline": True}))
+    assert not settles_in_cash(SaleRequest(**{**req.__dict__, "gift_cards": (GiftCardLine(2000),)}))
+
+
+def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-untyped-def]
+    acts = CashSaleActivities(db)
+    wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
+    before = on_hand(db, "BER", SKU)
+    cmd = CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 1000), TenderIn("cash", 5000)), datetime.now(UTC))
+    first = acts.checkout(cmd)
+    again = acts.checkout(cmd)  # a local activity retried after its commit
+
+    assert first.recorded is not None and again.recorded is not None
+    assert again.recorded.number == first.recorded.number
+    assert (again.change_due, again.tenders, again.priced) == (first.change_due, first.tenders, first.priced)
+    total = first.priced.total
+    assert [t.amount for t in first.tenders] == [1000, total - 1000]
+    assert first.change_due == 6000 - total
+    assert on_hand(db, "BER", SKU) == before - 2
+    with db.unit_of_work() as s:
+        assert len(s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).all()) == 1
+        pays = s.scalars(select(Payment).where(Payment.workflow_id == wf_id).order_by(Payment.id)).all()
+        assert [(p.tender, p.amount, p.tendered, p.status) for p in pays] == [
+            ("cash", 1000, 1000, "completed"), ("cash", total - 1000, 5000, "completed")]
+        order = s.scalars(select(Order).where(Order.workflow_id == wf_id)).one()
+        assert (order.total, order.change_due, order.status) == (total, 6000 - total, "completed")
+    assert first.recorded.receipt.sale_id == first.recorded.number
+    assert_ledger_balanced(db)
+
+
+def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no-untyped-def]
+    wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
+    before = on_hand(db, "BER", SKU)
+    out = CashSaleActivities(db).checkout(CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 100)),
+                                                       datetime.now(UTC)))
+    assert out.recorded is None and out.priced.total > 100  # priced, for the step-by-step path
+    assert on_hand(db, "BER", SKU) == before
+    with db.unit_of_work() as s:
+        assert s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first() is None
+        assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
+
+
+async def test_short_cash_goes_step_by_step_and_stays_open(api, temporal_client) -> None:  # type: ignore[no-untyped-def]
+    """Through the API: the sale answers open with what is still due, then takes the rest."""
+    headers = await till_login(api, "BER1")
+    client_id = uuid.uuid4().hex[:12]
+    body = {"client_sale_id": client_id, "lines": [{"sku": SKU, "quantity": 2}],
+            "tenders": [{"kind": "cash", "amount": 100}]}
+    r = await api.post("/tills/BER1/sales", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    sale = r.json()
+    assert sale["status"] == "open" and sale["due"] == sale["total"] - 100
+    r = await api.post(f"/tills/BER1/sales/{client_id}/tenders",
+                       json={"tenders": [{"kind": "cash", "amount": sale["due"]}]}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "completed"
+    history = await temporal_client.get_workflow_handle(sale["workflow_id"]).fetch_history()
+    markers = [e.marker_recorded_event_attributes.marker_name for e in history.events
+               if e.HasField("marker_recorded_event_attributes")]
+    assert markers.count("core_local_activity") == 5  # cash checkout (priced only), stock, cash, cash, order
