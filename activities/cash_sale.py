@@ -9,7 +9,7 @@ starts from the prices worked out here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from temporalio import activity
@@ -45,7 +45,7 @@ class CashOutcome:
     # None: the cash does not settle the sale on its own; nothing was written and the
     # workflow goes on step by step from `priced`.
     recorded: RecordedOrder | None = None
-    stock: StockOutcome = StockOutcome(())
+    stock: StockOutcome = field(default_factory=lambda: StockOutcome(()))
     tenders: tuple[TenderOut, ...] = ()
     change_due: int = 0
 

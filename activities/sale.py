@@ -186,8 +186,9 @@ def price_sale(s: Session, req: SaleRequest) -> PricedSale:
         for g in req.gift_cards:
             if g.reload_code:
                 balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
-        quote = price_for_till(s, till, basket)
-        untracked = {sku for sku, item in catalog_items(s, till, basket).items() if not item.tracks_stock}
+        items = catalog_items(s, till, basket)
+        quote = price_for_till(s, till, basket, items)
+        untracked = {sku for sku, item in items.items() if not item.tracks_stock}
     except DomainError as err:
         raise business_error(err) from None
     lines = quote.lines

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorWorkflow
 from _tills import SaleTiming, basket
@@ -28,7 +29,7 @@ from db.repositories import catalog, orders, stock
 from db.session import Database
 from domain.pricing import Quote
 from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
-from tillflow.workers import sandbox_runner
+from tillflow.workers import sandbox_runner, write_bytecode
 
 _STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
 FLOOR_TILL = "BER1"
@@ -95,7 +96,9 @@ def noop(req: FloorRequest) -> None:
 
 
 def floor_worker(client: Client, pool: ThreadPoolExecutor) -> Worker:
-    """The floor's worker in this process, on its own queue, built like the sales worker."""
+    """The floor's worker in this process, on its own queue, built like the sales worker
+    (its workflow module precompiled too, as the sales worker's are)."""
+    write_bytecode(Path(__file__).parent)
     return Worker(
         client,
         task_queue=FLOOR_TASK_QUEUE,

@@ -19,9 +19,12 @@ class BasketItem:
     unit_price: int | None = None  # a price already charged (offline sale): used as is
 
 
-def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[BasketItem]) -> Quote:
-    """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive."""
-    items = catalog_items(session, till, basket)
+def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[BasketItem],
+                   items: dict[str, catalog.CatalogItem] | None = None) -> Quote:
+    """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive.
+    `items` are the basket's catalogue items when the caller has loaded them already."""
+    if items is None:
+        items = catalog_items(session, till, basket)
     rates = catalog.tax_rates(session, till.location_id)
     inputs = []
     for no, line in enumerate(basket, start=1):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import BindParameter, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Barcode, Location, LocationTaxRate, Price, Product, TaxCategory, Till, Variant
@@ -45,7 +45,7 @@ def _display_name(product: str, variant: str) -> str:
     return f"{product} ({variant})" if variant else product
 
 
-def _items_query(location_id: int) -> Select[Any]:
+def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
     # A location's own price wins over the default price (location_id NULL).
     own = aliased(Price)
     default = aliased(Price)
@@ -91,14 +91,20 @@ def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
     )
 
 
+# Built once with bound parameters: a till looks items up on every scan and every sale, and
+# building this statement (aliases, a correlated subquery) costs more than running it.
+_BY_BARCODE = (_items_query(bindparam("location_id")).join(Barcode, Barcode.variant_id == Variant.id)
+               .where(Barcode.code == bindparam("code")))
+_BY_SKU = _items_query(bindparam("location_id")).where(Variant.sku.in_(bindparam("skus", expanding=True)))
+
+
 def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
-    q = _items_query(location_id).join(Barcode, Barcode.variant_id == Variant.id)
-    row = session.execute(q.where(Barcode.code == code)).first()
+    row = session.execute(_BY_BARCODE, {"location_id": location_id, "code": code}).first()
     return _item(row) if row else None
 
 
 def items_by_sku(session: Session, location_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
-    rows = session.execute(_items_query(location_id).where(Variant.sku.in_(list(set(skus)))))
+    rows = session.execute(_BY_SKU, {"location_id": location_id, "skus": sorted(set(skus))})
     return {item.sku: item for item in map(_item, rows)}
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from helpers.api import till_login
+from helpers.stock import assert_ledger_balanced, on_hand
 from sqlalchemy import select
 
 from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
 from db.models import Order, Payment, StockMovement
-from helpers.api import till_login
-from helpers.stock import assert_ledger_balanced, on_hand
 from workflows.contracts import BasketLine, GiftCardLine, SaleRequest, TenderIn, sale_workflow_id
 
 SKU = "KEYRING"

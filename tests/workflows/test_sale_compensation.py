@@ -10,16 +10,20 @@ import json
 import uuid
 
 import pytest
+from helpers.stock import assert_ledger_balanced, on_hand
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from activities.sale import OrderRecord, RecordedOrder, SaleActivities
 from db.models import Order, Payment, StockMovement
 from db.repositories import balances
-from helpers.stock import assert_ledger_balanced, on_hand
 from tillflow.workers import sale_activities, sales_worker
 from workflows.contracts import BasketLine, SaleRequest, TenderIn, sale_workflow_id
 from workflows.sale import SaleWorkflow
@@ -55,7 +59,7 @@ async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: 
         )
     assert "order store rejected the write" in str(failed.value.cause)
     handle = temporal_client.get_workflow_handle(wf_id)
-    with pytest.raises(Exception):
+    with pytest.raises(WorkflowFailureError):
         await asyncio.wait_for(handle.result(), timeout=20)
     return await handle.query(SaleWorkflow.status), await handle.fetch_history()
 
@@ -137,8 +141,9 @@ async def test_compensation_activities_are_idempotent(db) -> None:  # type: igno
     """Local activities may run twice; restoring twice puts stock back once."""
     from datetime import UTC, datetime
 
-    from activities.sale import SaleActivities, StockCommit, StockRestore
     from helpers.stock import location_id
+
+    from activities.sale import SaleActivities, StockCommit, StockRestore
     from workflows.contracts import SaleLine
 
     acts = SaleActivities(db)
