@@ -25,9 +25,12 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+AuthorizationHeader = Annotated[str | None, Header(description="Bearer <token>")]
+
+
 def get_principal(
     db: Annotated[Database, Depends(get_db)],
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    authorization: AuthorizationHeader = None,
 ) -> Principal:
     with db.unit_of_work() as s:
         return authenticate(s, authorization)

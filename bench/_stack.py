@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tillflow.embedded import port_is_free, start_postgres, start_temporal
+from tillflow.embedded import DEV_SERVER_SQLITE_PRAGMAS, port_is_free, start_postgres, start_temporal
 
 HOST = "127.0.0.1"
 # Ports other tillflow or Temporal instances on this machine may use: never ours.
@@ -167,7 +167,7 @@ def wait_healthy(stack: Stack, timeout: float = 90) -> None:
 
 @contextmanager
 def services(
-    dynamic_config: dict[str, int], sqlite_pragmas: Sequence[str] = ()
+    dynamic_config: dict[str, int], sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS
 ) -> Iterator[Stack]:
     """A temp var dir with PostgreSQL and the Temporal dev server; everything removed on exit."""
     var_dir = Path(tempfile.mkdtemp(prefix="tillflow-bench-")).resolve()
@@ -178,9 +178,7 @@ def services(
         cleanup.callback(pg.cleanup)  # type: ignore[attr-defined]
         port = free_port()
         extra = ["--headless", *dynamic_config_args(dynamic_config)]
-        for pragma in sqlite_pragmas:
-            extra += ["--sqlite-pragma", pragma]
-        temporal = start_temporal(var_dir, port, free_port(), extra)
+        temporal = start_temporal(var_dir, port, free_port(), extra, sqlite_pragmas)
         cleanup.callback(stop_processes, [("temporal", temporal)])
         pids = {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid}  # type: ignore[attr-defined]
         stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config),

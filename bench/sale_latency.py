@@ -51,7 +51,7 @@ from temporalio.client import Client
 
 from db.models import Order
 from db.session import Database
-from tillflow.embedded import temporal_binary
+from tillflow.embedded import DEV_SERVER_SQLITE_PRAGMAS, temporal_binary
 from tillflow.temporal import connect
 
 FLOOR_WARMUP = 10
@@ -88,11 +88,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--floor-runs", type=int, default=200, help="runs of each floor (default 200)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the baskets")
     p.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE",
-                   help="passed to the dev server (e.g. journal_mode=wal); default: none, as "
-                        "`tillflow up` runs it")
+                   help="passed to the dev server instead of `tillflow up`'s "
+                        f"({' '.join(DEV_SERVER_SQLITE_PRAGMAS)}); `--sqlite-pragma none` for "
+                        "the dev server's own defaults")
     p.add_argument("--default-throttles", action="store_true",
                    help="keep the dev server's per-shard poll limits (20/s); do not lift them")
     return p.parse_args(argv)
+
+
+def sqlite_pragmas(given: list[str]) -> list[str]:
+    """The dev server's SQLite pragmas: `tillflow up`'s unless given; `none` for its own defaults."""
+    if not given:
+        return list(DEV_SERVER_SQLITE_PRAGMAS)
+    return [] if given == ["none"] else given
 
 
 def step(text: str) -> None:
@@ -292,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     tills = tills_for(args.tills)
     try:
-        with services(throttles, args.sqlite_pragma) as stack:
+        with services(throttles, sqlite_pragmas(args.sqlite_pragma)) as stack:
             step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
                  f"dynamic config {throttles}")
             prepare(stack, tills)

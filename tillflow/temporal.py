@@ -7,13 +7,14 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
+from tillflow.payloads import DATA_CONVERTER
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 SEARCH_ATTRIBUTE_KEYS = tuple(SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES)
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace)
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
 
 
 async def ensure_search_attributes(client: Client) -> None:

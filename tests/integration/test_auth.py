@@ -36,6 +36,11 @@ async def test_no_or_bad_token_is_401(api, headers) -> None:  # type: ignore[no-
         assert r.json()["error"]["code"] == "unauthorized" and r.headers["www-authenticate"] == "Bearer"
 
 
+async def test_sale_without_a_token_is_401_whatever_the_body(api) -> None:  # type: ignore[no-untyped-def]
+    r = await api.post("/tills/BER1/sales", json={"lines": "not a basket"})
+    assert r.status_code == 401, r.text  # nothing about the body leaks to a caller who is not signed in
+
+
 async def test_cashier_of_another_store_is_403(api, cashier) -> None:  # type: ignore[no-untyped-def]
     for method, path, body in till_routes("LIS1"):
         r = await _call(api, method, path, body, cashier)

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.carts import CartActivities
+from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sandbox_runner
 from workflows.cart import CartWorkflow
 from workflows.online_contracts import CartLineChange, CartRequest
@@ -34,7 +35,8 @@ QUEUE = "carts-time-skipping"
 @pytest.fixture(scope="module")
 async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=DATA_CONVERTER)
     acts = CartActivities(db)
     worker = Worker(env.client, task_queue=QUEUE, workflows=[CartWorkflow],
                     activities=[acts.open, acts.set_line, acts.close, acts.view],

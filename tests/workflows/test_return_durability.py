@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.refunds import RefundActivities
 from db.repositories import customers, orders
 from domain.returns import ReturnPolicy
+from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sale_activities, sales_worker
 from workflows.contracts import ReturnLineIn, ReturnRequest, return_workflow_id
 from workflows.returns import ReturnWorkflow
@@ -59,7 +60,8 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Quiet", email=f"{uuid.uuid4().hex[:8]}@example.com").id
     server = str(Path(sys.executable).parent / "temporal-test-server")
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=server) as env:
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=server,
+                                                             data_converter=DATA_CONVERTER) as env:
         queue = "returns-timeout"
         policy = ReturnPolicy(receiptless_cap=1000)  # anything over 10.00 needs a manager
         async with sales_worker(env.client, db, gateway, task_queue=queue, policy=policy):
