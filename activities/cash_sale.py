@@ -80,11 +80,10 @@ class CashSaleActivities:
                 attempt = TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
                                         req.till_code, priced.till_id, priced.location_id, t.reference)
                 orders.insert_payment(s, payment_row(attempt, status="completed", provider_ref=t.reference))
-            existing = orders.order_by_workflow(s, cmd.workflow_id)
-            warnings = tuple(existing.warnings or ()) if existing is not None else outcome.warnings
             recorded = record_order(s, OrderRecord(cmd.workflow_id, req.till_code, priced, req.cashier_id,
-                                                   tenders, change, warnings, cmd.sold_at, req.customer_id))
-        return CashOutcome(priced, recorded, StockOutcome(warnings, outcome.taken_from_orders), tenders, change)
+                                                   tenders, change, outcome.warnings, cmd.sold_at, req.customer_id))
+        stock = StockOutcome(recorded.warnings, outcome.taken_from_orders)
+        return CashOutcome(priced, recorded, stock, tenders, change)
 
 
 def _cash_plan(req: SaleRequest, priced: PricedSale) -> tuple[tuple[TenderOut, ...], int] | None:

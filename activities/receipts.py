@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.models import Location, Payment, Till
+from db.models import Location, Order, Payment, Till
 from db.repositories import balances, orders, users
 from domain.money import format_minor
 from db.session import Database
@@ -48,6 +48,11 @@ def receipt_for_order(s: Session, number: str, *, reprint: bool = False) -> Rece
         raise ApplicationError(
             f"No sale {number}.", type="NotFound", non_retryable=True
         )
+    return receipt_of(s, order, reprint=reprint)
+
+
+def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
+    """The receipt of an order the caller holds already."""
     lines = orders.order_lines(s, order.id)
     pays = [p for p in orders.payments_for(s, order.workflow_id) if p.status != "voided"]
     location = s.get(Location, order.location_id) if order.location_id else None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.receipts import receipt_for_order
+from activities.receipts import receipt_of
 from db.pricing import BasketItem, catalog_items, price_for_till
 from db.repositories import balances, catalog, customers, orders, reservations, stock
 from db.session import Database
@@ -81,6 +81,7 @@ class OrderRecord:
 class RecordedOrder:
     number: str
     receipt: Receipt  # built in the same transaction, so printing needs no further step
+    warnings: tuple[str, ...] = ()  # as stored with the order (a repeated run gets the first run's)
 
 
 @dataclass(frozen=True)
@@ -260,4 +261,4 @@ def record_order(s: Session, cmd: OrderRecord) -> RecordedOrder:
             customer_id=cmd.customer_id,
         ),
     )
-    return RecordedOrder(order.number, receipt_for_order(s, order.number))
+    return RecordedOrder(order.number, receipt_of(s, order), tuple(order.warnings or ()))

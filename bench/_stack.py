@@ -17,7 +17,12 @@ from pathlib import Path
 
 import httpx
 
-from tillflow.embedded import DEV_SERVER_SQLITE_PRAGMAS, port_is_free, start_postgres, start_temporal
+from tillflow.embedded import (
+    DEV_SERVER_SQLITE_PRAGMAS,
+    port_is_free,
+    start_postgres,
+    start_temporal,
+)
 
 HOST = "127.0.0.1"
 # Ports other tillflow or Temporal instances on this machine may use: never ours.

@@ -9,12 +9,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import idempotency
-from api.auth import TILL_ROLES, authenticate, issue_token, require_till, unauthorized, verify_secret
-from api.deps import AuthorizationHeader, ClientDep, DbDep, IdempotencyKey, PrincipalDep, SettingsDep
+from api.auth import (
+    TILL_ROLES,
+    authenticate,
+    issue_token,
+    require_till,
+    unauthorized,
+    verify_secret,
+)
+from api.deps import (
+    AuthorizationHeader,
+    ClientDep,
+    DbDep,
+    IdempotencyKey,
+    PrincipalDep,
+    SettingsDep,
+)
 from api.errors import ApiError, error_responses
 from api.sales import run_sale, steer_sale, stored_sale
 from api.schemas import (

@@ -40,11 +40,9 @@ class NewOrder:
 
 def insert_order(session: Session, new: NewOrder) -> Order:
     """Insert once per workflow id; a retry gets the order that is already there."""
-    existing = order_by_workflow(session, new.workflow_id)
-    if existing is not None:
-        return existing
+    # A retry burns one sequence value; numbers may have gaps, they never repeat.
     order_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("orders", "id"))))
-    inserted = session.execute(
+    inserted = session.scalars(
         insert(Order)
         .values(
             id=order_id,
@@ -66,17 +64,15 @@ def insert_order(session: Session, new: NewOrder) -> Order:
             customer_id=new.customer_id,
         )
         .on_conflict_do_nothing(index_elements=["workflow_id"])
-        .returning(Order.id)
-    ).scalar_one_or_none()
-    if inserted is not None:
-        session.execute(
-            insert(OrderLine),
-            [{"order_id": inserted, **line.__dict__} for line in new.lines],
-        )
-    session.flush()
-    order = order_by_workflow(session, new.workflow_id)
-    assert order is not None
-    return order
+        .returning(Order)
+    ).one_or_none()
+    if inserted is None:
+        existing = order_by_workflow(session, new.workflow_id)
+        assert existing is not None
+        return existing
+    if new.lines:
+        session.execute(insert(OrderLine), [{"order_id": inserted.id, **line.__dict__} for line in new.lines])
+    return inserted
 
 
 def order_by_workflow(session: Session, workflow_id: str) -> Order | None:
@@ -117,10 +113,12 @@ class NewPayment:
 
 def insert_payment(session: Session, new: NewPayment) -> Payment:
     """Insert once per idempotency key and return the stored row."""
-    session.execute(
+    row = session.scalars(
         insert(Payment).values(**new.__dict__).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    row = session.scalar(select(Payment).where(Payment.idempotency_key == new.idempotency_key))
+        .returning(Payment)
+    ).one_or_none()
+    if row is None:
+        row = session.scalar(select(Payment).where(Payment.idempotency_key == new.idempotency_key))
     assert row is not None
     return row
 

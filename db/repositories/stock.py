@@ -79,32 +79,30 @@ def apply_movements(
     if not movements:
         return []
     levels = _lock_levels(session, location_id, [m.sku for m in movements])
+    # All ledger rows in one statement; the keys that went in are the movements that apply.
+    written = set(session.scalars(
+        insert(StockMovement)
+        .values([
+            {"location_id": location_id, "sku": m.sku, "delta": m.delta, "bucket": m.bucket, "reason": m.reason,
+             "reference": m.reference, "workflow_id": workflow_id, "idempotency_key": m.idempotency_key,
+             "occurred_at": occurred_at}
+            for m in movements
+        ])
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(StockMovement.idempotency_key)
+    ))
     out: list[Applied] = []
     for m in movements:
         level = levels[m.sku]
         before_on_hand = level.on_hand
         before_available = level.on_hand - level.reserved - level.safety_stock
-        inserted = session.execute(
-            insert(StockMovement)
-            .values(
-                location_id=location_id,
-                sku=m.sku,
-                delta=m.delta,
-                bucket=m.bucket,
-                reason=m.reason,
-                reference=m.reference,
-                workflow_id=workflow_id,
-                idempotency_key=m.idempotency_key,
-                occurred_at=occurred_at,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(StockMovement.id)
-        ).scalar_one_or_none()
-        if inserted is not None and m.bucket == "quarantine":
+        applies = m.idempotency_key in written
+        written.discard(m.idempotency_key)  # a key twice in one batch applies once
+        if applies and m.bucket == "quarantine":
             level.quarantined += m.delta
-        elif inserted is not None:
+        elif applies:
             level.on_hand += m.delta
-        out.append(Applied(m.sku, m.delta, inserted is not None, before_on_hand, before_available))
+        out.append(Applied(m.sku, m.delta, applies, before_on_hand, before_available))
     session.flush()
     return out
 
