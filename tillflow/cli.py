@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from temporalio.worker import Worker
 
@@ -82,7 +84,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
                     log.info("%s worker stopped without waiting for its open polls", name)
                 task.cancel()
 
-    asyncio.run(run())
+    run_loop(run())
     return _exit_now()
 
 
@@ -99,7 +101,7 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
         log.info("device worker polling", extra={"till": args.till, "printer": printer})
         await _serve(build_device_worker(client, args.till, printer, journal))
 
-    asyncio.run(run())
+    run_loop(run())
     return _exit_now()
 
 
@@ -171,6 +173,17 @@ async def _serve(worker: Worker, grace: float = 5.0) -> None:
     except TimeoutError:
         # Long polls can hold shutdown for a minute; unfinished tasks are retried by Temporal.
         log.info("worker stopped without waiting for its open polls")
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run a worker process's main coroutine on uvloop where it is installed (as uvicorn does for
+    the API), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _exit_now() -> int:
