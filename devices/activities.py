@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from escpos.printer import Dummy
@@ -15,6 +16,7 @@ from devices.receipt import receipt_bytes
 from workflows.contracts import DeviceResult, DrawerKick, PrintJob, SaleDevices, SaleDevicesResult
 
 PRINTER_UNAVAILABLE = "PrinterUnavailable"
+QUIET_SECONDS = 2.0  # a job quicker than this sends no heartbeat
 WRONG_TILL = "WrongTill"
 
 
@@ -35,6 +37,7 @@ class DeviceActivities:
         journal_path: str | Path,
         *,
         printer: RawPrinter | None = None,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self.config = PrinterConfig.parse(printer_url)
         self.till_code = till_code
@@ -43,22 +46,23 @@ class DeviceActivities:
         # One physical printer: jobs must not interleave their bytes on the wire, and the
         # check-send-record of a job must not race a concurrent attempt of the same job.
         self._device_lock = threading.Lock()
+        self.quiet_seconds = quiet_seconds
 
     @activity.defn(name="print_receipt")
     def print_receipt(self, job: PrintJob) -> DeviceResult:
         """Print a receipt once per job id; an outage raises retryable PrinterUnavailable."""
         # No till check here: a reprint may be asked for at another till than the sale's.
-        activity.heartbeat("rendering")
+        started = time.monotonic()
         # Rendered completely off-printer first, so a failure never leaves half a receipt.
         data = receipt_bytes(job.receipt, profile=self.config.profile)
-        return self._send_once("receipt", job.job_id, data)
+        return self._send_once("receipt", job.job_id, data, started)
 
     @activity.defn(name="open_drawer")
     def open_drawer(self, kick: DrawerKick) -> DeviceResult:
         """Kick the cash drawer once per job id; an outage raises retryable PrinterUnavailable."""
         if kick.till_code != self.till_code:
             raise _wrong_till(kick.till_code, self.till_code)
-        return self._send_once("drawer", kick.job_id, drawer_kick_bytes(self.config.profile))
+        return self._send_once("drawer", kick.job_id, drawer_kick_bytes(self.config.profile), time.monotonic())
 
     @activity.defn(name="sale_devices")
     def sale_devices(self, job: SaleDevices) -> SaleDevicesResult:
@@ -67,7 +71,14 @@ class DeviceActivities:
         drawer = self.open_drawer(job.drawer) if job.drawer is not None else None
         return SaleDevicesResult(self.print_receipt(job.receipt), drawer)
 
-    def _send_once(self, kind: str, job_id: str, data: bytes) -> DeviceResult:
+    def _progress(self, started: float, detail: str) -> None:
+        """Heartbeat once a job has taken a while (waiting for the printer, a slow link). A job
+        that is done in a moment says nothing: each heartbeat is a write on the Temporal server,
+        and the heartbeat timeout only needs to catch a device worker that died mid-job."""
+        if time.monotonic() - started >= self.quiet_seconds:
+            activity.heartbeat(detail)
+
+    def _send_once(self, kind: str, job_id: str, data: bytes, started: float) -> DeviceResult:
         device = self.printer.describe()
         with self._device_lock:
             done = self.jobs.find(kind, job_id)
@@ -75,7 +86,7 @@ class DeviceActivities:
                 activity.logger.info("%s job %s already done at %s", kind, job_id, done.done_at)
                 detail = f"already done on {done.device} at {done.done_at}"
                 return DeviceResult(job_id, True, detail, done.bytes_sent)
-            activity.heartbeat(f"sending {len(data)} bytes to {device}")
+            self._progress(started, f"sending {len(data)} bytes to {device}")
             try:
                 sent = self.printer.send(data)
             except PrinterUnavailable as err:
@@ -88,7 +99,7 @@ class DeviceActivities:
             # sends the job again (a second receipt or kick). That is the lesser harm: the
             # printer cannot tell us afterwards whether it printed, and a lost receipt is worse.
             self.jobs.record(kind, job_id, sent, device)
-        activity.heartbeat("sent")
+        self._progress(started, "sent")
         return DeviceResult(job_id, True, f"sent to {device}", sent)
 
 

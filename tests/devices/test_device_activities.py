@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,27 @@ def test_receipt_prints_once_per_job_id(
     assert first == DeviceResult(print_job.job_id, True, f"sent to file:{out}", len(expected))
     assert again.done and again.bytes_sent == len(expected)
     assert again.detail.startswith(f"already done on file:{out} at ")
-    assert heartbeats  # long device I/O reports progress
+    assert heartbeats == []  # a job done in a moment costs the server no heartbeat writes
+
+
+class FakeSlowPrinter:
+    """A printer (RawPrinter) on a slow link: each job takes a moment to go out."""
+
+    def describe(self) -> str:
+        return "fake-slow"
+
+    def send(self, data: bytes) -> int:
+        time.sleep(0.05)
+        return len(data)
+
+
+def test_a_slow_job_reports_progress(
+    tmp_path: Path, env: ActivityEnvironment, print_job: PrintJob, heartbeats: list[object]
+) -> None:
+    acts = DeviceActivities("file:/dev/null", "T1", tmp_path / "devices.sqlite", printer=FakeSlowPrinter(),
+                            quiet_seconds=0.02)
+    assert env.run(acts.print_receipt, print_job).done
+    assert heartbeats == ["sent"]  # the device worker is alive: the heartbeat timeout does not fire
 
 
 def test_once_only_survives_a_worker_restart(
