@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import httpx
 from _report import percentile
 from _stack import (
+    BACKGROUND_NICE,
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
     Stack,
@@ -82,10 +83,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--default-throttles", action="store_true",
                    help="keep the dev server's default task-queue throttles (20 batches/s)")
-    p.add_argument("--background-nice", type=int, default=0,
-                   help="niceness of the central worker and the Temporal dev server (0 = same as the API): "
-                        "on one shared machine, order processing yields the CPU to acknowledgements, as it "
-                        "would on separate machines")
+    p.add_argument("--background-nice", type=int, default=BACKGROUND_NICE,
+                   help="CPU priority (nice) of the central worker and the dev server, as "
+                        f"TILLFLOW_BACKGROUND_NICE under `tillflow up` (default {BACKGROUND_NICE}; 0 = all equal)")
     return p.parse_args(argv)
 
 
@@ -257,14 +257,12 @@ async def count_workflows(stack: Stack) -> int:
     return n
 
 
-def renice(stack: Stack, nice: int) -> str:
-    """Lower the priority of the processes that work in the background (not the API, not PostgreSQL)."""
-    if not nice:
-        return "all processes at the same priority"
-    pids = [stack.service_pids["Temporal dev server"], *(p.pid for n, p in stack.children if n == "worker")]
-    for pid in pids:
-        os.setpriority(os.PRIO_PROCESS, pid, nice)
-    return f"central worker and Temporal dev server at nice {nice}"
+def priorities(stack: Stack) -> str:
+    """Which process runs at which CPU priority (TILLFLOW_BACKGROUND_NICE, as under `tillflow up`)."""
+    worker = next(p.pid for n, p in stack.children if n == "worker")
+    temporal = stack.service_pids["Temporal dev server"]
+    return (f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)}, Temporal dev server at nice "
+            f"{os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0")
 
 
 def report(res: Results, unique: int, total: int, throttles: dict[str, int], workflows: int, background: str,
@@ -295,13 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     items = deliveries(args.webhooks, args.duplicates, random.Random(args.seed))
     unique = sum(1 for d in items if not d.duplicate)
     try:
-        with services(throttles) as stack:
+        with services(throttles, background_nice=args.background_nice) as stack:
             step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}")
             step("migrating and seeding the demo retailer")
             seed(stack, seed_env(stack))
             step("starting the central worker and the API")
             start_app(stack, [])
-            background = renice(stack, args.background_nice)
+            background = priorities(stack)
             connect_shop(stack.api_url)
             db = Database(stack.database_url, pool_size=2)
             res = Results()

@@ -60,6 +60,11 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from tillflow.temporal import connect, ensure_search_attributes
     from tillflow.workers import fulfilment_worker, sales_worker, start_stock_sync, webstore_worker
 
+    if settings.background_nice:
+        # Online orders, fulfilment and stock sync are background work: on a busy machine the
+        # API's answers (and its in-process sale worker) go first. Sales polled here still run.
+        os.nice(settings.background_nice)
+
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
         await ensure_search_attributes(client)
