@@ -8,12 +8,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine
-from typing import Any
 
 from temporalio.worker import Worker
 
 from tillflow import logs
+from tillflow.runtime import freeze_startup_objects, run_loop
 from tillflow.settings import Settings, get_settings
 
 log = logging.getLogger("tillflow")
@@ -58,7 +57,12 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from db.session import Database
     from tillflow.adapters import payment_gateway, return_policy, storefront_factory
     from tillflow.temporal import connect, ensure_search_attributes
-    from tillflow.workers import fulfilment_worker, sales_worker, start_stock_sync, webstore_worker
+    from tillflow.workers import (
+        fulfilment_worker,
+        sales_worker,
+        start_stock_sync,
+        webstore_worker,
+    )
 
     if settings.background_nice:
         # Online orders, fulfilment and stock sync are background work: on a busy machine the
@@ -78,6 +82,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         fulfil = fulfilment_worker(client, db, settings)
         fulfil_task = asyncio.create_task(fulfil.run())
         await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
+        freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
             await _serve(sales_worker(client, db, gateway, policy=return_policy(settings)))
@@ -104,7 +109,9 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
         log.info("device worker polling", extra={"till": args.till, "printer": printer})
-        await _serve(build_device_worker(client, args.till, printer, journal))
+        worker = build_device_worker(client, args.till, printer, journal)
+        freeze_startup_objects()
+        await _serve(worker)
 
     run_loop(run())
     return _exit_now()
@@ -178,17 +185,6 @@ async def _serve(worker: Worker, grace: float = 5.0) -> None:
     except TimeoutError:
         # Long polls can hold shutdown for a minute; unfinished tasks are retried by Temporal.
         log.info("worker stopped without waiting for its open polls")
-
-
-def run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run a worker process's main coroutine on uvloop where it is installed (as uvicorn does for
-    the API), else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    uvloop.run(main)
 
 
 def _exit_now() -> int:

