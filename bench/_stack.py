@@ -26,8 +26,8 @@ from tillflow.embedded import (
 from tillflow.settings import Settings
 
 HOST = "127.0.0.1"
-# `tillflow up`'s default priority for the dev server and the central worker.
-BACKGROUND_NICE: int = Settings.model_fields["background_nice"].default
+# `tillflow up`'s default CPU priority (nice) of the central worker.
+WORKER_NICE: int = Settings.model_fields["worker_nice"].default
 # Ports other tillflow or Temporal instances on this machine may use: never ours.
 RESERVED_PORTS = frozenset({7233, 8233, 8000})
 
@@ -55,7 +55,7 @@ class Stack:
     api_url: str
     dynamic_config: dict[str, int]
     sqlite_pragmas: list[str]
-    background_nice: int
+    worker_nice: int
     service_pids: dict[str, int] = field(default_factory=dict)
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
@@ -102,7 +102,7 @@ def child_env(stack: Stack, api_port: int) -> dict[str, str]:
         "TILLFLOW_API_PORT": str(api_port),
         "TILLFLOW_LOG_LEVEL": "WARNING",
         "TILLFLOW_LOG_FORMAT": "text",
-        "TILLFLOW_BACKGROUND_NICE": str(stack.background_nice),
+        "TILLFLOW_WORKER_NICE": str(stack.worker_nice),
     }
 
 
@@ -178,10 +178,10 @@ def wait_healthy(stack: Stack, timeout: float = 90) -> None:
 @contextmanager
 def services(
     dynamic_config: dict[str, int], sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
-    background_nice: int = BACKGROUND_NICE,
+    worker_nice: int = WORKER_NICE,
 ) -> Iterator[Stack]:
     """A temp var dir with PostgreSQL and the Temporal dev server; everything removed on exit.
-    As under `tillflow up`, the dev server and the central worker run at `background_nice`."""
+    As under `tillflow up`, the central worker will run at `worker_nice`."""
     var_dir = Path(tempfile.mkdtemp(prefix="tillflow-bench-")).resolve()
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, var_dir, True)
@@ -190,11 +190,11 @@ def services(
         cleanup.callback(pg.cleanup)  # type: ignore[attr-defined]
         port = free_port()
         extra = ["--headless", *dynamic_config_args(dynamic_config)]
-        temporal = start_temporal(var_dir, port, free_port(), extra, sqlite_pragmas, nice=background_nice)
+        temporal = start_temporal(var_dir, port, free_port(), extra, sqlite_pragmas)
         cleanup.callback(stop_processes, [("temporal", temporal)])
         pids = {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid}  # type: ignore[attr-defined]
         stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config),
-                      list(sqlite_pragmas), background_nice, pids)
+                      list(sqlite_pragmas), worker_nice, pids)
         cleanup.callback(lambda: stop_processes(list(reversed(stack.children))))
         yield stack
 

@@ -26,7 +26,7 @@ from _cpu import CpuMeter, CpuUse
 from _floors import postgres_floor, seconds_of, temporal_floor
 from _report import Row, cpu_table, phase_table, table, target_lines, targets
 from _stack import (
-    BACKGROUND_NICE,
+    WORKER_NICE,
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
     Stack,
@@ -92,9 +92,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="passed to the dev server instead of `tillflow up`'s "
                         f"({' '.join(DEV_SERVER_SQLITE_PRAGMAS)}); `--sqlite-pragma none` for "
                         "the dev server's own defaults")
-    p.add_argument("--background-nice", type=int, default=BACKGROUND_NICE,
-                   help="CPU priority (nice) of the central worker and the dev server, as "
-                        f"TILLFLOW_BACKGROUND_NICE under `tillflow up` (default {BACKGROUND_NICE}; 0 = all equal)")
+    p.add_argument("--worker-nice", type=int, default=WORKER_NICE,
+                   help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
+                        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)")
     p.add_argument("--default-throttles", action="store_true",
                    help="keep the dev server's per-shard poll limits (20/s); do not lift them")
     return p.parse_args(argv)
@@ -264,8 +264,8 @@ def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
         f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file, "
-        f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; central worker and dev server "
-        f"at nice {stack.background_nice} (TILLFLOW_BACKGROUND_NICE)",
+        f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; central worker at nice "
+        f"{stack.worker_nice} (TILLFLOW_WORKER_NICE)",
         "Temporal dev server --dynamic-config-value "
         + ("(per-shard throttles LIFTED for back-to-back load):" if lifted
            else "(dev server defaults kept):"),
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     tills = tills_for(args.tills)
     try:
-        with services(throttles, sqlite_pragmas(args.sqlite_pragma), args.background_nice) as stack:
+        with services(throttles, sqlite_pragmas(args.sqlite_pragma), args.worker_nice) as stack:
             step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
                  f"dynamic config {throttles}")
             prepare(stack, tills)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import httpx
 from _report import percentile
 from _stack import (
-    BACKGROUND_NICE,
+    WORKER_NICE,
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
     Stack,
@@ -83,9 +83,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--default-throttles", action="store_true",
                    help="keep the dev server's default task-queue throttles (20 batches/s)")
-    p.add_argument("--background-nice", type=int, default=BACKGROUND_NICE,
-                   help="CPU priority (nice) of the central worker and the dev server, as "
-                        f"TILLFLOW_BACKGROUND_NICE under `tillflow up` (default {BACKGROUND_NICE}; 0 = all equal)")
+    p.add_argument("--worker-nice", type=int, default=WORKER_NICE,
+                   help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
+                        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)")
     return p.parse_args(argv)
 
 
@@ -258,11 +258,11 @@ async def count_workflows(stack: Stack) -> int:
 
 
 def priorities(stack: Stack) -> str:
-    """Which process runs at which CPU priority (TILLFLOW_BACKGROUND_NICE, as under `tillflow up`)."""
+    """Which process runs at which CPU priority (TILLFLOW_WORKER_NICE, as under `tillflow up`)."""
     worker = next(p.pid for n, p in stack.children if n == "worker")
     temporal = stack.service_pids["Temporal dev server"]
-    return (f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)}, Temporal dev server at nice "
-            f"{os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0")
+    return (f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)} (TILLFLOW_WORKER_NICE), "
+            f"Temporal dev server at nice {os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0")
 
 
 def report(res: Results, unique: int, total: int, throttles: dict[str, int], workflows: int, background: str,
@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     items = deliveries(args.webhooks, args.duplicates, random.Random(args.seed))
     unique = sum(1 for d in items if not d.duplicate)
     try:
-        with services(throttles, background_nice=args.background_nice) as stack:
+        with services(throttles, worker_nice=args.worker_nice) as stack:
             step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}")
             step("migrating and seeding the demo retailer")
             seed(stack, seed_env(stack))

@@ -64,10 +64,10 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         webstore_worker,
     )
 
-    if settings.background_nice:
+    if settings.worker_nice:
         # Online orders, fulfilment and stock sync are background work: on a busy machine the
         # API's answers (and its in-process sale worker) go first. Sales polled here still run.
-        os.nice(settings.background_nice)
+        os.nice(settings.worker_nice)
 
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)

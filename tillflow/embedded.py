@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -87,7 +86,7 @@ def temporal_binary() -> str:
 
 def start_temporal(
     var_dir: Path, port: int, ui_port: int, extra_args: Sequence[str] = (),
-    sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS, nice: int = 0,
+    sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
 ) -> subprocess.Popen[bytes]:
     """The Temporal dev server with its UI, persisting to var/temporal.db."""
     require_free_port("127.0.0.1", port, "TILLFLOW_TEMPORAL_PORT")
@@ -111,9 +110,6 @@ def start_temporal(
     logfile = (var_dir / "temporal.log").open("ab")
     # Its own session: Ctrl-C reaches `up`, which stops services in order.
     proc = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
-    if nice:
-        # Background priority (TILLFLOW_BACKGROUND_NICE): the API and PostgreSQL answer first.
-        os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
     try:
         wait_for_port("127.0.0.1", port, 60, "The Temporal dev server")
     except ServiceError:

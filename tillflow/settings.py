@@ -31,11 +31,10 @@ class Settings(BaseSettings):
     api_workers_in_process: bool = Field(
         default=True, description="run a sale worker inside the API process (saves a hop per sale)"
     )
-    background_nice: int = Field(
+    worker_nice: int = Field(
         default=10, ge=0, le=19,
-        description="CPU priority (nice) of the central worker and of the embedded Temporal dev server: on a "
-                    "busy machine the API and PostgreSQL answer first (web-store acknowledgements stay fast "
-                    "while online orders queue); 0 = all equal",
+        description="CPU priority (nice) the central worker lowers itself to: on a busy machine the API "
+                    "answers first (web-store acknowledgements stay fast while online orders queue); 0 = equal",
     )
     stripe_api_key: str | None = Field(
         default=None, description="Stripe secret key (test or live); unset = localstripe emulator"

@@ -129,8 +129,7 @@ def run_stack(settings: Settings) -> int:
             address = settings.temporal_address
         else:
             print("starting Temporal dev server with UI", flush=True)
-            temporal = start_temporal(var, settings.temporal_port, settings.temporal_ui_port,
-                                      nice=settings.background_nice)
+            temporal = start_temporal(var, settings.temporal_port, settings.temporal_ui_port)
             address = f"127.0.0.1:{settings.temporal_port}"
         env = {**os.environ, "TILLFLOW_DATABASE_URL": url, "TILLFLOW_TEMPORAL_ADDRESS": address,
                "TILLFLOW_VAR_DIR": str(var.resolve())}
