@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 
 from tillflow.embedded import (
+    DEV_SERVER_DEFAULTS,
+    DEV_SERVER_DYNAMIC_CONFIG,
     DEV_SERVER_SQLITE_PRAGMAS,
     port_is_free,
     start_postgres,
@@ -31,14 +33,10 @@ WORKER_NICE: int = Settings.model_fields["worker_nice"].default
 # Ports other tillflow or Temporal instances on this machine may use: never ours.
 RESERVED_PORTS = frozenset({7233, 8233, 8000})
 
-# The dev server has one history shard; each of its task queues loads at most this many
-# batches per second (default 20: up to 50 ms of wait per task under back-to-back load).
-LIFTED_THROTTLES: dict[str, int] = {
-    "history.transferProcessorMaxPollRPS": 1000,
-    "history.timerProcessorMaxPollRPS": 1000,
-    "history.visibilityProcessorMaxPollRPS": 1000,
-}
-THROTTLE_DEFAULTS: dict[str, int] = dict.fromkeys(LIFTED_THROTTLES, 20)
+# `tillflow up`'s dynamic config of the dev server (see tillflow/embedded.py), and the dev
+# server's own defaults for `--default-throttles`.
+LIFTED_THROTTLES: dict[str, int] = dict(DEV_SERVER_DYNAMIC_CONFIG)
+THROTTLE_DEFAULTS: dict[str, int] = dict(DEV_SERVER_DEFAULTS)
 
 
 class StackError(RuntimeError):

@@ -17,11 +17,18 @@ from workflows.contracts import SEARCH_ATTRIBUTES
 log = logging.getLogger("tillflow.embedded")
 
 
-DEV_SERVER_THROUGHPUT = (
-    "history.transferProcessorMaxPollRPS",
-    "history.timerProcessorMaxPollRPS",
-    "history.visibilityProcessorMaxPollRPS",
-)
+# The dev server has one history shard, which loads each of its queues at most 20 batches a
+# second by default (up to 50 ms of wait per workflow task under back-to-back sales). And one node
+# needs no task-queue partitions: with the default 4 a task can land in a partition no worker is
+# polling and has to be forwarded.
+DEV_SERVER_DYNAMIC_CONFIG: dict[str, int] = {
+    "history.transferProcessorMaxPollRPS": 1000,
+    "history.timerProcessorMaxPollRPS": 1000,
+    "history.visibilityProcessorMaxPollRPS": 1000,
+    "matching.numTaskqueueReadPartitions": 1,
+    "matching.numTaskqueueWritePartitions": 1,
+}
+DEV_SERVER_DEFAULTS: dict[str, int] = {k: 4 if k.startswith("matching.") else 20 for k in DEV_SERVER_DYNAMIC_CONFIG}
 # The dev server's SQLite file in write-ahead-log mode, synced at checkpoints instead of at every
 # commit: a third less CPU and latency per sale on a 2-core machine. A crashed process loses
 # nothing; a power cut may lose the last moments of workflow state, but never a sale (its stock,
@@ -100,10 +107,8 @@ def start_temporal(
     ]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
-    # The dev server polls its task queues at 20/s by default, adding up to 50 ms to every
-    # workflow task under back-to-back sales; a store's tills need it to keep up.
-    for key in DEV_SERVER_THROUGHPUT:
-        args += ["--dynamic-config-value", f"{key}=1000"]
+    for key, value in DEV_SERVER_DYNAMIC_CONFIG.items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
     for pragma in sqlite_pragmas:
         args += ["--sqlite-pragma", pragma]
     args += list(extra_args)
