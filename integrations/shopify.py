@@ -16,12 +16,11 @@ from domain.online_orders import from_minor, to_minor
 from integrations.storefront import (
     RefundLine,
     StorefrontError,
-    StorefrontUnavailable,
     StoreItem,
     StoreRefund,
     Tracking,
-    parse_retry_after,
 )
+from integrations.storefront_http import call_store
 
 DEFAULT_API_VERSION = "2025-01"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -51,17 +50,7 @@ class ShopifyStorefront:
     # ---- HTTP --------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            r = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as err:
-            raise StorefrontUnavailable(f"Shopify {method} {path}: {err!r}") from err
-        if r.status_code == 429 or r.status_code >= 500:
-            raise StorefrontUnavailable(f"Shopify {method} {path}: {r.status_code} {_errors(r)}",
-                                        status=r.status_code,
-                                        retry_after=parse_retry_after(r.headers.get("Retry-After")))
-        if r.status_code >= 400:
-            raise StorefrontError(f"Shopify {method} {path}: {r.status_code} {_errors(r)}", status=r.status_code)
-        return r
+        return call_store(self.http, "Shopify", _errors, method, path, **kwargs)
 
     # ---- Storefront --------------------------------------------------------------------------
 

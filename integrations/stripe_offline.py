@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import stripe
 
-from integrations.offline_cards import CaptureOutcome, CaptureUnavailable, OfflineCardCapturer, StoredCardPayment
+from integrations.offline_cards import (
+    CaptureOutcome,
+    CaptureUnavailable,
+    OfflineCardCapturer,
+    StoredCardPayment,
+)
 from integrations.payments import GatewayError
 from integrations.stripe_gateway import StripeGateway
 
