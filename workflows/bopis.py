@@ -115,7 +115,7 @@ class BopisWorkflow(FulfilmentBase):
         if HANDOVER in self._tasks:
             await self._amend(HANDOVER, self._held)
         else:
-            await self._open(HANDOVER, self._held, self._deadline.at, {"deadline": self._deadline.local})
+            await self._create_task(HANDOVER, self._held, self._deadline.at, {"deadline": self._deadline.local})
         self._current, self._phase = HANDOVER, "ready"
         if first:
             s = self._setup

@@ -145,8 +145,8 @@ class FulfilmentBase:
             ])
         return setup
 
-    async def _open(self, kind: str, lines: dict[str, int], due_at: datetime,
-                    detail: dict[str, str] | None = None) -> TaskRef:
+    async def _create_task(self, kind: str, lines: dict[str, int], due_at: datetime,
+                           detail: dict[str, str] | None = None) -> TaskRef:
         self._seq += 1
         task = await workflow.execute_activity_method(FulfilmentActivities.open_task, OpenTask(
             f"{self._wf}:{kind}:{self._seq}", kind, self._wf, self._req, self._as_lines(lines), due_at,
@@ -217,7 +217,7 @@ class FulfilmentBase:
             if not todo:
                 return "picked"
             self._phase = "picking"
-            task = self._tasks.get(PICK) or await self._open(PICK, todo, self._due(self._setup.pick_sla_s))
+            task = self._tasks.get(PICK) or await self._create_task(PICK, todo, self._due(self._setup.pick_sla_s))
             self._current = PICK
             outcome = await self._work_pick(task)
             if outcome != "again":

@@ -82,7 +82,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
         if PACK in self._tasks:
             await self._amend(PACK, unpacked)
         else:
-            await self._open(PACK, unpacked, self._due(self._setup.pick_sla_s))
+            await self._create_task(PACK, unpacked, self._due(self._setup.pick_sla_s))
         self._current, self._phase = PACK, "packing"
         seen = self._changes
         await self._until(lambda: self._pack_event is not None or self._changes != seen, None)
@@ -106,7 +106,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
         if SHIP in self._tasks:
             await self._amend(SHIP, self._packed)
         else:
-            await self._open(SHIP, self._packed, self._due(self._setup.pick_sla_s), {"tracking": tracking})
+            await self._create_task(SHIP, self._packed, self._due(self._setup.pick_sla_s), {"tracking": tracking})
         self._current, self._phase = SHIP, "labelled"
         seen = self._changes
         await self._until(lambda: self._ship_event is not None or self._changes != seen, None)
