@@ -22,6 +22,7 @@ from activities.sale import (
     StockOutcome,
     price_sale,
     record_order,
+    sale_till,
     take_stock,
 )
 from activities.tenders import TenderAttempt, payment_row
@@ -67,7 +68,8 @@ class CashSaleActivities:
         """Everything a cash sale writes, committed together; idempotent per workflow id."""
         req = cmd.request
         with self.db.unit_of_work() as s:
-            priced = price_sale(s, req)
+            till = sale_till(s, req.till_code)
+            priced = price_sale(s, req, till)
             plan = _cash_plan(req, priced)
             if plan is None:
                 return CashOutcome(priced)  # rolled back: nothing was written
@@ -76,12 +78,15 @@ class CashSaleActivities:
             if priced.stock_lines:
                 outcome = take_stock(s, StockCommit(cmd.workflow_id, priced.location_id, cmd.workflow_id,
                                                     priced.stock_lines, cmd.sold_at))
-            for n, t in enumerate(tenders, start=1):
-                attempt = TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
-                                        req.till_code, priced.till_id, priced.location_id, t.reference)
-                orders.insert_payment(s, payment_row(attempt, status="completed", provider_ref=t.reference))
+            orders.add_payments(s, [
+                payment_row(TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
+                                          req.till_code, priced.till_id, priced.location_id, t.reference),
+                            status="completed", provider_ref=t.reference)
+                for n, t in enumerate(tenders, start=1)
+            ])
             recorded = record_order(s, OrderRecord(cmd.workflow_id, req.till_code, priced, req.cashier_id,
-                                                   tenders, change, outcome.warnings, cmd.sold_at, req.customer_id))
+                                                   tenders, change, outcome.warnings, cmd.sold_at, req.customer_id),
+                                    till)
         stock = StockOutcome(recorded.warnings, outcome.taken_from_orders)
         return CashOutcome(priced, recorded, stock, tenders, change)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -10,17 +13,33 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.models import Location, Order, Payment, Till
+from db.models import Location, Order, OrderLine, Till
 from db.repositories import balances, orders, users
-from domain.money import format_minor
+from db.repositories.catalog import TillView
 from db.session import Database
-from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
+from domain.money import format_minor
+from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender, SaleLine, TenderOut
 
 
 @dataclass(frozen=True)
 class ReceiptRequest:
     order_number: str
     reprint: bool = False
+
+
+class PricedLines(Protocol):
+    """What a receipt needs of a priced sale (activities.sale.PricedSale)."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def lines(self) -> tuple[SaleLine, ...]: ...
+    @property
+    def subtotal(self) -> int: ...
+    @property
+    def tax_total(self) -> int: ...
+    @property
+    def total(self) -> int: ...
 
 
 def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
@@ -32,13 +51,17 @@ def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
     return tuple(ReceiptTax(c, r, n, t) for (c, r), (n, t) in sorted(by_rate.items()))
 
 
-def _tender_detail(p: Payment) -> str:
+def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
     """What a receipt may say about a tender: brand and last four, never more."""
-    if p.tender == "card" and p.card_last4:
-        return f"{p.card_brand.upper()} ****{p.card_last4}"
-    if p.tender == "gift_card" and p.provider_ref:
-        return f"****{p.provider_ref[-4:]}"
+    if kind == "card" and last4:
+        return f"{brand.upper()} ****{last4}"
+    if kind == "gift_card" and reference:
+        return f"****{reference[-4:]}"
     return ""
+
+
+def _receipt_lines(lines: Sequence[SaleLine] | Sequence[OrderLine]) -> tuple[ReceiptLine, ...]:
+    return tuple(ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code) for ln in lines)
 
 
 def receipt_for_order(s: Session, number: str, *, reprint: bool = False) -> Receipt:
@@ -68,15 +91,15 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone)) if location
         else order.placed_at,
         currency=order.currency,
-        lines=tuple(
-            ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
-            for ln in lines
-        ),
+        lines=_receipt_lines(lines),
         taxes=_taxes(lines),
         subtotal=order.subtotal,
         tax_total=order.tax_total,
         total=order.total,
-        tenders=tuple(ReceiptTender(p.tender, p.tendered, _tender_detail(p)) for p in pays),
+        tenders=tuple(
+            ReceiptTender(p.tender, p.tendered, _tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref))
+            for p in pays
+        ),
         change_due=order.change_due,
         prices_include_tax=location.prices_include_tax if location else True,
         reprint=reprint,
@@ -84,6 +107,30 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
             f"Gift card {code}: {format_minor(delta, order.currency)} loaded"
             for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
         ),
+    )
+
+
+def receipt_of_sale(till: TillView, number: str, cashier_name: str, placed_at: datetime, priced: PricedLines,
+                    tenders: Sequence[TenderOut], change_due: int) -> Receipt:
+    """The receipt of a sale this transaction has just recorded, from what it wrote: the same
+    receipt `receipt_of` reads back from the database (a test holds the two together)."""
+    return Receipt(
+        sale_id=number,
+        store_name=till.location_name,
+        store_address=till.address,
+        till_code=till.till_code,
+        cashier_name=cashier_name,
+        sold_at=placed_at.astimezone(ZoneInfo(till.timezone)),
+        currency=priced.currency,
+        lines=_receipt_lines(priced.lines),
+        taxes=_taxes(list(priced.lines)),
+        subtotal=priced.subtotal,
+        tax_total=priced.tax_total,
+        total=priced.total,
+        tenders=tuple(ReceiptTender(t.kind, t.tendered, _tender_detail(t.kind, t.card_brand, t.card_last4,
+                                                                        t.reference)) for t in tenders),
+        change_due=change_due,
+        prices_include_tax=till.prices_include_tax,
     )
 
 

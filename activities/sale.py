@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.receipts import receipt_of
+from activities.receipts import receipt_of, receipt_of_sale
 from db.pricing import BasketItem, catalog_items, price_for_till
-from db.repositories import balances, catalog, customers, orders, reservations, stock
+from db.repositories import balances, catalog, customers, orders, reservations, stock, users
+from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import DomainError, InvalidRequest, NotFound
 from workflows.contracts import (
@@ -175,12 +176,18 @@ class SaleActivities:
 # The one-transaction cash checkout (activities/cash_sale.py) runs them back to back.
 
 
-def price_sale(s: Session, req: SaleRequest) -> PricedSale:
+def sale_till(s: Session, till_code: str) -> TillView:
+    """The till a sale is rung up at; an unknown one is a non-retryable refusal."""
+    till = catalog.till_view(s, till_code)
+    if till is None:
+        raise business_error(NotFound(f"Till {till_code} does not exist."))
+    return till
+
+
+def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> PricedSale:
     """Price the basket with the till's store prices and tax; refusals as non-retryable errors."""
+    till = till or sale_till(s, req.till_code)
     try:
-        till = catalog.till_view(s, req.till_code)
-        if till is None:
-            raise NotFound(f"Till {req.till_code} does not exist.")
         if req.customer_id is not None and not customers.exists(s, req.customer_id):
             raise NotFound(f"There is no customer {req.customer_id}.")
         basket = _basket(req)
@@ -216,8 +223,9 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
     applied = stock.apply_movements(s, cmd.location_id, moves, workflow_id=cmd.workflow_id,
                                     occurred_at=cmd.occurred_at)
     # A repeated run finds its rows written already; what is over-committed now is then the guide.
+    # Only units held for someone (reserved or safety stock) can have been taken from an order.
     short = sorted({ln.sku for ln, a in zip(cmd.lines, applied, strict=True)
-                    if not a.applied or a.available_before < ln.quantity})
+                    if (not a.applied or a.available_before < ln.quantity) and a.on_hand_before > a.available_before})
     taken = tuple(StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
                   for sku in short for order, n in reservations.orders_to_resource(s, cmd.location_id, sku))
     warnings = []
@@ -236,10 +244,13 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
     return StockOutcome(tuple(warnings), taken)
 
 
-def record_order(s: Session, cmd: OrderRecord) -> RecordedOrder:
-    """Insert the completed sale's order once per workflow, and build its receipt."""
+def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None) -> RecordedOrder:
+    """Insert the completed sale's order once per workflow, and build its receipt.
+
+    Given the till, a first run builds the receipt from what it has just written (no read back);
+    a repeated run, or one without the till, reads the recorded order."""
     p = cmd.priced
-    order = orders.insert_order(
+    added = orders.add_order(
         s,
         orders.NewOrder(
             workflow_id=cmd.workflow_id,
@@ -261,4 +272,10 @@ def record_order(s: Session, cmd: OrderRecord) -> RecordedOrder:
             customer_id=cmd.customer_id,
         ),
     )
+    if added is not None and till is not None:
+        receipt = receipt_of_sale(till, added.number, users.display_name(s, cmd.cashier_id), cmd.placed_at, p,
+                                  cmd.tenders, cmd.change_due)
+        return RecordedOrder(added.number, receipt, cmd.warnings)
+    order = orders.order_by_workflow(s, cmd.workflow_id)
+    assert order is not None
     return RecordedOrder(order.number, receipt_of(s, order), tuple(order.warnings or ()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -35,3 +35,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def core(session: Session) -> Connection:
+    """The session's connection for a fixed Core statement on a hot path (skips the ORM's
+    per-statement work); what the session still holds unflushed is written first, as the ORM would."""
+    session.flush()
+    return session.connection()

@@ -10,6 +10,7 @@ from sqlalchemy import BindParameter, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Barcode, Location, LocationTaxRate, Price, Product, TaxCategory, Till, Variant
+from db.session import core
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,12 @@ _BY_SKU = _items_query(bindparam("location_id")).where(Variant.sku.in_(bindparam
 
 
 def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
-    row = session.execute(_BY_BARCODE, {"location_id": location_id, "code": code}).first()
+    row = core(session).execute(_BY_BARCODE, {"location_id": location_id, "code": code}).first()
     return _item(row) if row else None
 
 
 def items_by_sku(session: Session, location_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
-    rows = session.execute(_BY_SKU, {"location_id": location_id, "skus": sorted(set(skus))})
+    rows = core(session).execute(_BY_SKU, {"location_id": location_id, "skus": sorted(set(skus))})
     return {item.sku: item for item in map(_item, rows)}
 
 
@@ -112,38 +113,30 @@ def all_items(session: Session, location_id: int) -> list[CatalogItem]:
     return [_item(r) for r in session.execute(_items_query(location_id).order_by(Variant.sku))]
 
 
+_TAX_RATES = (
+    select(TaxCategory.code, LocationTaxRate.rate_bp)
+    .join(LocationTaxRate, LocationTaxRate.tax_category_id == TaxCategory.id)
+    .where(LocationTaxRate.location_id == bindparam("location_id"))
+)
+
+
 def tax_rates(session: Session, location_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(TaxCategory.code, LocationTaxRate.rate_bp)
-        .join(LocationTaxRate, LocationTaxRate.tax_category_id == TaxCategory.id)
-        .where(LocationTaxRate.location_id == location_id)
-    )
-    return {code: rate for code, rate in rows}
+    return {code: rate for code, rate in core(session).execute(_TAX_RATES, {"location_id": location_id})}
+
+
+# Built once: every sale and every till request looks its till up.
+_TILL_VIEW = (
+    select(Till.id, Till.code, Till.name, Till.printer_url, Location.id, Location.code, Location.name,
+           Location.address, Location.timezone, Location.currency, Location.prices_include_tax,
+           Till.card_reader)
+    .join(Location, Location.id == Till.location_id)
+    .where(Till.code == bindparam("code"), Till.active)
+)
 
 
 def till_view(session: Session, till_code: str) -> TillView | None:
-    row = session.execute(
-        select(Till, Location)
-        .join(Location, Location.id == Till.location_id)
-        .where(Till.code == till_code, Till.active)
-    ).first()
-    if row is None:
-        return None
-    till, loc = row
-    return TillView(
-        till_id=till.id,
-        till_code=till.code,
-        till_name=till.name,
-        printer_url=till.printer_url,
-        location_id=loc.id,
-        location_code=loc.code,
-        location_name=loc.name,
-        address=loc.address,
-        timezone=loc.timezone,
-        currency=loc.currency,
-        prices_include_tax=loc.prices_include_tax,
-        card_reader=till.card_reader,
-    )
+    row = core(session).execute(_TILL_VIEW, {"code": till_code}).first()
+    return None if row is None else TillView(*row)
 
 
 def list_tills(session: Session) -> list[TillView]:

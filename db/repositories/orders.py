@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models import Order, OrderLine, Payment, Refund
+from db.session import core
 from domain.pricing import PricedLine
 
 
@@ -38,41 +41,65 @@ class NewOrder:
     customer_id: int | None = None
 
 
+@dataclass(frozen=True)
+class AddedOrder:
+    id: int
+    number: str
+
+
+# The order, its number (made from its id) and its lines in one fixed statement; psycopg
+# prepares it after a few runs. Every till sale goes through here.
+_ADD_ORDER = text("""
+    WITH n AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id),
+    o AS (
+        INSERT INTO orders (id, number, workflow_id, channel, fulfilment_type, status, location_id,
+                            till_id, cashier_id, customer_id, currency, subtotal, tax_total, total,
+                            change_due, warnings, placed_at)
+        SELECT n.id, CAST(:prefix AS varchar) || '-' || lpad(n.id::text, greatest(6, length(n.id::text)), '0'),
+               CAST(:workflow_id AS varchar), CAST(:channel AS varchar), CAST(:fulfilment_type AS varchar),
+               CAST(:status AS varchar), CAST(:location_id AS integer), CAST(:till_id AS integer),
+               CAST(:cashier_id AS integer), CAST(:customer_id AS integer), CAST(:currency AS varchar),
+               CAST(:subtotal AS bigint), CAST(:tax_total AS bigint), CAST(:total AS bigint),
+               CAST(:change_due AS bigint), CAST(:warnings AS jsonb), CAST(:placed_at AS timestamptz)
+        FROM n
+        ON CONFLICT (workflow_id) DO NOTHING
+        RETURNING id, number),
+    lines AS (
+        INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, net, tax, gross,
+                                 tax_code, tax_rate_bp)
+        SELECT o.id, x.* FROM o, unnest(
+            CAST(:line_no AS integer[]), CAST(:sku AS varchar[]), CAST(:name AS varchar[]),
+            CAST(:quantity AS integer[]), CAST(:unit_price AS bigint[]), CAST(:net AS bigint[]),
+            CAST(:tax AS bigint[]), CAST(:gross AS bigint[]), CAST(:tax_code AS varchar[]),
+            CAST(:tax_rate_bp AS integer[])) AS x)
+    SELECT id, number FROM o
+""")
+_LINE_COLUMNS = ("line_no", "sku", "name", "quantity", "unit_price", "net", "tax", "gross", "tax_code",
+                 "tax_rate_bp")
+
+
+def add_order(session: Session, new: NewOrder) -> AddedOrder | None:
+    """Insert the order with its lines once per workflow id; None when it is there already.
+    A retry burns one sequence value: numbers may have gaps, they never repeat."""
+    params: dict[str, object] = {
+        "prefix": new.number_prefix, "workflow_id": new.workflow_id, "channel": new.channel,
+        "fulfilment_type": new.fulfilment_type, "status": new.status, "location_id": new.location_id,
+        "till_id": new.till_id, "cashier_id": new.cashier_id, "customer_id": new.customer_id,
+        "currency": new.currency, "subtotal": new.subtotal, "tax_total": new.tax_total, "total": new.total,
+        "change_due": new.change_due, "warnings": json.dumps(new.warnings), "placed_at": new.placed_at,
+    }
+    for column in _LINE_COLUMNS:
+        params[column] = [getattr(line, column) for line in new.lines]
+    row = core(session).execute(_ADD_ORDER, params).first()
+    return None if row is None else AddedOrder(row.id, row.number)
+
+
 def insert_order(session: Session, new: NewOrder) -> Order:
     """Insert once per workflow id; a retry gets the order that is already there."""
-    # A retry burns one sequence value; numbers may have gaps, they never repeat.
-    order_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("orders", "id"))))
-    inserted = session.scalars(
-        insert(Order)
-        .values(
-            id=order_id,
-            number=f"{new.number_prefix}-{order_id:06d}",
-            workflow_id=new.workflow_id,
-            channel=new.channel,
-            fulfilment_type=new.fulfilment_type,
-            status=new.status,
-            location_id=new.location_id,
-            till_id=new.till_id,
-            cashier_id=new.cashier_id,
-            currency=new.currency,
-            subtotal=new.subtotal,
-            tax_total=new.tax_total,
-            total=new.total,
-            change_due=new.change_due,
-            warnings=new.warnings,
-            placed_at=new.placed_at,
-            customer_id=new.customer_id,
-        )
-        .on_conflict_do_nothing(index_elements=["workflow_id"])
-        .returning(Order)
-    ).one_or_none()
-    if inserted is None:
-        existing = order_by_workflow(session, new.workflow_id)
-        assert existing is not None
-        return existing
-    if new.lines:
-        session.execute(insert(OrderLine), [{"order_id": inserted.id, **line.__dict__} for line in new.lines])
-    return inserted
+    add_order(session, new)
+    existing = order_by_workflow(session, new.workflow_id)
+    assert existing is not None
+    return existing
 
 
 def order_by_workflow(session: Session, workflow_id: str) -> Order | None:
@@ -121,6 +148,21 @@ def insert_payment(session: Session, new: NewPayment) -> Payment:
         row = session.scalar(select(Payment).where(Payment.idempotency_key == new.idempotency_key))
     assert row is not None
     return row
+
+
+_ADD_PAYMENT = text("""
+    INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status, idempotency_key,
+                          location_id, till_id, provider, provider_ref)
+    VALUES (:workflow_id, :tender, :amount, :tendered, :currency, :status, :idempotency_key,
+            :location_id, :till_id, :provider, :provider_ref)
+    ON CONFLICT (idempotency_key) DO NOTHING
+""")
+
+
+def add_payments(session: Session, new: Sequence[NewPayment]) -> None:
+    """Insert each payment once per idempotency key (a retry writes nothing); no rows read back."""
+    if new:
+        core(session).execute(_ADD_PAYMENT, [p.__dict__ for p in new])
 
 
 def payments_for(session: Session, workflow_id: str) -> list[Payment]:

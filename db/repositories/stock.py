@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import StockLevel, StockMovement
+from db.session import core
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,32 @@ class Level:
         return self.on_hand - self.reserved - self.safety_stock
 
 
-def _lock_levels(session: Session, location_id: int, skus: Sequence[str]) -> dict[str, StockLevel]:
-    # Create missing rows, then lock in primary-key order so two baskets never deadlock.
-    wanted = sorted(set(skus))
-    session.execute(
-        insert(StockLevel)
-        .values([{"location_id": location_id, "sku": s, "on_hand": 0, "reserved": 0,
-                  "safety_stock": 0} for s in wanted])
-        .on_conflict_do_nothing()
-    )
-    rows = session.scalars(
-        select(StockLevel)
-        .where(StockLevel.location_id == location_id, StockLevel.sku.in_(wanted))
-        .order_by(StockLevel.sku)
-        .with_for_update()
-    ).all()
-    return {r.sku: r for r in rows}
+# The hot path of every sale: two fixed statements (prepared by psycopg after a few runs) with
+# the rows as arrays, instead of per-call ORM statements and an ORM flush.
+_WRITE_LEDGER = text("""
+    INSERT INTO stock_movements
+        (location_id, sku, delta, bucket, reason, reference, workflow_id, idempotency_key, occurred_at)
+    SELECT CAST(:location_id AS integer), m.sku, m.delta, m.bucket, m.reason, m.reference,
+           CAST(:workflow_id AS varchar), m.key, CAST(:occurred_at AS timestamptz)
+    FROM unnest(CAST(:skus AS varchar[]), CAST(:deltas AS integer[]), CAST(:buckets AS varchar[]),
+                CAST(:reasons AS varchar[]), CAST(:references AS varchar[]), CAST(:keys AS varchar[]))
+         AS m(sku, delta, bucket, reason, reference, key)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING idempotency_key
+""")
+# Creates a missing level, locks every level row in SKU order (so two baskets never deadlock),
+# moves it, and returns it as it is now.
+_MOVE_LEVELS = text("""
+    INSERT INTO stock_levels AS l (location_id, sku, on_hand, reserved, safety_stock, quarantined)
+    SELECT CAST(:location_id AS integer), d.sku, d.sellable, 0, 0, d.quarantine
+    FROM unnest(CAST(:skus AS varchar[]), CAST(:sellable AS integer[]), CAST(:quarantine AS integer[]))
+         AS d(sku, sellable, quarantine)
+    ORDER BY d.sku
+    ON CONFLICT (location_id, sku) DO UPDATE
+        SET on_hand = l.on_hand + EXCLUDED.on_hand, quarantined = l.quarantined + EXCLUDED.quarantined,
+            updated_at = now()
+    RETURNING l.sku, l.on_hand, l.reserved, l.safety_stock
+""")
 
 
 def apply_movements(
@@ -75,35 +85,42 @@ def apply_movements(
     workflow_id: str | None,
     occurred_at: datetime,
 ) -> list[Applied]:
-    """Write ledger rows and move on_hand; a movement whose key exists already is skipped."""
+    """Write ledger rows and move on_hand; a movement whose key exists already is skipped.
+
+    Ledger rows first (the keys that go in are the movements that apply), then each level moved
+    by what applied, in one statement that also locks it and says what it holds now."""
     if not movements:
         return []
-    levels = _lock_levels(session, location_id, [m.sku for m in movements])
-    # All ledger rows in one statement; the keys that went in are the movements that apply.
-    written = set(session.scalars(
-        insert(StockMovement)
-        .values([
-            {"location_id": location_id, "sku": m.sku, "delta": m.delta, "bucket": m.bucket, "reason": m.reason,
-             "reference": m.reference, "workflow_id": workflow_id, "idempotency_key": m.idempotency_key,
-             "occurred_at": occurred_at}
-            for m in movements
-        ])
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(StockMovement.idempotency_key)
-    ))
-    out: list[Applied] = []
+    conn = core(session)
+    written = set(conn.execute(_WRITE_LEDGER, {
+        "location_id": location_id, "workflow_id": workflow_id, "occurred_at": occurred_at,
+        "skus": [m.sku for m in movements], "deltas": [m.delta for m in movements],
+        "buckets": [m.bucket for m in movements], "reasons": [m.reason for m in movements],
+        "references": [m.reference for m in movements], "keys": [m.idempotency_key for m in movements],
+    }).scalars())
+    applies = []
+    moved: dict[str, list[int]] = {}  # sku -> [sellable, quarantine] that apply
     for m in movements:
-        level = levels[m.sku]
-        before_on_hand = level.on_hand
-        before_available = level.on_hand - level.reserved - level.safety_stock
-        applies = m.idempotency_key in written
+        ok = m.idempotency_key in written
         written.discard(m.idempotency_key)  # a key twice in one batch applies once
-        if applies and m.bucket == "quarantine":
-            level.quarantined += m.delta
-        elif applies:
-            level.on_hand += m.delta
-        out.append(Applied(m.sku, m.delta, applies, before_on_hand, before_available))
-    session.flush()
+        applies.append(ok)
+        acc = moved.setdefault(m.sku, [0, 0])
+        if ok:
+            acc[1 if m.bucket == "quarantine" else 0] += m.delta
+    skus = sorted(moved)
+    now = {sku: (on_hand, reserved, safety) for sku, on_hand, reserved, safety in conn.execute(_MOVE_LEVELS, {
+        "location_id": location_id, "skus": skus,
+        "sellable": [moved[s][0] for s in skus], "quarantine": [moved[s][1] for s in skus],
+    })}
+    # Walk the batch in order from what each level held before it.
+    on_hand = {sku: now[sku][0] - moved[sku][0] for sku in skus}
+    out: list[Applied] = []
+    for m, ok in zip(movements, applies, strict=True):
+        _, reserved, safety = now[m.sku]
+        before = on_hand[m.sku]
+        if ok and m.bucket != "quarantine":
+            on_hand[m.sku] += m.delta
+        out.append(Applied(m.sku, m.delta, ok, before, before - reserved - safety))
     return out
 
 
@@ -119,10 +136,13 @@ def movements_with_key_prefix(session: Session, prefix: str) -> list[StockMoveme
 
 
 def level(session: Session, location_id: int, sku: str) -> Level | None:
-    row = session.get(StockLevel, (location_id, sku))
-    if row is None:
-        return None
-    return Level(row.location_id, row.sku, row.on_hand, row.reserved, row.safety_stock)
+    # Read from the table, not the session's identity map: apply_movements moves levels in SQL.
+    row = session.execute(
+        select(StockLevel.location_id, StockLevel.sku, StockLevel.on_hand, StockLevel.reserved,
+               StockLevel.safety_stock)
+        .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+    ).first()
+    return None if row is None else Level(*row)
 
 
 def levels_for_sku(session: Session, sku: str) -> list[Level]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db.models import ApiToken, User, UserLocation
+from db.session import core
 
 
 @dataclass(frozen=True)
@@ -41,28 +42,28 @@ def add_token(
     session.flush()
 
 
+# Built once: every till request authenticates. The user's locations come along as an array.
+_PRINCIPAL = (
+    select(User.id, User.username, User.display_name, User.role,
+           func.array(select(UserLocation.location_id).where(UserLocation.user_id == User.id)
+                      .correlate(User).scalar_subquery()),
+           ApiToken.till_id)
+    .join(User, User.id == ApiToken.user_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.active,
+    )
+)
+
+
 def principal_for_token(session: Session, token_hash: str, now: datetime) -> Principal | None:
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(
-            ApiToken.token_hash == token_hash,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            User.active,
-        )
-    ).first()
+    row = core(session).execute(_PRINCIPAL, {"token_hash": token_hash, "now": now}).first()
     if row is None:
         return None
-    token, user = row
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        location_ids=user_location_ids(session, user.id),
-        till_id=token.till_id,
-    )
+    user_id, username, display, role, locations, till_id = row
+    return Principal(user_id, username, display, role, frozenset(locations), till_id)
 
 
 def revoke_token(session: Session, token_hash: str, now: datetime) -> None:
@@ -71,6 +72,8 @@ def revoke_token(session: Session, token_hash: str, now: datetime) -> None:
         token.revoked_at = now
 
 
+_DISPLAY_NAME = select(User.display_name).where(User.id == bindparam("user_id"))
+
+
 def display_name(session: Session, user_id: int) -> str:
-    user = session.get(User, user_id)
-    return user.display_name if user else ""
+    return core(session).execute(_DISPLAY_NAME, {"user_id": user_id}).scalar() or ""

@@ -11,10 +11,12 @@ from helpers.stock import assert_ledger_balanced, on_hand
 from sqlalchemy import select
 
 from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
+from activities.receipts import receipt_for_order
 from db.models import Order, Payment, StockMovement
 from workflows.contracts import BasketLine, GiftCardLine, SaleRequest, TenderIn, sale_workflow_id
 
 SKU = "KEYRING"
+BOOK = "TEA-GREEN"  # reduced tax rate
 
 
 def _request(wf_id: str, *tenders: TenderIn) -> SaleRequest:
@@ -54,7 +56,24 @@ def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-unt
         order = s.scalars(select(Order).where(Order.workflow_id == wf_id)).one()
         assert (order.total, order.change_due, order.status) == (total, 6000 - total, "completed")
     assert first.recorded.receipt.sale_id == first.recorded.number
+    # The first run builds the receipt from what it wrote; the repeat reads it back: the same receipt.
+    assert again.recorded.receipt == first.recorded.receipt
     assert_ledger_balanced(db)
+
+
+def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  # type: ignore[no-untyped-def]
+    wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
+    # Two tax rates (books are reduced-rate), two cash tenders, change.
+    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(SKU, 2), BasketLine(BOOK, 1),
+                                                        BasketLine(SKU, 1)),
+                      (TenderIn("cash", 2000), TenderIn("cash", 10000)))
+    out = CashSaleActivities(db).checkout(CashCheckout(wf_id, req, datetime.now(UTC)))
+    assert out.recorded is not None
+    with db.unit_of_work() as s:
+        stored = receipt_for_order(s, out.recorded.number)
+    assert out.recorded.receipt == stored
+    assert len(stored.lines) == 3 and len(stored.taxes) == 2 and len(stored.tenders) == 2
+    assert stored.change_due == 12000 - stored.total
 
 
 def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no-untyped-def]

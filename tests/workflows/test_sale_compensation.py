@@ -107,7 +107,7 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_clie
 
     written: list[tuple[int, int]] = []
 
-    def order_store_down(session, cmd):  # type: ignore[no-untyped-def]
+    def order_store_down(session, cmd, till=None):  # type: ignore[no-untyped-def]
         # Stock rows and the cash payment are written by now, in this same transaction.
         written.append((
             len(session.scalars(select(StockMovement).where(StockMovement.workflow_id == cmd.workflow_id)).all()),
