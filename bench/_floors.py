@@ -96,8 +96,8 @@ def noop(req: FloorRequest) -> None:
 
 
 def floor_worker(client: Client, pool: ThreadPoolExecutor) -> Worker:
-    """The floor's worker in this process, on its own queue, built like the sales worker
-    (its workflow module precompiled too, as the sales worker's are)."""
+    """The floor's worker in this process, on its own queue, built like the sales worker (the
+    floor workflow, like the Sale, opts out of the sandbox; the runner is there for the rest)."""
     write_bytecode(Path(__file__).parent)
     return Worker(
         client,

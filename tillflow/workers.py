@@ -112,15 +112,21 @@ def sales_worker(
     task_queue: str = SALES_TASK_QUEUE,
     max_threads: int = 16,
     policy: ReturnPolicy | None = None,
+    sandbox_all: bool = False,
 ) -> Worker:
-    """Sale and reprint workflows with their local activities, on the sales queue."""
+    """Sale and reprint workflows with their local activities, on the sales queue.
+
+    The Sale workflow runs outside the sandbox (see workflows/sale.py); `sandbox_all` puts it back
+    in, for the test that holds it to the sandbox's rules."""
+    runner = sandbox_runner()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[SaleWorkflow, ReprintWorkflow, OfflineReplayWorkflow, ReturnWorkflow],
         activities=activities if activities is not None else sale_activities(db, gateway, policy=policy),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
-        workflow_runner=sandbox_runner(),
+        workflow_runner=runner,
+        **({"unsandboxed_workflow_runner": runner} if sandbox_all else {}),
         max_concurrent_local_activities=max_threads,
     )
 
