@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, InsufficientTender, InvalidRequest, NotFound
@@ -78,6 +79,14 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
         return JSONResponse(_body("invalid", problems or "Invalid request."), status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database went away mid-request (a restart drops pooled connections once). Tills
+        # resend with the same client id and other writes take an Idempotency-Key: a retry is safe.
+        log.warning("database unavailable", extra={"error": str(exc.orig)[:300]})
+        return JSONResponse(_body("unavailable", "The database did not answer; please try again."),
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
