@@ -26,7 +26,6 @@ from activities.sale import (
     take_stock,
 )
 from activities.tenders import TenderAttempt, payment_row
-from db.repositories import orders
 from db.session import Database
 from domain.errors import DomainError
 from domain.tenders import CASH, plan_tender
@@ -78,15 +77,15 @@ class CashSaleActivities:
             if priced.stock_lines:
                 outcome = take_stock(s, StockCommit(cmd.workflow_id, priced.location_id, cmd.workflow_id,
                                                     priced.stock_lines, cmd.sold_at))
-            orders.add_payments(s, [
+            payments = [
                 payment_row(TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
                                           req.till_code, priced.till_id, priced.location_id, t.reference),
                             status="completed", provider_ref=t.reference)
                 for n, t in enumerate(tenders, start=1)
-            ])
+            ]
             recorded = record_order(s, OrderRecord(cmd.workflow_id, req.till_code, priced, req.cashier_id,
                                                    tenders, change, outcome.warnings, cmd.sold_at, req.customer_id),
-                                    till)
+                                    till, payments)
         stock = StockOutcome(recorded.warnings, outcome.taken_from_orders)
         return CashOutcome(priced, recorded, stock, tenders, change)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.receipts import receipt_of, receipt_of_sale
 from db.pricing import BasketItem, catalog_items, price_for_till
-from db.repositories import balances, catalog, customers, orders, reservations, stock, users
+from db.repositories import balances, catalog, customers, orders, reservations, stock
 from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import DomainError, InvalidRequest, NotFound
@@ -244,8 +245,10 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
     return StockOutcome(tuple(warnings), taken)
 
 
-def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None) -> RecordedOrder:
-    """Insert the completed sale's order once per workflow, and build its receipt.
+def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None,
+                 payments: Sequence[orders.NewPayment] = ()) -> RecordedOrder:
+    """Insert the completed sale's order (and `payments`, if the caller has them to write) once
+    per workflow, and build its receipt.
 
     Given the till, a first run builds the receipt from what it has just written (no read back);
     a repeated run, or one without the till, reads the recorded order."""
@@ -271,10 +274,11 @@ def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None) -> 
             lines=list(p.lines),
             customer_id=cmd.customer_id,
         ),
+        payments,
     )
     if added is not None and till is not None:
-        receipt = receipt_of_sale(till, added.number, users.display_name(s, cmd.cashier_id), cmd.placed_at, p,
-                                  cmd.tenders, cmd.change_due)
+        receipt = receipt_of_sale(till, added.number, added.cashier_name, cmd.placed_at, p, cmd.tenders,
+                                  cmd.change_due)
         return RecordedOrder(added.number, receipt, cmd.warnings)
     order = orders.order_by_workflow(s, cmd.workflow_id)
     assert order is not None

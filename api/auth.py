@@ -48,16 +48,32 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
+def _bearer(authorization: str | None) -> str:
+    """The token's hash from an Authorization header; 401 when there is none or it is malformed."""
     if not authorization:
         raise unauthorized("Sign in first: this needs an 'Authorization: Bearer <token>' header.")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("The Authorization header must be 'Bearer <token>'.")
-    principal = users.principal_for_token(session, token_hash(token.strip()), datetime.now(UTC))
+    return token_hash(token.strip())
+
+
+_UNKNOWN_TOKEN = "This token is unknown, expired or signed out; sign in again."
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    principal = users.principal_for_token(session, _bearer(authorization), datetime.now(UTC))
     if principal is None:
-        raise unauthorized("This token is unknown, expired or signed out; sign in again.")
+        raise unauthorized(_UNKNOWN_TOKEN)
     return principal
+
+
+def authenticate_at_till(session: Session, authorization: str | None, till_code: str) -> tuple[Principal, TillView | None]:
+    """The caller (401 if unknown) and the till (None if there is none), read together."""
+    found = users.principal_at_till(session, _bearer(authorization), datetime.now(UTC), till_code)
+    if found is None:
+        raise unauthorized(_UNKNOWN_TOKEN)
+    return found
 
 
 def require_till(principal: Principal, till: TillView) -> None:

@@ -25,7 +25,8 @@ def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[Ba
     `items` are the basket's catalogue items when the caller has loaded them already."""
     if items is None:
         items = catalog_items(session, till, basket)
-    rates = catalog.tax_rates(session, till.location_id)
+    # Each item carries its tax category's rate at this store: no separate query for the rates.
+    rates = {i.tax_code: i.tax_rate_bp for i in items.values() if i.tax_rate_bp is not None}
     inputs = []
     for no, line in enumerate(basket, start=1):
         item = items.get(line.sku)

@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import idempotency
 from api.auth import (
     TILL_ROLES,
-    authenticate,
+    authenticate_at_till,
     issue_token,
     require_till,
     unauthorized,
@@ -84,10 +84,9 @@ def till_for(db: Database, principal: Principal, code: str) -> TillView:
 
 
 def sale_context(db: Database, authorization: str | None, code: str) -> tuple[Principal, TillView]:
-    """The caller and the till in one transaction (the path every sale takes): 401, then 404, then 403."""
+    """The caller and the till in one query (the path every sale takes): 401, then 404, then 403."""
     with db.unit_of_work() as s:
-        principal = authenticate(s, authorization)
-        till = catalog.till_view(s, code)
+        principal, till = authenticate_at_till(s, authorization, code)
     if till is None:
         raise NotFound(f"There is no till {code}.")
     require_till(principal, till)

@@ -24,6 +24,7 @@ class CatalogItem:
     currency: str | None
     barcodes: tuple[str, ...]
     tracks_stock: bool = True
+    tax_rate_bp: int | None = None  # the location's rate for tax_code; None: it has none
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,12 @@ def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
             case((own.id.is_not(None), own.currency), else_=default.currency),
             barcodes,
             Product.tracks_stock,
+            LocationTaxRate.rate_bp,
         )
         .join(Product, Product.id == Variant.product_id)
         .join(TaxCategory, TaxCategory.id == Product.tax_category_id)
+        .outerjoin(LocationTaxRate, (LocationTaxRate.tax_category_id == TaxCategory.id)
+                   & (LocationTaxRate.location_id == location_id))
         .outerjoin(own, (own.variant_id == Variant.id) & (own.location_id == location_id))
         .outerjoin(default, (default.variant_id == Variant.id) & default.location_id.is_(None))
         .where(Variant.active, Product.active)
@@ -78,7 +82,7 @@ def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
 
 
 def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
-    sku, vname, pname, pcode, category, tax_code, amount, currency, codes, tracks = row
+    sku, vname, pname, pcode, category, tax_code, amount, currency, codes, tracks, rate = row
     return CatalogItem(
         sku=sku,
         name=_display_name(pname, vname),
@@ -89,6 +93,7 @@ def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
         currency=currency,
         barcodes=tuple(codes or ()),
         tracks_stock=tracks,
+        tax_rate_bp=rate,
     )
 
 
@@ -125,7 +130,7 @@ def tax_rates(session: Session, location_id: int) -> dict[str, int]:
 
 
 # Built once: every sale and every till request looks its till up.
-_TILL_VIEW = (
+TILL_VIEW = (
     select(Till.id, Till.code, Till.name, Till.printer_url, Location.id, Location.code, Location.name,
            Location.address, Location.timezone, Location.currency, Location.prices_include_tax,
            Till.card_reader)
@@ -135,7 +140,7 @@ _TILL_VIEW = (
 
 
 def till_view(session: Session, till_code: str) -> TillView | None:
-    row = core(session).execute(_TILL_VIEW, {"code": till_code}).first()
+    row = core(session).execute(TILL_VIEW, {"code": till_code}).first()
     return None if row is None else TillView(*row)
 
 

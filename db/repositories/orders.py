@@ -45,10 +45,12 @@ class NewOrder:
 class AddedOrder:
     id: int
     number: str
+    cashier_name: str  # for the receipt; "" without a cashier
 
 
-# The order, its number (made from its id) and its lines in one fixed statement; psycopg
-# prepares it after a few runs. Every till sale goes through here.
+# A sale's whole record in one fixed statement: the order, its number (made from its id), its
+# lines, the payments taken with it, and the cashier's name for the receipt. psycopg prepares it
+# after a few runs; every till sale goes through here.
 _ADD_ORDER = text("""
     WITH n AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id),
     o AS (
@@ -71,16 +73,30 @@ _ADD_ORDER = text("""
             CAST(:line_no AS integer[]), CAST(:sku AS varchar[]), CAST(:name AS varchar[]),
             CAST(:quantity AS integer[]), CAST(:unit_price AS bigint[]), CAST(:net AS bigint[]),
             CAST(:tax AS bigint[]), CAST(:gross AS bigint[]), CAST(:tax_code AS varchar[]),
-            CAST(:tax_rate_bp AS integer[])) AS x)
-    SELECT id, number FROM o
+            CAST(:tax_rate_bp AS integer[])) AS x),
+    pays AS (
+        INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status, idempotency_key,
+                              location_id, till_id, provider, provider_ref)
+        SELECT * FROM unnest(
+            CAST(:pay_workflow_id AS varchar[]), CAST(:pay_tender AS varchar[]), CAST(:pay_amount AS bigint[]),
+            CAST(:pay_tendered AS bigint[]), CAST(:pay_currency AS varchar[]), CAST(:pay_status AS varchar[]),
+            CAST(:pay_idempotency_key AS varchar[]), CAST(:pay_location_id AS integer[]),
+            CAST(:pay_till_id AS integer[]), CAST(:pay_provider AS varchar[]), CAST(:pay_provider_ref AS varchar[]))
+        ON CONFLICT (idempotency_key) DO NOTHING)
+    SELECT o.id, o.number,
+           coalesce((SELECT display_name FROM users WHERE id = CAST(:cashier_id AS integer)), '') AS cashier_name
+    FROM o
 """)
 _LINE_COLUMNS = ("line_no", "sku", "name", "quantity", "unit_price", "net", "tax", "gross", "tax_code",
                  "tax_rate_bp")
+_PAYMENT_COLUMNS = ("workflow_id", "tender", "amount", "tendered", "currency", "status", "idempotency_key",
+                    "location_id", "till_id", "provider", "provider_ref")
 
 
-def add_order(session: Session, new: NewOrder) -> AddedOrder | None:
-    """Insert the order with its lines once per workflow id; None when it is there already.
-    A retry burns one sequence value: numbers may have gaps, they never repeat."""
+def add_order(session: Session, new: NewOrder, payments: Sequence[NewPayment] = ()) -> AddedOrder | None:
+    """Insert the order with its lines once per workflow id, and each payment once per key; None
+    when the order is there already. A retry burns one sequence value: numbers may have gaps,
+    they never repeat."""
     params: dict[str, object] = {
         "prefix": new.number_prefix, "workflow_id": new.workflow_id, "channel": new.channel,
         "fulfilment_type": new.fulfilment_type, "status": new.status, "location_id": new.location_id,
@@ -90,8 +106,10 @@ def add_order(session: Session, new: NewOrder) -> AddedOrder | None:
     }
     for column in _LINE_COLUMNS:
         params[column] = [getattr(line, column) for line in new.lines]
+    for column in _PAYMENT_COLUMNS:
+        params[f"pay_{column}"] = [getattr(p, column) for p in payments]
     row = core(session).execute(_ADD_ORDER, params).first()
-    return None if row is None else AddedOrder(row.id, row.number)
+    return None if row is None else AddedOrder(row.id, row.number, row.cashier_name)
 
 
 def insert_order(session: Session, new: NewOrder) -> Order:
@@ -148,21 +166,6 @@ def insert_payment(session: Session, new: NewPayment) -> Payment:
         row = session.scalar(select(Payment).where(Payment.idempotency_key == new.idempotency_key))
     assert row is not None
     return row
-
-
-_ADD_PAYMENT = text("""
-    INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status, idempotency_key,
-                          location_id, till_id, provider, provider_ref)
-    VALUES (:workflow_id, :tender, :amount, :tendered, :currency, :status, :idempotency_key,
-            :location_id, :till_id, :provider, :provider_ref)
-    ON CONFLICT (idempotency_key) DO NOTHING
-""")
-
-
-def add_payments(session: Session, new: Sequence[NewPayment]) -> None:
-    """Insert each payment once per idempotency key (a retry writes nothing); no rows read back."""
-    if new:
-        core(session).execute(_ADD_PAYMENT, [p.__dict__ for p in new])
 
 
 def payments_for(session: Session, workflow_id: str) -> list[Payment]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from db.models import ApiToken, User, UserLocation
+from db.repositories import catalog
 from db.session import core
 
 
@@ -64,6 +65,23 @@ def principal_for_token(session: Session, token_hash: str, now: datetime) -> Pri
         return None
     user_id, username, display, role, locations, till_id = row
     return Principal(user_id, username, display, role, frozenset(locations), till_id)
+
+
+# The caller and the till of a till request in one round trip (every sale asks both).
+_P, _T = _PRINCIPAL.subquery("p"), catalog.TILL_VIEW.subquery("t")
+_PRINCIPAL_AT_TILL = select(*_P.c, *_T.c).select_from(_P.outerjoin(_T, true()))
+
+
+def principal_at_till(session: Session, token_hash: str, now: datetime,
+                      till_code: str) -> tuple[Principal, catalog.TillView | None] | None:
+    """The token's principal (None: no such live token) and the till (None: no such active till)."""
+    row = core(session).execute(_PRINCIPAL_AT_TILL, {"token_hash": token_hash, "now": now,
+                                                     "code": till_code}).first()
+    if row is None:
+        return None
+    user_id, username, display, role, locations, till_id = row[:6]
+    till = catalog.TillView(*row[6:]) if row[6] is not None else None
+    return Principal(user_id, username, display, role, frozenset(locations), till_id), till
 
 
 def revoke_token(session: Session, token_hash: str, now: datetime) -> None:

@@ -102,16 +102,19 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal
 
 
 async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_client, gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The order write fails after stock and cash were written in the same transaction: none of it stays."""
+    """The sale fails after stock, cash and the order were written in the same transaction: none of it stays."""
     import activities.cash_sale
 
-    written: list[tuple[int, int]] = []
+    written: list[tuple[int, int, int]] = []
+    real_record_order = activities.cash_sale.record_order
 
-    def order_store_down(session, cmd, till=None):  # type: ignore[no-untyped-def]
-        # Stock rows and the cash payment are written by now, in this same transaction.
+    def order_store_down(session, cmd, *args):  # type: ignore[no-untyped-def]
+        real_record_order(session, cmd, *args)
+        # Stock rows, the cash payment and the order are written by now, in this same transaction.
         written.append((
             len(session.scalars(select(StockMovement).where(StockMovement.workflow_id == cmd.workflow_id)).all()),
             len(session.scalars(select(Payment).where(Payment.workflow_id == cmd.workflow_id)).all()),
+            len(session.scalars(select(Order).where(Order.workflow_id == cmd.workflow_id)).all()),
         ))
         raise ApplicationError("order store rejected the write", type="OrderStoreDown", non_retryable=True)
 
@@ -125,7 +128,7 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_clie
     async with worker:
         status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
 
-    assert written and set(written) == {(1, 1)}
+    assert written and set(written) == {(1, 1, 1)}
     assert on_hand(db, "BER", sku) == before
     with db.unit_of_work() as s:
         assert s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first() is None
