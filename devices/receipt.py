@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import textwrap
 
 from escpos.escpos import Escpos
@@ -181,7 +183,10 @@ def _render_barcode(printer: Escpos, receipt: Receipt) -> None:
     if payload is None:
         # The sale id is still printed in the header, so a return can type it in.
         return
-    printer.barcode(payload, "CODE128", height=64, width=2, pos="BELOW", function_type="B")
+    # python-escpos print()s "Using hardware barcode renderer" for every barcode: kept out of the
+    # device worker's log, which is one structured event per line (log handlers keep their stream).
+    with contextlib.redirect_stdout(io.StringIO()):
+        printer.barcode(payload, "CODE128", height=64, width=2, pos="BELOW", function_type="B")
     printer.ln()
 
 
