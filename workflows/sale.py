@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.tenders import CASH, EXCHANGE, plan_tender
     from workflows.contracts import (
         AddTenders,
-        DeviceResult,
         DrawerKick,
         IssuedGiftCard,
         PaymentEvent,
@@ -45,9 +44,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
 
-# Patch id of the one-transaction cash checkout; histories from before it replay the old steps.
-ONE_TRANSACTION_CASH = "one-transaction-cash"
-ONE_DEVICE_ACTIVITY = "one-device-activity"  # drawer and receipt as one device activity
 OPEN_SALE_TIMEOUT = timedelta(minutes=30)  # an open sale nobody tenders is abandoned
 # Refusals of one tender: the sale stays open for another.
 TENDER_REFUSALS = {"InvalidRequest", "NotFound", "Conflict", "InsufficientTender"}
@@ -104,7 +100,7 @@ class SaleWorkflow:
             self._state = "pricing"
             priced: PricedSale | None = None
             recorded: RecordedOrder | None = None
-            if settles_in_cash(req) and workflow.patched(ONE_TRANSACTION_CASH):
+            if settles_in_cash(req):
                 cash = await workflow.execute_local_activity_method(
                     CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP)
                 priced = self._priced = cash.priced
@@ -256,19 +252,10 @@ class SaleWorkflow:
         queue = device_task_queue(req.till_code)
         kick = DrawerKick(f"{number}:drawer", req.till_code, "cash sale") if cash else None
         job = PrintJob(f"{number}:receipt", receipt)
-        if workflow.patched(ONE_DEVICE_ACTIVITY):
-            done: SaleDevicesResult = await workflow.execute_activity(
-                "sale_devices", SaleDevices(job, kick), task_queue=queue, result_type=SaleDevicesResult, **DEVICE)
-            self._drawer = done.drawer is not None and done.drawer.done
-            self._printed = done.receipt.done
-            return
-        if kick is not None:
-            kicked: DeviceResult = await workflow.execute_activity(
-                "open_drawer", kick, task_queue=queue, result_type=DeviceResult, **DEVICE)
-            self._drawer = kicked.done
-        printed: DeviceResult = await workflow.execute_activity(
-            "print_receipt", job, task_queue=queue, result_type=DeviceResult, **DEVICE)
-        self._printed = printed.done
+        done: SaleDevicesResult = await workflow.execute_activity(
+            "sale_devices", SaleDevices(job, kick), task_queue=queue, result_type=SaleDevicesResult, **DEVICE)
+        self._drawer = done.drawer is not None and done.drawer.done
+        self._printed = done.receipt.done
 
     def _snapshot(self) -> SaleResult:
         p = self._priced
