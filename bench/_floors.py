@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -153,15 +154,18 @@ async def eager_start(client: Client, workflow_id: str) -> bool:
 
 
 async def temporal_floor(
-    client: Client, count: int, warmup: int, *, eager: bool
+    client: Client, count: int, warmup: int, *, eager: bool, pause: float = 0.0
 ) -> tuple[list[SaleTiming], int]:
-    """Sequential runs (update-with-start, or eager start + result), and how many ran eagerly."""
+    """Sequential runs (update-with-start, or eager start + result), `pause` seconds before each
+    as the 1-till scenario has, and how many ran eagerly."""
     timings: list[SaleTiming] = []
     eagerly = 0
     kind = "eager" if eager else "uws"
     with ThreadPoolExecutor(max_workers=4) as pool:
         async with floor_worker(client, pool):
             for i in range(count + warmup):
+                if pause:
+                    await asyncio.sleep(pause)
                 wf = f"bench-floor:{kind}:{uuid.uuid4().hex[:12]}"
                 sent, t0 = time.time(), time.perf_counter()
                 started_eagerly = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -143,14 +144,18 @@ async def ring_up(
 
 
 async def run_till(
-    api_url: str, session: TillSession, count: int, prices: dict[str, int], seed: int, tag: str
+    api_url: str, session: TillSession, count: int, prices: dict[str, int], seed: int, tag: str,
+    pause: float = 0.0,
 ) -> list[SaleTiming]:
-    """A till ringing up `count` sales back to back on its own keep-alive connection."""
+    """A till ringing up `count` sales on its own keep-alive connection, `pause` seconds before
+    each (the next customer stepping up; 0: back to back)."""
     rng = random.Random(seed)
     skus = sorted(prices)
     out = []
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
         for _ in range(count):
+            if pause:
+                await asyncio.sleep(pause)
             items = basket(rng, prices, skus)
             out.append(await ring_up(http, session, items, f"{tag}-{session.till}"))
     return out

@@ -1,7 +1,11 @@
 """Sale checkout latency through the real path (HTTP API -> Sale workflow -> activities -> device
 worker) at 1 and N tills, compared with a bare PostgreSQL floor and a minimal Temporal floor.
 
-    .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--default-throttles]
+    .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--pause-ms 150] [--default-throttles]
+
+The 1-till scenario leaves `--pause-ms` before each sale (the next customer steps up while the
+last receipt prints), and so do the Temporal floors it is compared with; it also runs back to
+back, for information. The N-till scenario always runs back to back (throughput).
 
 Starts its own embedded PostgreSQL, Temporal dev server, workers and API on free ports in a temp
 dir, and stops and removes all of it at the end (also on Ctrl-C or an error).
@@ -19,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from _breakdown import breakdown, median_phases
 from _cpu import CpuMeter, CpuUse
@@ -63,12 +67,15 @@ class Results:
     """Everything measured in one run."""
 
     tills: int
+    pause: float
     one: list[SaleTiming] = field(default_factory=list)
     one_wall: float = 0.0
+    one_b2b: list[SaleTiming] = field(default_factory=list)  # 1 till, back to back [info]
     many: list[SaleTiming] = field(default_factory=list)
     many_wall: float = 0.0
     pg: list[float] = field(default_factory=list)
     floor: list[SaleTiming] = field(default_factory=list)
+    floor_b2b: list[SaleTiming] = field(default_factory=list)  # back to back [info]
     eager: list[SaleTiming] = field(default_factory=list)
     eagerly_started: int = 0
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -86,6 +93,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--tills", type=int, default=8,
                    help="tills in the concurrent scenario (default 8)")
     p.add_argument("--warmup", type=int, default=20, help="warm-up sales, not counted (default 20)")
+    p.add_argument("--pause-ms", type=float, default=150,
+                   help="pause before each sale of the 1-till scenario and each Temporal floor run "
+                        "(default 150: no cashier serves the next customer sooner; 0 = back to back only)")
     p.add_argument("--floor-runs", type=int, default=200, help="runs of each floor (default 200)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the baskets")
     p.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE",
@@ -141,24 +151,24 @@ async def settle(client: Client, timeout: float = 120) -> None:
 
 async def scenario(
     api_url: str, sessions: Sequence[TillSession], count: int, prices: dict[str, int],
-    seed_: int, tag: str,
+    seed_: int, tag: str, pause: float = 0.0,
 ) -> tuple[list[SaleTiming], float]:
     """All tills ringing up `count` sales each at the same time; the sales and the wall time."""
     t0 = time.perf_counter()
     per_till = await asyncio.gather(*(
-        run_till(api_url, s, count, prices, seed_ * 1000 + i, tag) for i, s in enumerate(sessions)
+        run_till(api_url, s, count, prices, seed_ * 1000 + i, tag, pause) for i, s in enumerate(sessions)
     ))
     return [t for till in per_till for t in till], time.perf_counter() - t0
 
 
 async def measured_scenario(
     stack: Stack, res: Results, name: str, sessions: Sequence[TillSession], count: int,
-    prices: dict[str, int], seed_: int,
+    prices: dict[str, int], seed_: int, pause: float = 0.0,
 ) -> tuple[list[SaleTiming], float]:
     """A scenario with the CPU each process used during it."""
     meter = CpuMeter(stack.process_groups())
     tag = name.replace(" ", "")
-    timings, wall = await scenario(stack.api_url, sessions, count, prices, seed_, tag)
+    timings, wall = await scenario(stack.api_url, sessions, count, prices, seed_, tag, pause)
     res.cpu.append(meter.done(name, len(timings)))
     check_children(stack)
     return timings, wall
@@ -184,15 +194,20 @@ async def run_sales(
     step(f"warming up: {per_till * len(sessions)} sales over {len(sessions)} tills (not counted)")
     await scenario(stack.api_url, sessions, per_till, prices, args.seed + 100, "warm")
     await settle(client)
-    step(f"1 till: {args.sales} sequential sales at {sessions[0].till}")
+    step(f"1 till: {args.sales} sequential sales at {sessions[0].till}, {args.pause_ms:.0f} ms before each")
     res.one, res.one_wall = await measured_scenario(
-        stack, res, "1 till", sessions[:1], args.sales, prices, args.seed)
+        stack, res, "1 till", sessions[:1], args.sales, prices, args.seed, res.pause)
     await settle(client)
+    if res.pause:
+        step(f"1 till, back to back: {args.sales} sequential sales at {sessions[0].till}")
+        res.one_b2b, _ = await measured_scenario(
+            stack, res, "1 b2b", sessions[:1], args.sales, prices, args.seed + 2)
+        await settle(client)
     step(f"{len(sessions)} tills: {args.sales} sales each, all at once")
     res.many, res.many_wall = await measured_scenario(
         stack, res, f"{len(sessions)} tills", sessions, args.sales, prices, args.seed + 1)
     await settle(client)
-    res.sales_sent = per_till * len(sessions) + len(res.one) + len(res.many)
+    res.sales_sent = per_till * len(sessions) + len(res.one) + len(res.one_b2b) + len(res.many)
     res.orders_recorded = count_sale_orders(stack.database_url)
 
 
@@ -208,15 +223,20 @@ async def run_floors(
         meter = CpuMeter(stack.process_groups())
         res.pg = postgres_floor(db, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
         res.cpu.append(meter.done("PG floor", runs))
-        step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity)")
+        step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity), "
+             f"{args.pause_ms:.0f} ms before each")
         meter = CpuMeter(stack.process_groups())
-        res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+        res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False, pause=res.pause)
         res.cpu.append(meter.done("T floor", runs))
         await settle(client)
+        if res.pause:
+            step(f"Temporal floor, back to back: {args.floor_runs} runs")
+            res.floor_b2b, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+            await settle(client)
         step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
         meter = CpuMeter(stack.process_groups())
         res.eager, res.eagerly_started = await temporal_floor(
-            client, args.floor_runs, FLOOR_WARMUP, eager=True)
+            client, args.floor_runs, FLOOR_WARMUP, eager=True, pause=res.pause)
         res.cpu.append(meter.done("T eager", runs))
     finally:
         db.dispose()
@@ -226,16 +246,20 @@ async def run_breakdown(client: Client, res: Results) -> None:
     """Median time per phase, from the workflow histories."""
     step("reading workflow histories for the breakdown")
     sets = {"sale, 1 till": res.one,
+            "sale, 1 till, back to back": res.one_b2b,
             f"sale, {res.tills} tills": res.many,
             "Temporal floor (update-with-start)": res.floor,
+            "Temporal floor, back to back": res.floor_b2b,
             "Temporal floor (eager start)": res.eager}
     for name, timings in sets.items():
+        if not timings:
+            continue
         res.phases[name] = median_phases(await breakdown(client, timings))
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> Results:
     """Every measurement of the run, against the running stack."""
-    res = Results(tills=args.tills)
+    res = Results(tills=args.tills, pause=args.pause_ms / 1000)
     client = await connect(stack.temporal_address)
     db = Database(stack.database_url, pool_size=1)
     prices = shelf_prices(db)
@@ -276,20 +300,35 @@ def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
 def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) -> str:
     """The full printed report: environment, table, targets, breakdown."""
     pg = Row.of("PostgreSQL floor (stock + order, 1 txn)", res.pg, len(res.pg) / sum(res.pg))
-    floor = Row.of("Temporal floor (update-with-start, 1 LA)", seconds_of(res.floor))
-    eager = Row.of("Temporal floor (eager start + result) [info]", seconds_of(res.eager))
-    one = Row.of("1 till, sequential", seconds_of(res.one), len(res.one) / res.one_wall)
+    paused = f", {res.pause * 1000:.0f} ms apart" if res.pause else ""
+    floor = Row.of(f"Temporal floor (uws, 1 LA){paused}", seconds_of(res.floor))
+    eager = Row.of(f"Temporal floor, eager start{paused} [info]", seconds_of(res.eager))
+    one = Row.of(f"1 till{paused or ', back to back'}", seconds_of(res.one), len(res.one) / res.one_wall)
     many = Row.of(f"{res.tills} tills, concurrent", seconds_of(res.many),
                   len(res.many) / res.many_wall)
+    rows = [one, many, pg, floor, eager]
+    back_to_back = ""
+    if res.one_b2b and res.floor_b2b:
+        floor_b2b = Row.of("Temporal floor, back to back [info]", seconds_of(res.floor_b2b))
+        # Compared with the floor run the same way (back to back).
+        one_b2b = replace(Row.of("1 till, back to back [info]", seconds_of(res.one_b2b)),
+                          floor_p50=floor_b2b.p50)
+        floor_b2b = replace(floor_b2b, floor_p50=floor_b2b.p50)
+        rows[1:1] = [one_b2b]
+        rows.insert(-1, floor_b2b)
+        back_to_back = (
+            f"\n  info  back to back, 1 till: {one_b2b.p50:.1f} ms = {one_b2b.p50 / floor_b2b.p50:.2f}x the floor "
+            f"back to back ({floor_b2b.p50:.1f} ms); here each sale also shares the 2 cores with the previous "
+            "sale's receipt and drawer round trip, which no till that waits for its next customer meets")
     return "\n\n".join([
         "==== tillflow sale checkout latency ====",
         environment(stack, load_before),
-        table([one, many, pg, floor, eager], pg, floor),
+        table(rows, pg, floor),
         f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} runs; "
         f"orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent (incl. warm-up); "
-        f"{sum(t.warned for t in res.one + res.many)} measured sales were sold with a stock "
+        f"{sum(t.warned for t in res.one + res.one_b2b + res.many)} measured sales were sold with a stock "
         "warning (e.g. below zero on hand) and completed all the same",
-        "targets:\n" + target_lines(targets(one, many, res.tills, floor)),
+        "targets:\n" + target_lines(targets(one, many, res.tills, floor)) + back_to_back,
         "where the time goes (from workflow histories):\n" + phase_table(res.phases),
         f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
         "worker runs in the bench process):\n" + cpu_table(res.cpu),
