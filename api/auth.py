@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -68,7 +69,7 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     return principal
 
 
-def authenticate_at_till(session: Session, authorization: str | None, till_code: str) -> tuple[Principal, TillView | None]:
+def authenticate_at_till(session: Session | Connection, authorization: str | None, till_code: str) -> tuple[Principal, TillView | None]:
     """The caller (401 if unknown) and the till (None if there is none), read together."""
     found = users.principal_at_till(session, _bearer(authorization), datetime.now(UTC), till_code)
     if found is None:

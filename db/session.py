@@ -64,12 +64,21 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in autocommit for a read that is one statement (atomic on its own):
+        no BEGIN and COMMIT round trips around it. The pool puts it back as it found it."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def core(session: Session) -> Connection:
-    """The session's connection for a fixed Core statement on a hot path (skips the ORM's
-    per-statement work); what the session still holds unflushed is written first, as the ORM would."""
+def core(session: Session | Connection) -> Connection:
+    """The connection for a fixed Core statement on a hot path (skips the ORM's per-statement
+    work). From a session, what it still holds unflushed is written first, as the ORM would."""
+    if isinstance(session, Connection):
+        return session
     session.flush()
     return session.connection()

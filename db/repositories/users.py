@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import Connection, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from db.models import ApiToken, User, UserLocation
@@ -72,7 +72,7 @@ _P, _T = _PRINCIPAL.subquery("p"), catalog.TILL_VIEW.subquery("t")
 _PRINCIPAL_AT_TILL = select(*_P.c, *_T.c).select_from(_P.outerjoin(_T, true()))
 
 
-def principal_at_till(session: Session, token_hash: str, now: datetime,
+def principal_at_till(session: Session | Connection, token_hash: str, now: datetime,
                       till_code: str) -> tuple[Principal, catalog.TillView | None] | None:
     """The token's principal (None: no such live token) and the till (None: no such active till)."""
     row = core(session).execute(_PRINCIPAL_AT_TILL, {"token_hash": token_hash, "now": now,
