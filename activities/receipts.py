@@ -1,4 +1,5 @@
-"""Build a receipt from what the database recorded, for the first print and every reprint."""
+"""Build a receipt: from what the cash checkout has just written, or from what the database
+recorded (every other sale and every reprint). A test holds the two equal."""
 
 from __future__ import annotations
 
