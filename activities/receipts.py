@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -21,26 +21,14 @@ from db.session import Database
 from domain.money import format_minor
 from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender, SaleLine, TenderOut
 
+if TYPE_CHECKING:  # activities.sale imports this module
+    from activities.sale import PricedSale
+
 
 @dataclass(frozen=True)
 class ReceiptRequest:
     order_number: str
     reprint: bool = False
-
-
-class PricedLines(Protocol):
-    """What a receipt needs of a priced sale (activities.sale.PricedSale)."""
-
-    @property
-    def currency(self) -> str: ...
-    @property
-    def lines(self) -> tuple[SaleLine, ...]: ...
-    @property
-    def subtotal(self) -> int: ...
-    @property
-    def tax_total(self) -> int: ...
-    @property
-    def total(self) -> int: ...
 
 
 def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
@@ -111,7 +99,7 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
     )
 
 
-def receipt_of_sale(till: TillView, number: str, cashier_name: str, placed_at: datetime, priced: PricedLines,
+def receipt_of_sale(till: TillView, number: str, cashier_name: str, placed_at: datetime, priced: PricedSale,
                     tenders: Sequence[TenderOut], change_due: int) -> Receipt:
     """The receipt of a sale this transaction has just recorded, from what it wrote: the same
     receipt `receipt_of` reads back from the database (a test holds the two together)."""

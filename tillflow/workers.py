@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
@@ -126,7 +126,7 @@ def sales_worker(
         activities=activities if activities is not None else sale_activities(db, gateway, policy=policy),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=runner,
-        **({"unsandboxed_workflow_runner": runner} if sandbox_all else {}),
+        unsandboxed_workflow_runner=runner if sandbox_all else UnsandboxedWorkflowRunner(),
         max_concurrent_local_activities=max_threads,
     )
 
