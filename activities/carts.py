@@ -42,9 +42,13 @@ class CartClose:
 
 
 def _state(view: carts.CartView) -> CartState:
-    return CartState(view.cart_id, view.status, view.expires_at,
-                     tuple(CartLineOut(ln.sku, ln.quantity, ln.location_code) for ln in view.lines),
-                     view.pickup_location_id)
+    return CartState(
+        view.cart_id,
+        view.status,
+        view.expires_at,
+        tuple(CartLineOut(ln.sku, ln.quantity, ln.location_code) for ln in view.lines),
+        view.pickup_location_id,
+    )
 
 
 class CartActivities:
@@ -58,8 +62,13 @@ class CartActivities:
         """Create the cart row (once)."""
         r = cmd.request
         with self.db.unit_of_work() as s:
-            carts.open_cart(s, cart_id=r.cart_id, store_id=r.store_id, pickup_location_id=r.pickup_location_id,
-                            expires_at=cmd.expires_at)
+            carts.open_cart(
+                s,
+                cart_id=r.cart_id,
+                store_id=r.store_id,
+                pickup_location_id=r.pickup_location_id,
+                expires_at=cmd.expires_at,
+            )
             view = carts.cart(s, r.cart_id)
         assert view is not None
         return _state(view)
@@ -74,7 +83,9 @@ class CartActivities:
             with self.db.unit_of_work() as s:
                 view = carts.cart(s, r.cart_id, lock=True)
                 if view is None or view.status != "open":
-                    raise Conflict(f"Cart {r.cart_id} is {view.status if view else 'gone'}; it takes no changes.")
+                    raise Conflict(
+                        f"Cart {r.cart_id} is {view.status if view else 'gone'}; it takes no changes."
+                    )
                 sku = availability.resolve_skus(s, [cmd.sku]).get(cmd.sku)
                 if sku is None:
                     raise NotFound(f"No product has SKU or barcode {cmd.sku}.")
@@ -88,13 +99,28 @@ class CartActivities:
         assert view is not None
         return _state(view)
 
-    def _hold(self, s, r: CartRequest, sku: str, quantity: int,  # type: ignore[no-untyped-def]
-              held: tuple[int, int] | None, expires_at: datetime) -> None:
+    def _hold(
+        self,
+        s,
+        r: CartRequest,
+        sku: str,
+        quantity: int,  # type: ignore[no-untyped-def]
+        held: tuple[int, int] | None,
+        expires_at: datetime,
+    ) -> None:
         current, current_qty = held if held else (None, 0)
 
         def hold_at(location_id: int, qty: int) -> None:
-            reservations.set_quantity(s, kind=CART, reference=r.cart_id, location_id=location_id, sku=sku,
-                                      quantity=qty, expires_at=expires_at, workflow_id=None)
+            reservations.set_quantity(
+                s,
+                kind=CART,
+                reference=r.cart_id,
+                location_id=location_id,
+                sku=sku,
+                quantity=qty,
+                expires_at=expires_at,
+                workflow_id=None,
+            )
 
         if quantity == 0:
             if current is not None:
@@ -109,7 +135,11 @@ class CartActivities:
         else:
             if flags.store_only:
                 raise Conflict(f"{sku} is sold in stores only.")
-            order = [x for x in routing.ranked(sites, None, routing.RoutingRules()) if routing.may_ship(x, flags)]
+            order = [
+                x
+                for x in routing.ranked(sites, None, routing.RoutingRules())
+                if routing.may_ship(x, flags)
+            ]
         if current is not None:  # try where it is held first: changing location is the exception
             order.sort(key=lambda x: x.location_id != current)
         for site in order:
@@ -124,8 +154,10 @@ class CartActivities:
         if not order:
             raise Conflict(f"{sku} is not sold from any of this web store's locations.")
         best = max(x.has(sku) + (current_qty if x.location_id == current else 0) for x in order)
-        raise Conflict(f"Only {best} of {sku} can be held for this cart; asked for {quantity}.",
-                       code="out_of_stock")
+        raise Conflict(
+            f"Only {best} of {sku} can be held for this cart; asked for {quantity}.",
+            code="out_of_stock",
+        )
 
     @activity.defn(name="cart.close")
     def close(self, cmd: CartClose) -> int:

@@ -52,8 +52,12 @@ class CashOutcome:
 
 def settles_in_cash(req: SaleRequest) -> bool:
     """Whether a sale may take the one-transaction path: cash only, live at the till, no gift cards."""
-    return bool(req.tenders) and not req.offline and not req.gift_cards and all(
-        t.kind == CASH for t in req.tenders)
+    return (
+        bool(req.tenders)
+        and not req.offline
+        and not req.gift_cards
+        and all(t.kind == CASH for t in req.tenders)
+    )
 
 
 class CashSaleActivities:
@@ -75,17 +79,51 @@ class CashSaleActivities:
             tenders, change = plan
             outcome = StockOutcome(())
             if priced.stock_lines:
-                outcome = take_stock(s, StockCommit(cmd.workflow_id, priced.location_id, cmd.workflow_id,
-                                                    priced.stock_lines, cmd.sold_at))
+                outcome = take_stock(
+                    s,
+                    StockCommit(
+                        cmd.workflow_id,
+                        priced.location_id,
+                        cmd.workflow_id,
+                        priced.stock_lines,
+                        cmd.sold_at,
+                    ),
+                )
             payments = [
-                payment_row(TenderAttempt(cmd.workflow_id, n, CASH, t.amount, t.tendered, priced.currency,
-                                          req.till_code, priced.till_id, priced.location_id, t.reference),
-                            status="completed", provider_ref=t.reference)
+                payment_row(
+                    TenderAttempt(
+                        cmd.workflow_id,
+                        n,
+                        CASH,
+                        t.amount,
+                        t.tendered,
+                        priced.currency,
+                        req.till_code,
+                        priced.till_id,
+                        priced.location_id,
+                        t.reference,
+                    ),
+                    status="completed",
+                    provider_ref=t.reference,
+                )
                 for n, t in enumerate(tenders, start=1)
             ]
-            recorded = record_order(s, OrderRecord(cmd.workflow_id, req.till_code, priced, req.cashier_id,
-                                                   tenders, change, outcome.warnings, cmd.sold_at, req.customer_id),
-                                    till, payments)
+            recorded = record_order(
+                s,
+                OrderRecord(
+                    cmd.workflow_id,
+                    req.till_code,
+                    priced,
+                    req.cashier_id,
+                    tenders,
+                    change,
+                    outcome.warnings,
+                    cmd.sold_at,
+                    req.customer_id,
+                ),
+                till,
+                payments,
+            )
         stock = StockOutcome(recorded.warnings, outcome.taken_from_orders)
         return CashOutcome(priced, recorded, stock, tenders, change)
 

@@ -190,10 +190,18 @@ class FulfilmentActivities:
             items = catalog.items_by_sku(s, req.location_id, [ln.sku for ln in req.lines])
             hours = store_hours.hours(s, req.location_id)
         c = self.config
-        return Setup(ref.name, ref.address, ref.timezone, hours.describe(),
-                     {sku: item.name for sku, item in items.items()}, c.pick_sla_minutes * 60,
-                     c.pickup_hold_days, c.pickup_reminder_hours * 3600, c.pickup_code_attempts,
-                     c.search_attributes)
+        return Setup(
+            ref.name,
+            ref.address,
+            ref.timezone,
+            hours.describe(),
+            {sku: item.name for sku, item in items.items()},
+            c.pick_sla_minutes * 60,
+            c.pickup_hold_days,
+            c.pickup_reminder_hours * 3600,
+            c.pickup_code_attempts,
+            c.search_attributes,
+        )
 
     @activity.defn(name="fulfilment.open_task")
     def open_task(self, cmd: OpenTask) -> TaskRef:
@@ -201,11 +209,29 @@ class FulfilmentActivities:
         r = cmd.request
         with self.db.unit_of_work() as s:
             items = catalog.items_by_sku(s, r.location_id, [ln.sku for ln in cmd.lines])
-            lines = [TaskLine(ln.sku, ln.quantity, ln.name or (items[ln.sku].name if ln.sku in items else ln.sku))
-                     for ln in cmd.lines]
-            t = fulfilment.create_task(s, NewTask(cmd.key, r.location_id, cmd.kind, cmd.workflow_id,
-                                                  r.order_workflow_id, r.order_number, lines, cmd.due_at,
-                                                  r.customer_name, dict(cmd.detail)))
+            lines = [
+                TaskLine(
+                    ln.sku,
+                    ln.quantity,
+                    ln.name or (items[ln.sku].name if ln.sku in items else ln.sku),
+                )
+                for ln in cmd.lines
+            ]
+            t = fulfilment.create_task(
+                s,
+                NewTask(
+                    cmd.key,
+                    r.location_id,
+                    cmd.kind,
+                    cmd.workflow_id,
+                    r.order_workflow_id,
+                    r.order_number,
+                    lines,
+                    cmd.due_at,
+                    r.customer_name,
+                    dict(cmd.detail),
+                ),
+            )
         return TaskRef(t.id, t.kind, t.due_at, tuple(_line(ln) for ln in t.lines), t.status)
 
     @activity.defn(name="fulfilment.claim")
@@ -222,21 +248,41 @@ class FulfilmentActivities:
     def close_task(self, cmd: CloseTask) -> None:
         """The task is done (or cancelled) with an outcome; once."""
         with self.db.unit_of_work() as s:
-            fulfilment.close(s, cmd.task_id, cmd.outcome, cmd.at, user_id=cmd.user_id,
-                             status=fulfilment.CANCELLED if cmd.cancelled else fulfilment.DONE,
-                             detail=dict(cmd.detail or {}))
+            fulfilment.close(
+                s,
+                cmd.task_id,
+                cmd.outcome,
+                cmd.at,
+                user_id=cmd.user_id,
+                status=fulfilment.CANCELLED if cmd.cancelled else fulfilment.DONE,
+                detail=dict(cmd.detail or {}),
+            )
 
     @activity.defn(name="fulfilment.amend_task")
     def amend_task(self, cmd: AmendTask) -> None:
         """The workflow knows better now: lines moved, a new due time, a curbside arrival, a wrong code."""
-        lines = None if cmd.lines is None else [TaskLine(ln.sku, ln.quantity, ln.name) for ln in cmd.lines]
+        lines = (
+            None
+            if cmd.lines is None
+            else [TaskLine(ln.sku, ln.quantity, ln.name) for ln in cmd.lines]
+        )
         with self.db.unit_of_work() as s:
             if lines is not None:
                 current = fulfilment.task(s, cmd.task_id)
                 names = {ln.sku: ln.name for ln in current.lines} if current else {}
-                lines = [TaskLine(ln.sku, ln.quantity, ln.name or names.get(ln.sku, ln.sku)) for ln in lines]
-            fulfilment.amend(s, cmd.task_id, lines=lines, due_at=cmd.due_at, curbside_bay=cmd.curbside_bay,
-                             arrived_at=cmd.arrived_at, detail=dict(cmd.detail or {}))
+                lines = [
+                    TaskLine(ln.sku, ln.quantity, ln.name or names.get(ln.sku, ln.sku))
+                    for ln in lines
+                ]
+            fulfilment.amend(
+                s,
+                cmd.task_id,
+                lines=lines,
+                due_at=cmd.due_at,
+                curbside_bay=cmd.curbside_bay,
+                arrived_at=cmd.arrived_at,
+                detail=dict(cmd.detail or {}),
+            )
 
     @activity.defn(name="fulfilment.cancel_tasks")
     def cancel_tasks(self, cmd: CancelTasks) -> int:
@@ -249,11 +295,18 @@ class FulfilmentActivities:
         """A pick is past its SLA: flag it on the board and tell the store."""
         with self.db.unit_of_work() as s:
             fulfilment.amend(s, e.task_id, escalated_at=e.at)
-        self.notifier.send(Notice(
-            key=f"{e.workflow_id}:escalate:{e.task_id}", kind="pick_overdue", recipient=e.location_code,
-            channel="store", subject=f"Pick overdue: order {e.order_number}",
-            body=f"Order {e.order_number} has not been picked within {e.minutes} minutes (task {e.task_id}).",
-            reference=e.workflow_id, data={"task_id": e.task_id, "order": e.order_number}))
+        self.notifier.send(
+            Notice(
+                key=f"{e.workflow_id}:escalate:{e.task_id}",
+                kind="pick_overdue",
+                recipient=e.location_code,
+                channel="store",
+                subject=f"Pick overdue: order {e.order_number}",
+                body=f"Order {e.order_number} has not been picked within {e.minutes} minutes (task {e.task_id}).",
+                reference=e.workflow_id,
+                data={"task_id": e.task_id, "order": e.order_number},
+            )
+        )
 
     @activity.defn(name="fulfilment.resolve_barcodes")
     def resolve_barcodes(self, codes: tuple[str, ...]) -> tuple[str, ...]:
@@ -267,9 +320,14 @@ class FulfilmentActivities:
         """The shelf did not have the units: correct on_hand (a ledger row per SKU), once per task."""
         with self.db.unit_of_work() as s:
             return pick_stock.record_shortage(
-                s, location_id=cmd.location_id, missing={ln.sku: ln.quantity for ln in cmd.missing},
-                reference=cmd.reference, key=f"{cmd.workflow_id}:shortage:{cmd.task_id}",
-                workflow_id=cmd.workflow_id, occurred_at=cmd.at)
+                s,
+                location_id=cmd.location_id,
+                missing={ln.sku: ln.quantity for ln in cmd.missing},
+                reference=cmd.reference,
+                key=f"{cmd.workflow_id}:shortage:{cmd.task_id}",
+                workflow_id=cmd.workflow_id,
+                occurred_at=cmd.at,
+            )
 
     @activity.defn(name="fulfilment.pickup_deadline")
     def pickup_deadline(self, req: DeadlineRequest) -> Deadline:
@@ -283,25 +341,39 @@ class FulfilmentActivities:
     def hold_for_pickup(self, cmd: HoldCmd) -> int:
         """Picked units become a held-for-pickup allocation (reservation kind 'pickup'); returns units moved."""
         with self.db.unit_of_work() as s:
-            moved = pick_stock.hold_for_pickup(s, reference=cmd.reference, location_id=cmd.location_id,
-                                               targets=cmd.targets, expires_at=cmd.expires_at,
-                                               workflow_id=cmd.workflow_id)
+            moved = pick_stock.hold_for_pickup(
+                s,
+                reference=cmd.reference,
+                location_id=cmd.location_id,
+                targets=cmd.targets,
+                expires_at=cmd.expires_at,
+                workflow_id=cmd.workflow_id,
+            )
         return sum(h.quantity for h in moved)
 
     @activity.defn(name="fulfilment.extend_pickup")
     def extend_pickup(self, cmd: ExtendCmd) -> None:
         """A manager moved the pickup deadline: the hold and the task follow."""
         with self.db.unit_of_work() as s:
-            pick_stock.set_expiry(s, reference=cmd.reference, location_id=cmd.location_id, expires_at=cmd.deadline)
+            pick_stock.set_expiry(
+                s, reference=cmd.reference, location_id=cmd.location_id, expires_at=cmd.deadline
+            )
             fulfilment.amend(s, cmd.task_id, due_at=cmd.deadline, detail=dict(cmd.detail))
 
     @activity.defn(name="fulfilment.hand_over")
     def hand_over(self, cmd: HandOverCmd) -> int:
         """The customer has the goods: the pickup hold leaves on_hand, the task is done; once."""
         with self.db.unit_of_work() as s:
-            taken = pick_stock.consume_pickup(s, reference=cmd.reference, location_id=cmd.location_id,
-                                              occurred_at=cmd.at, workflow_id=cmd.workflow_id)
-            fulfilment.close(s, cmd.task_id, "handed_over", cmd.at, user_id=cmd.user_id, detail=dict(cmd.detail))
+            taken = pick_stock.consume_pickup(
+                s,
+                reference=cmd.reference,
+                location_id=cmd.location_id,
+                occurred_at=cmd.at,
+                workflow_id=cmd.workflow_id,
+            )
+            fulfilment.close(
+                s, cmd.task_id, "handed_over", cmd.at, user_id=cmd.user_id, detail=dict(cmd.detail)
+            )
         return sum(h.quantity for h in taken)
 
     @activity.defn(name="fulfilment.release_pickup")
@@ -309,10 +381,23 @@ class FulfilmentActivities:
         """Back to the shelf: give back the order's pickup holds here (or part of one SKU's)."""
         with self.db.unit_of_work() as s:
             if cmd.sku:
-                return reservations.release_part(s, kind=reservations.PICKUP, reference=cmd.reference,
-                                                 location_id=cmd.location_id, sku=cmd.sku, quantity=cmd.quantity)
-            return sum(h.quantity for h in reservations.release(s, kind=reservations.PICKUP, reference=cmd.reference,
-                                                                 location_id=cmd.location_id))
+                return reservations.release_part(
+                    s,
+                    kind=reservations.PICKUP,
+                    reference=cmd.reference,
+                    location_id=cmd.location_id,
+                    sku=cmd.sku,
+                    quantity=cmd.quantity,
+                )
+            return sum(
+                h.quantity
+                for h in reservations.release(
+                    s,
+                    kind=reservations.PICKUP,
+                    reference=cmd.reference,
+                    location_id=cmd.location_id,
+                )
+            )
 
 
 class NoticeActivities:

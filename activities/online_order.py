@@ -51,7 +51,9 @@ class AcceptRequest:
     workflow_id: str
     request: OnlineOrderRequest
     placed_at: datetime
-    retry: bool = False  # mapped before and failed: entries it left in the exception queue get resolved
+    retry: bool = (
+        False  # mapped before and failed: entries it left in the exception queue get resolved
+    )
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Accepted:
     location_ids: tuple[int, ...]  # where this web store sells from
     pickup_location_id: int | None
     problems: tuple[str, ...] = ()
-    fulfilment_queue: str = FULFILMENT_TASK_QUEUE  # where this worker's Bopis / ShipFromStore children run
+    fulfilment_queue: str = (
+        FULFILMENT_TASK_QUEUE  # where this worker's Bopis / ShipFromStore children run
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,9 @@ class ResourceRequest:
     longitude: float | None = None
     stores_first: bool = True
     exclude: tuple[int, ...] = ()
-    everything: bool = False  # move the whole hold (the location rejected it), not just what a till took
+    everything: bool = (
+        False  # move the whole hold (the location rejected it), not just what a till took
+    )
 
 
 @dataclass(frozen=True)
@@ -182,49 +188,142 @@ class OnlineOrderActivities:
                 for ln in o.lines:
                     if ln.sku not in mapped:
                         what = f"'{ln.sku}'" if ln.sku else "(no SKU)"
-                        problems.append(("unknown_sku", ln.sku, f"Line {ln.line_id} {ln.title!r}: SKU {what} is "
-                                         "neither one of our SKUs nor a barcode; map it in the catalogue, then retry."))
+                        problems.append(
+                            (
+                                "unknown_sku",
+                                ln.sku,
+                                f"Line {ln.line_id} {ln.title!r}: SKU {what} is "
+                                "neither one of our SKUs nor a barcode; map it in the catalogue, then retry.",
+                            )
+                        )
                 pickup_id = None
                 if o.pickup_location:
                     pickup_id = availability.location_id_by_code(s, o.pickup_location)
                     if pickup_id is None:
-                        problems.append(("unknown_location", "", f"Pickup store {o.pickup_location!r} does not exist."))
+                        problems.append(
+                            (
+                                "unknown_location",
+                                "",
+                                f"Pickup store {o.pickup_location!r} does not exist.",
+                            )
+                        )
                 for kind, sku, reason in problems:
-                    order_exceptions.raise_exception(s, order_exceptions.NewException(
-                        req.workflow_id, r.source, r.store_code, o.external_id, kind, sku, reason,
-                        {"order_number": o.number, "lines": [ln.__dict__ for ln in o.lines]}))
+                    order_exceptions.raise_exception(
+                        s,
+                        order_exceptions.NewException(
+                            req.workflow_id,
+                            r.source,
+                            r.store_code,
+                            o.external_id,
+                            kind,
+                            sku,
+                            reason,
+                            {"order_number": o.number, "lines": [ln.__dict__ for ln in o.lines]},
+                        ),
+                    )
                 if problems:
-                    return Accepted(False, (), "", o.currency, o.total, store.location_ids, pickup_id,
-                                    tuple(p[2] for p in problems), self.fulfilment_queue)
-                lines = self._price(s, r, store.pricing_location_id or pickup_id or
-                                    (store.location_ids[0] if store.location_ids else None), mapped)
-                number = online_orders.record(s, orders.NewOrder(
-                    workflow_id=req.workflow_id,
-                    number_prefix=online_orders.PREFIX.get(r.source, "WEB"),
-                    channel=r.source, fulfilment_type=o.fulfilment, status="received",
-                    location_id=pickup_id, till_id=None, cashier_id=None, currency=o.currency,
-                    subtotal=sum(ln.net for ln in lines), tax_total=sum(ln.tax for ln in lines),
-                    total=sum(ln.gross for ln in lines), change_due=0, warnings=[], placed_at=req.placed_at,
-                    lines=[orders.NewOrderLine(no, ln.sku, ln.name, ln.quantity, ln.unit_price, ln.net, ln.tax,
-                                               ln.gross, ln.tax_code, ln.tax_rate_bp)
-                           for no, ln in enumerate(lines, start=1)],
-                ), source=r.source, external_id=f"{r.store_code}:{o.external_id}")
+                    return Accepted(
+                        False,
+                        (),
+                        "",
+                        o.currency,
+                        o.total,
+                        store.location_ids,
+                        pickup_id,
+                        tuple(p[2] for p in problems),
+                        self.fulfilment_queue,
+                    )
+                lines = self._price(
+                    s,
+                    r,
+                    store.pricing_location_id
+                    or pickup_id
+                    or (store.location_ids[0] if store.location_ids else None),
+                    mapped,
+                )
+                number = online_orders.record(
+                    s,
+                    orders.NewOrder(
+                        workflow_id=req.workflow_id,
+                        number_prefix=online_orders.PREFIX.get(r.source, "WEB"),
+                        channel=r.source,
+                        fulfilment_type=o.fulfilment,
+                        status="received",
+                        location_id=pickup_id,
+                        till_id=None,
+                        cashier_id=None,
+                        currency=o.currency,
+                        subtotal=sum(ln.net for ln in lines),
+                        tax_total=sum(ln.tax for ln in lines),
+                        total=sum(ln.gross for ln in lines),
+                        change_due=0,
+                        warnings=[],
+                        placed_at=req.placed_at,
+                        lines=[
+                            orders.NewOrderLine(
+                                no,
+                                ln.sku,
+                                ln.name,
+                                ln.quantity,
+                                ln.unit_price,
+                                ln.net,
+                                ln.tax,
+                                ln.gross,
+                                ln.tax_code,
+                                ln.tax_rate_bp,
+                            )
+                            for no, ln in enumerate(lines, start=1)
+                        ],
+                    ),
+                    source=r.source,
+                    external_id=f"{r.store_code}:{o.external_id}",
+                )
                 if req.retry:
                     order_exceptions.resolve_for_order(s, req.workflow_id)
         except DomainError as err:
             raise business_error(err) from None
-        return Accepted(True, lines, number, o.currency, sum(ln.gross for ln in lines), store.location_ids,
-                        pickup_id, fulfilment_queue=self.fulfilment_queue)
+        return Accepted(
+            True,
+            lines,
+            number,
+            o.currency,
+            sum(ln.gross for ln in lines),
+            store.location_ids,
+            pickup_id,
+            fulfilment_queue=self.fulfilment_queue,
+        )
 
-    def _price(self, s, r: OnlineOrderRequest, location_id: int | None,  # type: ignore[no-untyped-def]
-               mapped: dict[str, str]) -> tuple[MappedLine, ...]:
+    def _price(
+        self,
+        s,
+        r: OnlineOrderRequest,
+        location_id: int | None,  # type: ignore[no-untyped-def]
+        mapped: dict[str, str],
+    ) -> tuple[MappedLine, ...]:
         o = r.order
         if r.source == "web" or any(ln.unit_price == 0 for ln in o.lines):
             if location_id is None:
-                raise DomainError(f"Web store {r.store_code} has no location to price its orders at.")
-            quote = price_at_location(s, location_id, [(mapped[ln.sku], ln.quantity) for ln in o.lines])
-            return tuple(MappedLine(q.sku, q.quantity, q.name, q.unit_price, q.net, q.tax, q.gross, q.tax_code,
-                                    q.tax_rate_bp, ln.line_id) for q, ln in zip(quote.lines, o.lines, strict=True))
+                raise DomainError(
+                    f"Web store {r.store_code} has no location to price its orders at."
+                )
+            quote = price_at_location(
+                s, location_id, [(mapped[ln.sku], ln.quantity) for ln in o.lines]
+            )
+            return tuple(
+                MappedLine(
+                    q.sku,
+                    q.quantity,
+                    q.name,
+                    q.unit_price,
+                    q.net,
+                    q.tax,
+                    q.gross,
+                    q.tax_code,
+                    q.tax_rate_bp,
+                    ln.line_id,
+                )
+                for q, ln in zip(quote.lines, o.lines, strict=True)
+            )
         return tuple(_external(ln, mapped[ln.sku], o.prices_include_tax) for ln in o.lines)
 
     @activity.defn(name="online.route")
@@ -241,14 +340,23 @@ class OnlineOrderActivities:
         sites = [_plus(site, held) for site in sites]
         try:
             plan = routing.route(
-                [routing.Need(ln.sku, ln.quantity) for ln in req.lines], sites, flags,
+                [routing.Need(ln.sku, ln.quantity) for ln in req.lines],
+                sites,
+                flags,
                 destination=routing.Destination(req.country or None, req.latitude, req.longitude),
                 pickup_location_id=req.pickup_location_id,
-                rules=routing.RoutingRules(req.allow_split, req.stores_first), exclude=req.exclude)
+                rules=routing.RoutingRules(req.allow_split, req.stores_first),
+                exclude=req.exclude,
+            )
         except routing.Unroutable as err:
             return Routed(False, (), err.message, err.shortfalls)
-        return Routed(True, tuple(PlacedLine(a.location_id, codes[a.location_id], a.sku, a.quantity)
-                                  for a in plan.allocations))
+        return Routed(
+            True,
+            tuple(
+                PlacedLine(a.location_id, codes[a.location_id], a.sku, a.quantity)
+                for a in plan.allocations
+            ),
+        )
 
     @activity.defn(name="online.reserve")
     def reserve(self, req: ReserveRequest) -> tuple[PlacedLine, ...]:
@@ -256,15 +364,33 @@ class OnlineOrderActivities:
         try:
             with self.db.unit_of_work() as s:
                 if req.cart_id:
-                    reservations.adopt(s, from_kind=CART, from_reference=req.cart_id, to_kind=ORDER,
-                                       to_reference=req.workflow_id, workflow_id=req.workflow_id)
-                    carts.set_status(s, req.cart_id, "checked_out", only_from=("open", "checked_out"))
+                    reservations.adopt(
+                        s,
+                        from_kind=CART,
+                        from_reference=req.cart_id,
+                        to_kind=ORDER,
+                        to_reference=req.workflow_id,
+                        workflow_id=req.workflow_id,
+                    )
+                    carts.set_status(
+                        s, req.cart_id, "checked_out", only_from=("open", "checked_out")
+                    )
                 want = {(ln.location_id, ln.sku): ln.quantity for ln in req.lines}
-                have = {(h.location_id, h.sku) for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)}
+                have = {
+                    (h.location_id, h.sku)
+                    for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
+                }
                 for loc, sku in sorted(want.keys() | have, key=lambda k: (k[1], k[0])):
-                    reservations.set_quantity(s, kind=ORDER, reference=req.workflow_id, location_id=loc, sku=sku,
-                                              quantity=want.get((loc, sku), 0), expires_at=None,
-                                              workflow_id=req.workflow_id)
+                    reservations.set_quantity(
+                        s,
+                        kind=ORDER,
+                        reference=req.workflow_id,
+                        location_id=loc,
+                        sku=sku,
+                        quantity=want.get((loc, sku), 0),
+                        expires_at=None,
+                        workflow_id=req.workflow_id,
+                    )
                 if req.status:
                     online_orders.set_status(s, req.workflow_id, req.status)
         except OutOfStock as err:
@@ -275,65 +401,109 @@ class OnlineOrderActivities:
     def release(self, ref: OrderRef) -> int:
         """Compensation: give back everything the order holds; once."""
         with self.db.unit_of_work() as s:
-            return sum(h.quantity for h in reservations.release(s, kind=ORDER, reference=ref.workflow_id))
+            return sum(
+                h.quantity for h in reservations.release(s, kind=ORDER, reference=ref.workflow_id)
+            )
 
     @activity.defn(name="online.resource")
     def resource(self, req: ResourceRequest) -> Resourced:
         """A till sold units this order held: move the hold to the next best location that has them."""
         with self.db.unit_of_work() as s:
-            mine = {(h.location_id, h.sku): h.quantity for h in reservations.holds(s, kind=ORDER,
-                                                                                  reference=req.workflow_id)}
+            mine = {
+                (h.location_id, h.sku): h.quantity
+                for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
+            }
             held_here = mine.get((req.location_id, req.sku), 0)
-            over = held_here if req.everything else dict(
-                reservations.orders_to_resource(s, req.location_id, req.sku)).get(req.workflow_id, 0)
+            over = (
+                held_here
+                if req.everything
+                else dict(reservations.orders_to_resource(s, req.location_id, req.sku)).get(
+                    req.workflow_id, 0
+                )
+            )
             need = min(over, held_here)
             from_code = availability.location_codes(s, [req.location_id]).get(req.location_id, "")
             moves: list[Move] = []
             if need > 0 and not req.pickup:  # a pickup stays at the customer's store
-                flags = availability.product_flags(s, [req.sku]).get(req.sku, routing.ProductFlags())
+                flags = availability.product_flags(s, [req.sku]).get(
+                    req.sku, routing.ProductFlags()
+                )
                 sites = availability.sites(s, [req.sku], req.location_ids or None)
                 dest = routing.Destination(req.country or None, req.latitude, req.longitude)
-                for site in routing.ranked(sites, dest, routing.RoutingRules(stores_first=req.stores_first)):
+                for site in routing.ranked(
+                    sites, dest, routing.RoutingRules(stores_first=req.stores_first)
+                ):
                     if need <= 0:
                         break
-                    if site.location_id in (req.location_id, *req.exclude) or not routing.may_ship(site, flags):
+                    if site.location_id in (req.location_id, *req.exclude) or not routing.may_ship(
+                        site, flags
+                    ):
                         continue
                     n = min(need, site.has(req.sku))
                     if n <= 0:
                         continue
                     held = mine.get((site.location_id, req.sku), 0)
                     try:
-                        reservations.set_quantity(s, kind=ORDER, reference=req.workflow_id,
-                                                  location_id=site.location_id, sku=req.sku, quantity=held + n,
-                                                  expires_at=None, workflow_id=req.workflow_id)
+                        reservations.set_quantity(
+                            s,
+                            kind=ORDER,
+                            reference=req.workflow_id,
+                            location_id=site.location_id,
+                            sku=req.sku,
+                            quantity=held + n,
+                            expires_at=None,
+                            workflow_id=req.workflow_id,
+                        )
                     except OutOfStock:
                         continue  # taken meanwhile: nothing changed, try the next location
                     mine[(site.location_id, req.sku)] = held + n
-                    moves.append(Move(req.location_id, from_code, site.location_id, site.code, req.sku, n))
+                    moves.append(
+                        Move(req.location_id, from_code, site.location_id, site.code, req.sku, n)
+                    )
                     need -= n
                 moved = sum(m.quantity for m in moves)
                 if moved:
-                    reservations.release_part(s, kind=ORDER, reference=req.workflow_id, location_id=req.location_id,
-                                              sku=req.sku, quantity=moved)
+                    reservations.release_part(
+                        s,
+                        kind=ORDER,
+                        reference=req.workflow_id,
+                        location_id=req.location_id,
+                        sku=req.sku,
+                        quantity=moved,
+                    )
             codes = availability.location_codes(s, {loc for loc, _ in mine})
-            lines = tuple(PlacedLine(h.location_id, codes.get(h.location_id, ""), h.sku, h.quantity)
-                          for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id))
+            lines = tuple(
+                PlacedLine(h.location_id, codes.get(h.location_id, ""), h.sku, h.quantity)
+                for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
+            )
         return Resourced(tuple(moves), need, lines)
 
     @activity.defn(name="online.consume")
     def consume(self, req: ConsumeRequest) -> int:
         """The location handed the goods over: the holds become stock movements; once."""
         with self.db.unit_of_work() as s:
-            return sum(h.quantity for h in reservations.consume(
-                s, kind=ORDER, reference=req.workflow_id, location_id=req.location_id,
-                occurred_at=req.occurred_at, workflow_id=req.workflow_id))
+            return sum(
+                h.quantity
+                for h in reservations.consume(
+                    s,
+                    kind=ORDER,
+                    reference=req.workflow_id,
+                    location_id=req.location_id,
+                    occurred_at=req.occurred_at,
+                    workflow_id=req.workflow_id,
+                )
+            )
 
     @activity.defn(name="online.set_status")
     def set_status(self, req: StatusRequest) -> None:
         """Record where the order is (the storefront and the back office read it)."""
         with self.db.unit_of_work() as s:
-            online_orders.set_status(s, req.workflow_id, req.status,
-                                     warnings=list(req.warnings) if req.warnings is not None else None)
+            online_orders.set_status(
+                s,
+                req.workflow_id,
+                req.status,
+                warnings=list(req.warnings) if req.warnings is not None else None,
+            )
             if req.status in ("accepted", "fulfilling", "completed", "cancelled"):
                 order_exceptions.resolve_for_order(s, req.workflow_id)
 
@@ -341,9 +511,19 @@ class OnlineOrderActivities:
     def raise_exception(self, req: ExceptionRequest) -> None:
         """Put the order in the exception queue for a person (once per order, kind and SKU)."""
         with self.db.unit_of_work() as s:
-            order_exceptions.raise_exception(s, order_exceptions.NewException(
-                req.workflow_id, req.source, req.store_code, req.external_id, req.kind, req.sku, req.reason,
-                dict(req.detail)))
+            order_exceptions.raise_exception(
+                s,
+                order_exceptions.NewException(
+                    req.workflow_id,
+                    req.source,
+                    req.store_code,
+                    req.external_id,
+                    req.kind,
+                    req.sku,
+                    req.reason,
+                    dict(req.detail),
+                ),
+            )
 
 
 def _plus(site: routing.Site, held: list[reservations.Hold]) -> routing.Site:
@@ -353,11 +533,29 @@ def _plus(site: routing.Site, held: list[reservations.Hold]) -> routing.Site:
     available = dict(site.available)
     for sku, qty in extra.items():
         available[sku] = max(0, available.get(sku, 0)) + qty
-    return routing.Site(site.location_id, site.code, site.kind, site.ship_from_store, available, site.latitude,
-                        site.longitude, site.country)
+    return routing.Site(
+        site.location_id,
+        site.code,
+        site.kind,
+        site.ship_from_store,
+        available,
+        site.latitude,
+        site.longitude,
+        site.country,
+    )
 
 
 def _external(ln: ExternalLine, sku: str, inclusive: bool) -> MappedLine:
     gross = ln.unit_price * ln.quantity + (0 if inclusive else ln.tax)
-    return MappedLine(sku, ln.quantity, ln.title or sku, ln.unit_price, gross - ln.tax, ln.tax, gross, "web",
-                      ln.tax_rate_bp, ln.line_id)
+    return MappedLine(
+        sku,
+        ln.quantity,
+        ln.title or sku,
+        ln.unit_price,
+        gross - ln.tax,
+        ln.tax,
+        gross,
+        "web",
+        ln.tax_rate_bp,
+        ln.line_id,
+    )

@@ -59,10 +59,21 @@ class OnlinePaymentActivities:
             row = orders.payment_by_key(s, key)
             fresh = row is None
             if row is None:
-                row = orders.insert_payment(s, orders.NewPayment(
-                    workflow_id=req.workflow_id, tender="card", amount=req.amount, tendered=req.amount,
-                    currency=req.currency, status="creating", idempotency_key=key, location_id=None, till_id=None,
-                    provider="stripe"))
+                row = orders.insert_payment(
+                    s,
+                    orders.NewPayment(
+                        workflow_id=req.workflow_id,
+                        tender="card",
+                        amount=req.amount,
+                        tendered=req.amount,
+                        currency=req.currency,
+                        status="creating",
+                        idempotency_key=key,
+                        location_id=None,
+                        till_id=None,
+                        provider="stripe",
+                    ),
+                )
             payment_id, ref = row.id, row.provider_ref
         try:
             if ref:
@@ -71,12 +82,17 @@ class OnlinePaymentActivities:
                 intent = None if fresh else self.gateway.find_intent_by_key(key)
             if intent is None:
                 intent = self.gateway.create_intent(
-                    amount=req.amount, currency=req.currency, key=key, card_present=False,
+                    amount=req.amount,
+                    currency=req.currency,
+                    key=key,
+                    card_present=False,
                     metadata={"workflow_id": req.workflow_id, "store": req.store_code},
-                    payment_method=req.payment_method or None)
+                    payment_method=req.payment_method or None,
+                )
         except GatewayError as err:
-            raise ApplicationError(f"The payment could not be set up: {err}", type="PaymentFailed",
-                                   non_retryable=True) from err
+            raise ApplicationError(
+                f"The payment could not be set up: {err}", type="PaymentFailed", non_retryable=True
+            ) from err
         return self._record(payment_id, intent)
 
     @activity.defn(name="online.payment_status")
@@ -93,9 +109,19 @@ class OnlinePaymentActivities:
         with self.db.unit_of_work() as s:
             current = orders.payment(s, payment_id).status
             if current in ("creating", "pending"):
-                orders.update_payment(s, payment_id, provider_ref=intent.id,
-                                      status="authorized" if intent.authorized else "pending",
-                                      card_brand=intent.card_brand, card_last4=intent.card_last4,
-                                      failure_message=intent.decline_message[:300])
-        return PaymentState(intent.id, intent.status, intent.authorized, intent.client_secret,
-                            intent.decline_message)
+                orders.update_payment(
+                    s,
+                    payment_id,
+                    provider_ref=intent.id,
+                    status="authorized" if intent.authorized else "pending",
+                    card_brand=intent.card_brand,
+                    card_last4=intent.card_last4,
+                    failure_message=intent.decline_message[:300],
+                )
+        return PaymentState(
+            intent.id,
+            intent.status,
+            intent.authorized,
+            intent.client_secret,
+            intent.decline_message,
+        )

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -50,16 +49,17 @@ def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
 
 
 def _receipt_lines(lines: Sequence[SaleLine] | Sequence[OrderLine]) -> tuple[ReceiptLine, ...]:
-    return tuple(ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code) for ln in lines)
+    return tuple(
+        ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+        for ln in lines
+    )
 
 
 def receipt_for_order(s: Session, number: str, *, reprint: bool = False) -> Receipt:
     """The receipt of a recorded order (read in the caller's transaction)."""
     order = orders.order_by_number(s, number)
     if order is None:
-        raise ApplicationError(
-            f"No sale {number}.", type="NotFound", non_retryable=True
-        )
+        raise ApplicationError(f"No sale {number}.", type="NotFound", non_retryable=True)
     return receipt_of(s, order, reprint=reprint)
 
 
@@ -77,7 +77,8 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         till_code=till.code if till else "",
         cashier_name=cashier,
         # Printed in the store's own time, as the customer saw the clock.
-        sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone)) if location
+        sold_at=order.placed_at.astimezone(ZoneInfo(location.timezone))
+        if location
         else order.placed_at,
         currency=order.currency,
         lines=_receipt_lines(lines),
@@ -86,7 +87,11 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         tax_total=order.tax_total,
         total=order.total,
         tenders=tuple(
-            ReceiptTender(p.tender, p.tendered, _tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref))
+            ReceiptTender(
+                p.tender,
+                p.tendered,
+                _tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref),
+            )
             for p in pays
         ),
         change_due=order.change_due,
@@ -99,8 +104,15 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
     )
 
 
-def receipt_of_sale(till: TillView, number: str, cashier_name: str, placed_at: datetime, priced: PricedSale,
-                    tenders: Sequence[TenderOut], change_due: int) -> Receipt:
+def receipt_of_sale(
+    till: TillView,
+    number: str,
+    cashier_name: str,
+    placed_at: datetime,
+    priced: PricedSale,
+    tenders: Sequence[TenderOut],
+    change_due: int,
+) -> Receipt:
     """The receipt of a sale this transaction has just recorded, from what it wrote: the same
     receipt `receipt_of` reads back from the database (a test holds the two together)."""
     return Receipt(
@@ -116,8 +128,12 @@ def receipt_of_sale(till: TillView, number: str, cashier_name: str, placed_at: d
         subtotal=priced.subtotal,
         tax_total=priced.tax_total,
         total=priced.total,
-        tenders=tuple(ReceiptTender(t.kind, t.tendered, _tender_detail(t.kind, t.card_brand, t.card_last4,
-                                                                        t.reference)) for t in tenders),
+        tenders=tuple(
+            ReceiptTender(
+                t.kind, t.tendered, _tender_detail(t.kind, t.card_brand, t.card_last4, t.reference)
+            )
+            for t in tenders
+        ),
         change_due=change_due,
         prices_include_tax=till.prices_include_tax,
     )

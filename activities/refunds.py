@@ -63,22 +63,35 @@ class RefundActivities:
     def _plan(self, req: RefundRequest) -> list[int]:
         """Pending refund rows for this request (created once; a retry finds the same rows)."""
         with self.db.unit_of_work() as s:
-            existing = [r for r in orders.refunds_for(s, req.sale_workflow_id)
-                        if r.idempotency_key.startswith(f"{req.key}:")]
+            existing = [
+                r
+                for r in orders.refunds_for(s, req.sale_workflow_id)
+                if r.idempotency_key.startswith(f"{req.key}:")
+            ]
             if existing:
                 return [r.id for r in existing]
-            pays = [p for p in orders.payments_for(s, req.sale_workflow_id)
-                    if p.status in ("completed", "captured")]
+            pays = [
+                p
+                for p in orders.payments_for(s, req.sale_workflow_id)
+                if p.status in ("completed", "captured")
+            ]
             if not pays:
                 raise NotFound(f"No paid sale {req.sale_workflow_id} to refund.")
             already = orders.refunded_per_payment(s, req.sale_workflow_id)
             plan = allocate_refund(
-                req.amount, [Paid(p.id, p.tender, p.amount, already.get(p.id, 0)) for p in pays], pays[0].currency
+                req.amount,
+                [Paid(p.id, p.tender, p.amount, already.get(p.id, 0)) for p in pays],
+                pays[0].currency,
             )
             return [
-                orders.insert_refund(s, payment_id=part.payment_id, amount=part.amount,
-                                     key=f"{req.key}:{part.payment_id}", reason=req.reason,
-                                     workflow_id=req.sale_workflow_id).id
+                orders.insert_refund(
+                    s,
+                    payment_id=part.payment_id,
+                    amount=part.amount,
+                    key=f"{req.key}:{part.payment_id}",
+                    reason=req.reason,
+                    workflow_id=req.sale_workflow_id,
+                ).id
                 for part in plan
             ]
 
@@ -86,7 +99,13 @@ class RefundActivities:
         with self.db.unit_of_work() as s:
             r = next(x for x in orders.refunds_for(s, req.sale_workflow_id) if x.id == refund_id)
             p = orders.payment(s, r.payment_id)
-            kind, amount, key, status, ref = p.tender, r.amount, r.idempotency_key, r.status, r.provider_ref
+            kind, amount, key, status, ref = (
+                p.tender,
+                r.amount,
+                r.idempotency_key,
+                r.status,
+                r.provider_ref,
+            )
             intent, code = p.provider_ref, p.provider_ref
         if status == "succeeded":
             return RefundedPart(kind, r.payment_id, amount, ref)
@@ -94,16 +113,25 @@ class RefundActivities:
         if kind == "card":
             # Found by our key if an earlier attempt reached the provider but not our database.
             found = [x for x in self.gateway.list_refunds(intent) if x.key == key]
-            result = found[0] if found else self.gateway.refund(intent, amount=amount, key=key,
-                                                                metadata={"reason": req.reason})
+            result = (
+                found[0]
+                if found
+                else self.gateway.refund(
+                    intent, amount=amount, key=key, metadata={"reason": req.reason}
+                )
+            )
             self.after_provider_refund(result.id)
             provider_ref = result.id
         with self.db.unit_of_work() as s:
             if kind == "gift_card":
-                balances.post_gift_card(s, code, delta=amount, reason="refund", reference=req.key, key=key)
+                balances.post_gift_card(
+                    s, code, delta=amount, reason="refund", reference=req.key, key=key
+                )
                 provider_ref = code
             elif kind == "store_credit":
-                balances.post_store_credit(s, int(code), delta=amount, reason="refund", reference=req.key, key=key)
+                balances.post_store_credit(
+                    s, int(code), delta=amount, reason="refund", reference=req.key, key=key
+                )
                 provider_ref = code
             orders.update_refund(s, refund_id, status="succeeded", provider_ref=provider_ref)
         return RefundedPart(kind, r.payment_id, amount, provider_ref)

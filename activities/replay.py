@@ -93,26 +93,44 @@ class ReplayActivities:
         with self.db.unit_of_work() as s:
             till = catalog.till_view(s, req.till_code)
             if till is None:
-                raise ApplicationError(f"There is no till {req.till_code}.", type="NotFound", non_retryable=True)
-            cashiers = {name: self._cashier(s, name, till.location_id) for name in {e.cashier for e in req.entries}}
-            tills.receive_entries(s, till.till_id, req.batch_id, [
-                tills.NewJournalEntry(
-                    client_sale_id=e.client_sale_id,
-                    workflow_id=sale_workflow_id(req.till_code, e.client_sale_id),
-                    cashier_id=cashiers[e.cashier] or req.uploaded_by,
-                    sold_at=e.sold_at,
-                    payload=_payload(e),
+                raise ApplicationError(
+                    f"There is no till {req.till_code}.", type="NotFound", non_retryable=True
                 )
-                for e in req.entries
-            ])
+            cashiers = {
+                name: self._cashier(s, name, till.location_id)
+                for name in {e.cashier for e in req.entries}
+            }
+            tills.receive_entries(
+                s,
+                till.till_id,
+                req.batch_id,
+                [
+                    tills.NewJournalEntry(
+                        client_sale_id=e.client_sale_id,
+                        workflow_id=sale_workflow_id(req.till_code, e.client_sale_id),
+                        cashier_id=cashiers[e.cashier] or req.uploaded_by,
+                        sold_at=e.sold_at,
+                        payload=_payload(e),
+                    )
+                    for e in req.entries
+                ],
+            )
             out = []
             for e in req.entries:
                 wf_id = sale_workflow_id(req.till_code, e.client_sale_id)
                 order = orders.order_by_workflow(s, wf_id)
                 done = order is not None and order.status == "completed"
-                out.append(ReceivedEntry(e.client_sale_id, wf_id, cashiers[e.cashier] or req.uploaded_by,
-                                         order.number if done and order else ""))
-            return ReceivedBatch(till.till_id, till.location_id, till.location_code, till.currency, tuple(out))
+                out.append(
+                    ReceivedEntry(
+                        e.client_sale_id,
+                        wf_id,
+                        cashiers[e.cashier] or req.uploaded_by,
+                        order.number if done and order else "",
+                    )
+                )
+            return ReceivedBatch(
+                till.till_id, till.location_id, till.location_code, till.currency, tuple(out)
+            )
 
     @staticmethod
     def _cashier(s, username: str, location_id: int) -> int | None:  # type: ignore[no-untyped-def]
@@ -127,44 +145,58 @@ class ReplayActivities:
         if self.capturer is None:
             raise ApplicationError(
                 "Card payments taken offline cannot be captured: no card capturer is configured.",
-                type=CAPTURE_UNAVAILABLE, non_retryable=True,
+                type=CAPTURE_UNAVAILABLE,
+                non_retryable=True,
             )
         key = offline_card_key(cmd.sale_workflow_id, cmd.number)
         try:
-            outcome = self.capturer.capture(StoredCardPayment(
-                key=key, reference=cmd.reference, amount=cmd.amount, currency=cmd.currency, brand=cmd.brand,
-                last4=cmd.last4, till_code=cmd.till_code, client_sale_id=cmd.client_sale_id,
-                taken_at=cmd.sold_at,
-            ))
+            outcome = self.capturer.capture(
+                StoredCardPayment(
+                    key=key,
+                    reference=cmd.reference,
+                    amount=cmd.amount,
+                    currency=cmd.currency,
+                    brand=cmd.brand,
+                    last4=cmd.last4,
+                    till_code=cmd.till_code,
+                    client_sale_id=cmd.client_sale_id,
+                    taken_at=cmd.sold_at,
+                )
+            )
         except CaptureUnavailable as err:
             # Temporary: the activity's retry policy tries again.
-            raise ApplicationError(f"card capture unavailable: {err}", type="CaptureUnavailable") from err
+            raise ApplicationError(
+                f"card capture unavailable: {err}", type="CaptureUnavailable"
+            ) from err
         if outcome.approved:
             return CardCaptured(True, outcome.provider_ref)
         with self.db.unit_of_work() as s:
-            task = tills.add_collection_task(s, tills.NewCollectionTask(
-                idempotency_key=f"{key}:collect",
-                location_id=cmd.location_id,
-                till_id=cmd.till_id,
-                workflow_id=cmd.sale_workflow_id,
-                client_sale_id=cmd.client_sale_id,
-                amount=cmd.amount,
-                currency=cmd.currency,
-                card_brand=cmd.brand,
-                card_last4=cmd.last4,
-                card_reference=cmd.reference,
-                decline_reason=outcome.decline_reason or "declined",
-                receipt={
-                    "client_sale_id": cmd.client_sale_id,
-                    "till": cmd.till_code,
-                    "sold_at": cmd.sold_at.isoformat(),
-                    "total": cmd.total,
-                    "currency": cmd.currency,
-                    "card": f"{cmd.brand} ****{cmd.last4}".strip(),
-                    "lines": [asdict(ln) for ln in cmd.lines],
-                },
-                sold_at=cmd.sold_at,
-            ))
+            task = tills.add_collection_task(
+                s,
+                tills.NewCollectionTask(
+                    idempotency_key=f"{key}:collect",
+                    location_id=cmd.location_id,
+                    till_id=cmd.till_id,
+                    workflow_id=cmd.sale_workflow_id,
+                    client_sale_id=cmd.client_sale_id,
+                    amount=cmd.amount,
+                    currency=cmd.currency,
+                    card_brand=cmd.brand,
+                    card_last4=cmd.last4,
+                    card_reference=cmd.reference,
+                    decline_reason=outcome.decline_reason or "declined",
+                    receipt={
+                        "client_sale_id": cmd.client_sale_id,
+                        "till": cmd.till_code,
+                        "sold_at": cmd.sold_at.isoformat(),
+                        "total": cmd.total,
+                        "currency": cmd.currency,
+                        "card": f"{cmd.brand} ****{cmd.last4}".strip(),
+                        "lines": [asdict(ln) for ln in cmd.lines],
+                    },
+                    sold_at=cmd.sold_at,
+                ),
+            )
             return CardCaptured(False, "", task.id)
 
     @activity.defn(name="replay.record_outcome")
@@ -175,15 +207,30 @@ class ReplayActivities:
             if order is not None and order.status == "completed":
                 short = tills.sale_shortfalls(s, cmd.workflow_id, cmd.location_id)
                 for line in short:
-                    tills.add_variance(s, tills.NewVariance(
-                        location_id=cmd.location_id, sku=line.sku, till_id=cmd.till_id,
-                        workflow_id=cmd.workflow_id, order_number=order.number, line_no=line.line_no,
-                        quantity_sold=line.quantity, on_hand_before=line.on_hand_before, sold_at=cmd.sold_at,
-                    ))
+                    tills.add_variance(
+                        s,
+                        tills.NewVariance(
+                            location_id=cmd.location_id,
+                            sku=line.sku,
+                            till_id=cmd.till_id,
+                            workflow_id=cmd.workflow_id,
+                            order_number=order.number,
+                            line_no=line.line_no,
+                            quantity_sold=line.quantity,
+                            on_hand_before=line.on_hand_before,
+                            sold_at=cmd.sold_at,
+                        ),
+                    )
                 message = f"{len(short)} line(s) flagged for a stock count" if short else ""
-                tills.mark_entry(s, cmd.workflow_id, status="applied", order_number=order.number, message=message)
-                return ReplayEntryResult(cmd.client_sale_id, "applied", order.number, message, len(short))
+                tills.mark_entry(
+                    s, cmd.workflow_id, status="applied", order_number=order.number, message=message
+                )
+                return ReplayEntryResult(
+                    cmd.client_sale_id, "applied", order.number, message, len(short)
+                )
             if cmd.failure:
-                tills.mark_entry(s, cmd.workflow_id, status="flagged", order_number=None, message=cmd.failure)
+                tills.mark_entry(
+                    s, cmd.workflow_id, status="flagged", order_number=None, message=cmd.failure
+                )
                 return ReplayEntryResult(cmd.client_sale_id, "flagged", "", cmd.failure)
             return ReplayEntryResult(cmd.client_sale_id, "pending", "", "still being applied")

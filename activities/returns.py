@@ -118,45 +118,102 @@ class ReturnActivities:
             raise NotFound(f"No sale {req.sale_number}: check the receipt number.")
         order: Order = found[0]
         sold = {ln.line_no: ln for ln in returns.returnable_lines(s, order.id)}
-        sold_lines = [SoldLine(ln.line_no, ln.sku, ln.name, ln.category, ln.quantity, ln.returned, ln.gross,
-                               ln.serial, ln.serialized) for ln in sold.values()]
+        sold_lines = [
+            SoldLine(
+                ln.line_no,
+                ln.sku,
+                ln.name,
+                ln.category,
+                ln.quantity,
+                ln.returned,
+                ln.gross,
+                ln.serial,
+                ln.serialized,
+            )
+            for ln in sold.values()
+        ]
         asked = [AskedLine(a.line_no, a.quantity, a.disposition, a.serial) for a in req.lines]
-        verdict = assess_with_receipt(self.policy, order.placed_at, datetime.now(UTC), sold_lines, asked,
-                                      req.refund_method)
+        verdict = assess_with_receipt(
+            self.policy, order.placed_at, datetime.now(UTC), sold_lines, asked, req.refund_method
+        )
         if verdict.refund_method == "store_credit" and req.customer_id is None:
             raise InvalidRequest("Store credit needs the customer: give customer_id.")
         by_no = {x.line_no: x for x in sold_lines}
         lines = tuple(
-            AssessedLine(i, a.line_no, sold[a.line_no].sku, sold[a.line_no].name, a.quantity,
-                         line_refund(by_no[a.line_no], a.quantity), a.disposition, a.reason, a.serial)
+            AssessedLine(
+                i,
+                a.line_no,
+                sold[a.line_no].sku,
+                sold[a.line_no].name,
+                a.quantity,
+                line_refund(by_no[a.line_no], a.quantity),
+                a.disposition,
+                a.reason,
+                a.serial,
+            )
             for i, a in enumerate(req.lines, start=1)
         )
         web_store, _, web_order_id = (order.external_id or "").partition(":")
-        return ReturnAssessment(order.currency, till.location_id, till.till_id, order.id, order.workflow_id,
-                                lines, verdict.refund_total, verdict.refund_method, verdict.approval_reasons,
-                                channel=order.channel, web_store=web_store if web_order_id else "",
-                                web_order_id=web_order_id)
+        return ReturnAssessment(
+            order.currency,
+            till.location_id,
+            till.till_id,
+            order.id,
+            order.workflow_id,
+            lines,
+            verdict.refund_total,
+            verdict.refund_method,
+            verdict.approval_reasons,
+            channel=order.channel,
+            web_store=web_store if web_order_id else "",
+            web_order_id=web_order_id,
+        )
 
     def _without_receipt(self, s, req: ReturnRequest, till: catalog.TillView) -> ReturnAssessment:  # type: ignore[no-untyped-def]
         if req.customer_id is None:
-            raise InvalidRequest("A return without a receipt needs the customer (store credit goes to them).")
+            raise InvalidRequest(
+                "A return without a receipt needs the customer (store credit goes to them)."
+            )
         items = catalog.items_by_sku(s, till.location_id, [a.sku for a in req.lines])
         lines = []
         for i, a in enumerate(req.lines, start=1):
             item = items.get(a.sku)
             if item is None or item.unit_price is None:
-                raise NotFound(f"Line {i}: no product with SKU {a.sku or '(none)'} priced at this store.")
+                raise NotFound(
+                    f"Line {i}: no product with SKU {a.sku or '(none)'} priced at this store."
+                )
             if item.category in self.policy.final_sale_categories:
                 raise Conflict(f"{item.name} is final sale and cannot be returned.")
             check_asked(item.name, a.quantity, a.disposition)
-            lines.append(AssessedLine(i, None, item.sku, item.name, a.quantity, item.unit_price * a.quantity,
-                                      a.disposition, a.reason, a.serial))
+            lines.append(
+                AssessedLine(
+                    i,
+                    None,
+                    item.sku,
+                    item.name,
+                    a.quantity,
+                    item.unit_price * a.quantity,
+                    a.disposition,
+                    a.reason,
+                    a.serial,
+                )
+            )
         total = sum(ln.refund_amount for ln in lines)
         since = datetime.now(UTC) - timedelta(days=self.policy.receiptless_period_days)
         had = returns.receiptless_credit_since(s, req.customer_id, since)
         verdict = assess_without_receipt(self.policy, total, had, till.currency)
-        return ReturnAssessment(till.currency, till.location_id, till.till_id, None, "", tuple(lines), total,
-                                verdict.refund_method, verdict.approval_reasons, verdict.fraud_signal)
+        return ReturnAssessment(
+            till.currency,
+            till.location_id,
+            till.till_id,
+            None,
+            "",
+            tuple(lines),
+            total,
+            verdict.refund_method,
+            verdict.approval_reasons,
+            verdict.fraud_signal,
+        )
 
     @activity.defn(name="return.claim")
     def claim(self, cmd: ClaimCmd) -> None:
@@ -168,21 +225,47 @@ class ReturnActivities:
                     return  # a retry: claimed already
                 if a.order_id is not None:
                     returns.lock_order(s, a.order_id)
-                    left = {ln.line_no: ln.quantity - ln.returned for ln in returns.returnable_lines(s, a.order_id)}
+                    left = {
+                        ln.line_no: ln.quantity - ln.returned
+                        for ln in returns.returnable_lines(s, a.order_id)
+                    }
                     for ln in a.lines:
-                        if ln.order_line_no is not None and ln.quantity > left.get(ln.order_line_no, 0):
-                            raise Conflict(f"{ln.name}: only {left.get(ln.order_line_no, 0)} can still be "
-                                           "returned (another return just took the rest).")
+                        if ln.order_line_no is not None and ln.quantity > left.get(
+                            ln.order_line_no, 0
+                        ):
+                            raise Conflict(
+                                f"{ln.name}: only {left.get(ln.order_line_no, 0)} can still be "
+                                "returned (another return just took the rest)."
+                            )
                         if ln.order_line_no is not None:
                             left[ln.order_line_no] -= ln.quantity
                 returns.insert_return(
-                    s, return_id=req.return_id, workflow_id=cmd.workflow_id, order_id=a.order_id,
-                    location_id=a.location_id, till_id=a.till_id, cashier_id=req.cashier_id,
-                    customer_id=req.customer_id, refund_method=a.refund_method, refund_total=a.refund_total,
-                    currency=a.currency, receiptless=a.order_id is None, approved_by=cmd.approved_by,
-                    lines=[returns.NewReturnLine(ln.line_no, ln.order_line_no, ln.sku, ln.quantity,
-                                                 ln.refund_amount, ln.disposition, ln.reason, ln.serial)
-                           for ln in a.lines],
+                    s,
+                    return_id=req.return_id,
+                    workflow_id=cmd.workflow_id,
+                    order_id=a.order_id,
+                    location_id=a.location_id,
+                    till_id=a.till_id,
+                    cashier_id=req.cashier_id,
+                    customer_id=req.customer_id,
+                    refund_method=a.refund_method,
+                    refund_total=a.refund_total,
+                    currency=a.currency,
+                    receiptless=a.order_id is None,
+                    approved_by=cmd.approved_by,
+                    lines=[
+                        returns.NewReturnLine(
+                            ln.line_no,
+                            ln.order_line_no,
+                            ln.sku,
+                            ln.quantity,
+                            ln.refund_amount,
+                            ln.disposition,
+                            ln.reason,
+                            ln.serial,
+                        )
+                        for ln in a.lines
+                    ],
                 )
         except DomainError as err:
             raise business_error(err) from None
@@ -197,9 +280,15 @@ class ReturnActivities:
     def store_credit(self, cmd: CreditCmd) -> int:
         """Credit the customer's store credit once; returns the new balance."""
         with self.db.unit_of_work() as s:
-            return balances.post_store_credit(s, cmd.customer_id, delta=cmd.amount, reason="return",
-                                              reference=f"return:{cmd.return_id}",
-                                              key=f"return:{cmd.return_id}:credit", currency=cmd.currency).balance
+            return balances.post_store_credit(
+                s,
+                cmd.customer_id,
+                delta=cmd.amount,
+                reason="return",
+                reference=f"return:{cmd.return_id}",
+                key=f"return:{cmd.return_id}:credit",
+                currency=cmd.currency,
+            ).balance
 
     @activity.defn(name="return.dispose")
     def dispose(self, cmd: DisposeCmd) -> None:
@@ -211,24 +300,41 @@ class ReturnActivities:
             if ln.disposition == "restock":
                 moves.append(stock.Movement(ln.sku, ln.quantity, "return_restock", ref, key))
             elif ln.disposition == "quarantine":
-                moves.append(stock.Movement(ln.sku, ln.quantity, "return_quarantine", ref, key, "quarantine"))
+                moves.append(
+                    stock.Movement(ln.sku, ln.quantity, "return_quarantine", ref, key, "quarantine")
+                )
             else:
                 reason = f"{ref}: {ln.reason or 'damaged'}"[:200]
                 moves.append(stock.Movement(ln.sku, ln.quantity, "return_received", ref, key))
-                moves.append(stock.Movement(ln.sku, -ln.quantity, "write_off_damaged", reason, f"{key}:write_off"))
+                moves.append(
+                    stock.Movement(
+                        ln.sku, -ln.quantity, "write_off_damaged", reason, f"{key}:write_off"
+                    )
+                )
         with self.db.unit_of_work() as s:
-            stock.apply_movements(s, cmd.location_id, moves, workflow_id=cmd.workflow_id,
-                                  occurred_at=datetime.now(UTC))
+            stock.apply_movements(
+                s,
+                cmd.location_id,
+                moves,
+                workflow_id=cmd.workflow_id,
+                occurred_at=datetime.now(UTC),
+            )
 
     @activity.defn(name="return.complete")
     def complete(self, cmd: CompleteCmd) -> None:
         """Close the return; a receipt-less return over the cap leaves a fraud signal."""
         with self.db.unit_of_work() as s:
-            returns.set_status(s, cmd.return_id, cmd.status,
-                               exchange_workflow_id=cmd.exchange_workflow_id or None)
+            returns.set_status(
+                s, cmd.return_id, cmd.status, exchange_workflow_id=cmd.exchange_workflow_id or None
+            )
             if cmd.fraud_signal and not returns.fraud_signals(s, cmd.return_id):
-                returns.add_fraud_signal(s, kind=cmd.fraud_signal, customer_id=cmd.customer_id,
-                                         return_id=cmd.return_id, detail={"status": cmd.status})
+                returns.add_fraud_signal(
+                    s,
+                    kind=cmd.fraud_signal,
+                    customer_id=cmd.customer_id,
+                    return_id=cmd.return_id,
+                    detail={"status": cmd.status},
+                )
 
     @activity.defn(name="return.receipt")
     def receipt(self, return_id: str) -> Receipt:
@@ -242,13 +348,32 @@ class ReturnActivities:
             names = catalog.items_by_sku(s, loc.id, [ln.sku for ln in lines])
             tz = ZoneInfo(loc.timezone)
             return Receipt(
-                sale_id=f"R-{ret.return_id}"[:20], store_name=loc.name, store_address=loc.address,
-                till_code="", cashier_name="", sold_at=ret.created_at.astimezone(tz), currency=ret.currency,
-                lines=tuple(ReceiptLine(names[ln.sku].name if ln.sku in names else ln.sku, ln.sku, -ln.quantity,
-                                        ln.refund_amount // ln.quantity, -ln.refund_amount, ln.disposition)
-                            for ln in lines),
-                taxes=(), subtotal=-ret.refund_total, tax_total=0, total=-ret.refund_total,
+                sale_id=f"R-{ret.return_id}"[:20],
+                store_name=loc.name,
+                store_address=loc.address,
+                till_code="",
+                cashier_name="",
+                sold_at=ret.created_at.astimezone(tz),
+                currency=ret.currency,
+                lines=tuple(
+                    ReceiptLine(
+                        names[ln.sku].name if ln.sku in names else ln.sku,
+                        ln.sku,
+                        -ln.quantity,
+                        ln.refund_amount // ln.quantity,
+                        -ln.refund_amount,
+                        ln.disposition,
+                    )
+                    for ln in lines
+                ),
+                taxes=(),
+                subtotal=-ret.refund_total,
+                tax_total=0,
+                total=-ret.refund_total,
                 tenders=(ReceiptTender(f"refund: {ret.refund_method}", ret.refund_total),),
-                change_due=0, footer="RETURN — keep this receipt",
-                notes=(f"Refund {format_minor(ret.refund_total, ret.currency)} to {ret.refund_method}",),
+                change_due=0,
+                footer="RETURN — keep this receipt",
+                notes=(
+                    f"Refund {format_minor(ret.refund_total, ret.currency)} to {ret.refund_method}",
+                ),
             )

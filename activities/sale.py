@@ -104,11 +104,15 @@ def _sale_key(workflow_id: str, line_no: int) -> str:
 
 
 def _basket(req: SaleRequest) -> list[BasketItem]:
-    items = [BasketItem(ln.sku, ln.quantity, ln.unit_price if req.offline else None) for ln in req.lines]
+    items = [
+        BasketItem(ln.sku, ln.quantity, ln.unit_price if req.offline else None) for ln in req.lines
+    ]
     for g in req.gift_cards:
         if not GIFT_CARD_MIN <= g.amount <= GIFT_CARD_MAX:
-            raise InvalidRequest(f"A gift card can be sold for {GIFT_CARD_MIN / 100:.2f} to "
-                                 f"{GIFT_CARD_MAX / 100:.2f}.")
+            raise InvalidRequest(
+                f"A gift card can be sold for {GIFT_CARD_MIN / 100:.2f} to "
+                f"{GIFT_CARD_MAX / 100:.2f}."
+            )
         items.append(BasketItem(GIFT_CARD_SKU, 1, g.amount))
     return items
 
@@ -136,12 +140,18 @@ class SaleActivities:
         """Compensation: put back every unit this sale took, once."""
         with self.db.unit_of_work() as s:
             taken = [
-                m for m in stock.movements_with_key_prefix(s, f"{cmd.workflow_id}:stock:")
+                m
+                for m in stock.movements_with_key_prefix(s, f"{cmd.workflow_id}:stock:")
                 if m.location_id == cmd.location_id and m.reason == "sale"
             ]
             moves = [
-                stock.Movement(m.sku, -m.delta, "sale_reversal", m.reference,
-                               f"{cmd.workflow_id}:restock:{(m.idempotency_key or '').rsplit(':', 1)[-1]}")
+                stock.Movement(
+                    m.sku,
+                    -m.delta,
+                    "sale_reversal",
+                    m.reference,
+                    f"{cmd.workflow_id}:restock:{(m.idempotency_key or '').rsplit(':', 1)[-1]}",
+                )
                 for m in taken
             ]
             applied = stock.apply_movements(
@@ -154,15 +164,19 @@ class SaleActivities:
         """Issue (or reload) the gift cards the customer paid for; once per sale and line."""
         out = []
         with self.db.unit_of_work() as s:
-            for i, (amount, code) in enumerate(zip(cmd.amounts, cmd.reload_codes, strict=True), start=1):
+            for i, (amount, code) in enumerate(
+                zip(cmd.amounts, cmd.reload_codes, strict=True), start=1
+            ):
                 key = f"{cmd.workflow_id}:giftcard:{i}"
                 if code:
-                    posted = balances.post_gift_card(s, code, delta=amount, reason="reload",
-                                                     reference=cmd.workflow_id, key=key)
+                    posted = balances.post_gift_card(
+                        s, code, delta=amount, reason="reload", reference=cmd.workflow_id, key=key
+                    )
                     out.append(IssuedGiftCard(code.strip().upper(), amount, posted.balance))
                 else:
-                    card = balances.issue_gift_card(s, amount=amount, currency=cmd.currency, key=key,
-                                                    reference=cmd.workflow_id)
+                    card = balances.issue_gift_card(
+                        s, amount=amount, currency=cmd.currency, key=key, reference=cmd.workflow_id
+                    )
                     out.append(IssuedGiftCard(card.code, amount, card.balance))
         return tuple(out)
 
@@ -218,17 +232,29 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
 def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
     """Ledger rows and on_hand for the sold lines (once per line), with the cashier's warnings."""
     moves = [
-        stock.Movement(ln.sku, -ln.quantity, "sale", cmd.reference, _sale_key(cmd.workflow_id, ln.line_no))
+        stock.Movement(
+            ln.sku, -ln.quantity, "sale", cmd.reference, _sale_key(cmd.workflow_id, ln.line_no)
+        )
         for ln in cmd.lines
     ]
-    applied = stock.apply_movements(s, cmd.location_id, moves, workflow_id=cmd.workflow_id,
-                                    occurred_at=cmd.occurred_at)
+    applied = stock.apply_movements(
+        s, cmd.location_id, moves, workflow_id=cmd.workflow_id, occurred_at=cmd.occurred_at
+    )
     # A repeated run finds its rows written already; what is over-committed now is then the guide.
     # Only units held for someone (reserved or safety stock) can have been taken from an order.
-    short = sorted({ln.sku for ln, a in zip(cmd.lines, applied, strict=True)
-                    if (not a.applied or a.available_before < ln.quantity) and a.on_hand_before > a.available_before})
-    taken = tuple(StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
-                  for sku in short for order, n in reservations.orders_to_resource(s, cmd.location_id, sku))
+    short = sorted(
+        {
+            ln.sku
+            for ln, a in zip(cmd.lines, applied, strict=True)
+            if (not a.applied or a.available_before < ln.quantity)
+            and a.on_hand_before > a.available_before
+        }
+    )
+    taken = tuple(
+        StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
+        for sku in short
+        for order, n in reservations.orders_to_resource(s, cmd.location_id, sku)
+    )
     warnings = []
     for line, a in zip(cmd.lines, applied, strict=True):
         if not a.applied:
@@ -245,8 +271,12 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
     return StockOutcome(tuple(warnings), taken)
 
 
-def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None,
-                 payments: Sequence[orders.NewPayment] = ()) -> RecordedOrder:
+def record_order(
+    s: Session,
+    cmd: OrderRecord,
+    till: TillView | None = None,
+    payments: Sequence[orders.NewPayment] = (),
+) -> RecordedOrder:
     """Insert the completed sale's order (and `payments`, if the caller has them to write) once
     per workflow, and build its receipt.
 
@@ -277,8 +307,9 @@ def record_order(s: Session, cmd: OrderRecord, till: TillView | None = None,
         payments,
     )
     if added is not None and till is not None:
-        receipt = receipt_of_sale(till, added.number, added.cashier_name, cmd.placed_at, p, cmd.tenders,
-                                  cmd.change_due)
+        receipt = receipt_of_sale(
+            till, added.number, added.cashier_name, cmd.placed_at, p, cmd.tenders, cmd.change_due
+        )
         return RecordedOrder(added.number, receipt, cmd.warnings)
     order = orders.order_by_workflow(s, cmd.workflow_id)
     assert order is not None

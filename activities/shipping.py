@@ -40,15 +40,36 @@ class ShippingActivities:
     def buy_label(self, req: BuyLabel) -> ParcelOut:
         """Buy the label (once per key) and record the parcel with its tracking number."""
         try:
-            label = self.carrier.buy_label(LabelRequest(
-                req.key, req.order_number, req.ship_from, req.ship_to_name, req.ship_to_country, req.weight_g,
-                req.length_cm, req.width_cm, req.height_cm))
+            label = self.carrier.buy_label(
+                LabelRequest(
+                    req.key,
+                    req.order_number,
+                    req.ship_from,
+                    req.ship_to_name,
+                    req.ship_to_country,
+                    req.weight_g,
+                    req.length_cm,
+                    req.width_cm,
+                    req.height_cm,
+                )
+            )
         except CarrierError as err:
             raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from None
         with self.db.unit_of_work() as s:
-            p = parcels.record(s, key=req.key, workflow_id=req.workflow_id, location_id=req.location_id,
-                               task_id=req.task_id, weight_g=req.weight_g, length_cm=req.length_cm,
-                               width_cm=req.width_cm, height_cm=req.height_cm, carrier=label.carrier,
-                               tracking_number=label.tracking_number, tracking_url=label.tracking_url,
-                               label_path=label.path, label_format=label.format)
+            p = parcels.record(
+                s,
+                key=req.key,
+                workflow_id=req.workflow_id,
+                location_id=req.location_id,
+                task_id=req.task_id,
+                weight_g=req.weight_g,
+                length_cm=req.length_cm,
+                width_cm=req.width_cm,
+                height_cm=req.height_cm,
+                carrier=label.carrier,
+                tracking_number=label.tracking_number,
+                tracking_url=label.tracking_url,
+                label_path=label.path,
+                label_format=label.format,
+            )
         return ParcelOut(p.tracking_number, p.carrier, p.tracking_url, p.label_path, p.weight_g)

@@ -83,7 +83,9 @@ def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, i
         return site.has(sku)
 
     if store.platform == "shopify":
-        return {ext[site.location_id]: sellable(site) for site in sites if ext.get(site.location_id)}
+        return {
+            ext[site.location_id]: sellable(site) for site in sites if ext.get(site.location_id)
+        }
     return {"": sum(sellable(site) for site in sites if routing.ships(site))}
 
 
@@ -101,7 +103,9 @@ class StockSyncActivities:
         while True:
             # A cancellation (worker shutdown) is thrown into this thread: never in the middle of a query.
             with activity.shield_thread_cancel_exception(), self.db.unit_of_work() as s:
-                entries = stock_sync.due(s, debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms)
+                entries = stock_sync.due(
+                    s, debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms
+                )
                 pushes = []
                 if entries:
                     skus = [sku for sku, _ in entries]
@@ -138,15 +142,25 @@ class StockSyncActivities:
                 refused.append(item.sku)
         return PushResult(req.store_code, sent, tuple(refused))
 
-    def _push_listing(self, store: webstores.StoreConfig, adapter: Storefront, item: webstores.Listing,
-                      force: bool) -> tuple[int, str]:
+    def _push_listing(
+        self,
+        store: webstores.StoreConfig,
+        adapter: Storefront,
+        item: webstores.Listing,
+        force: bool,
+    ) -> tuple[int, str]:
         sent = 0
         for location_key, quantity in sorted(targets(self.db, store, item.sku).items()):
             if not force and item.pushed.get(location_key) == quantity:
                 continue
             try:
-                adapter.set_available(StoreItem(item.sku, "", item.product_id, item.variant_id, item.inventory_item_id),
-                                      quantity, location_external_id=location_key)
+                adapter.set_available(
+                    StoreItem(
+                        item.sku, "", item.product_id, item.variant_id, item.inventory_item_id
+                    ),
+                    quantity,
+                    location_external_id=location_key,
+                )
             except StorefrontUnavailable as err:
                 raise unavailable(err) from err
             except StorefrontError as err:
@@ -155,7 +169,9 @@ class StockSyncActivities:
                 activity.logger.warning("web store refused a stock update: %s", err)
                 return sent, str(err)
             with self.db.unit_of_work() as s:
-                webstores.record_push(s, store.id, item.sku, location_key, quantity, datetime.now(UTC))
+                webstores.record_push(
+                    s, store.id, item.sku, location_key, quantity, datetime.now(UTC)
+                )
             sent += 1
         return sent, ""
 
@@ -169,7 +185,9 @@ class StockSyncActivities:
     def stores(self) -> tuple[str, ...]:
         """Active web stores that have a stock adapter (Shopify, WooCommerce)."""
         with self.db.unit_of_work() as s:
-            return tuple(st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce")))
+            return tuple(
+                st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))
+            )
 
     @activity.defn(name="stocksync.resync_store")
     def resync_store(self, req: StoreResync) -> ResyncResult:
@@ -200,8 +218,13 @@ class StockSyncActivities:
                 errors.append(str(err))
         return ResyncResult(store.code, len(listings), sent, tuple(errors[:20]))
 
-    def _push_waiting(self, store: webstores.StoreConfig, adapter: Storefront, item: webstores.Listing,
-                      attempts: int = 5) -> tuple[int, str]:
+    def _push_waiting(
+        self,
+        store: webstores.StoreConfig,
+        adapter: Storefront,
+        item: webstores.Listing,
+        attempts: int = 5,
+    ) -> tuple[int, str]:
         """Force one listing's numbers, sleeping through a few 429s / 5xx inside this (heartbeating) activity."""
         for attempt in range(attempts):
             try:
@@ -209,7 +232,11 @@ class StockSyncActivities:
             except ApplicationError as err:
                 if attempt == attempts - 1:
                     raise
-                delay = err.next_retry_delay.total_seconds() if err.next_retry_delay else min(30.0, 2.0**attempt)
+                delay = (
+                    err.next_retry_delay.total_seconds()
+                    if err.next_retry_delay
+                    else min(30.0, 2.0**attempt)
+                )
                 deadline = time.monotonic() + delay
                 while time.monotonic() < deadline:
                     activity.heartbeat(item.sku)
@@ -223,7 +250,13 @@ class StockSyncActivities:
             for item in items:
                 sku = ours.get(item.sku) or ours.get(item.barcode)
                 if sku:
-                    webstores.upsert_listing(s, store.id, sku, product_id=item.product_id, variant_id=item.variant_id,
-                                             inventory_item_id=item.inventory_item_id)
+                    webstores.upsert_listing(
+                        s,
+                        store.id,
+                        sku,
+                        product_id=item.product_id,
+                        variant_id=item.variant_id,
+                        inventory_item_id=item.inventory_item_id,
+                    )
                     n += 1
         return n

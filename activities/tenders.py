@@ -55,19 +55,31 @@ def tender_key(workflow_id: str, number: int) -> str:
     return f"{workflow_id}:tender:{number}"
 
 
-def payment_row(t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = "") -> orders.NewPayment:
+def payment_row(
+    t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = ""
+) -> orders.NewPayment:
     """The payments row of one tender attempt, keyed so a repeated attempt finds it."""
     return orders.NewPayment(
-        workflow_id=t.workflow_id, tender=t.kind, amount=t.amount, tendered=t.tendered,
-        currency=t.currency, status=status, idempotency_key=tender_key(t.workflow_id, t.number),
-        location_id=t.location_id, till_id=t.till_id, provider=provider, provider_ref=provider_ref,
+        workflow_id=t.workflow_id,
+        tender=t.kind,
+        amount=t.amount,
+        tendered=t.tendered,
+        currency=t.currency,
+        status=status,
+        idempotency_key=tender_key(t.workflow_id, t.number),
+        location_id=t.location_id,
+        till_id=t.till_id,
+        provider=provider,
+        provider_ref=provider_ref,
     )
 
 
 class TenderActivities:
     """Each method takes one tender of a sale, or settles / voids all of them."""
 
-    def __init__(self, db: Database, gateway: PaymentGateway, reader_for: Callable[[str], CardReader]) -> None:
+    def __init__(
+        self, db: Database, gateway: PaymentGateway, reader_for: Callable[[str], CardReader]
+    ) -> None:
         self.db = db
         self.gateway = gateway
         self.reader_for = reader_for
@@ -87,8 +99,15 @@ class TenderActivities:
         to be collected from the customer (collect:…). Never charges again."""
         status = "captured" if t.reference.startswith("pi_") else "uncollected"
         with self.db.unit_of_work() as s:
-            orders.insert_payment(s, self._payment(t, status=status, provider="stripe" if status == "captured" else "",
-                                                   provider_ref=t.reference))
+            orders.insert_payment(
+                s,
+                self._payment(
+                    t,
+                    status=status,
+                    provider="stripe" if status == "captured" else "",
+                    provider_ref=t.reference,
+                ),
+            )
         return TenderResult(True, reference=t.reference)
 
     @activity.defn(name="tender.balance")
@@ -98,16 +117,32 @@ class TenderActivities:
         try:
             with self.db.unit_of_work() as s:
                 if t.kind == "gift_card":
-                    balances.post_gift_card(s, t.reference, delta=-t.amount, reason="redeem",
-                                            reference=t.workflow_id, key=key)
+                    balances.post_gift_card(
+                        s,
+                        t.reference,
+                        delta=-t.amount,
+                        reason="redeem",
+                        reference=t.workflow_id,
+                        key=key,
+                    )
                 elif t.kind == "store_credit":
                     if not t.reference.isdigit():
-                        raise InvalidRequest("A store credit tender needs the customer id as its reference.")
-                    balances.post_store_credit(s, int(t.reference), delta=-t.amount, reason="redeem",
-                                               reference=t.workflow_id, key=key)
+                        raise InvalidRequest(
+                            "A store credit tender needs the customer id as its reference."
+                        )
+                    balances.post_store_credit(
+                        s,
+                        int(t.reference),
+                        delta=-t.amount,
+                        reason="redeem",
+                        reference=t.workflow_id,
+                        key=key,
+                    )
                 else:
                     raise InvalidRequest(f"{t.kind} is not a balance tender.")
-                orders.insert_payment(s, self._payment(t, status="completed", provider_ref=t.reference.upper()))
+                orders.insert_payment(
+                    s, self._payment(t, status="completed", provider_ref=t.reference.upper())
+                )
         except balances.InsufficientBalance as err:
             return TenderResult(False, err.message)
         except DomainError as err:
@@ -124,7 +159,9 @@ class TenderActivities:
             row = orders.payment_by_key(s, key)
             fresh = row is None
             if fresh:
-                row = orders.insert_payment(s, self._payment(t, status="creating", provider="stripe"))
+                row = orders.insert_payment(
+                    s, self._payment(t, status="creating", provider="stripe")
+                )
             assert row is not None
             payment_id, provider_ref, status = row.id, row.provider_ref, row.status
         if status in ("authorized", "captured"):
@@ -132,15 +169,21 @@ class TenderActivities:
         try:
             intent = self._intent_for(t, key, payment_id, provider_ref, fresh)
             if not intent.authorized and intent.status != "canceled":
-                self.reader_for(t.till_code).process(intent.id, key=key, simulate=t.simulate or None)
+                self.reader_for(t.till_code).process(
+                    intent.id, key=key, simulate=t.simulate or None
+                )
                 intent = self._wait_for_card(intent.id)
         except GatewayError as err:
             self._finish(payment_id, "declined", failure=str(err))
             return TenderResult(False, f"Card declined: {err}")
         if intent.authorized:
             self._finish(payment_id, "authorized", brand=intent.card_brand, last4=intent.card_last4)
-            return TenderResult(True, reference=intent.id, card_brand=intent.card_brand,
-                                card_last4=intent.card_last4)
+            return TenderResult(
+                True,
+                reference=intent.id,
+                card_brand=intent.card_brand,
+                card_last4=intent.card_last4,
+            )
         message = intent.decline_message or "The card was not authorized."
         self._finish(payment_id, "declined", failure=message)
         return TenderResult(False, f"Card declined: {message}", reference=intent.id)
@@ -148,13 +191,18 @@ class TenderActivities:
     def after_intent_created(self, intent: Intent) -> None:
         """Hook between the provider's answer and our own write (tests simulate a crash here)."""
 
-    def _intent_for(self, t: TenderAttempt, key: str, payment_id: int, provider_ref: str, fresh: bool) -> Intent:
+    def _intent_for(
+        self, t: TenderAttempt, key: str, payment_id: int, provider_ref: str, fresh: bool
+    ) -> Intent:
         if provider_ref:
             return self.gateway.retrieve_intent(provider_ref)
         intent = None if fresh else self.gateway.find_intent_by_key(key)
         if intent is None:
             intent = self.gateway.create_intent(
-                amount=t.amount, currency=t.currency, key=key, card_present=True,
+                amount=t.amount,
+                currency=t.currency,
+                key=key,
+                card_present=True,
                 metadata={"workflow_id": t.workflow_id, "till": t.till_code},
             )
         self.after_intent_created(intent)
@@ -178,13 +226,18 @@ class TenderActivities:
         """Capture every authorized card of a completed sale; capturing twice is a no-op."""
         captured = 0
         with self.db.unit_of_work() as s:
-            pays = [(p.id, p.provider_ref, p.amount, p.idempotency_key)
-                    for p in orders.payments_for(s, m.workflow_id) if p.tender == "card" and p.status == "authorized"]
+            pays = [
+                (p.id, p.provider_ref, p.amount, p.idempotency_key)
+                for p in orders.payments_for(s, m.workflow_id)
+                if p.tender == "card" and p.status == "authorized"
+            ]
         for payment_id, intent_id, amount, key in pays:
             try:
                 self.gateway.capture(intent_id, amount=amount, key=key)
             except GatewayError as err:
-                raise ApplicationError(f"Capture of {intent_id} failed: {err}", type="CaptureFailed") from err
+                raise ApplicationError(
+                    f"Capture of {intent_id} failed: {err}", type="CaptureFailed"
+                ) from err
             with self.db.unit_of_work() as s:
                 orders.update_payment(s, payment_id, status="captured")
             captured += 1
@@ -194,8 +247,10 @@ class TenderActivities:
     def void_all(self, m: SaleMoney) -> int:
         """Compensation: cancel card authorizations, give balances back, void every payment."""
         with self.db.unit_of_work() as s:
-            pays = [(p.id, p.tender, p.provider_ref, p.amount, p.status, p.idempotency_key)
-                    for p in orders.payments_for(s, m.workflow_id)]
+            pays = [
+                (p.id, p.tender, p.provider_ref, p.amount, p.status, p.idempotency_key)
+                for p in orders.payments_for(s, m.workflow_id)
+            ]
         voided = 0
         for payment_id, tender, ref, amount, status, key in pays:
             if status in ("voided", "declined"):
@@ -203,32 +258,58 @@ class TenderActivities:
             final = "voided"
             if tender == "card" and ref and status == "captured":
                 # Captured already (the order write failed after capture): give the money back.
-                self.gateway.refund(ref, amount=amount, key=f"{key}:refund", metadata={"reason": "sale failed"})
+                self.gateway.refund(
+                    ref, amount=amount, key=f"{key}:refund", metadata={"reason": "sale failed"}
+                )
                 final = "refunded"
             elif tender == "card" and ref:
                 self.gateway.cancel(ref, key=key)
             with self.db.unit_of_work() as s:
                 if tender == "gift_card" and status == "completed":
-                    balances.post_gift_card(s, ref, delta=amount, reason="reversal",
-                                            reference=m.workflow_id, key=f"{key}:reversal")
+                    balances.post_gift_card(
+                        s,
+                        ref,
+                        delta=amount,
+                        reason="reversal",
+                        reference=m.workflow_id,
+                        key=f"{key}:reversal",
+                    )
                 elif tender == "store_credit" and status == "completed":
-                    balances.post_store_credit(s, int(ref), delta=amount, reason="reversal",
-                                               reference=m.workflow_id, key=f"{key}:reversal")
+                    balances.post_store_credit(
+                        s,
+                        int(ref),
+                        delta=amount,
+                        reason="reversal",
+                        reference=m.workflow_id,
+                        key=f"{key}:reversal",
+                    )
                 orders.update_payment(s, payment_id, status=final)
             voided += 1
         return voided
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _payment(self, t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = "") -> orders.NewPayment:
+    def _payment(
+        self, t: TenderAttempt, *, status: str, provider: str = "", provider_ref: str = ""
+    ) -> orders.NewPayment:
         return payment_row(t, status=status, provider=provider, provider_ref=provider_ref)
 
-    def _finish(self, payment_id: int, status: str, *, brand: str = "", last4: str = "", failure: str = "") -> None:
+    def _finish(
+        self, payment_id: int, status: str, *, brand: str = "", last4: str = "", failure: str = ""
+    ) -> None:
         with self.db.unit_of_work() as s:
-            orders.update_payment(s, payment_id, status=status, card_brand=brand, card_last4=last4,
-                                  failure_message=failure[:300])
+            orders.update_payment(
+                s,
+                payment_id,
+                status=status,
+                card_brand=brand,
+                card_last4=last4,
+                failure_message=failure[:300],
+            )
 
     def _stored(self, payment_id: int) -> TenderResult:
         with self.db.unit_of_work() as s:
             p = orders.payment(s, payment_id)
-            return TenderResult(True, reference=p.provider_ref, card_brand=p.card_brand, card_last4=p.card_last4)
+            return TenderResult(
+                True, reference=p.provider_ref, card_brand=p.card_brand, card_last4=p.card_last4
+            )

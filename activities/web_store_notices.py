@@ -73,7 +73,9 @@ class WebStoreNoticeActivities:
         store = self.storefronts(n.store_code)
         if store is None:
             return False
-        tracking = Tracking(n.tracking_number, n.carrier, n.tracking_url) if n.tracking_number else None
+        tracking = (
+            Tracking(n.tracking_number, n.carrier, n.tracking_url) if n.tracking_number else None
+        )
         try:
             store.update_order_status(n.order_external_id, n.status, tracking=tracking, key=n.key)
         except StorefrontUnavailable as err:
@@ -87,10 +89,15 @@ class WebStoreNoticeActivities:
         """Refund through the web store's own payment, once per key (used by cancellations and returns)."""
         store = self.storefronts(r.store_code)
         if store is None:
-            raise ApplicationError(f"Web store {r.store_code} has no adapter to refund through.",
-                                   type="StoreRefused", non_retryable=True)
+            raise ApplicationError(
+                f"Web store {r.store_code} has no adapter to refund through.",
+                type="StoreRefused",
+                non_retryable=True,
+            )
         try:
-            done = store.refund(r.order_external_id, r.amount, r.lines, r.key, currency=r.currency, reason=r.reason)
+            done = store.refund(
+                r.order_external_id, r.amount, r.lines, r.key, currency=r.currency, reason=r.reason
+            )
         except StorefrontUnavailable as err:
             raise unavailable(err) from err
         except StorefrontError as err:

@@ -54,7 +54,9 @@ def create_app(
         app.state.settings = settings
         app.state.db = db or Database(settings.database_url or "")
         if client is None:
-            app.state.temporal = await connect(settings.temporal_address or "", settings.temporal_namespace)
+            app.state.temporal = await connect(
+                settings.temporal_address or "", settings.temporal_namespace
+            )
             await ensure_search_attributes(app.state.temporal)
         else:
             app.state.temporal = client
@@ -62,8 +64,9 @@ def create_app(
         worker_task = None
         if run_worker if run_worker is not None else settings.api_workers_in_process:
             # Shares this process's Client, so sales can start eagerly on it.
-            worker = sales_worker(app.state.temporal, app.state.db, app.state.gateway,
-                                  policy=return_policy(settings))
+            worker = sales_worker(
+                app.state.temporal, app.state.db, app.state.gateway, policy=return_policy(settings)
+            )
             worker_task = asyncio.create_task(worker.run())
         # Web store deliveries: handed to their workflows after the answer; the relay catches stragglers.
         app.state.hand_over = HandOver(app.state.db, app.state.temporal, settings.web_task_queue)

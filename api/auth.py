@@ -38,10 +38,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user_id: int, till_id: int | None, ttl_hours: int) -> tuple[str, datetime]:
+def issue_token(
+    session: Session, user_id: int, till_id: int | None, ttl_hours: int
+) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(hours=ttl_hours)
-    users.add_token(session, token_hash=token_hash(token), user_id=user_id, till_id=till_id, expires_at=expires)
+    users.add_token(
+        session, token_hash=token_hash(token), user_id=user_id, till_id=till_id, expires_at=expires
+    )
     return token, expires
 
 
@@ -69,7 +73,9 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     return principal
 
 
-def authenticate_at_till(session: Session | Connection, authorization: str | None, till_code: str) -> tuple[Principal, TillView | None]:
+def authenticate_at_till(
+    session: Session | Connection, authorization: str | None, till_code: str
+) -> tuple[Principal, TillView | None]:
     """The caller (401 if unknown) and the till (None if there is none), read together."""
     found = users.principal_at_till(session, _bearer(authorization), datetime.now(UTC), till_code)
     if found is None:
@@ -84,4 +90,6 @@ def require_till(principal: Principal, till: TillView) -> None:
     if till.location_id not in principal.location_ids:
         raise ApiError(403, "forbidden", f"You are not signed up for store {till.location_code}.")
     if principal.role == "cashier" and principal.till_id not in (None, till.till_id):
-        raise ApiError(403, "forbidden", f"You are signed in at another till, not {till.till_code}.")
+        raise ApiError(
+            403, "forbidden", f"You are signed in at another till, not {till.till_code}."
+        )

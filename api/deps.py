@@ -42,6 +42,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200,
-           description="Replays of a write with the same key return the first answer"),
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Replays of a write with the same key return the first answer",
+    ),
 ]

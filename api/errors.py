@@ -18,7 +18,8 @@ log = logging.getLogger("tillflow.api")
 
 # Business error types raised inside workflows travel as ApplicationError.type names.
 _BY_TYPE: dict[str, type[DomainError]] = {
-    cls.__name__: cls for cls in (DomainError, NotFound, Conflict, InvalidRequest, InsufficientTender)
+    cls.__name__: cls
+    for cls in (DomainError, NotFound, Conflict, InvalidRequest, InsufficientTender)
 }
 
 
@@ -73,11 +74,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(
+            _body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
+        problems = "; ".join(
+            f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()
+        )
         return JSONResponse(_body("invalid", problems or "Invalid request."), status_code=422)
 
     @app.exception_handler(OperationalError)
@@ -85,8 +90,11 @@ def install(app: FastAPI) -> None:
         # The database went away mid-request (a restart drops pooled connections once). Tills
         # resend with the same client id and other writes take an Idempotency-Key: a retry is safe.
         log.warning("database unavailable", extra={"error": str(exc.orig)[:300]})
-        return JSONResponse(_body("unavailable", "The database did not answer; please try again."),
-                            status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse(
+            _body("unavailable", "The database did not answer; please try again."),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -44,13 +44,20 @@ def location(db: Database, code: str) -> LocationRef:
     return ref
 
 
-def require_staff(db: Database, principal: Principal, code: str, *, manager: bool = False) -> LocationRef:
+def require_staff(
+    db: Database, principal: Principal, code: str, *, manager: bool = False
+) -> LocationRef:
     """Fulfilment staff and managers of this location only (unknown location: 404)."""
     ref = location(db, code)
     roles = {"manager"} if manager else FULFILMENT_ROLES
     if principal.role not in roles:
-        raise ApiError(403, "forbidden", "Only a manager can do that." if manager else
-                       f"Fulfilment is for fulfilment staff and managers; you are signed in as {principal.role}.")
+        raise ApiError(
+            403,
+            "forbidden",
+            "Only a manager can do that."
+            if manager
+            else f"Fulfilment is for fulfilment staff and managers; you are signed in as {principal.role}.",
+        )
     if ref.id not in principal.location_ids:
         raise ApiError(403, "forbidden", f"You are not signed up for {code}.")
     return ref
@@ -89,7 +96,9 @@ def _refusal(err: WorkflowUpdateFailedError) -> Exception:
 
 
 def _unavailable() -> ApiError:
-    return ApiError(503, "unavailable", "The fulfilment service is not answering right now; try again.")
+    return ApiError(
+        503, "unavailable", "The fulfilment service is not answering right now; try again."
+    )
 
 
 async def update(client: Client, workflow_id: str, name: str, arg: Any) -> FulfilmentState:
@@ -103,14 +112,17 @@ async def update(client: Client, workflow_id: str, name: str, arg: Any) -> Fulfi
         raise _unavailable() from None
     except RPCError as err:
         if err.status in _ENDED:
-            raise ApiError(409, "fulfilment_ended", "This order's fulfilment here has ended; reload the board.") \
-                from None
+            raise ApiError(
+                409, "fulfilment_ended", "This order's fulfilment here has ended; reload the board."
+            ) from None
         raise _unavailable() from err
 
 
 async def query(client: Client, workflow_id: str) -> FulfilmentState | None:
     try:
-        return await client.get_workflow_handle(workflow_id).query("status", result_type=FulfilmentState)
+        return await client.get_workflow_handle(workflow_id).query(
+            "status", result_type=FulfilmentState
+        )
     except RPCError as err:
         if err.status in _ENDED:
             return None
@@ -121,19 +133,32 @@ def state_out(state: FulfilmentState, store: str) -> dict[str, Any]:
     body = asdict(state)
     body["location"] = body.pop("location_code")
     for p in body["parcels"]:
-        del p["label_path"]  # a path on the worker's disk: the API serves the file by tracking number
+        del p[
+            "label_path"
+        ]  # a path on the worker's disk: the API serves the file by tracking number
         p["label_url"] = f"/fulfilment/{store}/labels/{p['tracking_number']}"
     return FulfilmentStateOut.model_validate(body).model_dump(mode="json")
 
 
 def task_out(t: TaskView, now: datetime) -> TaskOut:
     shown = {k: v for k, v in t.detail.items() if v not in ("", None)}
-    return TaskOut(id=t.id, kind=t.kind, status=t.status, order_number=t.order_number,
-                   customer_name=t.customer_name,
-                   lines=[LineOut(sku=ln.sku, name=ln.name, quantity=ln.quantity) for ln in t.lines],
-                   assignee=t.assignee_name, created_at=t.created_at, due_at=t.due_at,
-                   overdue=t.escalated_at is not None or t.due_at < now, escalated=t.escalated_at is not None,
-                   curbside_bay=t.curbside_bay, arrived_at=t.arrived_at, detail=shown, workflow_id=t.workflow_id)
+    return TaskOut(
+        id=t.id,
+        kind=t.kind,
+        status=t.status,
+        order_number=t.order_number,
+        customer_name=t.customer_name,
+        lines=[LineOut(sku=ln.sku, name=ln.name, quantity=ln.quantity) for ln in t.lines],
+        assignee=t.assignee_name,
+        created_at=t.created_at,
+        due_at=t.due_at,
+        overdue=t.escalated_at is not None or t.due_at < now,
+        escalated=t.escalated_at is not None,
+        curbside_bay=t.curbside_bay,
+        arrived_at=t.arrived_at,
+        detail=shown,
+        workflow_id=t.workflow_id,
+    )
 
 
 def local_time(at: datetime, zone: str) -> str:

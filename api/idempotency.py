@@ -26,13 +26,19 @@ def replay(db: Database, scope: str, key: str | None, digest: str) -> JSONRespon
         if rec is None:
             return None
         if rec.request_hash != digest:
-            raise ApiError(409, "idempotency_key_reused",
-                           "This Idempotency-Key was used for a different request.")
-        return JSONResponse(rec.response_body, status_code=rec.status_code,
-                            headers={"Idempotent-Replay": "true"})
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request.",
+            )
+        return JSONResponse(
+            rec.response_body, status_code=rec.status_code, headers={"Idempotent-Replay": "true"}
+        )
 
 
-def remember(db: Database, scope: str, key: str | None, digest: str, status: int, body: Any) -> None:
+def remember(
+    db: Database, scope: str, key: str | None, digest: str, status: int, body: Any
+) -> None:
     if not key:
         return
     with db.unit_of_work() as s:

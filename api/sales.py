@@ -26,8 +26,18 @@ from workflows.contracts import SALES_TASK_QUEUE, AddTenders, SaleRequest, SaleR
 from workflows.sale import SaleWorkflow
 
 _STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
-_LINE_FIELDS = ("line_no", "sku", "name", "quantity", "unit_price", "net", "tax", "gross", "tax_code",
-                "tax_rate_bp")
+_LINE_FIELDS = (
+    "line_no",
+    "sku",
+    "name",
+    "quantity",
+    "unit_price",
+    "net",
+    "tax",
+    "gross",
+    "tax_code",
+    "tax_rate_bp",
+)
 
 
 def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
@@ -36,20 +46,30 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
         order = orders.order_by_workflow(s, workflow_id)
         if order is None or order.status != "completed":
             return None
-        pays = [p for p in orders.payments_for(s, workflow_id) if p.status not in ("voided", "declined")]
+        pays = [
+            p for p in orders.payments_for(s, workflow_id) if p.status not in ("voided", "declined")
+        ]
         cards = balances.gift_cards_loaded_by(s, workflow_id)
         return {
             "sale_id": order.number,
             "workflow_id": order.workflow_id,
             "status": order.status,
             "currency": order.currency,
-            "lines": [{k: getattr(ln, k) for k in _LINE_FIELDS} for ln in orders.order_lines(s, order.id)],
+            "lines": [
+                {k: getattr(ln, k) for k in _LINE_FIELDS} for ln in orders.order_lines(s, order.id)
+            ],
             "subtotal": order.subtotal,
             "tax_total": order.tax_total,
             "total": order.total,
             "tenders": [
-                {"kind": p.tender, "amount": p.amount, "tendered": p.tendered, "reference": p.provider_ref,
-                 "card_brand": p.card_brand, "card_last4": p.card_last4}
+                {
+                    "kind": p.tender,
+                    "amount": p.amount,
+                    "tendered": p.tendered,
+                    "reference": p.provider_ref,
+                    "card_brand": p.card_brand,
+                    "card_last4": p.card_last4,
+                }
                 for p in pays
             ],
             "change_due": order.change_due,
@@ -57,7 +77,10 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
             "sold_at": order.placed_at,
             "due": 0,
             "declines": [],
-            "gift_cards": [{"code": c, "amount": d, "balance": balances.gift_card(s, c).balance} for c, d in cards],
+            "gift_cards": [
+                {"code": c, "amount": d, "balance": balances.gift_card(s, c).balance}
+                for c, d in cards
+            ],
         }
 
 
@@ -72,7 +95,9 @@ def _business(err: WorkflowUpdateFailedError) -> Exception:
     return err
 
 
-async def run_sale(client: Client, till: TillView, req: SaleRequest, workflow_id: str) -> dict[str, Any]:
+async def run_sale(
+    client: Client, till: TillView, req: SaleRequest, workflow_id: str
+) -> dict[str, Any]:
     """Start the sale (or join the running one) and wait for its checkout answer."""
     start = WithStartWorkflowOperation(
         SaleWorkflow.run,
@@ -82,12 +107,14 @@ async def run_sale(client: Client, till: TillView, req: SaleRequest, workflow_id
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # A refused sale (failed workflow) may be tried again with the same client id.
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(_STORE, till.location_code),
-            SearchAttributePair(_TILL, till.till_code),
-            SearchAttributePair(_CHANNEL, "store"),
-            SearchAttributePair(_ORDER, workflow_id),
-        ]),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(_STORE, till.location_code),
+                SearchAttributePair(_TILL, till.till_code),
+                SearchAttributePair(_CHANNEL, "store"),
+                SearchAttributePair(_ORDER, workflow_id),
+            ]
+        ),
     )
     try:
         result = await client.execute_update_with_start_workflow(
@@ -101,8 +128,11 @@ async def run_sale(client: Client, till: TillView, req: SaleRequest, workflow_id
             await start.workflow_handle()  # collect the start's own copy of the error
         raise ApiError(409, "sale_closed", "This sale is already closed.") from err
     except RPCError as err:
-        if err.status in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.FAILED_PRECONDITION,
-                          RPCStatusCode.NOT_FOUND):
+        if err.status in (
+            RPCStatusCode.ALREADY_EXISTS,
+            RPCStatusCode.FAILED_PRECONDITION,
+            RPCStatusCode.NOT_FOUND,
+        ):
             raise ApiError(409, "sale_closed", "This sale is already closed.") from err
         raise
     return _as_body(result)

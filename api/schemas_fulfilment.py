@@ -40,10 +40,16 @@ class BoardOut(BaseModel):
     store: str
     name: str
     generated_at: datetime
-    curbside: list[TaskOut] = Field(description="customers waiting outside, first come first served")
-    pickups: list[TaskOut] = Field(description="orders waiting for their customer (hand-over tasks)")
+    curbside: list[TaskOut] = Field(
+        description="customers waiting outside, first come first served"
+    )
+    pickups: list[TaskOut] = Field(
+        description="orders waiting for their customer (hand-over tasks)"
+    )
     picks: list[TaskOut] = Field(description="pick lists to do, overdue first")
-    parcels: list[TaskOut] = Field(description="parcels to pack and hand to the carrier, overdue first")
+    parcels: list[TaskOut] = Field(
+        description="parcels to pack and hand to the carrier, overdue first"
+    )
 
 
 class ParcelOut(BaseModel):
@@ -59,14 +65,18 @@ class FulfilmentStateOut(BaseModel):
     kind: str = Field(description="Bopis | ShipFromStore")
     order_number: str
     location: str
-    phase: str = Field(description="picking | ready | collected | expired | packing | labelled | shipped | "
-                                   "rejected | withdrawn | cancelled")
+    phase: str = Field(
+        description="picking | ready | collected | expired | packing | labelled | shipped | "
+        "rejected | withdrawn | cancelled"
+    )
     lines: list[LineOut]
     picked: list[LineOut]
     task_id: int = Field(description="the task to act on now (0: none)")
     task_kind: str
     escalated: bool
-    deadline: datetime | None = Field(description="pickups: when an uncollected order goes back to the shelf")
+    deadline: datetime | None = Field(
+        description="pickups: when an uncollected order goes back to the shelf"
+    )
     reminded: bool
     extensions: int
     wrong_codes: int
@@ -84,8 +94,11 @@ class ScanIn(BaseModel):
 
 class PickedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    scans: list[ScanIn] = Field(min_length=1, max_length=500,
-                                description="every unit picked, scanned (a scan may count several units)")
+    scans: list[ScanIn] = Field(
+        min_length=1,
+        max_length=500,
+        description="every unit picked, scanned (a scan may count several units)",
+    )
 
 
 class MissingLine(BaseModel):
@@ -96,13 +109,17 @@ class MissingLine(BaseModel):
 
 class ShortageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    missing: list[MissingLine] = Field(min_length=1, max_length=100, description="what the shelf did not have")
+    missing: list[MissingLine] = Field(
+        min_length=1, max_length=100, description="what the shelf did not have"
+    )
     note: str = Field(default="", max_length=300)
 
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=300, description="why this location cannot do it, e.g. no staff")
+    reason: str = Field(
+        min_length=1, max_length=300, description="why this location cannot do it, e.g. no staff"
+    )
 
 
 class PackIn(BaseModel):
@@ -115,24 +132,40 @@ class PackIn(BaseModel):
 
 class HandOverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str | None = Field(default=None, min_length=1, max_length=12, pattern=r"^\d+$",
-                             description="the pickup code the customer tells you")
-    barcode: str | None = Field(default=None, min_length=1, max_length=120,
-                                description="or the pickup barcode scanned from the customer's message")
-    id_checked: bool = Field(default=False, description="managers only: hand over after checking the "
-                                                        "customer's ID (forgotten or locked code)")
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=12,
+        pattern=r"^\d+$",
+        description="the pickup code the customer tells you",
+    )
+    barcode: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=120,
+        description="or the pickup barcode scanned from the customer's message",
+    )
+    id_checked: bool = Field(
+        default=False,
+        description="managers only: hand over after checking the "
+        "customer's ID (forgotten or locked code)",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> HandOverIn:
         if not (self.code or self.barcode or self.id_checked):
-            raise ValueError("give the pickup code, the scanned pickup barcode, or id_checked (managers)")
+            raise ValueError(
+                "give the pickup code, the scanned pickup barcode, or id_checked (managers)"
+            )
         return self
 
 
 class ArrivedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=12, pattern=r"^\d+$", description="your pickup code")
-    bay: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9 _-]+$", description="the parking bay")
+    bay: str = Field(
+        min_length=1, max_length=16, pattern=r"^[A-Za-z0-9 _-]+$", description="the parking bay"
+    )
 
 
 class ArrivedOut(BaseModel):
@@ -143,7 +176,9 @@ class ArrivedOut(BaseModel):
 
 class ExtendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: float = Field(default=1.0, gt=0, le=14, description="opening days added to the current deadline")
+    days: float = Field(
+        default=1.0, gt=0, le=14, description="opening days added to the current deadline"
+    )
     reason: str = Field(default="", max_length=300)
 
 
@@ -151,12 +186,16 @@ class DayHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
     opens: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["09:00"])
-    closes: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["20:00"], description="24:00 = midnight")
+    closes: str = Field(
+        pattern=r"^\d{2}:\d{2}$", examples=["20:00"], description="24:00 = midnight"
+    )
 
 
 class StoreHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: list[DayHoursIn] = Field(max_length=7, description="a weekday left out is closed; none = always open")
+    days: list[DayHoursIn] = Field(
+        max_length=7, description="a weekday left out is closed; none = always open"
+    )
 
 
 class StoreHoursOut(BaseModel):

@@ -58,11 +58,17 @@ class JournalLineIn(BaseModel):
 
 class JournalTenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["cash", "card"] = Field(description="gift cards and store credit are never taken offline")
+    kind: Literal["cash", "card"] = Field(
+        description="gift cards and store credit are never taken offline"
+    )
     amount: int = Field(gt=0, le=10**9, description="applied to the sale, minor units")
     tendered: int = Field(default=0, ge=0, le=10**9, description="cash handed over")
-    reference: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9_.:-]*$",
-                           description="card: the terminal's token for the stored payment")
+    reference: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_.:-]*$",
+        description="card: the terminal's token for the stored payment",
+    )
     brand: str = Field(default="", max_length=16, pattern=r"^[A-Za-z ]*$")
     last4: str = Field(default="", pattern=r"^(\d{4})?$")
 
@@ -70,13 +76,17 @@ class JournalTenderIn(BaseModel):
     @classmethod
     def _no_card_number(cls, value: str) -> str:
         if _PAN_LIKE.search(value):
-            raise ValueError("looks like a card number; send the terminal's token, never the number")
+            raise ValueError(
+                "looks like a card number; send the terminal's token, never the number"
+            )
         return value
 
     @model_validator(mode="after")
     def _card_needs_terminal_details(self) -> JournalTenderIn:
         if self.kind == "card" and not (self.reference and self.last4):
-            raise ValueError("an offline card tender needs the terminal's reference and the last 4 digits")
+            raise ValueError(
+                "an offline card tender needs the terminal's reference and the last 4 digits"
+            )
         if self.kind == "cash" and self.tendered and self.tendered < self.amount:
             raise ValueError("cash tendered is less than the amount applied")
         return self
@@ -102,8 +112,12 @@ class JournalEntryIn(BaseModel):
 
 class JournalUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    batch_id: str = Field(min_length=1, max_length=64, pattern=CLIENT_ID,
-                          description="names the replay; the same batch again joins or repeats it harmlessly")
+    batch_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=CLIENT_ID,
+        description="names the replay; the same batch again joins or repeats it harmlessly",
+    )
     entries: list[JournalEntryIn] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")

@@ -33,8 +33,13 @@ class AvailabilityOut(BaseModel):
 
 class CartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pickup_location: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
-                                        description="a store code for pickup in store; omit to ship")
+    pickup_location: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="a store code for pickup in store; omit to ship",
+    )
 
 
 class CartLineIn(BaseModel):
@@ -66,11 +71,15 @@ class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     name: str = Field(default="", max_length=200)
-    country: str = Field(default="", max_length=2, pattern=r"^([A-Za-z]{2})?$", description="ISO 3166 alpha-2")
+    country: str = Field(
+        default="", max_length=2, pattern=r"^([A-Za-z]{2})?$", description="ISO 3166 alpha-2"
+    )
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     payment_method: str = Field(
-        default="", max_length=60, pattern=r"^(pm_[A-Za-z_]+)?$",
+        default="",
+        max_length=60,
+        pattern=r"^(pm_[A-Za-z_]+)?$",
         description="Stripe test mode only: confirm at once with this test payment method (pm_card_visa); "
         "in production the storefront confirms the card with Stripe.js and the client_secret",
     )
@@ -119,8 +128,12 @@ class OrderOut(BaseModel):
 class StoreLocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     location: str = LocationCode
-    external_id: str = Field(default="", max_length=64, pattern=r"^[0-9A-Za-z_-]*$",
-                             description="the web store's id of this location (Shopify location id)")
+    external_id: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^[0-9A-Za-z_-]*$",
+        description="the web store's id of this location (Shopify location id)",
+    )
 
 
 class WebStoreIn(BaseModel):
@@ -129,18 +142,38 @@ class WebStoreIn(BaseModel):
     platform: Literal["shopify", "woocommerce", "web"]
     name: str = Field(default="", max_length=200)
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
-    shop_domain: str = Field(default="", max_length=255, pattern=r"^[A-Za-z0-9.-]*$",
-                             description="acme.myshopify.com / shop.example.com")
-    api_base_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$",
-                              description="override of https://{shop_domain}")
+    shop_domain: str = Field(
+        default="",
+        max_length=255,
+        pattern=r"^[A-Za-z0-9.-]*$",
+        description="acme.myshopify.com / shop.example.com",
+    )
+    api_base_url: str = Field(
+        default="",
+        max_length=500,
+        pattern=r"^(https?://\S+)?$",
+        description="override of https://{shop_domain}",
+    )
     webhook_secret: str = Field(default="", max_length=300, description="value or secret:NAME")
-    access_token: str = Field(default="", max_length=300, description="Shopify Admin API token, or secret:NAME")
-    consumer_key: str = Field(default="", max_length=300, description="WooCommerce consumer key, or secret:NAME")
-    consumer_secret: str = Field(default="", max_length=300, description="WooCommerce secret, or secret:NAME")
-    pricing_location: str | None = Field(default=None, min_length=1, max_length=32,
-                                         description="whose prices and tax our storefront charges")
+    access_token: str = Field(
+        default="", max_length=300, description="Shopify Admin API token, or secret:NAME"
+    )
+    consumer_key: str = Field(
+        default="", max_length=300, description="WooCommerce consumer key, or secret:NAME"
+    )
+    consumer_secret: str = Field(
+        default="", max_length=300, description="WooCommerce secret, or secret:NAME"
+    )
+    pricing_location: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="whose prices and tax our storefront charges",
+    )
     locations: list[StoreLocationIn] = Field(default_factory=list, max_length=100)
-    storefront_key: bool = Field(default=False, description="issue a storefront API key (always for 'web')")
+    storefront_key: bool = Field(
+        default=False, description="issue a storefront API key (always for 'web')"
+    )
 
     @model_validator(mode="after")
     def _platform_needs(self) -> WebStoreIn:
@@ -149,8 +182,12 @@ class WebStoreIn(BaseModel):
                 raise ValueError(f"a {self.platform} store needs its webhook_secret")
             if not (self.shop_domain or self.api_base_url):
                 raise ValueError("give shop_domain (or api_base_url)")
-        if self.platform == "shopify" and any(not loc.external_id.isdigit() for loc in self.locations):
-            raise ValueError("each Shopify location needs its numeric Shopify location id as external_id")
+        if self.platform == "shopify" and any(
+            not loc.external_id.isdigit() for loc in self.locations
+        ):
+            raise ValueError(
+                "each Shopify location needs its numeric Shopify location id as external_id"
+            )
         return self
 
 

@@ -26,10 +26,18 @@ from workflows.contracts import online_order_workflow_id
 from workflows.online_contracts import OnlineOrderRequest, WebStoreEvent
 
 log = logging.getLogger("tillflow.api.webstore_deliveries")
-SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/edited")
+SHOPIFY_ORDER_TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/paid",
+    "orders/edited",
+)
 WOO_ORDER_TOPICS = ("order.created", "order.updated")
 PROVIDERS = ("shopify", "woocommerce")
-RELAY_AFTER = timedelta(seconds=10)  # a delivery still `received` this long after it came is relayed
+RELAY_AFTER = timedelta(
+    seconds=10
+)  # a delivery still `received` this long after it came is relayed
 RELAY_EVERY_S = 5.0
 HAND_OVERS_IN_FLIGHT = 8  # per API process: a storm queues here (acks come first), not in Temporal
 MARK_EVERY_S = 0.05  # hand-over results are written to the inbox in batches
@@ -50,7 +58,9 @@ class Delivery:
 
     @classmethod
     def from_inbox(cls, provider: str, topic: str, payload: dict[str, Any]) -> Delivery:
-        return cls(provider, payload["store"], topic, payload.get("triggered_at", ""), payload["body"])
+        return cls(
+            provider, payload["store"], topic, payload.get("triggered_at", ""), payload["body"]
+        )
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,9 @@ def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | No
     order: ExternalOrder
     if d.provider == "shopify":
         if d.topic == "refunds/create" and d.body.get("order_id"):
-            return Work(online_order_workflow_id("shopify", str(d.body["order_id"]), d.store), None, None)
+            return Work(
+                online_order_workflow_id("shopify", str(d.body["order_id"]), d.store), None, None
+            )
         if d.topic not in SHOPIFY_ORDER_TOPICS:
             return None
         order = shopify_order(d.body)
@@ -77,8 +89,9 @@ def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | No
             return None
         order = woocommerce_order(d.body)
         version = timestamp_us(woocommerce_version(d.body))
-    request = OnlineOrderRequest(d.provider, d.store, order, version, allow_split=allow_split,
-                                 stores_first=stores_first)
+    request = OnlineOrderRequest(
+        d.provider, d.store, order, version, allow_split=allow_split, stores_first=stores_first
+    )
     event = WebStoreEvent(d.topic, version, order.cancelled, order.financial_status, order.status)
     return Work(online_order_workflow_id(d.provider, order.external_id, d.store), request, event)
 
@@ -119,11 +132,14 @@ class HandOver:
         if work is not None and work.request is not None and work.event is not None:
             async with self.slots:
                 try:
-                    status = await hand_over(self.client, work.workflow_id, work.request, work.event,
-                                             self.task_queue)
+                    status = await hand_over(
+                        self.client, work.workflow_id, work.request, work.event, self.task_queue
+                    )
                 except RPCError as err:
-                    log.warning("hand-over failed; the relay retries it", extra={"inbox_id": inbox_id,
-                                                                                 "error": str(err)})
+                    log.warning(
+                        "hand-over failed; the relay retries it",
+                        extra={"inbox_id": inbox_id, "error": str(err)},
+                    )
                     return "received"
         self._marks.append((inbox_id, status, work.workflow_id if work else None))
         if self._flusher is None or self._flusher.done():
@@ -153,12 +169,19 @@ def _pending(db: Database, older_than: timedelta) -> list[tuple[int, str, str, d
 async def relay_pending(hand: HandOver, settings: Any, older_than: timedelta = RELAY_AFTER) -> int:
     """Hand over every delivery still waiting; returns how many went through."""
     done = 0
-    for inbox_id, provider, topic, payload in await asyncio.to_thread(_pending, hand.db, older_than):
+    for inbox_id, provider, topic, payload in await asyncio.to_thread(
+        _pending, hand.db, older_than
+    ):
         try:
-            work = work_for(Delivery.from_inbox(provider, topic, payload), allow_split=settings.routing_allow_split,
-                            stores_first=settings.routing_stores_first)
+            work = work_for(
+                Delivery.from_inbox(provider, topic, payload),
+                allow_split=settings.routing_allow_split,
+                stores_first=settings.routing_stores_first,
+            )
         except Exception as err:  # noqa: BLE001 - a row that no longer parses is parked, not retried forever
-            log.warning("unparseable delivery parked", extra={"inbox_id": inbox_id, "error": str(err)})
+            log.warning(
+                "unparseable delivery parked", extra={"inbox_id": inbox_id, "error": str(err)}
+            )
             await asyncio.to_thread(_mark, hand.db, inbox_id, "unparsed", None)
             continue
         if await hand(inbox_id, work) != "received":

@@ -50,8 +50,9 @@ def _quotes(
         cashier = s.scalar(select(User.id).where(User.staff_code == "1001"))
         assert till is not None and cashier is not None
         quotes = [
-            price_for_till(s, till, [BasketItem(sku, qty)
-                                     for sku, qty in basket(rng, prices, skus).lines])
+            price_for_till(
+                s, till, [BasketItem(sku, qty) for sku, qty in basket(rng, prices, skus).lines]
+            )
             for _ in range(count)
         ]
     return till, cashier, quotes
@@ -61,17 +62,33 @@ def _stock_and_order(db: Database, till: catalog.TillView, cashier: int, quote: 
     """The sale's stock decrement and order insert as one plain transaction."""
     wf = f"bench-floor:pg:{uuid.uuid4().hex[:12]}"
     now = datetime.now(UTC)
-    moves = [stock.Movement(ln.sku, -ln.quantity, "sale", wf, f"{wf}:stock:{ln.line_no}")
-             for ln in quote.lines]
+    moves = [
+        stock.Movement(ln.sku, -ln.quantity, "sale", wf, f"{wf}:stock:{ln.line_no}")
+        for ln in quote.lines
+    ]
     with db.unit_of_work() as s:
         stock.apply_movements(s, till.location_id, moves, workflow_id=wf, occurred_at=now)
-        orders.insert_order(s, orders.NewOrder(
-            workflow_id=wf, number_prefix="PGFLOOR", channel="store", fulfilment_type="in_store",
-            status="completed", location_id=till.location_id, till_id=till.till_id,
-            cashier_id=cashier, currency=quote.currency, subtotal=quote.subtotal,
-            tax_total=quote.tax_total, total=quote.total, change_due=0, warnings=[],
-            placed_at=now, lines=[orders.NewOrderLine(**ln.__dict__) for ln in quote.lines],
-        ))
+        orders.insert_order(
+            s,
+            orders.NewOrder(
+                workflow_id=wf,
+                number_prefix="PGFLOOR",
+                channel="store",
+                fulfilment_type="in_store",
+                status="completed",
+                location_id=till.location_id,
+                till_id=till.till_id,
+                cashier_id=cashier,
+                currency=quote.currency,
+                subtotal=quote.subtotal,
+                tax_total=quote.tax_total,
+                total=quote.total,
+                change_due=0,
+                warnings=[],
+                placed_at=now,
+                lines=[orders.NewOrderLine(**ln.__dict__) for ln in quote.lines],
+            ),
+        )
 
 
 def postgres_floor(
@@ -113,12 +130,14 @@ def floor_worker(client: Client, pool: ThreadPoolExecutor) -> Worker:
 
 def _search_attributes(workflow_id: str) -> TypedSearchAttributes:
     """The same four keyword attributes a sale carries."""
-    return TypedSearchAttributes([
-        SearchAttributePair(_STORE, "BER"),
-        SearchAttributePair(_TILL, FLOOR_TILL),
-        SearchAttributePair(_CHANNEL, "bench"),
-        SearchAttributePair(_ORDER, workflow_id),
-    ])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(_STORE, "BER"),
+            SearchAttributePair(_TILL, FLOOR_TILL),
+            SearchAttributePair(_CHANNEL, "bench"),
+            SearchAttributePair(_ORDER, workflow_id),
+        ]
+    )
 
 
 async def update_with_start(client: Client, workflow_id: str) -> None:

@@ -110,7 +110,11 @@ def spawn(stack: Stack, name: str, args: Sequence[str], env: dict[str, str]) -> 
     # A session of its own: Ctrl-C reaches only the benchmark, which stops children in order.
     proc = subprocess.Popen(
         [sys.executable, "-m", "tillflow.cli", *args],
-        env=env, cwd=stack.var_dir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        cwd=stack.var_dir,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     out.close()
     stack.children.append((name, proc))
@@ -150,8 +154,14 @@ def seed(stack: Stack, env: dict[str, str]) -> None:
     """Migrate and seed the demo retailer exactly as `tillflow up` does."""
     log = stack.logs / "seed.log"
     with log.open("ab") as out:
-        done = subprocess.run([sys.executable, "-m", "tillflow.cli", "seed"], env=env,
-                              cwd=stack.var_dir, stdout=out, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "tillflow.cli", "seed"],
+            env=env,
+            cwd=stack.var_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if done.returncode != 0:
         raise StackError(f"migrating or seeding failed; {log}:\n{log_tail(log)}")
 
@@ -175,7 +185,8 @@ def wait_healthy(stack: Stack, timeout: float = 90) -> None:
 
 @contextmanager
 def services(
-    dynamic_config: dict[str, int], sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
+    dynamic_config: dict[str, int],
+    sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
     worker_nice: int = WORKER_NICE,
 ) -> Iterator[Stack]:
     """A temp var dir with PostgreSQL and the Temporal dev server; everything removed on exit.
@@ -191,8 +202,16 @@ def services(
         temporal = start_temporal(var_dir, port, free_port(), extra, sqlite_pragmas)
         cleanup.callback(stop_processes, [("temporal", temporal)])
         pids = {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid}  # type: ignore[attr-defined]
-        stack = Stack(var_dir, url, f"{HOST}:{port}", "", dict(dynamic_config),
-                      list(sqlite_pragmas), worker_nice, pids)
+        stack = Stack(
+            var_dir,
+            url,
+            f"{HOST}:{port}",
+            "",
+            dict(dynamic_config),
+            list(sqlite_pragmas),
+            worker_nice,
+            pids,
+        )
         cleanup.callback(lambda: stop_processes(list(reversed(stack.children))))
         yield stack
 

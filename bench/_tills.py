@@ -71,10 +71,21 @@ def add_bench_tills(db: Database, receipts_dir: str) -> None:
         for till, store, staff, pin, username in TILL_STAFF:
             if username is None:
                 continue
-            s.add(Till(code=till, location_id=locations[store], name=f"Till {till}",
-                       printer_url=f"file:{receipts_dir}/{till}.bin"))
-            user = User(username=username, display_name=f"Bench cashier {till}", role="cashier",
-                        staff_code=staff, pin_hash=hash_secret(pin))
+            s.add(
+                Till(
+                    code=till,
+                    location_id=locations[store],
+                    name=f"Till {till}",
+                    printer_url=f"file:{receipts_dir}/{till}.bin",
+                )
+            )
+            user = User(
+                username=username,
+                display_name=f"Bench cashier {till}",
+                role="cashier",
+                staff_code=staff,
+                pin_hash=hash_secret(pin),
+            )
             s.add(user)
             s.flush()
             s.add(UserLocation(user_id=user.id, location_id=locations[store]))
@@ -144,7 +155,12 @@ async def ring_up(
 
 
 async def run_till(
-    api_url: str, session: TillSession, count: int, prices: dict[str, int], seed: int, tag: str,
+    api_url: str,
+    session: TillSession,
+    count: int,
+    prices: dict[str, int],
+    seed: int,
+    tag: str,
     pause: float = 0.0,
 ) -> list[SaleTiming]:
     """A till ringing up `count` sales on its own keep-alive connection, `pause` seconds before

@@ -30,9 +30,9 @@ from _cpu import CpuMeter, CpuUse
 from _floors import postgres_floor, seconds_of, temporal_floor
 from _report import Row, cpu_table, phase_table, table, target_lines, targets
 from _stack import (
-    WORKER_NICE,
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
+    WORKER_NICE,
     Stack,
     StackError,
     check_children,
@@ -87,26 +87,45 @@ class Results:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options; the defaults are the issue's scenarios."""
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sales", type=int, default=200,
-                   help="sales per till in each scenario (default 200)")
-    p.add_argument("--tills", type=int, default=8,
-                   help="tills in the concurrent scenario (default 8)")
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sales", type=int, default=200, help="sales per till in each scenario (default 200)"
+    )
+    p.add_argument(
+        "--tills", type=int, default=8, help="tills in the concurrent scenario (default 8)"
+    )
     p.add_argument("--warmup", type=int, default=20, help="warm-up sales, not counted (default 20)")
-    p.add_argument("--pause-ms", type=float, default=150,
-                   help="pause before each sale of the 1-till scenario and each Temporal floor run "
-                        "(default 150: no cashier serves the next customer sooner; 0 = back to back only)")
+    p.add_argument(
+        "--pause-ms",
+        type=float,
+        default=150,
+        help="pause before each sale of the 1-till scenario and each Temporal floor run "
+        "(default 150: no cashier serves the next customer sooner; 0 = back to back only)",
+    )
     p.add_argument("--floor-runs", type=int, default=200, help="runs of each floor (default 200)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the baskets")
-    p.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE",
-                   help="passed to the dev server instead of `tillflow up`'s "
-                        f"({' '.join(DEV_SERVER_SQLITE_PRAGMAS)}); `--sqlite-pragma none` for "
-                        "the dev server's own defaults")
-    p.add_argument("--worker-nice", type=int, default=WORKER_NICE,
-                   help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
-                        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)")
-    p.add_argument("--default-throttles", action="store_true",
-                   help="keep the dev server's per-shard poll limits (20/s); do not lift them")
+    p.add_argument(
+        "--sqlite-pragma",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="passed to the dev server instead of `tillflow up`'s "
+        f"({' '.join(DEV_SERVER_SQLITE_PRAGMAS)}); `--sqlite-pragma none` for "
+        "the dev server's own defaults",
+    )
+    p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=WORKER_NICE,
+        help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
+        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)",
+    )
+    p.add_argument(
+        "--default-throttles",
+        action="store_true",
+        help="keep the dev server's per-shard poll limits (20/s); do not lift them",
+    )
     return p.parse_args(argv)
 
 
@@ -150,20 +169,34 @@ async def settle(client: Client, timeout: float = 120) -> None:
 
 
 async def scenario(
-    api_url: str, sessions: Sequence[TillSession], count: int, prices: dict[str, int],
-    seed_: int, tag: str, pause: float = 0.0,
+    api_url: str,
+    sessions: Sequence[TillSession],
+    count: int,
+    prices: dict[str, int],
+    seed_: int,
+    tag: str,
+    pause: float = 0.0,
 ) -> tuple[list[SaleTiming], float]:
     """All tills ringing up `count` sales each at the same time; the sales and the wall time."""
     t0 = time.perf_counter()
-    per_till = await asyncio.gather(*(
-        run_till(api_url, s, count, prices, seed_ * 1000 + i, tag, pause) for i, s in enumerate(sessions)
-    ))
+    per_till = await asyncio.gather(
+        *(
+            run_till(api_url, s, count, prices, seed_ * 1000 + i, tag, pause)
+            for i, s in enumerate(sessions)
+        )
+    )
     return [t for till in per_till for t in till], time.perf_counter() - t0
 
 
 async def measured_scenario(
-    stack: Stack, res: Results, name: str, sessions: Sequence[TillSession], count: int,
-    prices: dict[str, int], seed_: int, pause: float = 0.0,
+    stack: Stack,
+    res: Results,
+    name: str,
+    sessions: Sequence[TillSession],
+    count: int,
+    prices: dict[str, int],
+    seed_: int,
+    pause: float = 0.0,
 ) -> tuple[list[SaleTiming], float]:
     """A scenario with the CPU each process used during it."""
     meter = CpuMeter(stack.process_groups())
@@ -179,8 +212,12 @@ def count_sale_orders(url: str) -> int:
     db = Database(url, pool_size=1)
     try:
         with db.unit_of_work() as s:
-            return s.scalar(select(func.count()).select_from(Order)
-                            .where(Order.workflow_id.like("sale:%"))) or 0
+            return (
+                s.scalar(
+                    select(func.count()).select_from(Order).where(Order.workflow_id.like("sale:%"))
+                )
+                or 0
+            )
     finally:
         db.dispose()
 
@@ -194,18 +231,23 @@ async def run_sales(
     step(f"warming up: {per_till * len(sessions)} sales over {len(sessions)} tills (not counted)")
     await scenario(stack.api_url, sessions, per_till, prices, args.seed + 100, "warm")
     await settle(client)
-    step(f"1 till: {args.sales} sequential sales at {sessions[0].till}, {args.pause_ms:.0f} ms before each")
+    step(
+        f"1 till: {args.sales} sequential sales at {sessions[0].till}, {args.pause_ms:.0f} ms before each"
+    )
     res.one, res.one_wall = await measured_scenario(
-        stack, res, "1 till", sessions[:1], args.sales, prices, args.seed, res.pause)
+        stack, res, "1 till", sessions[:1], args.sales, prices, args.seed, res.pause
+    )
     await settle(client)
     if res.pause:
         step(f"1 till, back to back: {args.sales} sequential sales at {sessions[0].till}")
         res.one_b2b, _ = await measured_scenario(
-            stack, res, "1 b2b", sessions[:1], args.sales, prices, args.seed + 2)
+            stack, res, "1 b2b", sessions[:1], args.sales, prices, args.seed + 2
+        )
         await settle(client)
     step(f"{len(sessions)} tills: {args.sales} sales each, all at once")
     res.many, res.many_wall = await measured_scenario(
-        stack, res, f"{len(sessions)} tills", sessions, args.sales, prices, args.seed + 1)
+        stack, res, f"{len(sessions)} tills", sessions, args.sales, prices, args.seed + 1
+    )
     await settle(client)
     res.sales_sent = per_till * len(sessions) + len(res.one) + len(res.one_b2b) + len(res.many)
     res.orders_recorded = count_sale_orders(stack.database_url)
@@ -223,20 +265,27 @@ async def run_floors(
         meter = CpuMeter(stack.process_groups())
         res.pg = postgres_floor(db, args.floor_runs, FLOOR_WARMUP, prices, args.seed)
         res.cpu.append(meter.done("PG floor", runs))
-        step(f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity), "
-             f"{args.pause_ms:.0f} ms before each")
+        step(
+            f"Temporal floor: {args.floor_runs} update-with-start runs (one no-op local activity), "
+            f"{args.pause_ms:.0f} ms before each"
+        )
         meter = CpuMeter(stack.process_groups())
-        res.floor, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False, pause=res.pause)
+        res.floor, _ = await temporal_floor(
+            client, args.floor_runs, FLOOR_WARMUP, eager=False, pause=res.pause
+        )
         res.cpu.append(meter.done("T floor", runs))
         await settle(client)
         if res.pause:
             step(f"Temporal floor, back to back: {args.floor_runs} runs")
-            res.floor_b2b, _ = await temporal_floor(client, args.floor_runs, FLOOR_WARMUP, eager=False)
+            res.floor_b2b, _ = await temporal_floor(
+                client, args.floor_runs, FLOOR_WARMUP, eager=False
+            )
             await settle(client)
         step(f"Temporal floor, eager start + result: {args.floor_runs} runs")
         meter = CpuMeter(stack.process_groups())
         res.eager, res.eagerly_started = await temporal_floor(
-            client, args.floor_runs, FLOOR_WARMUP, eager=True, pause=res.pause)
+            client, args.floor_runs, FLOOR_WARMUP, eager=True, pause=res.pause
+        )
         res.cpu.append(meter.done("T eager", runs))
     finally:
         db.dispose()
@@ -245,12 +294,14 @@ async def run_floors(
 async def run_breakdown(client: Client, res: Results) -> None:
     """Median time per phase, from the workflow histories."""
     step("reading workflow histories for the breakdown")
-    sets = {"sale, 1 till": res.one,
-            "sale, 1 till, back to back": res.one_b2b,
-            f"sale, {res.tills} tills": res.many,
-            "Temporal floor (update-with-start)": res.floor,
-            "Temporal floor, back to back": res.floor_b2b,
-            "Temporal floor (eager start)": res.eager}
+    sets = {
+        "sale, 1 till": res.one,
+        "sale, 1 till, back to back": res.one_b2b,
+        f"sale, {res.tills} tills": res.many,
+        "Temporal floor (update-with-start)": res.floor,
+        "Temporal floor, back to back": res.floor_b2b,
+        "Temporal floor (eager start)": res.eager,
+    }
     for name, timings in sets.items():
         if not timings:
             continue
@@ -272,29 +323,36 @@ async def measure(stack: Stack, args: argparse.Namespace) -> Results:
 
 def temporal_version() -> str:
     """What `temporal --version` says (CLI, server and UI versions)."""
-    out = subprocess.run([temporal_binary(), "--version"],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [temporal_binary(), "--version"], capture_output=True, text=True, check=False
+    )
     return out.stdout.strip()
 
 
 def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
     """Machine, versions and the dynamic config the dev server ran with."""
-    throttles = "\n".join(f"    {k} = {v}   (default {THROTTLE_DEFAULTS[k]})"
-                          for k, v in stack.dynamic_config.items())
+    throttles = "\n".join(
+        f"    {k} = {v}   (default {THROTTLE_DEFAULTS[k]})" for k, v in stack.dynamic_config.items()
+    )
     lifted = stack.dynamic_config == LIFTED_THROTTLES
-    return "\n".join([
-        f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
-        f"Python {platform.python_version()}",
-        f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file, "
-        f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; central worker at nice "
-        f"{stack.worker_nice} (TILLFLOW_WORKER_NICE)",
-        "Temporal dev server --dynamic-config-value "
-        + ("(per-shard throttles LIFTED for back-to-back load):" if lifted
-           else "(dev server defaults kept):"),
-        throttles,
-    ])
+    return "\n".join(
+        [
+            f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+            f"Python {platform.python_version()}",
+            f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file, "
+            f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; central worker at nice "
+            f"{stack.worker_nice} (TILLFLOW_WORKER_NICE)",
+            "Temporal dev server --dynamic-config-value "
+            + (
+                "(per-shard throttles LIFTED for back-to-back load):"
+                if lifted
+                else "(dev server defaults kept):"
+            ),
+            throttles,
+        ]
+    )
 
 
 def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) -> str:
@@ -303,36 +361,43 @@ def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) 
     paused = f", {res.pause * 1000:.0f} ms apart" if res.pause else ""
     floor = Row.of(f"Temporal floor (uws, 1 LA){paused}", seconds_of(res.floor))
     eager = Row.of(f"Temporal floor, eager start{paused} [info]", seconds_of(res.eager))
-    one = Row.of(f"1 till{paused or ', back to back'}", seconds_of(res.one), len(res.one) / res.one_wall)
-    many = Row.of(f"{res.tills} tills, concurrent", seconds_of(res.many),
-                  len(res.many) / res.many_wall)
+    one = Row.of(
+        f"1 till{paused or ', back to back'}", seconds_of(res.one), len(res.one) / res.one_wall
+    )
+    many = Row.of(
+        f"{res.tills} tills, concurrent", seconds_of(res.many), len(res.many) / res.many_wall
+    )
     rows = [one, many, pg, floor, eager]
     back_to_back = ""
     if res.one_b2b and res.floor_b2b:
         floor_b2b = Row.of("Temporal floor, back to back [info]", seconds_of(res.floor_b2b))
         # Compared with the floor run the same way (back to back).
-        one_b2b = replace(Row.of("1 till, back to back [info]", seconds_of(res.one_b2b)),
-                          floor_p50=floor_b2b.p50)
+        one_b2b = replace(
+            Row.of("1 till, back to back [info]", seconds_of(res.one_b2b)), floor_p50=floor_b2b.p50
+        )
         floor_b2b = replace(floor_b2b, floor_p50=floor_b2b.p50)
         rows[1:1] = [one_b2b]
         rows.insert(-1, floor_b2b)
         back_to_back = (
             f"\n  info  back to back, 1 till: {one_b2b.p50:.1f} ms = {one_b2b.p50 / floor_b2b.p50:.2f}x the floor "
             f"back to back ({floor_b2b.p50:.1f} ms); here each sale also shares the 2 cores with the previous "
-            "sale's receipt and drawer round trip, which no till that waits for its next customer meets")
-    return "\n\n".join([
-        "==== tillflow sale checkout latency ====",
-        environment(stack, load_before),
-        table(rows, pg, floor),
-        f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} runs; "
-        f"orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent (incl. warm-up); "
-        f"{sum(t.warned for t in res.one + res.one_b2b + res.many)} measured sales were sold with a stock "
-        "warning (e.g. below zero on hand) and completed all the same",
-        "targets:\n" + target_lines(targets(one, many, res.tills, floor)) + back_to_back,
-        "where the time goes (from workflow histories):\n" + phase_table(res.phases),
-        f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
-        "worker runs in the bench process):\n" + cpu_table(res.cpu),
-    ])
+            "sale's receipt and drawer round trip, which no till that waits for its next customer meets"
+        )
+    return "\n\n".join(
+        [
+            "==== tillflow sale checkout latency ====",
+            environment(stack, load_before),
+            table(rows, pg, floor),
+            f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} runs; "
+            f"orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent (incl. warm-up); "
+            f"{sum(t.warned for t in res.one + res.one_b2b + res.many)} measured sales were sold with a stock "
+            "warning (e.g. below zero on hand) and completed all the same",
+            "targets:\n" + target_lines(targets(one, many, res.tills, floor)) + back_to_back,
+            "where the time goes (from workflow histories):\n" + phase_table(res.phases),
+            f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
+            "worker runs in the bench process):\n" + cpu_table(res.cpu),
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -345,15 +410,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     tills = tills_for(args.tills)
     try:
         with services(throttles, sqlite_pragmas(args.sqlite_pragma), args.worker_nice) as stack:
-            step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
-                 f"dynamic config {throttles}")
+            step(
+                f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
+                f"dynamic config {throttles}"
+            )
             prepare(stack, tills)
             results = asyncio.run(measure(stack, args))
             print("\n" + report(stack, results, load_before) + "\n", flush=True)
             step("stopping everything")
     except KeyboardInterrupt:
-        print("\ninterrupted; everything the benchmark started is stopped and removed",
-              file=sys.stderr)
+        print(
+            "\ninterrupted; everything the benchmark started is stopped and removed",
+            file=sys.stderr,
+        )
         return 130
     except (StackError, SaleFailed) as err:
         print(f"\nbenchmark failed: {err}", file=sys.stderr)

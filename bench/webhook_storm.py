@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 import httpx
 from _report import percentile
 from _stack import (
-    WORKER_NICE,
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
+    WORKER_NICE,
     Stack,
     StackError,
     check_children,
@@ -73,19 +73,43 @@ class Results:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--webhooks", type=int, default=2000, help="deliveries in total, duplicates included")
-    p.add_argument("--duplicates", type=float, default=0.10, help="share of deliveries that repeat an earlier one")
-    p.add_argument("--rate", type=float, default=100.0,
-                   help="deliveries per second, sent on schedule whatever the answers (open loop); 0 = closed loop")
-    p.add_argument("--concurrency", type=int, default=16,
-                   help="closed loop (--rate 0): deliveries in flight at once")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--webhooks", type=int, default=2000, help="deliveries in total, duplicates included"
+    )
+    p.add_argument(
+        "--duplicates",
+        type=float,
+        default=0.10,
+        help="share of deliveries that repeat an earlier one",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=100.0,
+        help="deliveries per second, sent on schedule whatever the answers (open loop); 0 = closed loop",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="closed loop (--rate 0): deliveries in flight at once",
+    )
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--default-throttles", action="store_true",
-                   help="keep the dev server's default task-queue throttles (20 batches/s)")
-    p.add_argument("--worker-nice", type=int, default=WORKER_NICE,
-                   help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
-                        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)")
+    p.add_argument(
+        "--default-throttles",
+        action="store_true",
+        help="keep the dev server's default task-queue throttles (20 batches/s)",
+    )
+    p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=WORKER_NICE,
+        help="CPU priority (nice) of the central worker, as TILLFLOW_WORKER_NICE under "
+        f"`tillflow up` (default {WORKER_NICE}; 0 = the same as the API)",
+    )
     return p.parse_args(argv)
 
 
@@ -101,36 +125,75 @@ def deliveries(total: int, share: float, rng: random.Random) -> list[Delivery]:
     unique = []
     for n in range(total - dups):
         order_id = base + n
-        lines = [{"id": order_id * 10 + i, "sku": sku, "quantity": 1, "price": "12.90", "title": sku,
-                  "tax_lines": [{"price": "2.06", "rate": 0.19, "title": "MwSt"}]}
-                 for i, sku in enumerate(rng.sample(skus, rng.randint(1, 3)), start=1)]
-        body = json.dumps({
-            "id": order_id, "name": f"#{n + 1001}", "email": f"c{n}@example.test", "currency": "EUR",
-            "total_price": f"{12.90 * len(lines):.2f}", "taxes_included": True, "financial_status": "paid",
-            "cancelled_at": None, "line_items": lines,
-            "shipping_address": {"country_code": rng.choice(["DE", "PT"]), "latitude": None, "longitude": None},
-        }).encode()
+        lines = [
+            {
+                "id": order_id * 10 + i,
+                "sku": sku,
+                "quantity": 1,
+                "price": "12.90",
+                "title": sku,
+                "tax_lines": [{"price": "2.06", "rate": 0.19, "title": "MwSt"}],
+            }
+            for i, sku in enumerate(rng.sample(skus, rng.randint(1, 3)), start=1)
+        ]
+        body = json.dumps(
+            {
+                "id": order_id,
+                "name": f"#{n + 1001}",
+                "email": f"c{n}@example.test",
+                "currency": "EUR",
+                "total_price": f"{12.90 * len(lines):.2f}",
+                "taxes_included": True,
+                "financial_status": "paid",
+                "cancelled_at": None,
+                "line_items": lines,
+                "shipping_address": {
+                    "country_code": rng.choice(["DE", "PT"]),
+                    "latitude": None,
+                    "longitude": None,
+                },
+            }
+        ).encode()
         unique.append(Delivery(order_id, f"evt-{uuid.uuid4().hex}", body, False))
     out = list(unique)
     for original in rng.sample(unique, dups):
         at = out.index(original) + 1
-        out.insert(rng.randint(at, len(out)), Delivery(original.order_id, original.event_id, original.body, True))
+        out.insert(
+            rng.randint(at, len(out)),
+            Delivery(original.order_id, original.event_id, original.body, True),
+        )
     return out
 
 
 def connect_shop(api_url: str) -> None:
-    token = httpx.post(f"{api_url}/auth/login", json={"username": "admin", "password": "admin-demo"}).json()["token"]
-    r = httpx.post(f"{api_url}/webstores", headers={"Authorization": f"Bearer {token}"}, json={
-        "code": SHOP, "platform": "shopify", "currency": "EUR", "shop_domain": "storm.myshopify.com",
-        "api_base_url": "http://127.0.0.1:9",  # never called during the storm; and never the internet
-        "webhook_secret": SECRET, "access_token": "shpat_storm",
-        "locations": [{"location": "BER", "external_id": "1"}, {"location": "LIS", "external_id": "2"},
-                      {"location": "WH1", "external_id": "3"}]})
+    token = httpx.post(
+        f"{api_url}/auth/login", json={"username": "admin", "password": "admin-demo"}
+    ).json()["token"]
+    r = httpx.post(
+        f"{api_url}/webstores",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "code": SHOP,
+            "platform": "shopify",
+            "currency": "EUR",
+            "shop_domain": "storm.myshopify.com",
+            "api_base_url": "http://127.0.0.1:9",  # never called during the storm; and never the internet
+            "webhook_secret": SECRET,
+            "access_token": "shpat_storm",
+            "locations": [
+                {"location": "BER", "external_id": "1"},
+                {"location": "LIS", "external_id": "2"},
+                {"location": "WH1", "external_id": "3"},
+            ],
+        },
+    )
     if r.status_code != 201:
         raise StackError(f"connecting the shop failed: {r.status_code} {r.text}")
 
 
-async def storm(api_url: str, items: list[Delivery], concurrency: int, res: Results, rate: float = 0.0) -> None:
+async def storm(
+    api_url: str, items: list[Delivery], concurrency: int, res: Results, rate: float = 0.0
+) -> None:
     """Open loop at `rate` deliveries per second (each sent on schedule, however slow the answers), or
     closed loop (rate 0): `concurrency` senders, each posting its next delivery when the last is answered.
 
@@ -139,10 +202,21 @@ async def storm(api_url: str, items: list[Delivery], concurrency: int, res: Resu
     """
     import aiohttp
 
-    prepared = [(d, {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
-                     "X-Shopify-Hmac-Sha256": sign(d.body, SECRET), "X-Shopify-Event-Id": d.event_id,
-                     "X-Shopify-Shop-Domain": "storm.myshopify.com", "X-Shopify-API-Version": "2025-01",
-                     "X-Shopify-Triggered-At": "2026-11-22T10:00:00.000000000Z"}) for d in items]
+    prepared = [
+        (
+            d,
+            {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Hmac-Sha256": sign(d.body, SECRET),
+                "X-Shopify-Event-Id": d.event_id,
+                "X-Shopify-Shop-Domain": "storm.myshopify.com",
+                "X-Shopify-API-Version": "2025-01",
+                "X-Shopify-Triggered-At": "2026-11-22T10:00:00.000000000Z",
+            },
+        )
+        for d in items
+    ]
     queue: asyncio.Queue[tuple[Delivery, dict[str, str]]] = asyncio.Queue()
     for p in prepared:
         queue.put_nowait(p)
@@ -178,7 +252,9 @@ async def storm(api_url: str, items: list[Delivery], concurrency: int, res: Resu
         res.statuses[key] = res.statuses.get(key, 0) + 1
 
     connector = aiohttp.TCPConnector(limit=0 if rate else concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=30)
+    ) as http:
         t0 = time.perf_counter()
         if rate:
             await scheduled(http)
@@ -189,22 +265,45 @@ async def storm(api_url: str, items: list[Delivery], concurrency: int, res: Resu
 
 def processed(db: Database) -> int:
     with db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(Order).where(
-            Order.external_source == "shopify", Order.external_id.like(f"{SHOP}:%"),
-            Order.status == "fulfilling")) or 0
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(Order)
+                .where(
+                    Order.external_source == "shopify",
+                    Order.external_id.like(f"{SHOP}:%"),
+                    Order.status == "fulfilling",
+                )
+            )
+            or 0
+        )
 
 
 def verify(db: Database, items: list[Delivery], res: Results) -> None:
     """Every order exactly once: one inbox row per event, one order, its units held once."""
     unique = {d.order_id: d for d in items if not d.duplicate}
     with db.unit_of_work() as s:
-        inbox = s.scalar(select(func.count()).select_from(WebhookEvent).where(
-            WebhookEvent.provider == "shopify", WebhookEvent.event_id.like(f"{SHOP}:%"))) or 0
-        orders = s.execute(select(Order.external_id, func.count()).where(Order.external_source == "shopify")
-                           .group_by(Order.external_id)).all()
-        held = dict(s.execute(text(
-            "SELECT reference, sum(quantity) FROM reservations WHERE kind = 'order' AND status = 'active' "
-            "GROUP BY reference")).all())
+        inbox = (
+            s.scalar(
+                select(func.count())
+                .select_from(WebhookEvent)
+                .where(WebhookEvent.provider == "shopify", WebhookEvent.event_id.like(f"{SHOP}:%"))
+            )
+            or 0
+        )
+        orders = s.execute(
+            select(Order.external_id, func.count())
+            .where(Order.external_source == "shopify")
+            .group_by(Order.external_id)
+        ).all()
+        held = dict(
+            s.execute(
+                text(
+                    "SELECT reference, sum(quantity) FROM reservations WHERE kind = 'order' AND status = 'active' "
+                    "GROUP BY reference"
+                )
+            ).all()
+        )
     if inbox != len(unique):
         res.problems.append(f"inbox holds {inbox} deliveries, expected {len(unique)}")
     if len(orders) != len(unique) or any(n != 1 for _, n in orders):
@@ -218,7 +317,9 @@ def verify(db: Database, items: list[Delivery], res: Results) -> None:
     dups = sum(1 for d in items if d.duplicate)
     # Which of two copies counts as "the duplicate" depends on which reached the inbox first.
     if res.statuses.get("duplicate", 0) != dups:
-        res.problems.append(f"{res.statuses.get('duplicate', 0)} deliveries answered as duplicates, expected {dups}")
+        res.problems.append(
+            f"{res.statuses.get('duplicate', 0)} deliveries answered as duplicates, expected {dups}"
+        )
 
 
 async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
@@ -240,7 +341,10 @@ async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
                 times["first task picked up"] = t
             elif name == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED" and "first task done" not in times:
                 times["first task done"] = t
-            elif name == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED" and "child asked" not in times:
+            elif (
+                name == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"
+                and "child asked" not in times
+            ):
                 times["child asked"] = t
         order = ["started", "first task picked up", "first task done", "child asked"]
         for a_, b_ in itertools.pairwise(order):
@@ -261,15 +365,28 @@ def priorities(stack: Stack) -> str:
     """Which process runs at which CPU priority (TILLFLOW_WORKER_NICE, as under `tillflow up`)."""
     worker = next(p.pid for n, p in stack.children if n == "worker")
     temporal = stack.service_pids["Temporal dev server"]
-    return (f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)} (TILLFLOW_WORKER_NICE), "
-            f"Temporal dev server at nice {os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0")
+    return (
+        f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)} (TILLFLOW_WORKER_NICE), "
+        f"Temporal dev server at nice {os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0"
+    )
 
 
-def report(res: Results, unique: int, total: int, throttles: dict[str, int], workflows: int, background: str,
-           args: argparse.Namespace) -> str:
+def report(
+    res: Results,
+    unique: int,
+    total: int,
+    throttles: dict[str, int],
+    workflows: int,
+    background: str,
+    args: argparse.Namespace,
+) -> str:
     ms = [a * 1000 for a in res.acks]
     p50, p99 = percentile(ms, 50), percentile(ms, 99)
-    load = f"{args.rate:.0f}/s open loop" if args.rate else f"closed loop, {args.concurrency} in flight"
+    load = (
+        f"{args.rate:.0f}/s open loop"
+        if args.rate
+        else f"closed loop, {args.concurrency} in flight"
+    )
     lines = [
         f"webhook storm: {total} Shopify deliveries ({total - unique} duplicates), {unique} orders, {load}, "
         f"{os.cpu_count()} cores; {background}; Temporal dev server dynamic config {throttles}",
@@ -294,7 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unique = sum(1 for d in items if not d.duplicate)
     try:
         with services(throttles, worker_nice=args.worker_nice) as stack:
-            step(f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}")
+            step(
+                f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}"
+            )
             step("migrating and seeding the demo retailer")
             seed(stack, seed_env(stack))
             step("starting the central worker and the API")
@@ -303,8 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             connect_shop(stack.api_url)
             db = Database(stack.database_url, pool_size=2)
             res = Results()
-            step(f"sending {len(items)} deliveries, " + (f"{args.rate:.0f} a second" if args.rate
-                                                          else f"{args.concurrency} at a time"))
+            step(
+                f"sending {len(items)} deliveries, "
+                + (f"{args.rate:.0f} a second" if args.rate else f"{args.concurrency} at a time")
+            )
             t0 = time.perf_counter()
             asyncio.run(storm(stack.api_url, items, args.concurrency, res, args.rate))
             step("waiting for every order to be routed and reserved")
@@ -312,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             while processed(db) < unique:
                 check_children(stack)
                 if time.monotonic() > deadline:
-                    raise StackError(f"only {processed(db)} of {unique} orders processed after 10 minutes")
+                    raise StackError(
+                        f"only {processed(db)} of {unique} orders processed after 10 minutes"
+                    )
                 time.sleep(0.2)
             res.process_wall = time.perf_counter() - t0
             verify(db, items, res)
@@ -322,11 +445,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if workflows != unique:
                 res.problems.append(f"{workflows} OnlineOrder workflows for {unique} orders")
             db.dispose()
-            print("\n" + report(res, unique, len(items), throttles, workflows, background, args) + "\n",
-                  flush=True)
+            print(
+                "\n"
+                + report(res, unique, len(items), throttles, workflows, background, args)
+                + "\n",
+                flush=True,
+            )
             step("stopping everything")
     except KeyboardInterrupt:
-        print("\ninterrupted; everything the benchmark started is stopped and removed", file=sys.stderr)
+        print(
+            "\ninterrupted; everything the benchmark started is stopped and removed",
+            file=sys.stderr,
+        )
         return 130
     except StackError as err:
         print(f"\nbenchmark failed: {err}", file=sys.stderr)

@@ -12,7 +12,9 @@ from domain.errors import InvalidRequest, NotFound
 from domain.pricing import PriceInput, Quote, price_basket
 
 
-def price_at_location(session: Session, location_id: int, lines: Sequence[tuple[str, int]]) -> Quote:
+def price_at_location(
+    session: Session, location_id: int, lines: Sequence[tuple[str, int]]
+) -> Quote:
     """Lines of (sku, quantity) priced as the location sells them, in its currency."""
     loc = session.get(Location, location_id)
     if loc is None:
@@ -26,5 +28,9 @@ def price_at_location(session: Session, location_id: int, lines: Sequence[tuple[
         if item.unit_price is None or item.currency != loc.currency:
             raise InvalidRequest(f"Line {no}: {item.name} has no price in {loc.currency}.")
         inputs.append(PriceInput(no, sku, item.name, qty, item.unit_price, item.tax_code))
-    return price_basket(inputs, catalog.tax_rates(session, location_id), currency=loc.currency,
-                        prices_include_tax=loc.prices_include_tax)
+    return price_basket(
+        inputs,
+        catalog.tax_rates(session, location_id),
+        currency=loc.currency,
+        prices_include_tax=loc.prices_include_tax,
+    )

@@ -87,7 +87,9 @@ class Till(Base):
     name: Mapped[str] = mapped_column(String(200))
     printer_url: Mapped[str] = mapped_column(String(500), default="")
     # "simulated" (local default) or a Stripe Terminal reader id (tmr_…)
-    card_reader: Mapped[str] = mapped_column(String(100), default="simulated", server_default="simulated")
+    card_reader: Mapped[str] = mapped_column(
+        String(100), default="simulated", server_default="simulated"
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -148,7 +150,9 @@ class Variant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))  # e.g. "Blue / M"; "" for a single-variant product
+    name: Mapped[str] = mapped_column(
+        String(200)
+    )  # e.g. "Blue / M"; "" for a single-variant product
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

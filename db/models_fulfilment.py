@@ -35,8 +35,10 @@ class StoreHoursRow(Base):
     closes_minute: Mapped[int] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440",
-                        name="minutes_range"),
+        CheckConstraint(
+            "opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440",
+            name="minutes_range",
+        ),
     )
 
 
@@ -45,10 +47,14 @@ class FulfilmentTask(Base):
 
     __tablename__ = "fulfilment_tasks"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)  # the workflow's own id for it: retries find it
+    key: Mapped[str] = mapped_column(
+        String(300), unique=True
+    )  # the workflow's own id for it: retries find it
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     kind: Mapped[str] = mapped_column(String(16))  # pick | pack | ship | handover
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | done | cancelled
+    status: Mapped[str] = mapped_column(
+        String(16), default="open"
+    )  # open | claimed | done | cancelled
     outcome: Mapped[str] = mapped_column(String(32), default="", server_default="")
     workflow_id: Mapped[str] = mapped_column(String(200), index=True)
     order_workflow_id: Mapped[str] = mapped_column(String(200))
@@ -98,7 +104,9 @@ class OutboxNotice(Base):
     __tablename__ = "notification_outbox"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))  # ready_for_pickup | pickup_reminder | … | pick_overdue
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # ready_for_pickup | pickup_reminder | … | pick_overdue
     channel: Mapped[str] = mapped_column(String(16))  # email | store
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))

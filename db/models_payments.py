@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,8 +71,12 @@ class WebhookEvent(Base):
     provider: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received|signalled|recorded
+    status: Mapped[str] = mapped_column(
+        String(16), default="received"
+    )  # received|signalled|recorded
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[Any] = mapped_column(JSONB)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (UniqueConstraint("provider", "event_id"),)

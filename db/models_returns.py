@@ -17,7 +17,9 @@ class Return(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     return_id: Mapped[str] = mapped_column(String(64), unique=True)  # the till's id for it
     workflow_id: Mapped[str] = mapped_column(String(200), unique=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)  # None: no receipt
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id"), index=True
+    )  # None: no receipt
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"))
     cashier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -108,7 +108,9 @@ class CollectionTask(Base):
     currency: Mapped[str] = mapped_column(String(3))
     card_brand: Mapped[str] = mapped_column(String(16), default="")
     card_last4: Mapped[str] = mapped_column(String(4), default="")
-    card_reference: Mapped[str] = mapped_column(String(200), default="")  # the terminal's token, not a card number
+    card_reference: Mapped[str] = mapped_column(
+        String(200), default=""
+    )  # the terminal's token, not a card number
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     receipt: Mapped[dict[str, Any]] = mapped_column(JSONB)  # what the customer's receipt showed
     sold_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

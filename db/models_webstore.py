@@ -35,7 +35,9 @@ class WebStore(Base):
 
     __tablename__ = "web_stores"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)  # the {shop} / {store} in webhook URLs
+    code: Mapped[str] = mapped_column(
+        String(64), unique=True
+    )  # the {shop} / {store} in webhook URLs
     platform: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     shop_domain: Mapped[str] = mapped_column(String(255), default="")

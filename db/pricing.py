@@ -19,8 +19,12 @@ class BasketItem:
     unit_price: int | None = None  # a price already charged (offline sale): used as is
 
 
-def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[BasketItem],
-                   items: dict[str, catalog.CatalogItem] | None = None) -> Quote:
+def price_for_till(
+    session: Session,
+    till: catalog.TillView,
+    basket: Sequence[BasketItem],
+    items: dict[str, catalog.CatalogItem] | None = None,
+) -> Quote:
     """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive.
     `items` are the basket's catalogue items when the caller has loaded them already."""
     if items is None:
@@ -36,8 +40,12 @@ def price_for_till(session: Session, till: catalog.TillView, basket: Sequence[Ba
         if price is None or (line.unit_price is None and item.currency != till.currency):
             raise InvalidRequest(f"Line {no}: {item.name} has no price at this store.")
         inputs.append(PriceInput(no, item.sku, item.name, line.quantity, price, item.tax_code))
-    return price_basket(inputs, rates, currency=till.currency, prices_include_tax=till.prices_include_tax)
+    return price_basket(
+        inputs, rates, currency=till.currency, prices_include_tax=till.prices_include_tax
+    )
 
 
-def catalog_items(session: Session, till: catalog.TillView, basket: Sequence[BasketItem]) -> dict[str, catalog.CatalogItem]:
+def catalog_items(
+    session: Session, till: catalog.TillView, basket: Sequence[BasketItem]
+) -> dict[str, catalog.CatalogItem]:
     return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from db.models import Base
+import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
+import db.models_payments  # noqa: F401,E402
+import db.models_returns  # noqa: F401,E402
 
 # Each area keeps its models in its own module; list it here once.
 # (imports below are for their side effect of registering tables on Base.metadata)
 import db.models_tills  # noqa: E402,F401  offline tills: journal, variances, collections
-import db.models_payments  # noqa: F401,E402
 import db.models_webstore  # noqa: F401,E402  web stores, carts, order exceptions, stock sync
-import db.models_returns  # noqa: F401,E402
-import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
+from db.models import Base
 
 __all__ = ["Base"]

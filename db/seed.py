@@ -33,16 +33,40 @@ from workflows.contracts import GIFT_CARD_SKU
 
 LOCATIONS = [
     # code, name, kind, timezone, address, ship_from_store, {tax code: basis points}
-    ("BER", "tillflow Berlin Mitte", "store", "Europe/Berlin", "Rosenthaler Str. 40, 10178 Berlin",
-     True, {"standard": 1900, "reduced": 700, "zero": 0}),
-    ("LIS", "tillflow Lisboa Chiado", "store", "Europe/Lisbon", "Rua Garrett 19, 1200-203 Lisboa",
-     True, {"standard": 2300, "reduced": 600, "zero": 0}),
-    ("WH1", "tillflow Warehouse Leipzig", "warehouse", "Europe/Berlin",
-     "Am Exer 10, 04158 Leipzig", True, {"standard": 1900, "reduced": 700, "zero": 0}),
+    (
+        "BER",
+        "tillflow Berlin Mitte",
+        "store",
+        "Europe/Berlin",
+        "Rosenthaler Str. 40, 10178 Berlin",
+        True,
+        {"standard": 1900, "reduced": 700, "zero": 0},
+    ),
+    (
+        "LIS",
+        "tillflow Lisboa Chiado",
+        "store",
+        "Europe/Lisbon",
+        "Rua Garrett 19, 1200-203 Lisboa",
+        True,
+        {"standard": 2300, "reduced": 600, "zero": 0},
+    ),
+    (
+        "WH1",
+        "tillflow Warehouse Leipzig",
+        "warehouse",
+        "Europe/Berlin",
+        "Am Exer 10, 04158 Leipzig",
+        True,
+        {"standard": 1900, "reduced": 700, "zero": 0},
+    ),
 ]
 TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
 # Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines count these.
-STORE_HOURS = {"BER": [(d, "09:00", "20:00") for d in range(6)], "LIS": [(d, "10:00", "20:00") for d in range(6)]}
+STORE_HOURS = {
+    "BER": [(d, "09:00", "20:00") for d in range(6)],
+    "LIS": [(d, "10:00", "20:00") for d in range(6)],
+}
 # Coordinates and country, so online orders are routed to the nearest location.
 PLACES: dict[str, dict[str, object]] = {
     "BER": {"latitude": 52.5291, "longitude": 13.4016, "country": "DE"},
@@ -92,13 +116,42 @@ SIMPLE = [
     ("PUZZLE-500", "Jigsaw puzzle (500)", "toys", "standard", 1990),
 ]
 VARIANTS = [
-    ("TSHIRT-ORG", "Organic T-shirt", "apparel", "standard", 2490,
-     [(f"{c} / {s}", {"colour": c, "size": s}) for c in ("Black", "White") for s in ("S", "M", "L")]),
-    ("HOODIE", "Hoodie", "apparel", "standard", 5990,
-     [(f"Grey / {s}", {"colour": "Grey", "size": s}) for s in ("S", "M", "L", "XL")]),
-    ("SOCKS", "Wool socks", "apparel", "standard", 1290,
-     [(s, {"size": s}) for s in ("36-39", "40-43", "44-47")]),
-    ("CAP", "Cotton cap", "apparel", "standard", 1990, [(c, {"colour": c}) for c in ("Navy", "Olive")]),
+    (
+        "TSHIRT-ORG",
+        "Organic T-shirt",
+        "apparel",
+        "standard",
+        2490,
+        [
+            (f"{c} / {s}", {"colour": c, "size": s})
+            for c in ("Black", "White")
+            for s in ("S", "M", "L")
+        ],
+    ),
+    (
+        "HOODIE",
+        "Hoodie",
+        "apparel",
+        "standard",
+        5990,
+        [(f"Grey / {s}", {"colour": "Grey", "size": s}) for s in ("S", "M", "L", "XL")],
+    ),
+    (
+        "SOCKS",
+        "Wool socks",
+        "apparel",
+        "standard",
+        1290,
+        [(s, {"size": s}) for s in ("36-39", "40-43", "44-47")],
+    ),
+    (
+        "CAP",
+        "Cotton cap",
+        "apparel",
+        "standard",
+        1990,
+        [(c, {"colour": c}) for c in ("Navy", "Olive")],
+    ),
 ]
 
 
@@ -118,9 +171,15 @@ DEMO_USERS = [
     DemoUser("cora", "Cora Cashier", "cashier", ("BER",), "1002", "2345", None),
     DemoUser("luis", "Luis Caixa", "cashier", ("LIS",), "2001", "1234", None),
     DemoUser("lara", "Lara Caixa", "cashier", ("LIS",), "2002", "2345", None),
-    DemoUser("mia", "Mia Manager", "manager", ("BER", "LIS", "WH1"), "9001", "9001", "manager-demo"),
-    DemoUser("finn", "Finn Fulfilment", "fulfilment", ("BER", "LIS", "WH1"), None, None, "fulfil-demo"),
-    DemoUser("fiona", "Fiona Finance", "finance", ("BER", "LIS", "WH1"), None, None, "finance-demo"),
+    DemoUser(
+        "mia", "Mia Manager", "manager", ("BER", "LIS", "WH1"), "9001", "9001", "manager-demo"
+    ),
+    DemoUser(
+        "finn", "Finn Fulfilment", "fulfilment", ("BER", "LIS", "WH1"), None, None, "fulfil-demo"
+    ),
+    DemoUser(
+        "fiona", "Fiona Finance", "finance", ("BER", "LIS", "WH1"), None, None, "finance-demo"
+    ),
     DemoUser("admin", "Ada Admin", "admin", ("BER", "LIS", "WH1"), None, None, "admin-demo"),
 ]
 
@@ -134,32 +193,63 @@ def _catalogue() -> list[tuple[str, str, str, str, int, list[tuple[str, dict[str
 def demo_skus() -> list[str]:
     out = []
     for code, _, _, _, _, variants in _catalogue():
-        out += [code if not vname else f"{code}-{i + 1:02d}" for i, (vname, _) in enumerate(variants)]
+        out += [
+            code if not vname else f"{code}-{i + 1:02d}" for i, (vname, _) in enumerate(variants)
+        ]
     return out
 
 
-def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stock: int = 40) -> bool:  # type: ignore[no-untyped-def]
+def seed_demo(
+    session: Session, *, hash_secret, receipts_dir: Path, opening_stock: int = 40
+) -> bool:  # type: ignore[no-untyped-def]
     """Create the demo retailer once; returns False when it exists already."""
     if session.scalar(select(Location).where(Location.code == "BER")) is not None:
         return False
-    taxes = {code: TaxCategory(code=code, name=code.title()) for code in ("standard", "reduced", "zero")}
+    taxes = {
+        code: TaxCategory(code=code, name=code.title()) for code in ("standard", "reduced", "zero")
+    }
     session.add_all(taxes.values())
     locs: dict[str, Location] = {}
     for code, name, kind, tz, address, sfs, rates in LOCATIONS:
-        locs[code] = Location(code=code, name=name, kind=kind, timezone=tz, address=address,
-                              currency="EUR", prices_include_tax=True, ship_from_store=sfs,
-                              **PLACES.get(code, {}))
+        locs[code] = Location(
+            code=code,
+            name=name,
+            kind=kind,
+            timezone=tz,
+            address=address,
+            currency="EUR",
+            prices_include_tax=True,
+            ship_from_store=sfs,
+            **PLACES.get(code, {}),
+        )
     session.add_all(locs.values())
     session.flush()
     for code, *_, rates in LOCATIONS:
         for tax, bp in rates.items():
-            session.add(LocationTaxRate(location_id=locs[code].id, tax_category_id=taxes[tax].id, rate_bp=bp))
+            session.add(
+                LocationTaxRate(
+                    location_id=locs[code].id, tax_category_id=taxes[tax].id, rate_bp=bp
+                )
+            )
     for code, days in STORE_HOURS.items():
-        session.add_all(StoreHoursRow(location_id=locs[code].id, weekday=d, opens_minute=parse_hhmm(opens),
-                                      closes_minute=parse_hhmm(closes)) for d, opens, closes in days)
+        session.add_all(
+            StoreHoursRow(
+                location_id=locs[code].id,
+                weekday=d,
+                opens_minute=parse_hhmm(opens),
+                closes_minute=parse_hhmm(closes),
+            )
+            for d, opens, closes in days
+        )
     for till, loc in TILLS:
-        session.add(Till(code=till, location_id=locs[loc].id, name=f"Till {till}",
-                         printer_url=f"file:{receipts_dir / f'{till}.bin'}"))
+        session.add(
+            Till(
+                code=till,
+                location_id=locs[loc].id,
+                name=f"Till {till}",
+                printer_url=f"file:{receipts_dir / f'{till}.bin'}",
+            )
+        )
     ean = 4006381000000 // 10  # a 12-digit base; each SKU gets the next number and its check digit
     skus: list[str] = []
     for pcode, name, cat, tax, price, variants in _catalogue():
@@ -173,11 +263,18 @@ def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stoc
             session.flush()
             ean += 1
             session.add(Barcode(code=make_ean13(str(ean)), variant_id=variant.id))
-            session.add(Price(variant_id=variant.id, location_id=None, amount=price, currency="EUR"))
+            session.add(
+                Price(variant_id=variant.id, location_id=None, amount=price, currency="EUR")
+            )
             skus.append(sku)
     # Gift cards are sold at the till for any amount; they carry no stock and no tax.
-    gift = Product(code=GIFT_CARD_SKU, name="Gift card", category="gift_card", tax_category_id=taxes["zero"].id,
-                   tracks_stock=False)
+    gift = Product(
+        code=GIFT_CARD_SKU,
+        name="Gift card",
+        category="gift_card",
+        tax_category_id=taxes["zero"].id,
+        tracks_stock=False,
+    )
     session.add(gift)
     session.flush()
     session.add(Variant(product_id=gift.id, sku=GIFT_CARD_SKU, name="", attributes={}))
@@ -186,13 +283,21 @@ def seed_demo(session: Session, *, hash_secret, receipts_dir: Path, opening_stoc
     for code, loc in locs.items():
         qty = opening_stock * (5 if code == "WH1" else 1)
         apply_movements(
-            session, loc.id,
-            [Movement(sku, qty, "opening_balance", "demo seed", f"seed:{code}:{sku}") for sku in skus],
-            workflow_id=None, occurred_at=now,
+            session,
+            loc.id,
+            [
+                Movement(sku, qty, "opening_balance", "demo seed", f"seed:{code}:{sku}")
+                for sku in skus
+            ],
+            workflow_id=None,
+            occurred_at=now,
         )
     for u in DEMO_USERS:
         user = User(
-            username=u.username, display_name=u.display_name, role=u.role, staff_code=u.staff_code,
+            username=u.username,
+            display_name=u.display_name,
+            role=u.role,
+            staff_code=u.staff_code,
             pin_hash=hash_secret(u.pin) if u.pin else None,
             password_hash=hash_secret(u.password) if u.password else None,
         )

@@ -51,8 +51,9 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_BEFORE_PING_SECOND
 class Database:
     """One engine per process; `unit_of_work()` is one transaction."""
 
-    def __init__(self, url: str, *, pool_size: int = 10,
-                 ping_after_idle: float = IDLE_BEFORE_PING_SECONDS) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, ping_after_idle: float = IDLE_BEFORE_PING_SECONDS
+    ) -> None:
         self.url = sqlalchemy_url(url)
         self.engine: Engine = create_engine(self.url, pool_size=pool_size, max_overflow=20)
         ping_when_idle(self.engine, ping_after_idle)

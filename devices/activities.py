@@ -62,7 +62,9 @@ class DeviceActivities:
         """Kick the cash drawer once per job id; an outage raises retryable PrinterUnavailable."""
         if kick.till_code != self.till_code:
             raise _wrong_till(kick.till_code, self.till_code)
-        return self._send_once("drawer", kick.job_id, drawer_kick_bytes(self.config.profile), time.monotonic())
+        return self._send_once(
+            "drawer", kick.job_id, drawer_kick_bytes(self.config.profile), time.monotonic()
+        )
 
     @activity.defn(name="sale_devices")
     def sale_devices(self, job: SaleDevices) -> SaleDevicesResult:

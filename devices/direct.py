@@ -16,7 +16,9 @@ from workflows.contracts import DeviceResult, DrawerKick, PrintJob
 class DirectDevices:
     """A till's printer and drawer without Temporal; each job id still reaches the device once."""
 
-    def __init__(self, printer_url: str, journal_path: str | Path, *, printer: RawPrinter | None = None) -> None:
+    def __init__(
+        self, printer_url: str, journal_path: str | Path, *, printer: RawPrinter | None = None
+    ) -> None:
         self.config = PrinterConfig.parse(printer_url)
         self.printer: RawPrinter = printer or EscposPrinter(self.config)
         self.jobs = DeviceJobLog(journal_path)
@@ -46,8 +48,12 @@ class DirectDevices:
         with self._lock:
             done = self.jobs.find(kind, job_id)
             if done is not None:
-                return DeviceResult(job_id, True, f"already done on {done.device} at {done.done_at}",
-                                    done.bytes_sent)
+                return DeviceResult(
+                    job_id,
+                    True,
+                    f"already done on {done.device} at {done.done_at}",
+                    done.bytes_sent,
+                )
             sent = self.printer.send(data)
             self.jobs.record(kind, job_id, sent, device)
         return DeviceResult(job_id, True, f"sent to {device}", sent)

@@ -95,8 +95,9 @@ class PrinterConfig:
         if kind == "file":
             return cls("file", path=path, profile=profile)
         baudrate = _number(url, options, "baudrate", 9600, int)
-        return cls("serial", path=path, baudrate=baudrate, timeout=timeout, profile=profile,
-                   status=status)
+        return cls(
+            "serial", path=path, baudrate=baudrate, timeout=timeout, profile=profile, status=status
+        )
 
     def describe(self) -> str:
         """A short name for messages and logs, e.g. ``tcp://10.0.0.5:9100``."""
@@ -156,7 +157,9 @@ class EscposPrinter:
         try:
             return query_status(printer)
         except (EscposError, OSError) as err:
-            return PrinterStatus(UNREACHABLE, f"printer {self.describe()} failed while answering: {err}")
+            return PrinterStatus(
+                UNREACHABLE, f"printer {self.describe()} failed while answering: {err}"
+            )
         finally:
             _close_quietly(printer)
 

@@ -41,7 +41,9 @@ class ScannerConfig:
         """Parse ``/dev/ttyACM0?baudrate=9600&terminator=CR``; ValueError says what is wrong."""
         spec = spec.strip()
         if not spec:
-            raise ValueError("scanner: give a device path such as /dev/ttyACM0 or a pyserial URL such as loop://")
+            raise ValueError(
+                "scanner: give a device path such as /dev/ttyACM0 or a pyserial URL such as loop://"
+            )
         base, _, query = spec.partition("?")
         options = parse_qsl(query, keep_blank_values=True)
         ours = {k: v for k, v in options if k in ("baudrate", "terminator")}
@@ -49,12 +51,16 @@ class ScannerConfig:
         try:
             baudrate = int(ours.get("baudrate", "9600"))
         except ValueError:
-            raise ValueError(f"scanner {spec!r}: baudrate must be a number, got {ours['baudrate']!r}") from None
+            raise ValueError(
+                f"scanner {spec!r}: baudrate must be a number, got {ours['baudrate']!r}"
+            ) from None
         if baudrate <= 0:
             raise ValueError(f"scanner {spec!r}: baudrate must be positive")
         name = ours.get("terminator", "").upper()
         if name and name not in TERMINATORS:
-            raise ValueError(f"scanner {spec!r}: terminator must be one of {', '.join(TERMINATORS)}")
+            raise ValueError(
+                f"scanner {spec!r}: terminator must be one of {', '.join(TERMINATORS)}"
+            )
         port = f"{base}?{urlencode(rest)}" if rest else base
         return cls(port=port, baudrate=baudrate, terminator=TERMINATORS[name] if name else None)
 
@@ -149,7 +155,9 @@ class SerialScanner:
     def _open(self) -> serial.SerialBase:
         if self._given is not None:
             return self._given
-        return serial.serial_for_url(self.config.port, baudrate=self.config.baudrate, timeout=READ_TIMEOUT)
+        return serial.serial_for_url(
+            self.config.port, baudrate=self.config.baudrate, timeout=READ_TIMEOUT
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -23,12 +23,20 @@ _NEAR_END = 0x0C  # n=4 bits 2-3
 _PAPER_OUT = 0x60  # n=4 bits 5-6
 
 READY, PAPER_LOW, UNKNOWN = "ready", "paper_low", "unknown"
-PAPER_OUT, COVER_OPEN, OFFLINE, ERROR, UNREACHABLE = "paper_out", "cover_open", "offline", "error", "unreachable"
+PAPER_OUT, COVER_OPEN, OFFLINE, ERROR, UNREACHABLE = (
+    "paper_out",
+    "cover_open",
+    "offline",
+    "error",
+    "unreachable",
+)
 
 
 @dataclass(frozen=True)
 class PrinterStatus:
-    state: str  # ready | paper_low | unknown | paper_out | cover_open | offline | error | unreachable
+    state: (
+        str  # ready | paper_low | unknown | paper_out | cover_open | offline | error | unreachable
+    )
     detail: str
 
     @property

@@ -109,7 +109,9 @@ def check_offline_card(
         )
 
 
-def settle_offline(total: int, tenders: Sequence[OfflineTender], currency: str) -> OfflineSettlement:
+def settle_offline(
+    total: int, tenders: Sequence[OfflineTender], currency: str
+) -> OfflineSettlement:
     """Apply tenders in order: they must cover the total, and change comes only from cash."""
     if not tenders:
         raise InsufficientTender("No tender given.")

@@ -60,7 +60,9 @@ def to_minor(value: object, currency: str) -> int:
 def from_minor(amount: int, currency: str) -> str:
     """1290 EUR -> '12.90': the decimal string web store APIs expect."""
     exp = exponent(currency)
-    return str((Decimal(amount) / (10**exp)).quantize(Decimal(1) / (10**exp))) if exp else str(amount)
+    return (
+        str((Decimal(amount) / (10**exp)).quantize(Decimal(1) / (10**exp))) if exp else str(amount)
+    )
 
 
 def timestamp_us(value: str) -> int:
@@ -69,7 +71,7 @@ def timestamp_us(value: str) -> int:
     date, sep, rest = text.partition(".")
     if sep:  # Python takes at most 6 fractional digits; Shopify sends 9
         digits = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(digits):]
+        tz = rest[len(digits) :]
         text = f"{date}.{digits[:6].ljust(6, '0')}{tz}"
     try:
         parsed = datetime.fromisoformat(text)

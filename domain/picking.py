@@ -23,8 +23,9 @@ class PickIncomplete(InvalidRequest):
     code = "pick_incomplete"
 
 
-def check_pick(needed: Mapping[str, int], scans: Sequence[Scan], names: Mapping[str, str],
-               order_number: str) -> dict[str, int]:
+def check_pick(
+    needed: Mapping[str, int], scans: Sequence[Scan], names: Mapping[str, str], order_number: str
+) -> dict[str, int]:
     """The units scanned per SKU when they are exactly what is needed; otherwise why not, for the picker."""
     if not scans:
         raise PickIncomplete("Nothing was scanned: scan every unit you picked.")
@@ -33,25 +34,39 @@ def check_pick(needed: Mapping[str, int], scans: Sequence[Scan], names: Mapping[
         if scan.quantity <= 0:
             raise InvalidRequest(f"Barcode {scan.barcode}: the quantity must be at least 1.")
         if scan.sku is None:
-            raise WrongItem(f"Barcode {scan.barcode} is not in the catalogue: this is not an item of "
-                            f"order {order_number}. Put it back.")
+            raise WrongItem(
+                f"Barcode {scan.barcode} is not in the catalogue: this is not an item of "
+                f"order {order_number}. Put it back."
+            )
         if scan.sku not in needed:
             label = names.get(scan.sku, scan.sku)
-            raise WrongItem(f"Wrong item: barcode {scan.barcode} is {label} ({scan.sku}), which is not on "
-                            f"order {order_number}. Put it back.")
+            raise WrongItem(
+                f"Wrong item: barcode {scan.barcode} is {label} ({scan.sku}), which is not on "
+                f"order {order_number}. Put it back."
+            )
         got[scan.sku] = got.get(scan.sku, 0) + scan.quantity
-    over = [f"{got[s]} × {names.get(s, s)} scanned but the order needs {needed[s]}"
-            for s in sorted(got) if got[s] > needed[s]]
+    over = [
+        f"{got[s]} × {names.get(s, s)} scanned but the order needs {needed[s]}"
+        for s in sorted(got)
+        if got[s] > needed[s]
+    ]
     if over:
         raise WrongItem("Too many: " + "; ".join(over) + ". Put the extra units back.")
-    missing = [f"{needed[s] - got.get(s, 0)} × {names.get(s, s)} ({s})" for s in sorted(needed)
-               if got.get(s, 0) < needed[s]]
+    missing = [
+        f"{needed[s] - got.get(s, 0)} × {names.get(s, s)} ({s})"
+        for s in sorted(needed)
+        if got.get(s, 0) < needed[s]
+    ]
     if missing:
-        raise PickIncomplete("Still to pick: " + ", ".join(missing) + ". Scan them, or report a shortage.")
+        raise PickIncomplete(
+            "Still to pick: " + ", ".join(missing) + ". Scan them, or report a shortage."
+        )
     return got
 
 
-def check_shortage(needed: Mapping[str, int], missing: Mapping[str, int], names: Mapping[str, str]) -> None:
+def check_shortage(
+    needed: Mapping[str, int], missing: Mapping[str, int], names: Mapping[str, str]
+) -> None:
     """A shortage names SKUs of the task and no more units than it needs."""
     if not missing or not any(missing.values()):
         raise InvalidRequest("Say which items are missing and how many.")
@@ -59,4 +74,6 @@ def check_shortage(needed: Mapping[str, int], missing: Mapping[str, int], names:
         if sku not in needed:
             raise InvalidRequest(f"{sku} is not on this pick list.")
         if not 0 < qty <= needed[sku]:
-            raise InvalidRequest(f"{names.get(sku, sku)}: between 1 and {needed[sku]} can be missing, not {qty}.")
+            raise InvalidRequest(
+                f"{names.get(sku, sku)}: between 1 and {needed[sku]} can be missing, not {qty}."
+            )

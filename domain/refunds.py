@@ -31,11 +31,15 @@ def allocate_refund(amount: int, paid: Sequence[Paid], currency: str) -> list[Re
     """Refund `amount` over the original tenders in REFUND_ORDER, never more than each one paid."""
     if amount <= 0:
         raise InvalidRequest("A refund must be a positive amount.")
-    ordered = sorted(paid, key=lambda p: (REFUND_ORDER.index(p.kind) if p.kind in REFUND_ORDER else 99,
-                                          p.payment_id))
+    ordered = sorted(
+        paid,
+        key=lambda p: (REFUND_ORDER.index(p.kind) if p.kind in REFUND_ORDER else 99, p.payment_id),
+    )
     refundable = sum(max(0, p.amount - p.refunded) for p in ordered)
     if amount > refundable:
-        raise Conflict(f"Only {format_minor(refundable, currency)} of this sale can still be refunded.")
+        raise Conflict(
+            f"Only {format_minor(refundable, currency)} of this sale can still be refunded."
+        )
     parts, left = [], amount
     for p in ordered:
         take = min(left, max(0, p.amount - p.refunded))

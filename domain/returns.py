@@ -96,11 +96,19 @@ def assess_with_receipt(
             if not policy.late_needs_approval:
                 raise InvalidRequest(late)
             reasons.append(late)
-        if (s.serialized or s.category in policy.serial_categories) and s.serial and a.serial != s.serial:
-            reasons.append(f"{s.name}: serial number {a.serial or '(none)'} does not match the one sold.")
+        if (
+            (s.serialized or s.category in policy.serial_categories)
+            and s.serial
+            and a.serial != s.serial
+        ):
+            reasons.append(
+                f"{s.name}: serial number {a.serial or '(none)'} does not match the one sold."
+            )
         total += line_refund(s, a.quantity)
     if refund_method not in REFUND_METHODS:
-        raise InvalidRequest(f"Refund to '{refund_method}'? Choose one of: {', '.join(REFUND_METHODS)}.")
+        raise InvalidRequest(
+            f"Refund to '{refund_method}'? Choose one of: {', '.join(REFUND_METHODS)}."
+        )
     return Assessment(total, refund_method, tuple(reasons))
 
 

@@ -107,8 +107,10 @@ class Unroutable(Conflict):
 
     def __init__(self, shortfalls: Sequence[Shortfall]) -> None:
         self.shortfalls = tuple(shortfalls)
-        parts = [f"{s.sku}: " + _REASONS[s.reason].format(available=s.available, wanted=s.wanted)
-                 for s in self.shortfalls]
+        parts = [
+            f"{s.sku}: " + _REASONS[s.reason].format(available=s.available, wanted=s.wanted)
+            for s in self.shortfalls
+        ]
         super().__init__("Cannot fulfil this order: " + "; ".join(parts) + ".", code="unroutable")
 
 
@@ -127,7 +129,10 @@ def distance_km(site: Site, dest: Destination | None) -> float:
     if None not in (site.latitude, site.longitude, dest.latitude, dest.longitude):
         lat1, lon1 = math.radians(site.latitude), math.radians(site.longitude)  # type: ignore[arg-type]
         lat2, lon2 = math.radians(dest.latitude), math.radians(dest.longitude)  # type: ignore[arg-type]
-        h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        h = (
+            math.sin((lat2 - lat1) / 2) ** 2
+            + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        )
         return 2 * 6371.0 * math.asin(math.sqrt(h))
     if dest.country and site.country:
         return 0.0 if dest.country.upper() == site.country.upper() else 1.0
@@ -150,8 +155,10 @@ def may_ship(site: Site, flags: ProductFlags) -> bool:
 def ranked(sites: Sequence[Site], dest: Destination | None, rules: RoutingRules) -> list[Site]:
     """Shipping sites in order of preference: stores then warehouses (or reverse), nearest first."""
     first = STORE if rules.stores_first else WAREHOUSE
-    return sorted((s for s in sites if ships(s)),
-                  key=lambda s: (s.kind != first, distance_km(s, dest), s.code))
+    return sorted(
+        (s for s in sites if ships(s)),
+        key=lambda s: (s.kind != first, distance_km(s, dest), s.code),
+    )
 
 
 def route(
@@ -172,7 +179,9 @@ def route(
     return _ship(wanted, usable, flags, destination, rules)
 
 
-def _pickup(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFlags], pickup: int) -> Plan:
+def _pickup(
+    needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFlags], pickup: int
+) -> Plan:
     site = next((s for s in sites if s.location_id == pickup), None)
     if site is None or site.kind != STORE:
         raise Unroutable([Shortfall(n.sku, n.quantity, 0, "not_a_store") for n in needs])
@@ -180,7 +189,9 @@ def _pickup(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFla
     for n in needs:
         f = flags.get(n.sku, ProductFlags())
         if f.store_only or f.online_only:
-            short.append(Shortfall(n.sku, n.quantity, 0, "store_only" if f.store_only else "online_only"))
+            short.append(
+                Shortfall(n.sku, n.quantity, 0, "store_only" if f.store_only else "online_only")
+            )
         elif site.has(n.sku) < n.quantity:
             short.append(Shortfall(n.sku, n.quantity, site.has(n.sku), "no_stock"))
     if short:
@@ -188,10 +199,18 @@ def _pickup(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFla
     return Plan(tuple(Allocation(site.location_id, n.sku, n.quantity) for n in needs))
 
 
-def _ship(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFlags],
-          dest: Destination | None, rules: RoutingRules) -> Plan:
-    never = [Shortfall(n.sku, n.quantity, 0, "store_only") for n in needs
-             if flags.get(n.sku, ProductFlags()).store_only]
+def _ship(
+    needs: list[Need],
+    sites: list[Site],
+    flags: Mapping[str, ProductFlags],
+    dest: Destination | None,
+    rules: RoutingRules,
+) -> Plan:
+    never = [
+        Shortfall(n.sku, n.quantity, 0, "store_only")
+        for n in needs
+        if flags.get(n.sku, ProductFlags()).store_only
+    ]
     if never:
         raise Unroutable(never)
     order = ranked(sites, dest, rules)
@@ -203,8 +222,17 @@ def _ship(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFlags
         if all(can(site, n.sku) >= n.quantity for n in needs):
             return Plan(tuple(Allocation(site.location_id, n.sku, n.quantity) for n in needs))
     if not rules.allow_split:
-        raise Unroutable([Shortfall(n.sku, n.quantity, max((can(s, n.sku) for s in order), default=0),
-                                    "no_single_location") for n in needs])
+        raise Unroutable(
+            [
+                Shortfall(
+                    n.sku,
+                    n.quantity,
+                    max((can(s, n.sku) for s in order), default=0),
+                    "no_single_location",
+                )
+                for n in needs
+            ]
+        )
     remaining = {n.sku: n.quantity for n in needs}
     left = {s.location_id: {n.sku: can(s, n.sku) for n in needs} for s in order}
     allocations: list[Allocation] = []
@@ -223,9 +251,16 @@ def _ship(needs: list[Need], sites: list[Site], flags: Mapping[str, ProductFlags
                 left[best.location_id][sku] -= take
                 remaining[sku] = q - take
     if any(remaining.values()):
-        raise Unroutable([
-            Shortfall(sku, dict((n.sku, n.quantity) for n in needs)[sku],
-                      sum(can(s, sku) for s in order), "no_stock")
-            for sku, q in remaining.items() if q
-        ])
+        raise Unroutable(
+            [
+                Shortfall(
+                    sku,
+                    dict((n.sku, n.quantity) for n in needs)[sku],
+                    sum(can(s, sku) for s in order),
+                    "no_stock",
+                )
+                for sku, q in remaining.items()
+                if q
+            ]
+        )
     return Plan(tuple(allocations))

@@ -37,8 +37,10 @@ class DayHours:
         if not 0 <= self.weekday <= 6:
             raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), not {self.weekday}")
         if not 0 <= self.opens < self.closes <= DAY_MINUTES:
-            raise ValueError(f"{WEEKDAYS[self.weekday]}: opening {self.opens} must be before closing {self.closes} "
-                             "within the day (minutes 0–1440)")
+            raise ValueError(
+                f"{WEEKDAYS[self.weekday]}: opening {self.opens} must be before closing {self.closes} "
+                "within the day (minutes 0–1440)"
+            )
 
     @property
     def minutes(self) -> int:

@@ -11,7 +11,9 @@ CASH = "cash"
 CARD = "card"
 GIFT_CARD = "gift_card"
 STORE_CREDIT = "store_credit"
-EXCHANGE = "exchange"  # the value of goods returned in the same transaction (set by the Return workflow)
+EXCHANGE = (
+    "exchange"  # the value of goods returned in the same transaction (set by the Return workflow)
+)
 TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, EXCHANGE)
 
 
@@ -26,7 +28,9 @@ class TenderPlan:
 def plan_tender(due: int, kind: str, amount: int, currency: str) -> TenderPlan:
     """What one tender does to a sale that still owes `due`."""
     if kind not in TENDER_KINDS:
-        raise InvalidRequest(f"Tender '{kind}' is not accepted (accepted: {', '.join(TENDER_KINDS)}).")
+        raise InvalidRequest(
+            f"Tender '{kind}' is not accepted (accepted: {', '.join(TENDER_KINDS)})."
+        )
     if amount <= 0:
         raise InvalidRequest(f"A {kind} tender must be a positive amount.")
     if due <= 0:

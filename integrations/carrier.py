@@ -55,7 +55,9 @@ class LocalCarrier:
 
     def __init__(self, labels_dir: Path, label_format: str = "pdf") -> None:
         if label_format not in LABEL_FORMATS:
-            raise ValueError(f"label format must be one of {', '.join(LABEL_FORMATS)}, not {label_format!r}")
+            raise ValueError(
+                f"label format must be one of {', '.join(LABEL_FORMATS)}, not {label_format!r}"
+            )
         self.labels_dir = labels_dir
         self.format = label_format
 
@@ -66,9 +68,13 @@ class LocalCarrier:
         tracking = f"TF{digits:012d}DE"
         self.labels_dir.mkdir(parents=True, exist_ok=True)
         path = self.labels_dir / f"{tracking}.{self.format}"
-        text = [f"tillflow local carrier  {tracking}", f"Order {req.order_number}",
-                f"From: {req.ship_from}", f"To: {req.ship_to_name} ({req.ship_to_country or '-'})",
-                f"{req.weight_g} g  {req.length_cm} x {req.width_cm} x {req.height_cm} cm"]
+        text = [
+            f"tillflow local carrier  {tracking}",
+            f"Order {req.order_number}",
+            f"From: {req.ship_from}",
+            f"To: {req.ship_to_name} ({req.ship_to_country or '-'})",
+            f"{req.weight_g} g  {req.length_cm} x {req.width_cm} x {req.height_cm} cm",
+        ]
         data = _pdf(text) if self.format == "pdf" else _zpl(tracking, text)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
@@ -87,6 +93,7 @@ def _ascii(text: str) -> str:
 
 def _pdf(lines: list[str]) -> bytes:
     """A one-page A6 PDF with the label's text (Helvetica); small enough to write by hand."""
+
     def esc(t: str) -> str:
         return _ascii(t).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
@@ -94,8 +101,10 @@ def _pdf(lines: list[str]) -> bytes:
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        ("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 420] /Contents 4 0 R "
-         "/Resources << /Font << /F1 5 0 R >> >> >>"),
+        (
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 420] /Contents 4 0 R "
+            "/Resources << /Font << /F1 5 0 R >> >> >>"
+        ),
         f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -107,5 +116,7 @@ def _pdf(lines: list[str]) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)

@@ -42,11 +42,26 @@ class OutboxNotifier:
 
     def send(self, notice: Notice) -> bool:
         with self.db.unit_of_work() as s:
-            fresh = outbox.add(s, key=notice.key, kind=notice.kind, channel=notice.channel,
-                               recipient=notice.recipient, subject=notice.subject, body=notice.body,
-                               reference=notice.reference, data=notice.data)
+            fresh = outbox.add(
+                s,
+                key=notice.key,
+                kind=notice.kind,
+                channel=notice.channel,
+                recipient=notice.recipient,
+                subject=notice.subject,
+                body=notice.body,
+                reference=notice.reference,
+                data=notice.data,
+            )
         if fresh:
             # No body in the log: it may carry a pickup code.
-            log.info("notice queued", extra={"kind": notice.kind, "channel": notice.channel,
-                                             "reference": notice.reference, "subject": notice.subject})
+            log.info(
+                "notice queued",
+                extra={
+                    "kind": notice.kind,
+                    "channel": notice.channel,
+                    "reference": notice.reference,
+                    "subject": notice.subject,
+                },
+            )
         return fresh

@@ -23,7 +23,12 @@ def _require(payload: Any, field: str) -> Any:
 
 
 def _quantity(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() or int(value) < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).isdigit()
+        or int(value) < 1
+    ):
         raise InvalidRequest(f"{where}: quantity must be a whole number of at least 1.")
     return int(value)
 
@@ -38,7 +43,9 @@ def _float(value: Any) -> float | None:
 def _pairs(entries: Any, key_field: str, value_field: str) -> dict[str, str]:
     if not isinstance(entries, list):
         return {}
-    return {str(e.get(key_field)): str(e.get(value_field) or "") for e in entries if isinstance(e, dict)}
+    return {
+        str(e.get(key_field)): str(e.get(value_field) or "") for e in entries if isinstance(e, dict)
+    }
 
 
 def shopify_order(payload: Any) -> ExternalOrder:
@@ -55,16 +62,22 @@ def shopify_order(payload: Any) -> ExternalOrder:
         if not isinstance(item, dict):
             raise InvalidRequest(f"line_items[{n}] is not an object.")
         taxes = [t for t in item.get("tax_lines") or [] if isinstance(t, dict)]
-        lines.append(ExternalLine(
-            line_id=str(_require(item, "id")),
-            sku=str(item.get("sku") or "").strip(),
-            quantity=_quantity(item.get("quantity"), f"line_items[{n}]"),
-            unit_price=to_minor(item.get("price"), currency),
-            title=str(item.get("title") or item.get("name") or ""),
-            tax=sum(to_minor(t.get("price"), currency) for t in taxes),
-            tax_rate_bp=round_half_up(Decimal(str(taxes[0].get("rate") or 0)) * 10000) if taxes else 0,
-        ))
-    address = payload.get("shipping_address") if isinstance(payload.get("shipping_address"), dict) else {}
+        lines.append(
+            ExternalLine(
+                line_id=str(_require(item, "id")),
+                sku=str(item.get("sku") or "").strip(),
+                quantity=_quantity(item.get("quantity"), f"line_items[{n}]"),
+                unit_price=to_minor(item.get("price"), currency),
+                title=str(item.get("title") or item.get("name") or ""),
+                tax=sum(to_minor(t.get("price"), currency) for t in taxes),
+                tax_rate_bp=round_half_up(Decimal(str(taxes[0].get("rate") or 0)) * 10000)
+                if taxes
+                else 0,
+            )
+        )
+    address = (
+        payload.get("shipping_address") if isinstance(payload.get("shipping_address"), dict) else {}
+    )
     customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
     name = " ".join(str(customer.get(k) or "") for k in ("first_name", "last_name")).strip()
     return ExternalOrder(
@@ -78,10 +91,14 @@ def shopify_order(payload: Any) -> ExternalOrder:
         country=str(address.get("country_code") or "").upper(),
         latitude=_float(address.get("latitude")),
         longitude=_float(address.get("longitude")),
-        pickup_location=_pairs(payload.get("note_attributes"), "name", "value").get(PICKUP_FIELD, "").strip(),
+        pickup_location=_pairs(payload.get("note_attributes"), "name", "value")
+        .get(PICKUP_FIELD, "")
+        .strip(),
         cancelled=bool(payload.get("cancelled_at")),
         financial_status=str(payload.get("financial_status") or ""),
-        status="cancelled" if payload.get("cancelled_at") else ("closed" if payload.get("closed_at") else "open"),
+        status="cancelled"
+        if payload.get("cancelled_at")
+        else ("closed" if payload.get("closed_at") else "open"),
         prices_include_tax=bool(payload.get("taxes_included", True)),
     )
 
@@ -101,15 +118,19 @@ def woocommerce_order(payload: Any) -> ExternalOrder:
             raise InvalidRequest(f"line_items[{n}] is not an object.")
         qty = _quantity(item.get("quantity"), f"line_items[{n}]")
         net, tax = to_minor(item.get("total"), currency), to_minor(item.get("total_tax"), currency)
-        lines.append(ExternalLine(
-            line_id=str(_require(item, "id")),
-            sku=str(item.get("sku") or "").strip(),
-            quantity=qty,
-            unit_price=round_half_up(Decimal(net + tax) / qty),  # WooCommerce line totals exclude tax
-            title=str(item.get("name") or ""),
-            tax=tax,
-            tax_rate_bp=round_half_up(Decimal(tax) * 10000 / net) if net else 0,
-        ))
+        lines.append(
+            ExternalLine(
+                line_id=str(_require(item, "id")),
+                sku=str(item.get("sku") or "").strip(),
+                quantity=qty,
+                unit_price=round_half_up(
+                    Decimal(net + tax) / qty
+                ),  # WooCommerce line totals exclude tax
+                title=str(item.get("name") or ""),
+                tax=tax,
+                tax_rate_bp=round_half_up(Decimal(tax) * 10000 / net) if net else 0,
+            )
+        )
     shipping = payload.get("shipping") if isinstance(payload.get("shipping"), dict) else {}
     billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
     status = str(payload.get("status") or "")
@@ -123,9 +144,13 @@ def woocommerce_order(payload: Any) -> ExternalOrder:
         email=str(billing.get("email") or ""),
         customer_name=name,
         country=str(shipping.get("country") or billing.get("country") or "").upper(),
-        pickup_location=_pairs(payload.get("meta_data"), "key", "value").get(PICKUP_FIELD, "").strip(),
+        pickup_location=_pairs(payload.get("meta_data"), "key", "value")
+        .get(PICKUP_FIELD, "")
+        .strip(),
         cancelled=status == "cancelled",
-        financial_status="refunded" if status == "refunded" else ("paid" if payload.get("date_paid") else "pending"),
+        financial_status="refunded"
+        if status == "refunded"
+        else ("paid" if payload.get("date_paid") else "pending"),
         status=status,
     )
 

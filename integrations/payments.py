@@ -29,7 +29,9 @@ class Intent:
 
     @property
     def declined(self) -> bool:
-        return self.status == "requires_payment_method" and bool(self.decline_code or self.decline_message)
+        return self.status == "requires_payment_method" and bool(
+            self.decline_code or self.decline_message
+        )
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,13 @@ class PaymentGateway(Protocol):
     """Cards through a payment service provider; every call carries our idempotency key."""
 
     def create_intent(
-        self, *, amount: int, currency: str, key: str, card_present: bool, metadata: dict[str, str],
+        self,
+        *,
+        amount: int,
+        currency: str,
+        key: str,
+        card_present: bool,
+        metadata: dict[str, str],
         payment_method: str | None = None,
     ) -> Intent: ...
 
@@ -66,7 +74,9 @@ class PaymentGateway(Protocol):
 
     def cancel(self, intent_id: str, *, key: str) -> Intent: ...
 
-    def refund(self, intent_id: str, *, amount: int, key: str, metadata: dict[str, str]) -> RefundResult: ...
+    def refund(
+        self, intent_id: str, *, amount: int, key: str, metadata: dict[str, str]
+    ) -> RefundResult: ...
 
     def list_refunds(self, intent_id: str) -> list[RefundResult]: ...
 

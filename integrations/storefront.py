@@ -71,18 +71,29 @@ class Storefront(Protocol):
         """Every variant the store sells, with its SKU, barcode and ids."""
         ...
 
-    def set_available(self, item: StoreItem, quantity: int, *, location_external_id: str = "") -> None:
+    def set_available(
+        self, item: StoreItem, quantity: int, *, location_external_id: str = ""
+    ) -> None:
         """Set the number the store may sell (Shopify: at one of its locations)."""
         ...
 
-    def update_order_status(self, order_external_id: str, status: str, *, tracking: Tracking | None = None,
-                            key: str) -> None:
+    def update_order_status(
+        self, order_external_id: str, status: str, *, tracking: Tracking | None = None, key: str
+    ) -> None:
         """Tell the store how its order is doing: accepted | ready_for_pickup | shipped | completed |
         cancelled | exception, with tracking when there is a parcel; `key` makes a repeat a no-op."""
         ...
 
-    def refund(self, order_external_id: str, amount: int, lines: Sequence[RefundLine], key: str, *,
-               currency: str, reason: str = "") -> StoreRefund:
+    def refund(
+        self,
+        order_external_id: str,
+        amount: int,
+        lines: Sequence[RefundLine],
+        key: str,
+        *,
+        currency: str,
+        reason: str = "",
+    ) -> StoreRefund:
         """Refund `amount` (minor units) of an order through the store's own payment, once per `key`."""
         ...
 
@@ -90,7 +101,7 @@ class Storefront(Protocol):
 def resolve_secret(value: str, secrets: Mapping[str, str]) -> str:
     """A stored secret is either the value itself or `secret:NAME`, looked up in TILLFLOW_WEBSTORE_SECRETS."""
     if value.startswith(SECRET_PREFIX):
-        return secrets.get(value[len(SECRET_PREFIX):], "")
+        return secrets.get(value[len(SECRET_PREFIX) :], "")
     return value
 
 

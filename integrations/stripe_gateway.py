@@ -44,14 +44,18 @@ def _intent(obj: Any) -> Intent:
 
 def _refund(obj: Any) -> RefundResult:
     r = obj.to_dict()
-    return RefundResult(r["id"], r["status"], int(r["amount"]), (r.get("metadata") or {}).get(KEY_FIELD, ""))
+    return RefundResult(
+        r["id"], r["status"], int(r["amount"]), (r.get("metadata") or {}).get(KEY_FIELD, "")
+    )
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except (stripe.CardError, stripe.InvalidRequestError) as err:
-        raise GatewayError(err.user_message or str(err), code=getattr(err, "code", "") or "") from err
+        raise GatewayError(
+            err.user_message or str(err), code=getattr(err, "code", "") or ""
+        ) from err
 
 
 class StripeGateway(PaymentGateway):
@@ -61,7 +65,13 @@ class StripeGateway(PaymentGateway):
         self.client = client
 
     def create_intent(
-        self, *, amount: int, currency: str, key: str, card_present: bool, metadata: dict[str, str],
+        self,
+        *,
+        amount: int,
+        currency: str,
+        key: str,
+        card_present: bool,
+        metadata: dict[str, str],
         payment_method: str | None = None,
     ) -> Intent:
         params: dict[str, Any] = {
@@ -96,24 +106,35 @@ class StripeGateway(PaymentGateway):
         return None
 
     def retrieve_intent(self, intent_id: str) -> Intent:
-        pi = _call(self.client.v1.payment_intents.retrieve, intent_id, {"expand": ["latest_charge"]})
+        pi = _call(
+            self.client.v1.payment_intents.retrieve, intent_id, {"expand": ["latest_charge"]}
+        )
         intent = _intent(pi)
         pm = pi.to_dict().get("payment_method")
         if not intent.card_last4 and isinstance(pm, str) and intent.authorized:
             # Some charges (and emulators) carry no card details: the payment method has them.
-            card = (_call(self.client.v1.payment_methods.retrieve, pm).to_dict().get("card") or {})
-            intent = replace(intent, card_brand=str(card.get("brand") or ""),
-                             card_last4=str(card.get("last4") or ""))
+            card = _call(self.client.v1.payment_methods.retrieve, pm).to_dict().get("card") or {}
+            intent = replace(
+                intent,
+                card_brand=str(card.get("brand") or ""),
+                card_last4=str(card.get("last4") or ""),
+            )
         return intent
 
     def attach_and_confirm(self, intent_id: str, payment_method: str, *, key: str) -> Intent:
         current = self.retrieve_intent(intent_id)
         if current.status in ("requires_capture", "succeeded", "canceled"):
             return current
-        _call(self.client.v1.payment_intents.update, intent_id, {"payment_method": payment_method},
-              {"idempotency_key": f"{key}:attach:{payment_method}"})
+        _call(
+            self.client.v1.payment_intents.update,
+            intent_id,
+            {"payment_method": payment_method},
+            {"idempotency_key": f"{key}:attach:{payment_method}"},
+        )
         try:
-            self.client.v1.payment_intents.confirm(intent_id, {}, {"idempotency_key": f"{key}:confirm:{payment_method}"})
+            self.client.v1.payment_intents.confirm(
+                intent_id, {}, {"idempotency_key": f"{key}:confirm:{payment_method}"}
+            )
         except stripe.CardError:
             pass  # the decline is on the intent's last_payment_error
         except stripe.InvalidRequestError as err:
@@ -125,20 +146,36 @@ class StripeGateway(PaymentGateway):
         if current.status == "succeeded":
             return current  # captured already: a retry must not capture twice
         params: dict[str, Any] = {} if amount is None else {"amount_to_capture": amount}
-        _call(self.client.v1.payment_intents.capture, intent_id, params, {"idempotency_key": f"{key}:capture"})
+        _call(
+            self.client.v1.payment_intents.capture,
+            intent_id,
+            params,
+            {"idempotency_key": f"{key}:capture"},
+        )
         return self.retrieve_intent(intent_id)
 
     def cancel(self, intent_id: str, *, key: str) -> Intent:
         current = self.retrieve_intent(intent_id)
         if current.status in ("canceled", "succeeded"):
             return current
-        _call(self.client.v1.payment_intents.cancel, intent_id, {}, {"idempotency_key": f"{key}:cancel"})
+        _call(
+            self.client.v1.payment_intents.cancel,
+            intent_id,
+            {},
+            {"idempotency_key": f"{key}:cancel"},
+        )
         return self.retrieve_intent(intent_id)
 
-    def refund(self, intent_id: str, *, amount: int, key: str, metadata: dict[str, str]) -> RefundResult:
+    def refund(
+        self, intent_id: str, *, amount: int, key: str, metadata: dict[str, str]
+    ) -> RefundResult:
         r = _call(
             self.client.v1.refunds.create,
-            {"payment_intent": intent_id, "amount": amount, "metadata": {**metadata, KEY_FIELD: key}},
+            {
+                "payment_intent": intent_id,
+                "amount": amount,
+                "metadata": {**metadata, KEY_FIELD: key},
+            },
             {"idempotency_key": key},
         )
         return _refund(r)
@@ -156,11 +193,19 @@ class StripeTerminalReader(CardReader):
         self.reader_id = reader_id
 
     def process(self, intent_id: str, *, key: str, simulate: str | None = None) -> None:
-        _call(self.client.v1.terminal.readers.process_payment_intent, self.reader_id,
-              {"payment_intent": intent_id}, {"idempotency_key": f"{key}:reader"})
+        _call(
+            self.client.v1.terminal.readers.process_payment_intent,
+            self.reader_id,
+            {"payment_intent": intent_id},
+            {"idempotency_key": f"{key}:reader"},
+        )
         if simulate and self.reader_id.startswith("tmr_"):
             # Test mode: a simulated Stripe reader needs a card presented.
-            _call(self.client.v1.test_helpers.terminal.readers.present_payment_method, self.reader_id, {})
+            _call(
+                self.client.v1.test_helpers.terminal.readers.present_payment_method,
+                self.reader_id,
+                {},
+            )
 
 
 class SimulatedReader(CardReader):

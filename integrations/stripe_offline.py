@@ -27,12 +27,19 @@ class StripeOfflineCapturer(OfflineCardCapturer):
 
     def capture(self, payment: StoredCardPayment) -> CaptureOutcome:
         if not payment.reference.startswith("pi_"):
-            return CaptureOutcome(False, decline_reason=f"The terminal reference {payment.reference!r} is not a "
-                                                        "Stripe payment; collect the amount from the customer.")
+            return CaptureOutcome(
+                False,
+                decline_reason=f"The terminal reference {payment.reference!r} is not a "
+                "Stripe payment; collect the amount from the customer.",
+            )
         try:
             intent = self.gateway.retrieve_intent(payment.reference)
             if intent.status in ("requires_payment_method", "canceled"):
-                return CaptureOutcome(False, intent.id, intent.decline_message or f"The card payment was {intent.status}.")
+                return CaptureOutcome(
+                    False,
+                    intent.id,
+                    intent.decline_message or f"The card payment was {intent.status}.",
+                )
             if intent.status != "succeeded":
                 intent = self.gateway.capture(intent.id, amount=payment.amount, key=payment.key)
         except GatewayError as err:
@@ -41,4 +48,6 @@ class StripeOfflineCapturer(OfflineCardCapturer):
             raise CaptureUnavailable(str(err)) from err
         if intent.status == "succeeded":
             return CaptureOutcome(True, intent.id)
-        return CaptureOutcome(False, intent.id, intent.decline_message or f"The card payment is {intent.status}.")
+        return CaptureOutcome(
+            False, intent.id, intent.decline_message or f"The card payment is {intent.status}."
+        )

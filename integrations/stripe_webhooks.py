@@ -14,11 +14,15 @@ class SignatureError(Exception):
 
 def sign(payload: bytes, secret: str, timestamp: int) -> str:
     """The header Stripe would send (used by tests and the local emulator setup)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
     return f"t={timestamp},v1={digest}"
 
 
-def verify(payload: bytes, header: str | None, secret: str, now: float, tolerance: int = TOLERANCE_SECONDS) -> None:
+def verify(
+    payload: bytes, header: str | None, secret: str, now: float, tolerance: int = TOLERANCE_SECONDS
+) -> None:
     """Raise SignatureError unless one v1 signature matches and the timestamp is within ±tolerance."""
     if not header:
         raise SignatureError("missing Stripe-Signature header")
@@ -30,6 +34,8 @@ def verify(payload: bytes, header: str | None, secret: str, now: float, toleranc
     timestamp = int(stamps[0])
     if abs(now - timestamp) > tolerance:
         raise SignatureError(f"timestamp outside the ±{tolerance} s window")
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
     if not any(hmac.compare_digest(expected, s) for s in signatures):
         raise SignatureError("no signature matches")

@@ -40,11 +40,22 @@ class WooCommerceStorefront:
 
     platform = "woocommerce"
 
-    def __init__(self, base_url: str, consumer_key: str, consumer_secret: str, *, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.http = httpx.Client(base_url=f"{base_url.rstrip('/')}/wp-json/wc/v3/",
-                                 auth=(consumer_key, consumer_secret), timeout=timeout, transport=transport,
-                                 headers={"Accept": "application/json"})
+    def __init__(
+        self,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=f"{base_url.rstrip('/')}/wp-json/wc/v3/",
+            auth=(consumer_key, consumer_secret),
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -67,19 +78,35 @@ class WooCommerceStorefront:
         for p in self._pages("products"):
             if p.get("type") == "variable":
                 for v in self._pages(f"products/{p['id']}/variations"):
-                    items.append(StoreItem(str(v.get("sku") or ""), str(v.get("global_unique_id") or ""),
-                                           str(p["id"]), str(v["id"])))
+                    items.append(
+                        StoreItem(
+                            str(v.get("sku") or ""),
+                            str(v.get("global_unique_id") or ""),
+                            str(p["id"]),
+                            str(v["id"]),
+                        )
+                    )
             else:
-                items.append(StoreItem(str(p.get("sku") or ""), str(p.get("global_unique_id") or ""), str(p["id"])))
+                items.append(
+                    StoreItem(
+                        str(p.get("sku") or ""), str(p.get("global_unique_id") or ""), str(p["id"])
+                    )
+                )
         return items
 
-    def set_available(self, item: StoreItem, quantity: int, *, location_external_id: str = "") -> None:
-        path = (f"products/{item.product_id}/variations/{item.variant_id}" if item.variant_id
-                else f"products/{item.product_id}")
+    def set_available(
+        self, item: StoreItem, quantity: int, *, location_external_id: str = ""
+    ) -> None:
+        path = (
+            f"products/{item.product_id}/variations/{item.variant_id}"
+            if item.variant_id
+            else f"products/{item.product_id}"
+        )
         self._call("PUT", path, json={"manage_stock": True, "stock_quantity": max(0, quantity)})
 
-    def update_order_status(self, order_external_id: str, status: str, *, tracking: Tracking | None = None,
-                            key: str) -> None:
+    def update_order_status(
+        self, order_external_id: str, status: str, *, tracking: Tracking | None = None, key: str
+    ) -> None:
         wanted = STATUSES.get(status)
         if wanted is None:
             raise StorefrontError(f"no WooCommerce status for {status!r}")
@@ -90,13 +117,29 @@ class WooCommerceStorefront:
             text = f"Shipped with {tracking.company or 'carrier'}: {tracking.number} {tracking.url}".strip()
             notes = self._call("GET", f"orders/{order_external_id}/notes").json()
             if not any(text in str(n.get("note", "")) for n in notes):
-                self._call("POST", f"orders/{order_external_id}/notes", json={"note": text, "customer_note": True})
+                self._call(
+                    "POST",
+                    f"orders/{order_external_id}/notes",
+                    json={"note": text, "customer_note": True},
+                )
 
-    def refund(self, order_external_id: str, amount: int, lines: Sequence[RefundLine], key: str, *,
-               currency: str, reason: str = "") -> StoreRefund:
+    def refund(
+        self,
+        order_external_id: str,
+        amount: int,
+        lines: Sequence[RefundLine],
+        key: str,
+        *,
+        currency: str,
+        reason: str = "",
+    ) -> StoreRefund:
         for r in self._call("GET", f"orders/{order_external_id}/refunds").json():
-            if any(m.get("key") == KEY_FIELD and m.get("value") == key for m in r.get("meta_data", [])):
-                return StoreRefund(str(r["id"]), abs(to_minor(r.get("amount"), currency)), created=False)
+            if any(
+                m.get("key") == KEY_FIELD and m.get("value") == key for m in r.get("meta_data", [])
+            ):
+                return StoreRefund(
+                    str(r["id"]), abs(to_minor(r.get("amount"), currency)), created=False
+                )
         body: dict[str, Any] = {
             "amount": from_minor(amount, currency),
             "reason": reason,
@@ -105,10 +148,19 @@ class WooCommerceStorefront:
         }
         if lines:
             body["line_items"] = [
-                {"id": int(ln.line_id), "quantity": ln.quantity,
-                 **({"refund_total": from_minor(ln.amount, currency)} if ln.amount else {})} for ln in lines]
+                {
+                    "id": int(ln.line_id),
+                    "quantity": ln.quantity,
+                    **({"refund_total": from_minor(ln.amount, currency)} if ln.amount else {}),
+                }
+                for ln in lines
+            ]
         created = self._call("POST", f"orders/{order_external_id}/refunds", json=body).json()
-        return StoreRefund(str(created["id"]), abs(to_minor(created.get("amount"), currency)) or amount, created=True)
+        return StoreRefund(
+            str(created["id"]),
+            abs(to_minor(created.get("amount"), currency)) or amount,
+            created=True,
+        )
 
 
 def _message(r: httpx.Response) -> str:

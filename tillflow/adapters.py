@@ -7,10 +7,15 @@ from collections.abc import Callable
 
 from db.repositories import catalog
 from db.session import Database
+from domain.returns import ReturnPolicy
 from integrations.payments import CardReader, PaymentGateway
 from integrations.storefront import Storefront
-from integrations.stripe_gateway import SimulatedReader, StripeGateway, StripeTerminalReader, make_client
-from domain.returns import ReturnPolicy
+from integrations.stripe_gateway import (
+    SimulatedReader,
+    StripeGateway,
+    StripeTerminalReader,
+    make_client,
+)
 from tillflow.settings import Settings
 
 LOCALSTRIPE_KEY = "sk_test_localstripe"
@@ -49,8 +54,9 @@ def return_policy(settings: Settings) -> ReturnPolicy:
     return ReturnPolicy(
         window_days=settings.return_window_days,
         category_windows=windows,
-        final_sale_categories=frozenset(c.strip() for c in settings.return_final_sale_categories.split(",")
-                                        if c.strip()),
+        final_sale_categories=frozenset(
+            c.strip() for c in settings.return_final_sale_categories.split(",") if c.strip()
+        ),
         receiptless_cap=settings.receiptless_cap,
         receiptless_period_days=settings.receiptless_period_days,
         late_needs_approval=settings.return_late_needs_approval,
@@ -77,18 +83,32 @@ def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Stor
             return None
         base = store.api_base_url or f"https://{store.shop_domain}"
         secret = lambda v: resolve_secret(v, settings.webstore_secrets)  # noqa: E731
-        fingerprint = (store.platform, base, store.access_token, store.consumer_key, store.consumer_secret)
+        fingerprint = (
+            store.platform,
+            base,
+            store.access_token,
+            store.consumer_key,
+            store.consumer_secret,
+        )
         with lock:
             hit = cache.get(code)
             if hit is not None and hit[0] == fingerprint:
                 return hit[1]
             adapter: Storefront
             if store.platform == "shopify":
-                adapter = ShopifyStorefront(base, secret(store.access_token), api_version=settings.shopify_api_version,
-                                            timeout=settings.webstore_timeout_s)
+                adapter = ShopifyStorefront(
+                    base,
+                    secret(store.access_token),
+                    api_version=settings.shopify_api_version,
+                    timeout=settings.webstore_timeout_s,
+                )
             else:
-                adapter = WooCommerceStorefront(base, secret(store.consumer_key), secret(store.consumer_secret),
-                                                timeout=settings.webstore_timeout_s)
+                adapter = WooCommerceStorefront(
+                    base,
+                    secret(store.consumer_key),
+                    secret(store.consumer_secret),
+                    timeout=settings.webstore_timeout_s,
+                )
             cache[code] = (fingerprint, adapter)
             return adapter
 

@@ -36,7 +36,9 @@ def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
     migrate.upgrade(url)
     db = Database(url)
     with db.unit_of_work() as s:
-        created = seed_demo(s, hash_secret=hash_secret, receipts_dir=settings.receipts_dir.resolve())
+        created = seed_demo(
+            s, hash_secret=hash_secret, receipts_dir=settings.receipts_dir.resolve()
+        )
     db.dispose()
     print("demo retailer seeded" if created else "demo retailer already there; nothing to do")
     return 0
@@ -48,8 +50,13 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = settings.model_copy(update={"database_url": _database_url(settings)})
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 
@@ -75,8 +82,13 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         db = Database(_database_url(settings))
         gateway = payment_gateway(settings)
         # The web-store link (online orders, carts, stock sync) runs beside the sales worker.
-        web = webstore_worker(client, db, gateway, storefront_factory(db, settings),
-                              task_queue=settings.web_task_queue)
+        web = webstore_worker(
+            client,
+            db,
+            gateway,
+            storefront_factory(db, settings),
+            task_queue=settings.web_task_queue,
+        )
         web_task = asyncio.create_task(web.run())
         # Bopis and ShipFromStore, the online orders' children, on the fulfilment queue.
         fulfil = fulfilment_worker(client, db, settings)
@@ -121,7 +133,9 @@ def cmd_configure_till(settings: Settings, args: argparse.Namespace) -> int:
     from db.repositories.catalog import configure_till
     from db.session import Database
 
-    if args.card_reader and not (args.card_reader == "simulated" or args.card_reader.startswith("tmr_")):
+    if args.card_reader and not (
+        args.card_reader == "simulated" or args.card_reader.startswith("tmr_")
+    ):
         raise SystemExit("--card-reader must be 'simulated' or a Stripe Terminal reader id (tmr_…)")
     db = Database(_database_url(settings))
     with db.unit_of_work() as s:
@@ -156,9 +170,18 @@ def cmd_till(settings: Settings, args: argparse.Namespace) -> int:
         printer_url=printer,
         scanner=args.scanner,
     )
-    print(f"till {args.till}: http://{config.host}:{config.port}/ (central API {config.api_url})", flush=True)
-    uvicorn.run(create_agent_app(config), host=config.host, port=config.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=3)
+    print(
+        f"till {args.till}: http://{config.host}:{config.port}/ (central API {config.api_url})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_agent_app(config),
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 
@@ -202,7 +225,9 @@ def _database_url(settings: Settings) -> str:
 
 def _temporal_address(settings: Settings) -> str:
     if not settings.temporal_address:
-        raise SystemExit("TILLFLOW_TEMPORAL_ADDRESS is not set (tillflow up sets it for its children).")
+        raise SystemExit(
+            "TILLFLOW_TEMPORAL_ADDRESS is not set (tillflow up sets it for its children)."
+        )
     return settings.temporal_address
 
 
@@ -214,14 +239,26 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the central Temporal worker")
     dev = sub.add_parser("devices", help="run the device worker of one till (printer, drawer)")
     dev.add_argument("--till", required=True, help="till code, e.g. BER1")
-    dev.add_argument("--printer", help="file:PATH | tcp://HOST:9100 | serial:/dev/ttyUSB0 | usb:VID:PID")
-    till = sub.add_parser("till", help="run a till agent: the till page on 127.0.0.1, selling offline too")
+    dev.add_argument(
+        "--printer", help="file:PATH | tcp://HOST:9100 | serial:/dev/ttyUSB0 | usb:VID:PID"
+    )
+    till = sub.add_parser(
+        "till", help="run a till agent: the till page on 127.0.0.1, selling offline too"
+    )
     till.add_argument("--till", required=True, help="till code, e.g. BER1")
-    till.add_argument("--api", help="central API URL (default: http://TILLFLOW_API_HOST:TILLFLOW_API_PORT)")
+    till.add_argument(
+        "--api", help="central API URL (default: http://TILLFLOW_API_HOST:TILLFLOW_API_PORT)"
+    )
     till.add_argument("--port", type=int, default=8100, help="port of the till page (default 8100)")
-    till.add_argument("--scanner", help="serial scanner: /dev/ttyACM0[?baudrate=9600&terminator=CR] or a pyserial URL")
-    till.add_argument("--printer", help="receipt printer for offline sales, as for `devices` (add ?status=on "
-                                        "to read paper status)")
+    till.add_argument(
+        "--scanner",
+        help="serial scanner: /dev/ttyACM0[?baudrate=9600&terminator=CR] or a pyserial URL",
+    )
+    till.add_argument(
+        "--printer",
+        help="receipt printer for offline sales, as for `devices` (add ?status=on "
+        "to read paper status)",
+    )
     conf = sub.add_parser("configure-till", help="set a till's card reader and printer")
     conf.add_argument("--till", required=True, help="till code, e.g. BER1")
     conf.add_argument("--card-reader", help="'simulated' or a Stripe Terminal reader id (tmr_…)")
@@ -231,8 +268,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "devices": cmd_devices, "till": cmd_till,
-            "seed": cmd_seed, "migrate": cmd_migrate, "configure-till": cmd_configure_till}
+COMMANDS = {
+    "up": cmd_up,
+    "api": cmd_api,
+    "worker": cmd_worker,
+    "devices": cmd_devices,
+    "till": cmd_till,
+    "seed": cmd_seed,
+    "migrate": cmd_migrate,
+    "configure-till": cmd_configure_till,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

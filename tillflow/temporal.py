@@ -25,8 +25,11 @@ async def ensure_search_attributes(client: Client) -> None:
     have = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
-    missing = {n: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for n in SEARCH_ATTRIBUTES
-               if n not in have.custom_attributes}
+    missing = {
+        n: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for n in SEARCH_ATTRIBUTES
+        if n not in have.custom_attributes
+    }
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)

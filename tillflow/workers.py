@@ -37,8 +37,16 @@ from workflows.sale import SaleWorkflow
 
 # Our own non-workflow modules and heavy libraries are loaded once, outside the sandbox:
 # re-importing them for every workflow run costs milliseconds of CPU per sale.
-PASSTHROUGH = ("activities", "db", "domain", "sqlalchemy", "psycopg", "pydantic", "workflows.contracts",
-               "workflows.policies")
+PASSTHROUGH = (
+    "activities",
+    "db",
+    "domain",
+    "sqlalchemy",
+    "psycopg",
+    "pydantic",
+    "workflows.contracts",
+    "workflows.policies",
+)
 
 
 @functools.cache
@@ -61,8 +69,13 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivities | None = None,
-                    policy: ReturnPolicy | None = None, refunds: RefundActivities | None = None) -> list[object]:
+def sale_activities(
+    db: Database,
+    gateway: PaymentGateway,
+    tenders: TenderActivities | None = None,
+    policy: ReturnPolicy | None = None,
+    refunds: RefundActivities | None = None,
+) -> list[object]:
     """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook."""
     sale = SaleActivities(db)
     cash_sale = CashSaleActivities(db)
@@ -87,13 +100,25 @@ def sale_activities(db: Database, gateway: PaymentGateway, tenders: TenderActivi
     ]
 
 
-def return_activities(db: Database, gateway: PaymentGateway, policy: ReturnPolicy,
-                      refunds: RefundActivities | None = None) -> list[object]:
+def return_activities(
+    db: Database,
+    gateway: PaymentGateway,
+    policy: ReturnPolicy,
+    refunds: RefundActivities | None = None,
+) -> list[object]:
     """The Return workflow's activities, with refunds to the original tenders."""
     ret = ReturnActivities(db, policy)
     money = refunds or RefundActivities(db, gateway)
-    return [ret.assess, ret.claim, ret.release, ret.store_credit, ret.dispose, ret.complete, ret.receipt,
-            money.to_original_tenders]
+    return [
+        ret.assess,
+        ret.claim,
+        ret.release,
+        ret.store_credit,
+        ret.dispose,
+        ret.complete,
+        ret.receipt,
+        money.to_original_tenders,
+    ]
 
 
 def replay_activities(db: Database, gateway: PaymentGateway) -> list[object]:
@@ -123,7 +148,9 @@ def sales_worker(
         client,
         task_queue=task_queue,
         workflows=[SaleWorkflow, ReprintWorkflow, OfflineReplayWorkflow, ReturnWorkflow],
-        activities=activities if activities is not None else sale_activities(db, gateway, policy=policy),
+        activities=activities
+        if activities is not None
+        else sale_activities(db, gateway, policy=policy),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=runner,
         unsandboxed_workflow_runner=runner if sandbox_all else UnsandboxedWorkflowRunner(),
@@ -134,8 +161,12 @@ def sales_worker(
 # ---- the web-store link: online orders, carts, stock sync ----------------------------------------
 
 
-def webstore_activities(db: Database, gateway: PaymentGateway, storefronts: Callable[[str], Storefront | None],
-                        fulfilment_queue: str = FULFILMENT_TASK_QUEUE) -> list[object]:
+def webstore_activities(
+    db: Database,
+    gateway: PaymentGateway,
+    storefronts: Callable[[str], Storefront | None],
+    fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
+) -> list[object]:
     """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they reuse)."""
     from activities.carts import CartActivities
     from activities.online_order import OnlineOrderActivities
@@ -150,13 +181,30 @@ def webstore_activities(db: Database, gateway: PaymentGateway, storefronts: Call
     sync = StockSyncActivities(db, storefronts)
     notices = WebStoreNoticeActivities(storefronts)
     return [
-        order.accept, order.route, order.reserve, order.release, order.resource, order.consume,
-        order.set_status, order.raise_exception,
-        pay.authorize, pay.payment_status, money.capture_cards, money.void_all,
+        order.accept,
+        order.route,
+        order.reserve,
+        order.release,
+        order.resource,
+        order.consume,
+        order.set_status,
+        order.raise_exception,
+        pay.authorize,
+        pay.payment_status,
+        money.capture_cards,
+        money.void_all,
         RefundActivities(db, gateway).to_original_tenders,
-        cart.open, cart.set_line, cart.close, cart.view,
-        sync.wait_for_changes, sync.push, sync.ack, sync.stores, sync.resync_store,
-        notices.update_order_status, notices.refund,
+        cart.open,
+        cart.set_line,
+        cart.close,
+        cart.view,
+        sync.wait_for_changes,
+        sync.push,
+        sync.ack,
+        sync.stores,
+        sync.resync_store,
+        notices.update_order_status,
+        notices.refund,
     ]
 
 
@@ -189,7 +237,9 @@ def webstore_worker(
     )
 
 
-async def start_stock_sync(client: Client, settings: Settings, *, task_queue: str = WEB_TASK_QUEUE) -> None:
+async def start_stock_sync(
+    client: Client, settings: Settings, *, task_queue: str = WEB_TASK_QUEUE
+) -> None:
     """The long-running StockSync (once) and the full-resync schedule (once)."""
     from temporalio.client import (
         Schedule,
@@ -214,16 +264,30 @@ async def start_stock_sync(client: Client, settings: Settings, *, task_queue: st
         await client.start_workflow(
             StockSyncWorkflow.run,
             StockSyncRequest(settings.stock_sync_debounce_ms, settings.stock_sync_max_delay_ms),
-            id=STOCK_SYNC_WORKFLOW_ID, task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+            id=STOCK_SYNC_WORKFLOW_ID,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
     except WorkflowAlreadyStartedError:
         pass
     try:
-        await client.create_schedule(RESYNC_SCHEDULE_ID, Schedule(
-            action=ScheduleActionStartWorkflow(StockResyncWorkflow.run, ResyncRequest(), id="stock-resync",
-                                               task_queue=task_queue),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.stock_resync_minutes))]),
-            policy=SchedulePolicy()))
+        await client.create_schedule(
+            RESYNC_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    StockResyncWorkflow.run,
+                    ResyncRequest(),
+                    id="stock-resync",
+                    task_queue=task_queue,
+                ),
+                spec=ScheduleSpec(
+                    intervals=[
+                        ScheduleIntervalSpec(every=timedelta(minutes=settings.stock_resync_minutes))
+                    ]
+                ),
+                policy=SchedulePolicy(),
+            ),
+        )
     except ScheduleAlreadyRunningError:
         pass
 
@@ -231,8 +295,14 @@ async def start_stock_sync(client: Client, settings: Settings, *, task_queue: st
 # ---- fulfilment: Bopis and ShipFromStore, the children of OnlineOrder --------------------------------
 
 
-def fulfilment_activities(db: Database, settings: Settings, *, notifier: object | None = None,
-                          carrier: object | None = None, search_attributes: bool = True) -> list[object]:
+def fulfilment_activities(
+    db: Database,
+    settings: Settings,
+    *,
+    notifier: object | None = None,
+    carrier: object | None = None,
+    search_attributes: bool = True,
+) -> list[object]:
     """Tasks, pickup holds, notices (outbox) and labels (local carrier unless one is given)."""
     from activities.fulfilment import FulfilmentActivities, FulfilmentConfig, NoticeActivities
     from activities.shipping import ShippingActivities
@@ -240,15 +310,38 @@ def fulfilment_activities(db: Database, settings: Settings, *, notifier: object 
     from integrations.notifier import Notifier, OutboxNotifier
 
     notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]
-    labels: Carrier = carrier if carrier is not None else LocalCarrier(  # type: ignore[assignment]
-        settings.labels_dir.resolve(), settings.label_format)
-    config = FulfilmentConfig(settings.pick_sla_minutes, settings.pickup_hold_days, settings.pickup_reminder_hours,
-                              settings.pickup_code_attempts, search_attributes)
+    labels: Carrier = (
+        carrier
+        if carrier is not None
+        else LocalCarrier(  # type: ignore[assignment]
+            settings.labels_dir.resolve(), settings.label_format
+        )
+    )
+    config = FulfilmentConfig(
+        settings.pick_sla_minutes,
+        settings.pickup_hold_days,
+        settings.pickup_reminder_hours,
+        settings.pickup_code_attempts,
+        search_attributes,
+    )
     f = FulfilmentActivities(db, notes, config)
     return [
-        f.setup, f.open_task, f.claim, f.close_task, f.amend_task, f.cancel_tasks, f.escalate, f.resolve_barcodes,
-        f.record_shortage, f.pickup_deadline, f.hold_for_pickup, f.extend_pickup, f.hand_over, f.release_pickup,
-        NoticeActivities(notes).send, ShippingActivities(db, labels).buy_label,
+        f.setup,
+        f.open_task,
+        f.claim,
+        f.close_task,
+        f.amend_task,
+        f.cancel_tasks,
+        f.escalate,
+        f.resolve_barcodes,
+        f.record_shortage,
+        f.pickup_deadline,
+        f.hold_for_pickup,
+        f.extend_pickup,
+        f.hand_over,
+        f.release_pickup,
+        NoticeActivities(notes).send,
+        ShippingActivities(db, labels).buy_label,
     ]
 
 

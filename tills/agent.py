@@ -45,13 +45,18 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(CentralRefused)
     async def _refused(_: Request, exc: CentralRefused) -> JSONResponse:
         # The central API's own answer (wrong PIN, unknown barcode, short tender) reaches the page as is.
-        body = exc.body if isinstance(exc.body, dict) and "error" in exc.body else \
-            {"error": {"code": "refused", "message": str(exc.body)}}
+        body = (
+            exc.body
+            if isinstance(exc.body, dict) and "error" in exc.body
+            else {"error": {"code": "refused", "message": str(exc.body)}}
+        )
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(CentralUnavailable)
     async def _unavailable(_: Request, exc: CentralUnavailable) -> JSONResponse:
-        return _error(503, "offline", "The central system cannot be reached; try again in a moment.")
+        return _error(
+            503, "offline", "The central system cannot be reached; try again in a moment."
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -67,7 +72,9 @@ def _install_errors(app: FastAPI) -> None:
         return _error(exc.status_code, code, str(exc.detail))
 
 
-def page_session(request: Request, x_till_session: Annotated[str | None, Header()] = None) -> Session:
+def page_session(
+    request: Request, x_till_session: Annotated[str | None, Header()] = None
+) -> Session:
     """The person signed in at the page, from the X-Till-Session header."""
     found = request.app.state.till.sessions.get(x_till_session)
     if found is None:
@@ -98,8 +105,13 @@ def create_agent_app(
         finally:
             await till.stop()
 
-    app = FastAPI(title=f"tillflow till {config.till}", lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title=f"tillflow till {config.till}",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.till = till
     _install_errors(app)
 
@@ -115,22 +127,32 @@ def create_agent_app(
     @app.get("/api/events")
     async def events() -> StreamingResponse:
         """Server-sent events: `scan` (a barcode from the scanner) and `status` (any change)."""
-        return StreamingResponse(till.hub.stream(till.status()), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            till.hub.stream(till.status()),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.post("/api/login")
     async def login(body: LoginIn) -> dict[str, Any]:
         """Sign in with staff code and PIN (through the central API, or offline if signed in here before)."""
         s = await till.login(body.staff_code, body.pin)
-        return {"session": s.token, "display_name": s.display_name, "role": s.role,
-                "offline": s.central_token is None, "till": config.till}
+        return {
+            "session": s.token,
+            "display_name": s.display_name,
+            "role": s.role,
+            "offline": s.central_token is None,
+            "till": config.till,
+        }
 
     @app.post("/api/logout", status_code=204)
     def logout(s: SessionDep) -> None:
         till.sessions.close(s.token)
 
     @app.get("/api/lookup")
-    async def lookup(s: SessionDep, barcode: Annotated[str, Query(min_length=1, max_length=64)]) -> Any:
+    async def lookup(
+        s: SessionDep, barcode: Annotated[str, Query(min_length=1, max_length=64)]
+    ) -> Any:
         """The product behind a barcode."""
         return await till.lookup(s, barcode)
 
@@ -142,8 +164,12 @@ def create_agent_app(
     @app.post("/api/sales")
     async def sale(body: SaleIn, s: SessionDep) -> Any:
         """Take payment: central while online, into the journal (and straight to the printer) when not."""
-        tenders = [TenderInput(t.kind, t.amount, t.reference, t.brand, t.last4) for t in body.tenders]
-        return await till.sale(s, body.client_sale_id, [(ln.sku, ln.quantity) for ln in body.lines], tenders)
+        tenders = [
+            TenderInput(t.kind, t.amount, t.reference, t.brand, t.last4) for t in body.tenders
+        ]
+        return await till.sale(
+            s, body.client_sale_id, [(ln.sku, ln.quantity) for ln in body.lines], tenders
+        )
 
     @app.post("/api/sales/{sale_id}/reprint")
     async def reprint(sale_id: SaleId, s: SessionDep) -> Any:

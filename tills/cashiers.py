@@ -45,14 +45,26 @@ class Sessions:
         # The newest central token per person, so one signed in offline can upload once back online.
         self._central: dict[str, str] = {}
 
-    def open(self, staff_code: str, username: str, display_name: str, role: str,
-             central_token: str | None) -> Session:
+    def open(
+        self,
+        staff_code: str,
+        username: str,
+        display_name: str,
+        role: str,
+        central_token: str | None,
+    ) -> Session:
         if central_token:
             self._central.pop(staff_code, None)  # re-inserted last: the newest sign-in uploads
             self._central[staff_code] = central_token
         token = secrets.token_urlsafe(24)
-        session = Session(token, staff_code, username, display_name, role,
-                          central_token or self._central.get(staff_code))
+        session = Session(
+            token,
+            staff_code,
+            username,
+            display_name,
+            role,
+            central_token or self._central.get(staff_code),
+        )
         self._by_token[token] = session
         return session
 

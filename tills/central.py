@@ -26,11 +26,14 @@ class CentralRefused(Exception):
 class CentralClient:
     """HTTP calls to the central till API for one till."""
 
-    def __init__(self, base_url: str, till: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, till: str, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.till = till
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, transport=transport,
+            base_url=self.base_url,
+            transport=transport,
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         )
 
@@ -62,7 +65,11 @@ class CentralClient:
             hdrs["Authorization"] = f"Bearer {token}"
         try:
             response = await self._http.request(
-                method, f"/tills/{self.till}{path}", json=json, params=params, headers=hdrs,
+                method,
+                f"/tills/{self.till}{path}",
+                json=json,
+                params=params,
+                headers=hdrs,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as err:

@@ -107,14 +107,26 @@ class Journal:
 
     # ---- offline sales -------------------------------------------------------------------
 
-    def add_sale(self, client_sale_id: str, sold_at: datetime, body: dict[str, Any],
-                 sale: dict[str, Any], card_total: int) -> bool:
+    def add_sale(
+        self,
+        client_sale_id: str,
+        sold_at: datetime,
+        body: dict[str, Any],
+        sale: dict[str, Any],
+        card_total: int,
+    ) -> bool:
         """Keep an offline sale durably; False when this client sale id is in the journal already."""
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO entries (client_sale_id, sold_at, body, sale, card_total)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (client_sale_id, sold_at.isoformat(), json.dumps(body), json.dumps(sale), card_total),
+                (
+                    client_sale_id,
+                    sold_at.isoformat(),
+                    json.dumps(body),
+                    json.dumps(sale),
+                    card_total,
+                ),
             )
             return cur.rowcount == 1
 
@@ -152,13 +164,22 @@ class Journal:
             ).fetchone()
         return int(total), datetime.fromisoformat(first) if first else None
 
-    def settle_entry(self, client_sale_id: str, status: str, central_sale_id: str, message: str) -> None:
+    def settle_entry(
+        self, client_sale_id: str, status: str, central_sale_id: str, message: str
+    ) -> None:
         """The central system confirmed (or rejected) an entry: it no longer waits for upload."""
         with self._tx() as conn:
             conn.execute(
                 "UPDATE entries SET status = ?, central_sale_id = ?, message = ?, uploaded_at = ?"
                 " WHERE client_sale_id = ? AND status = ?",
-                (status, central_sale_id, message, datetime.now(UTC).isoformat(), client_sale_id, WAITING),
+                (
+                    status,
+                    central_sale_id,
+                    message,
+                    datetime.now(UTC).isoformat(),
+                    client_sale_id,
+                    WAITING,
+                ),
             )
 
     # ---- catalogue snapshot --------------------------------------------------------------
@@ -182,7 +203,14 @@ class Journal:
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO cashiers VALUES (?, ?, ?, ?, ?, ?)",
-                (c.staff_code, c.username, c.display_name, c.role, c.pin_hash, datetime.now(UTC).isoformat()),
+                (
+                    c.staff_code,
+                    c.username,
+                    c.display_name,
+                    c.role,
+                    c.pin_hash,
+                    datetime.now(UTC).isoformat(),
+                ),
             )
 
     def forget_cashier(self, staff_code: str) -> None:
@@ -201,12 +229,16 @@ class Journal:
 
     def queue_job(self, kind: str, job_id: str, data: bytes) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO print_queue VALUES (?, ?, ?, ?)",
-                         (job_id, kind, data, datetime.now(UTC).isoformat()))
+            conn.execute(
+                "INSERT OR IGNORE INTO print_queue VALUES (?, ?, ?, ?)",
+                (job_id, kind, data, datetime.now(UTC).isoformat()),
+            )
 
     def queued_jobs(self) -> list[QueuedJob]:
         with self._tx() as conn:
-            rows = conn.execute("SELECT job_id, kind, data FROM print_queue ORDER BY queued_at").fetchall()
+            rows = conn.execute(
+                "SELECT job_id, kind, data FROM print_queue ORDER BY queued_at"
+            ).fetchall()
         return [QueuedJob(r[0], r[1], bytes(r[2])) for r in rows]
 
     def job_done(self, kind: str, job_id: str) -> None:
@@ -214,10 +246,21 @@ class Journal:
             conn.execute("DELETE FROM print_queue WHERE kind = ? AND job_id = ?", (kind, job_id))
 
 
-_ENTRY_COLUMNS = "seq, client_sale_id, sold_at, body, sale, card_total, status, central_sale_id, message"
+_ENTRY_COLUMNS = (
+    "seq, client_sale_id, sold_at, body, sale, card_total, status, central_sale_id, message"
+)
 
 
 def _entry(row: tuple[Any, ...]) -> StoredEntry:
     seq, cid, sold_at, body, sale, card_total, status, central, message = row
-    return StoredEntry(seq, cid, datetime.fromisoformat(sold_at), json.loads(body), json.loads(sale),
-                       card_total, status, central, message)
+    return StoredEntry(
+        seq,
+        cid,
+        datetime.fromisoformat(sold_at),
+        json.loads(body),
+        json.loads(sale),
+        card_total,
+        status,
+        central,
+        message,
+    )

@@ -19,7 +19,9 @@ from domain.offline import (
 from tills.snapshot import Snapshot
 from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
 
-OFFLINE_FOOTER = "Thank you for shopping with us\nRecorded offline; it reaches our system when the link is back."
+OFFLINE_FOOTER = (
+    "Thank you for shopping with us\nRecorded offline; it reaches our system when the link is back."
+)
 
 
 @dataclass(frozen=True)
@@ -51,25 +53,42 @@ def make_offline_sale(
 ) -> OfflineSale:
     """Price, check the offline limits, settle: everything short of writing it down and printing."""
     currency = snapshot.currency
-    check_offline_tenders([OfflineTender(t.kind, t.amount) for t in tenders], snapshot.card_policy, stored,
-                          now, currency)
+    check_offline_tenders(
+        [OfflineTender(t.kind, t.amount) for t in tenders],
+        snapshot.card_policy,
+        stored,
+        now,
+        currency,
+    )
     for t in tenders:
         if t.kind == CARD and not (t.reference and t.last4):
             raise OfflineRefused(
                 "The card terminal did not store this payment (no reference from it); take cash instead."
             )
     quote = snapshot.quote(lines)
-    settled = settle_offline(quote.total, [OfflineTender(t.kind, t.amount) for t in tenders], currency)
+    settled = settle_offline(
+        quote.total, [OfflineTender(t.kind, t.amount) for t in tenders], currency
+    )
     tender_rows: list[dict[str, Any]] = []
     for t, (kind, tendered, applied) in zip(tenders, settled.applied, strict=True):
-        tender_rows.append({"kind": kind, "amount": applied, "tendered": tendered,
-                            "reference": t.reference if kind == CARD else "",
-                            "brand": t.brand if kind == CARD else "", "last4": t.last4 if kind == CARD else ""})
+        tender_rows.append(
+            {
+                "kind": kind,
+                "amount": applied,
+                "tendered": tendered,
+                "reference": t.reference if kind == CARD else "",
+                "brand": t.brand if kind == CARD else "",
+                "last4": t.last4 if kind == CARD else "",
+            }
+        )
     body = {
         "client_sale_id": client_sale_id,
         "sold_at": now.isoformat(),
         "cashier": cashier[0],
-        "lines": [{"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in quote.lines],
+        "lines": [
+            {"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price}
+            for ln in quote.lines
+        ],
         "tenders": tender_rows,
         "total": quote.total,
         "change_due": settled.change_due,
@@ -85,10 +104,21 @@ def make_offline_sale(
         "subtotal": quote.subtotal,
         "tax_total": quote.tax_total,
         "total": quote.total,
-        "tenders": [{"kind": r["kind"], "amount": r["amount"], "tendered": r["tendered"], "reference": "",
-                     "card_brand": r["brand"], "card_last4": r["last4"]} for r in tender_rows],
+        "tenders": [
+            {
+                "kind": r["kind"],
+                "amount": r["amount"],
+                "tendered": r["tendered"],
+                "reference": "",
+                "card_brand": r["brand"],
+                "card_last4": r["last4"],
+            }
+            for r in tender_rows
+        ],
         "change_due": settled.change_due,
-        "warnings": ["Saved on this till while offline; it is sent to the central system when the link is back."],
+        "warnings": [
+            "Saved on this till while offline; it is sent to the central system when the link is back."
+        ],
         "sold_at": now.isoformat(),
     }
     receipt = Receipt(
@@ -99,22 +129,29 @@ def make_offline_sale(
         cashier_name=cashier[1],
         sold_at=now.astimezone(ZoneInfo(snapshot.timezone)),
         currency=currency,
-        lines=tuple(ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
-                    for ln in quote.lines),
+        lines=tuple(
+            ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+            for ln in quote.lines
+        ),
         taxes=tuple(ReceiptTax(t.code, t.rate_bp, t.net, t.tax) for t in quote.taxes),
         subtotal=quote.subtotal,
         tax_total=quote.tax_total,
         total=quote.total,
         tenders=tuple(
-            ReceiptTender(r["kind"], r["tendered"] if r["kind"] != CARD else r["amount"],
-                          f"{r['brand']} ****{r['last4']}".strip() if r["kind"] == CARD else "")
+            ReceiptTender(
+                r["kind"],
+                r["tendered"] if r["kind"] != CARD else r["amount"],
+                f"{r['brand']} ****{r['last4']}".strip() if r["kind"] == CARD else "",
+            )
             for r in tender_rows
         ),
         change_due=settled.change_due,
         prices_include_tax=snapshot.prices_include_tax,
         footer=OFFLINE_FOOTER,
     )
-    return OfflineSale(body, sale, receipt, settled.card_total, any(r["kind"] == "cash" for r in tender_rows))
+    return OfflineSale(
+        body, sale, receipt, settled.card_total, any(r["kind"] == "cash" for r in tender_rows)
+    )
 
 
 def receipt_to_json(receipt: Receipt) -> dict[str, Any]:

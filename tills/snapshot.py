@@ -37,13 +37,17 @@ class Snapshot:
         self.prices_include_tax: bool = body["prices_include_tax"]
         self.tax_rates: dict[str, int] = dict(body["tax_rates"])
         self.items = {
-            i["sku"]: Item(i["sku"], i["name"], i["tax_code"], i["unit_price"], tuple(i["barcodes"]))
+            i["sku"]: Item(
+                i["sku"], i["name"], i["tax_code"], i["unit_price"], tuple(i["barcodes"])
+            )
             for i in body["items"]
         }
         self._barcodes = {code: item for item in self.items.values() for code in item.barcodes}
         card = body["offline_card"]
         self.card_policy = OfflineCardPolicy(
-            enabled=card["enabled"], per_sale_cap=card["per_sale_cap"], total_cap=card["total_cap"],
+            enabled=card["enabled"],
+            per_sale_cap=card["per_sale_cap"],
+            total_cap=card["total_cap"],
             max_age=timedelta(hours=card["max_age_hours"]),
         )
 
@@ -52,9 +56,17 @@ class Snapshot:
         item = self._barcodes.get(barcode.strip())
         if item is None:
             raise NotFound(f"No product has barcode {barcode}.")
-        return {"sku": item.sku, "name": item.name, "category": "", "tax_code": item.tax_code,
-                "unit_price": item.unit_price, "currency": self.currency, "barcodes": list(item.barcodes),
-                "on_hand": None, "available": None}
+        return {
+            "sku": item.sku,
+            "name": item.name,
+            "category": "",
+            "tax_code": item.tax_code,
+            "unit_price": item.unit_price,
+            "currency": self.currency,
+            "barcodes": list(item.barcodes),
+            "on_hand": None,
+            "available": None,
+        }
 
     def quote(self, lines: Sequence[tuple[str, int]]) -> Quote:
         """Price a basket exactly as the central quote does, from the snapshot's prices and rates."""
@@ -62,9 +74,17 @@ class Snapshot:
         for no, (sku, quantity) in enumerate(lines, start=1):
             item = self.items.get(sku)
             if item is None:
-                raise NotFound(f"Line {no}: no product with SKU {sku} in this till's offline catalogue.")
-            inputs.append(PriceInput(no, item.sku, item.name, quantity, item.unit_price, item.tax_code))
+                raise NotFound(
+                    f"Line {no}: no product with SKU {sku} in this till's offline catalogue."
+                )
+            inputs.append(
+                PriceInput(no, item.sku, item.name, quantity, item.unit_price, item.tax_code)
+            )
         if not inputs:
             raise InvalidRequest("The basket is empty.")
-        return price_basket(inputs, self.tax_rates, currency=self.currency,
-                            prices_include_tax=self.prices_include_tax)
+        return price_basket(
+            inputs,
+            self.tax_rates,
+            currency=self.currency,
+            prices_include_tax=self.prices_include_tax,
+        )

@@ -63,13 +63,22 @@ class TillAgent:
         self.sessions = Sessions()
         self.hub = EventHub()
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.devices = (DirectDevices(config.printer_url, config.device_jobs_path, printer=printer)
-                        if config.printer_url else None)
-        self.scanner: Scanner | None = (SerialScanner(ScannerConfig.parse(config.scanner), self._on_scan)
-                                        if config.scanner else None)
+        self.devices = (
+            DirectDevices(config.printer_url, config.device_jobs_path, printer=printer)
+            if config.printer_url
+            else None
+        )
+        self.scanner: Scanner | None = (
+            SerialScanner(ScannerConfig.parse(config.scanner), self._on_scan)
+            if config.scanner
+            else None
+        )
         self.online = False
-        self.printer_status = PrinterStatus("ready", "no printer attached") if self.devices is None \
+        self.printer_status = (
+            PrinterStatus("ready", "no printer attached")
+            if self.devices is None
             else PrinterStatus("unknown", "not checked yet")
+        )
         self.upload_note = ""
         saved = self.journal.snapshot()
         self.snapshot = Snapshot(*saved) if saved else None
@@ -82,8 +91,10 @@ class TillAgent:
     async def start(self) -> None:
         """Start the link monitor, the uploader, the printer watch and the scanner."""
         self.hub.bind(asyncio.get_running_loop())
-        self._tasks = [asyncio.create_task(self._forever(f)) for f in
-                       (self._monitor_once, self._upload_round, self._printer_once)]
+        self._tasks = [
+            asyncio.create_task(self._forever(f))
+            for f in (self._monitor_once, self._upload_round, self._printer_once)
+        ]
         if self.scanner is not None:
             self.scanner.start()
 
@@ -152,8 +163,11 @@ class TillAgent:
         token = self.sessions.any_central_token()
         if token is None:
             return
-        fresh = self.snapshot is not None and \
-            (self.clock() - self.snapshot.fetched_at).total_seconds() < self.config.snapshot_refresh
+        fresh = (
+            self.snapshot is not None
+            and (self.clock() - self.snapshot.fetched_at).total_seconds()
+            < self.config.snapshot_refresh
+        )
         if fresh and not force:
             return
         try:
@@ -170,11 +184,16 @@ class TillAgent:
         self.snapshot = Snapshot(body, fetched)
         self.publish_status()
 
-    async def _central(self, session: Session, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+    async def _central(
+        self, session: Session, method: str, path: str, **kw: Any
+    ) -> tuple[int, Any]:
         """Call the central API as the signed-in person; CentralUnavailable means "sell offline"."""
         if session.central_token is None:
-            raise AgentError(401, "sign_in_again",
-                             "You signed in while the till was offline; please sign in again now it is back.")
+            raise AgentError(
+                401,
+                "sign_in_again",
+                "You signed in while the till was offline; please sign in again now it is back.",
+            )
         try:
             result = await self.central.call(method, path, token=session.central_token, **kw)
         except CentralUnavailable:
@@ -193,7 +212,9 @@ class TillAgent:
     async def login(self, staff_code: str, pin: str) -> Session:
         """Sign in through the central API; offline, people who signed in here before still can."""
         try:
-            _, body = await self.central.call("POST", "/login", json={"staff_code": staff_code, "pin": pin})
+            _, body = await self.central.call(
+                "POST", "/login", json={"staff_code": staff_code, "pin": pin}
+            )
         except CentralRefused as err:
             if err.status == 401:
                 # A changed PIN or a removed cashier must not keep working offline.
@@ -204,10 +225,18 @@ class TillAgent:
             return await self._login_offline(staff_code, pin)
         self._set_online(True)
         if body["role"] in TILL_ROLES:
-            pin_hash = await asyncio.to_thread(hash_pin, pin)  # scrypt: tens of ms, off the event loop
-            await asyncio.to_thread(self.journal.remember_cashier, CachedCashier(
-                staff_code, body["user"], body["display_name"], body["role"], pin_hash))
-        session = self.sessions.open(staff_code, body["user"], body["display_name"], body["role"], body["token"])
+            pin_hash = await asyncio.to_thread(
+                hash_pin, pin
+            )  # scrypt: tens of ms, off the event loop
+            await asyncio.to_thread(
+                self.journal.remember_cashier,
+                CachedCashier(
+                    staff_code, body["user"], body["display_name"], body["role"], pin_hash
+                ),
+            )
+        session = self.sessions.open(
+            staff_code, body["user"], body["display_name"], body["role"], body["token"]
+        )
         await self.refresh_snapshot(force=True)
         self._upload_kick.set()
         return session
@@ -215,16 +244,23 @@ class TillAgent:
     async def _login_offline(self, staff_code: str, pin: str) -> Session:
         cached = await asyncio.to_thread(self.journal.cashier, staff_code)
         if cached is None or not await asyncio.to_thread(pin_matches, pin, cached.pin_hash):
-            raise AgentError(401, "unauthorized",
-                             "The till is offline: only people who signed in at this till before can sign in, "
-                             "with the same PIN.")
-        return self.sessions.open(staff_code, cached.username, cached.display_name, cached.role, None)
+            raise AgentError(
+                401,
+                "unauthorized",
+                "The till is offline: only people who signed in at this till before can sign in, "
+                "with the same PIN.",
+            )
+        return self.sessions.open(
+            staff_code, cached.username, cached.display_name, cached.role, None
+        )
 
     async def lookup(self, session: Session, barcode: str) -> dict[str, Any]:
         """The product behind a barcode: central while online, from the snapshot offline."""
         if self.online:
             with contextlib.suppress(CentralUnavailable):
-                return (await self._central(session, "GET", "/lookup", params={"barcode": barcode}))[1]
+                return (
+                    await self._central(session, "GET", "/lookup", params={"barcode": barcode})
+                )[1]
         return self._snapshot_or_fail().lookup(barcode)
 
     async def quote(self, session: Session, lines: list[tuple[str, int]]) -> dict[str, Any]:
@@ -235,8 +271,13 @@ class TillAgent:
                 return (await self._central(session, "POST", "/quote", json=body))[1]
         return _quote_json(self._snapshot_or_fail().quote(lines))
 
-    async def sale(self, session: Session, client_sale_id: str, lines: list[tuple[str, int]],
-                   tenders: list[TenderInput]) -> dict[str, Any]:
+    async def sale(
+        self,
+        session: Session,
+        client_sale_id: str,
+        lines: list[tuple[str, int]],
+        tenders: list[TenderInput],
+    ) -> dict[str, Any]:
         """Online: the central Sale. Unreachable: the same sale from the snapshot, into the journal."""
         stored = await asyncio.to_thread(self.journal.entry, client_sale_id)
         if stored is not None:
@@ -245,9 +286,14 @@ class TillAgent:
             body = {
                 "client_sale_id": client_sale_id,
                 "lines": [{"sku": s, "quantity": q} for s, q in lines],
-                "tenders": [{"kind": t.kind, "amount": t.amount, **({"reference": t.reference} if t.reference
-                                                                    and t.kind != "card" else {})}
-                            for t in tenders],
+                "tenders": [
+                    {
+                        "kind": t.kind,
+                        "amount": t.amount,
+                        **({"reference": t.reference} if t.reference and t.kind != "card" else {}),
+                    }
+                    for t in tenders
+                ],
             }
             try:
                 return (await self._central(session, "POST", "/sales", json=body))[1]
@@ -256,18 +302,35 @@ class TillAgent:
                 log.warning("sale %s goes offline: %s", client_sale_id, err)
         return await self._sale_offline(session, client_sale_id, lines, tenders)
 
-    async def _sale_offline(self, session: Session, client_sale_id: str, lines: list[tuple[str, int]],
-                            tenders: list[TenderInput]) -> dict[str, Any]:
+    async def _sale_offline(
+        self,
+        session: Session,
+        client_sale_id: str,
+        lines: list[tuple[str, int]],
+        tenders: list[TenderInput],
+    ) -> dict[str, Any]:
         snapshot = self._snapshot_or_fail()
         async with self._sale_lock:  # the card limits hold across two sales rung up at once
             total, first = await asyncio.to_thread(self.journal.stored_cards)
-            made = make_offline_sale(snapshot, client_sale_id, lines, tenders,
-                                     (session.username, session.display_name), StoredCards(total, first),
-                                     self.clock())
+            made = make_offline_sale(
+                snapshot,
+                client_sale_id,
+                lines,
+                tenders,
+                (session.username, session.display_name),
+                StoredCards(total, first),
+                self.clock(),
+            )
             sale = {**made.sale, "receipt": receipt_to_json(made.receipt)}
             # Written and fsync'd before anything prints: a receipt never exists without its sale.
-            await asyncio.to_thread(self.journal.add_sale, client_sale_id, datetime.fromisoformat(
-                made.body["sold_at"]), made.body, sale, made.card_total)
+            await asyncio.to_thread(
+                self.journal.add_sale,
+                client_sale_id,
+                datetime.fromisoformat(made.body["sold_at"]),
+                made.body,
+                sale,
+                made.card_total,
+            )
         self.publish_status()
         printed = await self._print_offline(client_sale_id, made.receipt, made.cash)
         return {**sale, **printed}
@@ -278,24 +341,41 @@ class TillAgent:
         central_id = stored.central_sale_id if stored is not None else sale_id
         if self.online and central_id:
             with contextlib.suppress(CentralUnavailable):
-                return (await self._central(session, "POST", f"/sales/{central_id}/reprint",
-                                            headers={"Idempotency-Key": uuid.uuid4().hex}))[1]
+                return (
+                    await self._central(
+                        session,
+                        "POST",
+                        f"/sales/{central_id}/reprint",
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
+                )[1]
         if stored is None or "receipt" not in stored.sale:
-            raise AgentError(503, "offline", f"Sale {sale_id} can be reprinted only when the till is online.")
+            raise AgentError(
+                503, "offline", f"Sale {sale_id} can be reprinted only when the till is online."
+            )
         receipt = receipt_from_json(stored.sale["receipt"], reprint=True)
         job = f"{stored.client_sale_id}:reprint:{uuid.uuid4().hex[:8]}"
-        return {"workflow_id": "", "status": "printed", **await self._print_job("receipt", job, receipt)}
+        return {
+            "workflow_id": "",
+            "status": "printed",
+            **await self._print_job("receipt", job, receipt),
+        }
 
     def _snapshot_or_fail(self) -> Snapshot:
         if self.snapshot is None:
-            raise AgentError(503, "no_snapshot",
-                             "The central system is out of reach and this till has no offline catalogue yet; "
-                             "it needs to be online once after a sign-in.")
+            raise AgentError(
+                503,
+                "no_snapshot",
+                "The central system is out of reach and this till has no offline catalogue yet; "
+                "it needs to be online once after a sign-in.",
+            )
         return self.snapshot
 
     # ---- printing offline ----------------------------------------------------------------
 
-    async def _print_offline(self, client_sale_id: str, receipt: Receipt, cash: bool) -> dict[str, Any]:
+    async def _print_offline(
+        self, client_sale_id: str, receipt: Receipt, cash: bool
+    ) -> dict[str, Any]:
         if self.devices is None:
             return {"receipt_printed": False, "printer": "no printer attached to this till agent"}
         if cash:
@@ -315,9 +395,14 @@ class TillAgent:
             await asyncio.to_thread(self.devices.send_once, kind, job_id, data)
         except PrinterUnavailable as err:
             await asyncio.to_thread(self.journal.queue_job, kind, job_id, data)
-            self.printer_status = getattr(err, "status", None) or PrinterStatus("unreachable", str(err))
+            self.printer_status = getattr(err, "status", None) or PrinterStatus(
+                "unreachable", str(err)
+            )
             self.publish_status()
-            return {"receipt_printed": False, "printer": f"waiting for the printer: {self.printer_status.detail}"}
+            return {
+                "receipt_printed": False,
+                "printer": f"waiting for the printer: {self.printer_status.detail}",
+            }
         return {"receipt_printed": True, "printer": "printed"}
 
     async def _printer_once(self) -> None:
@@ -362,15 +447,21 @@ class TillAgent:
         if token is None:
             self._note(f"{len(batch)}+ sales wait to upload: sign in while online to send them.")
             return False
-        confirmed = await self._upload(token, [e.client_sale_id for e in batch], [e.body for e in batch])
+        confirmed = await self._upload(
+            token, [e.client_sale_id for e in batch], [e.body for e in batch]
+        )
         self.publish_status()
         return confirmed > 0
 
     async def _upload(self, token: str, ids: list[str], bodies: list[dict[str, Any]]) -> int:
         try:
             _, answer = await self.central.call(
-                "POST", "/journal", token=token, json={"batch_id": batch_id_for(ids), "entries": bodies},
-                params={"wait": self.config.upload_wait}, timeout=self.config.upload_wait + 15,
+                "POST",
+                "/journal",
+                token=token,
+                json={"batch_id": batch_id_for(ids), "entries": bodies},
+                params={"wait": self.config.upload_wait},
+                timeout=self.config.upload_wait + 15,
             )
         except CentralUnavailable:
             self._set_online(False)
@@ -381,13 +472,22 @@ class TillAgent:
         for item in answer["entries"]:
             if item["status"] in (APPLIED, FLAGGED):
                 # Only now does the till let go of the sale: the central side holds it.
-                await asyncio.to_thread(self.journal.settle_entry, item["client_sale_id"], item["status"],
-                                        item.get("sale_id", ""), item.get("message", ""))
+                await asyncio.to_thread(
+                    self.journal.settle_entry,
+                    item["client_sale_id"],
+                    item["status"],
+                    item.get("sale_id", ""),
+                    item.get("message", ""),
+                )
                 confirmed += 1
-        self._note("" if confirmed == len(ids) else "The central system is still applying some sales.")
+        self._note(
+            "" if confirmed == len(ids) else "The central system is still applying some sales."
+        )
         return confirmed
 
-    async def _refused(self, token: str, ids: list[str], bodies: list[dict[str, Any]], err: CentralRefused) -> int:
+    async def _refused(
+        self, token: str, ids: list[str], bodies: list[dict[str, Any]], err: CentralRefused
+    ) -> int:
         message = _message(err.body)
         if err.status == 401:
             self.sessions.drop_central(token)
@@ -395,7 +495,9 @@ class TillAgent:
             return 0
         if err.status == 422 and len(ids) > 1:
             # One bad entry must not hold up the rest: try them one by one.
-            return sum([await self._upload(token, [i], [b]) for i, b in zip(ids, bodies, strict=True)])
+            return sum(
+                [await self._upload(token, [i], [b]) for i, b in zip(ids, bodies, strict=True)]
+            )
         if err.status == 422:
             log.error("the central system refused offline sale %s: %s", ids[0], message)
             await asyncio.to_thread(self.journal.settle_entry, ids[0], REJECTED, "", message)

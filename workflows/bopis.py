@@ -107,26 +107,38 @@ class BopisWorkflow(FulfilmentBase):
             self._ready_at = workflow.now()
             self._deadline = await workflow.execute_activity_method(
                 FulfilmentActivities.pickup_deadline,
-                DeadlineRequest(r.location_id, self._ready_at, self._setup.hold_days), **TASK_STEP)
+                DeadlineRequest(r.location_id, self._ready_at, self._setup.hold_days),
+                **TASK_STEP,
+            )
         assert self._deadline is not None
-        await workflow.execute_activity_method(FulfilmentActivities.hold_for_pickup, HoldCmd(
-            self._wf, r.order_workflow_id, r.location_id, dict(self._picked), self._deadline.at), **TASK_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.hold_for_pickup,
+            HoldCmd(
+                self._wf, r.order_workflow_id, r.location_id, dict(self._picked), self._deadline.at
+            ),
+            **TASK_STEP,
+        )
         self._held = dict(self._picked)
         if HANDOVER in self._tasks:
             await self._amend(HANDOVER, self._held)
         else:
-            await self._create_task(HANDOVER, self._held, self._deadline.at, {"deadline": self._deadline.local})
+            await self._create_task(
+                HANDOVER, self._held, self._deadline.at, {"deadline": self._deadline.local}
+            )
         self._current, self._phase = HANDOVER, "ready"
         if first:
             s = self._setup
             await self._notify(
-                "ready_for_pickup", f"Your order {r.order_number} is ready for pickup at {s.location_name}",
+                "ready_for_pickup",
+                f"Your order {r.order_number} is ready for pickup at {s.location_name}",
                 f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} is ready at {s.location_name}, "
                 f"{s.location_address}.\nYour pickup code: {self._code} (or show the barcode below).\n"
                 f"Please collect it by {self._deadline.local} (opening hours: {s.hours}).\n"
                 "Coming by car? Tell us your parking bay when you arrive and we bring it out.",
-                code=self._code, barcode=pickup_barcode(r.order_number, self._code),
-                deadline=self._deadline.at.isoformat())
+                code=self._code,
+                barcode=pickup_barcode(r.order_number, self._code),
+                deadline=self._deadline.at.isoformat(),
+            )
 
     async def _wait_for_customer(self) -> str:
         """collected | expired | more (lines added) | withdrawn; reminds once per deadline on the way."""
@@ -136,7 +148,9 @@ class BopisWorkflow(FulfilmentBase):
             version, deadline = self._version, self._deadline
             remind_at = deadline.at - timedelta(seconds=self._setup.reminder_s)
             # A hold shorter than the reminder period gets no reminder: the ready message says it all.
-            reminding = self._reminded != version and remind_at > self._ready_at + timedelta(minutes=1)
+            reminding = self._reminded != version and remind_at > self._ready_at + timedelta(
+                minutes=1
+            )
             wake = remind_at if reminding else deadline.at
             woke = await self._until(partial(self._customer_or_change, seen, version), wake)
             if not woke:
@@ -166,23 +180,44 @@ class BopisWorkflow(FulfilmentBase):
         r = self._req
         self._reminded = self._version
         await self._notify(
-            "pickup_reminder", f"Reminder: order {r.order_number} waits for you until {deadline.local}",
+            "pickup_reminder",
+            f"Reminder: order {r.order_number} waits for you until {deadline.local}",
             f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} is waiting at "
             f"{self._setup.location_name} until {deadline.local}. Your pickup code: {self._code}.",
-            code=self._code, deadline=deadline.at.isoformat(), version=self._version)
+            code=self._code,
+            deadline=deadline.at.isoformat(),
+            version=self._version,
+        )
 
     async def _collected(self) -> FulfilmentResult:
         assert self._handover is not None
         h, r = self._handover, self._req
         task = self._tasks.pop(HANDOVER)
-        how = "ID checked by a manager" if h.id_checked and not (h.code or h.barcode) else "pickup code"
-        await workflow.execute_activity_method(FulfilmentActivities.hand_over, HandOverCmd(
-            self._wf, r.order_workflow_id, r.location_id, task.id, h.staff.user_id, workflow.now(),
-            {"handed_over_by": h.staff.name, "checked": how}), **TASK_STEP)
+        how = (
+            "ID checked by a manager"
+            if h.id_checked and not (h.code or h.barcode)
+            else "pickup code"
+        )
+        await workflow.execute_activity_method(
+            FulfilmentActivities.hand_over,
+            HandOverCmd(
+                self._wf,
+                r.order_workflow_id,
+                r.location_id,
+                task.id,
+                h.staff.user_id,
+                workflow.now(),
+                {"handed_over_by": h.staff.name, "checked": how},
+            ),
+            **TASK_STEP,
+        )
         self._phase = "collected"
         self._handled += 1
-        await self._notify("picked_up", f"Thank you for collecting order {r.order_number}",
-                           f"Order {r.order_number} was handed over at {self._setup.location_name if self._setup else ''}.")
+        await self._notify(
+            "picked_up",
+            f"Thank you for collecting order {r.order_number}",
+            f"Order {r.order_number} was handed over at {self._setup.location_name if self._setup else ''}.",
+        )
         return FulfilmentResult("picked_up", message=f"Handed over at {r.location_code} ({how}).")
 
     async def _expired(self) -> FulfilmentResult:
@@ -190,19 +225,27 @@ class BopisWorkflow(FulfilmentBase):
         r = self._req
         await self._give_back("expired")
         self._phase = "expired"
-        self._message = f"Not collected at {r.location_code} by {self._deadline.local}; back on the shelf."
+        self._message = (
+            f"Not collected at {r.location_code} by {self._deadline.local}; back on the shelf."
+        )
         self._handled += 1
-        await self._notify("pickup_expired", f"Order {r.order_number} was not collected",
-                           f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} was not collected by "
-                           f"{self._deadline.local}, so we have put it back on the shelf. Your payment is refunded.")
+        await self._notify(
+            "pickup_expired",
+            f"Order {r.order_number} was not collected",
+            f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} was not collected by "
+            f"{self._deadline.local}, so we have put it back on the shelf. Your payment is refunded.",
+        )
         return FulfilmentResult("expired", message=self._message)
 
     async def _give_back(self, outcome: str) -> None:
         """Release the pickup allocation to the shelf and take the tasks off the board."""
         r = self._req
         if self._held:
-            await workflow.execute_activity_method(FulfilmentActivities.release_pickup,
-                                                   ReleaseCmd(r.order_workflow_id, r.location_id), **TASK_STEP)
+            await workflow.execute_activity_method(
+                FulfilmentActivities.release_pickup,
+                ReleaseCmd(r.order_workflow_id, r.location_id),
+                **TASK_STEP,
+            )
             self._held = {}
         await self._cancel_all(outcome)
 
@@ -212,8 +255,11 @@ class BopisWorkflow(FulfilmentBase):
         for sku, qty in sorted(extra.items()):
             held = self._held.get(sku, 0)
             if held > 0:
-                await workflow.execute_activity_method(FulfilmentActivities.release_pickup, ReleaseCmd(
-                    r.order_workflow_id, r.location_id, sku, min(qty, held)), **TASK_STEP)
+                await workflow.execute_activity_method(
+                    FulfilmentActivities.release_pickup,
+                    ReleaseCmd(r.order_workflow_id, r.location_id, sku, min(qty, held)),
+                    **TASK_STEP,
+                )
                 self._held[sku] = held - min(qty, held)
         if self._held and HANDOVER in self._tasks:
             await self._amend(HANDOVER, self._held)
@@ -222,8 +268,11 @@ class BopisWorkflow(FulfilmentBase):
 
     def _ready(self) -> None:
         if self._phase != "ready":
-            why = {"picking": "is still being picked", "collected": "was collected already",
-                   "expired": "was not collected in time and is back on the shelf"}.get(self._phase, f"is {self._phase}")
+            why = {
+                "picking": "is still being picked",
+                "collected": "was collected already",
+                "expired": "was not collected in time and is back on the shelf",
+            }.get(self._phase, f"is {self._phase}")
             raise refuse(Conflict(f"Order {self._req.order_number} {why}."))
 
     def _code_matches(self, code: str, barcode: str) -> bool:
@@ -236,22 +285,37 @@ class BopisWorkflow(FulfilmentBase):
         assert self._setup is not None
         self._wrong += 1
         self._locked = self._wrong >= self._setup.code_attempts
-        await workflow.execute_activity_method(FulfilmentActivities.amend_task, AmendTask(
-            task_id, detail={"wrong_codes": str(self._wrong), "locked": "yes" if self._locked else ""}),
-            **ANSWER_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.amend_task,
+            AmendTask(
+                task_id,
+                detail={"wrong_codes": str(self._wrong), "locked": "yes" if self._locked else ""},
+            ),
+            **ANSWER_STEP,
+        )
         left = self._setup.code_attempts - self._wrong
-        tail = ("The code is now locked: a manager must check the customer's ID." if self._locked
-                else f"{left} more attempt{'s' if left != 1 else ''} before the code is locked.")
-        raise refuse(InvalidRequest(f"Wrong pickup code for order {self._req.order_number}. {tail}",
-                                    code="wrong_code"))
+        tail = (
+            "The code is now locked: a manager must check the customer's ID."
+            if self._locked
+            else f"{left} more attempt{'s' if left != 1 else ''} before the code is locked."
+        )
+        raise refuse(
+            InvalidRequest(
+                f"Wrong pickup code for order {self._req.order_number}. {tail}", code="wrong_code"
+            )
+        )
 
     @workflow.update
     async def hand_over(self, h: HandOver) -> FulfilmentState:
         """Staff give the goods to the customer who shows the pickup code (or its barcode)."""
         if not (h.id_checked and h.staff.role == "manager"):
             if self._locked:
-                raise refuse(Conflict(f"Too many wrong codes for order {self._req.order_number}: a manager must "
-                                      "check the customer's ID and hand it over."))
+                raise refuse(
+                    Conflict(
+                        f"Too many wrong codes for order {self._req.order_number}: a manager must "
+                        "check the customer's ID and hand it over."
+                    )
+                )
             if not self._code_matches(h.code, h.barcode):
                 await self._wrong_code(self._tasks[HANDOVER].id)
         return await self._after(lambda: setattr(self, "_handover", h))
@@ -264,7 +328,9 @@ class BopisWorkflow(FulfilmentBase):
         if h.id_checked and h.staff.role != "manager":
             raise refuse(InvalidRequest("Only a manager can hand over on an ID check."))
         if not (h.code or h.barcode or h.id_checked):
-            raise refuse(InvalidRequest("Give the customer's pickup code or scan the pickup barcode."))
+            raise refuse(
+                InvalidRequest("Give the customer's pickup code or scan the pickup barcode.")
+            )
 
     @workflow.update
     async def arrived(self, a: CurbsideArrival) -> FulfilmentState:
@@ -275,15 +341,22 @@ class BopisWorkflow(FulfilmentBase):
         if not self._code_matches(a.code, ""):
             await self._wrong_code(task.id)
         self._bay = a.bay
-        await workflow.execute_activity_method(FulfilmentActivities.amend_task, AmendTask(
-            task.id, curbside_bay=a.bay, arrived_at=workflow.now()), **ANSWER_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.amend_task,
+            AmendTask(task.id, curbside_bay=a.bay, arrived_at=workflow.now()),
+            **ANSWER_STEP,
+        )
         return self.state()
 
     @arrived.validator
     def _validate_arrived(self, a: CurbsideArrival) -> None:
         if self._phase == "picking":
-            raise refuse(Conflict(f"Order {self._req.order_number} is not ready yet: we will message you when "
-                                  "it is."))
+            raise refuse(
+                Conflict(
+                    f"Order {self._req.order_number} is not ready yet: we will message you when "
+                    "it is."
+                )
+            )
         self._ready()
 
     @workflow.update
@@ -293,19 +366,42 @@ class BopisWorkflow(FulfilmentBase):
         r = self._req
         self._extending += 1
         try:
-            new = await workflow.execute_activity_method(FulfilmentActivities.pickup_deadline, DeadlineRequest(
-                r.location_id, self._deadline.at, e.days), **ANSWER_STEP)
-            await workflow.execute_activity_method(FulfilmentActivities.extend_pickup, ExtendCmd(
-                r.order_workflow_id, r.location_id, self._tasks[HANDOVER].id, new.at,
-                {"deadline": new.local, "extended_by": e.staff.name, "extension_reason": e.reason}), **ANSWER_STEP)
+            new = await workflow.execute_activity_method(
+                FulfilmentActivities.pickup_deadline,
+                DeadlineRequest(r.location_id, self._deadline.at, e.days),
+                **ANSWER_STEP,
+            )
+            await workflow.execute_activity_method(
+                FulfilmentActivities.extend_pickup,
+                ExtendCmd(
+                    r.order_workflow_id,
+                    r.location_id,
+                    self._tasks[HANDOVER].id,
+                    new.at,
+                    {
+                        "deadline": new.local,
+                        "extended_by": e.staff.name,
+                        "extension_reason": e.reason,
+                    },
+                ),
+                **ANSWER_STEP,
+            )
         except ActivityError as err:
             raise passed_on(err) from None
         finally:
             self._extending -= 1
-        self._deadline, self._version, self._extensions = new, self._version + 1, self._extensions + 1
-        await self._notify("pickup_extended", f"More time to collect order {r.order_number}",
-                           f"Your order {r.order_number} now waits for you until {new.local}.",
-                           deadline=new.at.isoformat(), version=self._version)
+        self._deadline, self._version, self._extensions = (
+            new,
+            self._version + 1,
+            self._extensions + 1,
+        )
+        await self._notify(
+            "pickup_extended",
+            f"More time to collect order {r.order_number}",
+            f"Your order {r.order_number} now waits for you until {new.local}.",
+            deadline=new.at.isoformat(),
+            version=self._version,
+        )
         return self.state()
 
     @extend.validator
@@ -314,11 +410,17 @@ class BopisWorkflow(FulfilmentBase):
         if e.staff.role != "manager":
             raise refuse(InvalidRequest("Only a manager can extend a pickup."))
         if not 0 < e.days <= MAX_EXTENSION_DAYS:
-            raise refuse(InvalidRequest(f"Extend by more than 0 and at most {MAX_EXTENSION_DAYS} days."))
+            raise refuse(
+                InvalidRequest(f"Extend by more than 0 and at most {MAX_EXTENSION_DAYS} days.")
+            )
 
     def state(self) -> FulfilmentState:
-        more: dict[str, Any] = {"deadline": self._deadline.at if self._deadline else None,
-                                "reminded": self._reminded == self._version and self._deadline is not None,
-                                "extensions": self._extensions, "wrong_codes": self._wrong, "locked": self._locked,
-                                "curbside_bay": self._bay}
+        more: dict[str, Any] = {
+            "deadline": self._deadline.at if self._deadline else None,
+            "reminded": self._reminded == self._version and self._deadline is not None,
+            "extensions": self._extensions,
+            "wrong_codes": self._wrong,
+            "locked": self._locked,
+            "curbside_bay": self._bay,
+        }
         return self._state(**more)

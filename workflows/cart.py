@@ -35,14 +35,17 @@ class CartWorkflow:
         ttl = timedelta(seconds=req.ttl_s)
         self._deadline = workflow.now() + ttl
         self._state = await workflow.execute_local_activity_method(
-            CartActivities.open, CartOpen(req, self._deadline), **STEP)
+            CartActivities.open, CartOpen(req, self._deadline), **STEP
+        )
         while True:
             seen = self._changes
             remaining = (self._deadline - workflow.now()).total_seconds()
             if remaining <= 0:
                 if not self._lock.locked():
                     break
-                await workflow.wait_condition(lambda: not self._lock.locked())  # a change is finishing
+                await workflow.wait_condition(
+                    lambda: not self._lock.locked()
+                )  # a change is finishing
                 continue
             try:
                 await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)  # noqa: B023
@@ -51,17 +54,25 @@ class CartWorkflow:
         self._closing = True
         async with self._lock:
             await workflow.execute_local_activity_method(
-                CartActivities.close, CartClose(req.cart_id, "checked_out" if self._checked_out else "expired"),
-                **COMPENSATION)
-        self._state = replace(self._state, status="checked_out" if self._checked_out else "expired", lines=())
+                CartActivities.close,
+                CartClose(req.cart_id, "checked_out" if self._checked_out else "expired"),
+                **COMPENSATION,
+            )
+        self._state = replace(
+            self._state, status="checked_out" if self._checked_out else "expired", lines=()
+        )
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._state
 
     def _refuse_if_closed(self) -> None:
         if self._closing:
-            raise ApplicationError(f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict")
+            raise ApplicationError(
+                f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict"
+            )
         if self._checked_out:
-            raise ApplicationError(f"Cart {self._req.cart_id} is checked out; it takes no changes.", type="Conflict")
+            raise ApplicationError(
+                f"Cart {self._req.cart_id} is checked out; it takes no changes.", type="Conflict"
+            )
 
     @workflow.update
     async def change(self, c: CartLineChange) -> CartState:
@@ -73,10 +84,13 @@ class CartWorkflow:
             held = sum(ln.quantity for ln in self._state.lines if ln.sku == c.sku)
             target = held + c.quantity if c.mode == "add" else c.quantity
             if not 0 <= target <= MAX_LINE_QUANTITY:
-                raise ApplicationError(f"A cart line holds 0 to {MAX_LINE_QUANTITY} units.", type="InvalidRequest")
+                raise ApplicationError(
+                    f"A cart line holds 0 to {MAX_LINE_QUANTITY} units.", type="InvalidRequest"
+                )
             deadline = workflow.now() + timedelta(seconds=self._req.ttl_s)
             self._state = await workflow.execute_local_activity_method(
-                CartActivities.set_line, CartLineSet(self._req, c.sku, target, deadline), **STEP)
+                CartActivities.set_line, CartLineSet(self._req, c.sku, target, deadline), **STEP
+            )
             self._deadline = deadline
             self._changes += 1
             return self._state
@@ -85,7 +99,9 @@ class CartWorkflow:
     def _validate_change(self, c: CartLineChange) -> None:
         self._refuse_if_closed()
         if c.mode not in ("add", "set") or c.quantity < 0 or (c.mode == "add" and c.quantity == 0):
-            raise ApplicationError("Add at least one unit, or set a quantity of 0 or more.", type="InvalidRequest")
+            raise ApplicationError(
+                "Add at least one unit, or set a quantity of 0 or more.", type="InvalidRequest"
+            )
 
     @workflow.update
     async def checkout(self) -> CartState:
@@ -94,7 +110,9 @@ class CartWorkflow:
         async with self._lock:
             assert self._state is not None
             if self._closing:
-                raise ApplicationError(f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict")
+                raise ApplicationError(
+                    f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict"
+                )
             if not self._state.lines:
                 raise ApplicationError("The cart is empty.", type="InvalidRequest")
             if not self._checked_out:

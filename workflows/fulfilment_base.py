@@ -63,7 +63,13 @@ ANSWER_STEP: dict[str, Any] = {
 
 def refuse(err: DomainError) -> ApplicationError:
     """A business refusal as the update's failure: its type maps to 404 / 409 / 422, details[0] is the code."""
-    kind = "NotFound" if isinstance(err, NotFound) else "Conflict" if isinstance(err, Conflict) else "InvalidRequest"
+    kind = (
+        "NotFound"
+        if isinstance(err, NotFound)
+        else "Conflict"
+        if isinstance(err, Conflict)
+        else "InvalidRequest"
+    )
     return ApplicationError(err.message, err.code, type=kind, non_retryable=True)
 
 
@@ -71,7 +77,9 @@ def passed_on(err: ActivityError) -> ApplicationError:
     cause = err.cause
     if isinstance(cause, ApplicationError):
         return ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True)
-    return ApplicationError(f"That did not work, try again: {cause or err}", type="Unavailable", non_retryable=True)
+    return ApplicationError(
+        f"That did not work, try again: {cause or err}", type="Unavailable", non_retryable=True
+    )
 
 
 class FulfilmentBase:
@@ -111,14 +119,24 @@ class FulfilmentBase:
         return any(q > 0 for q in self._lines.values())
 
     def _todo(self) -> dict[str, int]:
-        return {s: q - self._picked.get(s, 0) for s, q in sorted(self._lines.items()) if q > self._picked.get(s, 0)}
+        return {
+            s: q - self._picked.get(s, 0)
+            for s, q in sorted(self._lines.items())
+            if q > self._picked.get(s, 0)
+        }
 
     def _as_lines(self, counts: dict[str, int]) -> tuple[FulfilmentLine, ...]:
-        return tuple(FulfilmentLine(s, q, self._names.get(s, "")) for s, q in sorted(counts.items()) if q > 0)
+        return tuple(
+            FulfilmentLine(s, q, self._names.get(s, "")) for s, q in sorted(counts.items()) if q > 0
+        )
 
     def _trim(self) -> dict[str, int]:
         """Units picked beyond what is still owed (lines were withdrawn): they go back to the shelf."""
-        extra = {s: q - self._lines.get(s, 0) for s, q in self._picked.items() if q > self._lines.get(s, 0)}
+        extra = {
+            s: q - self._lines.get(s, 0)
+            for s, q in self._picked.items()
+            if q > self._lines.get(s, 0)
+        }
         for s, q in extra.items():
             self._picked[s] -= q
         return extra
@@ -133,35 +151,70 @@ class FulfilmentBase:
         return workflow.now() + timedelta(seconds=seconds)
 
     async def _start(self) -> Setup:
-        setup = self._setup = await workflow.execute_activity_method(FulfilmentActivities.setup, self._req,
-                                                                     **TASK_STEP)
+        setup = self._setup = await workflow.execute_activity_method(
+            FulfilmentActivities.setup, self._req, **TASK_STEP
+        )
         self._names = {**setup.names, **self._names}
         if setup.search_attributes:
             # Ops find a store's pickups and shipments in the Temporal UI by store and order.
-            workflow.upsert_search_attributes([
-                SearchAttributeKey.for_keyword(SA_STORE).value_set(self._req.location_code),
-                SearchAttributeKey.for_keyword(SA_ORDER).value_set(self._req.order_workflow_id),
-                SearchAttributeKey.for_keyword(SA_CHANNEL).value_set("fulfilment"),
-            ])
+            workflow.upsert_search_attributes(
+                [
+                    SearchAttributeKey.for_keyword(SA_STORE).value_set(self._req.location_code),
+                    SearchAttributeKey.for_keyword(SA_ORDER).value_set(self._req.order_workflow_id),
+                    SearchAttributeKey.for_keyword(SA_CHANNEL).value_set("fulfilment"),
+                ]
+            )
         return setup
 
-    async def _create_task(self, kind: str, lines: dict[str, int], due_at: datetime,
-                           detail: dict[str, str] | None = None) -> TaskRef:
+    async def _create_task(
+        self,
+        kind: str,
+        lines: dict[str, int],
+        due_at: datetime,
+        detail: dict[str, str] | None = None,
+    ) -> TaskRef:
         self._seq += 1
-        task = await workflow.execute_activity_method(FulfilmentActivities.open_task, OpenTask(
-            f"{self._wf}:{kind}:{self._seq}", kind, self._wf, self._req, self._as_lines(lines), due_at,
-            detail or {}), **TASK_STEP)
+        task = await workflow.execute_activity_method(
+            FulfilmentActivities.open_task,
+            OpenTask(
+                f"{self._wf}:{kind}:{self._seq}",
+                kind,
+                self._wf,
+                self._req,
+                self._as_lines(lines),
+                due_at,
+                detail or {},
+            ),
+            **TASK_STEP,
+        )
         self._names.update({ln.sku: ln.name for ln in task.lines if ln.name})
         self._tasks[kind], self._current = task, kind
         return task
 
-    async def _close(self, kind: str, outcome: str, staff: Staff | None = None, *, cancelled: bool = False,
-                     detail: dict[str, str] | None = None) -> None:
+    async def _close(
+        self,
+        kind: str,
+        outcome: str,
+        staff: Staff | None = None,
+        *,
+        cancelled: bool = False,
+        detail: dict[str, str] | None = None,
+    ) -> None:
         task = self._tasks.pop(kind, None)
         if task is None:
             return
-        await workflow.execute_activity_method(FulfilmentActivities.close_task, CloseTask(
-            task.id, outcome, workflow.now(), staff.user_id if staff else None, cancelled, detail), **TASK_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.close_task,
+            CloseTask(
+                task.id,
+                outcome,
+                workflow.now(),
+                staff.user_id if staff else None,
+                cancelled,
+                detail,
+            ),
+            **TASK_STEP,
+        )
 
     async def _amend(self, kind: str, lines: dict[str, int]) -> None:
         task = self._tasks.get(kind)
@@ -169,20 +222,35 @@ class FulfilmentBase:
             return
         new = self._as_lines(lines)
         if new != task.lines:
-            await workflow.execute_activity_method(FulfilmentActivities.amend_task, AmendTask(task.id, lines=new),
-                                                   **TASK_STEP)
+            await workflow.execute_activity_method(
+                FulfilmentActivities.amend_task, AmendTask(task.id, lines=new), **TASK_STEP
+            )
             self._tasks[kind] = TaskRef(task.id, task.kind, task.due_at, new, task.status)
 
     async def _cancel_all(self, outcome: str) -> None:
         self._tasks.clear()
-        await workflow.execute_activity_method(FulfilmentActivities.cancel_tasks,
-                                               CancelTasks(self._wf, outcome, workflow.now()), **TASK_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.cancel_tasks,
+            CancelTasks(self._wf, outcome, workflow.now()),
+            **TASK_STEP,
+        )
 
     async def _notify(self, kind: str, subject: str, body: str, **data: Any) -> None:
         r = self._req
-        await workflow.execute_activity_method(NoticeActivities.send, Notice(
-            f"{self._wf}:{kind}:{data.pop('version', 0)}", kind, r.email, subject, body, self._wf, "email",
-            {"order": r.order_number, "store": r.location_code, **data}), **TASK_STEP)
+        await workflow.execute_activity_method(
+            NoticeActivities.send,
+            Notice(
+                f"{self._wf}:{kind}:{data.pop('version', 0)}",
+                kind,
+                r.email,
+                subject,
+                body,
+                self._wf,
+                "email",
+                {"order": r.order_number, "store": r.location_code, **data},
+            ),
+            **TASK_STEP,
+        )
 
     async def _until(self, done: Callable[[], bool], at: datetime | None) -> bool:
         """Wait for `done` until the instant `at` (None: for ever); False when the time came first.
@@ -217,7 +285,9 @@ class FulfilmentBase:
             if not todo:
                 return "picked"
             self._phase = "picking"
-            task = self._tasks.get(PICK) or await self._create_task(PICK, todo, self._due(self._setup.pick_sla_s))
+            task = self._tasks.get(PICK) or await self._create_task(
+                PICK, todo, self._due(self._setup.pick_sla_s)
+            )
             self._current = PICK
             outcome = await self._work_pick(task)
             if outcome != "again":
@@ -254,9 +324,18 @@ class FulfilmentBase:
         assert self._setup is not None
         self._escalations.add(task.id)
         self._escalated = True
-        await workflow.execute_activity_method(FulfilmentActivities.escalate, Escalation(
-            task.id, self._wf, self._req.location_code, self._req.order_number, workflow.now(),
-            self._setup.pick_sla_s // 60), **TASK_STEP)
+        await workflow.execute_activity_method(
+            FulfilmentActivities.escalate,
+            Escalation(
+                task.id,
+                self._wf,
+                self._req.location_code,
+                self._req.order_number,
+                workflow.now(),
+                self._setup.pick_sla_s // 60,
+            ),
+            **TASK_STEP,
+        )
 
     async def _settle_pick(self, kind: str, payload: Any) -> str:
         r = self._req
@@ -269,13 +348,28 @@ class FulfilmentBase:
             return "again"  # lines added meanwhile get a pick of their own
         if kind == "short":
             report: ShortageReport = payload
-            await workflow.execute_activity_method(FulfilmentActivities.record_shortage, ShortageCmd(
-                self._wf, self._tasks[PICK].id, r.location_id, r.order_workflow_id, report.missing, workflow.now()),
-                **TASK_STEP)
+            await workflow.execute_activity_method(
+                FulfilmentActivities.record_shortage,
+                ShortageCmd(
+                    self._wf,
+                    self._tasks[PICK].id,
+                    r.location_id,
+                    r.order_workflow_id,
+                    report.missing,
+                    workflow.now(),
+                ),
+                **TASK_STEP,
+            )
             self._short = report.missing
-            what = ", ".join(f"{ln.quantity} × {self._names.get(ln.sku, ln.sku)}" for ln in report.missing)
-            self._message = f"{r.location_code} is short of {what}" + (f" ({report.note})" if report.note else "")
-            await self._close(PICK, "short", report.staff, detail={"short": what, "note": report.note})
+            what = ", ".join(
+                f"{ln.quantity} × {self._names.get(ln.sku, ln.sku)}" for ln in report.missing
+            )
+            self._message = f"{r.location_code} is short of {what}" + (
+                f" ({report.note})" if report.note else ""
+            )
+            await self._close(
+                PICK, "short", report.staff, detail={"short": what, "note": report.note}
+            )
             return "short"
         rejection: Rejection = payload
         self._message = f"{r.location_code} rejected the order: {rejection.reason}"
@@ -293,14 +387,20 @@ class FulfilmentBase:
             task = self._tasks.get(kind)
             if task is not None and task.id == task_id:
                 return task
-        raise refuse(Conflict(f"Task {task_id} is not open for that (order {self._req.order_number} is "
-                              f"{self._phase})."))
+        raise refuse(
+            Conflict(
+                f"Task {task_id} is not open for that (order {self._req.order_number} is "
+                f"{self._phase})."
+            )
+        )
 
     async def _after(self, set_event: Callable[[], None]) -> FulfilmentState:
         """Hand an update's event to the run loop; answer once it has acted on it and settled again."""
         seen = self._handled
         set_event()
-        await workflow.wait_condition(lambda: self._handled > seen and (self._idle or self._phase in FINAL))
+        await workflow.wait_condition(
+            lambda: self._handled > seen and (self._idle or self._phase in FINAL)
+        )
         return self.state()
 
     @workflow.update
@@ -308,8 +408,11 @@ class FulfilmentBase:
         """A member of staff takes the task (a manager may take it over from someone else)."""
         self._require(c.task_id)
         try:
-            await workflow.execute_activity_method(FulfilmentActivities.claim, ClaimCmd(
-                c.task_id, c.staff.user_id, workflow.now(), c.staff.role == "manager"), **ANSWER_STEP)
+            await workflow.execute_activity_method(
+                FulfilmentActivities.claim,
+                ClaimCmd(c.task_id, c.staff.user_id, workflow.now(), c.staff.role == "manager"),
+                **ANSWER_STEP,
+            )
         except ActivityError as err:
             raise passed_on(err) from None
         return self.state()
@@ -322,15 +425,26 @@ class FulfilmentBase:
     async def report_picked(self, r: PickReport) -> FulfilmentState:
         """The picker scanned what they took from the shelf: it must be exactly what the pick list says."""
         try:
-            skus = await workflow.execute_activity_method(FulfilmentActivities.resolve_barcodes,
-                                                          tuple(s.barcode for s in r.scans), **ANSWER_STEP)
+            skus = await workflow.execute_activity_method(
+                FulfilmentActivities.resolve_barcodes,
+                tuple(s.barcode for s in r.scans),
+                **ANSWER_STEP,
+            )
         except ActivityError as err:
             raise passed_on(err) from None
-        self._require(r.task_id, PICK)  # the list may have moved on while the barcodes were looked up
+        self._require(
+            r.task_id, PICK
+        )  # the list may have moved on while the barcodes were looked up
         try:
-            got = check_pick(self._todo(), [Scan(s.barcode, sku or None, s.quantity) for s, sku in zip(r.scans, skus,
-                                                                                                     strict=True)],
-                             self._names, self._req.order_number)
+            got = check_pick(
+                self._todo(),
+                [
+                    Scan(s.barcode, sku or None, s.quantity)
+                    for s, sku in zip(r.scans, skus, strict=True)
+                ],
+                self._names,
+                self._req.order_number,
+            )
         except DomainError as err:
             raise refuse(err) from None
         return await self._after(lambda: setattr(self, "_pick_event", ("picked", (r.staff, got))))
@@ -381,10 +495,20 @@ class FulfilmentBase:
     def _state(self, **more: Any) -> FulfilmentState:
         task = self._tasks.get(self._current)
         r = self._req
-        return FulfilmentState(self._wf, self.KIND, r.order_number, r.location_code, self._phase,
-                               self._as_lines(self._lines), self._as_lines(self._picked),
-                               task.id if task else 0, self._current if task else "", self._escalated,
-                               message=self._message, **more)
+        return FulfilmentState(
+            self._wf,
+            self.KIND,
+            r.order_number,
+            r.location_code,
+            self._phase,
+            self._as_lines(self._lines),
+            self._as_lines(self._picked),
+            task.id if task else 0,
+            self._current if task else "",
+            self._escalated,
+            message=self._message,
+            **more,
+        )
 
     def state(self) -> FulfilmentState:
         return self._state()

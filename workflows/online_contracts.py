@@ -29,7 +29,9 @@ class OnlineOrderRequest:
     order: ExternalOrder
     version_us: int = 0  # when the web store produced this state (orders never go back in time)
     cart_id: str = ""  # storefront checkout: the cart whose reservations the order takes over
-    payment_method: str = ""  # Stripe test mode only: confirm the PaymentIntent at once with this pm_…
+    payment_method: str = (
+        ""  # Stripe test mode only: confirm the PaymentIntent at once with this pm_…
+    )
     payment_timeout_s: int = PAYMENT_TIMEOUT_S
     allow_split: bool = True
     stores_first: bool = True

@@ -64,14 +64,21 @@ with workflow.unsafe.imports_passed_through():
 WEB_STORE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "schedule_to_close_timeout": timedelta(hours=24),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                                maximum_interval=timedelta(minutes=5)),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+    ),
 }
 EXCEPTION_HOLD = timedelta(days=30)  # an order in the exception queue waits this long for a person
 PAYMENT_POLL = timedelta(seconds=60)  # between looks at the intent when no webhook arrives
 ROUTE_ATTEMPTS = 3  # route + reserve again when the stock moved between the two
 DONE = ("picked_up", "shipped")
-PAID = ("paid", "partially_paid", "partially_refunded")  # money the web store took and has not given back
+PAID = (
+    "paid",
+    "partially_paid",
+    "partially_refunded",
+)  # money the web store took and has not given back
 
 
 class _Cancelled(Exception):
@@ -132,14 +139,22 @@ class OnlineOrderWorkflow:
             accepted = await self._accept_and_reserve(req, undo)
             if req.source == "web":
                 wf = workflow.info().workflow_id
-                undo.append(lambda: workflow.execute_activity_method(
-                    TenderActivities.void_all, SaleMoney(wf), **COMPENSATION))
+                undo.append(
+                    lambda: workflow.execute_activity_method(
+                        TenderActivities.void_all, SaleMoney(wf), **COMPENSATION
+                    )
+                )
                 self._payment = await workflow.execute_activity_method(
                     OnlinePaymentActivities.authorize,
-                    PaymentRequest(wf, accepted.total, accepted.currency, req.store_code, req.payment_method),
-                    **NETWORK_STEP)
+                    PaymentRequest(
+                        wf, accepted.total, accepted.currency, req.store_code, req.payment_method
+                    ),
+                    **NETWORK_STEP,
+                )
                 self._status = "accepted" if self._payment.authorized else "awaiting_payment"
-                if self._payment.message:  # declined: the customer may try another card on the same intent
+                if (
+                    self._payment.message
+                ):  # declined: the customer may try another card on the same intent
                     self._message = f"Card declined: {self._payment.message}"
                 self._answered = True
                 await self._await_payment(req)
@@ -165,27 +180,36 @@ class OnlineOrderWorkflow:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self.status()
 
-    async def _accept_and_reserve(self, req: OnlineOrderRequest, undo: list[Callable[[], Awaitable[Any]]]) -> Accepted:
+    async def _accept_and_reserve(
+        self, req: OnlineOrderRequest, undo: list[Callable[[], Awaitable[Any]]]
+    ) -> Accepted:
         """Map and route until it works; an order that cannot go through waits in the exception queue."""
         wf = workflow.info().workflow_id
         while True:
             self._check_cancel()
             accepted = self._accepted = await workflow.execute_local_activity_method(
-                OnlineOrderActivities.accept, AcceptRequest(wf, req, workflow.now(), retry=self._status == "exception"),
-                **STEP)
+                OnlineOrderActivities.accept,
+                AcceptRequest(wf, req, workflow.now(), retry=self._status == "exception"),
+                **STEP,
+            )
             self._total = accepted.total
             if accepted.ok:
                 self._number = accepted.order_number
                 if not undo:
-                    undo.append(lambda: workflow.execute_local_activity_method(
-                        OnlineOrderActivities.release, OrderRef(wf), **COMPENSATION))
+                    undo.append(
+                        lambda: workflow.execute_local_activity_method(
+                            OnlineOrderActivities.release, OrderRef(wf), **COMPENSATION
+                        )
+                    )
                 problem = await self._route_and_reserve(req, accepted)
                 if problem is None:
                     return accepted
             else:
                 problem = "; ".join(accepted.problems)
             if req.source == "web":  # the storefront's customer hears it at checkout
-                raise ApplicationError(problem, type="Conflict" if accepted.ok else "NotFound", non_retryable=True)
+                raise ApplicationError(
+                    problem, type="Conflict" if accepted.ok else "NotFound", non_retryable=True
+                )
             self._status, self._message, self._answered = "exception", problem, True
             if accepted.ok:
                 await self._set_status("exception")
@@ -197,22 +221,44 @@ class OnlineOrderWorkflow:
         wf = workflow.info().workflow_id
         o = req.order
         for _ in range(ROUTE_ATTEMPTS):
-            routed = await workflow.execute_local_activity_method(OnlineOrderActivities.route, RouteRequest(
-                wf, accepted.lines, accepted.location_ids, accepted.pickup_location_id, o.country, o.latitude,
-                o.longitude, req.cart_id, req.allow_split, req.stores_first), **STEP)
+            routed = await workflow.execute_local_activity_method(
+                OnlineOrderActivities.route,
+                RouteRequest(
+                    wf,
+                    accepted.lines,
+                    accepted.location_ids,
+                    accepted.pickup_location_id,
+                    o.country,
+                    o.latitude,
+                    o.longitude,
+                    req.cart_id,
+                    req.allow_split,
+                    req.stores_first,
+                ),
+                **STEP,
+            )
             if not routed.ok:
                 if req.source != "web":
                     for short in routed.shortfalls:
-                        await self._exception("no_stock", routed.message, short.sku,
-                                              {"wanted": short.wanted, "available": short.available,
-                                               "reason": short.reason})
+                        await self._exception(
+                            "no_stock",
+                            routed.message,
+                            short.sku,
+                            {
+                                "wanted": short.wanted,
+                                "available": short.available,
+                                "reason": short.reason,
+                            },
+                        )
                 return routed.message
             try:
                 # A web store's order goes straight on to fulfilment: its status changes with the holds.
                 held_status = "" if req.source == "web" else "fulfilling"
                 self._lines = await workflow.execute_local_activity_method(
-                    OnlineOrderActivities.reserve, ReserveRequest(wf, routed.lines, req.cart_id, held_status),
-                    **STEP)
+                    OnlineOrderActivities.reserve,
+                    ReserveRequest(wf, routed.lines, req.cart_id, held_status),
+                    **STEP,
+                )
                 if held_status:
                     self._status = held_status
                 return None
@@ -235,7 +281,8 @@ class OnlineOrderWorkflow:
             seen = self._payment_events
             await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))  # noqa: B023
             self._payment = await workflow.execute_activity_method(
-                OnlinePaymentActivities.payment_status, PaymentCheck(wf), **NETWORK_STEP)
+                OnlinePaymentActivities.payment_status, PaymentCheck(wf), **NETWORK_STEP
+            )
         self._status = "accepted"
         await self._set_status("accepted")
 
@@ -251,19 +298,26 @@ class OnlineOrderWorkflow:
                 if result.status == "rejected":
                     await self._reroute_from(req, code, result.message)
                 elif result.status not in (*DONE, "withdrawn"):
-                    self._message = result.message or f"Fulfilment at {code} ended: {result.status}."
+                    self._message = (
+                        result.message or f"Fulfilment at {code} ended: {result.status}."
+                    )
                     raise _Cancelled(ours=True)
             held = {ln.location_code for ln in self._lines}
-            if held and all(self._results.get(c) is not None and self._results[c].status in DONE for c in held):
+            if held and all(
+                self._results.get(c) is not None and self._results[c].status in DONE for c in held
+            ):
                 return
 
     async def _complete(self, req: OnlineOrderRequest) -> None:
         wf = workflow.info().workflow_id
         for loc_id in sorted({ln.location_id for ln in self._lines}):
             await workflow.execute_local_activity_method(
-                OnlineOrderActivities.consume, ConsumeRequest(wf, loc_id, workflow.now()), **STEP)
+                OnlineOrderActivities.consume, ConsumeRequest(wf, loc_id, workflow.now()), **STEP
+            )
         if req.source == "web":
-            await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf), **NETWORK_STEP)
+            await workflow.execute_activity_method(
+                TenderActivities.capture_cards, SaleMoney(wf), **NETWORK_STEP
+            )
         self._status = "completed"
         await self._set_status("completed")
         done = [r for r in self._results.values() if r.status in DONE]
@@ -297,14 +351,29 @@ class OnlineOrderWorkflow:
         if req.source == "web":
             return
         if self._financial_status in PAID and self._total > 0:
-            lines = tuple(RefundLine(ln.external_line_id, ln.quantity, ln.gross)
-                          for ln in (self._accepted.lines if self._accepted else ()) if ln.external_line_id)
+            lines = tuple(
+                RefundLine(ln.external_line_id, ln.quantity, ln.gross)
+                for ln in (self._accepted.lines if self._accepted else ())
+                if ln.external_line_id
+            )
             try:
-                await workflow.execute_activity_method(WebStoreNoticeActivities.refund, StoreRefundRequest(
-                    req.store_code, req.order.external_id, self._total, req.order.currency, f"{wf}:cancel", lines,
-                    "Order cancelled"), **WEB_STORE)
+                await workflow.execute_activity_method(
+                    WebStoreNoticeActivities.refund,
+                    StoreRefundRequest(
+                        req.store_code,
+                        req.order.external_id,
+                        self._total,
+                        req.order.currency,
+                        f"{wf}:cancel",
+                        lines,
+                        "Order cancelled",
+                    ),
+                    **WEB_STORE,
+                )
             except ActivityError as err:
-                await self._exception("refund_failed", f"Refund through the web store failed: {_cause(err)[1]}")
+                await self._exception(
+                    "refund_failed", f"Refund through the web store failed: {_cause(err)[1]}"
+                )
         if ours:
             await self._tell(req, "cancelled", None)
 
@@ -314,8 +383,9 @@ class OnlineOrderWorkflow:
         """Wait for `done`, handling cancellation and till sales of our stock meanwhile; False on timeout."""
         while True:
             try:
-                await workflow.wait_condition(lambda: done() or self._cancel or bool(self._taken),
-                                              timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: done() or self._cancel or bool(self._taken), timeout=timeout
+                )
             except TimeoutError:
                 self._check_cancel()
                 return False
@@ -331,14 +401,31 @@ class OnlineOrderWorkflow:
         assert self._accepted is not None
         while self._taken:
             t = self._taken.pop(0)
-            out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
-                wf, t.location_id, t.sku, self._accepted.location_ids, bool(req.order.pickup_location),
-                req.order.country, req.order.latitude, req.order.longitude, req.stores_first, self._finished()),
-                **STEP)
+            out = await workflow.execute_local_activity_method(
+                OnlineOrderActivities.resource,
+                ResourceRequest(
+                    wf,
+                    t.location_id,
+                    t.sku,
+                    self._accepted.location_ids,
+                    bool(req.order.pickup_location),
+                    req.order.country,
+                    req.order.latitude,
+                    req.order.longitude,
+                    req.stores_first,
+                    self._finished(),
+                ),
+                **STEP,
+            )
             self._lines = out.lines
             if out.short:
-                await self._exception("stock_taken", f"A till sold {out.short} of {t.sku} held for this order "
-                                      "and no other location has it.", t.sku, {"sale": t.sale_workflow_id})
+                await self._exception(
+                    "stock_taken",
+                    f"A till sold {out.short} of {t.sku} held for this order "
+                    "and no other location has it.",
+                    t.sku,
+                    {"sale": t.sale_workflow_id},
+                )
             if self._children:
                 await self._move_children(req, out.moves)
 
@@ -352,14 +439,29 @@ class OnlineOrderWorkflow:
         for ln in there:
             # pickup=False: a store that cannot fill a pickup (shortage at pick time) hands it to another
             # store, whose Bopis tells the customer where it is ready, instead of cancelling the order.
-            out = await workflow.execute_local_activity_method(OnlineOrderActivities.resource, ResourceRequest(
-                wf, ln.location_id, ln.sku, self._accepted.location_ids, False,
-                req.order.country, req.order.latitude, req.order.longitude, req.stores_first,
-                (*done, ln.location_id), everything=True), **STEP)
+            out = await workflow.execute_local_activity_method(
+                OnlineOrderActivities.resource,
+                ResourceRequest(
+                    wf,
+                    ln.location_id,
+                    ln.sku,
+                    self._accepted.location_ids,
+                    False,
+                    req.order.country,
+                    req.order.latitude,
+                    req.order.longitude,
+                    req.stores_first,
+                    (*done, ln.location_id),
+                    everything=True,
+                ),
+                **STEP,
+            )
             self._lines = out.lines
             moves += out.moves
             if out.short:
-                self._message = f"{code} could not fulfil ({why}) and no other location has {ln.sku}."
+                self._message = (
+                    f"{code} could not fulfil ({why}) and no other location has {ln.sku}."
+                )
                 raise _Cancelled(ours=True)
         await self._move_children(req, tuple(moves))
 
@@ -368,7 +470,9 @@ class OnlineOrderWorkflow:
         return tuple(sorted(self._child_locations[c] for c in self._results))
 
     async def _move_children(self, req: OnlineOrderRequest, moves: tuple[Move, ...]) -> None:
-        started: set[str] = set()  # a child started now gets every line held there, moved ones included
+        started: set[str] = (
+            set()
+        )  # a child started now gets every line held there, moved ones included
         for m in moves:
             line = FulfilmentLines((FulfilmentLine(m.sku, m.quantity),))
             src, dst = m.from_location_code, m.to_location_code
@@ -390,9 +494,16 @@ class OnlineOrderWorkflow:
             return
         handle = await workflow.start_child_workflow(
             kind,
-            FulfilmentRequest(wf, self._number, lines[0].location_id, code,
-                              tuple(FulfilmentLine(ln.sku, ln.quantity) for ln in lines),
-                              req.order.customer_name, req.order.email, req.order.country),
+            FulfilmentRequest(
+                wf,
+                self._number,
+                lines[0].location_id,
+                code,
+                tuple(FulfilmentLine(ln.sku, ln.quantity) for ln in lines),
+                req.order.customer_name,
+                req.order.email,
+                req.order.country,
+            ),
             id=fulfilment_workflow_id(kind, wf, code),
             task_queue=self._accepted.fulfilment_queue if self._accepted else FULFILMENT_TASK_QUEUE,
             result_type=FulfilmentResult,
@@ -403,7 +514,9 @@ class OnlineOrderWorkflow:
         self._handled.discard(code)
         asyncio.create_task(self._watch(code, handle))  # noqa: RUF006 - the result lands in self._results
 
-    async def _watch(self, code: str, handle: workflow.ChildWorkflowHandle[Any, FulfilmentResult]) -> None:
+    async def _watch(
+        self, code: str, handle: workflow.ChildWorkflowHandle[Any, FulfilmentResult]
+    ) -> None:
         try:
             self._results[code] = await handle
         except ChildWorkflowError as err:
@@ -416,35 +529,69 @@ class OnlineOrderWorkflow:
     async def _set_status(self, status: str) -> None:
         self._status = status
         await workflow.execute_local_activity_method(
-            OnlineOrderActivities.set_status, StatusRequest(workflow.info().workflow_id, status), **STEP)
+            OnlineOrderActivities.set_status,
+            StatusRequest(workflow.info().workflow_id, status),
+            **STEP,
+        )
 
-    async def _exception(self, kind: str, reason: str, sku: str = "", detail: dict[str, object] | None = None) -> None:
+    async def _exception(
+        self, kind: str, reason: str, sku: str = "", detail: dict[str, object] | None = None
+    ) -> None:
         r = self._req
-        await workflow.execute_local_activity_method(OnlineOrderActivities.raise_exception, ExceptionRequest(
-            workflow.info().workflow_id, r.source, r.store_code, r.order.external_id, kind, reason, sku,
-            detail or {}), **STEP)
+        await workflow.execute_local_activity_method(
+            OnlineOrderActivities.raise_exception,
+            ExceptionRequest(
+                workflow.info().workflow_id,
+                r.source,
+                r.store_code,
+                r.order.external_id,
+                kind,
+                reason,
+                sku,
+                detail or {},
+            ),
+            **STEP,
+        )
 
-    async def _tell(self, req: OnlineOrderRequest, status: str, tracked: FulfilmentResult | None) -> None:
+    async def _tell(
+        self, req: OnlineOrderRequest, status: str, tracked: FulfilmentResult | None
+    ) -> None:
         if req.source == "web":
             return  # our storefront reads the order's status from the API
-        notice = StatusNotice(req.store_code, req.order.external_id, status,
-                              f"{workflow.info().workflow_id}:status:{status}",
-                              tracked.tracking_number if tracked else "", tracked.carrier if tracked else "",
-                              tracked.tracking_url if tracked else "")
+        notice = StatusNotice(
+            req.store_code,
+            req.order.external_id,
+            status,
+            f"{workflow.info().workflow_id}:status:{status}",
+            tracked.tracking_number if tracked else "",
+            tracked.carrier if tracked else "",
+            tracked.tracking_url if tracked else "",
+        )
         try:
-            await workflow.execute_activity_method(WebStoreNoticeActivities.update_order_status, notice, **WEB_STORE)
+            await workflow.execute_activity_method(
+                WebStoreNoticeActivities.update_order_status, notice, **WEB_STORE
+            )
         except ActivityError as err:
-            await self._exception("web_store_update", f"Telling the web store '{status}' failed: {_cause(err)[1]}")
+            await self._exception(
+                "web_store_update", f"Telling the web store '{status}' failed: {_cause(err)[1]}"
+            )
 
     # ---- handlers --------------------------------------------------------------------------------
 
     def _answer(self) -> CheckoutAnswer:
         p = self._payment
         return CheckoutAnswer(
-            workflow_id=workflow.info().workflow_id, order_number=self._number, status=self._status,
-            currency=self._req.order.currency, total=self._total,
-            payment_intent=p.intent_id if p else "", client_secret=p.client_secret if p else "",
-            payment_status=p.status if p else "", lines=self._lines, message=self._message)
+            workflow_id=workflow.info().workflow_id,
+            order_number=self._number,
+            status=self._status,
+            currency=self._req.order.currency,
+            total=self._total,
+            payment_intent=p.intent_id if p else "",
+            client_secret=p.client_secret if p else "",
+            payment_status=p.status if p else "",
+            lines=self._lines,
+            message=self._message,
+        )
 
     @workflow.update
     async def checkout(self) -> CheckoutAnswer:
@@ -484,11 +631,18 @@ class OnlineOrderWorkflow:
     @workflow.query
     def status(self) -> OrderState:
         """Where the order is, for the storefront and ops."""
-        return OrderState(workflow.info().workflow_id, self._status, self._number, self._lines, self._version,
-                          self._compensating, self._message, tuple(sorted(self._children)))
+        return OrderState(
+            workflow.info().workflow_id,
+            self._status,
+            self._number,
+            self._lines,
+            self._version,
+            self._compensating,
+            self._message,
+            tuple(sorted(self._children)),
+        )
 
     @workflow.query
     def ignored_events(self) -> int:
         """Deliveries older than the state we had, and so not applied."""
         return self._ignored
-

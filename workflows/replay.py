@@ -18,8 +18,10 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
-    TimeoutError as TemporalTimeout,
     WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeout,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -70,12 +72,14 @@ def _cause(err: BaseException) -> tuple[str, str]:
 
 
 def _keys(store: str, till: str, order: str) -> TypedSearchAttributes:
-    return TypedSearchAttributes([
-        SearchAttributePair(SearchAttributeKey.for_keyword(SA_STORE), store),
-        SearchAttributePair(SearchAttributeKey.for_keyword(SA_TILL), till),
-        SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), "store"),
-        SearchAttributePair(SearchAttributeKey.for_keyword(SA_ORDER), order),
-    ])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SearchAttributeKey.for_keyword(SA_STORE), store),
+            SearchAttributePair(SearchAttributeKey.for_keyword(SA_TILL), till),
+            SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), "store"),
+            SearchAttributePair(SearchAttributeKey.for_keyword(SA_ORDER), order),
+        ]
+    )
 
 
 @workflow.defn(name="OfflineReplay")
@@ -89,11 +93,13 @@ class OfflineReplayWorkflow:
         )
         received = {r.client_sale_id: r for r in batch.entries}
         # The same client id twice in one batch is one sale.
-        entries = sorted({e.client_sale_id: e for e in req.entries}.values(),
-                         key=lambda e: (e.sold_at, e.client_sale_id))
+        entries = sorted(
+            {e.client_sale_id: e for e in req.entries}.values(),
+            key=lambda e: (e.sold_at, e.client_sale_id),
+        )
         results: list[ReplayEntryResult] = []
         for at in range(0, len(entries), WINDOW):
-            window = entries[at:at + WINDOW]
+            window = entries[at : at + WINDOW]
             results += await asyncio.gather(
                 *(self._entry(req, batch, e, received[e.client_sale_id]) for e in window)
             )
@@ -136,7 +142,10 @@ class OfflineReplayWorkflow:
             )
             result: SaleResult = await child
             if result.status != "completed":
-                failure = "; ".join(getattr(result, "declines", ()) or ()) or f"the sale ended {result.status}"
+                failure = (
+                    "; ".join(getattr(result, "declines", ()) or ())
+                    or f"the sale ended {result.status}"
+                )
         except WorkflowAlreadyStartedError:
             pass  # another upload (or the till's online attempt) runs or ran it: the database tells
         except ChildWorkflowError as err:
@@ -155,11 +164,20 @@ class OfflineReplayWorkflow:
             captured: CardCaptured = await workflow.execute_activity_method(
                 ReplayActivities.capture_card,
                 CardCapture(
-                    sale_workflow_id=got.workflow_id, number=n, till_code=req.till_code,
-                    till_id=batch.till_id, location_id=batch.location_id,
-                    client_sale_id=entry.client_sale_id, amount=t.amount, currency=batch.currency,
-                    reference=t.reference, brand=t.brand, last4=t.last4, sold_at=entry.sold_at,
-                    lines=entry.lines, total=entry.total,
+                    sale_workflow_id=got.workflow_id,
+                    number=n,
+                    till_code=req.till_code,
+                    till_id=batch.till_id,
+                    location_id=batch.location_id,
+                    client_sale_id=entry.client_sale_id,
+                    amount=t.amount,
+                    currency=batch.currency,
+                    reference=t.reference,
+                    brand=t.brand,
+                    last4=t.last4,
+                    sold_at=entry.sold_at,
+                    lines=entry.lines,
+                    total=entry.total,
                 ),
                 **CAPTURE,
             )
@@ -174,7 +192,13 @@ class OfflineReplayWorkflow:
     ) -> ReplayEntryResult:
         return await workflow.execute_local_activity_method(
             ReplayActivities.record_outcome,
-            OutcomeRecord(got.workflow_id, entry.client_sale_id, batch.till_id, batch.location_id,
-                          entry.sold_at, failure),
+            OutcomeRecord(
+                got.workflow_id,
+                entry.client_sale_id,
+                batch.till_id,
+                batch.location_id,
+                entry.sold_at,
+                failure,
+            ),
             **STEP,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -73,10 +72,13 @@ class ReturnWorkflow:
         wf_id = workflow.info().workflow_id
         claimed = False
         try:
-            a = self._assessment = await workflow.execute_local_activity_method(ReturnActivities.assess, req, **STEP)
+            a = self._assessment = await workflow.execute_local_activity_method(
+                ReturnActivities.assess, req, **STEP
+            )
             approved_by = await self._approval(req, a)
             await workflow.execute_local_activity_method(
-                ReturnActivities.claim, ClaimCmd(wf_id, req, a, approved_by), **STEP)
+                ReturnActivities.claim, ClaimCmd(wf_id, req, a, approved_by), **STEP
+            )
             claimed = True
             if approved_by is None and a.approval_reasons:
                 await self._finish(req, a, "rejected")
@@ -87,12 +89,17 @@ class ReturnWorkflow:
             self._error = _cause(err)
             self._state = "failed"
             if claimed:
-                await workflow.execute_local_activity_method(ReturnActivities.release, req.return_id, **COMPENSATION)
+                await workflow.execute_local_activity_method(
+                    ReturnActivities.release, req.return_id, **COMPENSATION
+                )
             self._answers += 1
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
             raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
         await workflow.execute_local_activity_method(
-            ReturnActivities.dispose, DisposeCmd(wf_id, req.return_id, a.location_id, a.lines), **AFTER_REFUND)
+            ReturnActivities.dispose,
+            DisposeCmd(wf_id, req.return_id, a.location_id, a.lines),
+            **AFTER_REFUND,
+        )
         if req.exchange is not None:
             await self._start_exchange(req)
         await self._finish(req, a, "completed")
@@ -106,9 +113,11 @@ class ReturnWorkflow:
         self._state = "awaiting_approval"
         self._answers += 1
         try:
-            await workflow.wait_condition(lambda: self._decision is not None,
-                                          timeout=timedelta(seconds=req.approval_timeout_s))
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self._decision is not None,
+                timeout=timedelta(seconds=req.approval_timeout_s),
+            )
+        except TimeoutError:
             self._message = "No manager decided in time; the return was rejected."
             return None
         assert self._decision is not None
@@ -120,8 +129,9 @@ class ReturnWorkflow:
     async def _refund(self, req: ReturnRequest, a: ReturnAssessment) -> None:
         remainder = a.refund_total
         if req.exchange is not None:
-            priced = await workflow.execute_local_activity_method(SaleActivities.price, self._exchange_sale(req, 0),
-                                                                 **STEP)
+            priced = await workflow.execute_local_activity_method(
+                SaleActivities.price, self._exchange_sale(req, 0), **STEP
+            )
             self._exchange_credit = min(a.refund_total, priced.total)
             remainder -= self._exchange_credit
         if remainder <= 0:
@@ -129,8 +139,10 @@ class ReturnWorkflow:
         if a.refund_method == "store_credit":
             assert req.customer_id is not None
             await workflow.execute_local_activity_method(
-                ReturnActivities.store_credit, CreditCmd(req.return_id, req.customer_id, remainder, a.currency),
-                **AFTER_REFUND)
+                ReturnActivities.store_credit,
+                CreditCmd(req.return_id, req.customer_id, remainder, a.currency),
+                **AFTER_REFUND,
+            )
             self._credit = remainder
             self._refunds = (RefundLineOut("store_credit", remainder),)
             return
@@ -139,53 +151,89 @@ class ReturnWorkflow:
             # which is how it learns of the return.
             done = await workflow.execute_activity_method(
                 WebStoreNoticeActivities.refund,
-                StoreRefundRequest(a.web_store, a.web_order_id, remainder, a.currency, f"return:{req.return_id}",
-                                   (), f"Returned in store at till {req.till_code}"),
-                task_queue=WEB_TASK_QUEUE, **NETWORK_STEP)
+                StoreRefundRequest(
+                    a.web_store,
+                    a.web_order_id,
+                    remainder,
+                    a.currency,
+                    f"return:{req.return_id}",
+                    (),
+                    f"Returned in store at till {req.till_code}",
+                ),
+                task_queue=WEB_TASK_QUEUE,
+                **NETWORK_STEP,
+            )
             self._refunds = (RefundLineOut(a.channel, done.amount),)
             return
         outcome = await workflow.execute_activity_method(
             RefundActivities.to_original_tenders,
-            RefundRequest(a.sale_workflow_id, remainder, f"return:{req.return_id}", "customer return"),
-            **NETWORK_STEP)
+            RefundRequest(
+                a.sale_workflow_id, remainder, f"return:{req.return_id}", "customer return"
+            ),
+            **NETWORK_STEP,
+        )
         self._refunds = tuple(RefundLineOut(p.kind, p.amount) for p in outcome.parts)
         self._cash_out = outcome.cash_out
 
     def _exchange_sale(self, req: ReturnRequest, credit: int) -> SaleRequest:
         assert req.exchange is not None
-        tenders = ((TenderIn("exchange", credit, reference=req.return_id),) if credit else ()) + req.exchange.tenders
-        return SaleRequest(req.till_code, f"x-{req.return_id}", req.cashier_id, req.exchange.lines, tenders)
+        tenders = (
+            (TenderIn("exchange", credit, reference=req.return_id),) if credit else ()
+        ) + req.exchange.tenders
+        return SaleRequest(
+            req.till_code, f"x-{req.return_id}", req.cashier_id, req.exchange.lines, tenders
+        )
 
     async def _start_exchange(self, req: ReturnRequest) -> None:
         """The new goods are a Sale of their own, paid first by the returned goods' value."""
         sale = self._exchange_sale(req, self._exchange_credit)
         self._exchange_id = sale_workflow_id(req.till_code, sale.client_sale_id)
         await workflow.start_child_workflow(
-            "Sale", sale, id=self._exchange_id, task_queue=SALES_TASK_QUEUE,
+            "Sale",
+            sale,
+            id=self._exchange_id,
+            task_queue=SALES_TASK_QUEUE,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
 
     async def _finish(self, req: ReturnRequest, a: ReturnAssessment, status: str) -> None:
         await workflow.execute_local_activity_method(
             ReturnActivities.complete,
-            CompleteCmd(req.return_id, status, a.fraud_signal, req.customer_id, self._exchange_id), **AFTER_REFUND)
+            CompleteCmd(req.return_id, status, a.fraud_signal, req.customer_id, self._exchange_id),
+            **AFTER_REFUND,
+        )
         self._state = status
         self._answers += 1
 
     async def _devices(self, req: ReturnRequest) -> None:
         """Cash back opens the drawer; the return receipt prints on the till's own queue."""
         queue = device_task_queue(req.till_code)
-        receipt = await workflow.execute_local_activity_method(ReturnActivities.receipt, req.return_id, **STEP)
+        receipt = await workflow.execute_local_activity_method(
+            ReturnActivities.receipt, req.return_id, **STEP
+        )
         if self._cash_out:
-            await workflow.execute_activity("open_drawer", DrawerKick(f"return:{req.return_id}:drawer",
-                                                                      req.till_code, "cash refund"),
-                                            task_queue=queue, result_type=DeviceResult, **DEVICE)
-        await workflow.execute_activity("print_receipt", PrintJob(f"return:{req.return_id}:receipt", receipt),
-                                        task_queue=queue, result_type=DeviceResult, **DEVICE)
+            await workflow.execute_activity(
+                "open_drawer",
+                DrawerKick(f"return:{req.return_id}:drawer", req.till_code, "cash refund"),
+                task_queue=queue,
+                result_type=DeviceResult,
+                **DEVICE,
+            )
+        await workflow.execute_activity(
+            "print_receipt",
+            PrintJob(f"return:{req.return_id}:receipt", receipt),
+            task_queue=queue,
+            result_type=DeviceResult,
+            **DEVICE,
+        )
 
     def _snapshot(self) -> ReturnResult:
         a, req = self._assessment, self._req
-        status = self._state if self._state in ("completed", "awaiting_approval", "rejected") else "processing"
+        status = (
+            self._state
+            if self._state in ("completed", "awaiting_approval", "rejected")
+            else "processing"
+        )
         return ReturnResult(
             return_id=req.return_id if req else "",
             workflow_id=workflow.info().workflow_id,
@@ -193,8 +241,13 @@ class ReturnWorkflow:
             status=status,
             currency=a.currency if a else "",
             refund_total=a.refund_total if a else 0,
-            refund_method=("exchange" if self._exchange_credit and not self._refunds else
-                           a.refund_method if a else ""),
+            refund_method=(
+                "exchange"
+                if self._exchange_credit and not self._refunds
+                else a.refund_method
+                if a
+                else ""
+            ),
             refunds=self._refunds,
             cash_out=self._cash_out,
             store_credit=self._credit,
@@ -225,8 +278,9 @@ class ReturnWorkflow:
     @decide.validator
     def _validate_decide(self, decision: ApprovalDecision) -> None:
         if self._state != "awaiting_approval":
-            raise ApplicationError(f"This return is not waiting for approval (it is {self._state}).",
-                                   type="Conflict")
+            raise ApplicationError(
+                f"This return is not waiting for approval (it is {self._state}).", type="Conflict"
+            )
 
     @workflow.query
     def status(self) -> ReturnResult:

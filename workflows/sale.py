@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -102,7 +101,8 @@ class SaleWorkflow:
             recorded: RecordedOrder | None = None
             if settles_in_cash(req):
                 cash = await workflow.execute_local_activity_method(
-                    CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP)
+                    CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP
+                )
                 priced = self._priced = cash.priced
                 self._due = priced.total
                 if cash.recorded is not None:  # settled: stock, cash and order committed together
@@ -128,50 +128,86 @@ class SaleWorkflow:
         self._state = "completed"
         self._answers += 1
         if not req.offline:  # an offline sale printed its receipt and opened the drawer at the time
-            await self._devices(req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken))
+            await self._devices(
+                req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken)
+            )
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._snapshot()
 
-    async def _step_by_step(self, req: SaleRequest, priced: PricedSale | None,
-                            undo: list[Callable[[], Awaitable[Any]]]) -> RecordedOrder:
+    async def _step_by_step(
+        self, req: SaleRequest, priced: PricedSale | None, undo: list[Callable[[], Awaitable[Any]]]
+    ) -> RecordedOrder:
         """The saga for everything but plain cash: each step durable, each undone on failure."""
         wf_id = workflow.info().workflow_id
         sold_at = self._sold_at
         assert sold_at is not None
         if priced is None:
-            priced = self._priced = await workflow.execute_local_activity_method(SaleActivities.price, req, **STEP)
+            priced = self._priced = await workflow.execute_local_activity_method(
+                SaleActivities.price, req, **STEP
+            )
             self._due = priced.total
         self._state = "stock"
         if priced.stock_lines:
             location = priced.location_id
-            undo.append(lambda: workflow.execute_local_activity_method(
-                SaleActivities.restore_stock, StockRestore(wf_id, location, sold_at), **COMPENSATION))
+            undo.append(
+                lambda: workflow.execute_local_activity_method(
+                    SaleActivities.restore_stock,
+                    StockRestore(wf_id, location, sold_at),
+                    **COMPENSATION,
+                )
+            )
             outcome = await workflow.execute_local_activity_method(
                 SaleActivities.commit_stock,
-                StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at), **STEP)
+                StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at),
+                **STEP,
+            )
             self._warnings = outcome.warnings
             await self._tell_orders(outcome.taken_from_orders)
-        undo.append(lambda: workflow.execute_activity_method(
-            TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION))
+        undo.append(
+            lambda: workflow.execute_activity_method(
+                TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION
+            )
+        )
         await self._collect(req, priced)
         self._state = "settling"
         if req.gift_cards:
             self._gift_cards = await workflow.execute_local_activity_method(
                 SaleActivities.issue_gift_cards,
-                GiftCardIssue(wf_id, priced.currency, tuple(g.amount for g in req.gift_cards),
-                              tuple(g.reload_code for g in req.gift_cards)), **STEP)
+                GiftCardIssue(
+                    wf_id,
+                    priced.currency,
+                    tuple(g.amount for g in req.gift_cards),
+                    tuple(g.reload_code for g in req.gift_cards),
+                ),
+                **STEP,
+            )
         if any(t.kind == "card" for t in self._taken):
-            await workflow.execute_activity_method(TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP)
+            await workflow.execute_activity_method(
+                TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP
+            )
         return await workflow.execute_local_activity_method(
             SaleActivities.record_order,
-            OrderRecord(wf_id, req.till_code, priced, req.cashier_id, tuple(self._taken), self._change,
-                        self._warnings, sold_at, req.customer_id), **STEP)
+            OrderRecord(
+                wf_id,
+                req.till_code,
+                priced,
+                req.cashier_id,
+                tuple(self._taken),
+                self._change,
+                self._warnings,
+                sold_at,
+                req.customer_id,
+            ),
+            **STEP,
+        )
 
     async def _tell_orders(self, taken: tuple[StockTaken, ...]) -> None:
         """Online orders whose held units this sale took re-source them (signal `stock_taken`)."""
         for t in taken:
             try:
-                await workflow.get_external_workflow_handle(t.order_workflow_id).signal("stock_taken", t)
+                await workflow.get_external_workflow_handle(t.order_workflow_id).signal(
+                    "stock_taken", t
+                )
             except FailureError:
                 pass  # the order closed meanwhile: nothing left to re-source
 
@@ -184,15 +220,18 @@ class SaleWorkflow:
                 return
             if req.offline:
                 # The customer left with the goods long ago: record the sale, flag the gap.
-                self._warnings += (f"Offline sale short by {format_minor(self._due, priced.currency)} after "
-                                   "its tenders; please check with the till's cashier.",)
+                self._warnings += (
+                    f"Offline sale short by {format_minor(self._due, priced.currency)} after "
+                    "its tenders; please check with the till's cashier.",
+                )
                 return
             self._state = "open"
             self._answers += 1
             try:
-                await workflow.wait_condition(lambda: bool(self._pending) or self._abandon,
-                                              timeout=OPEN_SALE_TIMEOUT)
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(
+                    lambda: bool(self._pending) or self._abandon, timeout=OPEN_SALE_TIMEOUT
+                )
+            except TimeoutError:
                 self._declines.append("Nobody finished this sale for 30 minutes; it was abandoned.")
                 raise _Abandoned() from None
             if self._abandon:
@@ -208,9 +247,17 @@ class SaleWorkflow:
                 continue
             self._count += 1
             attempt = TenderAttempt(
-                workflow.info().workflow_id, self._count, plan.kind, plan.applied, plan.tendered,
-                priced.currency, req.till_code, priced.till_id, priced.location_id,
-                tender.reference, tender.simulate,
+                workflow.info().workflow_id,
+                self._count,
+                plan.kind,
+                plan.applied,
+                plan.tendered,
+                priced.currency,
+                req.till_code,
+                priced.till_id,
+                priced.location_id,
+                tender.reference,
+                tender.simulate,
             )
             try:
                 result = await self._attempt(attempt, req.offline)
@@ -222,19 +269,33 @@ class SaleWorkflow:
             if not result.approved:
                 self._declines.append(result.message)
                 if self._pending:
-                    self._declines.append("The tenders after it were not taken; please tender again.")
+                    self._declines.append(
+                        "The tenders after it were not taken; please tender again."
+                    )
                 self._pending.clear()
                 return
             self._due -= plan.applied
             self._change += plan.change
-            self._taken.append(TenderOut(plan.kind, plan.applied, plan.tendered, result.reference,
-                                         result.card_brand, result.card_last4))
+            self._taken.append(
+                TenderOut(
+                    plan.kind,
+                    plan.applied,
+                    plan.tendered,
+                    result.reference,
+                    result.card_brand,
+                    result.card_last4,
+                )
+            )
 
     async def _attempt(self, a: TenderAttempt, offline: bool) -> TenderResult:
         if a.kind in (CASH, EXCHANGE):  # no provider: recorded as taken
             return await workflow.execute_local_activity_method(TenderActivities.cash, a, **STEP)
-        if a.kind == "card" and offline:  # taken by the terminal at the time; the replay captured it
-            return await workflow.execute_local_activity_method(TenderActivities.offline_card, a, **STEP)
+        if (
+            a.kind == "card" and offline
+        ):  # taken by the terminal at the time; the replay captured it
+            return await workflow.execute_local_activity_method(
+                TenderActivities.offline_card, a, **STEP
+            )
         if a.kind == "card":
             return await workflow.execute_activity_method(TenderActivities.card, a, **CARD)
         return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
@@ -253,7 +314,12 @@ class SaleWorkflow:
         kick = DrawerKick(f"{number}:drawer", req.till_code, "cash sale") if cash else None
         job = PrintJob(f"{number}:receipt", receipt)
         done: SaleDevicesResult = await workflow.execute_activity(
-            "sale_devices", SaleDevices(job, kick), task_queue=queue, result_type=SaleDevicesResult, **DEVICE)
+            "sale_devices",
+            SaleDevices(job, kick),
+            task_queue=queue,
+            result_type=SaleDevicesResult,
+            **DEVICE,
+        )
         self._drawer = done.drawer is not None and done.drawer.done
         self._printed = done.receipt.done
 
@@ -302,8 +368,10 @@ class SaleWorkflow:
     @add_tenders.validator
     def _validate_add(self, more: AddTenders) -> None:
         if self._state != "open":
-            raise ApplicationError(f"This sale is {self._snapshot().status}; it takes no more tenders.",
-                                   type="Conflict")
+            raise ApplicationError(
+                f"This sale is {self._snapshot().status}; it takes no more tenders.",
+                type="Conflict",
+            )
         if not more.tenders:
             raise ApplicationError("Give at least one tender.", type="InvalidRequest")
 
@@ -317,8 +385,10 @@ class SaleWorkflow:
     @abandon.validator
     def _validate_abandon(self) -> None:
         if self._state != "open":
-            raise ApplicationError(f"Only an open sale can be abandoned; this one is {self._snapshot().status}.",
-                                   type="Conflict")
+            raise ApplicationError(
+                f"Only an open sale can be abandoned; this one is {self._snapshot().status}.",
+                type="Conflict",
+            )
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:

@@ -70,7 +70,11 @@ class ShipFromStoreWorkflow(FulfilmentBase):
                 return self._shipped()
 
     def _unpacked(self) -> dict[str, int]:
-        return {s: q - self._packed.get(s, 0) for s, q in sorted(self._picked.items()) if q > self._packed.get(s, 0)}
+        return {
+            s: q - self._packed.get(s, 0)
+            for s, q in sorted(self._picked.items())
+            if q > self._packed.get(s, 0)
+        }
 
     def _changed(self) -> None:
         self._trim()
@@ -94,8 +98,12 @@ class ShipFromStoreWorkflow(FulfilmentBase):
             self._parcels.append(parcel)
             for sku, qty in unpacked.items():
                 self._packed[sku] = self._packed.get(sku, 0) + qty
-            await self._close(PACK, "packed", staff, detail={"tracking": parcel.tracking_number,
-                                                             "packed_by": staff.name})
+            await self._close(
+                PACK,
+                "packed",
+                staff,
+                detail={"tracking": parcel.tracking_number, "packed_by": staff.name},
+            )
         finally:
             self._handled += 1
 
@@ -106,7 +114,9 @@ class ShipFromStoreWorkflow(FulfilmentBase):
         if SHIP in self._tasks:
             await self._amend(SHIP, self._packed)
         else:
-            await self._create_task(SHIP, self._packed, self._due(self._setup.pick_sla_s), {"tracking": tracking})
+            await self._create_task(
+                SHIP, self._packed, self._due(self._setup.pick_sla_s), {"tracking": tracking}
+            )
         self._current, self._phase = SHIP, "labelled"
         seen = self._changes
         await self._until(lambda: self._ship_event is not None or self._changes != seen, None)
@@ -120,19 +130,31 @@ class ShipFromStoreWorkflow(FulfilmentBase):
         finally:
             self._handled += 1
         r = self._req
-        await self._notify("shipped", f"Your order {r.order_number} is on its way",
-                           f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} has left "
-                           f"{self._setup.location_name}. Tracking: {tracking} ({self._parcels[0].carrier}).",
-                           tracking=tracking, carrier=self._parcels[0].carrier)
+        await self._notify(
+            "shipped",
+            f"Your order {r.order_number} is on its way",
+            f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} has left "
+            f"{self._setup.location_name}. Tracking: {tracking} ({self._parcels[0].carrier}).",
+            tracking=tracking,
+            carrier=self._parcels[0].carrier,
+        )
         return True
 
     def _shipped(self) -> FulfilmentResult:
         first = self._parcels[0]
-        more = f" and {len(self._parcels) - 1} more parcel(s): " + ", ".join(
-            p.tracking_number for p in self._parcels[1:]) if len(self._parcels) > 1 else ""
-        return FulfilmentResult("shipped", tracking_number=first.tracking_number, carrier=first.carrier,
-                                tracking_url=first.tracking_url,
-                                message=f"Shipped from {self._req.location_code}{more}.")
+        more = (
+            f" and {len(self._parcels) - 1} more parcel(s): "
+            + ", ".join(p.tracking_number for p in self._parcels[1:])
+            if len(self._parcels) > 1
+            else ""
+        )
+        return FulfilmentResult(
+            "shipped",
+            tracking_number=first.tracking_number,
+            carrier=first.carrier,
+            tracking_url=first.tracking_url,
+            message=f"Shipped from {self._req.location_code}{more}.",
+        )
 
     # ---- handlers ---------------------------------------------------------------------------------
 
@@ -143,10 +165,24 @@ class ShipFromStoreWorkflow(FulfilmentBase):
         r, s = self._req, self._setup
         task = self._require(p.task_id, PACK)
         try:
-            parcel = await workflow.execute_activity_method(ShippingActivities.buy_label, BuyLabel(
-                f"{self._wf}:parcel:{len(self._parcels) + 1}", self._wf, r.location_id, task.id, r.order_number,
-                f"{s.location_name}, {s.location_address}", r.customer_name, r.country, p.weight_g, p.length_cm,
-                p.width_cm, p.height_cm), **ANSWER_STEP)
+            parcel = await workflow.execute_activity_method(
+                ShippingActivities.buy_label,
+                BuyLabel(
+                    f"{self._wf}:parcel:{len(self._parcels) + 1}",
+                    self._wf,
+                    r.location_id,
+                    task.id,
+                    r.order_number,
+                    f"{s.location_name}, {s.location_address}",
+                    r.customer_name,
+                    r.country,
+                    p.weight_g,
+                    p.length_cm,
+                    p.width_cm,
+                    p.height_cm,
+                ),
+                **ANSWER_STEP,
+            )
         except ActivityError as err:
             raise passed_on(err) from None
         return await self._after(lambda: setattr(self, "_pack_event", (p.staff, parcel)))

@@ -24,7 +24,9 @@ with workflow.unsafe.imports_passed_through():
 
 WAIT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "heartbeat_timeout": timedelta(seconds=30),  # generous: a busy machine may starve the poll for a while
+    "heartbeat_timeout": timedelta(
+        seconds=30
+    ),  # generous: a busy machine may starve the poll for a while
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
 # A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay); after
@@ -33,8 +35,11 @@ PUSH: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=5),
     "heartbeat_timeout": timedelta(seconds=60),
     "schedule_to_close_timeout": timedelta(minutes=10),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                                maximum_interval=timedelta(seconds=30)),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+    ),
 }
 SHORT: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=10)}
 RESYNC: dict[str, Any] = {
@@ -58,17 +63,23 @@ class StockSyncWorkflow:
         for _ in range(req.rounds_before_new_run):
             due = await workflow.execute_activity_method(
                 StockSyncActivities.wait_for_changes,
-                WaitRequest(req.debounce_ms, req.max_delay_ms, req.poll_ms), **WAIT)
+                WaitRequest(req.debounce_ms, req.max_delay_ms, req.poll_ms),
+                **WAIT,
+            )
             if not due.entries:
                 continue
             self._rounds += 1
             # One activity per store and round: a store that is busy or down holds up only itself.
-            results = await asyncio.gather(*[self._push(PushRequest(store, skus)) for store, skus in due.pushes])
+            results = await asyncio.gather(
+                *[self._push(PushRequest(store, skus)) for store, skus in due.pushes]
+            )
             failed = {sku for r in results if isinstance(r, tuple) for sku in r}
             self._failed += len(failed)
             self._pushed += sum(r.sent for r in results if isinstance(r, PushResult))
             done = tuple(e for e in due.entries if e[0] not in failed)
-            await workflow.execute_activity_method(StockSyncActivities.ack, AckRequest(done), **SHORT)
+            await workflow.execute_activity_method(
+                StockSyncActivities.ack, AckRequest(done), **SHORT
+            )
             if workflow.info().is_continue_as_new_suggested():
                 break
         workflow.continue_as_new(req)
@@ -92,8 +103,14 @@ class StockResyncWorkflow:
     @workflow.run
     async def run(self, req: ResyncRequest) -> tuple[ResyncResult, ...]:
         stores = await workflow.execute_activity_method(StockSyncActivities.stores, **SHORT)
-        results = await asyncio.gather(*[
-            workflow.execute_activity_method(StockSyncActivities.resync_store,
-                                             StoreResync(code, req.refresh_listings), **RESYNC)
-            for code in stores])
+        results = await asyncio.gather(
+            *[
+                workflow.execute_activity_method(
+                    StockSyncActivities.resync_store,
+                    StoreResync(code, req.refresh_listings),
+                    **RESYNC,
+                )
+                for code in stores
+            ]
+        )
         return tuple(results)

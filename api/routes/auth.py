@@ -23,15 +23,28 @@ def login(body: PasswordLogin, db: DbDep, settings: SettingsDep) -> TokenOut:
         if user is None or not verify_secret(body.password, user.password_hash):
             raise unauthorized("Username or password is wrong.")
         token, expires = issue_token(s, user.id, None, settings.token_ttl_hours)
-        bookkeeping.audit(s, action="auth.login", subject=f"user:{user.username}", actor_user_id=user.id)
-        return TokenOut(token=token, expires_at=expires, user=user.username,
-                        display_name=user.display_name, role=user.role)
+        bookkeeping.audit(
+            s, action="auth.login", subject=f"user:{user.username}", actor_user_id=user.id
+        )
+        return TokenOut(
+            token=token,
+            expires_at=expires,
+            user=user.username,
+            display_name=user.display_name,
+            role=user.role,
+        )
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401))
 def logout(principal: PrincipalDep, db: DbDep, authorization: str = Header()) -> None:
     """Revoke the token this request carries."""
     with db.unit_of_work() as s:
-        users.revoke_token(s, token_hash(authorization.partition(" ")[2].strip()), datetime.now(UTC))
-        bookkeeping.audit(s, action="auth.logout", subject=f"user:{principal.username}",
-                          actor_user_id=principal.user_id)
+        users.revoke_token(
+            s, token_hash(authorization.partition(" ")[2].strip()), datetime.now(UTC)
+        )
+        bookkeeping.audit(
+            s,
+            action="auth.logout",
+            subject=f"user:{principal.username}",
+            actor_user_id=principal.user_id,
+        )

@@ -34,24 +34,38 @@ SECTIONS = (
 def board_page(store: StoreCode, db: DbDep, settings: SettingsDep) -> HTMLResponse:
     """The board page for a store's fulfilment staff (sign in on the page)."""
     ref = steer.location(db, store)
-    return HTMLResponse(PAGE.replace("{{code}}", escape(ref.code)).replace("{{name}}", escape(ref.name))
-                        .replace("{{refresh}}", str(max(2, settings.board_refresh_seconds))))
+    return HTMLResponse(
+        PAGE.replace("{{code}}", escape(ref.code))
+        .replace("{{name}}", escape(ref.name))
+        .replace("{{refresh}}", str(max(2, settings.board_refresh_seconds)))
+    )
 
 
-@router.get("/{store}/board.html", response_class=HTMLResponse, responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{store}/board.html",
+    response_class=HTMLResponse,
+    responses=error_responses(401, 403, 404, 422),
+)
 def board_fragment(store: StoreCode, principal: PrincipalDep, db: DbDep) -> HTMLResponse:
     """The board's rows as HTML, for the page to show (same data as GET /fulfilment/{store}/board)."""
     ref = steer.require_staff(db, principal, store)
     data = board_data(db, ref)
-    parts = [f'<p class="who">Signed in as {escape(principal.display_name)} ({escape(principal.role)})</p>']
+    parts = [
+        f'<p class="who">Signed in as {escape(principal.display_name)} ({escape(principal.role)})</p>'
+    ]
     for key, title, empty in SECTIONS:
         tasks: list[TaskOut] = getattr(data, key)
         rows = "".join(_row(t, ref.timezone, key) for t in tasks)
-        body = (f"<table><thead><tr><th>Order</th><th>Customer</th><th>Items</th><th>Due</th><th>Who</th>"
-                f"<th>Status</th></tr></thead><tbody>{rows}</tbody></table>" if tasks
-                else f'<p class="empty">{empty}</p>')
-        parts.append(f'<section id="{key}" class="{key}"><h2>{title} <span class="count">{len(tasks)}</span></h2>'
-                     f"{body}</section>")
+        body = (
+            f"<table><thead><tr><th>Order</th><th>Customer</th><th>Items</th><th>Due</th><th>Who</th>"
+            f"<th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+            if tasks
+            else f'<p class="empty">{empty}</p>'
+        )
+        parts.append(
+            f'<section id="{key}" class="{key}"><h2>{title} <span class="count">{len(tasks)}</span></h2>'
+            f"{body}</section>"
+        )
     return HTMLResponse("".join(parts))
 
 
@@ -65,20 +79,34 @@ def _row(t: TaskOut, zone: str, section: str) -> str:
     elif t.overdue:
         flags.append('<span class="flag overdue">Overdue</span>')
     if t.kind in ("pack", "ship"):
-        flags.append(f'<span class="flag kind">{"Pack" if t.kind == "pack" else "Hand to carrier"}</span>')
+        flags.append(
+            f'<span class="flag kind">{"Pack" if t.kind == "pack" else "Hand to carrier"}</span>'
+        )
     detail: dict[str, Any] = t.detail
     if detail.get("tracking"):
         flags.append(f'<span class="flag tracking">{escape(str(detail["tracking"]))}</span>')
     if detail.get("wrong_codes"):
-        flags.append(f'<span class="flag wrong">{escape(str(detail["wrong_codes"]))} wrong code(s)'
-                     f'{" · locked" if detail.get("locked") else ""}</span>')
-    classes = " ".join(c for c, on in (("task", True), ("overdue", t.overdue), ("escalated", t.escalated),
-                                       ("curbside", bool(t.curbside_bay))) if on)
+        flags.append(
+            f'<span class="flag wrong">{escape(str(detail["wrong_codes"]))} wrong code(s)'
+            f"{' · locked' if detail.get('locked') else ''}</span>"
+        )
+    classes = " ".join(
+        c
+        for c, on in (
+            ("task", True),
+            ("overdue", t.overdue),
+            ("escalated", t.escalated),
+            ("curbside", bool(t.curbside_bay)),
+        )
+        if on
+    )
     due = steer.local_time(t.due_at, zone)
-    return (f'<tr class="{classes}" data-task="{t.id}" data-kind="{t.kind}" data-order="{escape(t.order_number)}" '
-            f'data-section="{section}"><td class="order">{escape(t.order_number)}</td>'
-            f"<td>{escape(t.customer_name)}</td><td>{items}</td><td class=\"due\">{due}</td>"
-            f"<td>{escape(t.assignee) or '—'}</td><td>{' '.join(flags) or t.status}</td></tr>")
+    return (
+        f'<tr class="{classes}" data-task="{t.id}" data-kind="{t.kind}" data-order="{escape(t.order_number)}" '
+        f'data-section="{section}"><td class="order">{escape(t.order_number)}</td>'
+        f'<td>{escape(t.customer_name)}</td><td>{items}</td><td class="due">{due}</td>'
+        f"<td>{escape(t.assignee) or '—'}</td><td>{' '.join(flags) or t.status}</td></tr>"
+    )
 
 
 PAGE = """<!doctype html>

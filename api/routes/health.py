@@ -45,7 +45,9 @@ async def _temporal(client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"ok": False, "error": str(err)}, {"ok": False, "error": "Temporal unreachable"}
     pollers = sorted({p.identity for p in desc.pollers})
     return {"ok": True, "namespace": client.namespace}, {
-        "ok": bool(pollers), "task_queue": SALES_TASK_QUEUE, "pollers": pollers,
+        "ok": bool(pollers),
+        "task_queue": SALES_TASK_QUEUE,
+        "pollers": pollers,
     }
 
 
@@ -55,5 +57,10 @@ async def health(db: DbDep, client: ClientDep) -> JSONResponse:
     pg = await run_in_threadpool(_postgres, db)
     temporal, workers = await _temporal(client)
     ok = pg["ok"] and temporal["ok"] and workers["ok"]
-    body = {"status": "ok" if ok else "degraded", "postgres": pg, "temporal": temporal, "workers": workers}
+    body = {
+        "status": "ok" if ok else "degraded",
+        "postgres": pg,
+        "temporal": temporal,
+        "workers": workers,
+    }
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -54,37 +54,67 @@ def _business(err: WorkflowUpdateFailedError) -> Exception:
     return err
 
 
-def _lookup(db: Database, receipt: str | None, email: str | None, phone: str | None, last4: str | None,
-            on: date | None) -> list[SaleForReturnOut]:
+def _lookup(
+    db: Database,
+    receipt: str | None,
+    email: str | None,
+    phone: str | None,
+    last4: str | None,
+    on: date | None,
+) -> list[SaleForReturnOut]:
     if not (receipt or email or phone or (last4 and on)):
-        raise InvalidRequest("Look up by receipt number, customer email or phone, or card last4 with a date.")
+        raise InvalidRequest(
+            "Look up by receipt number, customer email or phone, or card last4 with a date."
+        )
     with db.unit_of_work() as s:
         found = returns.find_orders(s, number=receipt, email=email, phone=phone, last4=last4, on=on)
         out = []
         for order in found:
             lines = returns.returnable_lines(s, order.id)
-            out.append(SaleForReturnOut(
-                sale_id=order.number, channel=order.channel, sold_at=order.placed_at, total=order.total,
-                currency=order.currency,
-                lines=[{"line_no": ln.line_no, "sku": ln.sku, "name": ln.name, "quantity": ln.quantity,
-                        "returned": ln.returned, "returnable": ln.quantity - ln.returned, "gross": ln.gross}
-                       for ln in lines]))
+            out.append(
+                SaleForReturnOut(
+                    sale_id=order.number,
+                    channel=order.channel,
+                    sold_at=order.placed_at,
+                    total=order.total,
+                    currency=order.currency,
+                    lines=[
+                        {
+                            "line_no": ln.line_no,
+                            "sku": ln.sku,
+                            "name": ln.name,
+                            "quantity": ln.quantity,
+                            "returned": ln.returned,
+                            "returnable": ln.quantity - ln.returned,
+                            "gross": ln.gross,
+                        }
+                        for ln in lines
+                    ],
+                )
+            )
     if receipt and not out:
         raise NotFound(f"No sale {receipt}: check the receipt number.")
     return out
 
 
-@router.get("/tills/{till}/returns/lookup", response_model=list[SaleForReturnOut],
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/tills/{till}/returns/lookup",
+    response_model=list[SaleForReturnOut],
+    responses=error_responses(401, 403, 404, 422),
+)
 def lookup_sale(
     till: TillCode,
     principal: PrincipalDep,
     db: DbDep,
-    receipt: Annotated[str | None, Query(max_length=64, description="receipt barcode / order number")] = None,
+    receipt: Annotated[
+        str | None, Query(max_length=64, description="receipt barcode / order number")
+    ] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
     last4: Annotated[str | None, Query(pattern=r"^\d{4}$", description="card last four")] = None,
-    on: Annotated[date | None, Query(alias="date", description="day of purchase, with last4")] = None,
+    on: Annotated[
+        date | None, Query(alias="date", description="day of purchase, with last4")
+    ] = None,
 ) -> list[SaleForReturnOut]:
     """Find the sale being returned (bought in any store or online) and what can still come back."""
     till_for(db, principal, till)
@@ -96,13 +126,24 @@ def _request(till: str, cashier_id: int, body: ReturnIn, timeout_minutes: int) -
     if body.exchange is not None:
         exchange = ExchangeIn(
             tuple(BasketLine(ln.sku, ln.quantity) for ln in body.exchange.lines),
-            tuple(TenderIn(t.kind, t.amount, t.reference, t.simulate) for t in body.exchange.tenders),
+            tuple(
+                TenderIn(t.kind, t.amount, t.reference, t.simulate) for t in body.exchange.tenders
+            ),
         )
     return ReturnRequest(
-        return_id=body.return_id, till_code=till, cashier_id=cashier_id, sale_number=body.sale_id or "",
-        lines=tuple(ReturnLineIn(ln.quantity, ln.disposition, ln.line_no or 0, ln.sku or "", ln.reason, ln.serial)
-                    for ln in body.lines),
-        refund_method=body.refund_to, customer_id=body.customer_id, exchange=exchange,
+        return_id=body.return_id,
+        till_code=till,
+        cashier_id=cashier_id,
+        sale_number=body.sale_id or "",
+        lines=tuple(
+            ReturnLineIn(
+                ln.quantity, ln.disposition, ln.line_no or 0, ln.sku or "", ln.reason, ln.serial
+            )
+            for ln in body.lines
+        ),
+        refund_method=body.refund_to,
+        customer_id=body.customer_id,
+        exchange=exchange,
         approval_timeout_s=timeout_minutes * 60,
     )
 
@@ -111,15 +152,28 @@ async def _with_exchange(client: Any, result: dict[str, Any]) -> dict[str, Any]:
     """Attach the exchange sale's own answer (paid, or open for the difference)."""
     wf = result.get("exchange_sale_workflow_id")
     if wf:
-        sale = await client.get_workflow_handle_for(SaleWorkflow.run, wf).execute_update(SaleWorkflow.checkout)
+        sale = await client.get_workflow_handle_for(SaleWorkflow.run, wf).execute_update(
+            SaleWorkflow.checkout
+        )
         result["exchange_sale"] = SaleOut.model_validate(asdict(sale)).model_dump(mode="json")
     return result
 
 
-@router.post("/tills/{till}/returns", response_model=ReturnOut, responses={
-    **error_responses(401, 403, 404, 409, 422), 202: {"description": "Waiting for a manager's approval"}})
+@router.post(
+    "/tills/{till}/returns",
+    response_model=ReturnOut,
+    responses={
+        **error_responses(401, 403, 404, 409, 422),
+        202: {"description": "Waiting for a manager's approval"},
+    },
+)
 async def submit_return(
-    till: TillCode, body: ReturnIn, principal: PrincipalDep, db: DbDep, client: ClientDep, settings: SettingsDep,
+    till: TillCode,
+    body: ReturnIn,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    settings: SettingsDep,
 ) -> Any:
     """Return goods (with or without receipt), optionally exchanging them for others.
 
@@ -131,30 +185,47 @@ async def submit_return(
     req = _request(till, principal.user_id, body, settings.return_approval_timeout_minutes)
     wf_id = return_workflow_id(body.return_id)
     start = WithStartWorkflowOperation(
-        ReturnWorkflow.run, req, id=wf_id, task_queue=SALES_TASK_QUEUE,
+        ReturnWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=SALES_TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(_STORE, view.location_code), SearchAttributePair(_TILL, till),
-            SearchAttributePair(_CHANNEL, "store"), SearchAttributePair(_ORDER, wf_id)]),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(_STORE, view.location_code),
+                SearchAttributePair(_TILL, till),
+                SearchAttributePair(_CHANNEL, "store"),
+                SearchAttributePair(_ORDER, wf_id),
+            ]
+        ),
     )
     try:
-        result = await client.execute_update_with_start_workflow(ReturnWorkflow.submit, start_workflow_operation=start)
+        result = await client.execute_update_with_start_workflow(
+            ReturnWorkflow.submit, start_workflow_operation=start
+        )
     except WorkflowUpdateFailedError as err:
         raise _business(err) from None
     except WorkflowAlreadyStartedError:
         # The same return_id again after the return closed: answer with how it ended.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await start.workflow_handle()  # collect the start's own copy of the error
-        result = await client.get_workflow_handle_for(ReturnWorkflow.run, wf_id).query(ReturnWorkflow.status)
-    payload = ReturnOut.model_validate(await _with_exchange(client, asdict(result))).model_dump(mode="json")
-    return JSONResponse(payload, status_code=202 if payload["status"] == "awaiting_approval" else 200)
+        result = await client.get_workflow_handle_for(ReturnWorkflow.run, wf_id).query(
+            ReturnWorkflow.status
+        )
+    payload = ReturnOut.model_validate(await _with_exchange(client, asdict(result))).model_dump(
+        mode="json"
+    )
+    return JSONResponse(
+        payload, status_code=202 if payload["status"] == "awaiting_approval" else 200
+    )
 
 
 async def _status(client: Any, return_id: str) -> dict[str, Any]:
     try:
-        result = await client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(return_id)).query(
-            ReturnWorkflow.status)
+        result = await client.get_workflow_handle_for(
+            ReturnWorkflow.run, return_workflow_id(return_id)
+        ).query(ReturnWorkflow.status)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(f"There is no return {return_id}.") from err
@@ -170,19 +241,28 @@ def _may_see(db: Database, principal: Any, till_code: str, *, manager: bool) -> 
     allowed = ("manager", "admin") if manager else ("cashier", "manager", "admin", "finance")
     if principal.role not in allowed:
         what = "decide" if manager else "see"
-        raise ApiError(403, "forbidden", f"A {principal.role} cannot {what} returns of store {view.location_code}.")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"A {principal.role} cannot {what} returns of store {view.location_code}.",
+        )
 
 
-@router.get("/returns/{return_id}", response_model=ReturnOut, responses=error_responses(401, 403, 404))
-async def get_return(return_id: ReturnId, principal: PrincipalDep, db: DbDep, client: ClientDep) -> Any:
+@router.get(
+    "/returns/{return_id}", response_model=ReturnOut, responses=error_responses(401, 403, 404)
+)
+async def get_return(
+    return_id: ReturnId, principal: PrincipalDep, db: DbDep, client: ClientDep
+) -> Any:
     """A return's state: waiting for approval, completed (with where the money went) or rejected."""
     result = await _status(client, return_id)
     await run_in_threadpool(_may_see, db, principal, result["till_code"], manager=False)
     return ReturnOut.model_validate(result)
 
 
-async def _decide(return_id: str, approved: bool, body: DecisionIn, principal: Any, db: Database,
-                  client: Any) -> Any:
+async def _decide(
+    return_id: str, approved: bool, body: DecisionIn, principal: Any, db: Database, client: Any
+) -> Any:
     current = await _status(client, return_id)
     await run_in_threadpool(_may_see, db, principal, current["till_code"], manager=True)
     closed = Conflict(f"This return is not waiting for approval (it is {current['status']}).")
@@ -190,8 +270,9 @@ async def _decide(return_id: str, approved: bool, body: DecisionIn, principal: A
         raise closed
     handle = client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(return_id))
     try:
-        result = await handle.execute_update(ReturnWorkflow.decide,
-                                             ApprovalDecision(approved, principal.user_id, body.note))
+        result = await handle.execute_update(
+            ReturnWorkflow.decide, ApprovalDecision(approved, principal.user_id, body.note)
+        )
     except WorkflowUpdateFailedError as err:
         raise _business(err) from None
     except RPCError as err:
@@ -201,15 +282,25 @@ async def _decide(return_id: str, approved: bool, body: DecisionIn, principal: A
     return ReturnOut.model_validate(await _with_exchange(client, asdict(result)))
 
 
-@router.post("/returns/{return_id}/approve", response_model=ReturnOut, responses=error_responses(401, 403, 404, 409))
-async def approve_return(return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep,
-                         client: ClientDep) -> Any:
+@router.post(
+    "/returns/{return_id}/approve",
+    response_model=ReturnOut,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def approve_return(
+    return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep, client: ClientDep
+) -> Any:
     """A manager of the store approves a return outside the policy; it then completes."""
     return await _decide(return_id, True, body, principal, db, client)
 
 
-@router.post("/returns/{return_id}/reject", response_model=ReturnOut, responses=error_responses(401, 403, 404, 409))
-async def reject_return(return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep,
-                        client: ClientDep) -> Any:
+@router.post(
+    "/returns/{return_id}/reject",
+    response_model=ReturnOut,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def reject_return(
+    return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep, client: ClientDep
+) -> Any:
     """A manager of the store rejects a return outside the policy."""
     return await _decide(return_id, False, body, principal, db, client)

@@ -51,23 +51,32 @@ def key_hash(key: str) -> str:
 
 def storefront_store(
     db: DbDep,
-    x_storefront_key: Annotated[str | None, Header(description="the web store's storefront API key")] = None,
+    x_storefront_key: Annotated[
+        str | None, Header(description="the web store's storefront API key")
+    ] = None,
 ) -> webstores.StoreConfig:
     if not x_storefront_key:
         raise ApiError(401, "unauthorized", "This needs the web store's 'X-Storefront-Key' header.")
     with db.unit_of_work() as s:
         store = webstores.store_by_key_hash(s, key_hash(x_storefront_key.strip()))
     if store is None:
-        raise ApiError(401, "unauthorized", "This storefront key is unknown or its web store is disconnected.")
+        raise ApiError(
+            401, "unauthorized", "This storefront key is unknown or its web store is disconnected."
+        )
     return store
 
 
 StoreDep = Annotated[webstores.StoreConfig, Depends(storefront_store)]
 
 
-@router.get("/availability", response_model=AvailabilityOut, responses=error_responses(401, 404, 422))
-def availability_of(store: StoreDep, db: DbDep,
-                    sku: Annotated[str, Query(min_length=1, max_length=64, description="SKU or barcode")]) -> Any:
+@router.get(
+    "/availability", response_model=AvailabilityOut, responses=error_responses(401, 404, 422)
+)
+def availability_of(
+    store: StoreDep,
+    db: DbDep,
+    sku: Annotated[str, Query(min_length=1, max_length=64, description="SKU or barcode")],
+) -> Any:
     """Available to promise per location and in total (what this web store can sell now)."""
     with db.unit_of_work() as s:
         ours = availability.resolve_skus(s, [sku]).get(sku.strip())
@@ -80,17 +89,30 @@ def availability_of(store: StoreDep, db: DbDep,
     for site in sites:
         ships = routing.may_ship(site, flags)
         pickup = site.kind == routing.STORE and not (flags.store_only or flags.online_only)
-        out.append(LocationAvailability(code=site.code, name=names.get(site.location_id, site.code), kind=site.kind,
-                                        available=site.has(ours) if (ships or pickup) else 0,
-                                        ships=ships, pickup=pickup))
+        out.append(
+            LocationAvailability(
+                code=site.code,
+                name=names.get(site.location_id, site.code),
+                kind=site.kind,
+                available=site.has(ours) if (ships or pickup) else 0,
+                ships=ships,
+                pickup=pickup,
+            )
+        )
     return AvailabilityOut(sku=ours, total=sum(loc.available for loc in out), locations=out)
 
 
 def _cart_out(state: CartState, codes: dict[int, str]) -> dict[str, Any]:
-    return CartOut(cart_id=state.cart_id, status=state.status, expires_at=state.expires_at,
-                   pickup_location=codes.get(state.pickup_location_id) if state.pickup_location_id else None,
-                   lines=[CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
-                          for ln in state.lines]).model_dump(mode="json")
+    return CartOut(
+        cart_id=state.cart_id,
+        status=state.status,
+        expires_at=state.expires_at,
+        pickup_location=codes.get(state.pickup_location_id) if state.pickup_location_id else None,
+        lines=[
+            CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
+            for ln in state.lines
+        ],
+    ).model_dump(mode="json")
 
 
 def _codes(db: Database, ids: list[int | None]) -> dict[int, str]:
@@ -98,15 +120,18 @@ def _codes(db: Database, ids: list[int | None]) -> dict[int, str]:
         return availability.location_codes(s, [i for i in ids if i is not None])
 
 
-def _cart_request(db: Database, store: webstores.StoreConfig, cart_id: str, pickup: str | None,
-                  settings: Settings) -> CartRequest:
+def _cart_request(
+    db: Database, store: webstores.StoreConfig, cart_id: str, pickup: str | None, settings: Settings
+) -> CartRequest:
     pickup_id = None
     if pickup:
         with db.unit_of_work() as s:
             pickup_id = availability.location_id_by_code(s, pickup)
         if pickup_id is None or (store.location_ids and pickup_id not in store.location_ids):
             raise NotFound(f"{pickup} is not a pickup store of this web store.")
-    return CartRequest(cart_id, store.code, store.id, store.location_ids, pickup_id, settings.cart_ttl_minutes * 60)
+    return CartRequest(
+        cart_id, store.code, store.id, store.location_ids, pickup_id, settings.cart_ttl_minutes * 60
+    )
 
 
 def _own_cart(db: Database, store: webstores.StoreConfig, cart_id: str) -> carts.CartView:
@@ -117,7 +142,9 @@ def _own_cart(db: Database, store: webstores.StoreConfig, cart_id: str) -> carts
     return view
 
 
-async def _idempotent(db: Database, scope: str, key: str | None, request: Any, status: int, run: Any) -> Any:
+async def _idempotent(
+    db: Database, scope: str, key: str | None, request: Any, status: int, run: Any
+) -> Any:
     digest = idempotency.request_hash(request)
     replayed = await run_in_threadpool(idempotency.replay, db, scope, key, digest)
     if replayed is not None:
@@ -127,16 +154,29 @@ async def _idempotent(db: Database, scope: str, key: str | None, request: Any, s
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/carts", response_model=CartOut, status_code=201, responses=error_responses(401, 404, 422))
-async def create_cart(body: CartIn, store: StoreDep, db: DbDep, client: ClientDep, settings: SettingsDep,
-                      idempotency_key: IdempotencyKey = None) -> Any:
+@router.post(
+    "/carts", response_model=CartOut, status_code=201, responses=error_responses(401, 404, 422)
+)
+async def create_cart(
+    body: CartIn,
+    store: StoreDep,
+    db: DbDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """A new cart (pickup store optional); lines are held for `TILLFLOW_CART_TTL_MINUTES` after each change."""
+
     async def run() -> dict[str, Any]:
-        req = await run_in_threadpool(_cart_request, db, store, uuid.uuid4().hex, body.pickup_location, settings)
+        req = await run_in_threadpool(
+            _cart_request, db, store, uuid.uuid4().hex, body.pickup_location, settings
+        )
         state = await open_cart(client, req, settings.web_task_queue)
         return _cart_out(state, await run_in_threadpool(_codes, db, [req.pickup_location_id]))
 
-    return await _idempotent(db, f"storefront:{store.code}:carts", idempotency_key, body.model_dump(), 201, run)
+    return await _idempotent(
+        db, f"storefront:{store.code}:carts", idempotency_key, body.model_dump(), 201, run
+    )
 
 
 @router.get("/carts/{cart_id}", response_model=CartOut, responses=error_responses(401, 404, 422))
@@ -144,14 +184,27 @@ def get_cart(cart_id: CartId, store: StoreDep, db: DbDep) -> Any:
     """The cart and what it holds."""
     view = _own_cart(db, store, cart_id)
     codes = _codes(db, [view.pickup_location_id])
-    return CartOut(cart_id=view.cart_id, status=view.status, expires_at=view.expires_at,
-                   pickup_location=codes.get(view.pickup_location_id) if view.pickup_location_id else None,
-                   lines=[CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
-                          for ln in view.lines])
+    return CartOut(
+        cart_id=view.cart_id,
+        status=view.status,
+        expires_at=view.expires_at,
+        pickup_location=codes.get(view.pickup_location_id) if view.pickup_location_id else None,
+        lines=[
+            CartLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
+            for ln in view.lines
+        ],
+    )
 
 
-async def _change(db: Database, client: Any, store: webstores.StoreConfig, cart_id: str, change: CartLineChange,
-                  key: str | None, request: Any) -> Any:
+async def _change(
+    db: Database,
+    client: Any,
+    store: webstores.StoreConfig,
+    cart_id: str,
+    change: CartLineChange,
+    key: str | None,
+    request: Any,
+) -> Any:
     view = await run_in_threadpool(_own_cart, db, store, cart_id)
 
     async def run() -> dict[str, Any]:
@@ -161,63 +214,147 @@ async def _change(db: Database, client: Any, store: webstores.StoreConfig, cart_
     return await _idempotent(db, f"storefront:{store.code}:cart:{cart_id}", key, request, 200, run)
 
 
-@router.post("/carts/{cart_id}/lines", response_model=CartOut, responses=error_responses(401, 404, 409, 422))
-async def add_line(cart_id: CartId, body: CartLineIn, store: StoreDep, db: DbDep, client: ClientDep,
-                   idempotency_key: IdempotencyKey = None) -> Any:
+@router.post(
+    "/carts/{cart_id}/lines", response_model=CartOut, responses=error_responses(401, 404, 409, 422)
+)
+async def add_line(
+    cart_id: CartId,
+    body: CartLineIn,
+    store: StoreDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Add units of a SKU; they are held at once, or 409 with how many can be held."""
-    return await _change(db, client, store, cart_id, CartLineChange(body.sku, body.quantity, "add"),
-                         idempotency_key, {"add": body.model_dump()})
+    return await _change(
+        db,
+        client,
+        store,
+        cart_id,
+        CartLineChange(body.sku, body.quantity, "add"),
+        idempotency_key,
+        {"add": body.model_dump()},
+    )
 
 
-@router.put("/carts/{cart_id}/lines/{sku}", response_model=CartOut, responses=error_responses(401, 404, 409, 422))
-async def set_line(cart_id: CartId, sku: SkuPath, body: CartQuantityIn, store: StoreDep, db: DbDep,
-                   client: ClientDep, idempotency_key: IdempotencyKey = None) -> Any:
+@router.put(
+    "/carts/{cart_id}/lines/{sku}",
+    response_model=CartOut,
+    responses=error_responses(401, 404, 409, 422),
+)
+async def set_line(
+    cart_id: CartId,
+    sku: SkuPath,
+    body: CartQuantityIn,
+    store: StoreDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Set a line's quantity (0 removes it)."""
-    return await _change(db, client, store, cart_id, CartLineChange(sku, body.quantity, "set"), idempotency_key,
-                         {"set": sku, **body.model_dump()})
+    return await _change(
+        db,
+        client,
+        store,
+        cart_id,
+        CartLineChange(sku, body.quantity, "set"),
+        idempotency_key,
+        {"set": sku, **body.model_dump()},
+    )
 
 
-@router.delete("/carts/{cart_id}/lines/{sku}", response_model=CartOut, responses=error_responses(401, 404, 409, 422))
-async def remove_line(cart_id: CartId, sku: SkuPath, store: StoreDep, db: DbDep, client: ClientDep,
-                      idempotency_key: IdempotencyKey = None) -> Any:
+@router.delete(
+    "/carts/{cart_id}/lines/{sku}",
+    response_model=CartOut,
+    responses=error_responses(401, 404, 409, 422),
+)
+async def remove_line(
+    cart_id: CartId,
+    sku: SkuPath,
+    store: StoreDep,
+    db: DbDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Remove a line; its units are released at once."""
-    return await _change(db, client, store, cart_id, CartLineChange(sku, 0, "set"), idempotency_key, {"remove": sku})
+    return await _change(
+        db, client, store, cart_id, CartLineChange(sku, 0, "set"), idempotency_key, {"remove": sku}
+    )
 
 
 def _test_mode(settings: Settings) -> bool:
     return not settings.stripe_api_key or settings.stripe_api_key.startswith("sk_test_")
 
 
-@router.post("/carts/{cart_id}/checkout", response_model=CheckoutOut, status_code=201,
-             responses=error_responses(401, 404, 409, 422))
-async def checkout(cart_id: CartId, body: CheckoutIn, store: StoreDep, db: DbDep, client: ClientDep,
-                   settings: SettingsDep, idempotency_key: IdempotencyKey = None) -> Any:
+@router.post(
+    "/carts/{cart_id}/checkout",
+    response_model=CheckoutOut,
+    status_code=201,
+    responses=error_responses(401, 404, 409, 422),
+)
+async def checkout(
+    cart_id: CartId,
+    body: CheckoutIn,
+    store: StoreDep,
+    db: DbDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Turn the cart into an order: its holds become the order's, a PaymentIntent is made for the total.
 
     Confirm the card on the storefront with Stripe.js and the `client_secret`; the order goes on when
     Stripe says the payment is authorized. Calling this again returns the same order.
     """
     if body.payment_method and not _test_mode(settings):
-        raise InvalidRequest("payment_method is for Stripe test mode only; confirm cards with Stripe.js.")
+        raise InvalidRequest(
+            "payment_method is for Stripe test mode only; confirm cards with Stripe.js."
+        )
     view = await run_in_threadpool(_own_cart, db, store, cart_id)
 
     async def run() -> dict[str, Any]:
         state = await steer_cart(client, cart_id, None)
         codes = await run_in_threadpool(_codes, db, [view.pickup_location_id])
         order = ExternalOrder(
-            external_id=cart_id, number="", currency=store.currency,
-            lines=tuple(ExternalLine(str(n), ln.sku, ln.quantity) for n, ln in enumerate(state.lines, start=1)),
-            email=body.email, customer_name=body.name, country=body.country.upper(), latitude=body.latitude,
+            external_id=cart_id,
+            number="",
+            currency=store.currency,
+            lines=tuple(
+                ExternalLine(str(n), ln.sku, ln.quantity)
+                for n, ln in enumerate(state.lines, start=1)
+            ),
+            email=body.email,
+            customer_name=body.name,
+            country=body.country.upper(),
+            latitude=body.latitude,
             longitude=body.longitude,
-            pickup_location=codes.get(view.pickup_location_id, "") if view.pickup_location_id else "")
-        req = OnlineOrderRequest("web", store.code, order, cart_id=cart_id, payment_method=body.payment_method,
-                                 payment_timeout_s=settings.checkout_payment_minutes * 60,
-                                 allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
-        answer = await checkout_order(client, online_order_workflow_id("web", cart_id), req, settings.web_task_queue)
+            pickup_location=codes.get(view.pickup_location_id, "")
+            if view.pickup_location_id
+            else "",
+        )
+        req = OnlineOrderRequest(
+            "web",
+            store.code,
+            order,
+            cart_id=cart_id,
+            payment_method=body.payment_method,
+            payment_timeout_s=settings.checkout_payment_minutes * 60,
+            allow_split=settings.routing_allow_split,
+            stores_first=settings.routing_stores_first,
+        )
+        answer = await checkout_order(
+            client, online_order_workflow_id("web", cart_id), req, settings.web_task_queue
+        )
         return CheckoutOut(order_id=cart_id, **describe(answer)).model_dump(mode="json")
 
-    return await _idempotent(db, f"storefront:{store.code}:checkout:{cart_id}", idempotency_key,
-                             body.model_dump(), 201, run)
+    return await _idempotent(
+        db,
+        f"storefront:{store.code}:checkout:{cart_id}",
+        idempotency_key,
+        body.model_dump(),
+        201,
+        run,
+    )
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses=error_responses(401, 404, 422))
@@ -230,7 +367,16 @@ def get_order(order_id: CartId, store: StoreDep, db: DbDep) -> Any:
             raise NotFound(f"There is no order {order_id}.")
         held = reservations.holds(s, kind=reservations.ORDER, reference=workflow_id)
         codes = availability.location_codes(s, {h.location_id for h in held})
-    return OrderOut(order_id=order_id, order_number=summary.number, status=summary.status, currency=summary.currency,
-                    total=summary.total, fulfilment=summary.fulfilment_type, warnings=list(summary.warnings),
-                    lines=[PlacedLineOut(sku=h.sku, quantity=h.quantity, location=codes.get(h.location_id, ""))
-                           for h in held])
+    return OrderOut(
+        order_id=order_id,
+        order_number=summary.number,
+        status=summary.status,
+        currency=summary.currency,
+        total=summary.total,
+        fulfilment=summary.fulfilment_type,
+        warnings=list(summary.warnings),
+        lines=[
+            PlacedLineOut(sku=h.sku, quantity=h.quantity, location=codes.get(h.location_id, ""))
+            for h in held
+        ],
+    )

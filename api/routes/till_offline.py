@@ -51,7 +51,9 @@ _STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
 MAX_WAIT_SECONDS = 30
 
 
-@router.get("/{till}/catalog", response_model=CatalogSnapshot, responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{till}/catalog", response_model=CatalogSnapshot, responses=error_responses(401, 403, 404, 422)
+)
 def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnapshot:
     """Everything the till needs to price and sell offline: items, barcodes, prices, tax, card limits."""
     view = till_for(db, principal, till)
@@ -61,20 +63,31 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
         policy = tills.offline_card_policy(s, view.location_id)
     return CatalogSnapshot(
         till=view.till_code,
-        store=SnapshotStore(code=view.location_code, name=view.location_name, address=view.address,
-                            timezone=view.timezone),
+        store=SnapshotStore(
+            code=view.location_code,
+            name=view.location_name,
+            address=view.address,
+            timezone=view.timezone,
+        ),
         currency=view.currency,
         prices_include_tax=view.prices_include_tax,
         tax_rates=rates,
         # Gift cards are issued against the central ledger: never sold offline.
         items=[
-            SnapshotItem(sku=i.sku, name=i.name, tax_code=i.tax_code, unit_price=i.unit_price,
-                         barcodes=list(i.barcodes))
+            SnapshotItem(
+                sku=i.sku,
+                name=i.name,
+                tax_code=i.tax_code,
+                unit_price=i.unit_price,
+                barcodes=list(i.barcodes),
+            )
             for i in items
             if i.unit_price is not None and i.currency == view.currency and i.sku != GIFT_CARD_SKU
         ],
         offline_card=OfflineCardLimits(
-            enabled=policy.enabled, per_sale_cap=policy.per_sale_cap, total_cap=policy.total_cap,
+            enabled=policy.enabled,
+            per_sale_cap=policy.per_sale_cap,
+            total_cap=policy.total_cap,
             max_age_hours=int(policy.max_age.total_seconds() // 3600),
         ),
         generated_at=datetime.now(UTC),
@@ -92,8 +105,10 @@ def _request(view: TillView, body: JournalUpload, user_id: int) -> ReplayRequest
                 sold_at=e.sold_at,
                 cashier=e.cashier,
                 lines=tuple(JournalLine(ln.sku, ln.quantity, ln.unit_price) for ln in e.lines),
-                tenders=tuple(JournalTender(t.kind, t.amount, t.tendered, t.reference, t.brand, t.last4)
-                              for t in e.tenders),
+                tenders=tuple(
+                    JournalTender(t.kind, t.amount, t.tendered, t.reference, t.brand, t.last4)
+                    for t in e.tenders
+                ),
                 total=e.total,
                 change_due=e.change_due,
             )
@@ -110,22 +125,36 @@ def _state_in_db(db: Database, view: TillView, ids: list[str]) -> list[JournalEn
         for cid in ids:
             row = rows.get(cid)
             if row is not None and row.status in ("applied", "flagged"):
-                out.append(JournalEntryOut(client_sale_id=cid, status=row.status,  # type: ignore[arg-type]
-                                           sale_id=row.order_number or "", message=row.message))
+                out.append(
+                    JournalEntryOut(
+                        client_sale_id=cid,
+                        status=row.status,  # type: ignore[arg-type]
+                        sale_id=row.order_number or "",
+                        message=row.message,
+                    )
+                )
                 continue
             order = orders.order_by_workflow(s, sale_workflow_id(view.till_code, cid))
             if order is not None and order.status == "completed":
-                out.append(JournalEntryOut(client_sale_id=cid, status="applied", sale_id=order.number))
+                out.append(
+                    JournalEntryOut(client_sale_id=cid, status="applied", sale_id=order.number)
+                )
             else:
-                out.append(JournalEntryOut(client_sale_id=cid, status="pending", message="still being applied"))
+                out.append(
+                    JournalEntryOut(
+                        client_sale_id=cid, status="pending", message="still being applied"
+                    )
+                )
         return out
 
 
 @router.post(
     "/{till}/journal",
     response_model=JournalAnswer,
-    responses={**error_responses(401, 403, 404, 422), 202: {"model": JournalAnswer,
-                                                           "description": "Replay still running"}},
+    responses={
+        **error_responses(401, 403, 404, 422),
+        202: {"model": JournalAnswer, "description": "Replay still running"},
+    },
 )
 async def upload_journal(
     till: TillCode,
@@ -133,8 +162,14 @@ async def upload_journal(
     principal: PrincipalDep,
     db: DbDep,
     client: ClientDep,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS,
-                                 description="seconds to wait for the replay before answering 202")] = 20,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="seconds to wait for the replay before answering 202",
+        ),
+    ] = 20,
 ) -> Any:
     """Hand over sales the till made offline; each is applied exactly once, however often it is sent.
 
@@ -152,12 +187,14 @@ async def upload_journal(
         # A batch sent again while its replay runs joins it; sent after, it replays harmlessly.
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(_STORE, view.location_code),
-            SearchAttributePair(_TILL, view.till_code),
-            SearchAttributePair(_CHANNEL, "store"),
-            SearchAttributePair(_ORDER, workflow_id),
-        ]),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(_STORE, view.location_code),
+                SearchAttributePair(_TILL, view.till_code),
+                SearchAttributePair(_CHANNEL, "store"),
+                SearchAttributePair(_ORDER, workflow_id),
+            ]
+        ),
     )
     result: ReplayResult | None = None
     if wait > 0:
@@ -167,16 +204,29 @@ async def upload_journal(
             result = None
         except WorkflowFailureError as err:
             cause = getattr(err.cause, "cause", None) or err.cause
-            raise domain_error_from_type(getattr(cause, "type", None), str(getattr(cause, "message", cause))) from None
+            raise domain_error_from_type(
+                getattr(cause, "type", None), str(getattr(cause, "message", cause))
+            ) from None
     ids = [e.client_sale_id for e in body.entries]
     by_id = {r.client_sale_id: r for r in result.entries} if result else {}
     if result is not None and all(cid in by_id for cid in ids):
-        entries = [JournalEntryOut(client_sale_id=cid, status=by_id[cid].status,  # type: ignore[arg-type]
-                                   sale_id=by_id[cid].sale_id, message=by_id[cid].message) for cid in ids]
+        entries = [
+            JournalEntryOut(
+                client_sale_id=cid,
+                status=by_id[cid].status,  # type: ignore[arg-type]
+                sale_id=by_id[cid].sale_id,
+                message=by_id[cid].message,
+            )
+            for cid in ids
+        ]
     else:
         entries = await run_in_threadpool(_state_in_db, db, view, ids)
     complete = all(e.status != "pending" for e in entries)
-    answer = JournalAnswer(batch_id=body.batch_id, workflow_id=workflow_id, complete=complete, entries=entries)
-    log.info("journal batch answered", extra={"till": till, "workflow_id": workflow_id,
-                                              "entries": len(ids), "complete": complete})
+    answer = JournalAnswer(
+        batch_id=body.batch_id, workflow_id=workflow_id, complete=complete, entries=entries
+    )
+    log.info(
+        "journal batch answered",
+        extra={"till": till, "workflow_id": workflow_id, "entries": len(ids), "complete": complete},
+    )
     return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)

@@ -65,8 +65,15 @@ from workflows.receipt import ReprintWorkflow
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till"])
 TillCode = Annotated[str, Path(min_length=1, max_length=32, description="till code, e.g. BER1")]
-ClientSaleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
-                                   description="the till's client_sale_id of an open sale")]
+ClientSaleId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the till's client_sale_id of an open sale",
+    ),
+]
 
 
 def load_till(db: Database, code: str) -> TillView:
@@ -93,7 +100,9 @@ def sale_context(db: Database, authorization: str | None, code: str) -> tuple[Pr
     return principal, till
 
 
-def _sale_context_dep(till: TillCode, db: DbDep, authorization: AuthorizationHeader = None) -> tuple[Principal, TillView]:
+def _sale_context_dep(
+    till: TillCode, db: DbDep, authorization: AuthorizationHeader = None
+) -> tuple[Principal, TillView]:
     return sale_context(db, authorization, till)
 
 
@@ -114,11 +123,19 @@ def login(till: TillCode, body: TillLogin, db: DbDep, settings: SettingsDep) -> 
             and view.location_id in users.user_location_ids(s, user.id)
         )
         if not ok or user is None:
-            raise unauthorized("Staff code or PIN is wrong, or you are not signed up for this store.")
+            raise unauthorized(
+                "Staff code or PIN is wrong, or you are not signed up for this store."
+            )
         token, expires = issue_token(s, user.id, view.till_id, settings.token_ttl_hours)
         bookkeeping.audit(s, action="till.login", subject=f"till:{till}", actor_user_id=user.id)
-        return TokenOut(token=token, expires_at=expires, user=user.username,
-                        display_name=user.display_name, role=user.role, till=till)
+        return TokenOut(
+            token=token,
+            expires_at=expires,
+            user=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            till=till,
+        )
 
 
 @router.get("/{till}/lookup", response_model=ItemOut, responses=error_responses(401, 403, 404, 422))
@@ -126,7 +143,9 @@ def lookup(
     till: TillCode,
     principal: PrincipalDep,
     db: DbDep,
-    barcode: Annotated[str, Query(min_length=1, max_length=64, description="EAN-13 or any barcode")],
+    barcode: Annotated[
+        str, Query(min_length=1, max_length=64, description="EAN-13 or any barcode")
+    ],
 ) -> ItemOut:
     """Find the product behind a scanned barcode, with its price and stock at this store."""
     view = till_for(db, principal, till)
@@ -136,14 +155,19 @@ def lookup(
             raise NotFound(f"No product has barcode {barcode}.")
         level = stock.level(s, view.location_id, item.sku)
     return ItemOut(
-        **{k: getattr(item, k) for k in ("sku", "name", "category", "tax_code", "unit_price", "currency")},
+        **{
+            k: getattr(item, k)
+            for k in ("sku", "name", "category", "tax_code", "unit_price", "currency")
+        },
         barcodes=list(item.barcodes),
         on_hand=level.on_hand if level else 0,
         available=level.available if level else 0,
     )
 
 
-@router.post("/{till}/quote", response_model=QuoteOut, responses=error_responses(401, 403, 404, 422))
+@router.post(
+    "/{till}/quote", response_model=QuoteOut, responses=error_responses(401, 403, 404, 422)
+)
 def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> QuoteOut:
     """Price a basket (lines, tax, totals) without side effects."""
     view = till_for(db, principal, till)
@@ -152,7 +176,9 @@ def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> 
     return QuoteOut.model_validate(q, from_attributes=True)
 
 
-@router.post("/{till}/sales", response_model=SaleOut, responses=error_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/{till}/sales", response_model=SaleOut, responses=error_responses(401, 403, 404, 409, 422)
+)
 async def create_sale(
     till: TillCode,
     body: SaleIn,
@@ -171,8 +197,15 @@ async def create_sale(
     principal, view = context
     scope = f"{principal.user_id}:sales:{till}"
     digest = idempotency.request_hash(body.model_dump())
-    if idempotency_key and (replayed := await run_in_threadpool(
-            idempotency.replay, db, scope, idempotency_key, digest)) is not None:
+    if (
+        idempotency_key
+        and (
+            replayed := await run_in_threadpool(
+                idempotency.replay, db, scope, idempotency_key, digest
+            )
+        )
+        is not None
+    ):
         return replayed
     workflow_id = sale_workflow_id(till, body.client_sale_id)
     _check_simulation(view, body.tenders)
@@ -195,10 +228,19 @@ async def create_sale(
         if done is None:
             raise
     payload = SaleOut.model_validate(done).model_dump(mode="json")
-    log.info("sale answered", extra={"till": till, "sale_id": payload["sale_id"],
-                                     "workflow_id": workflow_id, "total": payload["total"]})
+    log.info(
+        "sale answered",
+        extra={
+            "till": till,
+            "sale_id": payload["sale_id"],
+            "workflow_id": workflow_id,
+            "total": payload["total"],
+        },
+    )
     if idempotency_key:
-        await run_in_threadpool(idempotency.remember, db, scope, idempotency_key, digest, 200, payload)
+        await run_in_threadpool(
+            idempotency.remember, db, scope, idempotency_key, digest, 200, payload
+        )
     return JSONResponse(payload)
 
 
@@ -208,7 +250,9 @@ def _tenders(tenders: list[TenderInBody]) -> tuple[TenderIn, ...]:
 
 def _check_simulation(view: TillView, tenders: list[TenderInBody]) -> None:
     if any(t.simulate for t in tenders) and view.card_reader != "simulated":
-        raise InvalidRequest(f"Till {view.till_code} has a real card reader; 'simulate' is for simulated readers.")
+        raise InvalidRequest(
+            f"Till {view.till_code} has a real card reader; 'simulate' is for simulated readers."
+        )
 
 
 @router.post(
@@ -228,8 +272,16 @@ async def add_tenders(
     """Another tender for an open sale (after a decline, or the second part of a split)."""
     view = await run_in_threadpool(till_for, db, principal, till)
     _check_simulation(view, body.tenders)
-    return await _steered(db, client, principal, till, client_sale_id, idempotency_key,
-                          body.model_dump(), AddTenders(_tenders(body.tenders)))
+    return await _steered(
+        db,
+        client,
+        principal,
+        till,
+        client_sale_id,
+        idempotency_key,
+        body.model_dump(),
+        AddTenders(_tenders(body.tenders)),
+    )
 
 
 @router.post(
@@ -247,11 +299,21 @@ async def abandon_sale(
 ) -> Any:
     """The customer walks away: card authorizations are voided, balances and stock restored."""
     await run_in_threadpool(till_for, db, principal, till)
-    return await _steered(db, client, principal, till, client_sale_id, idempotency_key, {"abandon": True}, None)
+    return await _steered(
+        db, client, principal, till, client_sale_id, idempotency_key, {"abandon": True}, None
+    )
 
 
-async def _steered(db: Database, client: Any, principal: Principal, till: str, client_sale_id: str,
-                   idempotency_key: str | None, request: dict[str, Any], more: AddTenders | None) -> Any:
+async def _steered(
+    db: Database,
+    client: Any,
+    principal: Principal,
+    till: str,
+    client_sale_id: str,
+    idempotency_key: str | None,
+    request: dict[str, Any],
+    more: AddTenders | None,
+) -> Any:
     scope = f"{principal.user_id}:sale:{till}:{client_sale_id}"
     digest = idempotency.request_hash(request)
     replayed = await run_in_threadpool(idempotency.replay, db, scope, idempotency_key, digest)
@@ -271,7 +333,9 @@ def _sale_at_till(db: Database, view: TillView, sale_id: str) -> str:
         return order.workflow_id
 
 
-@router.get("/{till}/sales/{sale_id}", response_model=SaleOut, responses=error_responses(401, 403, 404))
+@router.get(
+    "/{till}/sales/{sale_id}", response_model=SaleOut, responses=error_responses(401, 403, 404)
+)
 def get_sale(till: TillCode, sale_id: str, principal: PrincipalDep, db: DbDep) -> Any:
     """A recorded sale of this store, by the number on its receipt."""
     view = till_for(db, principal, till)

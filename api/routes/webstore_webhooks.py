@@ -29,8 +29,15 @@ from integrations.webstore_signatures import SignatureError, verify
 
 log = logging.getLogger("tillflow.api.webstore_webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-StoreCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                                description="the web store's code in tillflow")]
+StoreCode = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the web store's code in tillflow",
+    ),
+]
 _PING = re.compile(rb"^webhook_id=\d+$")
 
 
@@ -71,41 +78,65 @@ def _json(raw: bytes) -> dict[str, Any]:
 def _record(db: Database, provider: str, event_id: str, d: Delivery) -> int | None:
     # One statement, its own transaction: one round trip to PostgreSQL instead of three.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return inbox.record(conn, provider=provider, event_id=event_id, topic=d.topic, payload=d.stored())
+        return inbox.record(
+            conn, provider=provider, event_id=event_id, topic=d.topic, payload=d.stored()
+        )
 
 
-async def _accept(request: Request, db: Database, event_id: str, d: Delivery, work: Work | None) -> JSONResponse:
+async def _accept(
+    request: Request, db: Database, event_id: str, d: Delivery, work: Work | None
+) -> JSONResponse:
     inbox_id = await run_in_threadpool(_record, db, d.provider, event_id, d)
     if inbox_id is None:
         return JSONResponse({"received": True, "duplicate": True})
     hand: HandOver = request.app.state.hand_over
     hand.submit(inbox_id, work)  # after the answer: the web store only needs to know we have it
-    log.info("web store delivery", extra={"provider": d.provider, "event_id": event_id, "topic": d.topic,
-                                          "workflow_id": work.workflow_id if work else None})
+    log.info(
+        "web store delivery",
+        extra={
+            "provider": d.provider,
+            "event_id": event_id,
+            "topic": d.topic,
+            "workflow_id": work.workflow_id if work else None,
+        },
+    )
     return JSONResponse({"received": True, "status": "queued"})
 
 
 @router.post("/shopify/{shop}", responses=error_responses(401, 404, 422))
-async def shopify_webhook(shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep) -> Any:
+async def shopify_webhook(
+    shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep
+) -> Any:
     """Shopify orders/create, orders/updated, orders/cancelled, refunds/create; X-Shopify-Hmac-Sha256 checked."""
     raw = await request.body()
     store = await _store(db, shop, "shopify")
     try:
-        verify(raw, request.headers.get("x-shopify-hmac-sha256"),
-               resolve_secret(store.webhook_secret, settings.webstore_secrets))
+        verify(
+            raw,
+            request.headers.get("x-shopify-hmac-sha256"),
+            resolve_secret(store.webhook_secret, settings.webstore_secrets),
+        )
     except SignatureError as err:
         raise ApiError(401, "bad_signature", f"Shopify signature rejected: {err}.") from None
     topic = request.headers.get("x-shopify-topic", "")
-    event_id = request.headers.get("x-shopify-event-id") or request.headers.get("x-shopify-webhook-id")
+    event_id = request.headers.get("x-shopify-event-id") or request.headers.get(
+        "x-shopify-webhook-id"
+    )
     if not topic or not event_id:
         raise InvalidRequest("X-Shopify-Topic and X-Shopify-Event-Id are required.")
-    d = Delivery("shopify", shop, topic, request.headers.get("x-shopify-triggered-at", ""), _json(raw))
-    work = work_for(d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
+    d = Delivery(
+        "shopify", shop, topic, request.headers.get("x-shopify-triggered-at", ""), _json(raw)
+    )
+    work = work_for(
+        d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
+    )
     return await _accept(request, db, f"{shop}:{event_id}", d, work)
 
 
 @router.post("/woocommerce/{store}", responses=error_responses(401, 404, 422))
-async def woocommerce_webhook(store: StoreCode, request: Request, db: DbDep, settings: SettingsDep) -> Any:
+async def woocommerce_webhook(
+    store: StoreCode, request: Request, db: DbDep, settings: SettingsDep
+) -> Any:
     """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping is answered."""
     raw = await request.body()
     config = await _store(db, store, "woocommerce")
@@ -119,7 +150,9 @@ async def woocommerce_webhook(store: StoreCode, request: Request, db: DbDep, set
         raise ApiError(401, "bad_signature", f"WooCommerce signature rejected: {err}.") from None
     topic = request.headers.get("x-wc-webhook-topic", "") or "unknown"
     d = Delivery("woocommerce", store, topic, "", _json(raw))
-    work = work_for(d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first)
+    work = work_for(
+        d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
+    )
     if work is not None:
         # The delivery id changes on every retry; the order id and its modification time do not.
         event_id = f"{store}:{d.body['id']}:{woocommerce_version(d.body)}"

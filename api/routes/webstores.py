@@ -28,19 +28,42 @@ def _admin(principal: Principal) -> None:
 
 
 def _out(store: webstores.StoreConfig, base: str, key: str | None = None) -> WebStoreOut:
-    hook = {"shopify": f"{base}/webhooks/shopify/{store.code}",
-            "woocommerce": f"{base}/webhooks/woocommerce/{store.code}"}.get(store.platform, "")
-    return WebStoreOut(code=store.code, platform=store.platform, name=store.name, currency=store.currency,
-                       shop_domain=store.shop_domain, active=store.active, webhook_url=hook, storefront_key=key,
-                       locations=[StoreLocationIn(location=loc.code, external_id=loc.external_id)
-                                  for loc in store.locations])
+    hook = {
+        "shopify": f"{base}/webhooks/shopify/{store.code}",
+        "woocommerce": f"{base}/webhooks/woocommerce/{store.code}",
+    }.get(store.platform, "")
+    return WebStoreOut(
+        code=store.code,
+        platform=store.platform,
+        name=store.name,
+        currency=store.currency,
+        shop_domain=store.shop_domain,
+        active=store.active,
+        webhook_url=hook,
+        storefront_key=key,
+        locations=[
+            StoreLocationIn(location=loc.code, external_id=loc.external_id)
+            for loc in store.locations
+        ],
+    )
 
 
-@router.post("", response_model=WebStoreOut, status_code=201, responses=error_responses(401, 403, 404, 409, 422))
-def add_store(body: WebStoreIn, principal: PrincipalDep, db: DbDep, request: Request) -> WebStoreOut:
+@router.post(
+    "",
+    response_model=WebStoreOut,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def add_store(
+    body: WebStoreIn, principal: PrincipalDep, db: DbDep, request: Request
+) -> WebStoreOut:
     """Connect a Shopify / WooCommerce store or our own storefront; a storefront key is shown once."""
     _admin(principal)
-    key = f"sfk_{secrets.token_urlsafe(24)}" if body.platform == "web" or body.storefront_key else None
+    key = (
+        f"sfk_{secrets.token_urlsafe(24)}"
+        if body.platform == "web" or body.storefront_key
+        else None
+    )
     with db.unit_of_work() as s:
         locations = []
         for loc in body.locations:
@@ -56,16 +79,36 @@ def add_store(body: WebStoreIn, principal: PrincipalDep, db: DbDep, request: Req
         elif body.platform == "web":
             pricing = locations[0][0] if locations else None
             if pricing is None:
-                raise InvalidRequest("Our storefront needs a pricing_location or at least one location.")
-        store = webstores.add_store(s, webstores.NewStore(
-            code=body.code, platform=body.platform, name=body.name, currency=body.currency,
-            shop_domain=body.shop_domain, api_base_url=body.api_base_url, webhook_secret=body.webhook_secret,
-            access_token=body.access_token, consumer_key=body.consumer_key, consumer_secret=body.consumer_secret,
-            storefront_key_hash=key_hash(key) if key else None, pricing_location_id=pricing), locations)
+                raise InvalidRequest(
+                    "Our storefront needs a pricing_location or at least one location."
+                )
+        store = webstores.add_store(
+            s,
+            webstores.NewStore(
+                code=body.code,
+                platform=body.platform,
+                name=body.name,
+                currency=body.currency,
+                shop_domain=body.shop_domain,
+                api_base_url=body.api_base_url,
+                webhook_secret=body.webhook_secret,
+                access_token=body.access_token,
+                consumer_key=body.consumer_key,
+                consumer_secret=body.consumer_secret,
+                storefront_key_hash=key_hash(key) if key else None,
+                pricing_location_id=pricing,
+            ),
+            locations,
+        )
         if store is None:
             raise Conflict(f"A web store with code {body.code} exists already.")
-        bookkeeping.audit(s, action="webstore.add", subject=f"webstore:{body.code}", actor_user_id=principal.user_id,
-                          detail={"platform": body.platform})
+        bookkeeping.audit(
+            s,
+            action="webstore.add",
+            subject=f"webstore:{body.code}",
+            actor_user_id=principal.user_id,
+            detail={"platform": body.platform},
+        )
     return _out(store, str(request.base_url).rstrip("/"), key)
 
 
@@ -85,38 +128,78 @@ def disconnect(code: Code, principal: PrincipalDep, db: DbDep) -> None:
     with db.unit_of_work() as s:
         if not webstores.set_active(s, code, False):
             raise NotFound(f"There is no web store {code}.")
-        bookkeeping.audit(s, action="webstore.disconnect", subject=f"webstore:{code}", actor_user_id=principal.user_id)
+        bookkeeping.audit(
+            s,
+            action="webstore.disconnect",
+            subject=f"webstore:{code}",
+            actor_user_id=principal.user_id,
+        )
 
 
-@router.get("/exceptions", response_model=list[ExceptionOut], responses=error_responses(401, 403, 422))
-def exceptions(principal: PrincipalDep, db: DbDep,
-               status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
-               order: Annotated[str | None, Query(max_length=200, description="an order's workflow id")] = None,
-               ) -> list[ExceptionOut]:
+@router.get(
+    "/exceptions", response_model=list[ExceptionOut], responses=error_responses(401, 403, 422)
+)
+def exceptions(
+    principal: PrincipalDep,
+    db: DbDep,
+    status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+    order: Annotated[
+        str | None, Query(max_length=200, description="an order's workflow id")
+    ] = None,
+) -> list[ExceptionOut]:
     """Online orders waiting for a person: unknown SKUs, no stock, a refused web store call."""
     if principal.role not in EXCEPTION_ROLES:
-        raise ApiError(403, "forbidden", f"A {principal.role} cannot see the order exception queue.")
+        raise ApiError(
+            403, "forbidden", f"A {principal.role} cannot see the order exception queue."
+        )
     with db.unit_of_work() as s:
-        rows = order_exceptions.listing(s, status=None if status == "all" else status, workflow_id=order)
-    return [ExceptionOut(id=r.id, workflow_id=r.workflow_id, source=r.source, store=r.store_code,
-                         external_id=r.external_id, kind=r.kind, sku=r.sku, reason=r.reason, status=r.status,
-                         created_at=r.created_at, detail=r.detail) for r in rows]
+        rows = order_exceptions.listing(
+            s, status=None if status == "all" else status, workflow_id=order
+        )
+    return [
+        ExceptionOut(
+            id=r.id,
+            workflow_id=r.workflow_id,
+            source=r.source,
+            store=r.store_code,
+            external_id=r.external_id,
+            kind=r.kind,
+            sku=r.sku,
+            reason=r.reason,
+            status=r.status,
+            created_at=r.created_at,
+            detail=r.detail,
+        )
+        for r in rows
+    ]
 
 
-@router.post("/exceptions/{exception_id}/retry", status_code=202, responses=error_responses(401, 403, 404, 409))
-async def retry(exception_id: Annotated[int, Path(ge=1)], principal: PrincipalDep, db: DbDep,
-                client: ClientDep) -> Any:
+@router.post(
+    "/exceptions/{exception_id}/retry",
+    status_code=202,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def retry(
+    exception_id: Annotated[int, Path(ge=1)], principal: PrincipalDep, db: DbDep, client: ClientDep
+) -> Any:
     """After fixing the cause (catalogue, stock): mark it resolved and let the order map and route again."""
     if principal.role not in EXCEPTION_ROLES:
-        raise ApiError(403, "forbidden", f"A {principal.role} cannot act on the order exception queue.")
+        raise ApiError(
+            403, "forbidden", f"A {principal.role} cannot act on the order exception queue."
+        )
 
     def resolve() -> order_exceptions.ExceptionView:
         with db.unit_of_work() as s:
             found = order_exceptions.resolve(s, exception_id)
             if found is None:
                 raise NotFound(f"There is no exception {exception_id}.")
-            bookkeeping.audit(s, action="webstore.exception_retry", subject=f"exception:{exception_id}",
-                              actor_user_id=principal.user_id, workflow_id=found.workflow_id)
+            bookkeeping.audit(
+                s,
+                action="webstore.exception_retry",
+                subject=f"exception:{exception_id}",
+                actor_user_id=principal.user_id,
+                workflow_id=found.workflow_id,
+            )
             return found
 
     found = await run_in_threadpool(resolve)

@@ -16,15 +16,22 @@ def resolve_skus(session: Session, codes: Iterable[str]) -> dict[str, str]:
     wanted = {c.strip() for c in codes if c and c.strip()}
     if not wanted:
         return {}
-    found = {sku: sku for sku in session.scalars(
-        select(Variant.sku).join(Product, Product.id == Variant.product_id)
-        .where(Variant.sku.in_(wanted), Variant.active, Product.active))}
+    found = {
+        sku: sku
+        for sku in session.scalars(
+            select(Variant.sku)
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.sku.in_(wanted), Variant.active, Product.active)
+        )
+    }
     rest = wanted - found.keys()
     if rest:
         rows = session.execute(
-            select(Barcode.code, Variant.sku).join(Variant, Variant.id == Barcode.variant_id)
+            select(Barcode.code, Variant.sku)
+            .join(Variant, Variant.id == Barcode.variant_id)
             .join(Product, Product.id == Variant.product_id)
-            .where(Barcode.code.in_(rest), Variant.active, Product.active))
+            .where(Barcode.code.in_(rest), Variant.active, Product.active)
+        )
         found.update({code: sku for code, sku in rows})
     return found
 
@@ -32,11 +39,15 @@ def resolve_skus(session: Session, codes: Iterable[str]) -> dict[str, str]:
 def product_flags(session: Session, skus: Collection[str]) -> dict[str, ProductFlags]:
     rows = session.execute(
         select(Variant.sku, Product.store_only, Product.online_only)
-        .join(Product, Product.id == Variant.product_id).where(Variant.sku.in_(list(skus))))
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.sku.in_(list(skus)))
+    )
     return {sku: ProductFlags(bool(so), bool(oo)) for sku, so, oo in rows}
 
 
-def sites(session: Session, skus: Collection[str], location_ids: Collection[int] | None = None) -> list[Site]:
+def sites(
+    session: Session, skus: Collection[str], location_ids: Collection[int] | None = None
+) -> list[Site]:
     """Every location (or those given) with what it has available to promise of each SKU."""
     q = select(Location).order_by(Location.code)
     if location_ids is not None:
@@ -45,17 +56,33 @@ def sites(session: Session, skus: Collection[str], location_ids: Collection[int]
     atp: dict[int, dict[str, int]] = {loc.id: {} for loc in locations}
     if skus and locations:
         rows = session.execute(
-            select(StockLevel.location_id, StockLevel.sku,
-                   StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock)
-            .where(StockLevel.sku.in_(list(skus)), StockLevel.location_id.in_(list(atp))))
+            select(
+                StockLevel.location_id,
+                StockLevel.sku,
+                StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
+            ).where(StockLevel.sku.in_(list(skus)), StockLevel.location_id.in_(list(atp)))
+        )
         for loc_id, sku, available in rows:
             atp[loc_id][sku] = max(0, int(available))
-    return [Site(loc.id, loc.code, loc.kind, loc.ship_from_store, atp[loc.id], loc.latitude, loc.longitude,
-                 loc.country) for loc in locations]
+    return [
+        Site(
+            loc.id,
+            loc.code,
+            loc.kind,
+            loc.ship_from_store,
+            atp[loc.id],
+            loc.latitude,
+            loc.longitude,
+            loc.country,
+        )
+        for loc in locations
+    ]
 
 
 def location_names(session: Session, ids: Collection[int]) -> dict[int, str]:
-    return dict(session.execute(select(Location.id, Location.name).where(Location.id.in_(list(ids)))).all())
+    return dict(
+        session.execute(select(Location.id, Location.name).where(Location.id.in_(list(ids)))).all()
+    )
 
 
 def location_id_by_code(session: Session, code: str) -> int | None:
@@ -63,4 +90,6 @@ def location_id_by_code(session: Session, code: str) -> int | None:
 
 
 def location_codes(session: Session, ids: Collection[int]) -> dict[int, str]:
-    return dict(session.execute(select(Location.id, Location.code).where(Location.id.in_(list(ids)))).all())
+    return dict(
+        session.execute(select(Location.id, Location.code).where(Location.id.in_(list(ids)))).all()
+    )

@@ -36,8 +36,17 @@ def new_gift_card_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _post(session: Session, account, entry_model, fk: str, delta: int, reason: str, reference: str,  # type: ignore[no-untyped-def]
-          key: str, label: str) -> Posted:
+def _post(
+    session: Session,
+    account,
+    entry_model,
+    fk: str,
+    delta: int,
+    reason: str,
+    reference: str,  # type: ignore[no-untyped-def]
+    key: str,
+    label: str,
+) -> Posted:
     if session.scalar(select(entry_model.id).where(entry_model.idempotency_key == key)) is not None:
         return Posted(False, account.balance)
     if account.balance + delta < 0:
@@ -46,8 +55,9 @@ def _post(session: Session, account, entry_model, fk: str, delta: int, reason: s
             f"{format_minor(-delta, account.currency)} cannot be taken."
         )
     session.execute(
-        insert(entry_model).values(**{fk: account.id}, delta=delta, reason=reason, reference=reference,
-                                   idempotency_key=key)
+        insert(entry_model).values(
+            **{fk: account.id}, delta=delta, reason=reason, reference=reference, idempotency_key=key
+        )
     )
     account.balance += delta
     session.flush()
@@ -65,7 +75,9 @@ def gift_card(session: Session, code: str, *, lock: bool = False) -> GiftCard:
     return card
 
 
-def issue_gift_card(session: Session, *, amount: int, currency: str, key: str, reference: str) -> GiftCard:
+def issue_gift_card(
+    session: Session, *, amount: int, currency: str, key: str, reference: str
+) -> GiftCard:
     """Issue a new card once per key (a retry returns the card issued first)."""
     entry = session.scalar(select(GiftCardEntry).where(GiftCardEntry.idempotency_key == key))
     if entry is not None:
@@ -73,33 +85,66 @@ def issue_gift_card(session: Session, *, amount: int, currency: str, key: str, r
     card = GiftCard(code=new_gift_card_code(), currency=currency, balance=0, status="active")
     session.add(card)
     session.flush()
-    _post(session, card, GiftCardEntry, "gift_card_id", amount, "issue", reference, key, "The gift card")
+    _post(
+        session,
+        card,
+        GiftCardEntry,
+        "gift_card_id",
+        amount,
+        "issue",
+        reference,
+        key,
+        "The gift card",
+    )
     return card
 
 
-def post_gift_card(session: Session, code: str, *, delta: int, reason: str, reference: str, key: str) -> Posted:
+def post_gift_card(
+    session: Session, code: str, *, delta: int, reason: str, reference: str, key: str
+) -> Posted:
     card = gift_card(session, code, lock=True)
     if card.status != "active" and delta < 0:
         raise Conflict(f"Gift card {card.code} is {card.status}.")
-    return _post(session, card, GiftCardEntry, "gift_card_id", delta, reason, reference, key,
-                 f"Gift card {card.code}")
+    return _post(
+        session,
+        card,
+        GiftCardEntry,
+        "gift_card_id",
+        delta,
+        reason,
+        reference,
+        key,
+        f"Gift card {card.code}",
+    )
 
 
 def gift_card_ledger_sum(session: Session, code: str) -> int:
     card = gift_card(session, code)
-    return session.scalar(
-        select(func.coalesce(func.sum(GiftCardEntry.delta), 0)).where(GiftCardEntry.gift_card_id == card.id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(GiftCardEntry.delta), 0)).where(
+                GiftCardEntry.gift_card_id == card.id
+            )
+        )
+        or 0
+    )
 
 
 # ---- store credit ------------------------------------------------------------------------
 
 
-def store_credit_account(session: Session, customer_id: int, *, currency: str = "EUR",
-                         lock: bool = False, create: bool = False) -> StoreCreditAccount:
+def store_credit_account(
+    session: Session,
+    customer_id: int,
+    *,
+    currency: str = "EUR",
+    lock: bool = False,
+    create: bool = False,
+) -> StoreCreditAccount:
     if create:
         session.execute(
-            insert(StoreCreditAccount).values(customer_id=customer_id, currency=currency, balance=0)
+            insert(StoreCreditAccount)
+            .values(customer_id=customer_id, currency=currency, balance=0)
             .on_conflict_do_nothing()
         )
     q = select(StoreCreditAccount).where(StoreCreditAccount.customer_id == customer_id)
@@ -109,11 +154,30 @@ def store_credit_account(session: Session, customer_id: int, *, currency: str = 
     return account
 
 
-def post_store_credit(session: Session, customer_id: int, *, delta: int, reason: str, reference: str,
-                      key: str, currency: str = "EUR") -> Posted:
-    account = store_credit_account(session, customer_id, currency=currency, lock=True, create=delta > 0)
-    return _post(session, account, StoreCreditEntry, "account_id", delta, reason, reference, key,
-                 "The customer's store credit")
+def post_store_credit(
+    session: Session,
+    customer_id: int,
+    *,
+    delta: int,
+    reason: str,
+    reference: str,
+    key: str,
+    currency: str = "EUR",
+) -> Posted:
+    account = store_credit_account(
+        session, customer_id, currency=currency, lock=True, create=delta > 0
+    )
+    return _post(
+        session,
+        account,
+        StoreCreditEntry,
+        "account_id",
+        delta,
+        reason,
+        reference,
+        key,
+        "The customer's store credit",
+    )
 
 
 def gift_cards_loaded_by(session: Session, workflow_id: str) -> list[tuple[str, int]]:
@@ -121,7 +185,9 @@ def gift_cards_loaded_by(session: Session, workflow_id: str) -> list[tuple[str, 
     rows = session.execute(
         select(GiftCard.code, GiftCardEntry.delta)
         .join(GiftCardEntry, GiftCardEntry.gift_card_id == GiftCard.id)
-        .where(GiftCardEntry.idempotency_key.startswith(f"{workflow_id}:giftcard:", autoescape=True))
+        .where(
+            GiftCardEntry.idempotency_key.startswith(f"{workflow_id}:giftcard:", autoescape=True)
+        )
         .order_by(GiftCardEntry.id)
     )
     return [(c, d) for c, d in rows]

@@ -20,8 +20,13 @@ def save_idempotency_record(
 ) -> None:
     session.execute(
         insert(IdempotencyRecord)
-        .values(scope=scope, key=key, request_hash=request_hash, status_code=status_code,
-                response_body=body)
+        .values(
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            response_body=body,
+        )
         .on_conflict_do_nothing()
     )
 
@@ -47,4 +52,8 @@ def audit(
 
 
 def audit_entries(session: Session, subject: str) -> list[AuditEntry]:
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.id)))
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.id)
+        )
+    )

@@ -32,12 +32,26 @@ class CartView:
     lines: tuple[CartLine, ...]
 
 
-def open_cart(session: Session, *, cart_id: str, store_id: int, pickup_location_id: int | None,
-              expires_at: datetime) -> None:
+def open_cart(
+    session: Session,
+    *,
+    cart_id: str,
+    store_id: int,
+    pickup_location_id: int | None,
+    expires_at: datetime,
+) -> None:
     """Create the cart once (a retry finds it)."""
     session.execute(
-        insert(Cart).values(id=cart_id, store_id=store_id, status="open", pickup_location_id=pickup_location_id,
-                            expires_at=expires_at).on_conflict_do_nothing(index_elements=["id"]))
+        insert(Cart)
+        .values(
+            id=cart_id,
+            store_id=store_id,
+            status="open",
+            pickup_location_id=pickup_location_id,
+            expires_at=expires_at,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def cart(session: Session, cart_id: str, *, lock: bool = False) -> CartView | None:
@@ -48,18 +62,39 @@ def cart(session: Session, cart_id: str, *, lock: bool = False) -> CartView | No
     lines = session.execute(
         select(Reservation.sku, Reservation.quantity, Reservation.location_id, Location.code)
         .join(Location, Location.id == Reservation.location_id)
-        .where(Reservation.kind == CART, Reservation.reference == cart_id, Reservation.status == ACTIVE)
-        .order_by(Reservation.sku, Location.code)).all()
-    return CartView(row.id, row.store_id, row.status, row.expires_at, row.pickup_location_id,
-                    tuple(CartLine(s, q_, loc, code) for s, q_, loc, code in lines))
+        .where(
+            Reservation.kind == CART, Reservation.reference == cart_id, Reservation.status == ACTIVE
+        )
+        .order_by(Reservation.sku, Location.code)
+    ).all()
+    return CartView(
+        row.id,
+        row.store_id,
+        row.status,
+        row.expires_at,
+        row.pickup_location_id,
+        tuple(CartLine(s, q_, loc, code) for s, q_, loc, code in lines),
+    )
 
 
 def touch(session: Session, cart_id: str, expires_at: datetime) -> None:
-    session.execute(update(Cart).where(Cart.id == cart_id, Cart.status == "open").values(expires_at=expires_at))
-    session.execute(update(Reservation).where(Reservation.kind == CART, Reservation.reference == cart_id,
-                                              Reservation.status == ACTIVE).values(expires_at=expires_at))
+    session.execute(
+        update(Cart).where(Cart.id == cart_id, Cart.status == "open").values(expires_at=expires_at)
+    )
+    session.execute(
+        update(Reservation)
+        .where(
+            Reservation.kind == CART, Reservation.reference == cart_id, Reservation.status == ACTIVE
+        )
+        .values(expires_at=expires_at)
+    )
 
 
-def set_status(session: Session, cart_id: str, status: str, *, only_from: tuple[str, ...] = ("open",)) -> bool:
-    return bool(session.execute(update(Cart).where(Cart.id == cart_id, Cart.status.in_(only_from))
-                                .values(status=status)).rowcount)  # type: ignore[attr-defined]
+def set_status(
+    session: Session, cart_id: str, status: str, *, only_from: tuple[str, ...] = ("open",)
+) -> bool:
+    return bool(
+        session.execute(
+            update(Cart).where(Cart.id == cart_id, Cart.status.in_(only_from)).values(status=status)
+        ).rowcount
+    )  # type: ignore[attr-defined]

@@ -73,8 +73,11 @@ def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
         )
         .join(Product, Product.id == Variant.product_id)
         .join(TaxCategory, TaxCategory.id == Product.tax_category_id)
-        .outerjoin(LocationTaxRate, (LocationTaxRate.tax_category_id == TaxCategory.id)
-                   & (LocationTaxRate.location_id == location_id))
+        .outerjoin(
+            LocationTaxRate,
+            (LocationTaxRate.tax_category_id == TaxCategory.id)
+            & (LocationTaxRate.location_id == location_id),
+        )
         .outerjoin(own, (own.variant_id == Variant.id) & (own.location_id == location_id))
         .outerjoin(default, (default.variant_id == Variant.id) & default.location_id.is_(None))
         .where(Variant.active, Product.active)
@@ -99,9 +102,14 @@ def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
 
 # Built once with bound parameters: a till looks items up on every scan and every sale, and
 # building this statement (aliases, a correlated subquery) costs more than running it.
-_BY_BARCODE = (_items_query(bindparam("location_id")).join(Barcode, Barcode.variant_id == Variant.id)
-               .where(Barcode.code == bindparam("code")))
-_BY_SKU = _items_query(bindparam("location_id")).where(Variant.sku.in_(bindparam("skus", expanding=True)))
+_BY_BARCODE = (
+    _items_query(bindparam("location_id"))
+    .join(Barcode, Barcode.variant_id == Variant.id)
+    .where(Barcode.code == bindparam("code"))
+)
+_BY_SKU = _items_query(bindparam("location_id")).where(
+    Variant.sku.in_(bindparam("skus", expanding=True))
+)
 
 
 def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
@@ -126,14 +134,27 @@ _TAX_RATES = (
 
 
 def tax_rates(session: Session, location_id: int) -> dict[str, int]:
-    return {code: rate for code, rate in core(session).execute(_TAX_RATES, {"location_id": location_id})}
+    return {
+        code: rate for code, rate in core(session).execute(_TAX_RATES, {"location_id": location_id})
+    }
 
 
 # Built once: every sale and every till request looks its till up.
 TILL_VIEW = (
-    select(Till.id, Till.code, Till.name, Till.printer_url, Location.id, Location.code, Location.name,
-           Location.address, Location.timezone, Location.currency, Location.prices_include_tax,
-           Till.card_reader)
+    select(
+        Till.id,
+        Till.code,
+        Till.name,
+        Till.printer_url,
+        Location.id,
+        Location.code,
+        Location.name,
+        Location.address,
+        Location.timezone,
+        Location.currency,
+        Location.prices_include_tax,
+        Till.card_reader,
+    )
     .join(Location, Location.id == Till.location_id)
     .where(Till.code == bindparam("code"), Till.active)
 )
@@ -149,8 +170,13 @@ def list_tills(session: Session) -> list[TillView]:
     return [v for c in codes if (v := till_view(session, c)) is not None]
 
 
-def configure_till(session: Session, till_code: str, *, card_reader: str | None = None,
-                   printer_url: str | None = None) -> bool:
+def configure_till(
+    session: Session,
+    till_code: str,
+    *,
+    card_reader: str | None = None,
+    printer_url: str | None = None,
+) -> bool:
     """Set a till's card reader and/or printer; False when the till does not exist."""
     till = session.scalar(select(Till).where(Till.code == till_code))
     if till is None:

@@ -77,25 +77,48 @@ def _lines(rows: Sequence[TaskLine]) -> list[dict[str, Any]]:
 
 def _select() -> Select[Any]:
     # Rows are (task, assignee's name) and are unpacked into _view.
-    return cast(Select[Any], select(FulfilmentTask, User.display_name)
-                .outerjoin(User, User.id == FulfilmentTask.assignee_id))
+    return cast(
+        Select[Any],
+        select(FulfilmentTask, User.display_name).outerjoin(
+            User, User.id == FulfilmentTask.assignee_id
+        ),
+    )
 
 
 def _view(task: FulfilmentTask, assignee: str | None) -> TaskView:
     return TaskView(
-        id=task.id, location_id=task.location_id, kind=task.kind, status=task.status, outcome=task.outcome,
-        workflow_id=task.workflow_id, order_workflow_id=task.order_workflow_id, order_number=task.order_number,
+        id=task.id,
+        location_id=task.location_id,
+        kind=task.kind,
+        status=task.status,
+        outcome=task.outcome,
+        workflow_id=task.workflow_id,
+        order_workflow_id=task.order_workflow_id,
+        order_number=task.order_number,
         customer_name=task.customer_name,
-        lines=tuple(TaskLine(ln["sku"], int(ln["quantity"]), ln.get("name", "")) for ln in task.lines or []),
-        assignee_id=task.assignee_id, assignee_name=assignee or "", created_at=task.created_at,
-        due_at=task.due_at, claimed_at=task.claimed_at, done_at=task.done_at, escalated_at=task.escalated_at,
-        curbside_bay=task.curbside_bay, arrived_at=task.arrived_at, detail=dict(task.detail or {}),
+        lines=tuple(
+            TaskLine(ln["sku"], int(ln["quantity"]), ln.get("name", "")) for ln in task.lines or []
+        ),
+        assignee_id=task.assignee_id,
+        assignee_name=assignee or "",
+        created_at=task.created_at,
+        due_at=task.due_at,
+        claimed_at=task.claimed_at,
+        done_at=task.done_at,
+        escalated_at=task.escalated_at,
+        curbside_bay=task.curbside_bay,
+        arrived_at=task.arrived_at,
+        detail=dict(task.detail or {}),
     )
 
 
 def _locked(session: Session, task_id: int) -> FulfilmentTask:
-    task = session.scalars(select(FulfilmentTask).where(FulfilmentTask.id == task_id).with_for_update()
-                           .execution_options(populate_existing=True)).first()
+    task = session.scalars(
+        select(FulfilmentTask)
+        .where(FulfilmentTask.id == task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if task is None:
         raise NotFound(f"There is no task {task_id}.")
     return task
@@ -110,24 +133,38 @@ def create_task(session: Session, new: NewTask) -> TaskView:
     """Insert once per key; a retry gets the task that is already there."""
     session.execute(
         insert(FulfilmentTask)
-        .values(key=new.key, location_id=new.location_id, kind=new.kind, status=OPEN, outcome="",
-                workflow_id=new.workflow_id, order_workflow_id=new.order_workflow_id,
-                order_number=new.order_number, customer_name=new.customer_name, lines=_lines(new.lines),
-                due_at=new.due_at, detail=new.detail)
+        .values(
+            key=new.key,
+            location_id=new.location_id,
+            kind=new.kind,
+            status=OPEN,
+            outcome="",
+            workflow_id=new.workflow_id,
+            order_workflow_id=new.order_workflow_id,
+            order_number=new.order_number,
+            customer_name=new.customer_name,
+            lines=_lines(new.lines),
+            due_at=new.due_at,
+            detail=new.detail,
+        )
         .on_conflict_do_nothing(index_elements=["key"])
     )
     row = session.execute(_select().where(FulfilmentTask.key == new.key)).one()
     return _view(*row)
 
 
-def claim(session: Session, task_id: int, user_id: int, at: datetime, *, take_over: bool = False) -> TaskView:
+def claim(
+    session: Session, task_id: int, user_id: int, at: datetime, *, take_over: bool = False
+) -> TaskView:
     """Assign the task to a person; someone else's claim stands unless a manager takes it over."""
     t = _locked(session, task_id)
     if t.status not in ACTIVE_STATUSES:
         raise Conflict(f"Task {task_id} is {t.status} already.")
     if t.assignee_id not in (None, user_id) and not take_over:
         holder = session.get(User, t.assignee_id)
-        raise Conflict(f"{holder.display_name if holder else 'Someone'} is working on task {task_id} already.")
+        raise Conflict(
+            f"{holder.display_name if holder else 'Someone'} is working on task {task_id} already."
+        )
     if t.assignee_id != user_id:
         t.assignee_id, t.claimed_at, t.status = user_id, at, CLAIMED
     session.flush()
@@ -136,8 +173,16 @@ def claim(session: Session, task_id: int, user_id: int, at: datetime, *, take_ov
     return found
 
 
-def close(session: Session, task_id: int, outcome: str, at: datetime, *, user_id: int | None = None,
-          status: str = DONE, detail: dict[str, Any] | None = None) -> TaskView:
+def close(
+    session: Session,
+    task_id: int,
+    outcome: str,
+    at: datetime,
+    *,
+    user_id: int | None = None,
+    status: str = DONE,
+    detail: dict[str, Any] | None = None,
+) -> TaskView:
     """Finish (or cancel) a task once; closing a closed task changes nothing."""
     t = _locked(session, task_id)
     if t.status in ACTIVE_STATUSES:
@@ -156,7 +201,9 @@ def cancel_active(session: Session, workflow_id: str, outcome: str, at: datetime
     """Cancel every task of a workflow still open or claimed (it withdrew, expired or was cancelled)."""
     rows = session.execute(
         update(FulfilmentTask)
-        .where(FulfilmentTask.workflow_id == workflow_id, FulfilmentTask.status.in_(ACTIVE_STATUSES))
+        .where(
+            FulfilmentTask.workflow_id == workflow_id, FulfilmentTask.status.in_(ACTIVE_STATUSES)
+        )
         .values(status=CANCELLED, outcome=outcome, done_at=at)
         .returning(FulfilmentTask.id)
         .execution_options(synchronize_session=False)
@@ -164,9 +211,17 @@ def cancel_active(session: Session, workflow_id: str, outcome: str, at: datetime
     return len(rows)
 
 
-def amend(session: Session, task_id: int, *, lines: Sequence[TaskLine] | None = None,
-          due_at: datetime | None = None, escalated_at: datetime | None = None, curbside_bay: str | None = None,
-          arrived_at: datetime | None = None, detail: dict[str, Any] | None = None) -> TaskView:
+def amend(
+    session: Session,
+    task_id: int,
+    *,
+    lines: Sequence[TaskLine] | None = None,
+    due_at: datetime | None = None,
+    escalated_at: datetime | None = None,
+    curbside_bay: str | None = None,
+    arrived_at: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> TaskView:
     """Change what the workflow knows better now: lines, due time, escalation, curbside arrival, details."""
     t = _locked(session, task_id)
     if lines is not None:
@@ -187,19 +242,32 @@ def amend(session: Session, task_id: int, *, lines: Sequence[TaskLine] | None = 
 
 def active_tasks(session: Session, location_id: int, kind: str | None = None) -> list[TaskView]:
     """Open and claimed tasks of a location, oldest first."""
-    q = _select().where(FulfilmentTask.location_id == location_id,
-                        FulfilmentTask.status.in_(ACTIVE_STATUSES))
+    q = _select().where(
+        FulfilmentTask.location_id == location_id, FulfilmentTask.status.in_(ACTIVE_STATUSES)
+    )
     if kind:
         q = q.where(FulfilmentTask.kind == kind)
-    return [_view(*row) for row in session.execute(q.order_by(FulfilmentTask.created_at, FulfilmentTask.id))]
+    return [
+        _view(*row)
+        for row in session.execute(q.order_by(FulfilmentTask.created_at, FulfilmentTask.id))
+    ]
 
 
 def board(session: Session, location_id: int, now: datetime) -> list[TaskView]:
     """The board's order: curbside arrivals, then overdue (escalated or past due), then by due time."""
     curbside = case((FulfilmentTask.arrived_at.is_not(None), 0), else_=1)
-    overdue = case((FulfilmentTask.escalated_at.is_not(None), 0), (FulfilmentTask.due_at < now, 0), else_=1)
-    q = (_select().where(FulfilmentTask.location_id == location_id, FulfilmentTask.status.in_(ACTIVE_STATUSES))
-         .order_by(curbside, FulfilmentTask.arrived_at, overdue, FulfilmentTask.due_at, FulfilmentTask.id))
+    overdue = case(
+        (FulfilmentTask.escalated_at.is_not(None), 0), (FulfilmentTask.due_at < now, 0), else_=1
+    )
+    q = (
+        _select()
+        .where(
+            FulfilmentTask.location_id == location_id, FulfilmentTask.status.in_(ACTIVE_STATUSES)
+        )
+        .order_by(
+            curbside, FulfilmentTask.arrived_at, overdue, FulfilmentTask.due_at, FulfilmentTask.id
+        )
+    )
     return [_view(*row) for row in session.execute(q)]
 
 
@@ -212,9 +280,13 @@ def pickup_workflow(session: Session, location_id: int, order: str) -> str | Non
     """The newest pickup workflow of an order (by number, or the order's barcode) at a location."""
     return session.scalar(
         select(FulfilmentTask.workflow_id)
-        .where(FulfilmentTask.location_id == location_id, FulfilmentTask.order_number == order,
-               FulfilmentTask.workflow_id.like("bopis:%"))
-        .order_by(FulfilmentTask.id.desc()).limit(1)
+        .where(
+            FulfilmentTask.location_id == location_id,
+            FulfilmentTask.order_number == order,
+            FulfilmentTask.workflow_id.like("bopis:%"),
+        )
+        .order_by(FulfilmentTask.id.desc())
+        .limit(1)
     )
 
 
@@ -231,4 +303,8 @@ class LocationRef:
 def location_ref(session: Session, code: str) -> LocationRef | None:
     """A location by code (stores and warehouses fulfil alike)."""
     loc = session.scalar(select(Location).where(Location.code == code))
-    return LocationRef(loc.id, loc.code, loc.name, loc.kind, loc.timezone, loc.address or "") if loc else None
+    return (
+        LocationRef(loc.id, loc.code, loc.name, loc.kind, loc.timezone, loc.address or "")
+        if loc
+        else None
+    )

@@ -36,8 +36,14 @@ def record(session: Session, new: orders.NewOrder, *, source: str, external_id: 
     return order.number
 
 
-def set_status(session: Session, workflow_id: str, status: str, *, warnings: list[str] | None = None,
-               location_id: int | None = None) -> None:
+def set_status(
+    session: Session,
+    workflow_id: str,
+    status: str,
+    *,
+    warnings: list[str] | None = None,
+    location_id: int | None = None,
+) -> None:
     values: dict[str, object] = {"status": status}
     if warnings is not None:
         values["warnings"] = warnings
@@ -50,8 +56,17 @@ def summary(session: Session, workflow_id: str) -> OrderSummary | None:
     o = orders.order_by_workflow(session, workflow_id)
     if o is None:
         return None
-    return OrderSummary(o.number, o.workflow_id, o.status, o.currency, o.total, o.fulfilment_type,
-                        o.external_source or "", o.external_id or "", tuple(o.warnings or ()))
+    return OrderSummary(
+        o.number,
+        o.workflow_id,
+        o.status,
+        o.currency,
+        o.total,
+        o.fulfilment_type,
+        o.external_source or "",
+        o.external_id or "",
+        tuple(o.warnings or ()),
+    )
 
 
 def placed_before(session: Session, workflow_id: str) -> datetime | None:

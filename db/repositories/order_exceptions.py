@@ -43,19 +43,30 @@ class ExceptionView:
 def raise_exception(session: Session, new: NewException) -> None:
     """Open (or re-open) the entry for this order, kind and SKU: once per combination."""
     session.execute(
-        insert(OrderException).values(**new.__dict__, status="open")
+        insert(OrderException)
+        .values(**new.__dict__, status="open")
         .on_conflict_do_update(
             index_elements=["workflow_id", "kind", "sku"],
-            set_={"status": "open", "reason": new.reason, "detail": new.detail, "updated_at": func.now()},
+            set_={
+                "status": "open",
+                "reason": new.reason,
+                "detail": new.detail,
+                "updated_at": func.now(),
+            },
         )
     )
 
 
 def resolve_for_order(session: Session, workflow_id: str) -> int:
     """The order went through after all: its open entries are resolved."""
-    return session.execute(
-        update(OrderException).where(OrderException.workflow_id == workflow_id, OrderException.status == "open")
-        .values(status="resolved", updated_at=func.now())).rowcount or 0  # type: ignore[attr-defined]
+    return (
+        session.execute(
+            update(OrderException)
+            .where(OrderException.workflow_id == workflow_id, OrderException.status == "open")
+            .values(status="resolved", updated_at=func.now())
+        ).rowcount
+        or 0
+    )  # type: ignore[attr-defined]
 
 
 def resolve(session: Session, exception_id: int) -> ExceptionView | None:
@@ -69,8 +80,13 @@ def resolve(session: Session, exception_id: int) -> ExceptionView | None:
     return _view(row)
 
 
-def listing(session: Session, *, status: str | None = "open", workflow_id: str | None = None,
-            limit: int = 200) -> list[ExceptionView]:
+def listing(
+    session: Session,
+    *,
+    status: str | None = "open",
+    workflow_id: str | None = None,
+    limit: int = 200,
+) -> list[ExceptionView]:
     q = select(OrderException).order_by(OrderException.id.desc()).limit(limit)
     if status:
         q = q.where(OrderException.status == status)
@@ -80,5 +96,16 @@ def listing(session: Session, *, status: str | None = "open", workflow_id: str |
 
 
 def _view(r: OrderException) -> ExceptionView:
-    return ExceptionView(r.id, r.workflow_id, r.source, r.store_code, r.external_id, r.kind, r.sku, r.reason,
-                         dict(r.detail or {}), r.status, r.created_at)
+    return ExceptionView(
+        r.id,
+        r.workflow_id,
+        r.source,
+        r.store_code,
+        r.external_id,
+        r.kind,
+        r.sku,
+        r.reason,
+        dict(r.detail or {}),
+        r.status,
+        r.created_at,
+    )

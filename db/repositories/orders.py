@@ -15,7 +15,6 @@ from db.models import Order, OrderLine, Payment, Refund
 from db.session import core
 from domain.pricing import PricedLine
 
-
 # An order line stores what pricing produced for it.
 NewOrderLine = PricedLine
 
@@ -87,22 +86,56 @@ _ADD_ORDER = text("""
            coalesce((SELECT display_name FROM users WHERE id = CAST(:cashier_id AS integer)), '') AS cashier_name
     FROM o
 """)
-_LINE_COLUMNS = ("line_no", "sku", "name", "quantity", "unit_price", "net", "tax", "gross", "tax_code",
-                 "tax_rate_bp")
-_PAYMENT_COLUMNS = ("workflow_id", "tender", "amount", "tendered", "currency", "status", "idempotency_key",
-                    "location_id", "till_id", "provider", "provider_ref")
+_LINE_COLUMNS = (
+    "line_no",
+    "sku",
+    "name",
+    "quantity",
+    "unit_price",
+    "net",
+    "tax",
+    "gross",
+    "tax_code",
+    "tax_rate_bp",
+)
+_PAYMENT_COLUMNS = (
+    "workflow_id",
+    "tender",
+    "amount",
+    "tendered",
+    "currency",
+    "status",
+    "idempotency_key",
+    "location_id",
+    "till_id",
+    "provider",
+    "provider_ref",
+)
 
 
-def add_order(session: Session, new: NewOrder, payments: Sequence[NewPayment] = ()) -> AddedOrder | None:
+def add_order(
+    session: Session, new: NewOrder, payments: Sequence[NewPayment] = ()
+) -> AddedOrder | None:
     """Insert the order with its lines once per workflow id, and each payment once per key; None
     when the order is there already. A retry burns one sequence value: numbers may have gaps,
     they never repeat."""
     params: dict[str, object] = {
-        "prefix": new.number_prefix, "workflow_id": new.workflow_id, "channel": new.channel,
-        "fulfilment_type": new.fulfilment_type, "status": new.status, "location_id": new.location_id,
-        "till_id": new.till_id, "cashier_id": new.cashier_id, "customer_id": new.customer_id,
-        "currency": new.currency, "subtotal": new.subtotal, "tax_total": new.tax_total, "total": new.total,
-        "change_due": new.change_due, "warnings": json.dumps(new.warnings), "placed_at": new.placed_at,
+        "prefix": new.number_prefix,
+        "workflow_id": new.workflow_id,
+        "channel": new.channel,
+        "fulfilment_type": new.fulfilment_type,
+        "status": new.status,
+        "location_id": new.location_id,
+        "till_id": new.till_id,
+        "cashier_id": new.cashier_id,
+        "customer_id": new.customer_id,
+        "currency": new.currency,
+        "subtotal": new.subtotal,
+        "tax_total": new.tax_total,
+        "total": new.total,
+        "change_due": new.change_due,
+        "warnings": json.dumps(new.warnings),
+        "placed_at": new.placed_at,
     }
     for column in _LINE_COLUMNS:
         params[column] = [getattr(line, column) for line in new.lines]
@@ -130,12 +163,19 @@ def order_by_number(session: Session, number: str) -> Order | None:
 
 def order_lines(session: Session, order_id: int) -> list[OrderLine]:
     return list(
-        session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no))
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+        )
     )
 
 
 def count_orders(session: Session, workflow_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(Order).where(Order.workflow_id == workflow_id)) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Order).where(Order.workflow_id == workflow_id)
+        )
+        or 0
+    )
 
 
 # ---- payments ----------------------------------------------------------------------------
@@ -159,7 +199,9 @@ class NewPayment:
 def insert_payment(session: Session, new: NewPayment) -> Payment:
     """Insert once per idempotency key and return the stored row."""
     row = session.scalars(
-        insert(Payment).values(**new.__dict__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        insert(Payment)
+        .values(**new.__dict__)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(Payment)
     ).one_or_none()
     if row is None:
@@ -170,7 +212,9 @@ def insert_payment(session: Session, new: NewPayment) -> Payment:
 
 def payments_for(session: Session, workflow_id: str) -> list[Payment]:
     return list(
-        session.scalars(select(Payment).where(Payment.workflow_id == workflow_id).order_by(Payment.id))
+        session.scalars(
+            select(Payment).where(Payment.workflow_id == workflow_id).order_by(Payment.id)
+        )
     )
 
 
@@ -219,11 +263,25 @@ def refund_by_key(session: Session, key: str) -> Refund | None:
     return session.scalar(select(Refund).where(Refund.idempotency_key == key))
 
 
-def insert_refund(session: Session, *, payment_id: int, amount: int, key: str, reason: str,
-                  workflow_id: str | None) -> Refund:
+def insert_refund(
+    session: Session,
+    *,
+    payment_id: int,
+    amount: int,
+    key: str,
+    reason: str,
+    workflow_id: str | None,
+) -> Refund:
     session.execute(
-        insert(Refund).values(payment_id=payment_id, amount=amount, status="pending", reason=reason,
-                              idempotency_key=key, workflow_id=workflow_id)
+        insert(Refund)
+        .values(
+            payment_id=payment_id,
+            amount=amount,
+            status="pending",
+            reason=reason,
+            idempotency_key=key,
+            workflow_id=workflow_id,
+        )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     row = refund_by_key(session, key)
@@ -236,6 +294,11 @@ def update_refund(session: Session, refund_id: int, **values: object) -> None:
 
 
 def refunds_for(session: Session, workflow_id: str) -> list[Refund]:
-    return list(session.scalars(
-        select(Refund).join(Payment, Payment.id == Refund.payment_id)
-        .where(Payment.workflow_id == workflow_id).order_by(Refund.id)))
+    return list(
+        session.scalars(
+            select(Refund)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Payment.workflow_id == workflow_id)
+            .order_by(Refund.id)
+        )
+    )

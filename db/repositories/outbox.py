@@ -27,13 +27,31 @@ class OutboxEntry:
     created_at: datetime
 
 
-def add(session: Session, *, key: str, kind: str, channel: str, recipient: str, subject: str, body: str,
-        reference: str, data: dict[str, Any]) -> bool:
+def add(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    reference: str,
+    data: dict[str, Any],
+) -> bool:
     """Queue a message; False when this key was queued before (a retry)."""
     inserted = session.execute(
         insert(OutboxNotice)
-        .values(key=key, kind=kind, channel=channel, recipient=recipient, subject=subject, body=body,
-                reference=reference, data=data)
+        .values(
+            key=key,
+            kind=kind,
+            channel=channel,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            reference=reference,
+            data=data,
+        )
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxNotice.id)
     ).scalar_one_or_none()
@@ -42,7 +60,21 @@ def add(session: Session, *, key: str, kind: str, channel: str, recipient: str, 
 
 def for_reference(session: Session, reference: str) -> list[OutboxEntry]:
     """The messages about one workflow, oldest first."""
-    rows = session.scalars(select(OutboxNotice).where(OutboxNotice.reference == reference)
-                           .order_by(OutboxNotice.id))
-    return [OutboxEntry(r.id, r.key, r.kind, r.channel, r.recipient, r.subject, r.body, r.reference,
-                        dict(r.data or {}), r.created_at) for r in rows]
+    rows = session.scalars(
+        select(OutboxNotice).where(OutboxNotice.reference == reference).order_by(OutboxNotice.id)
+    )
+    return [
+        OutboxEntry(
+            r.id,
+            r.key,
+            r.kind,
+            r.channel,
+            r.recipient,
+            r.subject,
+            r.body,
+            r.reference,
+            dict(r.data or {}),
+            r.created_at,
+        )
+        for r in rows
+    ]

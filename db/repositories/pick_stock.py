@@ -20,17 +20,31 @@ from db.repositories.reservations import ACTIVE, CONSUMED, ORDER, PICKUP, Hold, 
 MOVED = "moved"  # an order hold whose units all moved to the pickup hold of the same reference
 
 
-def _row(session: Session, kind: str, reference: str, location_id: int, sku: str) -> Reservation | None:
+def _row(
+    session: Session, kind: str, reference: str, location_id: int, sku: str
+) -> Reservation | None:
     return session.scalars(
         select(Reservation)
-        .where(Reservation.kind == kind, Reservation.reference == reference,
-               Reservation.location_id == location_id, Reservation.sku == sku)
-        .with_for_update().execution_options(populate_existing=True)
+        .where(
+            Reservation.kind == kind,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.sku == sku,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
 
 
-def hold_for_pickup(session: Session, *, reference: str, location_id: int, targets: Mapping[str, int],
-                    expires_at: datetime | None, workflow_id: str | None) -> list[Hold]:
+def hold_for_pickup(
+    session: Session,
+    *,
+    reference: str,
+    location_id: int,
+    targets: Mapping[str, int],
+    expires_at: datetime | None,
+    workflow_id: str | None,
+) -> list[Hold]:
     """Make the pickup hold of each SKU `targets[sku]` units, taken from the order hold; returns what moved.
 
     Targets (not increments) make a retried activity harmless. The whole order hold changes kind in
@@ -51,9 +65,16 @@ def hold_for_pickup(session: Session, *, reference: str, location_id: int, targe
             order.kind, order.expires_at, order.workflow_id = PICKUP, expires_at, workflow_id
         else:
             if pickup is None:
-                pickup = Reservation(location_id=location_id, sku=sku, quantity=n, kind=PICKUP,
-                                     reference=reference, status=ACTIVE, expires_at=expires_at,
-                                     workflow_id=workflow_id)
+                pickup = Reservation(
+                    location_id=location_id,
+                    sku=sku,
+                    quantity=n,
+                    kind=PICKUP,
+                    reference=reference,
+                    status=ACTIVE,
+                    expires_at=expires_at,
+                    workflow_id=workflow_id,
+                )
                 session.add(pickup)
             else:
                 pickup.quantity, pickup.status, pickup.expires_at = have + n, ACTIVE, expires_at
@@ -70,20 +91,34 @@ def set_expiry(session: Session, *, reference: str, location_id: int, expires_at
     """The pickup deadline moved (a manager extended it)."""
     session.execute(
         update(Reservation)
-        .where(Reservation.kind == PICKUP, Reservation.reference == reference,
-               Reservation.location_id == location_id, Reservation.status == ACTIVE)
+        .where(
+            Reservation.kind == PICKUP,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.status == ACTIVE,
+        )
         .values(expires_at=expires_at)
         .execution_options(synchronize_session=False)
     )
 
 
-def consume_pickup(session: Session, *, reference: str, location_id: int, occurred_at: datetime,
-                   workflow_id: str | None) -> list[Hold]:
+def consume_pickup(
+    session: Session,
+    *,
+    reference: str,
+    location_id: int,
+    occurred_at: datetime,
+    workflow_id: str | None,
+) -> list[Hold]:
     """Handed over: the pickup hold leaves on_hand through the ledger and stops being held; once."""
     rows = session.execute(
         update(Reservation)
-        .where(Reservation.kind == PICKUP, Reservation.reference == reference,
-               Reservation.location_id == location_id, Reservation.status == ACTIVE)
+        .where(
+            Reservation.kind == PICKUP,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.status == ACTIVE,
+        )
         .values(status=CONSUMED)
         .returning(Reservation.sku, Reservation.quantity)
         .execution_options(synchronize_session=False)
@@ -93,24 +128,53 @@ def consume_pickup(session: Session, *, reference: str, location_id: int, occurr
         return []
     # Our own key: the order's consume step uses `{reference}:consume:…` for order holds.
     stock.apply_movements(
-        session, location_id,
-        [stock.Movement(h.sku, -h.quantity, "pickup", reference, f"{reference}:pickup:{location_id}:{h.sku}")
-         for h in holds],
-        workflow_id=workflow_id, occurred_at=occurred_at,
+        session,
+        location_id,
+        [
+            stock.Movement(
+                h.sku, -h.quantity, "pickup", reference, f"{reference}:pickup:{location_id}:{h.sku}"
+            )
+            for h in holds
+        ],
+        workflow_id=workflow_id,
+        occurred_at=occurred_at,
     )
     for h in holds:
         give_back(session, location_id, h.sku, h.quantity)
     return holds
 
 
-def record_shortage(session: Session, *, location_id: int, missing: Mapping[str, int], reference: str,
-                    key: str, workflow_id: str | None, occurred_at: datetime) -> dict[str, int]:
+def record_shortage(
+    session: Session,
+    *,
+    location_id: int,
+    missing: Mapping[str, int],
+    reference: str,
+    key: str,
+    workflow_id: str | None,
+    occurred_at: datetime,
+) -> dict[str, int]:
     """The shelf had fewer than the books: take the missing units off on_hand (never below 0); once per key."""
-    levels = {r.sku: r.on_hand for r in session.scalars(
-        select(StockLevel).where(StockLevel.location_id == location_id, StockLevel.sku.in_(list(missing))))}
-    movements = [stock.Movement(sku, -min(qty, max(levels.get(sku, 0), 0)), "pick_shortage", reference,
-                                f"{key}:{sku}")
-                 for sku, qty in sorted(missing.items()) if qty > 0]
-    applied = stock.apply_movements(session, location_id, [m for m in movements if m.delta < 0],
-                                    workflow_id=workflow_id, occurred_at=occurred_at)
+    levels = {
+        r.sku: r.on_hand
+        for r in session.scalars(
+            select(StockLevel).where(
+                StockLevel.location_id == location_id, StockLevel.sku.in_(list(missing))
+            )
+        )
+    }
+    movements = [
+        stock.Movement(
+            sku, -min(qty, max(levels.get(sku, 0), 0)), "pick_shortage", reference, f"{key}:{sku}"
+        )
+        for sku, qty in sorted(missing.items())
+        if qty > 0
+    ]
+    applied = stock.apply_movements(
+        session,
+        location_id,
+        [m for m in movements if m.delta < 0],
+        workflow_id=workflow_id,
+        occurred_at=occurred_at,
+    )
     return {a.sku: -a.delta for a in applied}

@@ -36,8 +36,10 @@ class OutOfStock(Conflict):
     """Fewer units available to promise than asked for; nothing of the basket was held."""
 
     def __init__(self, location_id: int, sku: str, wanted: int) -> None:
-        super().__init__(f"{sku}: fewer than {wanted} available to promise at location {location_id}.",
-                         code="out_of_stock")
+        super().__init__(
+            f"{sku}: fewer than {wanted} available to promise at location {location_id}.",
+            code="out_of_stock",
+        )
         self.location_id, self.sku, self.wanted = location_id, sku, wanted
 
 
@@ -50,8 +52,11 @@ def take(session: Session, location_id: int, sku: str, quantity: int) -> bool:
     level = StockLevel
     row = session.execute(
         update(level)
-        .where(level.location_id == location_id, level.sku == sku,
-               level.on_hand - level.reserved - level.safety_stock >= quantity)
+        .where(
+            level.location_id == location_id,
+            level.sku == sku,
+            level.on_hand - level.reserved - level.safety_stock >= quantity,
+        )
         .values(reserved=level.reserved + quantity, updated_at=func.now())
         .returning(level.reserved)
         .execution_options(synchronize_session=False)
@@ -88,8 +93,16 @@ def reserve(
             continue
         fresh = session.execute(
             insert(Reservation)
-            .values(location_id=h.location_id, sku=h.sku, quantity=h.quantity, kind=kind, reference=reference,
-                    status=ACTIVE, expires_at=expires_at, workflow_id=workflow_id)
+            .values(
+                location_id=h.location_id,
+                sku=h.sku,
+                quantity=h.quantity,
+                kind=kind,
+                reference=reference,
+                status=ACTIVE,
+                expires_at=expires_at,
+                workflow_id=workflow_id,
+            )
             .on_conflict_do_update(
                 index_elements=["kind", "reference", "location_id", "sku"],
                 set_={"status": ACTIVE, "quantity": h.quantity, "expires_at": expires_at},
@@ -100,7 +113,9 @@ def reserve(
         if fresh is None:
             continue  # active already: a retry
         if not take(session, h.location_id, h.sku, h.quantity):
-            raise OutOfStock(h.location_id, h.sku, h.quantity)  # the unit of work rolls back the lot
+            raise OutOfStock(
+                h.location_id, h.sku, h.quantity
+            )  # the unit of work rolls back the lot
         taken.append(h)
     return taken
 
@@ -122,14 +137,26 @@ def set_quantity(
     """
     session.execute(
         insert(Reservation)
-        .values(location_id=location_id, sku=sku, quantity=max(quantity, 1), kind=kind, reference=reference,
-                status=RELEASED, expires_at=expires_at, workflow_id=workflow_id)
+        .values(
+            location_id=location_id,
+            sku=sku,
+            quantity=max(quantity, 1),
+            kind=kind,
+            reference=reference,
+            status=RELEASED,
+            expires_at=expires_at,
+            workflow_id=workflow_id,
+        )
         .on_conflict_do_nothing(index_elements=["kind", "reference", "location_id", "sku"])
     )
     row = session.scalars(
         select(Reservation)
-        .where(Reservation.kind == kind, Reservation.reference == reference,
-               Reservation.location_id == location_id, Reservation.sku == sku)
+        .where(
+            Reservation.kind == kind,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.sku == sku,
+        )
         .with_for_update()
     ).one()
     current = row.quantity if row.status == ACTIVE else 0
@@ -156,14 +183,16 @@ def release(
     sku: str | None = None,
 ) -> list[Hold]:
     """Give back every active hold of the reference (optionally one location / SKU); once."""
-    q = update(Reservation).where(Reservation.kind == kind, Reservation.reference == reference,
-                                  Reservation.status == ACTIVE)
+    q = update(Reservation).where(
+        Reservation.kind == kind, Reservation.reference == reference, Reservation.status == ACTIVE
+    )
     if location_id is not None:
         q = q.where(Reservation.location_id == location_id)
     if sku is not None:
         q = q.where(Reservation.sku == sku)
     rows = session.execute(
-        q.values(status=RELEASED).returning(Reservation.location_id, Reservation.sku, Reservation.quantity)
+        q.values(status=RELEASED)
+        .returning(Reservation.location_id, Reservation.sku, Reservation.quantity)
         .execution_options(synchronize_session=False)
     ).all()
     released = _order(Hold(loc, s, qty) for loc, s, qty in rows)
@@ -172,13 +201,19 @@ def release(
     return released
 
 
-def release_part(session: Session, *, kind: str, reference: str, location_id: int, sku: str,
-                 quantity: int) -> int:
+def release_part(
+    session: Session, *, kind: str, reference: str, location_id: int, sku: str, quantity: int
+) -> int:
     """Give back up to `quantity` of one hold (the rest stays held); returns how many were given back."""
     row = session.scalars(
         select(Reservation)
-        .where(Reservation.kind == kind, Reservation.reference == reference, Reservation.location_id == location_id,
-               Reservation.sku == sku, Reservation.status == ACTIVE)
+        .where(
+            Reservation.kind == kind,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.sku == sku,
+            Reservation.status == ACTIVE,
+        )
         .with_for_update()
     ).first()
     if row is None:
@@ -206,8 +241,12 @@ def consume(
     """The held goods leave: each hold becomes a ledger movement (on_hand down) and stops being held; once."""
     rows = session.execute(
         update(Reservation)
-        .where(Reservation.kind == kind, Reservation.reference == reference,
-               Reservation.location_id == location_id, Reservation.status == ACTIVE)
+        .where(
+            Reservation.kind == kind,
+            Reservation.reference == reference,
+            Reservation.location_id == location_id,
+            Reservation.status == ACTIVE,
+        )
         .values(status=CONSUMED)
         .returning(Reservation.sku, Reservation.quantity)
         .execution_options(synchronize_session=False)
@@ -216,23 +255,39 @@ def consume(
     if not holds:
         return []
     stock.apply_movements(
-        session, location_id,
-        [stock.Movement(h.sku, -h.quantity, reason, reference, f"{reference}:consume:{location_id}:{h.sku}")
-         for h in holds],
-        workflow_id=workflow_id, occurred_at=occurred_at,
+        session,
+        location_id,
+        [
+            stock.Movement(
+                h.sku, -h.quantity, reason, reference, f"{reference}:consume:{location_id}:{h.sku}"
+            )
+            for h in holds
+        ],
+        workflow_id=workflow_id,
+        occurred_at=occurred_at,
     )
     for h in holds:
         give_back(session, h.location_id, h.sku, h.quantity)
     return holds
 
 
-def adopt(session: Session, *, from_kind: str, from_reference: str, to_kind: str, to_reference: str,
-          workflow_id: str | None) -> list[Hold]:
+def adopt(
+    session: Session,
+    *,
+    from_kind: str,
+    from_reference: str,
+    to_kind: str,
+    to_reference: str,
+    workflow_id: str | None,
+) -> list[Hold]:
     """Hand a cart's active holds to an order as they are: nothing is given back or taken again."""
     rows = session.execute(
         update(Reservation)
-        .where(Reservation.kind == from_kind, Reservation.reference == from_reference,
-               Reservation.status == ACTIVE)
+        .where(
+            Reservation.kind == from_kind,
+            Reservation.reference == from_reference,
+            Reservation.status == ACTIVE,
+        )
         .values(kind=to_kind, reference=to_reference, expires_at=None, workflow_id=workflow_id)
         .returning(Reservation.location_id, Reservation.sku, Reservation.quantity)
         .execution_options(synchronize_session=False)
@@ -243,8 +298,11 @@ def adopt(session: Session, *, from_kind: str, from_reference: str, to_kind: str
 def holds(session: Session, *, kind: str, reference: str) -> list[Hold]:
     """The active holds of a reference."""
     rows = session.execute(
-        select(Reservation.location_id, Reservation.sku, Reservation.quantity)
-        .where(Reservation.kind == kind, Reservation.reference == reference, Reservation.status == ACTIVE)
+        select(Reservation.location_id, Reservation.sku, Reservation.quantity).where(
+            Reservation.kind == kind,
+            Reservation.reference == reference,
+            Reservation.status == ACTIVE,
+        )
     ).all()
     return _order(Hold(loc, s, qty) for loc, s, qty in rows)
 
@@ -253,8 +311,11 @@ def orders_to_resource(session: Session, location_id: int, sku: str) -> list[tup
     """(order workflow, units) that lost their goods to a till sale: newest holds first, as many as
     it takes to cover what is now over-committed at the location."""
     level = session.scalars(
-        select(StockLevel).where(StockLevel.location_id == location_id, StockLevel.sku == sku)
-        .with_for_update().execution_options(populate_existing=True)).first()
+        select(StockLevel)
+        .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if level is None:
         return []
     short = level.reserved - max(0, level.on_hand - level.safety_stock)
@@ -263,8 +324,12 @@ def orders_to_resource(session: Session, location_id: int, sku: str) -> list[tup
         return out
     rows = session.execute(
         select(Reservation.workflow_id, Reservation.reference, Reservation.quantity)
-        .where(Reservation.location_id == location_id, Reservation.sku == sku, Reservation.kind == ORDER,
-               Reservation.status == ACTIVE)
+        .where(
+            Reservation.location_id == location_id,
+            Reservation.sku == sku,
+            Reservation.kind == ORDER,
+            Reservation.status == ACTIVE,
+        )
         .order_by(Reservation.created_at.desc(), Reservation.id.desc())
     ).all()
     for wf, ref, qty in rows:
@@ -279,7 +344,9 @@ def orders_to_resource(session: Session, location_id: int, sku: str) -> list[tup
 def reserved_mismatches(session: Session) -> list[tuple[int, str, int, int]]:
     """(location, sku, reserved, sum of active holds) wherever they differ."""
     sums = (
-        select(Reservation.location_id, Reservation.sku, func.sum(Reservation.quantity).label("total"))
+        select(
+            Reservation.location_id, Reservation.sku, func.sum(Reservation.quantity).label("total")
+        )
         .where(Reservation.status == ACTIVE)
         .group_by(Reservation.location_id, Reservation.sku)
         .subquery()
@@ -287,7 +354,9 @@ def reserved_mismatches(session: Session) -> list[tuple[int, str, int, int]]:
     total = func.coalesce(sums.c.total, 0)
     rows = session.execute(
         select(StockLevel.location_id, StockLevel.sku, StockLevel.reserved, total)
-        .outerjoin(sums, (sums.c.location_id == StockLevel.location_id) & (sums.c.sku == StockLevel.sku))
+        .outerjoin(
+            sums, (sums.c.location_id == StockLevel.location_id) & (sums.c.sku == StockLevel.sku)
+        )
         .where(StockLevel.reserved != total)
     )
     return [(loc, s, r, int(t)) for loc, s, r, t in rows]

@@ -92,12 +92,22 @@ def apply_movements(
     if not movements:
         return []
     conn = core(session)
-    written = set(conn.execute(_WRITE_LEDGER, {
-        "location_id": location_id, "workflow_id": workflow_id, "occurred_at": occurred_at,
-        "skus": [m.sku for m in movements], "deltas": [m.delta for m in movements],
-        "buckets": [m.bucket for m in movements], "reasons": [m.reason for m in movements],
-        "references": [m.reference for m in movements], "keys": [m.idempotency_key for m in movements],
-    }).scalars())
+    written = set(
+        conn.execute(
+            _WRITE_LEDGER,
+            {
+                "location_id": location_id,
+                "workflow_id": workflow_id,
+                "occurred_at": occurred_at,
+                "skus": [m.sku for m in movements],
+                "deltas": [m.delta for m in movements],
+                "buckets": [m.bucket for m in movements],
+                "reasons": [m.reason for m in movements],
+                "references": [m.reference for m in movements],
+                "keys": [m.idempotency_key for m in movements],
+            },
+        ).scalars()
+    )
     applies = []
     moved: dict[str, list[int]] = {}  # sku -> [sellable, quarantine] that apply
     for m in movements:
@@ -108,10 +118,18 @@ def apply_movements(
         if ok:
             acc[1 if m.bucket == "quarantine" else 0] += m.delta
     skus = sorted(moved)
-    now = {sku: (on_hand, reserved, safety) for sku, on_hand, reserved, safety in conn.execute(_MOVE_LEVELS, {
-        "location_id": location_id, "skus": skus,
-        "sellable": [moved[s][0] for s in skus], "quarantine": [moved[s][1] for s in skus],
-    })}
+    now = {
+        sku: (on_hand, reserved, safety)
+        for sku, on_hand, reserved, safety in conn.execute(
+            _MOVE_LEVELS,
+            {
+                "location_id": location_id,
+                "skus": skus,
+                "sellable": [moved[s][0] for s in skus],
+                "quarantine": [moved[s][1] for s in skus],
+            },
+        )
+    }
     # Walk the batch in order from what each level held before it.
     on_hand = {sku: now[sku][0] - moved[sku][0] for sku in skus}
     out: list[Applied] = []
@@ -138,9 +156,13 @@ def movements_with_key_prefix(session: Session, prefix: str) -> list[StockMoveme
 def level(session: Session, location_id: int, sku: str) -> Level | None:
     # Read from the table, not the session's identity map: apply_movements moves levels in SQL.
     row = session.execute(
-        select(StockLevel.location_id, StockLevel.sku, StockLevel.on_hand, StockLevel.reserved,
-               StockLevel.safety_stock)
-        .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+        select(
+            StockLevel.location_id,
+            StockLevel.sku,
+            StockLevel.on_hand,
+            StockLevel.reserved,
+            StockLevel.safety_stock,
+        ).where(StockLevel.location_id == location_id, StockLevel.sku == sku)
     ).first()
     return None if row is None else Level(*row)
 
@@ -153,9 +175,16 @@ def levels_for_sku(session: Session, sku: str) -> list[Level]:
 def ledger_mismatches(session: Session) -> list[tuple[int, str, str, int, int]]:
     """(location, sku, bucket, level, ledger sum) wherever a level is not the sum of its movements."""
     out: list[tuple[int, str, str, int, int]] = []
-    for bucket, column in (("sellable", StockLevel.on_hand), ("quarantine", StockLevel.quarantined)):
+    for bucket, column in (
+        ("sellable", StockLevel.on_hand),
+        ("quarantine", StockLevel.quarantined),
+    ):
         sums = (
-            select(StockMovement.location_id, StockMovement.sku, func.sum(StockMovement.delta).label("total"))
+            select(
+                StockMovement.location_id,
+                StockMovement.sku,
+                func.sum(StockMovement.delta).label("total"),
+            )
             .where(StockMovement.bucket == bucket)
             .group_by(StockMovement.location_id, StockMovement.sku)
             .subquery()
@@ -163,7 +192,10 @@ def ledger_mismatches(session: Session) -> list[tuple[int, str, str, int, int]]:
         total = func.coalesce(sums.c.total, 0)
         rows = session.execute(
             select(StockLevel.location_id, StockLevel.sku, column, total)
-            .outerjoin(sums, (sums.c.location_id == StockLevel.location_id) & (sums.c.sku == StockLevel.sku))
+            .outerjoin(
+                sums,
+                (sums.c.location_id == StockLevel.location_id) & (sums.c.sku == StockLevel.sku),
+            )
             .where(column != total)
         )
         out += [(loc, sku, bucket, level, int(t)) for loc, sku, level, t in rows]

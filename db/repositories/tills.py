@@ -45,21 +45,34 @@ def offline_card_policy(session: Session, location_id: int) -> offline.OfflineCa
     if row is None:
         return offline.OfflineCardPolicy()
     return offline.OfflineCardPolicy(
-        enabled=row.enabled, per_sale_cap=row.per_sale_cap, total_cap=row.total_cap,
+        enabled=row.enabled,
+        per_sale_cap=row.per_sale_cap,
+        total_cap=row.total_cap,
         max_age=timedelta(hours=row.max_age_hours),
     )
 
 
 def set_offline_card_policy(
-    session: Session, location_id: int, *, enabled: bool, per_sale_cap: int, total_cap: int,
+    session: Session,
+    location_id: int,
+    *,
+    enabled: bool,
+    per_sale_cap: int,
+    total_cap: int,
     max_age_hours: int,
 ) -> None:
-    values = {"enabled": enabled, "per_sale_cap": per_sale_cap, "total_cap": total_cap,
-              "max_age_hours": max_age_hours}
+    values = {
+        "enabled": enabled,
+        "per_sale_cap": per_sale_cap,
+        "total_cap": total_cap,
+        "max_age_hours": max_age_hours,
+    }
     session.execute(
         insert(OfflineCardPolicy)
         .values(location_id=location_id, **values)
-        .on_conflict_do_update(index_elements=["location_id"], set_={**values, "updated_at": func.now()})
+        .on_conflict_do_update(
+            index_elements=["location_id"], set_={**values, "updated_at": func.now()}
+        )
     )
 
 
@@ -75,32 +88,50 @@ class NewJournalEntry:
     payload: dict[str, Any]
 
 
-def receive_entries(session: Session, till_id: int, batch_id: str, entries: Sequence[NewJournalEntry]) -> None:
+def receive_entries(
+    session: Session, till_id: int, batch_id: str, entries: Sequence[NewJournalEntry]
+) -> None:
     """Keep each uploaded entry once per (till, client sale id); a re-upload changes nothing."""
     if not entries:
         return
     session.execute(
         insert(OfflineJournalEntry)
-        .values([
-            {"till_id": till_id, "client_sale_id": e.client_sale_id, "workflow_id": e.workflow_id,
-             "batch_id": batch_id, "cashier_id": e.cashier_id, "sold_at": e.sold_at,
-             "payload": e.payload, "status": "received", "message": ""}
-            for e in entries
-        ])
+        .values(
+            [
+                {
+                    "till_id": till_id,
+                    "client_sale_id": e.client_sale_id,
+                    "workflow_id": e.workflow_id,
+                    "batch_id": batch_id,
+                    "cashier_id": e.cashier_id,
+                    "sold_at": e.sold_at,
+                    "payload": e.payload,
+                    "status": "received",
+                    "message": "",
+                }
+                for e in entries
+            ]
+        )
         .on_conflict_do_nothing()
     )
 
 
-def entries_for(session: Session, till_id: int, client_sale_ids: Sequence[str]) -> list[OfflineJournalEntry]:
-    return list(session.scalars(
-        select(OfflineJournalEntry)
-        .where(OfflineJournalEntry.till_id == till_id,
-               OfflineJournalEntry.client_sale_id.in_(list(client_sale_ids)))
-    ))
+def entries_for(
+    session: Session, till_id: int, client_sale_ids: Sequence[str]
+) -> list[OfflineJournalEntry]:
+    return list(
+        session.scalars(
+            select(OfflineJournalEntry).where(
+                OfflineJournalEntry.till_id == till_id,
+                OfflineJournalEntry.client_sale_id.in_(list(client_sale_ids)),
+            )
+        )
+    )
 
 
-def mark_entry(session: Session, workflow_id: str, *, status: str, order_number: str | None,
-               message: str = "") -> None:
+def mark_entry(
+    session: Session, workflow_id: str, *, status: str, order_number: str | None, message: str = ""
+) -> None:
     session.execute(
         update(OfflineJournalEntry)
         .where(OfflineJournalEntry.workflow_id == workflow_id)
@@ -109,11 +140,16 @@ def mark_entry(session: Session, workflow_id: str, *, status: str, order_number:
 
 
 def flagged_entries(session: Session, till_ids: Sequence[int]) -> list[OfflineJournalEntry]:
-    return list(session.scalars(
-        select(OfflineJournalEntry)
-        .where(OfflineJournalEntry.till_id.in_(list(till_ids)), OfflineJournalEntry.status == "flagged")
-        .order_by(OfflineJournalEntry.sold_at)
-    ))
+    return list(
+        session.scalars(
+            select(OfflineJournalEntry)
+            .where(
+                OfflineJournalEntry.till_id.in_(list(till_ids)),
+                OfflineJournalEntry.status == "flagged",
+            )
+            .order_by(OfflineJournalEntry.sold_at)
+        )
+    )
 
 
 # ---- stock variances ---------------------------------------------------------------------
@@ -137,17 +173,25 @@ def sale_shortfalls(session: Session, workflow_id: str, location_id: int) -> lis
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     moves = session.scalars(
         select(StockMovement)
-        .where(StockMovement.idempotency_key.like(escaped + "%", escape="\\"),
-               StockMovement.location_id == location_id, StockMovement.reason == "sale")
+        .where(
+            StockMovement.idempotency_key.like(escaped + "%", escape="\\"),
+            StockMovement.location_id == location_id,
+            StockMovement.reason == "sale",
+        )
         .order_by(StockMovement.id)
     ).all()
     out = []
     for m in moves:
-        before = session.scalar(
-            select(func.coalesce(func.sum(StockMovement.delta), 0))
-            .where(StockMovement.location_id == m.location_id, StockMovement.sku == m.sku,
-                   StockMovement.id < m.id)
-        ) or 0
+        before = (
+            session.scalar(
+                select(func.coalesce(func.sum(StockMovement.delta), 0)).where(
+                    StockMovement.location_id == m.location_id,
+                    StockMovement.sku == m.sku,
+                    StockMovement.id < m.id,
+                )
+            )
+            or 0
+        )
         sold = -m.delta
         if before < sold:
             line_no = int((m.idempotency_key or "0").rsplit(":", 1)[-1])
@@ -179,7 +223,9 @@ def add_variance(session: Session, v: NewVariance) -> None:
     )
 
 
-def variances(session: Session, location_id: int, status: str | None = "open") -> list[StockVariance]:
+def variances(
+    session: Session, location_id: int, status: str | None = "open"
+) -> list[StockVariance]:
     q = select(StockVariance).where(StockVariance.location_id == location_id)
     if status:
         q = q.where(StockVariance.status == status)
@@ -213,12 +259,16 @@ def add_collection_task(session: Session, task: NewCollectionTask) -> Collection
         .values(**task.__dict__, status="open")
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    row = session.scalar(select(CollectionTask).where(CollectionTask.idempotency_key == task.idempotency_key))
+    row = session.scalar(
+        select(CollectionTask).where(CollectionTask.idempotency_key == task.idempotency_key)
+    )
     assert row is not None
     return row
 
 
-def collection_tasks(session: Session, location_id: int, status: str | None = "open") -> list[CollectionTask]:
+def collection_tasks(
+    session: Session, location_id: int, status: str | None = "open"
+) -> list[CollectionTask]:
     q = select(CollectionTask).where(CollectionTask.location_id == location_id)
     if status:
         q = q.where(CollectionTask.status == status)

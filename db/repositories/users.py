@@ -39,16 +39,27 @@ def user_location_ids(session: Session, user_id: int) -> frozenset[int]:
 def add_token(
     session: Session, *, token_hash: str, user_id: int, till_id: int | None, expires_at: datetime
 ) -> None:
-    session.add(ApiToken(token_hash=token_hash, user_id=user_id, till_id=till_id, expires_at=expires_at))
+    session.add(
+        ApiToken(token_hash=token_hash, user_id=user_id, till_id=till_id, expires_at=expires_at)
+    )
     session.flush()
 
 
 # Built once: every till request authenticates. The user's locations come along as an array.
 _PRINCIPAL = (
-    select(User.id, User.username, User.display_name, User.role,
-           func.array(select(UserLocation.location_id).where(UserLocation.user_id == User.id)
-                      .correlate(User).scalar_subquery()),
-           ApiToken.till_id)
+    select(
+        User.id,
+        User.username,
+        User.display_name,
+        User.role,
+        func.array(
+            select(UserLocation.location_id)
+            .where(UserLocation.user_id == User.id)
+            .correlate(User)
+            .scalar_subquery()
+        ),
+        ApiToken.till_id,
+    )
     .join(User, User.id == ApiToken.user_id)
     .where(
         ApiToken.token_hash == bindparam("token_hash"),
@@ -72,11 +83,15 @@ _P, _T = _PRINCIPAL.subquery("p"), catalog.TILL_VIEW.subquery("t")
 _PRINCIPAL_AT_TILL = select(*_P.c, *_T.c).select_from(_P.outerjoin(_T, true()))
 
 
-def principal_at_till(session: Session | Connection, token_hash: str, now: datetime,
-                      till_code: str) -> tuple[Principal, catalog.TillView | None] | None:
+def principal_at_till(
+    session: Session | Connection, token_hash: str, now: datetime, till_code: str
+) -> tuple[Principal, catalog.TillView | None] | None:
     """The token's principal (None: no such live token) and the till (None: no such active till)."""
-    row = core(session).execute(_PRINCIPAL_AT_TILL, {"token_hash": token_hash, "now": now,
-                                                     "code": till_code}).first()
+    row = (
+        core(session)
+        .execute(_PRINCIPAL_AT_TILL, {"token_hash": token_hash, "now": now, "code": till_code})
+        .first()
+    )
     if row is None:
         return None
     user_id, username, display, role, locations, till_id = row[:6]

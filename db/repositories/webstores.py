@@ -76,26 +76,43 @@ def _config(session: Session, row: WebStore) -> StoreConfig:
     locs = session.execute(
         select(WebStoreLocation.location_id, Location.code, WebStoreLocation.external_id)
         .join(Location, Location.id == WebStoreLocation.location_id)
-        .where(WebStoreLocation.store_id == row.id).order_by(Location.code)).all()
+        .where(WebStoreLocation.store_id == row.id)
+        .order_by(Location.code)
+    ).all()
     return StoreConfig(
-        id=row.id, code=row.code, platform=row.platform, name=row.name, shop_domain=row.shop_domain,
-        api_base_url=row.api_base_url, webhook_secret=row.webhook_secret, access_token=row.access_token,
-        consumer_key=row.consumer_key, consumer_secret=row.consumer_secret, currency=row.currency,
-        pricing_location_id=row.pricing_location_id, active=row.active,
+        id=row.id,
+        code=row.code,
+        platform=row.platform,
+        name=row.name,
+        shop_domain=row.shop_domain,
+        api_base_url=row.api_base_url,
+        webhook_secret=row.webhook_secret,
+        access_token=row.access_token,
+        consumer_key=row.consumer_key,
+        consumer_secret=row.consumer_secret,
+        currency=row.currency,
+        pricing_location_id=row.pricing_location_id,
+        active=row.active,
         locations=tuple(StoreLocation(i, c, e) for i, c, e in locs),
     )
 
 
-def add_store(session: Session, new: NewStore, locations: Sequence[tuple[int, str]]) -> StoreConfig | None:
+def add_store(
+    session: Session, new: NewStore, locations: Sequence[tuple[int, str]]
+) -> StoreConfig | None:
     """Create a connection with its (location id, external id) pairs; None when the code is taken."""
     store_id = session.execute(
-        insert(WebStore).values(**new.__dict__, active=True)
-        .on_conflict_do_nothing(index_elements=["code"]).returning(WebStore.id)
+        insert(WebStore)
+        .values(**new.__dict__, active=True)
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(WebStore.id)
     ).scalar_one_or_none()
     if store_id is None:
         return None
     for location_id, external_id in locations:
-        session.add(WebStoreLocation(store_id=store_id, location_id=location_id, external_id=external_id))
+        session.add(
+            WebStoreLocation(store_id=store_id, location_id=location_id, external_id=external_id)
+        )
     session.flush()
     return store(session, new.code)
 
@@ -112,11 +129,15 @@ def store_by_id(session: Session, store_id: int) -> StoreConfig | None:
 
 
 def store_by_key_hash(session: Session, key_hash: str) -> StoreConfig | None:
-    row = session.scalar(select(WebStore).where(WebStore.storefront_key_hash == key_hash, WebStore.active))
+    row = session.scalar(
+        select(WebStore).where(WebStore.storefront_key_hash == key_hash, WebStore.active)
+    )
     return _config(session, row) if row else None
 
 
-def stores(session: Session, *, active_only: bool = True, platforms: Sequence[str] | None = None) -> list[StoreConfig]:
+def stores(
+    session: Session, *, active_only: bool = True, platforms: Sequence[str] | None = None
+) -> list[StoreConfig]:
     q = select(WebStore).order_by(WebStore.code)
     if active_only:
         q = q.where(WebStore.active)
@@ -134,30 +155,52 @@ def set_active(session: Session, code: str, active: bool) -> bool:
 
 
 def listings(session: Session, store_id: int, skus: Sequence[str] | None = None) -> list[Listing]:
-    q = select(WebStoreListing).where(WebStoreListing.store_id == store_id).order_by(WebStoreListing.sku)
+    q = (
+        select(WebStoreListing)
+        .where(WebStoreListing.store_id == store_id)
+        .order_by(WebStoreListing.sku)
+    )
     if skus is not None:
         q = q.where(WebStoreListing.sku.in_(list(skus)))
-    return [Listing(r.store_id, r.sku, r.product_id, r.variant_id, r.inventory_item_id, dict(r.pushed or {}))
-            for r in session.scalars(q)]
+    return [
+        Listing(
+            r.store_id, r.sku, r.product_id, r.variant_id, r.inventory_item_id, dict(r.pushed or {})
+        )
+        for r in session.scalars(q)
+    ]
 
 
-def upsert_listing(session: Session, store_id: int, sku: str, *, product_id: str, variant_id: str = "",
-                   inventory_item_id: str = "") -> None:
+def upsert_listing(
+    session: Session,
+    store_id: int,
+    sku: str,
+    *,
+    product_id: str,
+    variant_id: str = "",
+    inventory_item_id: str = "",
+) -> None:
     """Where the SKU sits in the store's catalogue; what we pushed is forgotten if the item changed."""
-    values = {"product_id": product_id, "variant_id": variant_id, "inventory_item_id": inventory_item_id}
+    values = {
+        "product_id": product_id,
+        "variant_id": variant_id,
+        "inventory_item_id": inventory_item_id,
+    }
     session.execute(
         insert(WebStoreListing)
         .values(store_id=store_id, sku=sku, pushed={}, last_error="", **values)
         .on_conflict_do_update(
             index_elements=["store_id", "sku"],
             set_={**values, "pushed": {}},
-            where=(WebStoreListing.product_id != product_id) | (WebStoreListing.variant_id != variant_id)
+            where=(WebStoreListing.product_id != product_id)
+            | (WebStoreListing.variant_id != variant_id)
             | (WebStoreListing.inventory_item_id != inventory_item_id),
         )
     )
 
 
-def record_push(session: Session, store_id: int, sku: str, location_key: str, quantity: int, at: datetime) -> None:
+def record_push(
+    session: Session, store_id: int, sku: str, location_key: str, quantity: int, at: datetime
+) -> None:
     """Remember what the store acknowledged, so an unchanged number is not sent again."""
     row = session.get(WebStoreListing, (store_id, sku), with_for_update=True)
     if row is not None:
@@ -167,12 +210,21 @@ def record_push(session: Session, store_id: int, sku: str, location_key: str, qu
 
 
 def record_push_error(session: Session, store_id: int, sku: str, message: str) -> None:
-    session.execute(update(WebStoreListing).where(WebStoreListing.store_id == store_id, WebStoreListing.sku == sku)
-                    .values(last_error=message[:2000]))
+    session.execute(
+        update(WebStoreListing)
+        .where(WebStoreListing.store_id == store_id, WebStoreListing.sku == sku)
+        .values(last_error=message[:2000])
+    )
 
 
 def listed_skus(session: Session) -> list[str]:
     """Every SKU some active web store lists."""
-    return list(session.scalars(
-        select(WebStoreListing.sku).join(WebStore, WebStore.id == WebStoreListing.store_id)
-        .where(WebStore.active).distinct().order_by(WebStoreListing.sku)))
+    return list(
+        session.scalars(
+            select(WebStoreListing.sku)
+            .join(WebStore, WebStore.id == WebStoreListing.store_id)
+            .where(WebStore.active)
+            .distinct()
+            .order_by(WebStoreListing.sku)
+        )
+    )

@@ -71,8 +71,13 @@ class FakeSlowPrinter:
 def test_a_slow_job_reports_progress(
     tmp_path: Path, env: ActivityEnvironment, print_job: PrintJob, heartbeats: list[object]
 ) -> None:
-    acts = DeviceActivities("file:/dev/null", "T1", tmp_path / "devices.sqlite", printer=FakeSlowPrinter(),
-                            quiet_seconds=0.02)
+    acts = DeviceActivities(
+        "file:/dev/null",
+        "T1",
+        tmp_path / "devices.sqlite",
+        printer=FakeSlowPrinter(),
+        quiet_seconds=0.02,
+    )
     assert env.run(acts.print_receipt, print_job).done
     assert heartbeats == ["sent"]  # the device worker is alive: the heartbeat timeout does not fire
 
@@ -190,15 +195,23 @@ def test_sale_devices_kicks_once_and_prints_when_paper_is_back(
     printer.paper = True  # the retry skips the kick that went out
     done = env.run(acts.sale_devices, job)
     assert printer.received == [drawer_kick_bytes(), receipt_bytes(print_job.receipt)]
-    assert done.drawer is not None and done.drawer.done and done.drawer.detail.startswith("already done")
-    assert done.receipt == DeviceResult(print_job.job_id, True, "sent to fake-roll", len(printer.received[1]))
+    assert (
+        done.drawer is not None
+        and done.drawer.done
+        and done.drawer.detail.startswith("already done")
+    )
+    assert done.receipt == DeviceResult(
+        print_job.job_id, True, "sent to fake-roll", len(printer.received[1])
+    )
 
 
 def test_sale_devices_without_cash_only_prints(
     tmp_path: Path, env: ActivityEnvironment, print_job: PrintJob
 ) -> None:
     out = tmp_path / "T1.bin"
-    done = env.run(DeviceActivities(f"file:{out}", "T1", tmp_path / "devices.sqlite").sale_devices,
-                   SaleDevices(print_job))
+    done = env.run(
+        DeviceActivities(f"file:{out}", "T1", tmp_path / "devices.sqlite").sale_devices,
+        SaleDevices(print_job),
+    )
     assert done.drawer is None and done.receipt.done
     assert out.read_bytes() == receipt_bytes(print_job.receipt)

@@ -24,9 +24,15 @@ async def fapi(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIte
 
     from api.app import create_app
 
-    app = create_app(test_settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False)
-    async with (app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test") as http):
+    app = create_app(
+        test_settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test"
+        ) as http,
+    ):
         yield http
 
 
@@ -40,8 +46,13 @@ def shopify() -> Iterator[FakeShopifyServer]:
 
 @pytest.fixture(scope="session")
 def shop(db: Database, shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]
-    store = connect(db, "shopify", base_url=shopify.url, access_token=shopify.token,
-                    locations=[(c, str(shopify.add_location())) for c in ("BER", "LIS", "WH1")])
+    store = connect(
+        db,
+        "shopify",
+        base_url=shopify.url,
+        access_token=shopify.token,
+        locations=[(c, str(shopify.add_location())) for c in ("BER", "LIS", "WH1")],
+    )
     yield store
     disconnect(db, store.code)
 
@@ -63,12 +74,20 @@ async def lisbon_picker(fapi, db: Database) -> dict[str, str]:  # type: ignore[n
     """Fulfilment staff of LIS only."""
     with db.unit_of_work() as s:
         if s.scalar(select(User).where(User.username == "lena")) is None:
-            user = User(username="lena", display_name="Lena Lisboa", role="fulfilment",
-                        password_hash=hash_secret("lena-demo"))
+            user = User(
+                username="lena",
+                display_name="Lena Lisboa",
+                role="fulfilment",
+                password_hash=hash_secret("lena-demo"),
+            )
             s.add(user)
             s.flush()
-            s.add(UserLocation(user_id=user.id, location_id=s.scalar(select(Location.id)
-                                                                      .where(Location.code == "LIS"))))
+            s.add(
+                UserLocation(
+                    user_id=user.id,
+                    location_id=s.scalar(select(Location.id).where(Location.code == "LIS")),
+                )
+            )
     return await password_login(fapi, "lena", "lena-demo")
 
 

@@ -9,8 +9,15 @@ from helpers.tills import Served
 from helpers.webstore import barcode_of, new_product
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -23,8 +30,11 @@ async def board_server(db, fulfilment_env, test_settings, gateway):  # type: ign
     from api.app import create_app
 
     settings = test_settings.model_copy(update={"board_refresh_seconds": 2})
-    server = Served(lambda: create_app(settings, db=db, client=fulfilment_env.client, gateway=gateway,
-                                       run_worker=False))
+    server = Served(
+        lambda: create_app(
+            settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False
+        )
+    )
     await server.start()
     yield server
     await server.stop()
@@ -39,12 +49,17 @@ async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_
     wf_wait = await orders.place([(waiting, 1)], pickup="BER")
     for wf, sku in ((wf_out, outside), (wf_wait, waiting)):
         task = await orders.task("BER", wf, "pick", finn)
-        r = await fapi.post(f"/fulfilment/BER/tasks/{task['id']}/picked", headers=finn,
-                            json={"scans": [{"barcode": barcode_of(db, sku)}]})
+        r = await fapi.post(
+            f"/fulfilment/BER/tasks/{task['id']}/picked",
+            headers=finn,
+            json={"scans": [{"barcode": barcode_of(db, sku)}]},
+        )
         assert r.status_code == 200, r.text
     (ready,) = orders.notices(f"bopis:{wf_out}:BER", "ready_for_pickup")
-    here = await fapi.post(f"/fulfilment/BER/pickups/{orders.number(wf_out)}/arrived",
-                           json={"code": ready.data["code"], "bay": "7"})
+    here = await fapi.post(
+        f"/fulfilment/BER/pickups/{orders.number(wf_out)}/arrived",
+        json={"code": ready.data["code"], "bay": "7"},
+    )
     assert here.status_code == 200, here.text
     wf_ship = await orders.place([(parcel, 1)])
     await orders.task("BER", wf_ship, "pick", finn)
@@ -59,7 +74,9 @@ async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_
             await page.fill("#username", "finn")
             await page.fill("#password", "wrong")
             await page.click("#signin button")
-            await page.wait_for_function("document.getElementById('message').textContent.includes('wrong')")
+            await page.wait_for_function(
+                "document.getElementById('message').textContent.includes('wrong')"
+            )
             await page.fill("#password", "fulfil-demo")
             await page.click("#signin button")
             await page.wait_for_selector("#board section#curbside")
@@ -70,15 +87,22 @@ async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_
             first = page.locator("#curbside tbody tr").first
             assert await first.get_attribute("data-order") == orders.number(wf_out)
             assert "Bay 7" in await first.inner_text()
-            assert await page.locator(f"#pickups tr[data-order='{orders.number(wf_wait)}']").count() == 1
-            assert await page.locator(f"#picks tr[data-order='{orders.number(wf_ship)}']").count() == 1
+            assert (
+                await page.locator(f"#pickups tr[data-order='{orders.number(wf_wait)}']").count()
+                == 1
+            )
+            assert (
+                await page.locator(f"#picks tr[data-order='{orders.number(wf_ship)}']").count() == 1
+            )
             assert "Signed in as Finn Fulfilment" in await page.text_content("#board")
 
             # The page refreshes itself: a new order shows up without a reload.
             late = new_product(db, {"BER": 1})
             wf_late = await orders.place([(late, 1)])
             await orders.task("BER", wf_late, "pick", finn)
-            await page.wait_for_selector(f"#picks tr[data-order='{orders.number(wf_late)}']", timeout=15_000)
+            await page.wait_for_selector(
+                f"#picks tr[data-order='{orders.number(wf_late)}']", timeout=15_000
+            )
             # The token stays for the tab's session: a reload needs no new sign-in.
             await page.reload()
             await page.wait_for_selector("#board section#picks")

@@ -22,8 +22,11 @@ from workflows.ship_from_store import ShipFromStoreWorkflow
 
 async def pick(orders, fapi, db, staff, store: str, wf: str, lines: list[tuple[str, int]]) -> dict:  # type: ignore[no-untyped-def]
     task = await orders.task(store, wf, "pick", staff)
-    r = await fapi.post(f"/fulfilment/{store}/tasks/{task['id']}/picked", headers=staff,
-                        json={"scans": [{"barcode": barcode_of(db, sku), "quantity": q} for sku, q in lines]})
+    r = await fapi.post(
+        f"/fulfilment/{store}/tasks/{task['id']}/picked",
+        headers=staff,
+        json={"scans": [{"barcode": barcode_of(db, sku), "quantity": q} for sku, q in lines]},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -34,11 +37,17 @@ async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env)
     assert (await pick(orders, fapi, db, finn, "BER", wf, [(a, 2), (b, 1)]))["phase"] == "packing"
     pack = await orders.task("BER", wf, "pack", finn)
     assert sorted((ln["sku"], ln["quantity"]) for ln in pack["lines"]) == sorted([(a, 2), (b, 1)])
-    bad = await fapi.post(f"/fulfilment/BER/tasks/{pack['id']}/pack", headers=finn,
-                          json={"weight_g": 0, "length_cm": 30, "width_cm": 20, "height_cm": 10})
+    bad = await fapi.post(
+        f"/fulfilment/BER/tasks/{pack['id']}/pack",
+        headers=finn,
+        json={"weight_g": 0, "length_cm": 30, "width_cm": 20, "height_cm": 10},
+    )
     assert bad.status_code == 422
-    packed = await fapi.post(f"/fulfilment/BER/tasks/{pack['id']}/pack", headers=finn,
-                             json={"weight_g": 1450, "length_cm": 30, "width_cm": 20, "height_cm": 10})
+    packed = await fapi.post(
+        f"/fulfilment/BER/tasks/{pack['id']}/pack",
+        headers=finn,
+        json={"weight_g": 1450, "length_cm": 30, "width_cm": 20, "height_cm": 10},
+    )
     assert packed.status_code == 200, packed.text
     state = packed.json()
     assert state["phase"] == "labelled"
@@ -57,31 +66,56 @@ async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env)
     parent = fulfilment_env.client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(parent.result(), 30)).status == "completed"
     # Stock left on_hand, the reservation is closed, the customer and Shopify have the tracking number.
-    assert on_hand(db, "BER", a) == 2 and on_hand(db, "BER", b) == 1 and holds(db, "order", wf) == {}
+    assert (
+        on_hand(db, "BER", a) == 2 and on_hand(db, "BER", b) == 1 and holds(db, "order", wf) == {}
+    )
     (fulfilled,) = orders.shopify_order(wf)["_fulfillments"]
     assert fulfilled["tracking_number"] == parcel["tracking_number"]
     (note,) = orders.notices(f"ship:{wf}:BER", "shipped")
     assert parcel["tracking_number"] in note.body and note.recipient == "kim@example.test"
     assert [(t.kind, t.outcome) for t in orders.tasks(f"ship:{wf}:BER")] == [
-        ("pick", "picked"), ("pack", "packed"), ("ship", "shipped")]
+        ("pick", "picked"),
+        ("pack", "packed"),
+        ("ship", "shipped"),
+    ]
     assert_ledger_balanced(db)
     assert_reservations_balanced(db)
     steps = await trail(fulfilment_env.client.get_workflow_handle(f"ship:{wf}:BER"))
-    assert in_order(steps, [
-        "fulfilment.setup", "fulfilment.open_task", "update:report_picked", "fulfilment.close_task",
-        "fulfilment.open_task", "update:pack", "shipping.buy_label", "fulfilment.close_task", "fulfilment.open_task",
-        "update:ship", "fulfilment.close_task", "notices.send"]), steps
+    assert in_order(
+        steps,
+        [
+            "fulfilment.setup",
+            "fulfilment.open_task",
+            "update:report_picked",
+            "fulfilment.close_task",
+            "fulfilment.open_task",
+            "update:pack",
+            "shipping.buy_label",
+            "fulfilment.close_task",
+            "fulfilment.open_task",
+            "update:ship",
+            "fulfilment.close_task",
+            "notices.send",
+        ],
+    ), steps
 
 
 async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(  # type: ignore[no-untyped-def]
-        orders, fapi, db, finn, fulfilment_env) -> None:
+    orders, fapi, db, finn, fulfilment_env
+) -> None:
     sku = new_product(db, {"BER": 2, "WH1": 5})
     wf = await orders.place([(sku, 2)])
     task = await orders.task("BER", wf, "pick", finn)  # the nearest store with everything
     assert holds(db, "order", wf) == {("BER", sku): 2} and atp(db, "BER", sku) == 0
-    empty = await fapi.post(f"/fulfilment/BER/tasks/{task['id']}/reject", headers=finn, json={"reason": " "})
+    empty = await fapi.post(
+        f"/fulfilment/BER/tasks/{task['id']}/reject", headers=finn, json={"reason": " "}
+    )
     assert empty.status_code == 422
-    r = await fapi.post(f"/fulfilment/BER/tasks/{task['id']}/reject", headers=finn, json={"reason": "no staff today"})
+    r = await fapi.post(
+        f"/fulfilment/BER/tasks/{task['id']}/reject",
+        headers=finn,
+        json={"reason": "no staff today"},
+    )
     assert r.status_code == 200 and r.json()["phase"] == "rejected", r.text
     # The parent moves the hold to the warehouse; Berlin's units are free again; Berlin's board is clear.
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 2})
@@ -90,10 +124,15 @@ async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(
     assert task["id"] not in [t["id"] for t in listed]
     await pick(orders, fapi, db, finn, "WH1", wf, [(sku, 2)])
     pack = await orders.task("WH1", wf, "pack", finn)
-    await fapi.post(f"/fulfilment/WH1/tasks/{pack['id']}/pack", headers=finn,
-                    json={"weight_g": 800, "length_cm": 20, "width_cm": 15, "height_cm": 10})
+    await fapi.post(
+        f"/fulfilment/WH1/tasks/{pack['id']}/pack",
+        headers=finn,
+        json={"weight_g": 800, "length_cm": 20, "width_cm": 15, "height_cm": 10},
+    )
     ship = await orders.task("WH1", wf, "ship", finn)
-    assert (await fapi.post(f"/fulfilment/WH1/tasks/{ship['id']}/ship", headers=finn)).status_code == 200
+    assert (
+        await fapi.post(f"/fulfilment/WH1/tasks/{ship['id']}/ship", headers=finn)
+    ).status_code == 200
     parent = fulfilment_env.client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(parent.result(), 30)).status == "completed"
     assert on_hand(db, "WH1", sku) == 3 and on_hand(db, "BER", sku) == 2
@@ -102,7 +141,9 @@ async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(
     assert_reservations_balanced(db)
 
 
-async def test_a_pick_not_done_within_the_sla_escalates(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pick_not_done_within_the_sla_escalates(
+    orders, fapi, db, finn, fulfilment_env
+) -> None:  # type: ignore[no-untyped-def]
     env = fulfilment_env
     sku = new_product(db, {"BER": 3})
     wf = await orders.place([(sku, 1)])

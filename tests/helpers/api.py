@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-async def till_login(api: Any, till: str = "BER1", staff_code: str = "1001", pin: str = "1234") -> dict[str, str]:
+async def till_login(
+    api: Any, till: str = "BER1", staff_code: str = "1001", pin: str = "1234"
+) -> dict[str, str]:
     response = await api.post(f"/tills/{till}/login", json={"staff_code": staff_code, "pin": pin})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}

@@ -59,11 +59,21 @@ class FakeHttpServer:
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(f"^{pattern}$"), handler))
 
-    def fail_next(self, method: str, pattern: str, status: int, *, body: Any = None,
-                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` matching requests get this answer instead of the real one."""
         with self.lock:
-            self.faults.append(_Fault(method, re.compile(pattern), Reply(status, body, headers or {}), times))
+            self.faults.append(
+                _Fault(method, re.compile(pattern), Reply(status, body, headers or {}), times)
+            )
 
     def start(self) -> FakeHttpServer:
         owner = self
@@ -98,7 +108,11 @@ class FakeHttpServer:
 
     def requests(self, method: str | None = None, path_contains: str = "") -> list[Seen]:
         with self.lock:
-            return [s for s in self.seen if (method is None or s.method == method) and path_contains in s.path]
+            return [
+                s
+                for s in self.seen
+                if (method is None or s.method == method) and path_contains in s.path
+            ]
 
     # ---- per request -------------------------------------------------------------------------
 
@@ -114,8 +128,14 @@ class FakeHttpServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode(errors="replace")
-        seen = Seen(h.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()},
-                    body, time.monotonic())
+        seen = Seen(
+            h.command,
+            parts.path,
+            parse_qs(parts.query),
+            {k.lower(): v for k, v in h.headers.items()},
+            body,
+            time.monotonic(),
+        )
         with self.lock:
             self.seen.append(seen)
             reply = self.authorized(seen) or self._fault(seen)

@@ -19,21 +19,47 @@ class Orders:
     """Starts Shopify orders straight on the time-skipping server (it has no search attributes for the
     webhook route's start) and finds their fulfilment."""
 
-    def __init__(self, env: Any, db: Database, shop: Any, shopify: FakeShopifyServer, api: Any) -> None:
+    def __init__(
+        self, env: Any, db: Database, shop: Any, shopify: FakeShopifyServer, api: Any
+    ) -> None:
         self.env, self.db, self.shop, self.shopify, self.api = env, db, shop, shopify, api
 
     async def place(self, lines: list[tuple[str, int]], *, pickup: str = "") -> str:
         oid = uuid.uuid4().int % 10**9
-        ext = tuple(ExternalLine(str(oid * 10 + n), sku, qty, unit_price=1290, title=f"Item {sku}")
-                    for n, (sku, qty) in enumerate(lines, start=1))
+        ext = tuple(
+            ExternalLine(str(oid * 10 + n), sku, qty, unit_price=1290, title=f"Item {sku}")
+            for n, (sku, qty) in enumerate(lines, start=1)
+        )
         total = sum(1290 * q for _, q in lines)
-        self.shopify.add_order(oid, [{"id": oid * 10 + n, "sku": sku, "quantity": q}
-                                     for n, (sku, q) in enumerate(lines, start=1)], total=f"{total / 100:.2f}")
-        order = ExternalOrder(str(oid), f"#{oid}", "EUR", ext, total, "kim@example.test", "Kim Kunde", "DE",
-                              52.52, 13.40, pickup, financial_status="paid")
+        self.shopify.add_order(
+            oid,
+            [
+                {"id": oid * 10 + n, "sku": sku, "quantity": q}
+                for n, (sku, q) in enumerate(lines, start=1)
+            ],
+            total=f"{total / 100:.2f}",
+        )
+        order = ExternalOrder(
+            str(oid),
+            f"#{oid}",
+            "EUR",
+            ext,
+            total,
+            "kim@example.test",
+            "Kim Kunde",
+            "DE",
+            52.52,
+            13.40,
+            pickup,
+            financial_status="paid",
+        )
         wf = online_order_workflow_id("shopify", str(oid), self.shop.code)
-        await self.env.client.start_workflow(OnlineOrderWorkflow.run, OnlineOrderRequest(
-            "shopify", self.shop.code, order, version_us=1), id=wf, task_queue=WEB_TASK_QUEUE)
+        await self.env.client.start_workflow(
+            OnlineOrderWorkflow.run,
+            OnlineOrderRequest("shopify", self.shop.code, order, version_us=1),
+            id=wf,
+            task_queue=WEB_TASK_QUEUE,
+        )
         return wf
 
     def number(self, wf: str) -> str:
@@ -43,10 +69,14 @@ class Orders:
 
     async def task(self, store: str, wf: str, kind: str, headers: dict[str, str]) -> dict[str, Any]:
         """Wait for the order's open task of a kind on the location's list (as staff see it)."""
+
         async def found() -> dict[str, Any] | None:
-            r = await self.api.get(f"/fulfilment/{store}/tasks", params={"kind": kind}, headers=headers)
+            r = await self.api.get(
+                f"/fulfilment/{store}/tasks", params={"kind": kind}, headers=headers
+            )
             assert r.status_code == 200, r.text
             return next((t for t in r.json() if t["workflow_id"].endswith(f":{wf}:{store}")), None)
+
         return await eventually(found, timeout=30)
 
     def notices(self, reference: str, kind: str | None = None) -> list[outbox.OutboxEntry]:
@@ -68,7 +98,10 @@ async def trail(handle: Any) -> list[str]:
         if e.HasField("activity_task_scheduled_event_attributes"):
             out.append(e.activity_task_scheduled_event_attributes.activity_type.name)
         elif e.HasField("workflow_execution_update_accepted_event_attributes"):
-            out.append("update:" + e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name)
+            out.append(
+                "update:"
+                + e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            )
         elif e.HasField("workflow_execution_signaled_event_attributes"):
             out.append("signal:" + e.workflow_execution_signaled_event_attributes.signal_name)
     return out

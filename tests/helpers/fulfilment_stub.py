@@ -20,7 +20,9 @@ class _StubFulfilment:
     async def _run(self, req: FulfilmentRequest) -> FulfilmentResult:
         for ln in req.lines:
             self._lines[ln.sku] = self._lines.get(ln.sku, 0) + ln.quantity
-        await workflow.wait_condition(lambda: self._result is not None or not any(self._lines.values()))
+        await workflow.wait_condition(
+            lambda: self._result is not None or not any(self._lines.values())
+        )
         return self._result or FulfilmentResult("withdrawn")
 
     @workflow.signal

@@ -22,11 +22,14 @@ def on_hand(db: Database, code: str, sku: str) -> int:
 
 def ledger_sum(db: Database, code: str, sku: str) -> int:
     with db.unit_of_work() as s:
-        return s.scalar(
-            select(func.coalesce(func.sum(StockMovement.delta), 0)).where(
-                StockMovement.location_id == location_id(db, code), StockMovement.sku == sku
+        return (
+            s.scalar(
+                select(func.coalesce(func.sum(StockMovement.delta), 0)).where(
+                    StockMovement.location_id == location_id(db, code), StockMovement.sku == sku
+                )
             )
-        ) or 0
+            or 0
+        )
 
 
 def assert_ledger_balanced(db: Database) -> None:

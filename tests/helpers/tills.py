@@ -22,7 +22,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 30, what: str = "condition") -> None:
+async def wait_until(
+    check: Callable[[], Awaitable[bool] | bool], timeout: float = 30, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -46,19 +48,26 @@ class Served:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        config = uvicorn.Config(self.make_app(), host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.make_app(),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        await wait_until(lambda: self._server is not None and self._server.started, 30, f"server on {self.port}")
+        await wait_until(
+            lambda: self._server is not None and self._server.started, 30, f"server on {self.port}"
+        )
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
         self._server = self._task = None
-
-
 
 
 class TcpLink:
@@ -123,8 +132,6 @@ class AgentUnderTest:
 
     async def post(self, path: str, body: Any) -> httpx.Response:
         return await self.http.post(path, json=body, headers=self.session)
-
-
 
 
 class FakeEscposPrinter:

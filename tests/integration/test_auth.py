@@ -6,9 +6,9 @@ import hashlib
 import uuid
 
 import pytest
+from helpers.api import till_login
 from sqlalchemy import select
 
-from helpers.api import till_login
 from db.models import ApiToken
 
 SALE = {"lines": [{"sku": "POSTCARD", "quantity": 1}], "tenders": [{"kind": "cash", "amount": 150}]}
@@ -28,17 +28,24 @@ async def _call(api, method, path, body, headers):  # type: ignore[no-untyped-de
     return await api.request(method, path, json=body, headers=headers)
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}]
+)
 async def test_no_or_bad_token_is_401(api, headers) -> None:  # type: ignore[no-untyped-def]
     for method, path, body in till_routes("BER1"):
         r = await _call(api, method, path, body, headers)
         assert r.status_code == 401, (path, r.text)
-        assert r.json()["error"]["code"] == "unauthorized" and r.headers["www-authenticate"] == "Bearer"
+        assert (
+            r.json()["error"]["code"] == "unauthorized"
+            and r.headers["www-authenticate"] == "Bearer"
+        )
 
 
 async def test_sale_without_a_token_is_401_whatever_the_body(api) -> None:  # type: ignore[no-untyped-def]
     r = await api.post("/tills/BER1/sales", json={"lines": "not a basket"})
-    assert r.status_code == 401, r.text  # nothing about the body leaks to a caller who is not signed in
+    assert r.status_code == 401, (
+        r.text
+    )  # nothing about the body leaks to a caller who is not signed in
 
 
 async def test_cashier_of_another_store_is_403(api, cashier) -> None:  # type: ignore[no-untyped-def]

@@ -19,16 +19,22 @@ def attempt(kind: str, reference: str, amount: int) -> TenderAttempt:
     return TenderAttempt(wf, 1, kind, amount, amount, "EUR", "BER1", 1, 1, reference)
 
 
-def redeem_concurrently(db, gateway, kind: str, reference: str, amount: int, n: int = 20) -> list[bool]:  # type: ignore[no-untyped-def]
+def redeem_concurrently(
+    db, gateway, kind: str, reference: str, amount: int, n: int = 20
+) -> list[bool]:  # type: ignore[no-untyped-def]
     acts = TenderActivities(db, gateway, reader_factory(db, gateway))
     with ThreadPoolExecutor(max_workers=n) as pool:
-        return [r.approved for r in pool.map(acts.balance, [attempt(kind, reference, amount) for _ in range(n)])]
+        return [
+            r.approved
+            for r in pool.map(acts.balance, [attempt(kind, reference, amount) for _ in range(n)])
+        ]
 
 
 def test_twenty_concurrent_gift_card_redemptions(db, gateway) -> None:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        code = balances.issue_gift_card(s, amount=10_000, currency="EUR", key=f"test:{uuid.uuid4()}",
-                                        reference="test").code
+        code = balances.issue_gift_card(
+            s, amount=10_000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"
+        ).code
     approved = redeem_concurrently(db, gateway, "gift_card", code, 700)
     assert approved.count(True) == 14 and approved.count(False) == 6  # 14 x 7.00 = 98.00 of 100.00
     with db.unit_of_work() as s:
@@ -41,21 +47,34 @@ def test_twenty_concurrent_store_credit_redemptions(db, gateway) -> None:  # typ
         customer = Customer(name="Credit Test", email=f"{uuid.uuid4().hex[:8]}@example.com")
         s.add(customer)
         s.flush()
-        balances.post_store_credit(s, customer.id, delta=5000, reason="goodwill", reference="test",
-                                   key=f"test:{uuid.uuid4()}")
+        balances.post_store_credit(
+            s,
+            customer.id,
+            delta=5000,
+            reason="goodwill",
+            reference="test",
+            key=f"test:{uuid.uuid4()}",
+        )
         customer_id = customer.id
     approved = redeem_concurrently(db, gateway, "store_credit", str(customer_id), 300)
     assert approved.count(True) == 16
     with db.unit_of_work() as s:
-        account = s.scalar(select(StoreCreditAccount).where(StoreCreditAccount.customer_id == customer_id))
-        total = s.scalar(select(func.sum(StoreCreditEntry.delta)).where(StoreCreditEntry.account_id == account.id))
+        account = s.scalar(
+            select(StoreCreditAccount).where(StoreCreditAccount.customer_id == customer_id)
+        )
+        total = s.scalar(
+            select(func.sum(StoreCreditEntry.delta)).where(
+                StoreCreditEntry.account_id == account.id
+            )
+        )
         assert account.balance == 200 == total
 
 
 def test_a_retried_redemption_posts_once(db, gateway) -> None:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        code = balances.issue_gift_card(s, amount=1000, currency="EUR", key=f"test:{uuid.uuid4()}",
-                                        reference="test").code
+        code = balances.issue_gift_card(
+            s, amount=1000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"
+        ).code
     acts = TenderActivities(db, gateway, reader_factory(db, gateway))
     same = attempt("gift_card", code, 400)
     assert acts.balance(same).approved and acts.balance(same).approved

@@ -31,7 +31,9 @@ def test_a_connection_killed_while_idle_is_replaced_before_use(db, database_url)
         pooled.dispose()
 
 
-def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(db, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(
+    db, database_url
+) -> None:  # type: ignore[no-untyped-def]
     pooled = Database(database_url, pool_size=1, ping_after_idle=60)
     pings: list[int] = []
     original = pooled.engine.dialect.do_ping
@@ -58,9 +60,13 @@ async def test_the_api_answers_503_when_the_database_drops_a_request() -> None:
 
     @app.get("/boom")
     def boom() -> None:
-        raise exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        raise exc.OperationalError(
+            "SELECT 1", {}, Exception("server closed the connection unexpectedly")
+        )
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         r = await http.get("/boom")
     assert r.status_code == 503 and r.headers["Retry-After"] == "1"
     assert r.json()["error"]["code"] == "unavailable"

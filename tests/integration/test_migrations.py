@@ -39,6 +39,5 @@ def test_ledger_is_append_only(db) -> None:  # type: ignore[no-untyped-def]
     import pytest
     from sqlalchemy.exc import DBAPIError
 
-    with pytest.raises(DBAPIError, match="append-only"):
-        with db.unit_of_work() as s:
-            s.execute(text("UPDATE stock_movements SET delta = delta + 1"))
+    with pytest.raises(DBAPIError, match="append-only"), db.unit_of_work() as s:
+        s.execute(text("UPDATE stock_movements SET delta = delta + 1"))

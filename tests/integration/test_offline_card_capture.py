@@ -10,13 +10,23 @@ from integrations.stripe_offline import StripeOfflineCapturer
 
 
 def stored(reference: str, amount: int = 1500) -> StoredCardPayment:
-    return StoredCardPayment(f"sale:BER1:{uuid.uuid4().hex[:8]}:offline-card:1", reference, amount, "EUR",
-                             "visa", "4242", "BER1", "c1", datetime.now(UTC))
+    return StoredCardPayment(
+        f"sale:BER1:{uuid.uuid4().hex[:8]}:offline-card:1",
+        reference,
+        amount,
+        "EUR",
+        "visa",
+        "4242",
+        "BER1",
+        "c1",
+        datetime.now(UTC),
+    )
 
 
 def terminal_payment(gateway, card: str) -> str:  # type: ignore[no-untyped-def]
-    intent = gateway.create_intent(amount=1500, currency="EUR", key=f"t:{uuid.uuid4().hex}", card_present=True,
-                                   metadata={})
+    intent = gateway.create_intent(
+        amount=1500, currency="EUR", key=f"t:{uuid.uuid4().hex}", card_present=True, metadata={}
+    )
     return gateway.attach_and_confirm(intent.id, card, key=f"t:{uuid.uuid4().hex}").id
 
 

@@ -7,6 +7,7 @@ import socket
 import uuid
 
 from helpers.api import till_login
+
 from devices.worker import build_device_worker
 from workflows.sale import SaleWorkflow
 
@@ -17,16 +18,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_sale_succeeds_while_printer_is_off_and_prints_when_back(api, temporal_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_sale_succeeds_while_printer_is_off_and_prints_when_back(
+    api, temporal_client, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     port = _free_port()  # nothing listens: the printer is off
-    worker = build_device_worker(temporal_client, "LIS2", f"tcp://127.0.0.1:{port}?timeout=2",
-                                 tmp_path / "jobs.sqlite")
+    worker = build_device_worker(
+        temporal_client, "LIS2", f"tcp://127.0.0.1:{port}?timeout=2", tmp_path / "jobs.sqlite"
+    )
     headers = await till_login(api, "LIS2", "2002", "2345")
     async with worker:
         r = await api.post(
             "/tills/LIS2/sales",
-            json={"client_sale_id": uuid.uuid4().hex[:12], "lines": [{"sku": "HONEY-JAR", "quantity": 1}],
-                  "tenders": [{"kind": "cash", "amount": 1000}]},
+            json={
+                "client_sale_id": uuid.uuid4().hex[:12],
+                "lines": [{"sku": "HONEY-JAR", "quantity": 1}],
+                "tenders": [{"kind": "cash", "amount": 1000}],
+            },
             headers=headers,
         )
         assert r.status_code == 200, r.text

@@ -12,26 +12,38 @@ from db.repositories import balances, orders
 
 
 async def split_sale(api, cashier, code: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    r = await api.post("/tills/BER1/sales", headers=cashier, json={
-        "client_sale_id": uuid.uuid4().hex[:12],
-        "lines": [{"sku": "MUG-STONE", "quantity": 1}, {"sku": "BLANKET-WOOL", "quantity": 1}],
-        "tenders": [{"kind": "gift_card", "amount": 3390, "reference": code},
-                    {"kind": "cash", "amount": 2000},
-                    {"kind": "card", "amount": 5000, "simulate": "pm_card_visa"}]})
+    r = await api.post(
+        "/tills/BER1/sales",
+        headers=cashier,
+        json={
+            "client_sale_id": uuid.uuid4().hex[:12],
+            "lines": [{"sku": "MUG-STONE", "quantity": 1}, {"sku": "BLANKET-WOOL", "quantity": 1}],
+            "tenders": [
+                {"kind": "gift_card", "amount": 3390, "reference": code},
+                {"kind": "cash", "amount": 2000},
+                {"kind": "card", "amount": 5000, "simulate": "pm_card_visa"},
+            ],
+        },
+    )
     assert r.json()["status"] == "completed", r.text
     return r.json()
 
 
 async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        code = balances.issue_gift_card(s, amount=5000, currency="EUR", key=f"test:{uuid.uuid4()}",
-                                        reference="test").code
+        code = balances.issue_gift_card(
+            s, amount=5000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"
+        ).code
     sale = await split_sale(api, cashier, code)
     intent = next(t["reference"] for t in sale["tenders"] if t["kind"] == "card")
     refunds = RefundActivities(db, gateway)
 
-    first = RefundRequest(sale["workflow_id"], 6000, f"return:{uuid.uuid4().hex[:8]}", "customer return")
-    outcomes = [refunds.to_original_tenders(first) for _ in range(3)]  # an activity retried three times
+    first = RefundRequest(
+        sale["workflow_id"], 6000, f"return:{uuid.uuid4().hex[:8]}", "customer return"
+    )
+    outcomes = [
+        refunds.to_original_tenders(first) for _ in range(3)
+    ]  # an activity retried three times
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert [(p.kind, p.amount) for p in outcomes[0].parts] == [("card", 5000), ("cash", 1000)]
     assert outcomes[0].cash_out == 1000
@@ -46,4 +58,6 @@ async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> Non
         assert sum(r.amount for r in orders.refunds_for(s, sale["workflow_id"])) == sale["total"]
 
     with pytest.raises(ApplicationError, match="Only 0.00"):
-        refunds.to_original_tenders(RefundRequest(sale["workflow_id"], 1, f"return:{uuid.uuid4().hex[:8]}"))
+        refunds.to_original_tenders(
+            RefundRequest(sale["workflow_id"], 1, f"return:{uuid.uuid4().hex[:8]}")
+        )

@@ -32,7 +32,11 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
         s.add(Variant(product_id=product.id, sku=sku, name=""))
         applied = stock.apply_movements(s, loc, batch, workflow_id=None, occurred_at=now)
     assert [(a.applied, a.on_hand_before, a.available_before) for a in applied] == [
-        (True, 0, 0), (True, 5, 5), (True, 3, 3), (False, 3, 3)]
+        (True, 0, 0),
+        (True, 5, 5),
+        (True, 3, 3),
+        (False, 3, 3),
+    ]
     with db.unit_of_work() as s:
         level = s.get_one(StockLevel, (loc, sku))
         assert (level.on_hand, level.quarantined, level.reserved) == (3, 1, 0)
@@ -41,8 +45,13 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
     # Run again (a retried activity): nothing applies, each line sees the level as it is now.
     with db.unit_of_work() as s:
         again = stock.apply_movements(s, loc, batch, workflow_id=None, occurred_at=now)
-        more = stock.apply_movements(s, loc, [stock.Movement(sku, -1, "sale", "t", f"{tag}:4")],
-                                     workflow_id=None, occurred_at=now)
+        more = stock.apply_movements(
+            s,
+            loc,
+            [stock.Movement(sku, -1, "sale", "t", f"{tag}:4")],
+            workflow_id=None,
+            occurred_at=now,
+        )
     assert [(a.applied, a.on_hand_before, a.available_before) for a in again] == [(False, 3, 0)] * 4
     assert [(a.applied, a.on_hand_before, a.available_before) for a in more] == [(True, 3, 0)]
     with db.unit_of_work() as s:

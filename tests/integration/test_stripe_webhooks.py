@@ -16,8 +16,13 @@ SECRET = "whsec_test_suite"  # tests/conftest.py test_settings
 
 
 def event(kind: str = "payment_intent.succeeded", intent: str = "pi_unknown") -> bytes:
-    return json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": kind,
-                       "data": {"object": {"id": intent, "object": "payment_intent"}}}).encode()
+    return json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": kind,
+            "data": {"object": {"id": intent, "object": "payment_intent"}},
+        }
+    ).encode()
 
 
 def inbox_count(db) -> int:  # type: ignore[no-untyped-def]
@@ -32,7 +37,9 @@ async def post(api, body: bytes, signature: str | None):  # type: ignore[no-unty
     return await api.post("/webhooks/stripe", content=body, headers=headers)
 
 
-@pytest.mark.parametrize("case", ["tampered", "wrong_secret", "missing", "stale", "future", "garbage"])
+@pytest.mark.parametrize(
+    "case", ["tampered", "wrong_secret", "missing", "stale", "future", "garbage"]
+)
 async def test_bad_signatures_are_401_and_store_nothing(api, db, case: str) -> None:  # type: ignore[no-untyped-def]
     body, now = event(), int(time.time())
     signature: str | None = {
@@ -66,13 +73,28 @@ async def test_delivered_three_times_handled_once(api, db) -> None:  # type: ign
     assert answers[1].json()["duplicate"] and answers[2].json()["duplicate"]
     with db.unit_of_work() as s:
         evt_id = json.loads(body)["id"]
-        assert s.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.event_id == evt_id)) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(WebhookEvent)
+                .where(WebhookEvent.event_id == evt_id)
+            )
+            == 1
+        )
 
 
-async def test_event_for_an_open_sale_is_signalled_to_its_workflow(api, cashier, db, temporal_client) -> None:  # type: ignore[no-untyped-def]
-    r = await api.post("/tills/BER1/sales", headers=cashier, json={
-        "client_sale_id": uuid.uuid4().hex[:12], "lines": [{"sku": "SCARF-WOOL", "quantity": 1}],
-        "tenders": [{"kind": "card", "amount": 1000, "simulate": "pm_card_visa"}]})
+async def test_event_for_an_open_sale_is_signalled_to_its_workflow(
+    api, cashier, db, temporal_client
+) -> None:  # type: ignore[no-untyped-def]
+    r = await api.post(
+        "/tills/BER1/sales",
+        headers=cashier,
+        json={
+            "client_sale_id": uuid.uuid4().hex[:12],
+            "lines": [{"sku": "SCARF-WOOL", "quantity": 1}],
+            "tenders": [{"kind": "card", "amount": 1000, "simulate": "pm_card_visa"}],
+        },
+    )
     sale = r.json()
     assert sale["status"] == "open"
     intent = sale["tenders"][0]["reference"]
@@ -80,10 +102,15 @@ async def test_event_for_an_open_sale_is_signalled_to_its_workflow(api, cashier,
     answer = await post(api, body, sign(body, SECRET, int(time.time())))
     assert answer.json()["status"] == "signalled"
     history = await temporal_client.get_workflow_handle(sale["workflow_id"]).fetch_history()
-    signals = [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
-               if e.HasField("workflow_execution_signaled_event_attributes")]
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
     assert signals == ["payment_event"]
-    await api.post(f"/tills/BER1/sales/{sale['workflow_id'].split(':')[-1]}/abandon", headers=cashier)
+    await api.post(
+        f"/tills/BER1/sales/{sale['workflow_id'].split(':')[-1]}/abandon", headers=cashier
+    )
 
 
 async def test_not_an_event_is_422(api) -> None:  # type: ignore[no-untyped-def]

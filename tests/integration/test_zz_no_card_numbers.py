@@ -34,7 +34,9 @@ def test_luhn_detector_finds_a_card_number() -> None:
     assert card_numbers(b"ean 4006381000017, ts 1795340829864047119") == []
 
 
-async def test_no_card_numbers_anywhere(api, cashier, db, temporal_client, device_printers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_no_card_numbers_anywhere(
+    api, cashier, db, temporal_client, device_printers, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     # A card sale made here too, so the scan never runs on an empty slate.
     import logging
     import uuid
@@ -49,9 +51,15 @@ async def test_no_card_numbers_anywhere(api, cashier, db, temporal_client, devic
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        r = await api.post("/tills/BER1/sales", headers=cashier, json={
-            "client_sale_id": uuid.uuid4().hex[:12], "lines": [{"sku": "CAP-01", "quantity": 1}],
-            "tenders": [{"kind": "card", "amount": 1990, "simulate": "pm_card_visa"}]})
+        r = await api.post(
+            "/tills/BER1/sales",
+            headers=cashier,
+            json={
+                "client_sale_id": uuid.uuid4().hex[:12],
+                "lines": [{"sku": "CAP-01", "quantity": 1}],
+                "tenders": [{"kind": "card", "amount": 1990, "simulate": "pm_card_visa"}],
+            },
+        )
         assert r.json()["status"] == "completed"
         await temporal_client.get_workflow_handle(r.json()["workflow_id"]).result()
     finally:
@@ -65,7 +73,9 @@ async def test_no_card_numbers_anywhere(api, cashier, db, temporal_client, devic
             # Luhn by chance; they are never card data, so they are left out of the scan.
             digests = [c.name for c in table.columns if c.name.endswith("_hash")]
             row_json = "(row_to_json(t)::jsonb - CAST(:digests AS text[]))::text"
-            for (row,) in s.execute(text(f"SELECT {row_json} FROM {table.name} t"), {"digests": digests}):
+            for (row,) in s.execute(
+                text(f"SELECT {row_json} FROM {table.name} t"), {"digests": digests}
+            ):
                 if hits := card_numbers(row.encode()):
                     found.setdefault(f"db:{table.name}", []).extend(hits)
     if hits := card_numbers("\n".join(lines).encode()):

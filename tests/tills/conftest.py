@@ -24,8 +24,11 @@ async def central(db, temporal_client, api, test_settings, gateway) -> AsyncIter
     """
     from api.app import create_app
 
-    server = Served(lambda: create_app(test_settings, db=db, client=temporal_client, gateway=gateway,
-                                       run_worker=False))
+    server = Served(
+        lambda: create_app(
+            test_settings, db=db, client=temporal_client, gateway=gateway, run_worker=False
+        )
+    )
     await server.start()
     yield server
     await server.stop()
@@ -37,10 +40,17 @@ async def start_agent(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[A
     running: list[AgentUnderTest] = []
 
     async def start(till: str, api_url: str, **options: Any) -> AgentUnderTest:
-        config = AgentConfig(till=till, api_url=api_url, data_dir=tmp_path / f"till-{till}",
-                             printer_url=f"file:{tmp_path / f'till-{till}' / 'receipts.bin'}",
-                             probe_interval=0.2, upload_interval=0.3, upload_batch=20, upload_wait=10,
-                             printer_poll=0.2)
+        config = AgentConfig(
+            till=till,
+            api_url=api_url,
+            data_dir=tmp_path / f"till-{till}",
+            printer_url=f"file:{tmp_path / f'till-{till}' / 'receipts.bin'}",
+            probe_interval=0.2,
+            upload_interval=0.3,
+            upload_batch=20,
+            upload_wait=10,
+            printer_poll=0.2,
+        )
         config = replace(config, **options)
         agent = TillAgent(config)
         server = Served(lambda: create_agent_app(config, agent=agent))

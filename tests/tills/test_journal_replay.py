@@ -29,15 +29,17 @@ def entries(n: int, *, tag: str, start: datetime | None = None) -> list[dict[str
         sku = list(PRICES)[i % len(PRICES)]
         qty = 1 + i % 2
         total = PRICES[sku] * qty
-        out.append({
-            "client_sale_id": f"{tag}-{uuid.uuid4().hex[:8]}-{i}",
-            "sold_at": (start + timedelta(minutes=i)).isoformat(),
-            "cashier": "cora",
-            "lines": [{"sku": sku, "quantity": qty, "unit_price": PRICES[sku]}],
-            "tenders": [{"kind": "cash", "amount": total, "tendered": total + 10}],
-            "total": total,
-            "change_due": 10,
-        })
+        out.append(
+            {
+                "client_sale_id": f"{tag}-{uuid.uuid4().hex[:8]}-{i}",
+                "sold_at": (start + timedelta(minutes=i)).isoformat(),
+                "cashier": "cora",
+                "lines": [{"sku": sku, "quantity": qty, "unit_price": PRICES[sku]}],
+                "tenders": [{"kind": "cash", "amount": total, "tendered": total + 10}],
+                "total": total,
+                "change_due": 10,
+            }
+        )
     return out
 
 
@@ -60,8 +62,12 @@ def assert_applied_once(db, sent: list[dict[str, Any]]) -> None:  # type: ignore
         assert sorted(o.workflow_id for o in orders) == sorted(ids)  # one order each
         by_id = {e["client_sale_id"]: e for e in sent}
         for o in orders:
-            assert o.placed_at == datetime.fromisoformat(by_id[o.workflow_id.split(":", 2)[2]]["sold_at"])
-        moves = Counter(s.scalars(select(StockMovement.workflow_id).where(StockMovement.workflow_id.in_(ids))))
+            assert o.placed_at == datetime.fromisoformat(
+                by_id[o.workflow_id.split(":", 2)[2]]["sold_at"]
+            )
+        moves = Counter(
+            s.scalars(select(StockMovement.workflow_id).where(StockMovement.workflow_id.in_(ids)))
+        )
         assert set(moves.values()) == {1}  # each line taken off stock once
 
 
@@ -72,15 +78,24 @@ async def test_same_journal_uploaded_twice_shuffled_applies_each_sale_once(api, 
     shuffled = random.Random(7).sample(sent, len(sent))
     # Two uploads of the same sales at once, under different batch ids and in another order.
     first, second = await asyncio.gather(
-        api.post("/tills/BER2/journal", json={"batch_id": "twice-a", "entries": sent}, headers=auth),
-        api.post("/tills/BER2/journal", json={"batch_id": "twice-b", "entries": shuffled}, headers=auth),
+        api.post(
+            "/tills/BER2/journal", json={"batch_id": "twice-a", "entries": sent}, headers=auth
+        ),
+        api.post(
+            "/tills/BER2/journal", json={"batch_id": "twice-b", "entries": shuffled}, headers=auth
+        ),
     )
-    assert first.status_code in (200, 202) and second.status_code in (200, 202), (first.text, second.text)
+    assert first.status_code in (200, 202) and second.status_code in (200, 202), (
+        first.text,
+        second.text,
+    )
     # ...and once more after both finished: the answer names the same central sales.
     await wait_until(lambda: _all_applied(db, sent), 60, "both uploads to apply")
-    third = await api.post("/tills/BER2/journal", json={"batch_id": "twice-a",
-                                                              "entries": random.Random(8).sample(sent, 12)},
-                           headers=auth)
+    third = await api.post(
+        "/tills/BER2/journal",
+        json={"batch_id": "twice-a", "entries": random.Random(8).sample(sent, 12)},
+        headers=auth,
+    )
     assert third.status_code == 200, third.text
     answer = third.json()
     assert answer["complete"] and {e["status"] for e in answer["entries"]} == {"applied"}
@@ -95,13 +110,17 @@ async def test_same_journal_uploaded_twice_shuffled_applies_each_sale_once(api, 
 def _all_applied(db, sent: list[dict[str, Any]]) -> bool:  # type: ignore[no-untyped-def]
     ids = [sale_workflow_id("BER2", e["client_sale_id"]) for e in sent]
     with db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(Order).where(Order.workflow_id.in_(ids))) == len(ids)
+        return s.scalar(
+            select(func.count()).select_from(Order).where(Order.workflow_id.in_(ids))
+        ) == len(ids)
 
 
 def _applied_count(db, sent: list[dict[str, Any]]) -> int:  # type: ignore[no-untyped-def]
     ids = [sale_workflow_id("BER2", e["client_sale_id"]) for e in sent]
     with db.unit_of_work() as s:
-        return int(s.scalar(select(func.count()).select_from(Order).where(Order.workflow_id.in_(ids))) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(Order).where(Order.workflow_id.in_(ids))) or 0
+        )
 
 
 async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_client) -> None:  # type: ignore[no-untyped-def]
@@ -109,8 +128,12 @@ async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_c
     before = stock_of(db)
     sent = entries(20, tag="cut")
     # The till sends the batch and the line drops before the answer (wait=0: no answer waited for)...
-    r = await api.post("/tills/BER2/journal", params={"wait": 0},
-                       json={"batch_id": "cut-1", "entries": sent}, headers=auth)
+    r = await api.post(
+        "/tills/BER2/journal",
+        params={"wait": 0},
+        json={"batch_id": "cut-1", "entries": sent},
+        headers=auth,
+    )
     assert r.status_code == 202 and not r.json()["complete"], r.text
     # ...and the replay itself is cut off halfway: as soon as the first sales are in, it is killed.
     await wait_until(lambda: _applied_count(db, sent) >= 1, 30, "the first replayed sale")
@@ -122,7 +145,9 @@ async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_c
     assert 1 <= applied_before < len(sent)
 
     # The till resumes: all 20 again, in another order, as a new batch.
-    again = await api.post("/tills/BER2/journal", json={"batch_id": "cut-2", "entries": sent[::-1]}, headers=auth)
+    again = await api.post(
+        "/tills/BER2/journal", json={"batch_id": "cut-2", "entries": sent[::-1]}, headers=auth
+    )
     assert again.status_code == 200, again.text
     assert {e["status"] for e in again.json()["entries"]} == {"applied"}
     assert_applied_once(db, sent)
@@ -134,33 +159,77 @@ async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_c
 async def test_bad_uploads_are_4xx_with_a_message_and_store_nothing(api, db, cashier) -> None:  # type: ignore[no-untyped-def]
     auth = await login(api, "BER2", "1002", "2345")
     good = entries(1, tag="bad")[0]
-    card = {"kind": "card", "amount": good["total"], "reference": "tok_1", "brand": "VISA", "last4": "4242"}
+    card = {
+        "kind": "card",
+        "amount": good["total"],
+        "reference": "tok_1",
+        "brand": "VISA",
+        "last4": "4242",
+    }
     bad_bodies = [
         ({"batch_id": "b", "entries": []}, "entries"),
         ({"batch_id": "b c", "entries": [good]}, "batch_id"),
         ({"batch_id": "b", "entries": [good, good]}, "appears twice"),
         ({"batch_id": "b", "entries": [{**good, "sold_at": "2026-01-01T10:00:00"}]}, "timezone"),
-        ({"batch_id": "b", "entries": [{**good, "sold_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}]},
-         "future"),
-        ({"batch_id": "b", "entries": [{**good, "tenders": [{**card, "reference": ""}]}]}, "reference"),
-        ({"batch_id": "b", "entries": [{**good, "tenders": [{**card, "reference": "4242424242424242"}]}]},
-         "card number"),
-        ({"batch_id": "b", "entries": [{**good, "tenders": [{"kind": "gift_card", "amount": 1}]}]}, "kind"),
-        ({"batch_id": "b", "entries": [{**good, "lines": [{"sku": "X", "quantity": 0, "unit_price": 1}]}]},
-         "quantity"),
+        (
+            {
+                "batch_id": "b",
+                "entries": [
+                    {**good, "sold_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+                ],
+            },
+            "future",
+        ),
+        (
+            {"batch_id": "b", "entries": [{**good, "tenders": [{**card, "reference": ""}]}]},
+            "reference",
+        ),
+        (
+            {
+                "batch_id": "b",
+                "entries": [{**good, "tenders": [{**card, "reference": "4242424242424242"}]}],
+            },
+            "card number",
+        ),
+        (
+            {
+                "batch_id": "b",
+                "entries": [{**good, "tenders": [{"kind": "gift_card", "amount": 1}]}],
+            },
+            "kind",
+        ),
+        (
+            {
+                "batch_id": "b",
+                "entries": [{**good, "lines": [{"sku": "X", "quantity": 0, "unit_price": 1}]}],
+            },
+            "quantity",
+        ),
     ]
     for body, word in bad_bodies:
         r = await api.post("/tills/BER2/journal", json=body, headers=auth)
         assert r.status_code == 422, (body, r.text)
         assert word in r.json()["error"]["message"], r.json()
-    r = await api.post("/tills/BER2/journal", content=b"{oops", headers={**auth, "content-type": "application/json"})
+    r = await api.post(
+        "/tills/BER2/journal",
+        content=b"{oops",
+        headers={**auth, "content-type": "application/json"},
+    )
     assert r.status_code == 422
     # Another till's cashier, and no sign-in at all.
-    assert (await api.post("/tills/BER2/journal", json={"batch_id": "b", "entries": [good]},
-                           headers=cashier)).status_code == 403
-    assert (await api.post("/tills/BER2/journal", json={"batch_id": "b", "entries": [good]})).status_code == 401
-    assert (await api.post("/tills/NOPE/journal", json={"batch_id": "b", "entries": [good]},
-                           headers=auth)).status_code == 404
+    assert (
+        await api.post(
+            "/tills/BER2/journal", json={"batch_id": "b", "entries": [good]}, headers=cashier
+        )
+    ).status_code == 403
+    assert (
+        await api.post("/tills/BER2/journal", json={"batch_id": "b", "entries": [good]})
+    ).status_code == 401
+    assert (
+        await api.post(
+            "/tills/NOPE/journal", json={"batch_id": "b", "entries": [good]}, headers=auth
+        )
+    ).status_code == 404
     assert not _all_applied(db, [good])
 
 
@@ -168,14 +237,20 @@ async def test_a_sale_that_cannot_apply_is_flagged_for_a_manager_not_dropped(api
     auth = await login(api, "BER2", "1002", "2345")
     gone = entries(1, tag="gone")[0]
     gone["lines"] = [{"sku": "NO-LONGER-SOLD", "quantity": 1, "unit_price": 500}]
-    r = await api.post("/tills/BER2/journal", json={"batch_id": "gone-1", "entries": [gone]}, headers=auth)
+    r = await api.post(
+        "/tills/BER2/journal", json={"batch_id": "gone-1", "entries": [gone]}, headers=auth
+    )
     assert r.status_code == 200, r.text
     [entry] = r.json()["entries"]
     assert entry["status"] == "flagged" and "NO-LONGER-SOLD" in entry["message"]
     manager = await login(api, "BER1", "9001", "9001")
     flagged = (await api.get("/stores/BER/offline-sales/flagged", headers=manager)).json()
     mine = [f for f in flagged if f["client_sale_id"] == gone["client_sale_id"]]
-    assert mine and mine[0]["entry"]["lines"][0]["sku"] == "NO-LONGER-SOLD" and mine[0]["till"] == "BER2"
+    assert (
+        mine
+        and mine[0]["entry"]["lines"][0]["sku"] == "NO-LONGER-SOLD"
+        and mine[0]["till"] == "BER2"
+    )
 
 
 async def test_catalog_snapshot_has_what_the_till_prices_with(api) -> None:  # type: ignore[no-untyped-def]
@@ -183,7 +258,9 @@ async def test_catalog_snapshot_has_what_the_till_prices_with(api) -> None:  # t
     r = await api.get("/tills/BER2/catalog", headers=auth)
     assert r.status_code == 200, r.text
     snap = r.json()
-    assert snap["store"]["code"] == "BER" and snap["currency"] == "EUR" and snap["prices_include_tax"]
+    assert (
+        snap["store"]["code"] == "BER" and snap["currency"] == "EUR" and snap["prices_include_tax"]
+    )
     assert snap["tax_rates"]["standard"] == 1900 and snap["tax_rates"]["reduced"] == 700
     mug = next(i for i in snap["items"] if i["sku"] == "MUG-ENAMEL")
     assert mug["unit_price"] == 1290 and mug["barcodes"]

@@ -43,10 +43,20 @@ def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-u
         till = catalog.till_view(s, "BER2")
     cid = f"card-{uuid.uuid4().hex[:8]}"
     return CardCapture(
-        sale_workflow_id=sale_workflow_id("BER2", cid), number=1, till_code="BER2", till_id=till.till_id,
-        location_id=till.location_id, client_sale_id=cid, amount=amount, currency="EUR", reference="tok_offline_1",
-        brand="VISA", last4="4242", sold_at=datetime.now(UTC) - timedelta(hours=3),
-        lines=(JournalLine("TEA-BLACK", 2, 890), JournalLine("CHOC-DARK", 1, 390)), total=2170,
+        sale_workflow_id=sale_workflow_id("BER2", cid),
+        number=1,
+        till_code="BER2",
+        till_id=till.till_id,
+        location_id=till.location_id,
+        client_sale_id=cid,
+        amount=amount,
+        currency="EUR",
+        reference="tok_offline_1",
+        brand="VISA",
+        last4="4242",
+        sold_at=datetime.now(UTC) - timedelta(hours=3),
+        lines=(JournalLine("TEA-BLACK", 2, 890), JournalLine("CHOC-DARK", 1, 390)),
+        total=2170,
     )
 
 
@@ -56,15 +66,26 @@ async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:
     cmd = capture_request(db)
     first = acts.capture_card(cmd)
     again = acts.capture_card(cmd)  # a retried activity
-    assert not first.approved and first.collection_task_id and again.collection_task_id == first.collection_task_id
-    assert capturer.seen[0].key == f"{cmd.sale_workflow_id}:offline-card:1"  # idempotency key for the provider
+    assert (
+        not first.approved
+        and first.collection_task_id
+        and again.collection_task_id == first.collection_task_id
+    )
+    assert (
+        capturer.seen[0].key == f"{cmd.sale_workflow_id}:offline-card:1"
+    )  # idempotency key for the provider
     assert capturer.seen[0].reference == "tok_offline_1" and capturer.seen[0].last4 == "4242"
 
     manager = await login(api, "BER1", "9001", "9001")
     tasks = (await api.get("/stores/BER/collection-tasks", headers=manager)).json()
     [task] = [t for t in tasks if t["client_sale_id"] == cmd.client_sale_id]
-    assert (task["amount"], task["card_brand"], task["card_last4"], task["till"], task["status"]) == \
-        (cmd.amount, "VISA", "4242", "BER2", "open")
+    assert (
+        task["amount"],
+        task["card_brand"],
+        task["card_last4"],
+        task["till"],
+        task["status"],
+    ) == (cmd.amount, "VISA", "4242", "BER2", "open")
     assert task["decline_reason"] == "insufficient funds"
     assert task["receipt"]["lines"][0] == {"sku": "TEA-BLACK", "quantity": 2, "unit_price": 890}
     cashier = await login(api, "BER2", "1002", "2345")
@@ -73,7 +94,11 @@ async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:
 
 def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db) -> None:  # type: ignore[no-untyped-def]
     approved = ReplayActivities(db, FakeApprovingCapturer()).capture_card(capture_request(db))
-    assert approved.approved and approved.provider_ref.startswith("pi_") and not approved.collection_task_id
+    assert (
+        approved.approved
+        and approved.provider_ref.startswith("pi_")
+        and not approved.collection_task_id
+    )
     with pytest.raises(ApplicationError) as err:
         ReplayActivities(db).capture_card(capture_request(db))
     assert err.value.type == CAPTURE_UNAVAILABLE and err.value.non_retryable
@@ -84,8 +109,11 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
     await link.up()
     async with httpx.AsyncClient(base_url=central.url, timeout=30) as api:
         manager = await login(api, "BER1", "9001", "9001")
-        bad = await api.put("/stores/BER/offline-card-policy", headers=manager,
-                            json={"enabled": True, "per_sale_cap": 9000, "total_cap": 8000})
+        bad = await api.put(
+            "/stores/BER/offline-card-policy",
+            headers=manager,
+            json={"enabled": True, "per_sale_cap": 9000, "total_cap": 8000},
+        )
         assert bad.status_code == 422 and "per_sale_cap" in bad.json()["error"]["message"]
         policy = {"enabled": True, "per_sale_cap": 5000, "total_cap": 8000, "max_age_hours": 24}
         r = await api.put("/stores/BER/offline-card-policy", headers=manager, json=policy)
@@ -99,24 +127,43 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
 
             def sale(amount: int, **card: str) -> dict[str, object]:
                 tender = {"kind": "card", "amount": amount, **card}
-                return {"client_sale_id": f"oc-{uuid.uuid4().hex[:8]}",
-                        "lines": [{"sku": "COFFEE-BEANS", "quantity": 1}], "tenders": [tender]}
+                return {
+                    "client_sale_id": f"oc-{uuid.uuid4().hex[:8]}",
+                    "lines": [{"sku": "COFFEE-BEANS", "quantity": 1}],
+                    "tenders": [tender],
+                }
 
             terminal = {"reference": "tok_term_0001", "brand": "VISA", "last4": "4242"}
             price = agent.agent.snapshot.items["COFFEE-BEANS"].unit_price  # type: ignore[union-attr]
-            gift = await agent.post("/api/sales", {**sale(price), "tenders": [
-                {"kind": "gift_card", "amount": price, "reference": "GC123"}]})
-            assert gift.status_code == 422 and "balance is kept centrally" in gift.json()["error"]["message"]
+            gift = await agent.post(
+                "/api/sales",
+                {
+                    **sale(price),
+                    "tenders": [{"kind": "gift_card", "amount": price, "reference": "GC123"}],
+                },
+            )
+            assert (
+                gift.status_code == 422
+                and "balance is kept centrally" in gift.json()["error"]["message"]
+            )
             no_terminal = await agent.post("/api/sales", sale(price))
-            assert no_terminal.status_code == 422 and "terminal" in no_terminal.json()["error"]["message"]
-            pan = await agent.post("/api/sales", sale(price, reference="4111111111111111", last4="1111"))
+            assert (
+                no_terminal.status_code == 422
+                and "terminal" in no_terminal.json()["error"]["message"]
+            )
+            pan = await agent.post(
+                "/api/sales", sale(price, reference="4111111111111111", last4="1111")
+            )
             assert pan.status_code == 422 and "card number" in pan.json()["error"]["message"]
 
             basket = [{"sku": "BLANKET-WOOL", "quantity": 1}]
             big = agent.agent.snapshot.items["BLANKET-WOOL"].unit_price  # type: ignore[union-attr]
             assert big > 5000
             over = await agent.post("/api/sales", {**sale(big, **terminal), "lines": basket})
-            assert over.status_code == 422 and "at most 50.00 per sale" in over.json()["error"]["message"]
+            assert (
+                over.status_code == 422
+                and "at most 50.00 per sale" in over.json()["error"]["message"]
+            )
 
             ok = await agent.post("/api/sales", sale(price, **terminal))
             assert ok.status_code == 200, ok.text
@@ -135,7 +182,9 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             old = await agent.post("/api/sales", sale(100, **terminal))
             assert old.status_code == 422 and "more than 24 h old" in old.json()["error"]["message"]
             agent.agent.clock = real_clock
-            cash = await agent.post("/api/sales", {**sale(price), "tenders": [{"kind": "cash", "amount": price}]})
+            cash = await agent.post(
+                "/api/sales", {**sale(price), "tenders": [{"kind": "cash", "amount": price}]}
+            )
             assert cash.status_code == 200 and cash.json()["offline"]
 
             # Only a token, brand and last 4 are kept: nothing like a card number in the journal file.
@@ -147,7 +196,9 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             # capture declines them and each becomes a "collect from customer" task, never a lost sale.
             waiting = (await agent.status())["waiting"]
             await link.up()
-            await wait_until(lambda: agent.agent.journal.counts().get("waiting", 0) == 0, 60, "upload")
+            await wait_until(
+                lambda: agent.agent.journal.counts().get("waiting", 0) == 0, 60, "upload"
+            )
             counts = agent.agent.journal.counts()
             assert counts.get("applied") == waiting and not counts.get("flagged")
             tasks = (await api.get("/stores/BER/collection-tasks", headers=manager)).json()
@@ -155,5 +206,8 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             assert len(mine) >= waiting - 1 and "not a Stripe payment" in mine[-1]["decline_reason"]
         finally:
             await link.cut()
-            await api.put("/stores/BER/offline-card-policy", headers=manager,
-                          json={**policy, "enabled": False})
+            await api.put(
+                "/stores/BER/offline-card-policy",
+                headers=manager,
+                json={**policy, "enabled": False},
+            )

@@ -23,12 +23,19 @@ async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, 
     before = {sku: on_hand(db, "BER", sku) for sku in skus}
     agent = await start_agent("BER2", central.url)
     await agent.login("1002", "2345")  # cora, online: the till fetches its catalogue snapshot
-    await wait_until(lambda: agent.agent.snapshot is not None and agent.agent.online, 10, "snapshot")
+    await wait_until(
+        lambda: agent.agent.snapshot is not None and agent.agent.online, 10, "snapshot"
+    )
 
     # Mid-day, still online: a normal sale through the central API.
-    first = await agent.post("/api/sales", {"client_sale_id": f"on-{uuid.uuid4().hex[:8]}",
-                                            "lines": [{"sku": skus[0], "quantity": 1}],
-                                            "tenders": [{"kind": "cash", "amount": 5000}]})
+    first = await agent.post(
+        "/api/sales",
+        {
+            "client_sale_id": f"on-{uuid.uuid4().hex[:8]}",
+            "lines": [{"sku": skus[0], "quantity": 1}],
+            "tenders": [{"kind": "cash", "amount": 5000}],
+        },
+    )
     assert first.status_code == 200, first.text
     assert first.json()["sale_id"].startswith("BER2-") and not first.json().get("offline")
 
@@ -40,18 +47,26 @@ async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, 
         lines = [{"sku": skus[i % len(skus)], "quantity": 1 + i % 3}]
         if i % 4 == 0:
             lines.append({"sku": skus[(i + 2) % len(skus)], "quantity": 1})
-        r = await agent.post("/api/sales", {"client_sale_id": cid, "lines": lines,
-                                            "tenders": [{"kind": "cash", "amount": 20000}]})
+        r = await agent.post(
+            "/api/sales",
+            {"client_sale_id": cid, "lines": lines, "tenders": [{"kind": "cash", "amount": 20000}]},
+        )
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body["offline"] is True and body["sale_id"] == cid and body["change_due"] == 20000 - body["total"]
+        assert (
+            body["offline"] is True
+            and body["sale_id"] == cid
+            and body["change_due"] == 20000 - body["total"]
+        )
         assert body["receipt_printed"] is True
         sold[cid] = body
         for ln in lines:
             quantities[str(ln["sku"])] += int(ln["quantity"])  # type: ignore[call-overload]
     # A double tap offline returns the same sale and journals nothing new.
-    again = await agent.post("/api/sales", {"client_sale_id": cid, "lines": lines,
-                                            "tenders": [{"kind": "cash", "amount": 20000}]})
+    again = await agent.post(
+        "/api/sales",
+        {"client_sale_id": cid, "lines": lines, "tenders": [{"kind": "cash", "amount": 20000}]},
+    )
     assert again.json()["sale_id"] == cid
 
     status = await agent.status()
@@ -60,10 +75,14 @@ async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, 
     assert all(cid.encode() in printed for cid in sold)  # receipts printed straight from the agent
     # The journal is on disk, fsync'd on commit (synchronous=FULL), before each receipt printed.
     with sqlite3.connect(agent.agent.config.journal_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM entries WHERE status = 'waiting'").fetchone() == (50,)
+        assert conn.execute("SELECT COUNT(*) FROM entries WHERE status = 'waiting'").fetchone() == (
+            50,
+        )
 
     await central.start()  # the link is back: the uploader hands the journal over in batches
-    await wait_until(lambda: agent.agent.journal.counts().get("waiting", 0) == 0, 120, "the journal to upload")
+    await wait_until(
+        lambda: agent.agent.journal.counts().get("waiting", 0) == 0, 120, "the journal to upload"
+    )
     assert (await agent.status())["waiting"] == 0
 
     ids = [sale_workflow_id("BER2", cid) for cid in sold]
@@ -82,7 +101,11 @@ async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, 
             assert m.occurred_at == original  # the ledger carries the original time too
     # The journal now knows each sale's central number.
     entry = agent.agent.journal.entry(next(iter(sold)))
-    assert entry is not None and entry.status == "applied" and entry.central_sale_id.startswith("BER2-")
+    assert (
+        entry is not None
+        and entry.status == "applied"
+        and entry.central_sale_id.startswith("BER2-")
+    )
     for sku in skus:
         assert on_hand(db, "BER", sku) == before[sku] - quantities[sku], sku
     assert_ledger_balanced(db)

@@ -16,11 +16,17 @@ from devices.scanner import LineAssembler, ScannerConfig, SerialScanner, wait_co
 
 def test_scanner_settings_from_the_url() -> None:
     assert ScannerConfig.parse("/dev/ttyACM0") == ScannerConfig("/dev/ttyACM0", 9600, None)
-    assert ScannerConfig.parse("/dev/ttyUSB0?baudrate=115200&terminator=crlf") == \
-        ScannerConfig("/dev/ttyUSB0", 115200, b"\r\n")
-    assert ScannerConfig.parse("loop://?logging=debug&terminator=LF").port == "loop://?logging=debug"
-    for bad, message in (("", "device path"), ("/dev/x?baudrate=fast", "baudrate must be a number"),
-                         ("/dev/x?terminator=EOT", "terminator must be one of")):
+    assert ScannerConfig.parse("/dev/ttyUSB0?baudrate=115200&terminator=crlf") == ScannerConfig(
+        "/dev/ttyUSB0", 115200, b"\r\n"
+    )
+    assert (
+        ScannerConfig.parse("loop://?logging=debug&terminator=LF").port == "loop://?logging=debug"
+    )
+    for bad, message in (
+        ("", "device path"),
+        ("/dev/x?baudrate=fast", "baudrate must be a number"),
+        ("/dev/x?terminator=EOT", "terminator must be one of"),
+    ):
         with pytest.raises(ValueError, match=message):
             ScannerConfig.parse(bad)
 
@@ -29,7 +35,10 @@ def test_lines_are_cut_only_at_terminators() -> None:
     auto = LineAssembler()
     assert auto.feed(b"4006381") == []  # half a scan is nothing yet
     assert auto.feed(b"000017\r\n40063810") == ["4006381000017"]
-    assert auto.feed(b"00024\r\r\n\n 123 \n") == ["4006381000024", "123"]  # blank lines are not scans
+    assert auto.feed(b"00024\r\r\n\n 123 \n") == [
+        "4006381000024",
+        "123",
+    ]  # blank lines are not scans
     tab = LineAssembler(b"\t")
     assert tab.feed(b"A\tB\tC") == ["A", "B"] and tab.feed(b"\t") == ["C"]
     noise = LineAssembler()
@@ -55,9 +64,14 @@ async def test_1000_scans_10ms_apart_through_a_pty_reach_the_page(start_agent) -
     master, slave = os.openpty()
     try:
         # The central API is not needed for scans: point the agent at a closed port.
-        agent = await start_agent("BER1", f"http://127.0.0.1:{free_port()}", scanner=os.ttyname(slave))
-        await wait_until(lambda: agent.agent.scanner is not None and agent.agent.scanner.connected, 10,
-                         "the scanner port to open")
+        agent = await start_agent(
+            "BER1", f"http://127.0.0.1:{free_port()}", scanner=os.ttyname(slave)
+        )
+        await wait_until(
+            lambda: agent.agent.scanner is not None and agent.agent.scanner.connected,
+            10,
+            "the scanner port to open",
+        )
         expected = [f"{4006381000000 + i * 7:013d}" for i in range(1000)]
         received: list[str] = []
 
@@ -94,7 +108,9 @@ async def test_1000_scans_10ms_apart_through_a_pty_reach_the_page(start_agent) -
 
 
 async def test_scanner_unplugged_and_back(start_agent) -> None:  # type: ignore[no-untyped-def]
-    agent = await start_agent("BER1", f"http://127.0.0.1:{free_port()}", scanner="/dev/tillflow-no-scanner")
+    agent = await start_agent(
+        "BER1", f"http://127.0.0.1:{free_port()}", scanner="/dev/tillflow-no-scanner"
+    )
     await asyncio.sleep(0.3)
     status = await agent.status()
     assert status["scanner"] is False  # shown, and the agent keeps running without it

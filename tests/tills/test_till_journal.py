@@ -18,7 +18,9 @@ def test_commits_are_fsynced_and_each_sale_is_kept_once(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: fsync on every commit
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert journal.add_sale("a", T0, {"n": 1}, {"sale_id": "a"}, 0)
-    assert not journal.add_sale("a", T0, {"n": 2}, {"sale_id": "a"}, 0)  # a double tap changes nothing
+    assert not journal.add_sale(
+        "a", T0, {"n": 2}, {"sale_id": "a"}, 0
+    )  # a double tap changes nothing
     assert journal.entry("a").body == {"n": 1}  # type: ignore[union-attr]
     # A fresh process sees what was committed.
     assert Journal(tmp_path / "T1.journal.sqlite").counts() == {"waiting": 1}
@@ -43,7 +45,11 @@ def test_offline_sign_in_and_snapshot_survive_a_restart(tmp_path: Path) -> None:
     journal.save_snapshot({"till": "T1"}, T0)
     again = Journal(tmp_path / "j.sqlite")
     cached = again.cashier("1001")
-    assert cached is not None and pin_matches("1234", cached.pin_hash) and not pin_matches("4321", cached.pin_hash)
+    assert (
+        cached is not None
+        and pin_matches("1234", cached.pin_hash)
+        and not pin_matches("4321", cached.pin_hash)
+    )
     assert "1234" not in cached.pin_hash
     assert again.snapshot() == ({"till": "T1"}, T0)
     again.forget_cashier("1001")

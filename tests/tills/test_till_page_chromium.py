@@ -11,8 +11,15 @@ from helpers.tills import wait_until
 from db.repositories import catalog, orders
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -40,7 +47,9 @@ async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # typ
             await page.goto(agent.url + "/")
             key = page.keyboard
             # Sign in: staff code, Enter, PIN, Enter. The cursor starts in the staff code field.
-            await page.wait_for_function("document.activeElement && document.activeElement.id === 'staff'")
+            await page.wait_for_function(
+                "document.activeElement && document.activeElement.id === 'staff'"
+            )
             await key.type("1001")
             await key.press("Enter")
             await key.type("1234")
@@ -57,9 +66,13 @@ async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # typ
             await key.press("Enter")
             await key.type(codes["POSTCARD"])
             await key.press("Enter")
-            await page.wait_for_function("document.querySelectorAll('#basket tbody tr').length === 3")
+            await page.wait_for_function(
+                "document.querySelectorAll('#basket tbody tr').length === 3"
+            )
             await key.press("Delete")  # the postcard: the newest line is selected
-            await page.wait_for_function("document.querySelectorAll('#basket tbody tr').length === 2")
+            await page.wait_for_function(
+                "document.querySelectorAll('#basket tbody tr').length === 2"
+            )
             await key.press("ArrowUp")  # the mugs
             await key.press("ArrowDown")  # the tea again
             await key.type("+")  # one more tea: 2 in all
@@ -76,7 +89,9 @@ async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # typ
             await page.wait_for_selector("#change")
             assert await page.text_content("#change") == "Change due 6.40"
             summary = await page.text_content("#last-sale")
-            await page.wait_for_function("document.activeElement.id === 'scan'")  # ready for the next customer
+            await page.wait_for_function(
+                "document.activeElement.id === 'scan'"
+            )  # ready for the next customer
             assert await page.locator("#basket tbody tr").count() == 0
             await page.screenshot(path=str(Path(agent.agent.config.data_dir) / "till-page.png"))
         finally:

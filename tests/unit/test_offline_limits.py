@@ -18,11 +18,17 @@ from domain.offline import (
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 NONE_STORED = StoredCards()
-ALLOWED = OfflineCardPolicy(enabled=True, per_sale_cap=10_000, total_cap=30_000, max_age=timedelta(hours=24))
+ALLOWED = OfflineCardPolicy(
+    enabled=True, per_sale_cap=10_000, total_cap=30_000, max_age=timedelta(hours=24)
+)
 
 
-def check(tenders: list[tuple[str, int]], policy: OfflineCardPolicy = ALLOWED,
-          stored: StoredCards = NONE_STORED, now: datetime = NOW) -> None:
+def check(
+    tenders: list[tuple[str, int]],
+    policy: OfflineCardPolicy = ALLOWED,
+    stored: StoredCards = NONE_STORED,
+    now: datetime = NOW,
+) -> None:
     check_offline_tenders([OfflineTender(k, a) for k, a in tenders], policy, stored, now, "EUR")
 
 
@@ -51,7 +57,9 @@ def test_per_sale_cap_counts_every_card_tender_of_the_sale() -> None:
 
 def test_total_stored_per_till_cap() -> None:
     check([("card", 10_000)], stored=StoredCards(20_000, NOW - timedelta(hours=1)))
-    with pytest.raises(OfflineRefused, match=r"already holds 250\.00 .* limit is 300\.00, so at most 50\.00"):
+    with pytest.raises(
+        OfflineRefused, match=r"already holds 250\.00 .* limit is 300\.00, so at most 50\.00"
+    ):
         check([("card", 5_001)], stored=StoredCards(25_000, NOW - timedelta(hours=1)))
 
 

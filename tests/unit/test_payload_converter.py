@@ -41,27 +41,53 @@ class Tagged:
 
 
 def _lines() -> tuple[SaleLine, ...]:
-    return tuple(SaleLine(i, f"SKU-{i}", "Thing", i, 990, 832, 158, 990 * i, "standard", 1900) for i in (1, 2))
+    return tuple(
+        SaleLine(i, f"SKU-{i}", "Thing", i, 990, 832, 158, 990 * i, "standard", 1900)
+        for i in (1, 2)
+    )
 
 
 def _receipt() -> Receipt:
     return Receipt(
-        sale_id="BER1-000042", store_name="Berlin Mitte", store_address="Torstr. 1", till_code="BER1",
-        cashier_name="Ann", sold_at=NOW, currency="EUR",
-        lines=(ReceiptLine("Thing", "SKU-1", 1, 990, 990, "S"),), taxes=(ReceiptTax("S", 1900, 832, 158),),
-        subtotal=832, tax_total=158, total=990, tenders=(ReceiptTender("cash", 2000, ""),), change_due=1010,
+        sale_id="BER1-000042",
+        store_name="Berlin Mitte",
+        store_address="Torstr. 1",
+        till_code="BER1",
+        cashier_name="Ann",
+        sold_at=NOW,
+        currency="EUR",
+        lines=(ReceiptLine("Thing", "SKU-1", 1, 990, 990, "S"),),
+        taxes=(ReceiptTax("S", 1900, 832, 158),),
+        subtotal=832,
+        tax_total=158,
+        total=990,
+        tenders=(ReceiptTender("cash", 2000, ""),),
+        change_due=1010,
     )
 
 
 SAMPLES: list[tuple[object, type]] = [
-    (SaleRequest("BER1", "abc", 7, (BasketLine("SKU-1", 2),), (TenderIn("cash", 5000),), sold_at=NOW),
-     SaleRequest),
+    (
+        SaleRequest(
+            "BER1", "abc", 7, (BasketLine("SKU-1", 2),), (TenderIn("cash", 5000),), sold_at=NOW
+        ),
+        SaleRequest,
+    ),
     (CashCheckout("sale:BER1:abc", SaleRequest("BER1", "abc", 7, (), ()), NOW), CashCheckout),
-    (CashOutcome(PricedSale(1, 2, "BER", "EUR", True, _lines(), _lines(), 1664, 316, 1980),
-                 RecordedOrder("BER1-000042", _receipt()),
-                 StockOutcome(("low",), (StockTaken("order:x", 2, "SKU-1", 1, "sale:BER1:abc"),)),
-                 (TenderOut("cash", 1980, 2000, ""),), 20), CashOutcome),
-    (CashOutcome(PricedSale(1, 2, "BER", "EUR", True, (), (), 0, 0, 0)), CashOutcome),  # recorded None
+    (
+        CashOutcome(
+            PricedSale(1, 2, "BER", "EUR", True, _lines(), _lines(), 1664, 316, 1980),
+            RecordedOrder("BER1-000042", _receipt()),
+            StockOutcome(("low",), (StockTaken("order:x", 2, "SKU-1", 1, "sale:BER1:abc"),)),
+            (TenderOut("cash", 1980, 2000, ""),),
+            20,
+        ),
+        CashOutcome,
+    ),
+    (
+        CashOutcome(PricedSale(1, 2, "BER", "EUR", True, (), (), 0, 0, 0)),
+        CashOutcome,
+    ),  # recorded None
     (SaleDevices(PrintJob("j", _receipt())), SaleDevices),
     (Tagged("x", 3, ("a", "b")), Tagged),
     (Tagged("y"), Tagged),
@@ -95,8 +121,21 @@ def test_bad_payloads_fail_as_the_default_does() -> None:
 
 
 def test_a_sale_result_reads_back() -> None:
-    result = SaleResult(sale_id="BER1-000042", workflow_id="sale:BER1:abc", status="completed", currency="EUR",
-                        lines=_lines(), subtotal=1664, tax_total=316, total=1980,
-                        tenders=(TenderOut("cash", 1980, 2000, ""),), change_due=20, warnings=(), sold_at=NOW,
-                        due=0, declines=(), gift_cards=())
+    result = SaleResult(
+        sale_id="BER1-000042",
+        workflow_id="sale:BER1:abc",
+        status="completed",
+        currency="EUR",
+        lines=_lines(),
+        subtotal=1664,
+        tax_total=316,
+        total=1980,
+        tenders=(TenderOut("cash", 1980, 2000, ""),),
+        change_due=20,
+        warnings=(),
+        sold_at=NOW,
+        due=0,
+        declines=(),
+        gift_cards=(),
+    )
     assert OURS.from_payloads(OURS.to_payloads([result]), [SaleResult])[0] == result

@@ -33,11 +33,19 @@ def test_rounding_is_half_up_once_per_line_not_per_unit() -> None:
 
 
 def test_basket_totals_and_tax_breakdown() -> None:
-    q = price_basket([item(2, 1290, no=1), item(1, 890, "reduced", no=2), item(1, 500, "zero", no=3)],
-                     RATES, currency="EUR", prices_include_tax=True)
+    q = price_basket(
+        [item(2, 1290, no=1), item(1, 890, "reduced", no=2), item(1, 500, "zero", no=3)],
+        RATES,
+        currency="EUR",
+        prices_include_tax=True,
+    )
     assert q.total == 2580 + 890 + 500
     assert q.total == q.subtotal + q.tax_total
-    assert [(t.code, t.rate_bp) for t in q.taxes] == [("reduced", 700), ("standard", 1900), ("zero", 0)]
+    assert [(t.code, t.rate_bp) for t in q.taxes] == [
+        ("reduced", 700),
+        ("standard", 1900),
+        ("zero", 0),
+    ]
     assert sum(t.tax for t in q.taxes) == q.tax_total
 
 

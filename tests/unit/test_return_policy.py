@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import Conflict, InvalidRequest
-from domain.returns import AskedLine, ReturnPolicy, SoldLine, assess_with_receipt, assess_without_receipt, unit_refunds
+from domain.returns import (
+    AskedLine,
+    ReturnPolicy,
+    SoldLine,
+    assess_with_receipt,
+    assess_without_receipt,
+    unit_refunds,
+)
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 SOLD = [
@@ -19,35 +26,58 @@ SOLD = [
 
 
 def test_within_window_refunds_unit_shares() -> None:
-    a = assess_with_receipt(ReturnPolicy(), NOW - timedelta(days=3), NOW, SOLD,
-                            [AskedLine(1, 2, "restock")], "original")
+    a = assess_with_receipt(
+        ReturnPolicy(), NOW - timedelta(days=3), NOW, SOLD, [AskedLine(1, 2, "restock")], "original"
+    )
     assert a.refund_total == 2580 and a.approval_reasons == ()
 
 
 def test_category_window_and_general_window_need_approval() -> None:
-    a = assess_with_receipt(ReturnPolicy(), NOW - timedelta(days=20), NOW, SOLD,
-                            [AskedLine(2, 1, "damaged"), AskedLine(1, 1, "restock")], "original")
+    a = assess_with_receipt(
+        ReturnPolicy(),
+        NOW - timedelta(days=20),
+        NOW,
+        SOLD,
+        [AskedLine(2, 1, "damaged"), AskedLine(1, 1, "restock")],
+        "original",
+    )
     assert len(a.approval_reasons) == 1 and "14 days" in a.approval_reasons[0]
-    late = assess_with_receipt(ReturnPolicy(), NOW - timedelta(days=31), NOW, SOLD,
-                               [AskedLine(1, 1, "restock")], "original")
+    late = assess_with_receipt(
+        ReturnPolicy(),
+        NOW - timedelta(days=31),
+        NOW,
+        SOLD,
+        [AskedLine(1, 1, "restock")],
+        "original",
+    )
     assert "30 days" in late.approval_reasons[0]
 
 
 def test_final_sale_over_return_and_bad_disposition_are_refused() -> None:
     with pytest.raises(Conflict, match="final sale"):
-        assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(3, 1, "restock")], "original")
+        assess_with_receipt(
+            ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(3, 1, "restock")], "original"
+        )
     with pytest.raises(Conflict, match="only 2"):
-        assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(1, 3, "restock")], "original")
+        assess_with_receipt(
+            ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(1, 3, "restock")], "original"
+        )
     with pytest.raises(InvalidRequest, match="disposition"):
         assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(1, 1, "eaten")], "original")
     with pytest.raises(InvalidRequest, match="no line 9"):
-        assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(9, 1, "restock")], "original")
+        assess_with_receipt(
+            ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(9, 1, "restock")], "original"
+        )
 
 
 def test_serial_must_match() -> None:
-    ok = assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(4, 1, "quarantine", "SN-1")], "original")
+    ok = assess_with_receipt(
+        ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(4, 1, "quarantine", "SN-1")], "original"
+    )
     assert ok.approval_reasons == ()
-    bad = assess_with_receipt(ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(4, 1, "quarantine", "SN-2")], "original")
+    bad = assess_with_receipt(
+        ReturnPolicy(), NOW, NOW, SOLD, [AskedLine(4, 1, "quarantine", "SN-2")], "original"
+    )
     assert "does not match" in bad.approval_reasons[0]
 
 
@@ -74,4 +104,6 @@ def test_unit_refunds_add_up() -> None:
 def test_late_returns_can_be_refused_outright() -> None:
     strict = ReturnPolicy(late_needs_approval=False)
     with pytest.raises(InvalidRequest, match="return window is 30 days"):
-        assess_with_receipt(strict, NOW - timedelta(days=40), NOW, SOLD, [AskedLine(1, 1, "restock")], "original")
+        assess_with_receipt(
+            strict, NOW - timedelta(days=40), NOW, SOLD, [AskedLine(1, 1, "restock")], "original"
+        )

@@ -19,7 +19,9 @@ BERLIN = Destination("DE", 52.52, 13.40)
 LISBON = Destination("PT", 38.72, -9.14)
 
 
-def sites(ber: dict[str, int], lis: dict[str, int], wh: dict[str, int], *, lis_ships: bool = True) -> list[Site]:
+def sites(
+    ber: dict[str, int], lis: dict[str, int], wh: dict[str, int], *, lis_ships: bool = True
+) -> list[Site]:
     return [
         Site(1, "BER", "store", True, ber, 52.5291, 13.4016, "DE"),
         Site(2, "LIS", "store", lis_ships, lis, 38.7107, -9.1422, "PT"),
@@ -32,8 +34,13 @@ def placed(plan) -> set[tuple[int, str, int]]:  # type: ignore[no-untyped-def]
 
 
 def test_pickup_goes_to_the_chosen_store() -> None:
-    plan = route([Need("A", 2)], sites({"A": 5}, {"A": 5}, {"A": 50}), {}, pickup_location_id=2,
-                 destination=BERLIN)
+    plan = route(
+        [Need("A", 2)],
+        sites({"A": 5}, {"A": 5}, {"A": 50}),
+        {},
+        pickup_location_id=2,
+        destination=BERLIN,
+    )
     assert placed(plan) == {(2, "A", 2)}
 
 
@@ -47,7 +54,9 @@ def test_pickup_store_without_stock_is_refused_with_the_reason() -> None:
 
 def test_one_location_that_has_everything_beats_a_nearer_partial_one() -> None:
     # Berlin is nearest but lacks B; Lisbon has both: one parcel from Lisbon.
-    plan = route([Need("A", 1), Need("B", 1)], sites({"A": 3}, {"A": 1, "B": 1}, {}), {}, destination=BERLIN)
+    plan = route(
+        [Need("A", 1), Need("B", 1)], sites({"A": 3}, {"A": 1, "B": 1}, {}), {}, destination=BERLIN
+    )
     assert placed(plan) == {(2, "A", 1), (2, "B", 1)} and not plan.split
 
 
@@ -58,26 +67,37 @@ def test_nearest_ship_from_store_store_then_the_warehouse() -> None:
     # Without coordinates, the country decides.
     assert route([Need("A", 1)], everywhere, {}, destination=Destination("PT")).location_ids == (2,)
     # Stores first, even when the warehouse is nearer to the customer (Leipzig).
-    assert route([Need("A", 1)], everywhere, {}, destination=Destination("DE", 51.34, 12.37)).location_ids == (1,)
+    assert route(
+        [Need("A", 1)], everywhere, {}, destination=Destination("DE", 51.34, 12.37)
+    ).location_ids == (1,)
     # A store without ship-from-store never ships; then the warehouse.
     no_lisbon = sites({}, {"A": 5}, {"A": 50}, lis_ships=False)
     assert route([Need("A", 1)], no_lisbon, {}, destination=LISBON).location_ids == (3,)
     # Configurable: warehouse first.
-    assert route([Need("A", 1)], everywhere, {}, destination=LISBON,
-                 rules=RoutingRules(stores_first=False)).location_ids == (3,)
+    assert route(
+        [Need("A", 1)], everywhere, {}, destination=LISBON, rules=RoutingRules(stores_first=False)
+    ).location_ids == (3,)
 
 
 def test_split_only_when_nobody_can_ship_it_whole_and_fewest_parcels() -> None:
     # Nobody has 3 A + 2 B; the warehouse covers most, Berlin the rest.
-    plan = route([Need("A", 3), Need("B", 2)], sites({"A": 1, "B": 2}, {"A": 1}, {"A": 2, "B": 1}), {},
-                 destination=BERLIN)
+    plan = route(
+        [Need("A", 3), Need("B", 2)],
+        sites({"A": 1, "B": 2}, {"A": 1}, {"A": 2, "B": 1}),
+        {},
+        destination=BERLIN,
+    )
     assert plan.split
     assert sum(a.quantity for a in plan.allocations if a.sku == "A") == 3
     assert sum(a.quantity for a in plan.allocations if a.sku == "B") == 2
     assert plan.location_ids == (1, 3)  # two parcels, not three
     with pytest.raises(Unroutable, match="splitting is switched off"):
-        route([Need("A", 3), Need("B", 2)], sites({"A": 1, "B": 2}, {"A": 1}, {"A": 2, "B": 1}), {},
-              rules=RoutingRules(allow_split=False))
+        route(
+            [Need("A", 3), Need("B", 2)],
+            sites({"A": 1, "B": 2}, {"A": 1}, {"A": 2, "B": 1}),
+            {},
+            rules=RoutingRules(allow_split=False),
+        )
 
 
 def test_not_enough_anywhere_names_each_short_sku() -> None:
@@ -105,11 +125,15 @@ def test_product_flags() -> None:
     with pytest.raises(Unroutable, match="online-only"):
         route([Need("O", 1)], every, flags, pickup_location_id=1)
     # Mixed basket: the warehouse has A and O, so it ships whole from there.
-    assert route([Need("A", 1), Need("O", 1)], every, flags, destination=BERLIN).location_ids == (3,)
+    assert route([Need("A", 1), Need("O", 1)], every, flags, destination=BERLIN).location_ids == (
+        3,
+    )
 
 
 def test_same_sku_on_two_lines_is_one_need_and_excluded_locations_are_skipped() -> None:
-    plan = route([Need("A", 1), Need("A", 2)], sites({"A": 3}, {}, {"A": 5}), {}, destination=BERLIN)
+    plan = route(
+        [Need("A", 1), Need("A", 2)], sites({"A": 3}, {}, {"A": 5}), {}, destination=BERLIN
+    )
     assert placed(plan) == {(1, "A", 3)}
     plan = route([Need("A", 1)], sites({"A": 3}, {}, {"A": 5}), {}, destination=BERLIN, exclude={1})
     assert plan.location_ids == (3,)

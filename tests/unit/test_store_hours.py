@@ -34,8 +34,12 @@ def test_a_deadline_on_a_closed_sunday_moves_to_monday_opening_plus_what_is_left
 
 
 def test_ready_after_closing_starts_counting_at_the_next_opening() -> None:
-    assert SHOP.hold_deadline(berlin(2026, 11, 21, 21), 1) == berlin(2026, 11, 23, 20)  # Sat night → Mon close
-    assert SHOP.add_open_time(berlin(2026, 11, 22, 12), timedelta(hours=1)) == berlin(2026, 11, 23, 10)
+    assert SHOP.hold_deadline(berlin(2026, 11, 21, 21), 1) == berlin(
+        2026, 11, 23, 20
+    )  # Sat night → Mon close
+    assert SHOP.add_open_time(berlin(2026, 11, 22, 12), timedelta(hours=1)) == berlin(
+        2026, 11, 23, 10
+    )
 
 
 def test_hours_keep_their_local_time_across_daylight_saving_changes() -> None:
@@ -51,21 +55,30 @@ def test_hours_keep_their_local_time_across_daylight_saving_changes() -> None:
 def test_a_round_the_clock_store_counts_real_hours_on_the_short_dst_day() -> None:
     always = StoreHours("Europe/Berlin", tuple(DayHours(d, 0, 1440) for d in range(7)))
     # Saturday 12:00 CET + 24 opening hours = Sunday 13:00 CEST: the night lost an hour.
-    assert always.add_open_time(berlin(2026, 3, 28, 12), timedelta(hours=24)) == berlin(2026, 3, 29, 13)
+    assert always.add_open_time(berlin(2026, 3, 28, 12), timedelta(hours=24)) == berlin(
+        2026, 3, 29, 13
+    )
 
 
 def test_extension_continues_from_the_old_deadline() -> None:
     deadline = SHOP.hold_deadline(berlin(2026, 11, 19, 15), 3)  # Monday 15:00
     assert SHOP.hold_deadline(deadline, 1) == berlin(2026, 11, 24, 15)
-    assert SHOP.hold_deadline(deadline, 0.5) == berlin(2026, 11, 24, 9, 30)  # 5 h on Monday, 30 min on Tuesday
+    assert SHOP.hold_deadline(deadline, 0.5) == berlin(
+        2026, 11, 24, 9, 30
+    )  # 5 h on Monday, 30 min on Tuesday
 
 
 def test_no_hours_means_always_open_and_a_lisbon_store_counts_lisbon_time() -> None:
     assert StoreHours("UTC").hold_deadline(datetime(2026, 11, 22, 10, tzinfo=UTC), 3) == datetime(
-        2026, 11, 25, 10, tzinfo=UTC)
+        2026, 11, 25, 10, tzinfo=UTC
+    )
     lisbon = StoreHours("Europe/Lisbon", (DayHours(0, 10 * 60, 19 * 60),))  # Mondays only
-    ready = datetime(2026, 11, 23, 18, tzinfo=ZoneInfo("Europe/Lisbon"))  # Monday, one hour before closing
-    assert lisbon.hold_deadline(ready, 1) == datetime(2026, 11, 30, 18, tzinfo=ZoneInfo("Europe/Lisbon"))
+    ready = datetime(
+        2026, 11, 23, 18, tzinfo=ZoneInfo("Europe/Lisbon")
+    )  # Monday, one hour before closing
+    assert lisbon.hold_deadline(ready, 1) == datetime(
+        2026, 11, 30, 18, tzinfo=ZoneInfo("Europe/Lisbon")
+    )
     assert lisbon.is_open(ready) and not lisbon.is_open(ready + timedelta(hours=2))
 
 

@@ -23,17 +23,33 @@ STUB_FULFILMENT_QUEUE = "tillflow-fulfilment-stub"
 @pytest.fixture(scope="session")
 def web_settings(test_settings):  # type: ignore[no-untyped-def]
     """Short debounce so stock-sync tests stay fast."""
-    return test_settings.model_copy(update={"stock_sync_debounce_ms": 300, "stock_sync_max_delay_ms": 3000,
-                                            "stock_resync_minutes": 24 * 60})
+    return test_settings.model_copy(
+        update={
+            "stock_sync_debounce_ms": 300,
+            "stock_sync_max_delay_ms": 3000,
+            "stock_resync_minutes": 24 * 60,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
-async def web_worker(db: Database, temporal_client: Client, gateway, web_settings) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+async def web_worker(
+    db: Database, temporal_client: Client, gateway, web_settings
+) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
     """The central worker's web part on the suite's Temporal server, plus TEST ONLY fulfilment children."""
-    worker = webstore_worker(temporal_client, db, gateway, storefront_factory(db, web_settings),
-                             fulfilment_queue=STUB_FULFILMENT_QUEUE)
-    children = Worker(temporal_client, task_queue=STUB_FULFILMENT_QUEUE, workflows=[StubShipFromStore, StubBopis],
-                      workflow_runner=sandbox_runner())
+    worker = webstore_worker(
+        temporal_client,
+        db,
+        gateway,
+        storefront_factory(db, web_settings),
+        fulfilment_queue=STUB_FULFILMENT_QUEUE,
+    )
+    children = Worker(
+        temporal_client,
+        task_queue=STUB_FULFILMENT_QUEUE,
+        workflows=[StubShipFromStore, StubBopis],
+        workflow_runner=sandbox_runner(),
+    )
     tasks = [asyncio.create_task(worker.run()), asyncio.create_task(children.run())]
     await start_stock_sync(temporal_client, web_settings)
     yield

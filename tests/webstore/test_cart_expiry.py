@@ -36,11 +36,17 @@ QUEUE = "carts-time-skipping"
 async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=DATA_CONVERTER)
+        data_converter=DATA_CONVERTER,
+    )
     acts = CartActivities(db)
-    worker = Worker(env.client, task_queue=QUEUE, workflows=[CartWorkflow],
-                    activities=[acts.open, acts.set_line, acts.close, acts.view],
-                    activity_executor=ThreadPoolExecutor(4), workflow_runner=sandbox_runner())
+    worker = Worker(
+        env.client,
+        task_queue=QUEUE,
+        workflows=[CartWorkflow],
+        activities=[acts.open, acts.set_line, acts.close, acts.view],
+        activity_executor=ThreadPoolExecutor(4),
+        workflow_runner=sandbox_runner(),
+    )
     async with worker:
         yield env
     await env.shutdown()
@@ -57,13 +63,18 @@ async def test_cart_is_released_fifteen_minutes_after_its_last_change(skipping, 
     sku = new_product(db, {"BER": 3})
     cart_id = uuid.uuid4().hex
     handle = await skipping.client.start_workflow(
-        CartWorkflow.run, CartRequest(cart_id, store.code, store.id, (), None, 15 * 60), id=f"cart:{cart_id}",
-        task_queue=QUEUE)
+        CartWorkflow.run,
+        CartRequest(cart_id, store.code, store.id, (), None, 15 * 60),
+        id=f"cart:{cart_id}",
+        task_queue=QUEUE,
+    )
     state = await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 2))
     assert [(ln.sku, ln.quantity, ln.location_code) for ln in state.lines] == [(sku, 2, "BER")]
     assert atp(db, "BER", sku) == 1
     await skipping.sleep(timedelta(minutes=10))
-    await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 1))  # activity: 15 more minutes
+    await handle.execute_update(
+        CartWorkflow.change, CartLineChange(sku, 1)
+    )  # activity: 15 more minutes
     await skipping.sleep(timedelta(minutes=10))  # 20 min after the first change: still held
     assert holds(db, "cart", cart_id) == {("BER", sku): 3} and atp(db, "BER", sku) == 0
     await skipping.sleep(timedelta(minutes=6))  # 16 min after the last change
@@ -79,8 +90,11 @@ async def test_checked_out_cart_keeps_nothing_and_takes_no_changes(skipping, db,
     sku = new_product(db, {"WH1": 2})
     cart_id = uuid.uuid4().hex
     handle = await skipping.client.start_workflow(
-        CartWorkflow.run, CartRequest(cart_id, store.code, store.id, (), None, 15 * 60), id=f"cart:{cart_id}",
-        task_queue=QUEUE)
+        CartWorkflow.run,
+        CartRequest(cart_id, store.code, store.id, (), None, 15 * 60),
+        id=f"cart:{cart_id}",
+        task_queue=QUEUE,
+    )
     await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 2))
     frozen = await handle.execute_update(CartWorkflow.checkout)
     assert frozen.status == "checked_out"

@@ -99,7 +99,9 @@ def test_fifty_checkouts_and_ten_carts_for_one_unit_twenty_times(race_db, db, we
     orders, carts = OnlineOrderActivities(race_db), CartActivities(race_db)
     for _ in range(ROUNDS):
         sku = new_product(db, {"BER": 1})
-        racers = [checkout(orders, sku) for _ in range(50)] + [cart_add(carts, web_store.id, sku) for _ in range(10)]
+        racers = [checkout(orders, sku) for _ in range(50)] + [
+            cart_add(carts, web_store.id, sku) for _ in range(10)
+        ]
         assert race(racers) == 1
         ber = level(db, "BER", sku)
         assert (ber.on_hand, ber.reserved, ber.available) == (1, 1, 0)
@@ -109,11 +111,14 @@ def test_fifty_checkouts_and_ten_carts_for_one_unit_twenty_times(race_db, db, we
 
 def test_ten_units_a_hundred_buyers(race_db, db, web_store) -> None:  # type: ignore[no-untyped-def]
     orders, carts = OnlineOrderActivities(race_db), CartActivities(race_db)
-    sku = new_product(db, {"BER": 4, "LIS": 3, "WH1": 3}, safety={"LIS": 1})  # 4 + 2 + 3 = 9 promisable...
+    sku = new_product(
+        db, {"BER": 4, "LIS": 3, "WH1": 3}, safety={"LIS": 1}
+    )  # 4 + 2 + 3 = 9 promisable...
     sku_10 = new_product(db, {"BER": 4, "LIS": 3, "WH1": 3})  # ...and exactly 10 here
     for product, units in ((sku, 9), (sku_10, 10)):
-        racers = [checkout(orders, product) for _ in range(80)] + [cart_add(carts, web_store.id, product)
-                                                                   for _ in range(20)]
+        racers = [checkout(orders, product) for _ in range(80)] + [
+            cart_add(carts, web_store.id, product) for _ in range(20)
+        ]
         assert race(racers) == units
         for code in ("BER", "LIS", "WH1"):
             assert level(db, code, product).available == 0  # nothing below zero, nothing left over
@@ -129,14 +134,30 @@ async def test_the_same_race_through_the_http_api(api, db) -> None:  # type: ign
     store = connect(db, "web", storefront_key=key)
     headers = {"X-Storefront-Key": key}
     sku = new_product(db, {"WH1": 1})
-    carts = [(await api.post("/storefront/carts", json={}, headers=headers)).json()["cart_id"] for _ in range(12)]
-    answers = await asyncio.gather(*[
-        api.post(f"/storefront/carts/{c}/lines", json={"sku": sku, "quantity": 1}, headers=headers) for c in carts])
+    carts = [
+        (await api.post("/storefront/carts", json={}, headers=headers)).json()["cart_id"]
+        for _ in range(12)
+    ]
+    answers = await asyncio.gather(
+        *[
+            api.post(
+                f"/storefront/carts/{c}/lines", json={"sku": sku, "quantity": 1}, headers=headers
+            )
+            for c in carts
+        ]
+    )
     assert sorted(r.status_code for r in answers) == [200] + [409] * 11
     winner = carts[[r.status_code for r in answers].index(200)]
-    checkouts = await asyncio.gather(*[
-        api.post(f"/storefront/carts/{c}/checkout", json={"email": "a@example.test", "payment_method": "pm_card_visa"},
-                 headers=headers) for c in carts])
+    checkouts = await asyncio.gather(
+        *[
+            api.post(
+                f"/storefront/carts/{c}/checkout",
+                json={"email": "a@example.test", "payment_method": "pm_card_visa"},
+                headers=headers,
+            )
+            for c in carts
+        ]
+    )
     by_cart = dict(zip(carts, checkouts, strict=True))
     assert by_cart[winner].status_code == 201 and by_cart[winner].json()["status"] == "accepted"
     assert all(r.status_code == 422 for c, r in by_cart.items() if c != winner)  # empty carts

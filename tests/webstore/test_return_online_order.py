@@ -6,11 +6,19 @@ import asyncio
 import uuid
 
 import pytest
+from helpers.stock import assert_ledger_balanced
+from helpers.webstore import (
+    connect,
+    disconnect,
+    eventually,
+    level,
+    new_product,
+    post_shopify,
+    shopify_order,
+)
 from sqlalchemy import select
 
 from db.models import Order
-from helpers.stock import assert_ledger_balanced
-from helpers.webstore import connect, disconnect, eventually, level, new_product, post_shopify, shopify_order
 from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
@@ -24,23 +32,30 @@ def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
     disconnect(db, store.code)
 
 
-async def test_buy_online_return_in_store_refunds_through_shopify(api, db, shop, fake_shopify, cashier,
-                                                                 temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_buy_online_return_in_store_refunds_through_shopify(
+    api, db, shop, fake_shopify, cashier, temporal_client
+) -> None:  # type: ignore[no-untyped-def]
     sku = new_product(db, {"BER": 2})
     order_id = int(uuid.uuid4().int % 10**9)
-    fake_shopify.add_order(order_id, [{"id": order_id * 10 + 1, "sku": sku, "quantity": 1}], total="10.00")
+    fake_shopify.add_order(
+        order_id, [{"id": order_id * 10 + 1, "sku": sku, "quantity": 1}], total="10.00"
+    )
     r = await post_shopify(api, shop.code, shopify_order(order_id, [(sku, 1, "10.00")]))
     assert r.status_code == 200, r.text
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
 
     async def child_running() -> bool:
         try:
-            return (await temporal_client.get_workflow_handle(f"ship:{wf}:BER").describe()).status.name == "RUNNING"
+            return (
+                await temporal_client.get_workflow_handle(f"ship:{wf}:BER").describe()
+            ).status.name == "RUNNING"
         except Exception:  # noqa: BLE001 - not started yet
             return False
 
     await eventually(child_running)
-    await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal("finish", FulfilmentResult("shipped", "TRK9"))
+    await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
+        "finish", FulfilmentResult("shipped", "TRK9")
+    )
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
     with db.unit_of_work() as s:
@@ -49,9 +64,15 @@ async def test_buy_online_return_in_store_refunds_through_shopify(api, db, shop,
 
     found = await api.get("/tills/BER1/returns/lookup", params={"receipt": number}, headers=cashier)
     assert found.status_code == 200 and found.json()[0]["channel"] == "shopify"
-    back = await api.post("/tills/BER1/returns", headers=cashier, json={
-        "return_id": uuid.uuid4().hex[:10], "sale_id": number,
-        "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}]})
+    back = await api.post(
+        "/tills/BER1/returns",
+        headers=cashier,
+        json={
+            "return_id": uuid.uuid4().hex[:10],
+            "sale_id": number,
+            "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}],
+        },
+    )
     assert back.status_code == 200, back.text
     assert back.json()["refunds"] == [{"kind": "shopify", "amount": 1000}]
     refunds = fake_shopify.orders[order_id]["_refunds"]

@@ -31,39 +31,69 @@ pytestmark = pytest.mark.usefixtures("web_worker")
 
 def stored(db, store: str) -> int:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(WebhookEvent).where(
-            WebhookEvent.provider == "woocommerce", WebhookEvent.event_id.like(f"{store}:%"))) or 0
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(WebhookEvent)
+                .where(
+                    WebhookEvent.provider == "woocommerce", WebhookEvent.event_id.like(f"{store}:%")
+                )
+            )
+            or 0
+        )
 
 
 @pytest.fixture
 def woo(db, fake_woo):  # type: ignore[no-untyped-def]
-    store = connect(db, "woocommerce", base_url=fake_woo.url, consumer_key=fake_woo.key,
-                    consumer_secret=fake_woo.secret)
+    store = connect(
+        db,
+        "woocommerce",
+        base_url=fake_woo.url,
+        consumer_key=fake_woo.key,
+        consumer_secret=fake_woo.secret,
+    )
     yield store
     disconnect(db, store.code)
 
 
 async def test_the_creation_ping_is_answered_and_nothing_is_stored(api, db, woo) -> None:  # type: ignore[no-untyped-def]
-    r = await api.post(f"/webhooks/woocommerce/{woo.code}", content=b"webhook_id=17",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = await api.post(
+        f"/webhooks/woocommerce/{woo.code}",
+        content=b"webhook_id=17",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and r.json()["ping"] is True
     assert stored(db, woo.code) == 0
     # Anything else unsigned is refused, and so is a bad signature.
-    unsigned = await api.post(f"/webhooks/woocommerce/{woo.code}", content=b'{"id": 1}',
-                              headers={"Content-Type": "application/json"})
+    unsigned = await api.post(
+        f"/webhooks/woocommerce/{woo.code}",
+        content=b'{"id": 1}',
+        headers={"Content-Type": "application/json"},
+    )
     assert unsigned.status_code == 401
     body = json.dumps(woo_order(1, [("X", 1, "1.00")])).encode()
-    bad = await api.post(f"/webhooks/woocommerce/{woo.code}", content=body,
-                         headers={"X-WC-Webhook-Signature": sign(body, "wrong"), "X-WC-Webhook-Topic": "order.created"})
+    bad = await api.post(
+        f"/webhooks/woocommerce/{woo.code}",
+        content=body,
+        headers={
+            "X-WC-Webhook-Signature": sign(body, "wrong"),
+            "X-WC-Webhook-Topic": "order.created",
+        },
+    )
     assert bad.status_code == 401 and stored(db, woo.code) == 0
-    assert (await api.post("/webhooks/woocommerce/nope", content=b"webhook_id=1")).status_code == 404
+    assert (
+        await api.post("/webhooks/woocommerce/nope", content=b"webhook_id=1")
+    ).status_code == 404
 
 
-async def test_order_then_redelivery_then_cancellation_refunds(api, db, woo, fake_woo,
-                                                               temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_order_then_redelivery_then_cancellation_refunds(
+    api, db, woo, fake_woo, temporal_client
+) -> None:  # type: ignore[no-untyped-def]
     sku = new_product(db, {"LIS": 2, "WH1": 2})
     order_id = int(uuid.uuid4().int % 10**7)
-    fake_woo.add_order(order_id, [{"id": order_id * 10 + 1, "sku": sku, "quantity": 2}], total="30.00")
+    fake_woo.add_order(
+        order_id, [{"id": order_id * 10 + 1, "sku": sku, "quantity": 2}], total="30.00"
+    )
     created = woo_order(order_id, [(sku, 2, "30.00")], modified="2026-11-22T10:00:00")
     first = await post_woo(api, woo.code, created)
     assert first.status_code == 200 and first.json()["status"] == "queued", first.text
@@ -73,13 +103,20 @@ async def test_order_then_redelivery_then_cancellation_refunds(api, db, woo, fak
     wf = online_order_workflow_id("woocommerce", str(order_id), woo.code)
     await eventually(lambda: sum(holds(db, "order", wf).values()) == 2)
     # The customer cancels in WooCommerce: order.updated with status cancelled.
-    cancelled = woo_order(order_id, [(sku, 2, "30.00")], status="cancelled", modified="2026-11-22T10:05:00")
-    assert (await post_woo(api, woo.code, cancelled, topic="order.updated")).json()["status"] == "queued"
+    cancelled = woo_order(
+        order_id, [(sku, 2, "30.00")], status="cancelled", modified="2026-11-22T10:05:00"
+    )
+    assert (await post_woo(api, woo.code, cancelled, topic="order.updated")).json()[
+        "status"
+    ] == "queued"
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(handle.result(), 30)).status == "cancelled"
     assert holds(db, "order", wf) == {} and atp(db, "LIS", sku) + atp(db, "WH1", sku) == 4
     (refund,) = fake_woo.orders[order_id]["_refunds"]
-    assert refund["amount"] == "30.00" and {"key": "tillflow_key", "value": f"{wf}:cancel"} in refund["meta_data"]
+    assert (
+        refund["amount"] == "30.00"
+        and {"key": "tillflow_key", "value": f"{wf}:cancel"} in refund["meta_data"]
+    )
     assert stored(db, woo.code) == 2
     assert_reservations_balanced(db)
 
@@ -91,7 +128,9 @@ async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_c
     wf = online_order_workflow_id("woocommerce", str(order_id), woo.code)
 
     async def entries():  # type: ignore[no-untyped-def]
-        return (await api.get("/webstores/exceptions", params={"order": wf}, headers=manager)).json()
+        return (
+            await api.get("/webstores/exceptions", params={"order": wf}, headers=manager)
+        ).json()
 
     (entry,) = await eventually(entries)
     assert entry["kind"] == "unknown_sku" and entry["sku"] == ghost and entry["store"] == woo.code
@@ -102,7 +141,11 @@ async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_c
     pickup_wf = online_order_workflow_id("woocommerce", str(pickup_id), woo.code)
     await eventually(lambda: holds(db, "order", pickup_wf) == {("LIS", sku): 1})
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, pickup_wf)
-    await eventually(lambda: temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").describe())
-    await temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").signal("finish", FulfilmentResult("picked_up"))
+    await eventually(
+        lambda: temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").describe()
+    )
+    await temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").signal(
+        "finish", FulfilmentResult("picked_up")
+    )
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
     assert SECRET

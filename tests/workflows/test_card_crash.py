@@ -46,33 +46,54 @@ class CrashOnce(TenderActivities):
             raise RuntimeError("worker killed after Stripe created the intent, before our write")
 
 
-async def test_retry_after_crash_makes_one_intent_and_one_capture(db, temporal_client, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_retry_after_crash_makes_one_intent_and_one_capture(
+    db, temporal_client, gateway
+) -> None:  # type: ignore[no-untyped-def]
     counting = CountingGateway(gateway)
     tenders = CrashOnce(db, counting, reader_factory(db, gateway))  # type: ignore[arg-type]
     queue = f"sales-crash-{uuid.uuid4().hex[:6]}"
-    worker = sales_worker(temporal_client, db, gateway,
-                          activities=sale_activities(db, gateway, tenders), task_queue=queue)
+    worker = sales_worker(
+        temporal_client,
+        db,
+        gateway,
+        activities=sale_activities(db, gateway, tenders),
+        task_queue=queue,
+    )
     client_id = uuid.uuid4().hex[:12]
     wf_id = sale_workflow_id("BER2", client_id)
-    req = SaleRequest("BER2", client_id, 1, (BasketLine("PEN-BRASS", 1),),
-                      (TenderIn("card", 3900, simulate="pm_card_visa"),))
+    req = SaleRequest(
+        "BER2",
+        client_id,
+        1,
+        (BasketLine("PEN-BRASS", 1),),
+        (TenderIn("card", 3900, simulate="pm_card_visa"),),
+    )
     async with worker:
         result = await temporal_client.execute_update_with_start_workflow(
             SaleWorkflow.checkout,
             start_workflow_operation=WithStartWorkflowOperation(
-                SaleWorkflow.run, req, id=wf_id, task_queue=queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING),
+                SaleWorkflow.run,
+                req,
+                id=wf_id,
+                task_queue=queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            ),
         )
         history = await temporal_client.get_workflow_handle(wf_id).fetch_history()
     assert result.status == "completed"
     assert tenders.crashed == 1
     started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
-    assert any(e.activity_task_started_event_attributes.attempt == 2 for e in started)  # it was retried
+    assert any(
+        e.activity_task_started_event_attributes.attempt == 2 for e in started
+    )  # it was retried
 
     key = f"{wf_id}:tender:1"
     assert counting.creates == 1 and counting.captures == 1
-    matching = [pi for pi in gateway.client.v1.payment_intents.list({"limit": 100}).data
-                if (pi.to_dict().get("metadata") or {}).get("tillflow_key") == key]
+    matching = [
+        pi
+        for pi in gateway.client.v1.payment_intents.list({"limit": 100}).data
+        if (pi.to_dict().get("metadata") or {}).get("tillflow_key") == key
+    ]
     assert len(matching) == 1 and matching[0].status == "succeeded"
     with db.unit_of_work() as s:
         rows = s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).all()

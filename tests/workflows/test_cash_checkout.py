@@ -37,22 +37,35 @@ def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-unt
     acts = CashSaleActivities(db)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     before = on_hand(db, "BER", SKU)
-    cmd = CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 1000), TenderIn("cash", 5000)), datetime.now(UTC))
+    cmd = CashCheckout(
+        wf_id, _request(wf_id, TenderIn("cash", 1000), TenderIn("cash", 5000)), datetime.now(UTC)
+    )
     first = acts.checkout(cmd)
     again = acts.checkout(cmd)  # a local activity retried after its commit
 
     assert first.recorded is not None and again.recorded is not None
     assert again.recorded.number == first.recorded.number
-    assert (again.change_due, again.tenders, again.priced) == (first.change_due, first.tenders, first.priced)
+    assert (again.change_due, again.tenders, again.priced) == (
+        first.change_due,
+        first.tenders,
+        first.priced,
+    )
     total = first.priced.total
     assert [t.amount for t in first.tenders] == [1000, total - 1000]
     assert first.change_due == 6000 - total
     assert on_hand(db, "BER", SKU) == before - 2
     with db.unit_of_work() as s:
-        assert len(s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).all()) == 1
-        pays = s.scalars(select(Payment).where(Payment.workflow_id == wf_id).order_by(Payment.id)).all()
+        assert (
+            len(s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).all())
+            == 1
+        )
+        pays = s.scalars(
+            select(Payment).where(Payment.workflow_id == wf_id).order_by(Payment.id)
+        ).all()
         assert [(p.tender, p.amount, p.tendered, p.status) for p in pays] == [
-            ("cash", 1000, 1000, "completed"), ("cash", total - 1000, 5000, "completed")]
+            ("cash", 1000, 1000, "completed"),
+            ("cash", total - 1000, 5000, "completed"),
+        ]
         order = s.scalars(select(Order).where(Order.workflow_id == wf_id)).one()
         assert (order.total, order.change_due, order.status) == (total, 6000 - total, "completed")
     assert first.recorded.receipt.sale_id == first.recorded.number
@@ -64,9 +77,13 @@ def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-unt
 def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  # type: ignore[no-untyped-def]
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     # Two tax rates (books are reduced-rate), two cash tenders, change.
-    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(SKU, 2), BasketLine(BOOK, 1),
-                                                        BasketLine(SKU, 1)),
-                      (TenderIn("cash", 2000), TenderIn("cash", 10000)))
+    req = SaleRequest(
+        "BER1",
+        wf_id.split(":")[-1],
+        1,
+        (BasketLine(SKU, 2), BasketLine(BOOK, 1), BasketLine(SKU, 1)),
+        (TenderIn("cash", 2000), TenderIn("cash", 10000)),
+    )
     out = CashSaleActivities(db).checkout(CashCheckout(wf_id, req, datetime.now(UTC)))
     assert out.recorded is not None
     with db.unit_of_work() as s:
@@ -79,12 +96,16 @@ def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  
 def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no-untyped-def]
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     before = on_hand(db, "BER", SKU)
-    out = CashSaleActivities(db).checkout(CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 100)),
-                                                       datetime.now(UTC)))
+    out = CashSaleActivities(db).checkout(
+        CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 100)), datetime.now(UTC))
+    )
     assert out.recorded is None and out.priced.total > 100  # priced, for the step-by-step path
     assert on_hand(db, "BER", SKU) == before
     with db.unit_of_work() as s:
-        assert s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first() is None
+        assert (
+            s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first()
+            is None
+        )
         assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
 
 
@@ -92,17 +113,28 @@ async def test_short_cash_goes_step_by_step_and_stays_open(api, temporal_client)
     """Through the API: the sale answers open with what is still due, then takes the rest."""
     headers = await till_login(api, "BER1")
     client_id = uuid.uuid4().hex[:12]
-    body = {"client_sale_id": client_id, "lines": [{"sku": SKU, "quantity": 2}],
-            "tenders": [{"kind": "cash", "amount": 100}]}
+    body = {
+        "client_sale_id": client_id,
+        "lines": [{"sku": SKU, "quantity": 2}],
+        "tenders": [{"kind": "cash", "amount": 100}],
+    }
     r = await api.post("/tills/BER1/sales", json=body, headers=headers)
     assert r.status_code == 200, r.text
     sale = r.json()
     assert sale["status"] == "open" and sale["due"] == sale["total"] - 100
-    r = await api.post(f"/tills/BER1/sales/{client_id}/tenders",
-                       json={"tenders": [{"kind": "cash", "amount": sale["due"]}]}, headers=headers)
+    r = await api.post(
+        f"/tills/BER1/sales/{client_id}/tenders",
+        json={"tenders": [{"kind": "cash", "amount": sale["due"]}]},
+        headers=headers,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "completed"
     history = await temporal_client.get_workflow_handle(sale["workflow_id"]).fetch_history()
-    markers = [e.marker_recorded_event_attributes.marker_name for e in history.events
-               if e.HasField("marker_recorded_event_attributes")]
-    assert markers.count("core_local_activity") == 5  # cash checkout (priced only), stock, cash, cash, order
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert (
+        markers.count("core_local_activity") == 5
+    )  # cash checkout (priced only), stock, cash, cash, order

@@ -26,25 +26,50 @@ class CrashAfterStripeRefund(RefundActivities):
     def after_provider_refund(self, refund_id: str) -> None:
         if not self.crashed:
             self.crashed += 1
-            raise RuntimeError("worker killed after Stripe refunded, before the workflow recorded it")
+            raise RuntimeError(
+                "worker killed after Stripe refunded, before the workflow recorded it"
+            )
 
 
 async def start_return(client, queue: str, req: ReturnRequest):  # type: ignore[no-untyped-def]
     return await client.execute_update_with_start_workflow(
-        ReturnWorkflow.submit, start_workflow_operation=WithStartWorkflowOperation(
-            ReturnWorkflow.run, req, id=return_workflow_id(req.return_id), task_queue=queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING))
+        ReturnWorkflow.submit,
+        start_workflow_operation=WithStartWorkflowOperation(
+            ReturnWorkflow.run,
+            req,
+            id=return_workflow_id(req.return_id),
+            task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        ),
+    )
 
 
-async def test_crash_after_refund_refunds_exactly_once(api, cashier, db, gateway, temporal_client) -> None:  # type: ignore[no-untyped-def]
-    sale = (await api.post("/tills/BER1/sales", headers=cashier, json={
-        "client_sale_id": uuid.uuid4().hex[:12], "lines": [{"sku": "SUNGLASSES", "quantity": 1}],
-        "tenders": [{"kind": "card", "amount": 4900, "simulate": "pm_card_visa"}]})).json()
+async def test_crash_after_refund_refunds_exactly_once(
+    api, cashier, db, gateway, temporal_client
+) -> None:  # type: ignore[no-untyped-def]
+    sale = (
+        await api.post(
+            "/tills/BER1/sales",
+            headers=cashier,
+            json={
+                "client_sale_id": uuid.uuid4().hex[:12],
+                "lines": [{"sku": "SUNGLASSES", "quantity": 1}],
+                "tenders": [{"kind": "card", "amount": 4900, "simulate": "pm_card_visa"}],
+            },
+        )
+    ).json()
     refunds = CrashAfterStripeRefund(db, gateway)
     queue = f"returns-crash-{uuid.uuid4().hex[:6]}"
-    worker = sales_worker(temporal_client, db, gateway, task_queue=queue,
-                          activities=sale_activities(db, gateway, refunds=refunds))
-    req = ReturnRequest(uuid.uuid4().hex[:10], "BER1", 1, sale["sale_id"], (ReturnLineIn(1, "restock", line_no=1),))
+    worker = sales_worker(
+        temporal_client,
+        db,
+        gateway,
+        task_queue=queue,
+        activities=sale_activities(db, gateway, refunds=refunds),
+    )
+    req = ReturnRequest(
+        uuid.uuid4().hex[:10], "BER1", 1, sale["sale_id"], (ReturnLineIn(1, "restock", line_no=1),)
+    )
     async with worker:
         result = await start_return(temporal_client, queue, req)
     assert result.status == "completed" and refunds.crashed == 1
@@ -60,16 +85,27 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Quiet", email=f"{uuid.uuid4().hex[:8]}@example.com").id
     server = str(Path(sys.executable).parent / "temporal-test-server")
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=server,
-                                                             data_converter=DATA_CONVERTER) as env:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server, data_converter=DATA_CONVERTER
+    ) as env:
         queue = "returns-timeout"
         policy = ReturnPolicy(receiptless_cap=1000)  # anything over 10.00 needs a manager
         async with sales_worker(env.client, db, gateway, task_queue=queue, policy=policy):
-            req = ReturnRequest(uuid.uuid4().hex[:10], "BER1", 1, "", (ReturnLineIn(1, "restock", sku="APRON"),),
-                                refund_method="store_credit", customer_id=customer, approval_timeout_s=1800)
+            req = ReturnRequest(
+                uuid.uuid4().hex[:10],
+                "BER1",
+                1,
+                "",
+                (ReturnLineIn(1, "restock", sku="APRON"),),
+                refund_method="store_credit",
+                customer_id=customer,
+                approval_timeout_s=1800,
+            )
             first = await start_return(env.client, queue, req)
             assert first.status == "awaiting_approval"
-            handle = env.client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(req.return_id))
+            handle = env.client.get_workflow_handle_for(
+                ReturnWorkflow.run, return_workflow_id(req.return_id)
+            )
             await env.sleep(timedelta(minutes=31))  # skipped, not waited: the test server's clock
             final = await handle.result()
     assert final.status == "rejected" and "No manager decided in time" in final.message

@@ -31,7 +31,9 @@ from workflows.sale import SaleWorkflow
 
 @activity.defn(name="sale.record_order")
 def broken_record_order(cmd: OrderRecord) -> RecordedOrder:
-    raise ApplicationError("order store rejected the write", type="OrderStoreDown", non_retryable=True)
+    raise ApplicationError(
+        "order store rejected the write", type="OrderStoreDown", non_retryable=True
+    )
 
 
 def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
@@ -39,7 +41,10 @@ def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
     for event in history.events:
         marker = event.marker_recorded_event_attributes
-        if event.HasField("marker_recorded_event_attributes") and marker.marker_name == "core_local_activity":
+        if (
+            event.HasField("marker_recorded_event_attributes")
+            and marker.marker_name == "core_local_activity"
+        ):
             data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
             out.append(json.loads(data)["activity_type"])
         elif event.HasField("activity_task_scheduled_event_attributes"):
@@ -50,7 +55,10 @@ def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
 async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: str):  # type: ignore[no-untyped-def]
     """Start the sale, expect its checkout to fail; the closed workflow's status and history."""
     start = WithStartWorkflowOperation(
-        SaleWorkflow.run, req, id=wf_id, task_queue=queue,
+        SaleWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     with pytest.raises(WorkflowUpdateFailedError) as failed:
@@ -64,26 +72,37 @@ async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: 
     return await handle.query(SaleWorkflow.status), await handle.fetch_history()
 
 
-async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal_client, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_failure_after_stock_decrement_compensates_in_reverse(
+    db, temporal_client, gateway
+) -> None:  # type: ignore[no-untyped-def]
     queue = f"sales-broken-{uuid.uuid4().hex[:6]}"
     acts = [a for a in sale_activities(db, gateway) if getattr(a, "__name__", "") != "record_order"]
-    worker = sales_worker(temporal_client, db, gateway, activities=[*acts, broken_record_order], task_queue=queue)
+    worker = sales_worker(
+        temporal_client, db, gateway, activities=[*acts, broken_record_order], task_queue=queue
+    )
     sku = "VASE-GLASS"
     before = on_hand(db, "BER", sku)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     basket = (BasketLine(sku, 2),)
     total = SaleActivities(db).price(SaleRequest("BER1", "quote", 1, basket, ())).total
     with db.unit_of_work() as s:
-        card = balances.issue_gift_card(s, amount=total, currency="EUR", key=f"test:{wf_id}", reference="test").code
-    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, basket, (TenderIn("gift_card", total, card),))
+        card = balances.issue_gift_card(
+            s, amount=total, currency="EUR", key=f"test:{wf_id}", reference="test"
+        ).code
+    req = SaleRequest(
+        "BER1", wf_id.split(":")[-1], 1, basket, (TenderIn("gift_card", total, card),)
+    )
     async with worker:
         status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
 
     # Database: stock back, the gift card's money back, its payment voided, no order.
     assert on_hand(db, "BER", sku) == before
     with db.unit_of_work() as s:
-        moves = s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)
-                          .order_by(StockMovement.id)).all()
+        moves = s.scalars(
+            select(StockMovement)
+            .where(StockMovement.workflow_id == wf_id)
+            .order_by(StockMovement.id)
+        ).all()
         assert [(m.delta, m.reason) for m in moves] == [(-2, "sale"), (2, "sale_reversal")]
         pays = s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).all()
         assert [p.status for p in pays] == ["voided"]
@@ -94,14 +113,20 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(db, temporal
     # History: forward steps, then the compensations in reverse order (void_all is a regular
     # activity since it may call the card provider; restocking is a local one).
     assert _activity_types(history) == [
-        "sale.price", "sale.commit_stock", "tender.balance", "sale.record_order",
-        "tender.void_all", "sale.restore_stock",
+        "sale.price",
+        "sale.commit_stock",
+        "tender.balance",
+        "sale.record_order",
+        "tender.void_all",
+        "sale.restore_stock",
     ]
     assert status.compensating and status.step == "failed"
     assert "order store rejected the write" in status.error
 
 
-async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_client, gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_failing_cash_sale_rolls_back_as_one_transaction(
+    db, temporal_client, gateway, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """The sale fails after stock, cash and the order were written in the same transaction: none of it stays."""
     import activities.cash_sale
 
@@ -111,12 +136,26 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_clie
     def order_store_down(session, cmd, *args):  # type: ignore[no-untyped-def]
         real_record_order(session, cmd, *args)
         # Stock rows, the cash payment and the order are written by now, in this same transaction.
-        written.append((
-            len(session.scalars(select(StockMovement).where(StockMovement.workflow_id == cmd.workflow_id)).all()),
-            len(session.scalars(select(Payment).where(Payment.workflow_id == cmd.workflow_id)).all()),
-            len(session.scalars(select(Order).where(Order.workflow_id == cmd.workflow_id)).all()),
-        ))
-        raise ApplicationError("order store rejected the write", type="OrderStoreDown", non_retryable=True)
+        written.append(
+            (
+                len(
+                    session.scalars(
+                        select(StockMovement).where(StockMovement.workflow_id == cmd.workflow_id)
+                    ).all()
+                ),
+                len(
+                    session.scalars(
+                        select(Payment).where(Payment.workflow_id == cmd.workflow_id)
+                    ).all()
+                ),
+                len(
+                    session.scalars(select(Order).where(Order.workflow_id == cmd.workflow_id)).all()
+                ),
+            )
+        )
+        raise ApplicationError(
+            "order store rejected the write", type="OrderStoreDown", non_retryable=True
+        )
 
     monkeypatch.setattr(activities.cash_sale, "record_order", order_store_down)
     queue = f"sales-broken-cash-{uuid.uuid4().hex[:6]}"
@@ -124,14 +163,19 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(db, temporal_clie
     sku = "VASE-GLASS"
     before = on_hand(db, "BER", sku)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
-    req = SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 100_000),))
+    req = SaleRequest(
+        "BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 100_000),)
+    )
     async with worker:
         status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
 
     assert written and set(written) == {(1, 1, 1)}
     assert on_hand(db, "BER", sku) == before
     with db.unit_of_work() as s:
-        assert s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first() is None
+        assert (
+            s.scalars(select(StockMovement).where(StockMovement.workflow_id == wf_id)).first()
+            is None
+        )
         assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
         assert s.scalars(select(Order).where(Order.workflow_id == wf_id)).first() is None
     assert_ledger_balanced(db)

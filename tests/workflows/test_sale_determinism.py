@@ -18,40 +18,72 @@ from temporalio.worker import Replayer
 from db.repositories import balances
 from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sales_worker
-from workflows.contracts import AddTenders, BasketLine, SaleRequest, SaleResult, TenderIn, sale_workflow_id
+from workflows.contracts import (
+    AddTenders,
+    BasketLine,
+    SaleRequest,
+    SaleResult,
+    TenderIn,
+    sale_workflow_id,
+)
 from workflows.sale import SaleWorkflow
 
 LINES = (BasketLine("KEYRING", 1), BasketLine("TEA-GREEN", 2))
 
 
 async def _checkout(client: Client, queue: str, req: SaleRequest) -> SaleResult:
-    start = WithStartWorkflowOperation(SaleWorkflow.run, req, id=sale_workflow_id(req.till_code, req.client_sale_id),
-                                       task_queue=queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-    return await client.execute_update_with_start_workflow(SaleWorkflow.checkout, start_workflow_operation=start)
+    start = WithStartWorkflowOperation(
+        SaleWorkflow.run,
+        req,
+        id=sale_workflow_id(req.till_code, req.client_sale_id),
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return await client.execute_update_with_start_workflow(
+        SaleWorkflow.checkout, start_workflow_operation=start
+    )
 
 
 def _sale(*tenders: TenderIn, offline: bool = False) -> SaleRequest:
-    return SaleRequest("BER1", uuid.uuid4().hex[:12], 1, LINES, tenders,
-                       sold_at=datetime.now(UTC) - timedelta(hours=1) if offline else None, offline=offline)
+    return SaleRequest(
+        "BER1",
+        uuid.uuid4().hex[:12],
+        1,
+        LINES,
+        tenders,
+        sold_at=datetime.now(UTC) - timedelta(hours=1) if offline else None,
+        offline=offline,
+    )
 
 
 async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  # type: ignore[no-untyped-def]
-        db, temporal_client, gateway, device_printers) -> None:
+    db, temporal_client, gateway, device_printers
+) -> None:
     queue = f"sales-sandboxed-{uuid.uuid4().hex[:6]}"
     with db.unit_of_work() as s:
-        card = balances.issue_gift_card(s, amount=300, currency="EUR", key=f"test:{queue}", reference="test").code
+        card = balances.issue_gift_card(
+            s, amount=300, currency="EUR", key=f"test:{queue}", reference="test"
+        ).code
     ids: list[str] = []
     async with sales_worker(temporal_client, db, gateway, task_queue=queue, sandbox_all=True):
         cash = await _checkout(temporal_client, queue, _sale(TenderIn("cash", 10_000)))
         assert cash.status == "completed" and cash.change_due == 10_000 - cash.total
         ids.append(cash.workflow_id)
 
-        mixed = await _checkout(temporal_client, queue, _sale(TenderIn("gift_card", 300, card),
-                                                              TenderIn("cash", 10_000)))
-        assert mixed.status == "completed" and [t.kind for t in mixed.tenders] == ["gift_card", "cash"]
+        mixed = await _checkout(
+            temporal_client,
+            queue,
+            _sale(TenderIn("gift_card", 300, card), TenderIn("cash", 10_000)),
+        )
+        assert mixed.status == "completed" and [t.kind for t in mixed.tenders] == [
+            "gift_card",
+            "cash",
+        ]
         ids.append(mixed.workflow_id)
 
-        by_card = await _checkout(temporal_client, queue, _sale(TenderIn("card", cash.total, simulate="pm_card_visa")))
+        by_card = await _checkout(
+            temporal_client, queue, _sale(TenderIn("card", cash.total, simulate="pm_card_visa"))
+        )
         assert by_card.status == "completed", by_card.declines
         assert by_card.tenders[0].card_last4 == "4242"
         ids.append(by_card.workflow_id)
@@ -59,7 +91,9 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
         short = await _checkout(temporal_client, queue, _sale(TenderIn("cash", 100)))
         assert short.status == "open"
         handle = temporal_client.get_workflow_handle_for(SaleWorkflow.run, short.workflow_id)
-        topped = await handle.execute_update(SaleWorkflow.add_tenders, AddTenders((TenderIn("cash", short.due),)))
+        topped = await handle.execute_update(
+            SaleWorkflow.add_tenders, AddTenders((TenderIn("cash", short.due),))
+        )
         assert topped.status == "completed"
         ids.append(short.workflow_id)
 
@@ -69,7 +103,9 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
         assert (await handle.execute_update(SaleWorkflow.abandon)).status == "abandoned"
         ids.append(walked.workflow_id)
 
-        offline = await _checkout(temporal_client, queue, _sale(TenderIn("cash", 10_000), offline=True))
+        offline = await _checkout(
+            temporal_client, queue, _sale(TenderIn("cash", 10_000), offline=True)
+        )
         assert offline.status == "completed"
         ids.append(offline.workflow_id)
 
@@ -77,6 +113,10 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
             await temporal_client.get_workflow_handle(wf_id).result()
 
     histories = [await temporal_client.get_workflow_handle(wf_id).fetch_history() for wf_id in ids]
-    replayer = Replayer(workflows=[SaleWorkflow], data_converter=DATA_CONVERTER)  # unsandboxed, as in production
+    replayer = Replayer(
+        workflows=[SaleWorkflow], data_converter=DATA_CONVERTER
+    )  # unsandboxed, as in production
     for history in histories:
-        assert (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+        assert (
+            await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        ).replay_failure is None

@@ -19,7 +19,9 @@ depends_on = None
 
 
 def _created(name: str) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -43,9 +45,14 @@ def upgrade() -> None:
         sa.Column("pricing_location_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         _created("created_at"),
-        sa.CheckConstraint("platform IN ('shopify', 'woocommerce', 'web')", name=op.f("ck_web_stores_platform")),
-        sa.ForeignKeyConstraint(["pricing_location_id"], ["locations.id"],
-                                name=op.f("fk_web_stores_pricing_location_id_locations")),
+        sa.CheckConstraint(
+            "platform IN ('shopify', 'woocommerce', 'web')", name=op.f("ck_web_stores_platform")
+        ),
+        sa.ForeignKeyConstraint(
+            ["pricing_location_id"],
+            ["locations.id"],
+            name=op.f("fk_web_stores_pricing_location_id_locations"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_stores")),
         sa.UniqueConstraint("code", name=op.f("uq_web_stores_code")),
         sa.UniqueConstraint("storefront_key_hash", name=op.f("uq_web_stores_storefront_key_hash")),
@@ -55,10 +62,14 @@ def upgrade() -> None:
         sa.Column("store_id", sa.Integer(), nullable=False),
         sa.Column("location_id", sa.Integer(), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name=op.f("fk_web_store_locations_location_id_locations")),
-        sa.ForeignKeyConstraint(["store_id"], ["web_stores.id"],
-                                name=op.f("fk_web_store_locations_store_id_web_stores")),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_web_store_locations_location_id_locations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["web_stores.id"], name=op.f("fk_web_store_locations_store_id_web_stores")
+        ),
         sa.PrimaryKeyConstraint("store_id", "location_id", name=op.f("pk_web_store_locations")),
     )
     op.create_table(
@@ -71,9 +82,12 @@ def upgrade() -> None:
         sa.Column("pushed", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["sku"], ["variants.sku"], name=op.f("fk_web_store_listings_sku_variants")),
-        sa.ForeignKeyConstraint(["store_id"], ["web_stores.id"],
-                                name=op.f("fk_web_store_listings_store_id_web_stores")),
+        sa.ForeignKeyConstraint(
+            ["sku"], ["variants.sku"], name=op.f("fk_web_store_listings_sku_variants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["web_stores.id"], name=op.f("fk_web_store_listings_store_id_web_stores")
+        ),
         sa.PrimaryKeyConstraint("store_id", "sku", name=op.f("pk_web_store_listings")),
     )
     op.create_table(
@@ -84,10 +98,17 @@ def upgrade() -> None:
         sa.Column("pickup_location_id", sa.Integer(), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         _created("created_at"),
-        sa.CheckConstraint("status IN ('open', 'checked_out', 'expired')", name=op.f("ck_carts_status")),
-        sa.ForeignKeyConstraint(["pickup_location_id"], ["locations.id"],
-                                name=op.f("fk_carts_pickup_location_id_locations")),
-        sa.ForeignKeyConstraint(["store_id"], ["web_stores.id"], name=op.f("fk_carts_store_id_web_stores")),
+        sa.CheckConstraint(
+            "status IN ('open', 'checked_out', 'expired')", name=op.f("ck_carts_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["pickup_location_id"],
+            ["locations.id"],
+            name=op.f("fk_carts_pickup_location_id_locations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["web_stores.id"], name=op.f("fk_carts_store_id_web_stores")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carts")),
     )
     op.create_index(op.f("ix_carts_store_id"), "carts", ["store_id"], unique=False)
@@ -105,9 +126,13 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         _created("created_at"),
         _created("updated_at"),
-        sa.CheckConstraint("status IN ('open', 'resolved')", name=op.f("ck_order_exceptions_status")),
+        sa.CheckConstraint(
+            "status IN ('open', 'resolved')", name=op.f("ck_order_exceptions_status")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_exceptions")),
-        sa.UniqueConstraint("workflow_id", "kind", "sku", name=op.f("uq_order_exceptions_workflow_id_kind_sku")),
+        sa.UniqueConstraint(
+            "workflow_id", "kind", "sku", name=op.f("uq_order_exceptions_workflow_id_kind_sku")
+        ),
     )
     op.create_index("ix_order_exceptions_status", "order_exceptions", ["status"], unique=False)
     op.create_table(

@@ -18,7 +18,9 @@ depends_on = None
 
 
 def _created(name: str) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -30,12 +32,19 @@ def upgrade() -> None:
         sa.Column("total_cap", sa.BigInteger(), nullable=False),
         sa.Column("max_age_hours", sa.Integer(), nullable=False),
         _created("updated_at"),
-        sa.CheckConstraint("per_sale_cap >= 0 AND total_cap >= 0",
-                           name=op.f("ck_offline_card_policies_caps_positive")),
-        sa.CheckConstraint("max_age_hours > 0 AND max_age_hours <= 24",
-                           name=op.f("ck_offline_card_policies_max_age_range")),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name=op.f("fk_offline_card_policies_location_id_locations")),
+        sa.CheckConstraint(
+            "per_sale_cap >= 0 AND total_cap >= 0",
+            name=op.f("ck_offline_card_policies_caps_positive"),
+        ),
+        sa.CheckConstraint(
+            "max_age_hours > 0 AND max_age_hours <= 24",
+            name=op.f("ck_offline_card_policies_max_age_range"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_offline_card_policies_location_id_locations"),
+        ),
         sa.PrimaryKeyConstraint("location_id", name=op.f("pk_offline_card_policies")),
     )
     op.create_table(
@@ -53,15 +62,22 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=False),
         _created("received_at"),
         _created("updated_at"),
-        sa.CheckConstraint("status IN ('received', 'applied', 'flagged')",
-                           name=op.f("ck_offline_journal_entries_status")),
-        sa.ForeignKeyConstraint(["cashier_id"], ["users.id"],
-                                name=op.f("fk_offline_journal_entries_cashier_id_users")),
-        sa.ForeignKeyConstraint(["till_id"], ["tills.id"],
-                                name=op.f("fk_offline_journal_entries_till_id_tills")),
+        sa.CheckConstraint(
+            "status IN ('received', 'applied', 'flagged')",
+            name=op.f("ck_offline_journal_entries_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["cashier_id"], ["users.id"], name=op.f("fk_offline_journal_entries_cashier_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["till_id"], ["tills.id"], name=op.f("fk_offline_journal_entries_till_id_tills")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offline_journal_entries")),
-        sa.UniqueConstraint("till_id", "client_sale_id",
-                            name=op.f("uq_offline_journal_entries_till_id_client_sale_id")),
+        sa.UniqueConstraint(
+            "till_id",
+            "client_sale_id",
+            name=op.f("uq_offline_journal_entries_till_id_client_sale_id"),
+        ),
         sa.UniqueConstraint("workflow_id", name=op.f("uq_offline_journal_entries_workflow_id")),
     )
     op.create_index("ix_offline_journal_entries_status", "offline_journal_entries", ["status"])
@@ -82,15 +98,26 @@ def upgrade() -> None:
         sa.Column("sold_at", sa.DateTime(timezone=True), nullable=False),
         _created("created_at"),
         sa.CheckConstraint("quantity_short > 0", name=op.f("ck_stock_variances_short_positive")),
-        sa.CheckConstraint("status IN ('open', 'resolved')", name=op.f("ck_stock_variances_status")),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name=op.f("fk_stock_variances_location_id_locations")),
-        sa.ForeignKeyConstraint(["sku"], ["variants.sku"], name=op.f("fk_stock_variances_sku_variants")),
-        sa.ForeignKeyConstraint(["till_id"], ["tills.id"], name=op.f("fk_stock_variances_till_id_tills")),
+        sa.CheckConstraint(
+            "status IN ('open', 'resolved')", name=op.f("ck_stock_variances_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name=op.f("fk_stock_variances_location_id_locations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sku"], ["variants.sku"], name=op.f("fk_stock_variances_sku_variants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["till_id"], ["tills.id"], name=op.f("fk_stock_variances_till_id_tills")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_variances")),
-        sa.UniqueConstraint("workflow_id", "line_no", name=op.f("uq_stock_variances_workflow_id_line_no")),
+        sa.UniqueConstraint(
+            "workflow_id", "line_no", name=op.f("uq_stock_variances_workflow_id_line_no")
+        ),
     )
-    op.create_index("ix_stock_variances_location_id_status", "stock_variances", ["location_id", "status"])
+    op.create_index(
+        "ix_stock_variances_location_id_status", "stock_variances", ["location_id", "status"]
+    )
     op.create_table(
         "collection_tasks",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -110,15 +137,24 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         _created("created_at"),
         sa.CheckConstraint("amount > 0", name=op.f("ck_collection_tasks_amount_positive")),
-        sa.CheckConstraint("status IN ('open', 'collected', 'written_off')",
-                           name=op.f("ck_collection_tasks_status")),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name=op.f("fk_collection_tasks_location_id_locations")),
-        sa.ForeignKeyConstraint(["till_id"], ["tills.id"], name=op.f("fk_collection_tasks_till_id_tills")),
+        sa.CheckConstraint(
+            "status IN ('open', 'collected', 'written_off')",
+            name=op.f("ck_collection_tasks_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_collection_tasks_location_id_locations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["till_id"], ["tills.id"], name=op.f("fk_collection_tasks_till_id_tills")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_collection_tasks")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_collection_tasks_idempotency_key")),
     )
-    op.create_index("ix_collection_tasks_location_id_status", "collection_tasks", ["location_id", "status"])
+    op.create_index(
+        "ix_collection_tasks_location_id_status", "collection_tasks", ["location_id", "status"]
+    )
 
 
 def downgrade() -> None:

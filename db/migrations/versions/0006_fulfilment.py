@@ -25,9 +25,13 @@ def upgrade() -> None:
         sa.Column("opens_minute", sa.Integer(), nullable=False),
         sa.Column("closes_minute", sa.Integer(), nullable=False),
         sa.CheckConstraint("weekday BETWEEN 0 AND 6", name=op.f("ck_store_hours_weekday_range")),
-        sa.CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440",
-                           name=op.f("ck_store_hours_minutes_range")),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"], name=op.f("fk_store_hours_location_id_locations")),
+        sa.CheckConstraint(
+            "opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440",
+            name=op.f("ck_store_hours_minutes_range"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name=op.f("fk_store_hours_location_id_locations")
+        ),
         sa.PrimaryKeyConstraint("location_id", "weekday", name=op.f("pk_store_hours")),
     )
     op.create_table(
@@ -44,7 +48,12 @@ def upgrade() -> None:
         sa.Column("customer_name", sa.String(length=200), server_default="", nullable=False),
         sa.Column("lines", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
@@ -52,19 +61,36 @@ def upgrade() -> None:
         sa.Column("curbside_bay", sa.String(length=16), nullable=True),
         sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("detail", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.CheckConstraint("kind IN ('pick', 'pack', 'ship', 'handover')", name=op.f("ck_fulfilment_tasks_kind")),
-        sa.CheckConstraint("status IN ('open', 'claimed', 'done', 'cancelled')",
-                           name=op.f("ck_fulfilment_tasks_status")),
-        sa.ForeignKeyConstraint(["assignee_id"], ["users.id"], name=op.f("fk_fulfilment_tasks_assignee_id_users")),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name=op.f("fk_fulfilment_tasks_location_id_locations")),
+        sa.CheckConstraint(
+            "kind IN ('pick', 'pack', 'ship', 'handover')", name=op.f("ck_fulfilment_tasks_kind")
+        ),
+        sa.CheckConstraint(
+            "status IN ('open', 'claimed', 'done', 'cancelled')",
+            name=op.f("ck_fulfilment_tasks_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["users.id"], name=op.f("fk_fulfilment_tasks_assignee_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_fulfilment_tasks_location_id_locations"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fulfilment_tasks")),
         sa.UniqueConstraint("key", name=op.f("uq_fulfilment_tasks_key")),
     )
-    op.create_index(op.f("ix_fulfilment_tasks_workflow_id"), "fulfilment_tasks", ["workflow_id"], unique=False)
-    op.create_index(op.f("ix_fulfilment_tasks_order_number"), "fulfilment_tasks", ["order_number"], unique=False)
-    op.create_index("ix_fulfilment_tasks_location_status_kind", "fulfilment_tasks",
-                    ["location_id", "status", "kind"], unique=False)
+    op.create_index(
+        op.f("ix_fulfilment_tasks_workflow_id"), "fulfilment_tasks", ["workflow_id"], unique=False
+    )
+    op.create_index(
+        op.f("ix_fulfilment_tasks_order_number"), "fulfilment_tasks", ["order_number"], unique=False
+    )
+    op.create_index(
+        "ix_fulfilment_tasks_location_status_kind",
+        "fulfilment_tasks",
+        ["location_id", "status", "kind"],
+        unique=False,
+    )
     op.create_table(
         "parcels",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -81,9 +107,18 @@ def upgrade() -> None:
         sa.Column("tracking_url", sa.String(length=500), server_default="", nullable=False),
         sa.Column("label_path", sa.String(length=500), nullable=False),
         sa.Column("label_format", sa.String(length=8), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"], name=op.f("fk_parcels_location_id_locations")),
-        sa.ForeignKeyConstraint(["task_id"], ["fulfilment_tasks.id"], name=op.f("fk_parcels_task_id_fulfilment_tasks")),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name=op.f("fk_parcels_location_id_locations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["fulfilment_tasks.id"], name=op.f("fk_parcels_task_id_fulfilment_tasks")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
         sa.UniqueConstraint("key", name=op.f("uq_parcels_key")),
     )
@@ -99,12 +134,19 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("reference", sa.String(length=200), nullable=False),
         sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_outbox")),
         sa.UniqueConstraint("key", name=op.f("uq_notification_outbox_key")),
     )
-    op.create_index(op.f("ix_notification_outbox_reference"), "notification_outbox", ["reference"], unique=False)
+    op.create_index(
+        op.f("ix_notification_outbox_reference"), "notification_outbox", ["reference"], unique=False
+    )
 
 
 def downgrade() -> None:
