@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY domain domain
 COPY db db
 COPY integrations integrations
+COPY contracts contracts
 COPY activities activities
 COPY workflows workflows
 COPY devices devices

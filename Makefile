@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean chromium
+.PHONY: run test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/tillflow up
 
-test: $(STAMP) chromium
+test: lint chromium
 	$(BIN)/python -m pytest
+
+# Lint and types run before the suite, so .ci/run (make test) fails on either.
+LINTED := domain db integrations contracts activities workflows devices tills api reports tillflow tests bench
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --explicit-package-bases $(LINTED)
 
 # The till page is tested in Debian's chromium (driven by the playwright package; no browser download).
 chromium:

@@ -6,39 +6,18 @@ first location in routing order that has the whole quantity (a pickup cart: the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import activity
 
-from activities.sale import business_error
+from contracts.cart import CartClose, CartLineOut, CartLineSet, CartOpen, CartRequest, CartState
+from contracts.errors import encode_errors
 from db.repositories import availability, carts, reservations
 from db.repositories.reservations import CART, OutOfStock
 from db.session import Database
 from domain import routing
-from domain.errors import Conflict, DomainError, InvalidRequest, NotFound
+from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.pricing import MAX_LINE_QUANTITY
-from workflows.online_contracts import CartLineOut, CartRequest, CartState
-
-
-@dataclass(frozen=True)
-class CartOpen:
-    request: CartRequest
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class CartLineSet:
-    request: CartRequest
-    sku: str
-    quantity: int  # the target: what the cart should hold of this SKU (0 removes)
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class CartClose:
-    cart_id: str
-    status: str  # checked_out | expired
 
 
 def _state(view: carts.CartView) -> CartState:
@@ -51,6 +30,7 @@ def _state(view: carts.CartView) -> CartState:
     )
 
 
+@encode_errors
 class CartActivities:
     """Carts and their short-lived reservations."""
 
@@ -78,24 +58,21 @@ class CartActivities:
         """Hold exactly `quantity` of a SKU for the cart and push its expiry out; refuses what is not there."""
         r = cmd.request
         if not 0 <= cmd.quantity <= MAX_LINE_QUANTITY:
-            raise business_error(InvalidRequest(f"A quantity must be 0 to {MAX_LINE_QUANTITY}."))
-        try:
-            with self.db.unit_of_work() as s:
-                view = carts.cart(s, r.cart_id, lock=True)
-                if view is None or view.status != "open":
-                    raise Conflict(
-                        f"Cart {r.cart_id} is {view.status if view else 'gone'}; it takes no changes."
-                    )
-                sku = availability.resolve_skus(s, [cmd.sku]).get(cmd.sku)
-                if sku is None:
-                    raise NotFound(f"No product has SKU or barcode {cmd.sku}.")
-                held = [ln for ln in view.lines if ln.sku == sku]
-                current = (held[0].location_id, held[0].quantity) if held else None
-                self._hold(s, r, sku, cmd.quantity, current, cmd.expires_at)
-                carts.touch(s, r.cart_id, cmd.expires_at)
-                view = carts.cart(s, r.cart_id)
-        except DomainError as err:
-            raise business_error(err) from None
+            raise InvalidRequest(f"A quantity must be 0 to {MAX_LINE_QUANTITY}.")
+        with self.db.unit_of_work() as s:
+            view = carts.cart(s, r.cart_id, lock=True)
+            if view is None or view.status != "open":
+                raise Conflict(
+                    f"Cart {r.cart_id} is {view.status if view else 'gone'}; it takes no changes."
+                )
+            sku = availability.resolve_skus(s, [cmd.sku]).get(cmd.sku)
+            if sku is None:
+                raise NotFound(f"No product has SKU or barcode {cmd.sku}.")
+            held = [ln for ln in view.lines if ln.sku == sku]
+            current = (held[0].location_id, held[0].quantity) if held else None
+            self._hold(s, r, sku, cmd.quantity, current, cmd.expires_at)
+            carts.touch(s, r.cart_id, cmd.expires_at)
+            view = carts.cart(s, r.cart_id)
         assert view is not None
         return _state(view)
 
@@ -176,5 +153,5 @@ class CartActivities:
         with self.db.unit_of_work() as s:
             v = carts.cart(s, cart_id)
         if v is None:
-            raise business_error(NotFound(f"There is no cart {cart_id}."))
+            raise NotFound(f"There is no cart {cart_id}.")
         return _state(v)

@@ -9,57 +9,27 @@ starts from the prices worked out here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from temporalio import activity
 
-from activities.sale import (
+from activities.sale import price_sale, record_order, sale_till, take_stock
+from activities.tenders import payment_row
+from contracts.errors import encode_errors
+from contracts.sale import (
+    CashCheckout,
+    CashOutcome,
     OrderRecord,
     PricedSale,
-    RecordedOrder,
+    SaleRequest,
     StockCommit,
     StockOutcome,
-    price_sale,
-    record_order,
-    sale_till,
-    take_stock,
+    TenderAttempt,
+    TenderOut,
 )
-from activities.tenders import TenderAttempt, payment_row
 from db.session import Database
-from domain.errors import DomainError
-from domain.tenders import CASH, plan_tender
-from workflows.contracts import SaleRequest, TenderOut
+from domain.tenders import CASH, settle_exactly
 
 
-@dataclass(frozen=True)
-class CashCheckout:
-    workflow_id: str
-    request: SaleRequest
-    sold_at: datetime
-
-
-@dataclass(frozen=True)
-class CashOutcome:
-    priced: PricedSale
-    # None: the cash does not settle the sale on its own; nothing was written and the
-    # workflow goes on step by step from `priced`.
-    recorded: RecordedOrder | None = None
-    stock: StockOutcome = field(default_factory=lambda: StockOutcome(()))
-    tenders: tuple[TenderOut, ...] = ()
-    change_due: int = 0
-
-
-def settles_in_cash(req: SaleRequest) -> bool:
-    """Whether a sale may take the one-transaction path: cash only, live at the till, no gift cards."""
-    return (
-        bool(req.tenders)
-        and not req.offline
-        and not req.gift_cards
-        and all(t.kind == CASH for t in req.tenders)
-    )
-
-
+@encode_errors
 class CashSaleActivities:
     """The one-transaction checkout of a cash-only sale."""
 
@@ -131,15 +101,11 @@ class CashSaleActivities:
 def _cash_plan(req: SaleRequest, priced: PricedSale) -> tuple[tuple[TenderOut, ...], int] | None:
     """The cash tenders as taken and the change due, or None when they do not settle the sale
     exactly as the step-by-step path would (short, a refused tender, or a tender left over)."""
-    due, change, taken = priced.total, 0, []
-    for t in req.tenders:
-        try:
-            plan = plan_tender(due, t.kind, t.amount, priced.currency)
-        except DomainError:
-            return None
-        due -= plan.applied
-        change += plan.change
-        taken.append(TenderOut(plan.kind, plan.applied, plan.tendered, t.reference))
-    if due != 0:
+    book = settle_exactly(priced.total, priced.currency, ((t.kind, t.amount) for t in req.tenders))
+    if book is None:
         return None
-    return tuple(taken), change
+    taken = tuple(
+        TenderOut(p.kind, p.applied, p.tendered, t.reference)
+        for p, t in zip(book.taken, req.tenders, strict=True)
+    )
+    return taken, book.change

@@ -1,177 +1,50 @@
 """Activities of the Bopis and ShipFromStore workflows: staff tasks, pickup holds, shortages, deadlines.
 
 Each is one transaction and idempotent: tasks are created by key and closed once, holds are set to
-targets, ledger rows carry keys. Timestamps come from the workflow (`at`), never the clock here.
+targets, ledger rows carry keys. Timestamps come from the workflow (`at`), never the clock here,
+except for a compensation pushed before its time was known (CancelTasks without `at`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.sale import business_error
+from contracts.errors import encode_errors
+from contracts.fulfilment import (
+    AmendTask,
+    CancelTasks,
+    ClaimCmd,
+    CloseTask,
+    Deadline,
+    DeadlineRequest,
+    Escalation,
+    ExtendCmd,
+    FulfilmentConfig,
+    FulfilmentLine,
+    FulfilmentRequest,
+    HandOverCmd,
+    HoldCmd,
+    OpenTask,
+    ReleaseCmd,
+    Setup,
+    ShortageCmd,
+    TaskRef,
+)
+from contracts.notices import Notice
 from db.repositories import availability, catalog, fulfilment, pick_stock, reservations, store_hours
 from db.repositories.fulfilment import NewTask, TaskLine
 from db.session import Database
-from domain.errors import DomainError, NotFound
-from integrations.notifier import Notice, Notifier
-from workflows.contracts import FulfilmentLine, FulfilmentRequest
-
-
-@dataclass(frozen=True)
-class FulfilmentConfig:
-    pick_sla_minutes: int = 120
-    pickup_hold_days: float = 3.0
-    pickup_reminder_hours: int = 24
-    pickup_code_attempts: int = 5
-    search_attributes: bool = True  # off on the time-skipping test server, which has none
-
-
-@dataclass(frozen=True)
-class Setup:
-    location_name: str
-    location_address: str
-    timezone: str
-    hours: str  # the store's opening hours, for messages
-    names: dict[str, str]  # sku -> display name
-    pick_sla_s: int
-    hold_days: float
-    reminder_s: int
-    code_attempts: int
-    search_attributes: bool
-
-
-@dataclass(frozen=True)
-class OpenTask:
-    key: str
-    kind: str
-    workflow_id: str
-    request: FulfilmentRequest
-    lines: tuple[FulfilmentLine, ...]
-    due_at: datetime
-    detail: dict[str, str]
-
-
-@dataclass(frozen=True)
-class TaskRef:
-    id: int
-    kind: str
-    due_at: datetime
-    lines: tuple[FulfilmentLine, ...]
-    status: str = "open"
-
-
-@dataclass(frozen=True)
-class ClaimCmd:
-    task_id: int
-    user_id: int
-    at: datetime
-    take_over: bool = False
-
-
-@dataclass(frozen=True)
-class CloseTask:
-    task_id: int
-    outcome: str
-    at: datetime
-    user_id: int | None = None
-    cancelled: bool = False
-    detail: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class AmendTask:
-    task_id: int
-    lines: tuple[FulfilmentLine, ...] | None = None
-    due_at: datetime | None = None
-    curbside_bay: str | None = None
-    arrived_at: datetime | None = None
-    detail: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class CancelTasks:
-    workflow_id: str
-    outcome: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Escalation:
-    task_id: int
-    workflow_id: str
-    location_code: str
-    order_number: str
-    at: datetime
-    minutes: int
-
-
-@dataclass(frozen=True)
-class ShortageCmd:
-    workflow_id: str
-    task_id: int
-    location_id: int
-    reference: str
-    missing: tuple[FulfilmentLine, ...]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class DeadlineRequest:
-    location_id: int
-    start: datetime
-    days: float
-
-
-@dataclass(frozen=True)
-class Deadline:
-    at: datetime
-    local: str  # e.g. "Mon 23 Nov 15:00" in the store's time
-
-
-@dataclass(frozen=True)
-class HoldCmd:
-    workflow_id: str
-    reference: str  # the order's workflow id (its reservations' reference)
-    location_id: int
-    targets: dict[str, int]
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class ExtendCmd:
-    reference: str
-    location_id: int
-    task_id: int
-    deadline: datetime
-    detail: dict[str, str]
-
-
-@dataclass(frozen=True)
-class HandOverCmd:
-    workflow_id: str
-    reference: str
-    location_id: int
-    task_id: int
-    user_id: int
-    at: datetime
-    detail: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ReleaseCmd:
-    reference: str
-    location_id: int
-    sku: str = ""  # "" = every pickup hold of the order here
-    quantity: int = 0  # with sku: give back up to this many
+from domain.errors import NotFound
+from integrations.notifier import Notifier
 
 
 def _line(ln: TaskLine) -> FulfilmentLine:
     return FulfilmentLine(ln.sku, ln.quantity, ln.name)
 
 
+@encode_errors
 class FulfilmentActivities:
     """Tasks, stock and deadlines of in-store fulfilment."""
 
@@ -186,7 +59,7 @@ class FulfilmentActivities:
         with self.db.unit_of_work() as s:
             ref = fulfilment.location_ref(s, req.location_code)
             if ref is None:
-                raise business_error(NotFound(f"There is no location {req.location_code}."))
+                raise NotFound(f"There is no location {req.location_code}.")
             items = catalog.items_by_sku(s, req.location_id, [ln.sku for ln in req.lines])
             hours = store_hours.hours(s, req.location_id)
         c = self.config
@@ -237,11 +110,8 @@ class FulfilmentActivities:
     @activity.defn(name="fulfilment.claim")
     def claim(self, cmd: ClaimCmd) -> TaskRef:
         """Someone takes the task; another person's claim stands unless a manager takes it over."""
-        try:
-            with self.db.unit_of_work() as s:
-                t = fulfilment.claim(s, cmd.task_id, cmd.user_id, cmd.at, take_over=cmd.take_over)
-        except DomainError as err:
-            raise business_error(err) from None
+        with self.db.unit_of_work() as s:
+            t = fulfilment.claim(s, cmd.task_id, cmd.user_id, cmd.at, take_over=cmd.take_over)
         return TaskRef(t.id, t.kind, t.due_at, tuple(_line(ln) for ln in t.lines), t.status)
 
     @activity.defn(name="fulfilment.close_task")
@@ -288,7 +158,8 @@ class FulfilmentActivities:
     def cancel_tasks(self, cmd: CancelTasks) -> int:
         """Take every open task of the workflow off the board."""
         with self.db.unit_of_work() as s:
-            return fulfilment.cancel_active(s, cmd.workflow_id, cmd.outcome, cmd.at)
+            at = cmd.at or datetime.now(UTC)
+            return fulfilment.cancel_active(s, cmd.workflow_id, cmd.outcome, at)
 
     @activity.defn(name="fulfilment.escalate")
     def escalate(self, e: Escalation) -> None:
@@ -400,6 +271,7 @@ class FulfilmentActivities:
             )
 
 
+@encode_errors
 class NoticeActivities:
     """Messages to customers and stores through the Notifier."""
 

@@ -6,13 +6,27 @@ target (not added to), ledger rows and exception entries carry unique keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.sale import business_error
+from contracts.common import FULFILMENT_TASK_QUEUE
+from contracts.errors import encode_errors
+from contracts.online import (
+    Accepted,
+    AcceptRequest,
+    ConsumeRequest,
+    ExceptionRequest,
+    MappedLine,
+    Move,
+    OnlineOrderRequest,
+    OrderRef,
+    PlacedLine,
+    ReserveRequest,
+    Resourced,
+    ResourceRequest,
+    Routed,
+    RouteRequest,
+    StatusRequest,
+)
 from db.location_pricing import price_at_location
 from db.repositories import (
     availability,
@@ -28,145 +42,9 @@ from db.session import Database
 from domain import routing
 from domain.errors import DomainError
 from domain.online_orders import ExternalLine
-from workflows.contracts import FULFILMENT_TASK_QUEUE
-from workflows.online_contracts import OnlineOrderRequest, PlacedLine
 
 
-@dataclass(frozen=True)
-class MappedLine:
-    sku: str
-    quantity: int
-    name: str
-    unit_price: int
-    net: int
-    tax: int
-    gross: int
-    tax_code: str
-    tax_rate_bp: int
-    external_line_id: str = ""
-
-
-@dataclass(frozen=True)
-class AcceptRequest:
-    workflow_id: str
-    request: OnlineOrderRequest
-    placed_at: datetime
-    retry: bool = (
-        False  # mapped before and failed: entries it left in the exception queue get resolved
-    )
-
-
-@dataclass(frozen=True)
-class Accepted:
-    ok: bool  # every line is ours and the pickup store exists: the order is recorded
-    lines: tuple[MappedLine, ...]
-    order_number: str
-    currency: str
-    total: int
-    location_ids: tuple[int, ...]  # where this web store sells from
-    pickup_location_id: int | None
-    problems: tuple[str, ...] = ()
-    fulfilment_queue: str = (
-        FULFILMENT_TASK_QUEUE  # where this worker's Bopis / ShipFromStore children run
-    )
-
-
-@dataclass(frozen=True)
-class RouteRequest:
-    workflow_id: str
-    lines: tuple[MappedLine, ...]
-    location_ids: tuple[int, ...]
-    pickup_location_id: int | None
-    country: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    cart_id: str = ""
-    allow_split: bool = True
-    stores_first: bool = True
-    exclude: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Routed:
-    ok: bool
-    lines: tuple[PlacedLine, ...]
-    message: str = ""
-    shortfalls: tuple[routing.Shortfall, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReserveRequest:
-    workflow_id: str
-    lines: tuple[PlacedLine, ...]
-    cart_id: str = ""
-    status: str = ""  # the order's status once held, in the same transaction ("" = unchanged)
-
-
-@dataclass(frozen=True)
-class OrderRef:
-    workflow_id: str
-
-
-@dataclass(frozen=True)
-class ResourceRequest:
-    workflow_id: str
-    location_id: int
-    sku: str
-    location_ids: tuple[int, ...]
-    pickup: bool
-    country: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    stores_first: bool = True
-    exclude: tuple[int, ...] = ()
-    everything: bool = (
-        False  # move the whole hold (the location rejected it), not just what a till took
-    )
-
-
-@dataclass(frozen=True)
-class Move:
-    from_location_id: int
-    from_location_code: str
-    to_location_id: int
-    to_location_code: str
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class Resourced:
-    moves: tuple[Move, ...]
-    short: int  # units that lost their goods and found no other location
-    lines: tuple[PlacedLine, ...]  # what the order holds now
-
-
-@dataclass(frozen=True)
-class ConsumeRequest:
-    workflow_id: str
-    location_id: int
-    occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class StatusRequest:
-    workflow_id: str
-    status: str
-    warnings: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class ExceptionRequest:
-    workflow_id: str
-    source: str
-    store_code: str
-    external_id: str
-    kind: str
-    reason: str
-    sku: str = ""
-    detail: dict[str, object] = field(default_factory=dict)
-
-
+@encode_errors
 class OnlineOrderActivities:
     """Mapping, routing, reservations and the order record of online orders."""
 
@@ -178,110 +56,107 @@ class OnlineOrderActivities:
     def accept(self, req: AcceptRequest) -> Accepted:
         """Map the web store's lines onto our SKUs / barcodes; unknown ones go to the exception queue."""
         r, o = req.request, req.request.order
-        try:
-            with self.db.unit_of_work() as s:
-                store = webstores.store(s, r.store_code)
-                if store is None:
-                    raise business_error(DomainError(f"There is no web store {r.store_code}."))
-                mapped = availability.resolve_skus(s, [ln.sku for ln in o.lines])
-                problems: list[tuple[str, str, str]] = []  # kind, sku, reason
-                for ln in o.lines:
-                    if ln.sku not in mapped:
-                        what = f"'{ln.sku}'" if ln.sku else "(no SKU)"
-                        problems.append(
-                            (
-                                "unknown_sku",
-                                ln.sku,
-                                f"Line {ln.line_id} {ln.title!r}: SKU {what} is "
-                                "neither one of our SKUs nor a barcode; map it in the catalogue, then retry.",
-                            )
+        with self.db.unit_of_work() as s:
+            store = webstores.store(s, r.store_code)
+            if store is None:
+                raise DomainError(f"There is no web store {r.store_code}.")
+            mapped = availability.resolve_skus(s, [ln.sku for ln in o.lines])
+            problems: list[tuple[str, str, str]] = []  # kind, sku, reason
+            for ln in o.lines:
+                if ln.sku not in mapped:
+                    what = f"'{ln.sku}'" if ln.sku else "(no SKU)"
+                    problems.append(
+                        (
+                            "unknown_sku",
+                            ln.sku,
+                            f"Line {ln.line_id} {ln.title!r}: SKU {what} is "
+                            "neither one of our SKUs nor a barcode; map it in the catalogue, then retry.",
                         )
-                pickup_id = None
-                if o.pickup_location:
-                    pickup_id = availability.location_id_by_code(s, o.pickup_location)
-                    if pickup_id is None:
-                        problems.append(
-                            (
-                                "unknown_location",
-                                "",
-                                f"Pickup store {o.pickup_location!r} does not exist.",
-                            )
+                    )
+            pickup_id = None
+            if o.pickup_location:
+                pickup_id = availability.location_id_by_code(s, o.pickup_location)
+                if pickup_id is None:
+                    problems.append(
+                        (
+                            "unknown_location",
+                            "",
+                            f"Pickup store {o.pickup_location!r} does not exist.",
                         )
-                for kind, sku, reason in problems:
-                    order_exceptions.raise_exception(
-                        s,
-                        order_exceptions.NewException(
-                            req.workflow_id,
-                            r.source,
-                            r.store_code,
-                            o.external_id,
-                            kind,
-                            sku,
-                            reason,
-                            {"order_number": o.number, "lines": [ln.__dict__ for ln in o.lines]},
-                        ),
                     )
-                if problems:
-                    return Accepted(
-                        False,
-                        (),
-                        "",
-                        o.currency,
-                        o.total,
-                        store.location_ids,
-                        pickup_id,
-                        tuple(p[2] for p in problems),
-                        self.fulfilment_queue,
-                    )
-                lines = self._price(
+            for kind, sku, reason in problems:
+                order_exceptions.raise_exception(
                     s,
-                    r,
-                    store.pricing_location_id
-                    or pickup_id
-                    or (store.location_ids[0] if store.location_ids else None),
-                    mapped,
-                )
-                number = online_orders.record(
-                    s,
-                    orders.NewOrder(
-                        workflow_id=req.workflow_id,
-                        number_prefix=online_orders.PREFIX.get(r.source, "WEB"),
-                        channel=r.source,
-                        fulfilment_type=o.fulfilment,
-                        status="received",
-                        location_id=pickup_id,
-                        till_id=None,
-                        cashier_id=None,
-                        currency=o.currency,
-                        subtotal=sum(ln.net for ln in lines),
-                        tax_total=sum(ln.tax for ln in lines),
-                        total=sum(ln.gross for ln in lines),
-                        change_due=0,
-                        warnings=[],
-                        placed_at=req.placed_at,
-                        lines=[
-                            orders.NewOrderLine(
-                                no,
-                                ln.sku,
-                                ln.name,
-                                ln.quantity,
-                                ln.unit_price,
-                                ln.net,
-                                ln.tax,
-                                ln.gross,
-                                ln.tax_code,
-                                ln.tax_rate_bp,
-                            )
-                            for no, ln in enumerate(lines, start=1)
-                        ],
+                    order_exceptions.NewException(
+                        req.workflow_id,
+                        r.source,
+                        r.store_code,
+                        o.external_id,
+                        kind,
+                        sku,
+                        reason,
+                        {"order_number": o.number, "lines": [ln.__dict__ for ln in o.lines]},
                     ),
-                    source=r.source,
-                    external_id=f"{r.store_code}:{o.external_id}",
                 )
-                if req.retry:
-                    order_exceptions.resolve_for_order(s, req.workflow_id)
-        except DomainError as err:
-            raise business_error(err) from None
+            if problems:
+                return Accepted(
+                    False,
+                    (),
+                    "",
+                    o.currency,
+                    o.total,
+                    store.location_ids,
+                    pickup_id,
+                    tuple(p[2] for p in problems),
+                    self.fulfilment_queue,
+                )
+            lines = self._price(
+                s,
+                r,
+                store.pricing_location_id
+                or pickup_id
+                or (store.location_ids[0] if store.location_ids else None),
+                mapped,
+            )
+            number = online_orders.record(
+                s,
+                orders.NewOrder(
+                    workflow_id=req.workflow_id,
+                    number_prefix=online_orders.PREFIX.get(r.source, "WEB"),
+                    channel=r.source,
+                    fulfilment_type=o.fulfilment,
+                    status="received",
+                    location_id=pickup_id,
+                    till_id=None,
+                    cashier_id=None,
+                    currency=o.currency,
+                    subtotal=sum(ln.net for ln in lines),
+                    tax_total=sum(ln.tax for ln in lines),
+                    total=sum(ln.gross for ln in lines),
+                    change_due=0,
+                    warnings=[],
+                    placed_at=req.placed_at,
+                    lines=[
+                        orders.NewOrderLine(
+                            no,
+                            ln.sku,
+                            ln.name,
+                            ln.quantity,
+                            ln.unit_price,
+                            ln.net,
+                            ln.tax,
+                            ln.gross,
+                            ln.tax_code,
+                            ln.tax_rate_bp,
+                        )
+                        for no, ln in enumerate(lines, start=1)
+                    ],
+                ),
+                source=r.source,
+                external_id=f"{r.store_code}:{o.external_id}",
+            )
+            if req.retry:
+                order_exceptions.resolve_for_order(s, req.workflow_id)
         return Accepted(
             True,
             lines,
@@ -361,40 +236,35 @@ class OnlineOrderActivities:
     @activity.defn(name="online.reserve")
     def reserve(self, req: ReserveRequest) -> tuple[PlacedLine, ...]:
         """Hold exactly the routed lines (taking over the cart's holds); all or nothing."""
-        try:
-            with self.db.unit_of_work() as s:
-                if req.cart_id:
-                    reservations.adopt(
-                        s,
-                        from_kind=CART,
-                        from_reference=req.cart_id,
-                        to_kind=ORDER,
-                        to_reference=req.workflow_id,
-                        workflow_id=req.workflow_id,
-                    )
-                    carts.set_status(
-                        s, req.cart_id, "checked_out", only_from=("open", "checked_out")
-                    )
-                want = {(ln.location_id, ln.sku): ln.quantity for ln in req.lines}
-                have = {
-                    (h.location_id, h.sku)
-                    for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
-                }
-                for loc, sku in sorted(want.keys() | have, key=lambda k: (k[1], k[0])):
-                    reservations.set_quantity(
-                        s,
-                        kind=ORDER,
-                        reference=req.workflow_id,
-                        location_id=loc,
-                        sku=sku,
-                        quantity=want.get((loc, sku), 0),
-                        expires_at=None,
-                        workflow_id=req.workflow_id,
-                    )
-                if req.status:
-                    online_orders.set_status(s, req.workflow_id, req.status)
-        except OutOfStock as err:
-            raise ApplicationError(err.message, type="OutOfStock", non_retryable=True) from None
+        with self.db.unit_of_work() as s:
+            if req.cart_id:
+                reservations.adopt(
+                    s,
+                    from_kind=CART,
+                    from_reference=req.cart_id,
+                    to_kind=ORDER,
+                    to_reference=req.workflow_id,
+                    workflow_id=req.workflow_id,
+                )
+                carts.set_status(s, req.cart_id, "checked_out", only_from=("open", "checked_out"))
+            want = {(ln.location_id, ln.sku): ln.quantity for ln in req.lines}
+            have = {
+                (h.location_id, h.sku)
+                for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
+            }
+            for loc, sku in sorted(want.keys() | have, key=lambda k: (k[1], k[0])):
+                reservations.set_quantity(
+                    s,
+                    kind=ORDER,
+                    reference=req.workflow_id,
+                    location_id=loc,
+                    sku=sku,
+                    quantity=want.get((loc, sku), 0),
+                    expires_at=None,
+                    workflow_id=req.workflow_id,
+                )
+            if req.status:
+                online_orders.set_status(s, req.workflow_id, req.status)
         return req.lines
 
     @activity.defn(name="online.release")

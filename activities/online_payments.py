@@ -7,43 +7,21 @@ Capture and void reuse the till's `tender.capture_cards` / `tender.void_all` (sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import encode_errors
+from contracts.online import PaymentCheck, PaymentRequest, PaymentState
 from db.repositories import orders
 from db.session import Database
 from integrations.payments import GatewayError, Intent, PaymentGateway
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    workflow_id: str
-    amount: int
-    currency: str
-    store_code: str
-    payment_method: str = ""  # test mode: confirm at once with this Stripe test payment method
-
-
-@dataclass(frozen=True)
-class PaymentState:
-    intent_id: str
-    status: str
-    authorized: bool
-    client_secret: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class PaymentCheck:
-    workflow_id: str
 
 
 def payment_key(workflow_id: str) -> str:
     return f"{workflow_id}:payment"
 
 
+@encode_errors
 class OnlinePaymentActivities:
     """Authorize (manual capture) and check the PaymentIntent of an online order."""
 

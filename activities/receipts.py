@@ -4,30 +4,25 @@ recorded (every other sale and every reprint). A test holds the two equal."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from contracts.devices import Receipt, ReceiptLine, ReceiptRequest, ReceiptTax, ReceiptTender
+from contracts.errors import encode_errors
+from contracts.sale import SaleLine, TenderOut
 from db.models import Location, Order, OrderLine, Till
 from db.repositories import balances, orders, users
 from db.repositories.catalog import TillView
 from db.session import Database
+from domain.errors import NotFound
 from domain.money import format_minor
-from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender, SaleLine, TenderOut
 
 if TYPE_CHECKING:  # activities.sale imports this module
-    from activities.sale import PricedSale
-
-
-@dataclass(frozen=True)
-class ReceiptRequest:
-    order_number: str
-    reprint: bool = False
+    from contracts.sale import PricedSale
 
 
 def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
@@ -59,7 +54,7 @@ def receipt_for_order(s: Session, number: str, *, reprint: bool = False) -> Rece
     """The receipt of a recorded order (read in the caller's transaction)."""
     order = orders.order_by_number(s, number)
     if order is None:
-        raise ApplicationError(f"No sale {number}.", type="NotFound", non_retryable=True)
+        raise NotFound(f"No sale {number}.")
     return receipt_of(s, order, reprint=reprint)
 
 
@@ -139,6 +134,7 @@ def receipt_of_sale(
     )
 
 
+@encode_errors
 class ReceiptActivities:
     """Reads an order with its lines and tenders and shapes it for the printer."""
 

@@ -6,40 +6,18 @@ provider call, and the provider call carries the same key, so a retried activity
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import activity
 
-from activities.sale import business_error
+from contracts.errors import encode_errors
+from contracts.returns import RefundedPart, RefundOutcome, RefundRequest
 from db.repositories import balances, orders
 from db.session import Database
-from domain.errors import DomainError, NotFound
+from domain.errors import NotFound
 from domain.refunds import Paid, allocate_refund
 from integrations.payments import PaymentGateway
 
 
-@dataclass(frozen=True)
-class RefundRequest:
-    sale_workflow_id: str  # the sale (or order) whose tenders are refunded
-    amount: int
-    key: str  # business id of the refund, e.g. "return:R-17"
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class RefundedPart:
-    kind: str
-    payment_id: int
-    amount: int
-    provider_ref: str
-
-
-@dataclass(frozen=True)
-class RefundOutcome:
-    parts: tuple[RefundedPart, ...]
-    cash_out: int  # to hand back from the drawer
-
-
+@encode_errors
 class RefundActivities:
     """Refund money to where it came from."""
 
@@ -50,10 +28,7 @@ class RefundActivities:
     @activity.defn(name="refund.to_original_tenders")
     def to_original_tenders(self, req: RefundRequest) -> RefundOutcome:
         """Cards (Stripe refund of that PaymentIntent), cash from the drawer, balances credited back."""
-        try:
-            parts = self._plan(req)
-        except DomainError as err:
-            raise business_error(err) from None
+        parts = self._plan(req)
         done = [self._refund_part(req, row_id) for row_id in parts]
         return RefundOutcome(tuple(done), sum(p.amount for p in done if p.kind == "cash"))
 

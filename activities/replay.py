@@ -2,72 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import encode_errors
+from contracts.replay import (
+    CAPTURE_UNAVAILABLE,
+    CardCapture,
+    CardCaptured,
+    JournalEntry,
+    OutcomeRecord,
+    ReceivedBatch,
+    ReceivedEntry,
+    ReplayEntryResult,
+    ReplayRequest,
+)
+from contracts.sale import sale_workflow_id
 from db.repositories import catalog, orders, tills, users
 from db.session import Database
+from domain.errors import NotFound
 from integrations.offline_cards import CaptureUnavailable, OfflineCardCapturer, StoredCardPayment
-from workflows.contracts import sale_workflow_id
-from workflows.replay_contracts import JournalEntry, JournalLine, ReplayEntryResult, ReplayRequest
 
-CAPTURE_UNAVAILABLE = "OfflineCaptureUnavailable"
 TILL_ROLES = ("cashier", "manager")  # who may ring up a sale (as the API's till sign-in)
-
-
-@dataclass(frozen=True)
-class ReceivedEntry:
-    client_sale_id: str
-    workflow_id: str
-    cashier_id: int
-    order_number: str  # "" until applied
-
-
-@dataclass(frozen=True)
-class ReceivedBatch:
-    till_id: int
-    location_id: int
-    location_code: str
-    currency: str
-    entries: tuple[ReceivedEntry, ...]
-
-
-@dataclass(frozen=True)
-class CardCapture:
-    sale_workflow_id: str
-    number: int  # position of the tender in the sale: part of the idempotency key
-    till_code: str
-    till_id: int
-    location_id: int
-    client_sale_id: str
-    amount: int
-    currency: str
-    reference: str
-    brand: str
-    last4: str
-    sold_at: datetime
-    lines: tuple[JournalLine, ...]
-    total: int
-
-
-@dataclass(frozen=True)
-class CardCaptured:
-    approved: bool
-    provider_ref: str = ""
-    collection_task_id: int = 0  # set when declined
-
-
-@dataclass(frozen=True)
-class OutcomeRecord:
-    workflow_id: str
-    client_sale_id: str
-    till_id: int
-    location_id: int
-    sold_at: datetime
-    failure: str = ""  # why the sale could not be applied; "" = applied or still running elsewhere
 
 
 def offline_card_key(sale_workflow_id: str, number: int) -> str:
@@ -80,6 +38,7 @@ def _payload(entry: JournalEntry) -> dict[str, object]:
     return body
 
 
+@encode_errors
 class ReplayActivities:
     """Database steps of OfflineReplay, and the capture of cards the till stored offline."""
 
@@ -93,9 +52,7 @@ class ReplayActivities:
         with self.db.unit_of_work() as s:
             till = catalog.till_view(s, req.till_code)
             if till is None:
-                raise ApplicationError(
-                    f"There is no till {req.till_code}.", type="NotFound", non_retryable=True
-                )
+                raise NotFound(f"There is no till {req.till_code}.")
             cashiers = {
                 name: self._cashier(s, name, till.location_id)
                 for name in {e.cashier for e in req.entries}

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from temporalio import activity
 
-from activities.sale import business_error
+from contracts.devices import Receipt, ReceiptLine, ReceiptTender
+from contracts.errors import encode_errors
+from contracts.returns import (
+    AssessedLine,
+    CompleteCmd,
+    CreditCmd,
+    DisposeCmd,
+    ReturnAssessment,
+    ReturnClaim,
+    ReturnRequest,
+)
 from db.models import Location, Order
 from db.repositories import balances, catalog, returns, stock
 from db.session import Database
-from domain.errors import Conflict, DomainError, InvalidRequest, NotFound
+from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.money import format_minor
 from domain.returns import (
     AskedLine,
@@ -23,72 +32,9 @@ from domain.returns import (
     check_asked,
     line_refund,
 )
-from workflows.contracts import Receipt, ReceiptLine, ReceiptTender, ReturnRequest
 
 
-@dataclass(frozen=True)
-class AssessedLine:
-    line_no: int
-    order_line_no: int | None
-    sku: str
-    name: str
-    quantity: int
-    refund_amount: int
-    disposition: str
-    reason: str
-    serial: str
-
-
-@dataclass(frozen=True)
-class ReturnAssessment:
-    currency: str
-    location_id: int
-    till_id: int
-    order_id: int | None
-    sale_workflow_id: str
-    lines: tuple[AssessedLine, ...]
-    refund_total: int
-    refund_method: str
-    approval_reasons: tuple[str, ...]
-    fraud_signal: str = ""
-    channel: str = "store"  # where it was bought: store | web | shopify | woocommerce
-    web_store: str = ""  # the web store's code, for orders from Shopify / WooCommerce
-    web_order_id: str = ""  # the order's id in that web store
-
-
-@dataclass(frozen=True)
-class ClaimCmd:
-    workflow_id: str
-    request: ReturnRequest
-    assessment: ReturnAssessment
-    approved_by: int | None
-
-
-@dataclass(frozen=True)
-class DisposeCmd:
-    workflow_id: str
-    return_id: str
-    location_id: int
-    lines: tuple[AssessedLine, ...]
-
-
-@dataclass(frozen=True)
-class CreditCmd:
-    return_id: str
-    customer_id: int
-    amount: int
-    currency: str
-
-
-@dataclass(frozen=True)
-class CompleteCmd:
-    return_id: str
-    status: str  # completed | rejected
-    fraud_signal: str = ""
-    customer_id: int | None = None
-    exchange_workflow_id: str = ""
-
-
+@encode_errors
 class ReturnActivities:
     """Return assessment, the claim that caps quantities, dispositions, store credit and the receipt."""
 
@@ -99,18 +45,15 @@ class ReturnActivities:
     @activity.defn(name="return.assess")
     def assess(self, req: ReturnRequest) -> ReturnAssessment:
         """Find the sale, check what can still be returned and what the policy says."""
-        try:
-            with self.db.unit_of_work() as s:
-                till = catalog.till_view(s, req.till_code)
-                if till is None:
-                    raise NotFound(f"Till {req.till_code} does not exist.")
-                if not req.lines:
-                    raise InvalidRequest("Nothing to return: give at least one line.")
-                if req.sale_number:
-                    return self._with_receipt(s, req, till)
-                return self._without_receipt(s, req, till)
-        except DomainError as err:
-            raise business_error(err) from None
+        with self.db.unit_of_work() as s:
+            till = catalog.till_view(s, req.till_code)
+            if till is None:
+                raise NotFound(f"Till {req.till_code} does not exist.")
+            if not req.lines:
+                raise InvalidRequest("Nothing to return: give at least one line.")
+            if req.sale_number:
+                return self._with_receipt(s, req, till)
+            return self._without_receipt(s, req, till)
 
     def _with_receipt(self, s, req: ReturnRequest, till: catalog.TillView) -> ReturnAssessment:  # type: ignore[no-untyped-def]
         found = returns.find_orders(s, number=req.sale_number)
@@ -216,59 +159,54 @@ class ReturnActivities:
         )
 
     @activity.defn(name="return.claim")
-    def claim(self, cmd: ClaimCmd) -> None:
+    def claim(self, cmd: ReturnClaim) -> None:
         """Record the return once; the sale's row lock caps returns at what was sold, whoever asks."""
         a, req = cmd.assessment, cmd.request
-        try:
-            with self.db.unit_of_work() as s:
-                if returns.by_return_id(s, req.return_id) is not None:
-                    return  # a retry: claimed already
-                if a.order_id is not None:
-                    returns.lock_order(s, a.order_id)
-                    left = {
-                        ln.line_no: ln.quantity - ln.returned
-                        for ln in returns.returnable_lines(s, a.order_id)
-                    }
-                    for ln in a.lines:
-                        if ln.order_line_no is not None and ln.quantity > left.get(
-                            ln.order_line_no, 0
-                        ):
-                            raise Conflict(
-                                f"{ln.name}: only {left.get(ln.order_line_no, 0)} can still be "
-                                "returned (another return just took the rest)."
-                            )
-                        if ln.order_line_no is not None:
-                            left[ln.order_line_no] -= ln.quantity
-                returns.insert_return(
-                    s,
-                    return_id=req.return_id,
-                    workflow_id=cmd.workflow_id,
-                    order_id=a.order_id,
-                    location_id=a.location_id,
-                    till_id=a.till_id,
-                    cashier_id=req.cashier_id,
-                    customer_id=req.customer_id,
-                    refund_method=a.refund_method,
-                    refund_total=a.refund_total,
-                    currency=a.currency,
-                    receiptless=a.order_id is None,
-                    approved_by=cmd.approved_by,
-                    lines=[
-                        returns.NewReturnLine(
-                            ln.line_no,
-                            ln.order_line_no,
-                            ln.sku,
-                            ln.quantity,
-                            ln.refund_amount,
-                            ln.disposition,
-                            ln.reason,
-                            ln.serial,
+        with self.db.unit_of_work() as s:
+            if returns.by_return_id(s, req.return_id) is not None:
+                return  # a retry: claimed already
+            if a.order_id is not None:
+                returns.lock_order(s, a.order_id)
+                left = {
+                    ln.line_no: ln.quantity - ln.returned
+                    for ln in returns.returnable_lines(s, a.order_id)
+                }
+                for ln in a.lines:
+                    if ln.order_line_no is not None and ln.quantity > left.get(ln.order_line_no, 0):
+                        raise Conflict(
+                            f"{ln.name}: only {left.get(ln.order_line_no, 0)} can still be "
+                            "returned (another return just took the rest)."
                         )
-                        for ln in a.lines
-                    ],
-                )
-        except DomainError as err:
-            raise business_error(err) from None
+                    if ln.order_line_no is not None:
+                        left[ln.order_line_no] -= ln.quantity
+            returns.insert_return(
+                s,
+                return_id=req.return_id,
+                workflow_id=cmd.workflow_id,
+                order_id=a.order_id,
+                location_id=a.location_id,
+                till_id=a.till_id,
+                cashier_id=req.cashier_id,
+                customer_id=req.customer_id,
+                refund_method=a.refund_method,
+                refund_total=a.refund_total,
+                currency=a.currency,
+                receiptless=a.order_id is None,
+                approved_by=cmd.approved_by,
+                lines=[
+                    returns.NewReturnLine(
+                        ln.line_no,
+                        ln.order_line_no,
+                        ln.sku,
+                        ln.quantity,
+                        ln.refund_amount,
+                        ln.disposition,
+                        ln.reason,
+                        ln.serial,
+                    )
+                    for ln in a.lines
+                ],
+            )
 
     @activity.defn(name="return.release")
     def release(self, return_id: str) -> None:
@@ -342,7 +280,7 @@ class ReturnActivities:
         with self.db.unit_of_work() as s:
             ret = returns.by_return_id(s, return_id)
             if ret is None:
-                raise business_error(NotFound(f"No return {return_id}."))
+                raise NotFound(f"No return {return_id}.")
             loc = s.get_one(Location, ret.location_id)
             lines = returns.lines_of(s, ret.id)
             names = catalog.items_by_sku(s, loc.id, [ln.sku for ln in lines])

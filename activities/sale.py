@@ -3,100 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.receipts import receipt_of, receipt_of_sale
+from contracts.errors import encode_errors
+from contracts.online import StockTaken
+from contracts.sale import (
+    GIFT_CARD_SKU,
+    GiftCardIssue,
+    IssuedGiftCard,
+    OrderRecord,
+    PricedSale,
+    RecordedOrder,
+    SaleRequest,
+    StockCommit,
+    StockOutcome,
+    StockRestore,
+)
 from db.pricing import BasketItem, catalog_items, price_for_till
 from db.repositories import balances, catalog, customers, orders, reservations, stock
 from db.repositories.catalog import TillView
 from db.session import Database
-from domain.errors import DomainError, InvalidRequest, NotFound
-from workflows.contracts import (
-    GIFT_CARD_SKU,
-    IssuedGiftCard,
-    Receipt,
-    SaleLine,
-    SaleRequest,
-    StockTaken,
-    TenderOut,
-)
+from domain.errors import InvalidRequest, NotFound
 
 GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
-
-
-@dataclass(frozen=True)
-class PricedSale:
-    till_id: int
-    location_id: int
-    location_code: str
-    currency: str
-    prices_include_tax: bool
-    lines: tuple[SaleLine, ...]
-    stock_lines: tuple[SaleLine, ...]  # the lines that move stock (not gift cards)
-    subtotal: int
-    tax_total: int
-    total: int
-
-
-@dataclass(frozen=True)
-class StockCommit:
-    workflow_id: str
-    location_id: int
-    reference: str
-    lines: tuple[SaleLine, ...]
-    occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class StockOutcome:
-    warnings: tuple[str, ...]
-    # Online orders whose held units this sale took: the Sale tells each to re-source (web-store link).
-    taken_from_orders: tuple[StockTaken, ...] = ()
-
-
-@dataclass(frozen=True)
-class StockRestore:
-    workflow_id: str
-    location_id: int
-    occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    workflow_id: str
-    till_code: str
-    priced: PricedSale
-    cashier_id: int
-    tenders: tuple[TenderOut, ...]
-    change_due: int
-    warnings: tuple[str, ...]
-    placed_at: datetime
-    customer_id: int | None = None
-
-
-@dataclass(frozen=True)
-class RecordedOrder:
-    number: str
-    receipt: Receipt  # built in the same transaction, so printing needs no further step
-    warnings: tuple[str, ...] = ()  # as stored with the order (a repeated run gets the first run's)
-
-
-@dataclass(frozen=True)
-class GiftCardIssue:
-    workflow_id: str
-    currency: str
-    amounts: tuple[int, ...]
-    reload_codes: tuple[str, ...]  # "" where a new card is issued
-
-
-def business_error(err: DomainError) -> ApplicationError:
-    """Business refusals are not retried; the type carries the code the API maps to a status."""
-    return ApplicationError(err.message, type=type(err).__name__, non_retryable=True)
 
 
 def _sale_key(workflow_id: str, line_no: int) -> str:
@@ -117,6 +49,7 @@ def _basket(req: SaleRequest) -> list[BasketItem]:
     return items
 
 
+@encode_errors
 class SaleActivities:
     """Pricing, stock, gift card issue and the order record of a till sale."""
 
@@ -195,25 +128,22 @@ def sale_till(s: Session, till_code: str) -> TillView:
     """The till a sale is rung up at; an unknown one is a non-retryable refusal."""
     till = catalog.till_view(s, till_code)
     if till is None:
-        raise business_error(NotFound(f"Till {till_code} does not exist."))
+        raise NotFound(f"Till {till_code} does not exist.")
     return till
 
 
 def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> PricedSale:
     """Price the basket with the till's store prices and tax; refusals as non-retryable errors."""
     till = till or sale_till(s, req.till_code)
-    try:
-        if req.customer_id is not None and not customers.exists(s, req.customer_id):
-            raise NotFound(f"There is no customer {req.customer_id}.")
-        basket = _basket(req)
-        for g in req.gift_cards:
-            if g.reload_code:
-                balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
-        items = catalog_items(s, till, basket)
-        quote = price_for_till(s, till, basket, items)
-        untracked = {sku for sku, item in items.items() if not item.tracks_stock}
-    except DomainError as err:
-        raise business_error(err) from None
+    if req.customer_id is not None and not customers.exists(s, req.customer_id):
+        raise NotFound(f"There is no customer {req.customer_id}.")
+    basket = _basket(req)
+    for g in req.gift_cards:
+        if g.reload_code:
+            balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
+    items = catalog_items(s, till, basket)
+    quote = price_for_till(s, till, basket, items)
+    untracked = {sku for sku, item in items.items() if not item.tracks_stock}
     lines = quote.lines
     return PricedSale(
         till_id=till.till_id,

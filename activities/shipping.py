@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from contracts.errors import encode_errors
+from contracts.fulfilment import BuyLabel, ParcelOut
 from db.repositories import parcels
 from db.session import Database
+from domain.errors import InvalidRequest
 from integrations.carrier import Carrier, CarrierError, LabelRequest
-from workflows.fulfilment_contracts import ParcelOut
 
 
-@dataclass(frozen=True)
-class BuyLabel:
-    key: str  # `{workflow id}:parcel:{n}`: the carrier and the parcel table dedupe on it
-    workflow_id: str
-    location_id: int
-    task_id: int
-    order_number: str
-    ship_from: str
-    ship_to_name: str
-    ship_to_country: str
-    weight_g: int
-    length_cm: int
-    width_cm: int
-    height_cm: int
-
-
+@encode_errors
 class ShippingActivities:
     """Labels from the configured carrier."""
 
@@ -54,7 +38,7 @@ class ShippingActivities:
                 )
             )
         except CarrierError as err:
-            raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from None
+            raise InvalidRequest(str(err)) from None
         with self.db.unit_of_work() as s:
             p = parcels.record(
                 s,

@@ -10,64 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.web_store_notices import refused, unavailable
+from contracts.errors import encode_errors
+from contracts.stock_sync import (
+    AckRequest,
+    DueSkus,
+    PushRequest,
+    PushResult,
+    ResyncResult,
+    StoreResync,
+    WaitRequest,
+)
 from db.repositories import availability, stock_sync, webstores
 from db.session import Database
 from domain import routing
 from integrations.storefront import Storefront, StorefrontError, StorefrontUnavailable, StoreItem
-
-
-@dataclass(frozen=True)
-class WaitRequest:
-    debounce_ms: int
-    max_delay_ms: int
-    poll_ms: int
-    wait_s: float = 20.0
-
-
-@dataclass(frozen=True)
-class DueSkus:
-    entries: tuple[tuple[str, int], ...]  # (sku, version)
-    pushes: tuple[tuple[str, tuple[str, ...]], ...]  # (store, its listed SKUs among them)
-
-
-@dataclass(frozen=True)
-class PushRequest:
-    store_code: str
-    skus: tuple[str, ...]
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class PushResult:
-    store_code: str
-    sent: int  # numbers sent (unchanged ones are not sent again)
-    refused: tuple[str, ...] = ()  # the store said no (4xx); recorded on the listing
-
-
-@dataclass(frozen=True)
-class AckRequest:
-    entries: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True)
-class StoreResync:
-    store_code: str
-    refresh_listings: bool = True
-
-
-@dataclass(frozen=True)
-class ResyncResult:
-    store_code: str
-    listed: int
-    sent: int
-    errors: tuple[str, ...] = ()
 
 
 def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, int]:
@@ -89,6 +51,7 @@ def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, i
     return {"": sum(sellable(site) for site in sites if routing.ships(site))}
 
 
+@encode_errors
 class StockSyncActivities:
     """Pushes available-to-promise to every connected web store."""
 

@@ -8,47 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.sale import business_error
+from contracts.errors import encode_errors
+from contracts.sale import SaleMoney, TenderAttempt, TenderResult
 from db.repositories import balances, orders
 from db.session import Database
-from domain.errors import DomainError, InvalidRequest
+from domain.errors import InvalidRequest
 from integrations.payments import CardReader, GatewayError, Intent, PaymentGateway
 
 CARD_WAIT_SECONDS = 90  # how long a customer has to tap / insert at the reader
-
-
-@dataclass(frozen=True)
-class TenderAttempt:
-    workflow_id: str
-    number: int  # position of the tender within the sale: part of its idempotency key
-    kind: str
-    amount: int  # applied to the sale
-    tendered: int  # handed over (cash)
-    currency: str
-    till_code: str
-    till_id: int
-    location_id: int
-    reference: str = ""  # gift card code / customer id
-    simulate: str = ""
-
-
-@dataclass(frozen=True)
-class TenderResult:
-    approved: bool
-    message: str = ""
-    reference: str = ""
-    card_brand: str = ""
-    card_last4: str = ""
-
-
-@dataclass(frozen=True)
-class SaleMoney:
-    workflow_id: str
 
 
 def tender_key(workflow_id: str, number: int) -> str:
@@ -74,6 +45,7 @@ def payment_row(
     )
 
 
+@encode_errors
 class TenderActivities:
     """Each method takes one tender of a sale, or settles / voids all of them."""
 
@@ -145,8 +117,6 @@ class TenderActivities:
                 )
         except balances.InsufficientBalance as err:
             return TenderResult(False, err.message)
-        except DomainError as err:
-            raise business_error(err) from None
         return TenderResult(True, reference=t.reference.upper())
 
     # ---- cards: regular activities (provider round trips, customer at the reader) --------

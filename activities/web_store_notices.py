@@ -7,48 +7,14 @@ refuses (4xx) is not, and the caller records why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from integrations.storefront import (
-    RefundLine,
-    Storefront,
-    StorefrontError,
-    StorefrontUnavailable,
-    Tracking,
-)
-
-
-@dataclass(frozen=True)
-class StatusNotice:
-    store_code: str
-    order_external_id: str
-    status: str
-    key: str
-    tracking_number: str = ""
-    carrier: str = ""
-    tracking_url: str = ""
-
-
-@dataclass(frozen=True)
-class StoreRefundRequest:
-    store_code: str
-    order_external_id: str
-    amount: int
-    currency: str
-    key: str
-    lines: tuple[RefundLine, ...] = ()
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class StoreRefundResult:
-    refund_id: str
-    amount: int
-    created: bool
+from contracts.errors import encode_errors
+from contracts.online import StatusNotice, StoreRefundRequest, StoreRefundResult
+from integrations.storefront import Storefront, StorefrontError, StorefrontUnavailable, Tracking
 
 
 def unavailable(err: StorefrontUnavailable) -> ApplicationError:
@@ -61,6 +27,7 @@ def refused(err: StorefrontError) -> ApplicationError:
     return ApplicationError(str(err), type="StoreRefused", non_retryable=True)
 
 
+@encode_errors
 class WebStoreNoticeActivities:
     """Order status and refunds out to Shopify / WooCommerce through the Storefront adapters."""
 

@@ -11,16 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.exceptions import TemporalError
 
-from domain.errors import Conflict, DomainError, InsufficientTender, InvalidRequest, NotFound
+from contracts.errors import decode
+from domain.errors import DomainError, TemporarilyUnavailable
 
 log = logging.getLogger("tillflow.api")
-
-# Business error types raised inside workflows travel as ApplicationError.type names.
-_BY_TYPE: dict[str, type[DomainError]] = {
-    cls.__name__: cls
-    for cls in (DomainError, NotFound, Conflict, InvalidRequest, InsufficientTender)
-}
 
 
 class ErrorDetail(BaseModel):
@@ -38,10 +34,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
-
-
-def domain_error_from_type(type_name: str | None, message: str) -> DomainError:
-    return _BY_TYPE.get(type_name or "", DomainError)(message)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -67,10 +59,27 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def domain_response(exc: DomainError) -> JSONResponse:
+    """The one place a business error becomes an HTTP answer: its code, message and status."""
+    headers = None
+    if isinstance(exc, TemporarilyUnavailable) or exc.http_status == 503:
+        headers = {"Retry-After": str(TemporarilyUnavailable.retry_after_s)}
+    return JSONResponse(_body(exc.code, exc.message), status_code=exc.http_status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.http_status)
+        return domain_response(exc)
+
+    @app.exception_handler(TemporalError)
+    async def _temporal(_: Request, exc: TemporalError) -> JSONResponse:
+        # A workflow's or an activity's refusal comes back as the same DomainError; anything the
+        # codec does not know (an outage, a timeout, a bug) is a 503, never a 422 with its text.
+        err = decode(exc)
+        if err.http_status >= 500:
+            log.warning("temporal failure", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+        return domain_response(err)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:

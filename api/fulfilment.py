@@ -13,27 +13,18 @@ from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api import idempotency
-from api.errors import ApiError, domain_error_from_type
+from api.errors import ApiError
 from api.schemas_fulfilment import FulfilmentStateOut, LineOut, TaskOut
+from contracts.fulfilment import FulfilmentState, Staff, query_fulfilment, update_fulfilment
 from db.repositories import fulfilment
 from db.repositories.fulfilment import LocationRef, TaskView
 from db.repositories.users import Principal
 from db.session import Database
 from domain.errors import NotFound
-from workflows.fulfilment_contracts import FulfilmentState, Staff
 
 FULFILMENT_ROLES = frozenset({"fulfilment", "manager"})
-_ENDED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
-_STATUS = {"Unavailable": 503}
 
 
 def location(db: Database, code: str) -> LocationRef:
@@ -83,50 +74,8 @@ def pickup_at(db: Database, ref: LocationRef, order: str) -> str:
     return wf
 
 
-def _refusal(err: WorkflowUpdateFailedError) -> Exception:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        if cause.type in _STATUS:
-            return ApiError(_STATUS[cause.type], "unavailable", cause.message)
-        refused = domain_error_from_type(cause.type, cause.message)
-        if cause.details and isinstance(cause.details[0], str):
-            refused.code = cause.details[0]
-        return refused
-    return _unavailable()
-
-
-def _unavailable() -> ApiError:
-    return ApiError(
-        503, "unavailable", "The fulfilment service is not answering right now; try again."
-    )
-
-
-async def update(client: Client, workflow_id: str, name: str, arg: Any) -> FulfilmentState:
-    """Send one update to a fulfilment workflow; its refusals become 404 / 409 / 422."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        return await handle.execute_update(name, arg, result_type=FulfilmentState)
-    except WorkflowUpdateFailedError as err:
-        raise _refusal(err) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise _unavailable() from None
-    except RPCError as err:
-        if err.status in _ENDED:
-            raise ApiError(
-                409, "fulfilment_ended", "This order's fulfilment here has ended; reload the board."
-            ) from None
-        raise _unavailable() from err
-
-
-async def query(client: Client, workflow_id: str) -> FulfilmentState | None:
-    try:
-        return await client.get_workflow_handle(workflow_id).query(
-            "status", result_type=FulfilmentState
-        )
-    except RPCError as err:
-        if err.status in _ENDED:
-            return None
-        raise _unavailable() from err
+update = update_fulfilment  # the routes' names for the contract's helpers
+query = query_fulfilment
 
 
 def state_out(state: FulfilmentState, store: str) -> dict[str, Any]:

@@ -1,31 +1,18 @@
-"""Starting and steering sales: update-with-start on the Sale workflow, replays from the database."""
+"""Starting and steering sales (through contracts/sale.py), and replays from the database."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict
 from typing import Any
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from api.errors import ApiError, domain_error_from_type
+import contracts.sale as sales
+from contracts.sale import AddTenders, SaleRequest, SaleResult
 from db.repositories import balances, orders
 from db.repositories.catalog import TillView
 from db.session import Database
-from domain.errors import NotFound
-from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
-from workflows.contracts import SALES_TASK_QUEUE, AddTenders, SaleRequest, SaleResult
-from workflows.sale import SaleWorkflow
 
-_STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
 _LINE_FIELDS = (
     "line_no",
     "sku",
@@ -88,68 +75,11 @@ def _as_body(result: SaleResult) -> dict[str, Any]:
     return asdict(result)
 
 
-def _business(err: WorkflowUpdateFailedError) -> Exception:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return domain_error_from_type(cause.type, cause.message)
-    return err
-
-
-async def run_sale(
-    client: Client, till: TillView, req: SaleRequest, workflow_id: str
-) -> dict[str, Any]:
+async def run_sale(client: Client, till: TillView, req: SaleRequest) -> dict[str, Any]:
     """Start the sale (or join the running one) and wait for its checkout answer."""
-    start = WithStartWorkflowOperation(
-        SaleWorkflow.run,
-        req,
-        id=workflow_id,
-        task_queue=SALES_TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        # A refused sale (failed workflow) may be tried again with the same client id.
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(_STORE, till.location_code),
-                SearchAttributePair(_TILL, till.till_code),
-                SearchAttributePair(_CHANNEL, "store"),
-                SearchAttributePair(_ORDER, workflow_id),
-            ]
-        ),
-    )
-    try:
-        result = await client.execute_update_with_start_workflow(
-            SaleWorkflow.checkout, start_workflow_operation=start
-        )
-    except WorkflowUpdateFailedError as err:
-        raise _business(err) from None
-    except WorkflowAlreadyStartedError as err:
-        # The workflow already closed (completed earlier): the database has the answer.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await start.workflow_handle()  # collect the start's own copy of the error
-        raise ApiError(409, "sale_closed", "This sale is already closed.") from err
-    except RPCError as err:
-        if err.status in (
-            RPCStatusCode.ALREADY_EXISTS,
-            RPCStatusCode.FAILED_PRECONDITION,
-            RPCStatusCode.NOT_FOUND,
-        ):
-            raise ApiError(409, "sale_closed", "This sale is already closed.") from err
-        raise
-    return _as_body(result)
+    return _as_body(await sales.checkout_sale(client, req, store=till.location_code))
 
 
 async def steer_sale(client: Client, workflow_id: str, more: AddTenders | None) -> dict[str, Any]:
     """Add tenders to an open sale (more given) or abandon it (more None)."""
-    handle = client.get_workflow_handle_for(SaleWorkflow.run, workflow_id)
-    try:
-        if more is None:
-            result = await handle.execute_update(SaleWorkflow.abandon)
-        else:
-            result = await handle.execute_update(SaleWorkflow.add_tenders, more)
-    except WorkflowUpdateFailedError as err:
-        raise _business(err) from None
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise NotFound("There is no open sale with this id at this till.") from err
-        raise
-    return _as_body(result)
+    return _as_body(await sales.steer_sale(client, workflow_id, more))

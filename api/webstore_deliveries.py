@@ -18,12 +18,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.online import hand_over
+from contracts.online import OnlineOrderRequest, WebStoreEvent, online_order_workflow_id
 from db.repositories import inbox
 from db.session import Database
 from domain.online_orders import ExternalOrder, timestamp_us
 from integrations.order_payloads import shopify_order, woocommerce_order, woocommerce_version
-from workflows.contracts import online_order_workflow_id
-from workflows.online_contracts import OnlineOrderRequest, WebStoreEvent
 
 log = logging.getLogger("tillflow.api.webstore_deliveries")
 SHOPIFY_ORDER_TOPICS = (

@@ -1,8 +1,10 @@
-"""Tendering against what is still due: non-cash tenders never exceed it; change comes only from cash."""
+"""Tendering against what is still due: non-cash tenders never exceed it; change comes only from
+cash."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from domain.errors import InvalidRequest
 from domain.money import format_minor
@@ -44,3 +46,40 @@ def plan_tender(due: int, kind: str, amount: int, currency: str) -> TenderPlan:
             f"{format_minor(due, currency)} still due; change is given only from cash."
         )
     return TenderPlan(kind, amount, amount, 0)
+
+
+@dataclass
+class TenderBook:
+    """What a sale still owes while tenders are taken; both sale paths count through it.
+
+    `plan` says what a tender would do (or refuses it); `take` books a tender the provider
+    approved. Cash beyond what is due becomes change; nothing else may exceed what is due."""
+
+    due: int
+    currency: str
+    change: int = 0
+    taken: list[TenderPlan] = field(default_factory=list)
+
+    def plan(self, kind: str, amount: int) -> TenderPlan:
+        return plan_tender(self.due, kind, amount, self.currency)
+
+    def take(self, plan: TenderPlan) -> None:
+        self.due -= plan.applied
+        self.change += plan.change
+        self.taken.append(plan)
+
+    @property
+    def settled(self) -> bool:
+        return self.due == 0
+
+
+def settle_exactly(total: int, currency: str, tenders: Iterable[tuple[str, int]]) -> TenderBook | None:
+    """The book after taking every tender in turn, when they settle `total` exactly as the
+    step-by-step path would; None when one is refused, one is left over or the sale stays short."""
+    book = TenderBook(total, currency)
+    for kind, amount in tenders:
+        try:
+            book.take(book.plan(kind, amount))
+        except InvalidRequest:
+            return None
+    return book if book.settled else None

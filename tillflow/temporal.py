@@ -8,12 +8,9 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 
+from contracts.common import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES  # noqa: F401  (re-exported)
 from tillflow.payloads import DATA_CONVERTER
-from workflows.contracts import SEARCH_ATTRIBUTES
-
-SEARCH_ATTRIBUTE_KEYS = tuple(SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES)
 
 
 async def connect(address: str, namespace: str = "default") -> Client:

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import contracts.stock_sync as stock_sync
 import workflows
 from activities.cash_sale import CashSaleActivities
 from activities.receipts import ReceiptActivities
@@ -21,6 +22,7 @@ from activities.replay import ReplayActivities
 from activities.returns import ReturnActivities
 from activities.sale import SaleActivities
 from activities.tenders import TenderActivities
+from contracts.common import FULFILMENT_TASK_QUEUE, SALES_TASK_QUEUE, WEB_TASK_QUEUE
 from db.session import Database
 from domain.returns import ReturnPolicy
 from integrations.payments import PaymentGateway
@@ -29,7 +31,6 @@ from integrations.stripe_gateway import StripeGateway
 from integrations.stripe_offline import StripeOfflineCapturer
 from tillflow.adapters import reader_factory
 from tillflow.settings import Settings
-from workflows.contracts import FULFILMENT_TASK_QUEUE, SALES_TASK_QUEUE, WEB_TASK_QUEUE
 from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
 from workflows.returns import ReturnWorkflow
@@ -241,55 +242,14 @@ async def start_stock_sync(
     client: Client, settings: Settings, *, task_queue: str = WEB_TASK_QUEUE
 ) -> None:
     """The long-running StockSync (once) and the full-resync schedule (once)."""
-    from temporalio.client import (
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleIntervalSpec,
-        SchedulePolicy,
-        ScheduleSpec,
+    await stock_sync.start_stock_sync(
+        client,
+        stock_sync.StockSyncRequest(
+            settings.stock_sync_debounce_ms, settings.stock_sync_max_delay_ms
+        ),
+        resync_every=timedelta(minutes=settings.stock_resync_minutes),
+        task_queue=task_queue,
     )
-    from temporalio.common import WorkflowIDConflictPolicy
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    from workflows.online_contracts import (
-        RESYNC_SCHEDULE_ID,
-        STOCK_SYNC_WORKFLOW_ID,
-        ResyncRequest,
-        StockSyncRequest,
-    )
-    from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
-
-    try:
-        await client.start_workflow(
-            StockSyncWorkflow.run,
-            StockSyncRequest(settings.stock_sync_debounce_ms, settings.stock_sync_max_delay_ms),
-            id=STOCK_SYNC_WORKFLOW_ID,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    try:
-        await client.create_schedule(
-            RESYNC_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    StockResyncWorkflow.run,
-                    ResyncRequest(),
-                    id="stock-resync",
-                    task_queue=task_queue,
-                ),
-                spec=ScheduleSpec(
-                    intervals=[
-                        ScheduleIntervalSpec(every=timedelta(minutes=settings.stock_resync_minutes))
-                    ]
-                ),
-                policy=SchedulePolicy(),
-            ),
-        )
-    except ScheduleAlreadyRunningError:
-        pass
 
 
 # ---- fulfilment: Bopis and ShipFromStore, the children of OnlineOrder --------------------------------
@@ -304,8 +264,9 @@ def fulfilment_activities(
     search_attributes: bool = True,
 ) -> list[object]:
     """Tasks, pickup holds, notices (outbox) and labels (local carrier unless one is given)."""
-    from activities.fulfilment import FulfilmentActivities, FulfilmentConfig, NoticeActivities
+    from activities.fulfilment import FulfilmentActivities, NoticeActivities
     from activities.shipping import ShippingActivities
+    from contracts.fulfilment import FulfilmentConfig
     from integrations.carrier import Carrier, LocalCarrier
     from integrations.notifier import Notifier, OutboxNotifier
 

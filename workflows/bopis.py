@@ -3,7 +3,6 @@ the code until a deadline counted in opening hours (reminder before it, a manage
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -12,28 +11,33 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fulfilment import (
+    from activities.fulfilment import FulfilmentActivities
+    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.fulfilment import (
+        ARRIVED_UPDATE,
+        BOPIS_WORKFLOW,
+        CODE_DIGITS,
+        EXTEND_UPDATE,
+        HAND_OVER_UPDATE,
+        HANDOVER,
         AmendTask,
+        CurbsideArrival,
         Deadline,
         DeadlineRequest,
         ExtendCmd,
-        FulfilmentActivities,
+        Extension,
+        FulfilmentRequest,
+        FulfilmentResult,
+        FulfilmentState,
+        HandOver,
         HandOverCmd,
         HoldCmd,
         ReleaseCmd,
-    )
-    from domain.errors import Conflict, InvalidRequest
-    from workflows.contracts import BOPIS_WORKFLOW, FulfilmentRequest, FulfilmentResult
-    from workflows.fulfilment_base import ANSWER_STEP, TASK_STEP, FulfilmentBase, passed_on, refuse
-    from workflows.fulfilment_contracts import (
-        CODE_DIGITS,
-        HANDOVER,
-        CurbsideArrival,
-        Extension,
-        FulfilmentState,
-        HandOver,
         pickup_barcode,
     )
+    from domain.errors import Conflict, InvalidRequest
+    from workflows.fulfilment_base import ANSWER_STEP, TASK_STEP, FulfilmentBase
+    from workflows.saga import Saga
 
 MAX_EXTENSION_DAYS = 14
 
@@ -62,18 +66,17 @@ class BopisWorkflow(FulfilmentBase):
 
     @workflow.run
     async def run(self, req: FulfilmentRequest) -> FulfilmentResult:
-        try:
-            result = await self._pickup()
-        except asyncio.CancelledError:
-            # The order was called off: what we hold for the customer goes back to the shelf.
-            self._phase = "cancelled"
-            await self._give_back("cancelled")
-            raise
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-        return result
+        return await self._run_saga(self._pickup)
 
-    async def _pickup(self) -> FulfilmentResult:
+    async def _pickup(self, saga: Saga) -> FulfilmentResult:
         await self._start()
+        # Called off once units are held for the customer: they go back to the shelf.
+        r = self._req
+        saga.push(
+            FulfilmentActivities.release_pickup,
+            ReleaseCmd(r.order_workflow_id, r.location_id),
+            **TASK_STEP,
+        )
         while True:
             outcome = await self._pick()
             if outcome in ("short", "rejected"):
@@ -273,7 +276,7 @@ class BopisWorkflow(FulfilmentBase):
                 "collected": "was collected already",
                 "expired": "was not collected in time and is back on the shelf",
             }.get(self._phase, f"is {self._phase}")
-            raise refuse(Conflict(f"Order {self._req.order_number} {why}."))
+            raise to_failure(Conflict(f"Order {self._req.order_number} {why}."))
 
     def _code_matches(self, code: str, barcode: str) -> bool:
         if barcode:
@@ -299,18 +302,18 @@ class BopisWorkflow(FulfilmentBase):
             if self._locked
             else f"{left} more attempt{'s' if left != 1 else ''} before the code is locked."
         )
-        raise refuse(
+        raise to_failure(
             InvalidRequest(
                 f"Wrong pickup code for order {self._req.order_number}. {tail}", code="wrong_code"
             )
         )
 
-    @workflow.update
+    @workflow.update(name=HAND_OVER_UPDATE)
     async def hand_over(self, h: HandOver) -> FulfilmentState:
         """Staff give the goods to the customer who shows the pickup code (or its barcode)."""
         if not (h.id_checked and h.staff.role == "manager"):
             if self._locked:
-                raise refuse(
+                raise to_failure(
                     Conflict(
                         f"Too many wrong codes for order {self._req.order_number}: a manager must "
                         "check the customer's ID and hand it over."
@@ -324,19 +327,21 @@ class BopisWorkflow(FulfilmentBase):
     def _validate_hand_over(self, h: HandOver) -> None:
         self._ready()
         if self._handover is not None:
-            raise refuse(Conflict(f"Order {self._req.order_number} is being handed over already."))
+            raise to_failure(
+                Conflict(f"Order {self._req.order_number} is being handed over already.")
+            )
         if h.id_checked and h.staff.role != "manager":
-            raise refuse(InvalidRequest("Only a manager can hand over on an ID check."))
+            raise to_failure(InvalidRequest("Only a manager can hand over on an ID check."))
         if not (h.code or h.barcode or h.id_checked):
-            raise refuse(
+            raise to_failure(
                 InvalidRequest("Give the customer's pickup code or scan the pickup barcode.")
             )
 
-    @workflow.update
+    @workflow.update(name=ARRIVED_UPDATE)
     async def arrived(self, a: CurbsideArrival) -> FulfilmentState:
         """Curbside: the customer is outside in a parking bay; the board shows it at the top."""
         if self._locked:
-            raise refuse(Conflict("Please come into the store: we need to check your ID."))
+            raise to_failure(Conflict("Please come into the store: we need to check your ID."))
         task = self._tasks[HANDOVER]
         if not self._code_matches(a.code, ""):
             await self._wrong_code(task.id)
@@ -351,7 +356,7 @@ class BopisWorkflow(FulfilmentBase):
     @arrived.validator
     def _validate_arrived(self, a: CurbsideArrival) -> None:
         if self._phase == "picking":
-            raise refuse(
+            raise to_failure(
                 Conflict(
                     f"Order {self._req.order_number} is not ready yet: we will message you when "
                     "it is."
@@ -359,7 +364,7 @@ class BopisWorkflow(FulfilmentBase):
             )
         self._ready()
 
-    @workflow.update
+    @workflow.update(name=EXTEND_UPDATE)
     async def extend(self, e: Extension) -> FulfilmentState:
         """A manager gives the customer more time (in opening days, counted from the current deadline)."""
         assert self._deadline is not None
@@ -387,7 +392,7 @@ class BopisWorkflow(FulfilmentBase):
                 **ANSWER_STEP,
             )
         except ActivityError as err:
-            raise passed_on(err) from None
+            raise as_workflow_failure(err) from None
         finally:
             self._extending -= 1
         self._deadline, self._version, self._extensions = (
@@ -408,9 +413,9 @@ class BopisWorkflow(FulfilmentBase):
     def _validate_extend(self, e: Extension) -> None:
         self._ready()
         if e.staff.role != "manager":
-            raise refuse(InvalidRequest("Only a manager can extend a pickup."))
+            raise to_failure(InvalidRequest("Only a manager can extend a pickup."))
         if not 0 < e.days <= MAX_EXTENSION_DAYS:
-            raise refuse(
+            raise to_failure(
                 InvalidRequest(f"Extend by more than 0 and at most {MAX_EXTENSION_DAYS} days.")
             )
 

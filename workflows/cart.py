@@ -7,16 +7,30 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.carts import CartActivities, CartClose, CartLineSet, CartOpen
+    from activities.carts import CartActivities
+    from contracts.cart import (
+        CART_WORKFLOW,
+        CHANGE_UPDATE,
+        CHECKOUT_UPDATE,
+        SNAPSHOT_UPDATE,
+        VIEW_QUERY,
+        CartClose,
+        CartLineChange,
+        CartLineSet,
+        CartOpen,
+        CartRequest,
+        CartState,
+    )
+    from contracts.errors import to_failure
+    from domain.errors import Conflict, InvalidRequest
     from domain.pricing import MAX_LINE_QUANTITY
-    from workflows.online_contracts import CartLineChange, CartRequest, CartState
     from workflows.policies import COMPENSATION, STEP
+    from workflows.saga import Saga
 
 
-@workflow.defn(name="Cart")
+@workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
     """Holds a cart's reservations; every change pushes the expiry out; expiry (or checkout) ends it."""
 
@@ -32,6 +46,33 @@ class CartWorkflow:
 
     @workflow.run
     async def run(self, req: CartRequest) -> CartState:
+        # Cancelled or failed while holding stock: the holds go back, as if the cart expired.
+        saga = Saga()
+        saga.push(
+            CartActivities.close, CartClose(req.cart_id, "expired"), local=True, **COMPENSATION
+        )
+        try:
+            await self._hold_until_done(req)
+        except BaseException:
+            await saga.compensate()
+            raise
+        saga.clear()  # the normal end closes the cart itself, with the reason it ended
+        self._closing = True
+        async with self._lock:
+            await workflow.execute_local_activity_method(
+                CartActivities.close,
+                CartClose(req.cart_id, "checked_out" if self._checked_out else "expired"),
+                **COMPENSATION,
+            )
+        assert self._state is not None
+        self._state = replace(
+            self._state, status="checked_out" if self._checked_out else "expired", lines=()
+        )
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+        return self._state
+
+    async def _hold_until_done(self, req: CartRequest) -> None:
+        """Open the cart, then wait until its deadline passes with no change in flight."""
         ttl = timedelta(seconds=req.ttl_s)
         self._deadline = workflow.now() + ttl
         self._state = await workflow.execute_local_activity_method(
@@ -51,30 +92,17 @@ class CartWorkflow:
                 await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)  # noqa: B023
             except TimeoutError:
                 pass
-        self._closing = True
-        async with self._lock:
-            await workflow.execute_local_activity_method(
-                CartActivities.close,
-                CartClose(req.cart_id, "checked_out" if self._checked_out else "expired"),
-                **COMPENSATION,
-            )
-        self._state = replace(
-            self._state, status="checked_out" if self._checked_out else "expired", lines=()
-        )
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-        return self._state
+        return
 
     def _refuse_if_closed(self) -> None:
         if self._closing:
-            raise ApplicationError(
-                f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict"
-            )
+            raise to_failure(Conflict(f"Cart {self._req.cart_id} has expired; start a new one."))
         if self._checked_out:
-            raise ApplicationError(
-                f"Cart {self._req.cart_id} is checked out; it takes no changes.", type="Conflict"
+            raise to_failure(
+                Conflict(f"Cart {self._req.cart_id} is checked out; it takes no changes.")
             )
 
-    @workflow.update
+    @workflow.update(name=CHANGE_UPDATE)
     async def change(self, c: CartLineChange) -> CartState:
         """Add to, set or remove a line; the units are held at once or the change is refused (409)."""
         await workflow.wait_condition(lambda: self._state is not None)
@@ -84,8 +112,8 @@ class CartWorkflow:
             held = sum(ln.quantity for ln in self._state.lines if ln.sku == c.sku)
             target = held + c.quantity if c.mode == "add" else c.quantity
             if not 0 <= target <= MAX_LINE_QUANTITY:
-                raise ApplicationError(
-                    f"A cart line holds 0 to {MAX_LINE_QUANTITY} units.", type="InvalidRequest"
+                raise to_failure(
+                    InvalidRequest(f"A cart line holds 0 to {MAX_LINE_QUANTITY} units.")
                 )
             deadline = workflow.now() + timedelta(seconds=self._req.ttl_s)
             self._state = await workflow.execute_local_activity_method(
@@ -99,22 +127,22 @@ class CartWorkflow:
     def _validate_change(self, c: CartLineChange) -> None:
         self._refuse_if_closed()
         if c.mode not in ("add", "set") or c.quantity < 0 or (c.mode == "add" and c.quantity == 0):
-            raise ApplicationError(
-                "Add at least one unit, or set a quantity of 0 or more.", type="InvalidRequest"
+            raise to_failure(
+                InvalidRequest("Add at least one unit, or set a quantity of 0 or more.")
             )
 
-    @workflow.update
+    @workflow.update(name=CHECKOUT_UPDATE)
     async def checkout(self) -> CartState:
         """Freeze the cart for its order; the order takes the holds over. A repeat answers the same."""
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             assert self._state is not None
             if self._closing:
-                raise ApplicationError(
-                    f"Cart {self._req.cart_id} has expired; start a new one.", type="Conflict"
+                raise to_failure(
+                    Conflict(f"Cart {self._req.cart_id} has expired; start a new one.")
                 )
             if not self._state.lines:
-                raise ApplicationError("The cart is empty.", type="InvalidRequest")
+                raise to_failure(InvalidRequest("The cart is empty."))
             if not self._checked_out:
                 self._checked_out = True
                 # Leftovers the order does not take over are released one TTL from now.
@@ -122,7 +150,7 @@ class CartWorkflow:
                 self._changes += 1
             return replace(self._state, status="checked_out")
 
-    @workflow.update
+    @workflow.update(name=SNAPSHOT_UPDATE)
     async def snapshot(self) -> CartState:
         """The cart once it exists (the API creates carts with update-with-start on this)."""
         await workflow.wait_condition(lambda: self._state is not None)
@@ -130,7 +158,7 @@ class CartWorkflow:
         assert view is not None
         return view
 
-    @workflow.query
+    @workflow.query(name=VIEW_QUERY)
     def view(self) -> CartState | None:
         """The cart as this workflow sees it."""
         if self._state is None:

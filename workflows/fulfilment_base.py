@@ -3,50 +3,54 @@ staff claims, shortages and rejections, and the parent's `add_lines` / `withdraw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fulfilment import (
+    from activities.fulfilment import FulfilmentActivities, NoticeActivities
+    from contracts.common import CHANNEL_KEY, ORDER_KEY, STORE_KEY
+    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.fulfilment import (
+        ADD_LINES_SIGNAL,
+        CLAIM_UPDATE,
+        LINES_QUERY,
+        PICK,
+        REJECT_UPDATE,
+        REPORT_PICKED_UPDATE,
+        REPORT_SHORTAGE_UPDATE,
+        STATUS_QUERY,
+        WITHDRAW_LINES_SIGNAL,
         AmendTask,
         CancelTasks,
         ClaimCmd,
+        ClaimTask,
         CloseTask,
         Escalation,
-        FulfilmentActivities,
-        NoticeActivities,
-        OpenTask,
-        Setup,
-        ShortageCmd,
-        TaskRef,
-    )
-    from domain.errors import Conflict, DomainError, NotFound
-    from domain.picking import Scan, check_pick, check_shortage
-    from integrations.notifier import Notice
-    from workflows.contracts import (
-        SA_CHANNEL,
-        SA_ORDER,
-        SA_STORE,
         FulfilmentLine,
         FulfilmentLines,
         FulfilmentRequest,
         FulfilmentResult,
-    )
-    from workflows.fulfilment_contracts import (
-        PICK,
-        ClaimTask,
         FulfilmentState,
+        OpenTask,
         PickReport,
         Rejection,
+        Setup,
+        ShortageCmd,
         ShortageReport,
         Staff,
+        TaskRef,
     )
+    from contracts.notices import Notice
+    from domain.errors import Conflict, DomainError
+    from domain.picking import Scan, check_pick, check_shortage
+    from workflows.saga import Saga
 
 FINAL = ("collected", "expired", "shipped", "rejected", "withdrawn", "cancelled")
 # People work at their own pace: background steps retry until they succeed (each is idempotent).
@@ -59,27 +63,6 @@ ANSWER_STEP: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": timedelta(seconds=30),
 }
-
-
-def refuse(err: DomainError) -> ApplicationError:
-    """A business refusal as the update's failure: its type maps to 404 / 409 / 422, details[0] is the code."""
-    kind = (
-        "NotFound"
-        if isinstance(err, NotFound)
-        else "Conflict"
-        if isinstance(err, Conflict)
-        else "InvalidRequest"
-    )
-    return ApplicationError(err.message, err.code, type=kind, non_retryable=True)
-
-
-def passed_on(err: ActivityError) -> ApplicationError:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True)
-    return ApplicationError(
-        f"That did not work, try again: {cause or err}", type="Unavailable", non_retryable=True
-    )
 
 
 class FulfilmentBase:
@@ -106,6 +89,26 @@ class FulfilmentBase:
         self._escalations: set[int] = set()  # pick tasks flagged past their SLA
         self._short: tuple[FulfilmentLine, ...] = ()
         self._message = ""
+
+    # ---- the shared run: the saga around each subclass's own steps -----------------------------
+
+    async def _run_saga(
+        self, body: Callable[[Saga], Awaitable[FulfilmentResult]]
+    ) -> FulfilmentResult:
+        """Run the subclass's steps; on cancellation (the order was called off) or failure, undo
+        what this location holds, newest first: tasks come off the board last."""
+        saga = Saga()
+        saga.push(
+            FulfilmentActivities.cancel_tasks, CancelTasks(self._wf, "cancelled"), **TASK_STEP
+        )
+        try:
+            result = await body(saga)
+        except BaseException as err:
+            self._phase = "cancelled" if isinstance(err, asyncio.CancelledError) else "failed"
+            await saga.compensate()
+            raise
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+        return result
 
     # ---- lines ---------------------------------------------------------------------------------
 
@@ -159,9 +162,9 @@ class FulfilmentBase:
             # Ops find a store's pickups and shipments in the Temporal UI by store and order.
             workflow.upsert_search_attributes(
                 [
-                    SearchAttributeKey.for_keyword(SA_STORE).value_set(self._req.location_code),
-                    SearchAttributeKey.for_keyword(SA_ORDER).value_set(self._req.order_workflow_id),
-                    SearchAttributeKey.for_keyword(SA_CHANNEL).value_set("fulfilment"),
+                    STORE_KEY.value_set(self._req.location_code),
+                    ORDER_KEY.value_set(self._req.order_workflow_id),
+                    CHANNEL_KEY.value_set("fulfilment"),
                 ]
             )
         return setup
@@ -387,7 +390,7 @@ class FulfilmentBase:
             task = self._tasks.get(kind)
             if task is not None and task.id == task_id:
                 return task
-        raise refuse(
+        raise to_failure(
             Conflict(
                 f"Task {task_id} is not open for that (order {self._req.order_number} is "
                 f"{self._phase})."
@@ -403,7 +406,7 @@ class FulfilmentBase:
         )
         return self.state()
 
-    @workflow.update
+    @workflow.update(name=CLAIM_UPDATE)
     async def claim(self, c: ClaimTask) -> FulfilmentState:
         """A member of staff takes the task (a manager may take it over from someone else)."""
         self._require(c.task_id)
@@ -414,14 +417,14 @@ class FulfilmentBase:
                 **ANSWER_STEP,
             )
         except ActivityError as err:
-            raise passed_on(err) from None
+            raise as_workflow_failure(err) from None
         return self.state()
 
     @claim.validator
     def _validate_claim(self, c: ClaimTask) -> None:
         self._require(c.task_id)
 
-    @workflow.update
+    @workflow.update(name=REPORT_PICKED_UPDATE)
     async def report_picked(self, r: PickReport) -> FulfilmentState:
         """The picker scanned what they took from the shelf: it must be exactly what the pick list says."""
         try:
@@ -431,7 +434,7 @@ class FulfilmentBase:
                 **ANSWER_STEP,
             )
         except ActivityError as err:
-            raise passed_on(err) from None
+            raise as_workflow_failure(err) from None
         self._require(
             r.task_id, PICK
         )  # the list may have moved on while the barcodes were looked up
@@ -446,29 +449,29 @@ class FulfilmentBase:
                 self._req.order_number,
             )
         except DomainError as err:
-            raise refuse(err) from None
+            raise to_failure(err) from None
         return await self._after(lambda: setattr(self, "_pick_event", ("picked", (r.staff, got))))
 
     @report_picked.validator
     def _validate_picked(self, r: PickReport) -> None:
         self._require(r.task_id, PICK)
         if self._pick_event is not None:
-            raise refuse(Conflict("This pick was reported already."))
+            raise to_failure(Conflict("This pick was reported already."))
 
-    @workflow.update
+    @workflow.update(name=REPORT_SHORTAGE_UPDATE)
     async def report_shortage(self, r: ShortageReport) -> FulfilmentState:
         """Some units are not on the shelf: the order is re-sourced from elsewhere (and on_hand corrected)."""
         try:
             check_shortage(self._todo(), {ln.sku: ln.quantity for ln in r.missing}, self._names)
         except DomainError as err:
-            raise refuse(err) from None
+            raise to_failure(err) from None
         return await self._after(lambda: setattr(self, "_pick_event", ("short", r)))
 
     @report_shortage.validator
     def _validate_shortage(self, r: ShortageReport) -> None:
         self._validate_picked(PickReport(r.task_id, r.staff, ()))
 
-    @workflow.update
+    @workflow.update(name=REJECT_UPDATE)
     async def reject(self, r: Rejection) -> FulfilmentState:
         """The location cannot do it (no staff, damaged goods…): the order goes to another location."""
         return await self._after(lambda: setattr(self, "_pick_event", ("rejected", r)))
@@ -477,15 +480,15 @@ class FulfilmentBase:
     def _validate_reject(self, r: Rejection) -> None:
         self._validate_picked(PickReport(r.task_id, r.staff, ()))
         if not r.reason.strip():
-            raise refuse(DomainError("Say why the order cannot be done here."))
+            raise to_failure(DomainError("Say why the order cannot be done here."))
 
-    @workflow.signal
+    @workflow.signal(name=ADD_LINES_SIGNAL)
     def add_lines(self, moved: FulfilmentLines) -> None:
         """The parent moved lines here from another location."""
         self._add(moved.lines)
         self._changes += 1
 
-    @workflow.signal
+    @workflow.signal(name=WITHDRAW_LINES_SIGNAL)
     def withdraw_lines(self, moved: FulfilmentLines) -> None:
         """The parent moved lines away (a till sold them here, or they go elsewhere)."""
         for ln in moved.lines:
@@ -513,12 +516,12 @@ class FulfilmentBase:
     def state(self) -> FulfilmentState:
         return self._state()
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> FulfilmentState:
         """Where this fulfilment stands: phase, lines, the task to act on, deadline, parcels."""
         return self.state()
 
-    @workflow.query
+    @workflow.query(name=LINES_QUERY)
     def lines(self) -> dict[str, int]:
         """What this location still owes its order, per SKU."""
         return {k: v for k, v in self._lines.items() if v}

@@ -4,7 +4,7 @@ child per location → consume stock and capture → complete → tell the web s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,52 +13,58 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.online_order import (
-        Accepted,
-        AcceptRequest,
-        ConsumeRequest,
-        ExceptionRequest,
-        Move,
-        OnlineOrderActivities,
-        OrderRef,
-        ReserveRequest,
-        ResourceRequest,
-        RouteRequest,
-        StatusRequest,
-    )
-    from activities.online_payments import (
-        OnlinePaymentActivities,
-        PaymentCheck,
-        PaymentRequest,
-        PaymentState,
-    )
-    from activities.tenders import SaleMoney, TenderActivities
-    from activities.web_store_notices import (
-        StatusNotice,
-        StoreRefundRequest,
-        WebStoreNoticeActivities,
-    )
-    from integrations.storefront import RefundLine
-    from workflows.contracts import (
+    from activities.online_order import OnlineOrderActivities
+    from activities.online_payments import OnlinePaymentActivities
+    from activities.tenders import TenderActivities
+    from activities.web_store_notices import WebStoreNoticeActivities
+    from contracts.common import FULFILMENT_TASK_QUEUE
+    from contracts.errors import as_workflow_failure, failure_message, from_failure, to_failure
+    from contracts.fulfilment import (
+        ADD_LINES_SIGNAL,
         BOPIS_WORKFLOW,
-        FULFILMENT_TASK_QUEUE,
         SHIP_WORKFLOW,
+        WITHDRAW_LINES_SIGNAL,
         FulfilmentLine,
         FulfilmentLines,
         FulfilmentRequest,
         FulfilmentResult,
-        PaymentEvent,
-        StockTaken,
         fulfilment_workflow_id,
     )
-    from workflows.online_contracts import (
+    from contracts.online import (
+        CHECKOUT_UPDATE,
+        ONLINE_ORDER_WORKFLOW,
+        PAYMENT_EVENT_SIGNAL,
+        RETRY_SIGNAL,
+        STATUS_QUERY,
+        STOCK_TAKEN_SIGNAL,
+        WEB_STORE_EVENT_SIGNAL,
+        Accepted,
+        AcceptRequest,
         CheckoutAnswer,
+        ConsumeRequest,
+        ExceptionRequest,
+        Move,
         OnlineOrderRequest,
+        OrderRef,
         OrderState,
+        PaymentCheck,
+        PaymentRequest,
+        PaymentState,
         PlacedLine,
+        RefundLine,
+        ReserveRequest,
+        ResourceRequest,
+        RouteRequest,
+        StatusNotice,
+        StatusRequest,
+        StockTaken,
+        StoreRefundRequest,
         WebStoreEvent,
     )
+    from contracts.sale import PaymentEvent, SaleMoney
+    from domain.errors import Conflict, NotFound, OutOfStock
     from workflows.policies import COMPENSATION, NETWORK_STEP, STEP
+    from workflows.saga import Saga
 
 # A web store that is down is retried for a day; its order stands regardless.
 WEB_STORE: dict[str, Any] = {
@@ -93,14 +99,7 @@ class _GaveUp(Exception):
     pass
 
 
-def _cause(err: BaseException) -> tuple[str, str]:
-    cause = err.cause if isinstance(err, ActivityError | ChildWorkflowError) else err
-    if isinstance(cause, ApplicationError):
-        return cause.type or "ApplicationError", cause.message
-    return "InternalError", str(cause or err)
-
-
-@workflow.defn(name="OnlineOrder")
+@workflow.defn(name=ONLINE_ORDER_WORKFLOW)
 class OnlineOrderWorkflow:
     """One order from a web store or our storefront, from routing to the web store's last update."""
 
@@ -122,7 +121,7 @@ class OnlineOrderWorkflow:
         self._ignored = 0
         self._taken: list[StockTaken] = []
         self._answered = False
-        self._error: tuple[str, str] | None = None
+        self._error: ApplicationError | None = None
         self._compensating = False
         self._message = ""
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, FulfilmentResult]] = {}
@@ -134,16 +133,12 @@ class OnlineOrderWorkflow:
 
     @workflow.run
     async def run(self, req: OnlineOrderRequest) -> OrderState:
-        undo: list[Callable[[], Awaitable[Any]]] = []
+        saga = Saga()
         try:
-            accepted = await self._accept_and_reserve(req, undo)
+            accepted = await self._accept_and_reserve(req, saga)
             if req.source == "web":
                 wf = workflow.info().workflow_id
-                undo.append(
-                    lambda: workflow.execute_activity_method(
-                        TenderActivities.void_all, SaleMoney(wf), **COMPENSATION
-                    )
-                )
+                saga.push(TenderActivities.void_all, SaleMoney(wf), **COMPENSATION)
                 self._payment = await workflow.execute_activity_method(
                     OnlinePaymentActivities.authorize,
                     PaymentRequest(
@@ -164,25 +159,23 @@ class OnlineOrderWorkflow:
             await self._fulfil(req, accepted)
             await self._complete(req)
         except _Cancelled as cancelled:
-            await self._compensate(undo)
+            await self._compensate(saga)
             await self._after_cancel(req, cancelled.ours)
         except _GaveUp:
             self._answered = True
         except (ActivityError, ApplicationError, ChildWorkflowError) as err:
-            self._error = _cause(err)
-            self._message = self._error[1]
-            await self._compensate(undo)
+            self._error = as_workflow_failure(err)
+            self._message = self._error.message
+            await self._compensate(saga)
             self._status = "failed"
             if self._number:
                 await self._set_status("failed")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
+            raise self._error from err
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self.status()
 
-    async def _accept_and_reserve(
-        self, req: OnlineOrderRequest, undo: list[Callable[[], Awaitable[Any]]]
-    ) -> Accepted:
+    async def _accept_and_reserve(self, req: OnlineOrderRequest, saga: Saga) -> Accepted:
         """Map and route until it works; an order that cannot go through waits in the exception queue."""
         wf = workflow.info().workflow_id
         while True:
@@ -195,11 +188,9 @@ class OnlineOrderWorkflow:
             self._total = accepted.total
             if accepted.ok:
                 self._number = accepted.order_number
-                if not undo:
-                    undo.append(
-                        lambda: workflow.execute_local_activity_method(
-                            OnlineOrderActivities.release, OrderRef(wf), **COMPENSATION
-                        )
+                if not saga:
+                    saga.push(
+                        OnlineOrderActivities.release, OrderRef(wf), local=True, **COMPENSATION
                     )
                 problem = await self._route_and_reserve(req, accepted)
                 if problem is None:
@@ -207,9 +198,7 @@ class OnlineOrderWorkflow:
             else:
                 problem = "; ".join(accepted.problems)
             if req.source == "web":  # the storefront's customer hears it at checkout
-                raise ApplicationError(
-                    problem, type="Conflict" if accepted.ok else "NotFound", non_retryable=True
-                )
+                raise to_failure(Conflict(problem) if accepted.ok else NotFound(problem))
             self._status, self._message, self._answered = "exception", problem, True
             if accepted.ok:
                 await self._set_status("exception")
@@ -263,7 +252,7 @@ class OnlineOrderWorkflow:
                     self._status = held_status
                 return None
             except (ActivityError, ApplicationError) as err:
-                if _cause(err)[0] != "OutOfStock":
+                if not isinstance(from_failure(err), OutOfStock):
                     raise
                 # Someone took the stock between routing and reserving: route again with fresh numbers.
         return "The stock kept moving while this order was being placed; please try again."
@@ -331,15 +320,14 @@ class OnlineOrderWorkflow:
         if self._cancel:
             raise _Cancelled()
 
-    async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]]) -> None:
+    async def _compensate(self, saga: Saga) -> None:
         self._compensating = True
         running = [code for code in self._children if code not in self._results]
         for code in running:
             self._children[code].cancel()  # a request: the child winds down its own work
         if running:
             await workflow.wait_condition(lambda: all(c in self._results for c in running))
-        for step in reversed(undo):
-            await step()
+        await saga.compensate()
 
     async def _after_cancel(self, req: OnlineOrderRequest, ours: bool) -> None:
         """Cancelled: stock given back, card voided (web); refund through the web store if it has not."""
@@ -372,7 +360,7 @@ class OnlineOrderWorkflow:
                 )
             except ActivityError as err:
                 await self._exception(
-                    "refund_failed", f"Refund through the web store failed: {_cause(err)[1]}"
+                    "refund_failed", f"Refund through the web store failed: {failure_message(err)}"
                 )
         if ours:
             await self._tell(req, "cancelled", None)
@@ -477,11 +465,11 @@ class OnlineOrderWorkflow:
             line = FulfilmentLines((FulfilmentLine(m.sku, m.quantity),))
             src, dst = m.from_location_code, m.to_location_code
             if src in self._children and src not in self._results:
-                await self._children[src].signal("withdraw_lines", line)
+                await self._children[src].signal(WITHDRAW_LINES_SIGNAL, line)
             if dst in started:
                 continue
             if dst in self._children and dst not in self._results:
-                await self._children[dst].signal("add_lines", line)
+                await self._children[dst].signal(ADD_LINES_SIGNAL, line)
             else:
                 await self._start_child(req, dst)
                 started.add(dst)
@@ -520,7 +508,7 @@ class OnlineOrderWorkflow:
         try:
             self._results[code] = await handle
         except ChildWorkflowError as err:
-            self._results[code] = FulfilmentResult("failed", message=_cause(err)[1])
+            self._results[code] = FulfilmentResult("failed", message=failure_message(err))
         except asyncio.CancelledError:
             self._results[code] = FulfilmentResult("cancelled", message="cancelled with the order")
 
@@ -573,7 +561,8 @@ class OnlineOrderWorkflow:
             )
         except ActivityError as err:
             await self._exception(
-                "web_store_update", f"Telling the web store '{status}' failed: {_cause(err)[1]}"
+                "web_store_update",
+                f"Telling the web store '{status}' failed: {failure_message(err)}",
             )
 
     # ---- handlers --------------------------------------------------------------------------------
@@ -593,15 +582,15 @@ class OnlineOrderWorkflow:
             message=self._message,
         )
 
-    @workflow.update
+    @workflow.update(name=CHECKOUT_UPDATE)
     async def checkout(self) -> CheckoutAnswer:
         """The storefront's answer: the order, where it is held, and the PaymentIntent's client secret."""
         await workflow.wait_condition(lambda: self._answered or self._error is not None)
         if self._error is not None:
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+            raise self._error
         return self._answer()
 
-    @workflow.signal
+    @workflow.signal(name=WEB_STORE_EVENT_SIGNAL)
     def web_store_event(self, event: WebStoreEvent) -> None:
         """A later delivery from the web store; one older than what we have is ignored."""
         if event.version_us < self._version:
@@ -613,22 +602,22 @@ class OnlineOrderWorkflow:
         if event.cancelled:
             self._cancel = True  # final: a later "not cancelled" never revives the order
 
-    @workflow.signal
+    @workflow.signal(name=STOCK_TAKEN_SIGNAL)
     def stock_taken(self, taken: StockTaken) -> None:
         """A till sold units this order held; re-source them."""
         self._taken.append(taken)
 
-    @workflow.signal
+    @workflow.signal(name=PAYMENT_EVENT_SIGNAL)
     def payment_event(self, event: PaymentEvent) -> None:
         """Stripe told us about the order's PaymentIntent: look at it now."""
         self._payment_events += 1
 
-    @workflow.signal
+    @workflow.signal(name=RETRY_SIGNAL)
     def retry(self) -> None:
         """A person fixed the catalogue or the stock: map and route the order again."""
         self._retries += 1
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> OrderState:
         """Where the order is, for the storefront and ops."""
         return OrderState(

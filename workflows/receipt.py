@@ -5,12 +5,20 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.receipts import ReceiptActivities, ReceiptRequest
-    from workflows.contracts import DeviceResult, PrintJob, ReprintRequest, device_task_queue
+    from activities.receipts import ReceiptActivities
+    from contracts.devices import (
+        PRINT_RECEIPT_ACTIVITY,
+        REPRINT_WORKFLOW,
+        DeviceResult,
+        PrintJob,
+        ReceiptRequest,
+        ReprintRequest,
+        device_task_queue,
+    )
     from workflows.policies import DEVICE, STEP
 
 
-@workflow.defn(name="Reprint")
+@workflow.defn(name=REPRINT_WORKFLOW)
 class ReprintWorkflow:
     """Build the receipt from the recorded order and print it marked as a reprint."""
 
@@ -20,7 +28,7 @@ class ReprintWorkflow:
             ReceiptActivities.build, ReceiptRequest(req.order_number, reprint=True), **STEP
         )
         return await workflow.execute_activity(
-            "print_receipt",
+            PRINT_RECEIPT_ACTIVITY,
             PrintJob(workflow.info().workflow_id, receipt),
             task_queue=device_task_queue(req.till_code),
             result_type=DeviceResult,

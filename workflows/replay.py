@@ -7,50 +7,27 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    ChildWorkflowError,
-    WorkflowAlreadyStartedError,
-)
-from temporalio.exceptions import (
-    TimeoutError as TemporalTimeout,
-)
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.replay import (
+    from activities.replay import ReplayActivities
+    from contracts.common import SALES_TASK_QUEUE, search_attributes
+    from contracts.errors import failure_message, timed_out
+    from contracts.replay import (
+        REPLAY_WORKFLOW,
         CardCapture,
         CardCaptured,
+        JournalEntry,
         OutcomeRecord,
         ReceivedBatch,
         ReceivedEntry,
-        ReplayActivities,
-    )
-    from workflows.contracts import (
-        SA_CHANNEL,
-        SA_ORDER,
-        SA_STORE,
-        SA_TILL,
-        SALES_TASK_QUEUE,
-        BasketLine,
-        SaleRequest,
-        SaleResult,
-        TenderIn,
-    )
-    from workflows.policies import STEP
-    from workflows.replay_contracts import (
-        JournalEntry,
         ReplayEntryResult,
         ReplayRequest,
         ReplayResult,
     )
+    from contracts.sale import SALE_WORKFLOW, BasketLine, SaleRequest, SaleResult, TenderIn
+    from workflows.policies import STEP
 
 # A few sales at a time: in sold_at order, without one slow sale holding up the whole batch.
 WINDOW = 8
@@ -62,27 +39,7 @@ CAPTURE: dict[str, Any] = {
 }
 
 
-def _cause(err: BaseException) -> tuple[str, str]:
-    cause = err.cause if isinstance(err, (ActivityError, ChildWorkflowError)) else err
-    if isinstance(cause, ApplicationError):
-        return cause.type or "ApplicationError", cause.message
-    if isinstance(cause, TemporalTimeout):
-        return "Timeout", str(cause)
-    return "InternalError", str(cause or err)
-
-
-def _keys(store: str, till: str, order: str) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(SearchAttributeKey.for_keyword(SA_STORE), store),
-            SearchAttributePair(SearchAttributeKey.for_keyword(SA_TILL), till),
-            SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), "store"),
-            SearchAttributePair(SearchAttributeKey.for_keyword(SA_ORDER), order),
-        ]
-    )
-
-
-@workflow.defn(name="OfflineReplay")
+@workflow.defn(name=REPLAY_WORKFLOW)
 class OfflineReplayWorkflow:
     """One uploaded batch of a till's offline journal, replayed as Sale children in the order sold."""
 
@@ -114,9 +71,9 @@ class OfflineReplayWorkflow:
         try:
             tenders = await self._tenders(req, batch, entry, got)
         except ActivityError as err:
-            kind, message = _cause(err)
             # A capture that timed out stays pending for the next upload; anything else is for a manager.
-            return await self._record(batch, entry, got, "" if kind == "Timeout" else message)
+            failure = "" if timed_out(err) else failure_message(err)
+            return await self._record(batch, entry, got, failure)
         sale = SaleRequest(
             till_code=req.till_code,
             client_sale_id=entry.client_sale_id,
@@ -129,7 +86,7 @@ class OfflineReplayWorkflow:
         failure = ""
         try:
             child = await workflow.start_child_workflow(
-                "Sale",
+                SALE_WORKFLOW,
                 sale,
                 id=got.workflow_id,
                 task_queue=SALES_TASK_QUEUE,
@@ -138,7 +95,12 @@ class OfflineReplayWorkflow:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 # A sale runs to its end even if this replay is cut off: never half a sale.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                search_attributes=_keys(batch.location_code, req.till_code, got.workflow_id),
+                search_attributes=search_attributes(
+                    store=batch.location_code,
+                    till=req.till_code,
+                    channel="store",
+                    order=got.workflow_id,
+                ),
             )
             result: SaleResult = await child
             if result.status != "completed":
@@ -149,7 +111,7 @@ class OfflineReplayWorkflow:
         except WorkflowAlreadyStartedError:
             pass  # another upload (or the till's online attempt) runs or ran it: the database tells
         except ChildWorkflowError as err:
-            failure = _cause(err)[1]
+            failure = failure_message(err)
         return await self._record(batch, entry, got, failure)
 
     async def _tenders(

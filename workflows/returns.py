@@ -8,47 +8,48 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.refunds import RefundActivities, RefundRequest
-    from activities.returns import (
-        ClaimCmd,
-        CompleteCmd,
-        CreditCmd,
-        DisposeCmd,
-        ReturnActivities,
-        ReturnAssessment,
-    )
+    from activities.refunds import RefundActivities
+    from activities.returns import ReturnActivities
     from activities.sale import SaleActivities
-    from activities.web_store_notices import StoreRefundRequest, WebStoreNoticeActivities
-    from workflows.contracts import (
-        SALES_TASK_QUEUE,
-        WEB_TASK_QUEUE,
-        ApprovalDecision,
+    from activities.web_store_notices import WebStoreNoticeActivities
+    from contracts.common import SALES_TASK_QUEUE, WEB_TASK_QUEUE
+    from contracts.devices import (
+        OPEN_DRAWER_ACTIVITY,
+        PRINT_RECEIPT_ACTIVITY,
         DeviceResult,
         DrawerKick,
         PrintJob,
+        device_task_queue,
+    )
+    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.online import StoreRefundRequest
+    from contracts.returns import (
+        DECIDE_UPDATE,
+        RETURN_WORKFLOW,
+        STATUS_QUERY,
+        SUBMIT_UPDATE,
+        ApprovalDecision,
+        CompleteCmd,
+        CreditCmd,
+        DisposeCmd,
         RefundLineOut,
+        RefundRequest,
+        ReturnAssessment,
+        ReturnClaim,
         ReturnRequest,
         ReturnResult,
-        SaleRequest,
-        TenderIn,
-        device_task_queue,
-        sale_workflow_id,
     )
+    from contracts.sale import SALE_WORKFLOW, SaleRequest, TenderIn, sale_workflow_id
+    from domain.errors import Conflict
     from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
+    from workflows.saga import Saga
 
 WEB_STORES = ("shopify", "woocommerce")
 # Once money has moved, the remaining steps must finish: they retry until they do.
 AFTER_REFUND = COMPENSATION
 
 
-def _cause(err: BaseException) -> tuple[str, str]:
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, ApplicationError):
-        return cause.type or "ApplicationError", cause.message
-    return "InternalError", str(cause or err)
-
-
-@workflow.defn(name="Return")
+@workflow.defn(name=RETURN_WORKFLOW)
 class ReturnWorkflow:
     """One return (or exchange) at a till; `submit` answers when done or waiting for a manager."""
 
@@ -57,7 +58,7 @@ class ReturnWorkflow:
         self._assessment: ReturnAssessment | None = None
         self._decision: ApprovalDecision | None = None
         self._answers = 0
-        self._error: tuple[str, str] | None = None
+        self._error: ApplicationError | None = None
         self._refunds: tuple[RefundLineOut, ...] = ()
         self._cash_out = 0
         self._credit = 0
@@ -70,31 +71,30 @@ class ReturnWorkflow:
     async def run(self, req: ReturnRequest) -> ReturnResult:
         self._req = req
         wf_id = workflow.info().workflow_id
-        claimed = False
+        saga = Saga()
         try:
             a = self._assessment = await workflow.execute_local_activity_method(
                 ReturnActivities.assess, req, **STEP
             )
             approved_by = await self._approval(req, a)
+            # Until the money has moved, a failure gives the claimed quantities back to the sale.
+            saga.push(ReturnActivities.release, req.return_id, local=True, **COMPENSATION)
             await workflow.execute_local_activity_method(
-                ReturnActivities.claim, ClaimCmd(wf_id, req, a, approved_by), **STEP
+                ReturnActivities.claim, ReturnClaim(wf_id, req, a, approved_by), **STEP
             )
-            claimed = True
             if approved_by is None and a.approval_reasons:
                 await self._finish(req, a, "rejected")
                 return self._snapshot()
             self._state = "refunding"
             await self._refund(req, a)
         except (ActivityError, ApplicationError) as err:
-            self._error = _cause(err)
+            self._error = as_workflow_failure(err)
             self._state = "failed"
-            if claimed:
-                await workflow.execute_local_activity_method(
-                    ReturnActivities.release, req.return_id, **COMPENSATION
-                )
+            await saga.compensate()
             self._answers += 1
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
+            raise self._error from err
+        saga.clear()  # the refund is done: what follows retries until it finishes
         await workflow.execute_local_activity_method(
             ReturnActivities.dispose,
             DisposeCmd(wf_id, req.return_id, a.location_id, a.lines),
@@ -189,7 +189,7 @@ class ReturnWorkflow:
         sale = self._exchange_sale(req, self._exchange_credit)
         self._exchange_id = sale_workflow_id(req.till_code, sale.client_sale_id)
         await workflow.start_child_workflow(
-            "Sale",
+            SALE_WORKFLOW,
             sale,
             id=self._exchange_id,
             task_queue=SALES_TASK_QUEUE,
@@ -213,14 +213,14 @@ class ReturnWorkflow:
         )
         if self._cash_out:
             await workflow.execute_activity(
-                "open_drawer",
+                OPEN_DRAWER_ACTIVITY,
                 DrawerKick(f"return:{req.return_id}:drawer", req.till_code, "cash refund"),
                 task_queue=queue,
                 result_type=DeviceResult,
                 **DEVICE,
             )
         await workflow.execute_activity(
-            "print_receipt",
+            PRINT_RECEIPT_ACTIVITY,
             PrintJob(f"return:{req.return_id}:receipt", receipt),
             task_queue=queue,
             result_type=DeviceResult,
@@ -260,15 +260,15 @@ class ReturnWorkflow:
     async def _answer(self, seen: int) -> ReturnResult:
         await workflow.wait_condition(lambda: self._answers > seen)
         if self._error is not None:
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+            raise self._error
         return self._snapshot()
 
-    @workflow.update
+    @workflow.update(name=SUBMIT_UPDATE)
     async def submit(self) -> ReturnResult:
         """Answer the till: done, rejected, or waiting for a manager."""
         return await self._answer(0)
 
-    @workflow.update
+    @workflow.update(name=DECIDE_UPDATE)
     async def decide(self, decision: ApprovalDecision) -> ReturnResult:
         """A manager of the store approves or rejects a return outside the policy."""
         seen = self._answers
@@ -278,11 +278,11 @@ class ReturnWorkflow:
     @decide.validator
     def _validate_decide(self, decision: ApprovalDecision) -> None:
         if self._state != "awaiting_approval":
-            raise ApplicationError(
-                f"This return is not waiting for approval (it is {self._state}).", type="Conflict"
+            raise to_failure(
+                Conflict(f"This return is not waiting for approval (it is {self._state}).")
             )
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> ReturnResult:
         """Where the return is."""
         return self._snapshot()

@@ -2,77 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
-    from activities.sale import (
-        GiftCardIssue,
-        OrderRecord,
-        PricedSale,
-        RecordedOrder,
-        SaleActivities,
-        StockCommit,
-        StockRestore,
-    )
-    from activities.tenders import SaleMoney, TenderActivities, TenderAttempt, TenderResult
-    from domain.errors import DomainError
-    from domain.money import format_minor
-    from domain.tenders import CASH, EXCHANGE, plan_tender
-    from workflows.contracts import (
-        AddTenders,
+    from activities.cash_sale import CashSaleActivities
+    from activities.sale import SaleActivities
+    from activities.tenders import TenderActivities
+    from contracts.devices import (
+        SALE_DEVICES_ACTIVITY,
         DrawerKick,
-        IssuedGiftCard,
-        PaymentEvent,
         PrintJob,
         Receipt,
         SaleDevices,
         SaleDevicesResult,
+        device_task_queue,
+    )
+    from contracts.errors import as_workflow_failure, refusal, to_failure
+    from contracts.online import STOCK_TAKEN_SIGNAL, StockTaken
+    from contracts.sale import (
+        ABANDON_UPDATE,
+        ADD_TENDERS_UPDATE,
+        CHECKOUT_UPDATE,
+        PAYMENT_EVENT_SIGNAL,
+        SALE_WORKFLOW,
+        STATUS_QUERY,
+        AddTenders,
+        CashCheckout,
+        GiftCardIssue,
+        IssuedGiftCard,
+        OrderRecord,
+        PaymentEvent,
+        PricedSale,
+        RecordedOrder,
+        SaleMoney,
         SaleRequest,
         SaleResult,
         SaleStatus,
-        StockTaken,
+        StockCommit,
+        StockRestore,
+        TenderAttempt,
         TenderIn,
         TenderOut,
-        device_task_queue,
+        TenderResult,
+        settles_in_cash,
     )
+    from domain.errors import Conflict, DomainError, InvalidRequest
+    from domain.money import format_minor
+    from domain.tenders import CASH, EXCHANGE, TenderBook
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
+    from workflows.saga import Saga
 
 OPEN_SALE_TIMEOUT = timedelta(minutes=30)  # an open sale nobody tenders is abandoned
-# Refusals of one tender: the sale stays open for another.
-TENDER_REFUSALS = {"InvalidRequest", "NotFound", "Conflict", "InsufficientTender"}
 
 
 class _Abandoned(Exception):
     pass
 
 
-def _cause(err: BaseException) -> tuple[str, str]:
-    """The business error type and message behind an activity failure."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, ApplicationError):
-        return cause.type or "ApplicationError", cause.message
-    return "InternalError", str(cause or err)
-
-
 # Outside the sandbox: the sandbox re-imports this module and compiles its glue code for every
 # sale, ~4 ms of CPU on the till's critical path. The module keeps to the house rules on its own
 # (no I/O, no clocks, no randomness); tests/workflows/test_sale_determinism.py runs the sale's
 # paths inside the sandbox, which refuses any such call, and replays those histories out of it.
-@workflow.defn(name="Sale", sandboxed=False)
+@workflow.defn(name=SALE_WORKFLOW, sandboxed=False)
 class SaleWorkflow:
     """One till sale; `checkout` answers when it is paid (or open for another tender)."""
 
     def __init__(self) -> None:
         self._priced: PricedSale | None = None
         self._state = "started"  # pricing | stock | tendering | open | settling | completed | abandoned | failed
-        self._due = 0
-        self._change = 0
+        self._book = TenderBook(0, "")  # what is still due, and the change, as tenders go in
         self._taken: list[TenderOut] = []
         self._declines: list[str] = []
         self._pending: list[TenderIn] = []
@@ -82,7 +83,7 @@ class SaleWorkflow:
         self._number = ""
         self._answers = 0  # bumped whenever the till has something new to hear
         self._abandon = False
-        self._error: tuple[str, str] | None = None
+        self._error: ApplicationError | None = None
         self._compensating = False
         self._printed = False
         self._drawer = False
@@ -94,7 +95,7 @@ class SaleWorkflow:
         wf_id = workflow.info().workflow_id
         sold_at = self._sold_at = req.sold_at or workflow.now()
         self._pending = list(req.tenders)
-        undo: list[Callable[[], Awaitable[Any]]] = []
+        saga = Saga()
         try:
             self._state = "pricing"
             priced: PricedSale | None = None
@@ -104,25 +105,26 @@ class SaleWorkflow:
                     CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP
                 )
                 priced = self._priced = cash.priced
-                self._due = priced.total
+                self._book = TenderBook(priced.total, priced.currency)
                 if cash.recorded is not None:  # settled: stock, cash and order committed together
-                    self._due, self._change, self._count = 0, cash.change_due, len(cash.tenders)
+                    self._book = TenderBook(0, priced.currency, cash.change_due)
+                    self._count = len(cash.tenders)
                     self._taken, self._pending = list(cash.tenders), []
                     self._warnings = cash.stock.warnings
                     await self._tell_orders(cash.stock.taken_from_orders)
                     recorded = cash.recorded
             if recorded is None:
-                recorded = await self._step_by_step(req, priced, undo)
+                recorded = await self._step_by_step(req, priced, saga)
         except _Abandoned:
-            await self._compensate(undo, "abandoned")
+            await self._compensate(saga, "abandoned")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
             return self._snapshot()
         except (ActivityError, ApplicationError) as err:
             # Local activity failures may surface as the ApplicationError itself.
-            self._error = _cause(err)
-            await self._compensate(undo, "failed")
+            self._error = as_workflow_failure(err)
+            await self._compensate(saga, "failed")
             await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True) from err
+            raise self._error from err
 
         self._number = recorded.number
         self._state = "completed"
@@ -135,7 +137,7 @@ class SaleWorkflow:
         return self._snapshot()
 
     async def _step_by_step(
-        self, req: SaleRequest, priced: PricedSale | None, undo: list[Callable[[], Awaitable[Any]]]
+        self, req: SaleRequest, priced: PricedSale | None, saga: Saga
     ) -> RecordedOrder:
         """The saga for everything but plain cash: each step durable, each undone on failure."""
         wf_id = workflow.info().workflow_id
@@ -145,16 +147,14 @@ class SaleWorkflow:
             priced = self._priced = await workflow.execute_local_activity_method(
                 SaleActivities.price, req, **STEP
             )
-            self._due = priced.total
+            self._book = TenderBook(priced.total, priced.currency)
         self._state = "stock"
         if priced.stock_lines:
-            location = priced.location_id
-            undo.append(
-                lambda: workflow.execute_local_activity_method(
-                    SaleActivities.restore_stock,
-                    StockRestore(wf_id, location, sold_at),
-                    **COMPENSATION,
-                )
+            saga.push(
+                SaleActivities.restore_stock,
+                StockRestore(wf_id, priced.location_id, sold_at),
+                local=True,
+                **COMPENSATION,
             )
             outcome = await workflow.execute_local_activity_method(
                 SaleActivities.commit_stock,
@@ -163,11 +163,7 @@ class SaleWorkflow:
             )
             self._warnings = outcome.warnings
             await self._tell_orders(outcome.taken_from_orders)
-        undo.append(
-            lambda: workflow.execute_activity_method(
-                TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION
-            )
-        )
+        saga.push(TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION)
         await self._collect(req, priced)
         self._state = "settling"
         if req.gift_cards:
@@ -193,7 +189,7 @@ class SaleWorkflow:
                 priced,
                 req.cashier_id,
                 tuple(self._taken),
-                self._change,
+                self._book.change,
                 self._warnings,
                 sold_at,
                 req.customer_id,
@@ -206,7 +202,7 @@ class SaleWorkflow:
         for t in taken:
             try:
                 await workflow.get_external_workflow_handle(t.order_workflow_id).signal(
-                    "stock_taken", t
+                    STOCK_TAKEN_SIGNAL, t
                 )
             except FailureError:
                 pass  # the order closed meanwhile: nothing left to re-source
@@ -216,12 +212,12 @@ class SaleWorkflow:
         while True:
             self._state = "tendering"
             await self._take_pending(req, priced)
-            if self._due == 0:
+            if self._book.settled:
                 return
             if req.offline:
                 # The customer left with the goods long ago: record the sale, flag the gap.
                 self._warnings += (
-                    f"Offline sale short by {format_minor(self._due, priced.currency)} after "
+                    f"Offline sale short by {format_minor(self._book.due, priced.currency)} after "
                     "its tenders; please check with the till's cashier.",
                 )
                 return
@@ -241,7 +237,7 @@ class SaleWorkflow:
         while self._pending:
             tender = self._pending.pop(0)
             try:
-                plan = plan_tender(self._due, tender.kind, tender.amount, priced.currency)
+                plan = self._book.plan(tender.kind, tender.amount)
             except DomainError as err:
                 self._declines.append(err.message)
                 continue
@@ -262,10 +258,10 @@ class SaleWorkflow:
             try:
                 result = await self._attempt(attempt, req.offline)
             except (ActivityError, ApplicationError) as err:
-                kind, message = _cause(err)
-                if kind not in TENDER_REFUSALS:
+                refused = refusal(err)  # a refused tender leaves the sale open for another
+                if refused is None:
                     raise
-                result = TenderResult(False, message)
+                result = TenderResult(False, refused.message)
             if not result.approved:
                 self._declines.append(result.message)
                 if self._pending:
@@ -274,8 +270,7 @@ class SaleWorkflow:
                     )
                 self._pending.clear()
                 return
-            self._due -= plan.applied
-            self._change += plan.change
+            self._book.take(plan)
             self._taken.append(
                 TenderOut(
                     plan.kind,
@@ -300,11 +295,10 @@ class SaleWorkflow:
             return await workflow.execute_activity_method(TenderActivities.card, a, **CARD)
         return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
 
-    async def _compensate(self, undo: list[Callable[[], Awaitable[Any]]], final_state: str) -> None:
-        self._compensating = bool(undo)  # a one-transaction cash sale has nothing durable to undo
+    async def _compensate(self, saga: Saga, final_state: str) -> None:
+        self._compensating = bool(saga)  # a one-transaction cash sale has nothing durable to undo
         self._state = "compensating"
-        for step in reversed(undo):
-            await step()
+        await saga.compensate()
         self._state = final_state
         self._answers += 1
 
@@ -314,7 +308,7 @@ class SaleWorkflow:
         kick = DrawerKick(f"{number}:drawer", req.till_code, "cash sale") if cash else None
         job = PrintJob(f"{number}:receipt", receipt)
         done: SaleDevicesResult = await workflow.execute_activity(
-            "sale_devices",
+            SALE_DEVICES_ACTIVITY,
             SaleDevices(job, kick),
             task_queue=queue,
             result_type=SaleDevicesResult,
@@ -336,10 +330,10 @@ class SaleWorkflow:
             tax_total=p.tax_total if p else 0,
             total=p.total if p else 0,
             tenders=tuple(self._taken),
-            change_due=self._change,
+            change_due=self._book.change,
             warnings=self._warnings,
             sold_at=self._sold_at,
-            due=self._due,
+            due=self._book.due,
             declines=tuple(self._declines),
             gift_cards=self._gift_cards,
         )
@@ -350,15 +344,15 @@ class SaleWorkflow:
     async def _answer(self, seen: int) -> SaleResult:
         await workflow.wait_condition(lambda: self._settled_or_answered(seen))
         if self._error is not None:
-            raise ApplicationError(self._error[1], type=self._error[0], non_retryable=True)
+            raise self._error
         return self._snapshot()
 
-    @workflow.update
+    @workflow.update(name=CHECKOUT_UPDATE)
     async def checkout(self) -> SaleResult:
         """Answer the till: paid in full, or open with what is still due and why a tender failed."""
         return await self._answer(0)
 
-    @workflow.update
+    @workflow.update(name=ADD_TENDERS_UPDATE)
     async def add_tenders(self, more: AddTenders) -> SaleResult:
         """Another tender (or several) for a sale that is open."""
         seen = self._answers
@@ -368,14 +362,13 @@ class SaleWorkflow:
     @add_tenders.validator
     def _validate_add(self, more: AddTenders) -> None:
         if self._state != "open":
-            raise ApplicationError(
-                f"This sale is {self._snapshot().status}; it takes no more tenders.",
-                type="Conflict",
+            raise to_failure(
+                Conflict(f"This sale is {self._snapshot().status}; it takes no more tenders.")
             )
         if not more.tenders:
-            raise ApplicationError("Give at least one tender.", type="InvalidRequest")
+            raise to_failure(InvalidRequest("Give at least one tender."))
 
-    @workflow.update
+    @workflow.update(name=ABANDON_UPDATE)
     async def abandon(self) -> SaleResult:
         """The customer walks away: authorizations voided, balances and stock restored."""
         seen = self._answers
@@ -385,17 +378,18 @@ class SaleWorkflow:
     @abandon.validator
     def _validate_abandon(self) -> None:
         if self._state != "open":
-            raise ApplicationError(
-                f"Only an open sale can be abandoned; this one is {self._snapshot().status}.",
-                type="Conflict",
+            raise to_failure(
+                Conflict(
+                    f"Only an open sale can be abandoned; this one is {self._snapshot().status}."
+                )
             )
 
-    @workflow.signal
+    @workflow.signal(name=PAYMENT_EVENT_SIGNAL)
     def payment_event(self, event: PaymentEvent) -> None:
         """Stripe told us about one of our intents; kept in history for ops and reconciliation."""
         self._provider_events.append(event)
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> SaleStatus:
         """Where the sale is: for ops and for the till's status line."""
         return SaleStatus(
@@ -405,6 +399,6 @@ class SaleWorkflow:
             compensating=self._compensating,
             receipt_printed=self._printed,
             drawer_opened=self._drawer,
-            error=self._error[1] if self._error else "",
-            due=self._due,
+            error=self._error.message if self._error else "",
+            due=self._book.due,
         )

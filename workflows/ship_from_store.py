@@ -3,25 +3,30 @@ A store that cannot do it (shortage, no staff) rejects it and the parent re-rout
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.shipping import BuyLabel, ShippingActivities
-    from domain.errors import Conflict, InvalidRequest
-    from workflows.contracts import SHIP_WORKFLOW, FulfilmentRequest, FulfilmentResult
-    from workflows.fulfilment_base import ANSWER_STEP, FulfilmentBase, passed_on, refuse
-    from workflows.fulfilment_contracts import (
+    from activities.shipping import ShippingActivities
+    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.fulfilment import (
         PACK,
+        PACK_UPDATE,
         SHIP,
+        SHIP_UPDATE,
+        SHIP_WORKFLOW,
+        BuyLabel,
+        FulfilmentRequest,
+        FulfilmentResult,
         FulfilmentState,
         PackReport,
         ParcelOut,
         ShipReport,
         Staff,
     )
+    from domain.errors import Conflict, InvalidRequest
+    from workflows.fulfilment_base import ANSWER_STEP, FulfilmentBase
+    from workflows.saga import Saga
 
 MAX_WEIGHT_G, MAX_SIDE_CM = 70_000, 300  # beyond any parcel carrier; the carrier may refuse less
 
@@ -42,16 +47,9 @@ class ShipFromStoreWorkflow(FulfilmentBase):
 
     @workflow.run
     async def run(self, req: FulfilmentRequest) -> FulfilmentResult:
-        try:
-            result = await self._ship_order()
-        except asyncio.CancelledError:
-            self._phase = "cancelled"
-            await self._cancel_all("cancelled")
-            raise
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished())
-        return result
+        return await self._run_saga(self._ship_order)
 
-    async def _ship_order(self) -> FulfilmentResult:
+    async def _ship_order(self, saga: Saga) -> FulfilmentResult:
         await self._start()
         while True:
             outcome = await self._pick()
@@ -158,7 +156,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
 
     # ---- handlers ---------------------------------------------------------------------------------
 
-    @workflow.update
+    @workflow.update(name=PACK_UPDATE)
     async def pack(self, p: PackReport) -> FulfilmentState:
         """The parcel is packed: buy its label (weight and size from the packer) and print it."""
         assert self._setup is not None
@@ -184,20 +182,20 @@ class ShipFromStoreWorkflow(FulfilmentBase):
                 **ANSWER_STEP,
             )
         except ActivityError as err:
-            raise passed_on(err) from None
+            raise as_workflow_failure(err) from None
         return await self._after(lambda: setattr(self, "_pack_event", (p.staff, parcel)))
 
     @pack.validator
     def _validate_pack(self, p: PackReport) -> None:
         self._require(p.task_id, PACK)
         if self._pack_event is not None:
-            raise refuse(Conflict("This parcel was reported packed already."))
+            raise to_failure(Conflict("This parcel was reported packed already."))
         if not 0 < p.weight_g <= MAX_WEIGHT_G:
-            raise refuse(InvalidRequest(f"The weight must be 1 to {MAX_WEIGHT_G} g."))
+            raise to_failure(InvalidRequest(f"The weight must be 1 to {MAX_WEIGHT_G} g."))
         if not all(0 < side <= MAX_SIDE_CM for side in (p.length_cm, p.width_cm, p.height_cm)):
-            raise refuse(InvalidRequest(f"Each side must be 1 to {MAX_SIDE_CM} cm."))
+            raise to_failure(InvalidRequest(f"Each side must be 1 to {MAX_SIDE_CM} cm."))
 
-    @workflow.update
+    @workflow.update(name=SHIP_UPDATE)
     async def ship(self, s: ShipReport) -> FulfilmentState:
         """The carrier took the parcel(s): the order is shipped from here."""
         return await self._after(lambda: setattr(self, "_ship_event", s.staff))
@@ -206,9 +204,11 @@ class ShipFromStoreWorkflow(FulfilmentBase):
     def _validate_ship(self, s: ShipReport) -> None:
         self._require(s.task_id, SHIP)
         if self._todo() or self._unpacked():
-            raise refuse(Conflict("More items were added to this order: pick and pack them first."))
+            raise to_failure(
+                Conflict("More items were added to this order: pick and pack them first.")
+            )
         if self._ship_event is not None:
-            raise refuse(Conflict("This order was reported shipped already."))
+            raise to_failure(Conflict("This order was reported shipped already."))
 
     def state(self) -> FulfilmentState:
         return self._state(parcels=tuple(self._parcels))

@@ -11,16 +11,20 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.stock_sync import (
+    from activities.stock_sync import StockSyncActivities
+    from contracts.stock_sync import (
+        COUNTERS_QUERY,
+        STOCK_RESYNC_WORKFLOW,
+        STOCK_SYNC_WORKFLOW,
         AckRequest,
         PushRequest,
         PushResult,
+        ResyncRequest,
         ResyncResult,
-        StockSyncActivities,
+        StockSyncRequest,
         StoreResync,
         WaitRequest,
     )
-    from workflows.online_contracts import ResyncRequest, StockSyncRequest
 
 WAIT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),
@@ -49,7 +53,7 @@ RESYNC: dict[str, Any] = {
 }
 
 
-@workflow.defn(name="StockSync")
+@workflow.defn(name=STOCK_SYNC_WORKFLOW)
 class StockSyncWorkflow:
     """Forever: wait for SKUs quiet for the debounce window, push them to every store, acknowledge."""
 
@@ -90,13 +94,13 @@ class StockSyncWorkflow:
         except ActivityError:
             return push.skus  # still queued: pushed again next round
 
-    @workflow.query
+    @workflow.query(name=COUNTERS_QUERY)
     def counters(self) -> dict[str, int]:
         """Rounds run, numbers sent and SKUs left queued since this run started."""
         return {"rounds": self._rounds, "pushed": self._pushed, "failed": self._failed}
 
 
-@workflow.defn(name="StockResync")
+@workflow.defn(name=STOCK_RESYNC_WORKFLOW)
 class StockResyncWorkflow:
     """Full resync (on a schedule): refresh each store's catalogue mapping and send every number."""
 

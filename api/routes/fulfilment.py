@@ -32,14 +32,20 @@ from api.schemas_fulfilment import (
     StoreHoursOut,
     TaskOut,
 )
-from db.repositories import bookkeeping, fulfilment, parcels, store_hours
-from domain.errors import DomainError, InvalidRequest, NotFound
-from domain.store_hours import DayHours, StoreHours, parse_hhmm
-from workflows.contracts import FulfilmentLine
-from workflows.fulfilment_contracts import (
+from contracts.fulfilment import (
+    ARRIVED_UPDATE,
+    CLAIM_UPDATE,
+    EXTEND_UPDATE,
+    HAND_OVER_UPDATE,
+    PACK_UPDATE,
+    REJECT_UPDATE,
+    REPORT_PICKED_UPDATE,
+    REPORT_SHORTAGE_UPDATE,
+    SHIP_UPDATE,
     ClaimTask,
     CurbsideArrival,
     Extension,
+    FulfilmentLine,
     HandOver,
     PackReport,
     PickReport,
@@ -48,6 +54,9 @@ from workflows.fulfilment_contracts import (
     ShipReport,
     ShortageReport,
 )
+from db.repositories import bookkeeping, fulfilment, parcels, store_hours
+from domain.errors import DomainError, InvalidRequest, NotFound
+from domain.store_hours import DayHours, StoreHours, parse_hhmm
 
 router = APIRouter(prefix="/fulfilment", tags=["fulfilment"])
 StoreCode = Annotated[
@@ -158,7 +167,7 @@ async def claim(
         principal,
         store,
         task_id,
-        "claim",
+        CLAIM_UPDATE,
         lambda who: ClaimTask(task_id, who),
         idempotency_key,
         {},
@@ -185,7 +194,7 @@ async def picked(
         principal,
         store,
         task_id,
-        "report_picked",
+        REPORT_PICKED_UPDATE,
         lambda who: PickReport(task_id, who, scans),
         idempotency_key,
         body.model_dump(),
@@ -212,7 +221,7 @@ async def shortage(
         principal,
         store,
         task_id,
-        "report_shortage",
+        REPORT_SHORTAGE_UPDATE,
         lambda who: ShortageReport(task_id, who, missing, body.note),
         idempotency_key,
         body.model_dump(),
@@ -238,7 +247,7 @@ async def reject(
         principal,
         store,
         task_id,
-        "reject",
+        REJECT_UPDATE,
         lambda who: Rejection(task_id, who, body.reason),
         idempotency_key,
         body.model_dump(),
@@ -266,7 +275,7 @@ async def pack(
         principal,
         store,
         task_id,
-        "pack",
+        PACK_UPDATE,
         lambda who: PackReport(
             task_id, who, body.weight_g, body.length_cm, body.width_cm, body.height_cm
         ),
@@ -293,7 +302,7 @@ async def ship(
         principal,
         store,
         task_id,
-        "ship",
+        SHIP_UPDATE,
         lambda who: ShipReport(task_id, who),
         idempotency_key,
         {},
@@ -432,7 +441,7 @@ async def hand_over(
         state = await steer.update(
             client,
             wf,
-            "hand_over",
+            HAND_OVER_UPDATE,
             HandOver(steer.staff(principal), body.code or "", body.barcode or "", body.id_checked),
         )
         return steer.state_out(state, store)
@@ -464,7 +473,7 @@ async def extend(
 
     async def run() -> dict[str, Any]:
         state = await steer.update(
-            client, wf, "extend", Extension(steer.staff(principal), body.days, body.reason)
+            client, wf, EXTEND_UPDATE, Extension(steer.staff(principal), body.days, body.reason)
         )
         return steer.state_out(state, store)
 
@@ -492,7 +501,7 @@ async def arrived(
     ref = await run_in_threadpool(steer.location, db, store)
     try:
         wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
-        state = await steer.update(client, wf, "arrived", CurbsideArrival(body.code, body.bay))
+        state = await steer.update(client, wf, ARRIVED_UPDATE, CurbsideArrival(body.code, body.bay))
     except DomainError as err:
         if err.code == "wrong_code":
             raise ApiError(403, "wrong_code", err.message) from None

@@ -14,7 +14,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from api.deps import ClientDep, DbDep
-from workflows.contracts import SALES_TASK_QUEUE
+from contracts.common import SALES_TASK_QUEUE
 
 router = APIRouter(tags=["health"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
@@ -10,48 +9,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
-from api.errors import ApiError, domain_error_from_type, error_responses
+from api.errors import ApiError, error_responses
 from api.routes.tills import TillCode, load_till, till_for
 from api.schemas import SaleOut
 from api.schemas_returns import DecisionIn, ReturnIn, ReturnOut, SaleForReturnOut
-from db.repositories import returns
-from db.session import Database
-from domain.errors import Conflict, InvalidRequest, NotFound
-from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
-from workflows.contracts import (
-    SALES_TASK_QUEUE,
+from contracts.returns import (
     ApprovalDecision,
-    BasketLine,
     ExchangeIn,
     ReturnLineIn,
     ReturnRequest,
-    TenderIn,
-    return_workflow_id,
+    decide_return,
+    return_status,
 )
-from workflows.returns import ReturnWorkflow
-from workflows.sale import SaleWorkflow
+from contracts.returns import (
+    submit_return as start_return,
+)
+from contracts.sale import BasketLine, TenderIn, sale_answer
+from db.repositories import returns
+from db.session import Database
+from domain.errors import Conflict, InvalidRequest, NotFound
 
 router = APIRouter(tags=["returns"])
 ReturnId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-_STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
-
-
-def _business(err: WorkflowUpdateFailedError) -> Exception:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return domain_error_from_type(cause.type, cause.message)
-    return err
 
 
 def _lookup(
@@ -152,9 +133,7 @@ async def _with_exchange(client: Any, result: dict[str, Any]) -> dict[str, Any]:
     """Attach the exchange sale's own answer (paid, or open for the difference)."""
     wf = result.get("exchange_sale_workflow_id")
     if wf:
-        sale = await client.get_workflow_handle_for(SaleWorkflow.run, wf).execute_update(
-            SaleWorkflow.checkout
-        )
+        sale = await sale_answer(client, wf)
         result["exchange_sale"] = SaleOut.model_validate(asdict(sale)).model_dump(mode="json")
     return result
 
@@ -183,36 +162,7 @@ async def submit_return(
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     req = _request(till, principal.user_id, body, settings.return_approval_timeout_minutes)
-    wf_id = return_workflow_id(body.return_id)
-    start = WithStartWorkflowOperation(
-        ReturnWorkflow.run,
-        req,
-        id=wf_id,
-        task_queue=SALES_TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(_STORE, view.location_code),
-                SearchAttributePair(_TILL, till),
-                SearchAttributePair(_CHANNEL, "store"),
-                SearchAttributePair(_ORDER, wf_id),
-            ]
-        ),
-    )
-    try:
-        result = await client.execute_update_with_start_workflow(
-            ReturnWorkflow.submit, start_workflow_operation=start
-        )
-    except WorkflowUpdateFailedError as err:
-        raise _business(err) from None
-    except WorkflowAlreadyStartedError:
-        # The same return_id again after the return closed: answer with how it ended.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await start.workflow_handle()  # collect the start's own copy of the error
-        result = await client.get_workflow_handle_for(ReturnWorkflow.run, wf_id).query(
-            ReturnWorkflow.status
-        )
+    result = await start_return(client, req, store=view.location_code)
     payload = ReturnOut.model_validate(await _with_exchange(client, asdict(result))).model_dump(
         mode="json"
     )
@@ -222,15 +172,7 @@ async def submit_return(
 
 
 async def _status(client: Any, return_id: str) -> dict[str, Any]:
-    try:
-        result = await client.get_workflow_handle_for(
-            ReturnWorkflow.run, return_workflow_id(return_id)
-        ).query(ReturnWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"There is no return {return_id}.") from err
-        raise
-    return asdict(result)
+    return asdict(await return_status(client, return_id))
 
 
 def _may_see(db: Database, principal: Any, till_code: str, *, manager: bool) -> None:
@@ -268,17 +210,8 @@ async def _decide(
     closed = Conflict(f"This return is not waiting for approval (it is {current['status']}).")
     if current["status"] != "awaiting_approval":
         raise closed
-    handle = client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(return_id))
-    try:
-        result = await handle.execute_update(
-            ReturnWorkflow.decide, ApprovalDecision(approved, principal.user_id, body.note)
-        )
-    except WorkflowUpdateFailedError as err:
-        raise _business(err) from None
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise closed from err  # decided (and finished) a moment ago
-        raise
+    decision = ApprovalDecision(approved, principal.user_id, body.note)
+    result = await decide_return(client, return_id, decision, closed)
     return ReturnOut.model_validate(await _with_exchange(client, asdict(result)))
 
 

@@ -31,14 +31,14 @@ from api.schemas_webstore import (
     OrderOut,
     PlacedLineOut,
 )
+from contracts.cart import CartLineChange, CartRequest, CartState
+from contracts.online import OnlineOrderRequest, online_order_workflow_id
 from db.repositories import availability, carts, online_orders, reservations, webstores
 from db.session import Database
 from domain import routing
 from domain.errors import InvalidRequest, NotFound
 from domain.online_orders import ExternalLine, ExternalOrder
 from tillflow.settings import Settings
-from workflows.contracts import online_order_workflow_id
-from workflows.online_contracts import CartLineChange, CartRequest, CartState, OnlineOrderRequest
 
 router = APIRouter(prefix="/storefront", tags=["storefront"])
 CartId = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -10,16 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.client import WorkflowFailureError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
 
 from api.deps import ClientDep, DbDep, PrincipalDep
-from api.errors import domain_error_from_type, error_responses
+from api.errors import error_responses
 from api.routes.tills import TillCode, till_for
 from api.schemas_tills import (
     CatalogSnapshot,
@@ -30,24 +22,21 @@ from api.schemas_tills import (
     SnapshotItem,
     SnapshotStore,
 )
-from db.repositories import catalog, orders, tills
-from db.repositories.catalog import TillView
-from db.session import Database
-from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
-from workflows.contracts import GIFT_CARD_SKU, SALES_TASK_QUEUE, sale_workflow_id
-from workflows.replay import OfflineReplayWorkflow
-from workflows.replay_contracts import (
+from contracts.replay import (
     JournalEntry,
     JournalLine,
     JournalTender,
     ReplayRequest,
-    ReplayResult,
+    replay_journal,
     replay_workflow_id,
 )
+from contracts.sale import GIFT_CARD_SKU, sale_workflow_id
+from db.repositories import catalog, orders, tills
+from db.repositories.catalog import TillView
+from db.session import Database
 
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till (offline)"])
-_STORE, _TILL, _CHANNEL, _ORDER = SEARCH_ATTRIBUTE_KEYS
 MAX_WAIT_SECONDS = 30
 
 
@@ -179,34 +168,9 @@ async def upload_journal(
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     workflow_id = replay_workflow_id(till, body.batch_id)
-    handle = await client.start_workflow(
-        OfflineReplayWorkflow.run,
-        _request(view, body, principal.user_id),
-        id=workflow_id,
-        task_queue=SALES_TASK_QUEUE,
-        # A batch sent again while its replay runs joins it; sent after, it replays harmlessly.
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(_STORE, view.location_code),
-                SearchAttributePair(_TILL, view.till_code),
-                SearchAttributePair(_CHANNEL, "store"),
-                SearchAttributePair(_ORDER, workflow_id),
-            ]
-        ),
+    result = await replay_journal(
+        client, _request(view, body, principal.user_id), store=view.location_code, wait_s=wait
     )
-    result: ReplayResult | None = None
-    if wait > 0:
-        try:
-            result = await asyncio.wait_for(handle.result(), timeout=wait)
-        except TimeoutError:
-            result = None
-        except WorkflowFailureError as err:
-            cause = getattr(err.cause, "cause", None) or err.cause
-            raise domain_error_from_type(
-                getattr(cause, "type", None), str(getattr(cause, "message", cause))
-            ) from None
     ids = [e.client_sale_id for e in body.entries]
     by_id = {r.client_sale_id: r for r in result.entries} if result else {}
     if result is not None and all(cid in by_id for cid in ids):

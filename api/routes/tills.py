@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import idempotency
 from api.auth import (
@@ -29,7 +27,7 @@ from api.deps import (
     PrincipalDep,
     SettingsDep,
 )
-from api.errors import ApiError, error_responses
+from api.errors import error_responses
 from api.sales import run_sale, steer_sale, stored_sale
 from api.schemas import (
     ItemOut,
@@ -43,24 +41,21 @@ from api.schemas import (
     TillLogin,
     TokenOut,
 )
+from contracts.devices import ReprintRequest, start_reprint
+from contracts.sale import (
+    AddTenders,
+    BasketLine,
+    GiftCardLine,
+    SaleRequest,
+    TenderIn,
+    sale_workflow_id,
+)
 from db.pricing import BasketItem, price_for_till
 from db.repositories import bookkeeping, catalog, orders, stock, users
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
-from domain.errors import InvalidRequest, NotFound
-from workflows.contracts import (
-    SALES_TASK_QUEUE,
-    AddTenders,
-    BasketLine,
-    GiftCardLine,
-    ReprintRequest,
-    SaleRequest,
-    TenderIn,
-    reprint_workflow_id,
-    sale_workflow_id,
-)
-from workflows.receipt import ReprintWorkflow
+from domain.errors import Conflict, InvalidRequest, NotFound
 
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till"])
@@ -220,8 +215,8 @@ async def create_sale(
     )
     try:
         # A repeat of a running sale joins it; a repeat of a closed one is answered from the database.
-        done = await run_sale(client, view, req, workflow_id)
-    except ApiError as err:
+        done = await run_sale(client, view, req)
+    except Conflict as err:
         if err.code != "sale_closed":
             raise
         done = await run_in_threadpool(stored_sale, db, workflow_id)
@@ -363,16 +358,9 @@ async def reprint(
     """Print the receipt of a sale again on this till's printer, marked as a reprint."""
     view = await run_in_threadpool(till_for, db, principal, till)
     await run_in_threadpool(_sale_at_till, db, view, sale_id)
-    workflow_id = reprint_workflow_id(sale_id, idempotency_key or uuid.uuid4().hex)
-    try:
-        await client.start_workflow(
-            ReprintWorkflow.run,
-            ReprintRequest(till_code=till, order_number=sale_id),
-            id=workflow_id,
-            task_queue=SALES_TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        pass  # the same Idempotency-Key: that reprint is already queued or done
+    workflow_id = await start_reprint(
+        client,
+        ReprintRequest(till_code=till, order_number=sale_id),
+        idempotency_key or uuid.uuid4().hex,
+    )
     return ReprintOut(workflow_id=workflow_id)

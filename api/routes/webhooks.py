@@ -13,11 +13,10 @@ from temporalio.service import RPCError
 
 from api.deps import ClientDep, DbDep, SettingsDep
 from api.errors import ApiError, error_responses
+from contracts.sale import PaymentEvent, signal_payment_event
 from db.repositories import inbox, orders
 from db.session import Database
 from integrations.stripe_webhooks import SignatureError, verify
-from workflows.contracts import PaymentEvent
-from workflows.sale import SaleWorkflow
 
 log = logging.getLogger("tillflow.api.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -82,9 +81,9 @@ async def stripe_webhook(
         and event["type"] not in RECONCILIATION_ONLY
     ):
         try:
-            await client.get_workflow_handle(workflow_id).signal(
-                SaleWorkflow.payment_event, PaymentEvent(event["type"], _intent_id(event))
-            )
+            # A Sale and an OnlineOrder hear a payment event by the same signal name.
+            event_in = PaymentEvent(event["type"], _intent_id(event))
+            await signal_payment_event(client, workflow_id, event_in)
             status = "signalled"
         except RPCError:
             pass  # the sale is closed: the event stays recorded for reconciliation

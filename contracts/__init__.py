@@ -1,0 +1,1 @@
+"""The Temporal boundary: one module per subsystem (see docs/architecture.md)."""

@@ -1,0 +1,117 @@
+"""The web store's cart (Cart workflow): id, names, payloads and the client helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.common import search_attributes
+from contracts.errors import decode
+from domain.errors import Conflict
+
+CART_WORKFLOW = "Cart"
+CHANGE_UPDATE = "change"  # set one line's quantity (holds stock for it)
+CHECKOUT_UPDATE = "checkout"  # freeze the cart for its order
+SNAPSHOT_UPDATE = "snapshot"  # answer once the cart exists (used by update-with-start)
+VIEW_QUERY = "view"
+CART_TTL_S = 15 * 60
+_CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ALREADY_EXISTS)
+
+
+def cart_workflow_id(cart_id: str) -> str:
+    return f"cart:{cart_id}"
+
+
+@dataclass(frozen=True)
+class CartRequest:
+    cart_id: str
+    store_code: str
+    store_id: int
+    location_ids: tuple[int, ...]  # where this web store's stock is
+    pickup_location_id: int | None = None
+    ttl_s: int = CART_TTL_S
+
+
+@dataclass(frozen=True)
+class CartLineChange:
+    sku: str
+    quantity: int
+    mode: str = "add"  # add (to what the cart holds) | set (exactly; 0 removes)
+
+
+@dataclass(frozen=True)
+class CartLineOut:
+    sku: str
+    quantity: int
+    location_code: str
+
+
+@dataclass(frozen=True)
+class CartState:
+    cart_id: str
+    status: str  # open | checked_out | expired
+    expires_at: datetime
+    lines: tuple[CartLineOut, ...]
+    pickup_location_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CartOpen:
+    request: CartRequest
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CartLineSet:
+    request: CartRequest
+    sku: str
+    quantity: int  # the target: what the cart should hold of this SKU (0 removes)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CartClose:
+    cart_id: str
+    status: str  # checked_out | expired
+
+
+# ---- client side ------------------------------------------------------------------------------
+
+
+async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartState:
+    """Update-with-start a new cart; answers once the cart exists. A used cart id is never reused."""
+    workflow_id = cart_workflow_id(req.cart_id)
+    start = WithStartWorkflowOperation(
+        CART_WORKFLOW,
+        req,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=search_attributes(store=req.store_code, channel="web", order=workflow_id),
+        result_type=CartState,
+    )
+    return await client.execute_update_with_start_workflow(
+        SNAPSHOT_UPDATE, start_workflow_operation=start, result_type=CartState
+    )
+
+
+async def steer_cart(client: Client, cart_id: str, change: CartLineChange | None) -> CartState:
+    """Change a line (change given) or check the cart out (None)."""
+    handle = client.get_workflow_handle(cart_workflow_id(cart_id))
+    try:
+        if change is None:
+            return await handle.execute_update(CHECKOUT_UPDATE, result_type=CartState)
+        return await handle.execute_update(CHANGE_UPDATE, change, result_type=CartState)
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except RPCError as err:
+        if err.status in _CLOSED:
+            raise Conflict(
+                "This cart has expired or is closed; start a new one.", code="cart_closed"
+            ) from err
+        raise

@@ -1,0 +1,139 @@
+"""The till's devices: the device task queue, receipts, print jobs and drawer kicks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from contracts.common import SALES_TASK_QUEUE
+
+# Activities the till's device worker runs (on the till's own queue, never the central ones).
+PRINT_RECEIPT_ACTIVITY = "print_receipt"
+OPEN_DRAWER_ACTIVITY = "open_drawer"
+SALE_DEVICES_ACTIVITY = "sale_devices"  # drawer (cash only), then the receipt, in one step
+REPRINT_WORKFLOW = "Reprint"
+
+
+def device_task_queue(till_code: str) -> str:
+    """Each till's device worker polls its own queue, so receipts print on the right printer."""
+    return f"devices:{till_code}"
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    name: str
+    sku: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    tax_code: str
+
+
+@dataclass(frozen=True)
+class ReceiptTax:
+    code: str
+    rate_bp: int  # basis points: 2000 = 20 %
+    net: int
+    tax: int
+
+
+@dataclass(frozen=True)
+class ReceiptTender:
+    kind: str
+    amount: int
+    detail: str = ""  # e.g. "VISA ****4242"; never a card number
+
+
+@dataclass(frozen=True)
+class Receipt:
+    sale_id: str
+    store_name: str
+    store_address: str
+    till_code: str
+    cashier_name: str
+    sold_at: datetime
+    currency: str
+    lines: tuple[ReceiptLine, ...]
+    taxes: tuple[ReceiptTax, ...]
+    subtotal: int
+    tax_total: int
+    total: int
+    tenders: tuple[ReceiptTender, ...]
+    change_due: int
+    prices_include_tax: bool = True
+    footer: str = "Thank you for shopping with us"
+    reprint: bool = False
+    notes: tuple[str, ...] = ()  # e.g. gift cards issued, printed above the footer
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    job_id: str  # idempotency: the device worker prints each job id once
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class DrawerKick:
+    job_id: str
+    till_code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceResult:
+    job_id: str
+    done: bool
+    detail: str = ""
+    bytes_sent: int = 0
+
+
+@dataclass(frozen=True)
+class SaleDevices:
+    """Everything a finished sale asks of its till's devices, in one activity: the drawer first
+    (cash only), then the receipt. Each job still reaches the device once."""
+
+    receipt: PrintJob
+    drawer: DrawerKick | None = None
+
+
+@dataclass(frozen=True)
+class SaleDevicesResult:
+    receipt: DeviceResult
+    drawer: DeviceResult | None = None
+
+
+@dataclass(frozen=True)
+class ReprintRequest:
+    till_code: str
+    order_number: str
+
+
+def reprint_workflow_id(order_number: str, request_id: str) -> str:
+    return f"reprint:{order_number}:{request_id}"
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    order_number: str
+    reprint: bool = False
+
+
+async def start_reprint(client: Client, req: ReprintRequest, request_id: str) -> str:
+    """Queue a reprint on the till's printer, once per request id; returns its workflow id."""
+    workflow_id = reprint_workflow_id(req.order_number, request_id)
+    try:
+        await client.start_workflow(
+            REPRINT_WORKFLOW,
+            req,
+            id=workflow_id,
+            task_queue=SALES_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the same request id: that reprint is already queued or done
+    return workflow_id

@@ -1,0 +1,332 @@
+"""The till sale: its workflow id, names, every workflow and activity payload, and its start helper."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.common import SALES_TASK_QUEUE, search_attributes
+from contracts.devices import Receipt
+from contracts.errors import decode
+from contracts.online import StockTaken
+from domain.errors import Conflict, NotFound
+from domain.pricing import PricedLine
+from domain.tenders import CASH
+
+TASK_QUEUE = SALES_TASK_QUEUE
+SALE_WORKFLOW = "Sale"
+CHECKOUT_UPDATE = "checkout"  # answer the till: paid, or open with what is still due
+ADD_TENDERS_UPDATE = "add_tenders"
+ABANDON_UPDATE = "abandon"
+PAYMENT_EVENT_SIGNAL = "payment_event"
+STATUS_QUERY = "status"
+
+
+def sale_workflow_id(till_code: str, client_sale_id: str) -> str:
+    return f"sale:{till_code}:{client_sale_id}"
+
+
+@dataclass(frozen=True)
+class BasketLine:
+    sku: str
+    quantity: int
+    # The price the customer was charged offline (from the till's snapshot); honoured on replay.
+    unit_price: int | None = None
+
+
+GIFT_CARD_SKU = "GIFT-CARD"
+
+
+@dataclass(frozen=True)
+class TenderIn:
+    kind: str  # cash | card | gift_card | store_credit
+    amount: int  # minor units handed over (cash) or asked of the card / balance
+    reference: str = ""  # gift card code, or the customer id for store credit
+    simulate: str = ""  # simulated reader only: the Stripe test payment method to "tap"
+
+
+@dataclass(frozen=True)
+class GiftCardLine:
+    amount: int
+    reload_code: str = ""  # top up this card instead of issuing a new one
+
+
+@dataclass(frozen=True)
+class SaleRequest:
+    till_code: str
+    client_sale_id: str
+    cashier_id: int
+    lines: tuple[BasketLine, ...]
+    tenders: tuple[TenderIn, ...]
+    sold_at: datetime | None = None  # original time of an offline sale; None = now
+    offline: bool = False  # replayed from a till's offline journal
+    gift_cards: tuple[GiftCardLine, ...] = ()  # gift cards sold (issued or reloaded)
+    customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A payment provider's event about one of the sale's intents (from a webhook)."""
+
+    type: str
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class AddTenders:
+    tenders: tuple[TenderIn, ...]
+
+
+# A priced sale line is exactly what the pricing rules produce.
+SaleLine = PricedLine
+
+
+@dataclass(frozen=True)
+class TenderOut:
+    kind: str
+    amount: int  # applied to the sale (cash: after change)
+    tendered: int  # handed over
+    reference: str = ""  # Stripe PaymentIntent id, gift card code, customer id
+    card_brand: str = ""
+    card_last4: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedGiftCard:
+    code: str
+    amount: int
+    balance: int
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    sale_id: str  # order number, printed as the receipt barcode ("" while open)
+    workflow_id: str
+    status: str  # completed | open (waiting for another tender) | abandoned
+    currency: str
+    lines: tuple[SaleLine, ...]
+    subtotal: int
+    tax_total: int
+    total: int
+    tenders: tuple[TenderOut, ...]
+    change_due: int
+    warnings: tuple[str, ...] = ()
+    sold_at: datetime | None = None
+    due: int = 0  # still to pay while open
+    declines: tuple[str, ...] = ()  # why a tender was refused, newest last
+    gift_cards: tuple[IssuedGiftCard, ...] = ()
+
+
+@dataclass(frozen=True)
+class SaleStatus:
+    workflow_id: str
+    step: str
+    settled: bool
+    compensating: bool
+    receipt_printed: bool
+    drawer_opened: bool
+    error: str = ""
+    due: int = 0
+
+
+@dataclass(frozen=True)
+class CashCheckout:
+    workflow_id: str
+    request: SaleRequest
+    sold_at: datetime
+
+
+@dataclass(frozen=True)
+class CashOutcome:
+    priced: PricedSale
+    # None: the cash does not settle the sale on its own; nothing was written and the
+    # workflow goes on step by step from `priced`.
+    recorded: RecordedOrder | None = None
+    stock: StockOutcome = field(default_factory=lambda: StockOutcome(()))
+    tenders: tuple[TenderOut, ...] = ()
+    change_due: int = 0
+
+
+@dataclass(frozen=True)
+class PricedSale:
+    till_id: int
+    location_id: int
+    location_code: str
+    currency: str
+    prices_include_tax: bool
+    lines: tuple[SaleLine, ...]
+    stock_lines: tuple[SaleLine, ...]  # the lines that move stock (not gift cards)
+    subtotal: int
+    tax_total: int
+    total: int
+
+
+@dataclass(frozen=True)
+class StockCommit:
+    workflow_id: str
+    location_id: int
+    reference: str
+    lines: tuple[SaleLine, ...]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class StockOutcome:
+    warnings: tuple[str, ...]
+    # Online orders whose held units this sale took: the Sale tells each to re-source (web-store link).
+    taken_from_orders: tuple[StockTaken, ...] = ()
+
+
+@dataclass(frozen=True)
+class StockRestore:
+    workflow_id: str
+    location_id: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    workflow_id: str
+    till_code: str
+    priced: PricedSale
+    cashier_id: int
+    tenders: tuple[TenderOut, ...]
+    change_due: int
+    warnings: tuple[str, ...]
+    placed_at: datetime
+    customer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    number: str
+    receipt: Receipt  # built in the same transaction, so printing needs no further step
+    warnings: tuple[str, ...] = ()  # as stored with the order (a repeated run gets the first run's)
+
+
+@dataclass(frozen=True)
+class GiftCardIssue:
+    workflow_id: str
+    currency: str
+    amounts: tuple[int, ...]
+    reload_codes: tuple[str, ...]  # "" where a new card is issued
+
+
+@dataclass(frozen=True)
+class TenderAttempt:
+    workflow_id: str
+    number: int  # position of the tender within the sale: part of its idempotency key
+    kind: str
+    amount: int  # applied to the sale
+    tendered: int  # handed over (cash)
+    currency: str
+    till_code: str
+    till_id: int
+    location_id: int
+    reference: str = ""  # gift card code / customer id
+    simulate: str = ""
+
+
+@dataclass(frozen=True)
+class TenderResult:
+    approved: bool
+    message: str = ""
+    reference: str = ""
+    card_brand: str = ""
+    card_last4: str = ""
+
+
+@dataclass(frozen=True)
+class SaleMoney:
+    workflow_id: str
+
+
+def settles_in_cash(req: SaleRequest) -> bool:
+    """Whether a sale may take the one-transaction path: cash only, live at the till, no gift cards."""
+    return (
+        bool(req.tenders)
+        and not req.offline
+        and not req.gift_cards
+        and all(t.kind == CASH for t in req.tenders)
+    )
+
+
+# ---- client side: how the API starts and steers a sale ---------------------------------------
+
+
+def _closed() -> Conflict:
+    return Conflict("This sale is already closed.", code="sale_closed")
+
+
+async def checkout_sale(client: Client, req: SaleRequest, *, store: str) -> SaleResult:
+    """Start the sale (or join the running one with the same client id) and wait for its answer.
+
+    Id policy: a running sale is joined; a failed (refused) one may be tried again with the same
+    client id; a completed one is closed (409 `sale_closed`: the database has its answer)."""
+    workflow_id = sale_workflow_id(req.till_code, req.client_sale_id)
+    start = WithStartWorkflowOperation(
+        SALE_WORKFLOW,
+        req,
+        id=workflow_id,
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        search_attributes=search_attributes(
+            store=store, till=req.till_code, channel="store", order=workflow_id
+        ),
+        result_type=SaleResult,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            CHECKOUT_UPDATE, start_workflow_operation=start, result_type=SaleResult
+        )
+    except WorkflowAlreadyStartedError as err:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await start.workflow_handle()  # collect the start's own copy of the error
+        raise _closed() from err
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except RPCError as err:
+        if err.status in (
+            RPCStatusCode.ALREADY_EXISTS,
+            RPCStatusCode.FAILED_PRECONDITION,
+            RPCStatusCode.NOT_FOUND,
+        ):
+            raise _closed() from err
+        raise
+
+
+async def steer_sale(client: Client, workflow_id: str, more: AddTenders | None) -> SaleResult:
+    """Add tenders to an open sale (`more` given) or abandon it (`more` None)."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        if more is None:
+            return await handle.execute_update(ABANDON_UPDATE, result_type=SaleResult)
+        return await handle.execute_update(ADD_TENDERS_UPDATE, more, result_type=SaleResult)
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise NotFound("There is no open sale with this id at this till.") from err
+        raise
+
+
+async def signal_payment_event(client: Client, workflow_id: str, event: PaymentEvent) -> None:
+    """Tell a sale about a payment provider's event on one of its intents."""
+    await client.get_workflow_handle(workflow_id).signal(PAYMENT_EVENT_SIGNAL, event)
+
+
+async def sale_answer(client: Client, workflow_id: str) -> SaleResult:
+    """The running sale's current answer (paid, or open with what is still due)."""
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            CHECKOUT_UPDATE, result_type=SaleResult
+        )
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
