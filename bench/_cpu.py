@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -46,10 +47,8 @@ def _tree_seconds(pid: int) -> float:
         t = root.cpu_times()
         total = t.user + t.system + t.children_user + t.children_system
         for child in root.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += _own_seconds(child)
-            except psutil.NoSuchProcess:
-                pass
         return total
     except psutil.NoSuchProcess:
         return 0.0

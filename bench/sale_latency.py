@@ -1,7 +1,8 @@
 """Sale checkout latency through the real path (HTTP API -> Sale workflow -> activities -> device
 worker) at 1 and N tills, compared with a bare PostgreSQL floor and a minimal Temporal floor.
 
-    .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--pause-ms 150] [--default-throttles]
+    .venv/bin/python bench/sale_latency.py [--sales 200] [--tills 8] [--pause-ms 150] \
+[--default-throttles]
 
 The 1-till scenario leaves `--pause-ms` before each sale (the next customer steps up while the
 last receipt prints), and so do the Temporal floors it is compared with; it also runs back to
@@ -130,7 +131,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def sqlite_pragmas(given: list[str]) -> list[str]:
-    """The dev server's SQLite pragmas: `tillflow up`'s unless given; `none` for its own defaults."""
+    """The dev server's SQLite pragmas: `tillflow up`'s unless given; `none` for its own
+    defaults."""
     if not given:
         return list(DEV_SERVER_SQLITE_PRAGMAS)
     return [] if given == ["none"] else given
@@ -232,7 +234,8 @@ async def run_sales(
     await scenario(stack.api_url, sessions, per_till, prices, args.seed + 100, "warm")
     await settle(client)
     step(
-        f"1 till: {args.sales} sequential sales at {sessions[0].till}, {args.pause_ms:.0f} ms before each"
+        f"1 till: {args.sales} sequential sales at {sessions[0].till}, "
+        f"{args.pause_ms:.0f} ms before each"
     )
     res.one, res.one_wall = await measured_scenario(
         stack, res, "1 till", sessions[:1], args.sales, prices, args.seed, res.pause
@@ -341,9 +344,9 @@ def environment(stack: Stack, load_before: tuple[float, float, float]) -> str:
             f"Python {platform.python_version()}",
             f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-            f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite file, "
-            f"pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; central worker at nice "
-            f"{stack.worker_nice} (TILLFLOW_WORKER_NICE)",
+            f"{temporal_version()}; embedded PostgreSQL; Temporal dev server headless, SQLite "
+            f"file, pragmas: {' '.join(stack.sqlite_pragmas) or 'dev server defaults'}; "
+            f"central worker at nice {stack.worker_nice} (TILLFLOW_WORKER_NICE)",
             "Temporal dev server --dynamic-config-value "
             + (
                 "(per-shard throttles LIFTED for back-to-back load):"
@@ -379,23 +382,25 @@ def report(stack: Stack, res: Results, load_before: tuple[float, float, float]) 
         rows[1:1] = [one_b2b]
         rows.insert(-1, floor_b2b)
         back_to_back = (
-            f"\n  info  back to back, 1 till: {one_b2b.p50:.1f} ms = {one_b2b.p50 / floor_b2b.p50:.2f}x the floor "
-            f"back to back ({floor_b2b.p50:.1f} ms); here each sale also shares the 2 cores with the previous "
-            "sale's receipt and drawer round trip, which no till that waits for its next customer meets"
+            f"\n  info  back to back, 1 till: {one_b2b.p50:.1f} ms = "
+            f"{one_b2b.p50 / floor_b2b.p50:.2f}x the floor back to back ({floor_b2b.p50:.1f} ms); "
+            "here each sale also shares the 2 cores with the previous sale's receipt and drawer "
+            "round trip, which no till that waits for its next customer meets"
         )
     return "\n\n".join(
         [
             "==== tillflow sale checkout latency ====",
             environment(stack, load_before),
             table(rows, pg, floor),
-            f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} runs; "
-            f"orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent (incl. warm-up); "
-            f"{sum(t.warned for t in res.one + res.one_b2b + res.many)} measured sales were sold with a stock "
-            "warning (e.g. below zero on hand) and completed all the same",
+            f"eager start honoured by the server in {res.eagerly_started} of {len(res.eager)} "
+            f"runs; orders recorded: {res.orders_recorded} of {res.sales_sent} sales sent "
+            f"(incl. warm-up); {sum(t.warned for t in res.one + res.one_b2b + res.many)} measured "
+            "sales were sold with a stock warning (e.g. below zero on hand) and completed all the "
+            "same",
             "targets:\n" + target_lines(targets(one, many, res.tills, floor)) + back_to_back,
             "where the time goes (from workflow histories):\n" + phase_table(res.phases),
-            f"CPU by process during each section ({os.cpu_count()} cores on this machine; the floors' "
-            "worker runs in the bench process):\n" + cpu_table(res.cpu),
+            f"CPU by process during each section ({os.cpu_count()} cores on this machine; "
+            "the floors' worker runs in the bench process):\n" + cpu_table(res.cpu),
         ]
     )
 

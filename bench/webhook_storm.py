@@ -1,4 +1,5 @@
-"""Webhook storm: 2,000 signed Shopify orders/create deliveries (10 % duplicates) through the real API.
+"""Webhook storm: 2,000 signed Shopify orders/create deliveries (10 % duplicates) through the \
+real API.
 
     .venv/bin/python bench/webhook_storm.py [--webhooks 2000] [--duplicates 0.1] [--concurrency 16]
                                             [--default-throttles]
@@ -89,7 +90,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--rate",
         type=float,
         default=100.0,
-        help="deliveries per second, sent on schedule whatever the answers (open loop); 0 = closed loop",
+        help=(
+            "deliveries per second, sent on schedule whatever the answers (open loop); "
+            "0 = closed loop"
+        ),
     )
     p.add_argument(
         "--concurrency",
@@ -118,7 +122,8 @@ def step(text_: str) -> None:
 
 
 def deliveries(total: int, share: float, rng: random.Random) -> list[Delivery]:
-    """Unique orders of 1-3 demo SKUs, then re-deliveries (same event id) mixed in after their original."""
+    """Unique orders of 1-3 demo SKUs, then re-deliveries (same event id) mixed in after their
+    original."""
     dups = int(total * share)
     skus = [s for s in demo_skus() if s != "GIFT-CARD"]
     base = 7_000_000_000 + rng.randrange(10**8)
@@ -177,7 +182,8 @@ def connect_shop(api_url: str) -> None:
             "platform": "shopify",
             "currency": "EUR",
             "shop_domain": "storm.myshopify.com",
-            "api_base_url": "http://127.0.0.1:9",  # never called during the storm; and never the internet
+            # never called during the storm; and never the internet
+            "api_base_url": "http://127.0.0.1:9",
             "webhook_secret": SECRET,
             "access_token": "shpat_storm",
             "locations": [
@@ -194,8 +200,9 @@ def connect_shop(api_url: str) -> None:
 async def storm(
     api_url: str, items: list[Delivery], concurrency: int, res: Results, rate: float = 0.0
 ) -> None:
-    """Open loop at `rate` deliveries per second (each sent on schedule, however slow the answers), or
-    closed loop (rate 0): `concurrency` senders, each posting its next delivery when the last is answered.
+    """Open loop at `rate` deliveries per second (each sent on schedule, however slow the answers),
+    or closed loop (rate 0): `concurrency` senders, each posting its next delivery when the last is
+    answered.
 
     The client is aiohttp with the signatures computed up front, so the load generator (which
     shares this machine's cores) stays light and the numbers are the API's, not the client's.
@@ -296,10 +303,11 @@ def verify(db: Database, items: list[Delivery], res: Results) -> None:
             .where(Order.external_source == "shopify")
             .group_by(Order.external_id)
         ).all()
-        held = dict(
+        held: dict[str, int] = dict(
             s.execute(
                 text(
-                    "SELECT reference, sum(quantity) FROM reservations WHERE kind = 'order' AND status = 'active' "
+                    "SELECT reference, sum(quantity) FROM reservations "
+                    "WHERE kind = 'order' AND status = 'active' "
                     "GROUP BY reference"
                 )
             ).all()
@@ -367,7 +375,8 @@ def priorities(stack: Stack) -> str:
     temporal = stack.service_pids["Temporal dev server"]
     return (
         f"central worker at nice {os.getpriority(os.PRIO_PROCESS, worker)} (TILLFLOW_WORKER_NICE), "
-        f"Temporal dev server at nice {os.getpriority(os.PRIO_PROCESS, temporal)}, API and PostgreSQL at 0"
+        f"Temporal dev server at nice {os.getpriority(os.PRIO_PROCESS, temporal)}, "
+        "API and PostgreSQL at 0"
     )
 
 
@@ -388,22 +397,28 @@ def report(
         else f"closed loop, {args.concurrency} in flight"
     )
     lines = [
-        f"webhook storm: {total} Shopify deliveries ({total - unique} duplicates), {unique} orders, {load}, "
-        f"{os.cpu_count()} cores; {background}; Temporal dev server dynamic config {throttles}",
-        f"  acknowledgement (client-side)  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   max {max(ms):6.1f} ms",
-        f"  deliveries sent                {total / res.send_wall:6.1f} /s   ({res.send_wall:.1f} s)",
+        f"webhook storm: {total} Shopify deliveries ({total - unique} duplicates), "
+        f"{unique} orders, {load}, {os.cpu_count()} cores; {background}; "
+        f"Temporal dev server dynamic config {throttles}",
+        f"  acknowledgement (client-side)  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
+        f"max {max(ms):6.1f} ms",
+        f"  deliveries sent                {total / res.send_wall:6.1f} /s   "
+        f"({res.send_wall:.1f} s)",
         f"  orders processed               {unique / res.process_wall:6.1f} /s   "
         f"(routed, reserved, fulfilment started; all {unique} in {res.process_wall:.1f} s)",
         f"  answers                        {dict(sorted(res.statuses.items()))}",
         f"  OnlineOrder workflows          {workflows}",
-        f"  exactly once                   {'yes' if not res.problems else 'NO: ' + '; '.join(res.problems[:5])}",
-        f"  target ack p99 < {TARGET_P99_MS:.0f} ms          {'met' if p99 < TARGET_P99_MS else 'MISSED'}",
+        "  exactly once                   "
+        f"{'yes' if not res.problems else 'NO: ' + '; '.join(res.problems[:5])}",
+        f"  target ack p99 < {TARGET_P99_MS:.0f} ms          "
+        f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}",
     ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Start everything, storm, wait for the orders, verify, print, stop everything; the exit code."""
+    """Start everything, storm, wait for the orders, verify, print, stop everything; the exit
+    code."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     throttles = THROTTLE_DEFAULTS if args.default_throttles else LIFTED_THROTTLES
@@ -412,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with services(throttles, worker_nice=args.worker_nice) as stack:
             step(
-                f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, dynamic config {throttles}"
+                f"services up in {stack.var_dir}; Temporal at {stack.temporal_address}, "
+                f"dynamic config {throttles}"
             )
             step("migrating and seeding the demo retailer")
             seed(stack, seed_env(stack))

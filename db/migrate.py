@@ -1,4 +1,5 @@
-"""Run Alembic programmatically so `tillflow migrate`, `tillflow up` and the tests share one path."""
+"""Run Alembic programmatically so `tillflow migrate`, `tillflow up` and the tests share one
+path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fulfilment: staff tasks per location, parcels with their labels, the notification outbox, store hours."""
+"""Fulfilment: staff tasks per location, parcels with their labels, the notification outbox, store
+hours."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ TASK_STATUSES = ("open", "claimed", "done", "cancelled")
 
 
 class StoreHoursRow(Base):
-    """A store's opening interval on one weekday, in minutes after local midnight (no row: closed)."""
+    """A store's opening interval on one weekday, in minutes after local midnight (no row:
+    closed)."""
 
     __tablename__ = "store_hours"
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
@@ -99,7 +101,8 @@ class Parcel(Base):
 
 
 class OutboxNotice(Base):
-    """A message to a customer or a store, written once per key; a relay (or the log) delivers it."""
+    """A message to a customer or a store, written once per key; a relay (or the log) delivers
+    it."""
 
     __tablename__ = "notification_outbox"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,4 +1,5 @@
-"""Gift cards, store credit (both append-only ledgers with a guarded balance) and the webhook inbox."""
+"""Gift cards, store credit (both append-only ledgers with a guarded balance) and the webhook
+inbox."""
 
 from __future__ import annotations
 

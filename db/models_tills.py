@@ -1,4 +1,5 @@
-"""Tables of the till's offline mode: card limits per store, uploaded journal entries, variances, collections."""
+"""Tables of the till's offline mode: card limits per store, uploaded journal entries, variances,
+collections."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def _now() -> Any:
 
 
 class OfflineCardPolicy(Base):
-    """Whether a store's tills may take cards while offline, and the limits (no row = not allowed)."""
+    """Whether a store's tills may take cards while offline, and the limits (no row = not
+    allowed)."""
 
     __tablename__ = "offline_card_policies"
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
@@ -69,7 +71,8 @@ class OfflineJournalEntry(Base):
 
 
 class StockVariance(Base):
-    """Stock that was not there when an offline sale was applied: counted by a manager, never dropped."""
+    """Stock that was not there when an offline sale was applied: counted by a manager, never
+    dropped."""
 
     __tablename__ = "stock_variances"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -95,7 +98,8 @@ class StockVariance(Base):
 
 
 class CollectionTask(Base):
-    """A card payment taken offline whose capture was declined: collect the money from the customer."""
+    """A card payment taken offline whose capture was declined: collect the money from the
+    customer."""
 
     __tablename__ = "collection_tasks"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -31,7 +31,8 @@ def _now() -> Any:
 
 
 class WebStore(Base):
-    """A connected web store. Secret columns hold the value or `secret:NAME` (from TILLFLOW_WEBSTORE_SECRETS)."""
+    """A connected web store. Secret columns hold the value or `secret:NAME` (from
+    TILLFLOW_WEBSTORE_SECRETS)."""
 
     __tablename__ = "web_stores"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +82,8 @@ class WebStoreListing(Base):
 
 
 class Cart(Base):
-    """A storefront cart; its lines are reservations of kind 'cart' with the cart id as reference."""
+    """A storefront cart; its lines are reservations of kind 'cart' with the cart id as
+    reference."""
 
     __tablename__ = "carts"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -96,7 +98,8 @@ class Cart(Base):
 
 
 class OrderException(Base):
-    """An online order a person has to look at (unknown SKU, no stock); the order is never dropped."""
+    """An online order a person has to look at (unknown SKU, no stock); the order is never
+    dropped."""
 
     __tablename__ = "order_exceptions"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,4 +1,5 @@
-"""The demo retailer: two stores and a warehouse, four tills, 42 products (53 SKUs), staff with PINs.
+"""The demo retailer: two stores and a warehouse, four tills, 42 products (53 SKUs), staff with
+PINs.
 
 Seeding is idempotent: it does nothing when the demo locations exist already.
 Opening stock goes through the ledger, so on_hand equals the sum of movements from the start.
@@ -6,6 +7,7 @@ Opening stock goes through the ledger, so on_hand equals the sum of movements fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.sale import GIFT_CARD_SKU
 from db.models import (
     Barcode,
     Location,
@@ -29,7 +32,6 @@ from db.models_fulfilment import StoreHoursRow
 from db.repositories.stock import Movement, apply_movements
 from domain.barcodes import make_ean13
 from domain.store_hours import parse_hhmm
-from workflows.contracts import GIFT_CARD_SKU
 
 LOCATIONS = [
     # code, name, kind, timezone, address, ship_from_store, {tax code: basis points}
@@ -62,7 +64,8 @@ LOCATIONS = [
     ),
 ]
 TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
-# Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines count these.
+# Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines
+# count these.
 STORE_HOURS = {
     "BER": [(d, "09:00", "20:00") for d in range(6)],
     "LIS": [(d, "10:00", "20:00") for d in range(6)],
@@ -184,8 +187,13 @@ DEMO_USERS = [
 ]
 
 
-def _catalogue() -> list[tuple[str, str, str, str, int, list[tuple[str, dict[str, str]]]]]:
-    rows = [(c, n, cat, tax, price, [("", {})]) for c, n, cat, tax, price in SIMPLE]
+_CatalogueRow = tuple[str, str, str, str, int, list[tuple[str, dict[str, str]]]]
+
+
+def _catalogue() -> list[_CatalogueRow]:
+    rows: list[_CatalogueRow] = [
+        (c, n, cat, tax, price, [("", {})]) for c, n, cat, tax, price in SIMPLE
+    ]
     rows += [(c, n, cat, tax, price, list(vs)) for c, n, cat, tax, price, vs in VARIANTS]
     return rows
 
@@ -200,8 +208,12 @@ def demo_skus() -> list[str]:
 
 
 def seed_demo(
-    session: Session, *, hash_secret, receipts_dir: Path, opening_stock: int = 40
-) -> bool:  # type: ignore[no-untyped-def]
+    session: Session,
+    *,
+    hash_secret: Callable[[str], str],
+    receipts_dir: Path,
+    opening_stock: int = 40,
+) -> bool:
     """Create the demo retailer once; returns False when it exists already."""
     if session.scalar(select(Location).where(Location.code == "BER")) is not None:
         return False
@@ -210,7 +222,7 @@ def seed_demo(
     }
     session.add_all(taxes.values())
     locs: dict[str, Location] = {}
-    for code, name, kind, tz, address, sfs, rates in LOCATIONS:
+    for code, name, kind, tz, address, sfs, _rates in LOCATIONS:
         locs[code] = Location(
             code=code,
             name=name,
@@ -241,11 +253,11 @@ def seed_demo(
             )
             for d, opens, closes in days
         )
-    for till, loc in TILLS:
+    for till, till_loc in TILLS:
         session.add(
             Till(
                 code=till,
-                location_id=locs[loc].id,
+                location_id=locs[till_loc].id,
                 name=f"Till {till}",
                 printer_url=f"file:{receipts_dir / f'{till}.bin'}",
             )

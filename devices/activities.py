@@ -10,10 +10,19 @@ from escpos.printer import Dummy
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.devices import (
+    OPEN_DRAWER_ACTIVITY,
+    PRINT_RECEIPT_ACTIVITY,
+    SALE_DEVICES_ACTIVITY,
+    DeviceResult,
+    DrawerKick,
+    PrintJob,
+    SaleDevices,
+    SaleDevicesResult,
+)
 from devices.joblog import DeviceJobLog
 from devices.printers import EscposPrinter, PrinterConfig, PrinterUnavailable, RawPrinter
 from devices.receipt import receipt_bytes
-from workflows.contracts import DeviceResult, DrawerKick, PrintJob, SaleDevices, SaleDevicesResult
 
 PRINTER_UNAVAILABLE = "PrinterUnavailable"
 QUIET_SECONDS = 2.0  # a job quicker than this sends no heartbeat
@@ -48,7 +57,7 @@ class DeviceActivities:
         self._device_lock = threading.Lock()
         self.quiet_seconds = quiet_seconds
 
-    @activity.defn(name="print_receipt")
+    @activity.defn(name=PRINT_RECEIPT_ACTIVITY)
     def print_receipt(self, job: PrintJob) -> DeviceResult:
         """Print a receipt once per job id; an outage raises retryable PrinterUnavailable."""
         # No till check here: a reprint may be asked for at another till than the sale's.
@@ -57,7 +66,7 @@ class DeviceActivities:
         data = receipt_bytes(job.receipt, profile=self.config.profile)
         return self._send_once("receipt", job.job_id, data, started)
 
-    @activity.defn(name="open_drawer")
+    @activity.defn(name=OPEN_DRAWER_ACTIVITY)
     def open_drawer(self, kick: DrawerKick) -> DeviceResult:
         """Kick the cash drawer once per job id; an outage raises retryable PrinterUnavailable."""
         if kick.till_code != self.till_code:
@@ -66,7 +75,7 @@ class DeviceActivities:
             "drawer", kick.job_id, drawer_kick_bytes(self.config.profile), time.monotonic()
         )
 
-    @activity.defn(name="sale_devices")
+    @activity.defn(name=SALE_DEVICES_ACTIVITY)
     def sale_devices(self, job: SaleDevices) -> SaleDevicesResult:
         """A finished sale's drawer kick (if any) and receipt; a retry skips the part already done,
         so the drawer opens once even when the receipt waits for paper."""

@@ -1,16 +1,17 @@
-"""Printing and opening the drawer straight from the till agent, for when the device queue is out of reach."""
+"""Printing and opening the drawer straight from the till agent, for when the device queue is out of
+reach."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+from contracts.devices import DeviceResult, DrawerKick, PrintJob
 from devices.activities import drawer_kick_bytes
 from devices.joblog import DeviceJobLog
 from devices.printers import EscposPrinter, PrinterConfig, RawPrinter
 from devices.receipt import receipt_bytes
 from devices.status import PrinterStatus
-from workflows.contracts import DeviceResult, DrawerKick, PrintJob
 
 
 class DirectDevices:
@@ -35,7 +36,8 @@ class DirectDevices:
         return drawer_kick_bytes(self.config.profile)
 
     def print_receipt(self, job: PrintJob) -> DeviceResult:
-        """Print once per job id; PrinterUnavailable (or PrinterNotReady) when it cannot print now."""
+        """Print once per job id; PrinterUnavailable (or PrinterNotReady) when it cannot print
+        now."""
         return self.send_once("receipt", job.job_id, self.receipt_data(job))
 
     def open_drawer(self, kick: DrawerKick) -> DeviceResult:

@@ -9,8 +9,8 @@ import textwrap
 from escpos.escpos import Escpos
 from escpos.printer import Dummy
 
+from contracts.devices import Receipt, ReceiptLine
 from domain.money import format_minor
-from workflows.contracts import Receipt, ReceiptLine
 
 PAPER_COLUMNS = 42  # font A on 80 mm paper
 RULE = "-" * PAPER_COLUMNS

@@ -1,4 +1,5 @@
-"""Barcode scanner on a serial line (pyserial): every complete line is one scan; partial lines never count.
+"""Barcode scanner on a serial line (pyserial): every complete line is one scan; partial lines never
+count.
 
     /dev/ttyACM0                       a USB scanner in serial (CDC) mode
     /dev/ttyUSB0?baudrate=115200       a serial scanner at another speed
@@ -66,7 +67,8 @@ class ScannerConfig:
 
 
 class LineAssembler:
-    """Bytes in, complete codes out; what follows the last terminator waits for the rest of its line."""
+    """Bytes in, complete codes out; what follows the last terminator waits for the rest of its
+    line."""
 
     def __init__(self, terminator: bytes | None = None) -> None:
         self.terminator = terminator

@@ -1,4 +1,5 @@
-"""ESC/POS real-time status (DLE EOT n): is the printer online, is there paper, is the cover shut."""
+"""ESC/POS real-time status (DLE EOT n): is the printer online, is there paper, is the cover
+shut."""
 
 from __future__ import annotations
 

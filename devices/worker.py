@@ -8,8 +8,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from contracts.devices import device_task_queue
 from devices.activities import DeviceActivities
-from workflows.contracts import device_task_queue
 
 DEVICE_THREADS = 4
 

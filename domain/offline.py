@@ -1,4 +1,5 @@
-"""Selling while the till cannot reach the central system: which tenders are allowed, and within what limits."""
+"""Selling while the till cannot reach the central system: which tenders are allowed, and within
+what limits."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.errors import InsufficientTender, InvalidRequest
+from domain.errors import InsufficientTender, InvalidRequest, OfflineRefused
 from domain.money import format_minor
 
 CASH = "cash"
@@ -16,15 +17,10 @@ CENTRAL_LEDGER_TENDERS = ("gift_card", "store_credit")
 DEFAULT_MAX_AGE = timedelta(hours=24)
 
 
-class OfflineRefused(InvalidRequest):
-    """A tender the till may not take while offline; the message says what to do instead."""
-
-    code = "offline_refused"
-
-
 @dataclass(frozen=True)
 class OfflineCardPolicy:
-    """A store's limits for card payments stored on the till while offline (amounts in minor units)."""
+    """A store's limits for card payments stored on the till while offline (amounts in minor
+    units)."""
 
     enabled: bool = False
     per_sale_cap: int = 0
@@ -72,8 +68,8 @@ def check_offline_tenders(
         if t.kind in CENTRAL_LEDGER_TENDERS:
             label = t.kind.replace("_", " ")
             raise OfflineRefused(
-                f"A {label} can't be used while the till is offline: its balance is kept centrally. "
-                "Take cash or card."
+                f"A {label} can't be used while the till is offline: "
+                "its balance is kept centrally. Take cash or card."
             )
         if t.kind == CARD:
             card_total += t.amount
@@ -91,13 +87,15 @@ def check_offline_card(
         raise OfflineRefused(_disabled_message())
     if amount > policy.per_sale_cap:
         raise OfflineRefused(
-            f"Offline, a card may pay at most {format_minor(policy.per_sale_cap, currency)} per sale; "
+            "Offline, a card may pay at most "
+            f"{format_minor(policy.per_sale_cap, currency)} per sale; "
             f"take the rest ({format_minor(amount - policy.per_sale_cap, currency)}) in cash."
         )
     if stored.total + amount > policy.total_cap:
         room = max(0, policy.total_cap - stored.total)
         raise OfflineRefused(
-            f"This till already holds {format_minor(stored.total, currency)} of offline card payments; "
+            f"This till already holds {format_minor(stored.total, currency)} "
+            "of offline card payments; "
             f"the limit is {format_minor(policy.total_cap, currency)}, so at most "
             f"{format_minor(room, currency)} more can go on a card. Take cash."
         )

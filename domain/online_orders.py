@@ -1,4 +1,5 @@
-"""An order as a web store sends it, before it is mapped onto our catalogue; money and time parsing."""
+"""An order as a web store sends it, before it is mapped onto our catalogue; money and time
+parsing."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def from_minor(amount: int, currency: str) -> str:
 
 
 def timestamp_us(value: str) -> int:
-    """An ISO 8601 time (Z, offsets, up to nanoseconds; naive = UTC) as microseconds since the epoch."""
+    """An ISO 8601 time (Z, offsets, up to nanoseconds; naive = UTC) as microseconds since the
+    epoch."""
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     date, sep, rest = text.partition(".")
     if sep:  # Python takes at most 6 fractional digits; Shopify sends 9

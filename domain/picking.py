@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, PickIncomplete, WrongItem
 
 
 @dataclass(frozen=True)
@@ -15,18 +15,11 @@ class Scan:
     quantity: int = 1
 
 
-class WrongItem(InvalidRequest):
-    code = "wrong_item"
-
-
-class PickIncomplete(InvalidRequest):
-    code = "pick_incomplete"
-
-
 def check_pick(
     needed: Mapping[str, int], scans: Sequence[Scan], names: Mapping[str, str], order_number: str
 ) -> dict[str, int]:
-    """The units scanned per SKU when they are exactly what is needed; otherwise why not, for the picker."""
+    """The units scanned per SKU when they are exactly what is needed; otherwise why not, for the
+    picker."""
     if not scans:
         raise PickIncomplete("Nothing was scanned: scan every unit you picked.")
     got: dict[str, int] = {}

@@ -63,7 +63,8 @@ def price_line(item: PriceInput, rate_bp: int, prices_include_tax: bool) -> Pric
         raise InvalidRequest(f"Line {item.line_no} ({item.sku}): quantity must be at least 1.")
     if item.quantity > MAX_LINE_QUANTITY:
         raise InvalidRequest(
-            f"Line {item.line_no} ({item.sku}): quantity {item.quantity} is over {MAX_LINE_QUANTITY}."
+            f"Line {item.line_no} ({item.sku}): "
+            f"quantity {item.quantity} is over {MAX_LINE_QUANTITY}."
         )
     extended = item.unit_price * item.quantity
     if prices_include_tax:
@@ -102,7 +103,8 @@ def price_basket(
     for item in items:
         if item.tax_code not in rates_bp:
             raise InvalidRequest(
-                f"Line {item.line_no} ({item.sku}): this store has no tax rate for '{item.tax_code}'."
+                f"Line {item.line_no} ({item.sku}): "
+                f"this store has no tax rate for '{item.tax_code}'."
             )
         lines.append(price_line(item, rates_bp[item.tax_code], prices_include_tax))
     by_rate: dict[tuple[str, int], list[PricedLine]] = {}

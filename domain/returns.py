@@ -1,4 +1,5 @@
-"""Return policy: what may come back, within which window, refunded how, and what needs a manager."""
+"""Return policy: what may come back, within which window, refunded how, and what needs a
+manager."""
 
 from __future__ import annotations
 
@@ -92,7 +93,10 @@ def assess_with_receipt(
             raise Conflict(f"{s.name} is final sale and cannot be returned.")
         window = policy.category_windows.get(s.category, policy.window_days)
         if now - sold_at > timedelta(days=window):
-            late = f"{s.name}: bought {(now - sold_at).days} days ago; the return window is {window} days."
+            late = (
+                f"{s.name}: bought {(now - sold_at).days} days ago; "
+                f"the return window is {window} days."
+            )
             if not policy.late_needs_approval:
                 raise InvalidRequest(late)
             reasons.append(late)
@@ -115,14 +119,17 @@ def assess_with_receipt(
 def assess_without_receipt(
     policy: ReturnPolicy, amount: int, credit_in_period: int, currency: str
 ) -> Assessment:
-    """No receipt: store credit only, within a cap per customer and period; beyond it a manager decides."""
+    """No receipt: store credit only, within a cap per customer and period; beyond it a manager
+    decides."""
     reasons: list[str] = []
     fraud = ""
     if credit_in_period + amount > policy.receiptless_cap:
         reasons.append(
-            f"Receipt-less returns are capped at {format_minor(policy.receiptless_cap, currency)} per "
+            "Receipt-less returns are capped at "
+            f"{format_minor(policy.receiptless_cap, currency)} per "
             f"{policy.receiptless_period_days} days; this customer has had "
-            f"{format_minor(credit_in_period, currency)} and asks for {format_minor(amount, currency)}."
+            f"{format_minor(credit_in_period, currency)} "
+            f"and asks for {format_minor(amount, currency)}."
         )
         fraud = "receiptless_over_cap"
     return Assessment(amount, "store_credit", tuple(reasons), fraud)

@@ -123,12 +123,18 @@ def merge(needs: Sequence[Need]) -> list[Need]:
 
 
 def distance_km(site: Site, dest: Destination | None) -> float:
-    """Great-circle distance when both have coordinates; else 0 in the same country, 1 outside; inf unknown."""
+    """Great-circle distance when both have coordinates; else 0 in the same country, 1 outside; inf
+    unknown."""
     if dest is None:
         return math.inf
-    if None not in (site.latitude, site.longitude, dest.latitude, dest.longitude):
-        lat1, lon1 = math.radians(site.latitude), math.radians(site.longitude)  # type: ignore[arg-type]
-        lat2, lon2 = math.radians(dest.latitude), math.radians(dest.longitude)  # type: ignore[arg-type]
+    if (
+        site.latitude is not None
+        and site.longitude is not None
+        and dest.latitude is not None
+        and dest.longitude is not None
+    ):
+        lat1, lon1 = math.radians(site.latitude), math.radians(site.longitude)
+        lat2, lon2 = math.radians(dest.latitude), math.radians(dest.longitude)
         h = (
             math.sin((lat2 - lat1) / 2) ** 2
             + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -144,7 +150,8 @@ def ships(site: Site) -> bool:
 
 
 def may_ship(site: Site, flags: ProductFlags) -> bool:
-    """May this site ship this product? (store-only never ships; online-only only from warehouses)"""
+    """May this site ship this product? (store-only never ships; online-only only from
+    warehouses)"""
     if flags.store_only:
         return False
     if flags.online_only:

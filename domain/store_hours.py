@@ -38,8 +38,8 @@ class DayHours:
             raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), not {self.weekday}")
         if not 0 <= self.opens < self.closes <= DAY_MINUTES:
             raise ValueError(
-                f"{WEEKDAYS[self.weekday]}: opening {self.opens} must be before closing {self.closes} "
-                "within the day (minutes 0–1440)"
+                f"{WEEKDAYS[self.weekday]}: opening {self.opens} "
+                f"must be before closing {self.closes} within the day (minutes 0–1440)"
             )
 
     @property
@@ -92,7 +92,8 @@ class StoreHours:
         return timedelta(minutes=sum(d.minutes for d in self.days) / len(self.days))
 
     def _intervals(self, start: datetime) -> list[tuple[datetime, datetime]]:
-        """Opening intervals (UTC) from the local day of `start` on, for a bounded number of days."""
+        """Opening intervals (UTC) from the local day of `start` on, for a bounded number of
+        days."""
         zone = ZoneInfo(self.timezone)
         by_day = {d.weekday: d for d in self.days}
         first = start.astimezone(zone).date() - timedelta(days=1)
@@ -107,7 +108,8 @@ class StoreHours:
         return out
 
     def add_open_time(self, start: datetime, duration: timedelta) -> datetime:
-        """The instant when `duration` of opening time has passed after `start` (closed time is skipped)."""
+        """The instant when `duration` of opening time has passed after `start` (closed time is
+        skipped)."""
         start = _utc(start)
         if duration <= timedelta(0):
             return start

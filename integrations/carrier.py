@@ -1,4 +1,5 @@
-"""The Carrier Protocol: buy a shipping label for a parcel; get a tracking number and a printable label.
+"""The Carrier Protocol: buy a shipping label for a parcel; get a tracking number and a printable
+label.
 
 Local default: `LocalCarrier` makes a tracking number from the parcel's key (so a retry buys nothing
 twice) and writes the label as PDF or ZPL under `var/labels/`. Real adapters (DHL, UPS, a label

@@ -1,31 +1,22 @@
-"""The Notifier Protocol: messages to customers (ready for pickup, reminders, shipped) and to stores.
+"""The Notifier Protocol: messages to customers (ready for pickup, reminders, shipped) and to
+stores.
 
-Local default: `OutboxNotifier` writes each message once to the `notification_outbox` table and logs it;
-a mail or SMS relay reading the outbox (or a real adapter beside this one) can follow.
+Local default: `OutboxNotifier` writes each message once to the `notification_outbox` table and logs
+it; a mail or SMS relay reading the outbox (or a real adapter beside this one) can follow.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from contracts.notices import Notice
 from db.repositories import outbox
 from db.session import Database
 
 log = logging.getLogger("tillflow.notices")
 
 
-@dataclass(frozen=True)
-class Notice:
-    key: str  # idempotency: one message per key, whatever the retries
-    kind: str  # ready_for_pickup | pickup_reminder | pickup_extended | pickup_expired | picked_up | shipped | …
-    recipient: str  # an email address, or a store code for channel "store"
-    subject: str
-    body: str
-    reference: str  # the workflow the message belongs to
-    channel: str = "email"  # email | store
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 class Notifier(Protocol):

@@ -1,4 +1,5 @@
-"""Capturing card payments a till stored while offline: the Protocol the payment provider adapter implements.
+"""Capturing card payments a till stored while offline: the Protocol the payment provider adapter
+implements.
 
 The till's card terminal keeps an offline payment and gives the till only a reference (token),
 the brand and the last four digits; never a card number. When the journal is replayed, the

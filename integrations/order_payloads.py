@@ -1,4 +1,5 @@
-"""Shopify and WooCommerce order JSON (webhook bodies) as ExternalOrder; pure parsing, no catalogue look-ups.
+"""Shopify and WooCommerce order JSON (webhook bodies) as ExternalOrder; pure parsing, no catalogue
+look-ups.
 
 Pickup in store: Shopify `note_attributes` or WooCommerce `meta_data` entry `pickup_location`
 holding one of our store codes (the web store's checkout sets it); otherwise the order ships.
@@ -156,7 +157,8 @@ def woocommerce_order(payload: Any) -> ExternalOrder:
 
 
 def woocommerce_version(payload: Any) -> str:
-    """What changes on every save of a WooCommerce order: the dedupe key and the ordering of events."""
+    """What changes on every save of a WooCommerce order: the dedupe key and the ordering of
+    events."""
     if not isinstance(payload, dict):
         raise InvalidRequest("Not a WooCommerce order.")
     value = payload.get("date_modified_gmt") or payload.get("date_modified")

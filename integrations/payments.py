@@ -12,7 +12,9 @@ from typing import Protocol
 @dataclass(frozen=True)
 class Intent:
     id: str
-    status: str  # requires_payment_method | requires_confirmation | requires_capture | succeeded | canceled | processing
+    # requires_payment_method | requires_confirmation | requires_capture | succeeded | canceled
+    # | processing
+    status: str
     amount: int
     amount_received: int
     currency: str

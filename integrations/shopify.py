@@ -1,4 +1,5 @@
-"""Shopify Admin REST API (`X-Shopify-Access-Token`): inventory levels, fulfilments, cancel, refunds.
+"""Shopify Admin REST API (`X-Shopify-Access-Token`): inventory levels, fulfilments, cancel,
+refunds.
 
 Shopify's REST writes take no idempotency key, so every write first looks for its own earlier
 effect (a refund whose note carries our key, an order already fulfilled / cancelled / tagged).
@@ -12,14 +13,9 @@ from typing import Any
 
 import httpx
 
+from contracts.online import RefundLine
 from domain.online_orders import from_minor, to_minor
-from integrations.storefront import (
-    RefundLine,
-    StorefrontError,
-    StoreItem,
-    StoreRefund,
-    Tracking,
-)
+from integrations.storefront import StorefrontError, StoreItem, StoreRefund, Tracking
 from integrations.storefront_http import call_store
 
 DEFAULT_API_VERSION = "2025-01"

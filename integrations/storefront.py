@@ -1,4 +1,5 @@
-"""The Storefront Protocol: what tillflow tells a connected web store (stock, order status, refunds).
+"""The Storefront Protocol: what tillflow tells a connected web store (stock, order status,
+refunds).
 
 Real implementations: `integrations.shopify.ShopifyStorefront` (Admin REST API) and
 `integrations.woocommerce.WooCommerceStorefront` (REST API v3). Amounts are integer minor units.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from contracts.online import RefundLine
 
 SECRET_PREFIX = "secret:"
 
@@ -31,11 +34,6 @@ class Tracking:
     url: str = ""
 
 
-@dataclass(frozen=True)
-class RefundLine:
-    line_id: str  # the web store's order line id
-    quantity: int
-    amount: int = 0  # minor units for this line; 0 = let the store work it out
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,8 @@ class StorefrontError(Exception):
 
 
 class StorefrontUnavailable(Exception):
-    """Try again later: network trouble, 5xx, or 429 (then `retry_after` seconds, if the store said)."""
+    """Try again later: network trouble, 5xx, or 429 (then `retry_after` seconds, if the store
+    said)."""
 
     def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -80,8 +79,9 @@ class Storefront(Protocol):
     def update_order_status(
         self, order_external_id: str, status: str, *, tracking: Tracking | None = None, key: str
     ) -> None:
-        """Tell the store how its order is doing: accepted | ready_for_pickup | shipped | completed |
-        cancelled | exception, with tracking when there is a parcel; `key` makes a repeat a no-op."""
+        """Tell the store how its order is doing: accepted | ready_for_pickup | shipped | completed
+        | cancelled | exception, with tracking when there is a parcel; `key` makes a repeat a
+        no-op."""
         ...
 
     def refund(
@@ -94,12 +94,14 @@ class Storefront(Protocol):
         currency: str,
         reason: str = "",
     ) -> StoreRefund:
-        """Refund `amount` (minor units) of an order through the store's own payment, once per `key`."""
+        """Refund `amount` (minor units) of an order through the store's own payment, once per
+        `key`."""
         ...
 
 
 def resolve_secret(value: str, secrets: Mapping[str, str]) -> str:
-    """A stored secret is either the value itself or `secret:NAME`, looked up in TILLFLOW_WEBSTORE_SECRETS."""
+    """A stored secret is either the value itself or `secret:NAME`, looked up in
+    TILLFLOW_WEBSTORE_SECRETS."""
     if value.startswith(SECRET_PREFIX):
         return secrets.get(value[len(SECRET_PREFIX) :], "")
     return value

@@ -1,4 +1,5 @@
-"""One HTTP call to a web store's API, with the errors every Storefront adapter maps the same way."""
+"""One HTTP call to a web store's API, with the errors every Storefront adapter maps the same
+way."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def call_store(
     path: str,
     **kwargs: Any,
 ) -> httpx.Response:
-    """The response, or StorefrontUnavailable (network, 429, 5xx: retry later, honouring Retry-After)
-    or StorefrontError (any other 4xx: retrying will not help). `error_text` reads the vendor's error body."""
+    """The response, or StorefrontUnavailable (network, 429, 5xx: retry later, honouring
+    Retry-After) or StorefrontError (any other 4xx: retrying will not help). `error_text` reads the
+    vendor's error body."""
     try:
         r = http.request(method, path, **kwargs)
     except httpx.HTTPError as err:

@@ -85,10 +85,15 @@ class StripeGateway(PaymentGateway):
             params["payment_method"] = payment_method
             params["confirm"] = True
         try:
-            pi = self.client.v1.payment_intents.create(params, {"idempotency_key": f"{key}:create"})
+            pi = self.client.v1.payment_intents.create(
+                params,  # type: ignore[arg-type]  # payment_method_types: not in the SDK's TypedDict
+                {"idempotency_key": f"{key}:create"},
+            )
         except stripe.CardError as err:
             # Declined on confirm: the intent exists and says why.
-            pi_id = (err.error.payment_intent or {}).get("id") if err.error else None
+            declined = err.error.payment_intent if err.error else None
+            # A PaymentIntent is no dict (stripe >= 15): .get raises AttributeError. Reported.
+            pi_id = (declined or {}).get("id")  # type: ignore[union-attr,call-overload]  # see above
             if not pi_id:
                 raise GatewayError(err.user_message or str(err), code=err.code or "") from err
             return self.retrieve_intent(pi_id)

@@ -23,7 +23,8 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
 def verify(
     payload: bytes, header: str | None, secret: str, now: float, tolerance: int = TOLERANCE_SECONDS
 ) -> None:
-    """Raise SignatureError unless one v1 signature matches and the timestamp is within ±tolerance."""
+    """Raise SignatureError unless one v1 signature matches and the timestamp is within
+    ±tolerance."""
     if not header:
         raise SignatureError("missing Stripe-Signature header")
     parts = [p.strip().partition("=") for p in header.split(",")]

@@ -1,6 +1,8 @@
-"""Webhook signatures of Shopify (`X-Shopify-Hmac-Sha256`) and WooCommerce (`X-WC-Webhook-Signature`).
+"""Webhook signatures of Shopify (`X-Shopify-Hmac-Sha256`) and WooCommerce
+(`X-WC-Webhook-Signature`).
 
-Both are base64 HMAC-SHA256 of the raw request body with the shared secret; compared in constant time.
+Both are base64 HMAC-SHA256 of the raw request body with the shared secret; compared in constant
+time.
 """
 
 from __future__ import annotations

@@ -12,14 +12,9 @@ from typing import Any
 
 import httpx
 
+from contracts.online import RefundLine
 from domain.online_orders import from_minor, to_minor
-from integrations.storefront import (
-    RefundLine,
-    StorefrontError,
-    StoreItem,
-    StoreRefund,
-    Tracking,
-)
+from integrations.storefront import StorefrontError, StoreItem, StoreRefund, Tracking
 from integrations.storefront_http import call_store
 
 KEY_FIELD = "tillflow_key"
@@ -114,7 +109,9 @@ class WooCommerceStorefront:
         if order.get("status") != wanted:
             self._call("PUT", f"orders/{order_external_id}", json={"status": wanted})
         if tracking is not None:
-            text = f"Shipped with {tracking.company or 'carrier'}: {tracking.number} {tracking.url}".strip()
+            text = (
+                f"Shipped with {tracking.company or 'carrier'}: {tracking.number} {tracking.url}"
+            ).strip()
             notes = self._call("GET", f"orders/{order_external_id}/notes").json()
             if not any(text in str(n.get("note", "")) for n in notes):
                 self._call(

@@ -88,7 +88,9 @@ DEMO_TILLS = ("BER1", "BER2", "LIS1")
 
 
 @pytest.fixture(scope="session")
-async def device_printers(temporal_client: Client, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+async def device_printers(
+    temporal_client: Client, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, Path]]:
     """A device worker per demo till, printing to files; yields {till: receipt file}."""
     import asyncio
 
@@ -180,12 +182,12 @@ async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-async def fulfilment_env(
+async def fulfilment_env(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db: Database, gateway, test_settings
-) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
-    """Time-skipping Temporal (pickup deadlines, reminders and SLAs of days pass in an instant) running
-    OnlineOrder and the real fulfilment workers. A server of its own: the suite's dev server runs the
-    web-store tests' stand-in children on the same fulfilment queue."""
+) -> AsyncIterator[WorkflowEnvironment]:
+    """Time-skipping Temporal (pickup deadlines, reminders and SLAs of days pass in an instant)
+    running OnlineOrder and the real fulfilment workers. A server of its own: the suite's dev server
+    runs the web-store tests' stand-in children on the same fulfilment queue."""
     import asyncio
 
     from tillflow.adapters import storefront_factory

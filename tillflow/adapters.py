@@ -64,7 +64,8 @@ def return_policy(settings: Settings) -> ReturnPolicy:
 
 
 def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Storefront | None]:
-    """The Storefront adapter of a web store by code (Shopify, WooCommerce; None for our own storefront).
+    """The Storefront adapter of a web store by code (Shopify, WooCommerce; None for our own
+    storefront).
 
     Adapters are kept per connection and rebuilt when its address or credentials change.
     """

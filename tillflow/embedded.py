@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from workflows.contracts import SEARCH_ATTRIBUTES
+from contracts.common import SEARCH_ATTRIBUTES
 
 log = logging.getLogger("tillflow.embedded")
 

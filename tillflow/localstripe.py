@@ -18,7 +18,7 @@ def main() -> None:
     from aiohttp import web
     from localstripe import resources, server
 
-    resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
+    resources.Store.dump_to_disk = lambda self: None
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)
 

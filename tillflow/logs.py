@@ -14,7 +14,7 @@ class JsonFormatter(logging.Formatter):
     """Every extra= field becomes a key, so `workflow_id`, `sale_id`, `till` are searchable."""
 
     def format(self, record: logging.LogRecord) -> str:
-        event = {
+        event: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,

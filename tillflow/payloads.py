@@ -1,4 +1,5 @@
-"""Turning workflow and activity payloads back into our dataclasses, with each class's hints read once.
+"""Turning workflow and activity payloads back into our dataclasses, with each class's hints read
+once.
 
 Temporal's JSON converter calls `typing.get_type_hints` for every dataclass value it converts,
 which evaluates every annotation again. A sale's payloads hold a few dozen dataclasses (lines,
@@ -33,7 +34,8 @@ def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
 
 
 class DataclassFromJSON(JSONTypeConverter):
-    """A dataclass from its JSON object, as Temporal's default does, minus the repeated hint lookups."""
+    """A dataclass from its JSON object, as Temporal's default does, minus the repeated hint
+    lookups."""
 
     def to_typed_value(self, hint: type, value: Any) -> Any:
         if not (

@@ -37,8 +37,11 @@ class Settings(BaseSettings):
         default=10,
         ge=0,
         le=19,
-        description="CPU priority (nice) the central worker lowers itself to: on a busy machine the API "
-        "answers first (web-store acknowledgements stay fast while online orders queue); 0 = equal",
+        description=(
+            "CPU priority (nice) the central worker lowers itself to: on a busy machine the API "
+            "answers first (web-store acknowledgements stay fast while online orders queue); "
+            "0 = equal"
+        ),
     )
     stripe_api_key: str | None = Field(
         default=None, description="Stripe secret key (test or live); unset = localstripe emulator"

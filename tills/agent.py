@@ -1,5 +1,5 @@
-"""The till agent: a local web server (127.0.0.1) serving the till page and standing between it and the
-central API; it keeps selling from its journal when the central API cannot be reached."""
+"""The till agent: a local web server (127.0.0.1) serving the till page and standing between it and
+the central API; it keeps selling from its journal when the central API cannot be reached."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(CentralRefused)
     async def _refused(_: Request, exc: CentralRefused) -> JSONResponse:
-        # The central API's own answer (wrong PIN, unknown barcode, short tender) reaches the page as is.
+        # The central API's own answer (wrong PIN, unknown barcode, short tender) reaches the page
+        # as is.
         body = (
             exc.body
             if isinstance(exc.body, dict) and "error" in exc.body
@@ -61,7 +62,8 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('body', 'query', 'header'))}: {e.get('msg')}"
+            ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "header"))
+            + f": {e.get('msg')}"
             for e in exc.errors()
         )
         return _error(422, "invalid", problems or "Invalid request.")
@@ -135,7 +137,8 @@ def create_agent_app(
 
     @app.post("/api/login")
     async def login(body: LoginIn) -> dict[str, Any]:
-        """Sign in with staff code and PIN (through the central API, or offline if signed in here before)."""
+        """Sign in with staff code and PIN (through the central API, or offline if signed in here
+        before)."""
         s = await till.login(body.staff_code, body.pin)
         return {
             "session": s.token,
@@ -163,7 +166,8 @@ def create_agent_app(
 
     @app.post("/api/sales")
     async def sale(body: SaleIn, s: SessionDep) -> Any:
-        """Take payment: central while online, into the journal (and straight to the printer) when not."""
+        """Take payment: central while online, into the journal (and straight to the printer) when
+        not."""
         tenders = [
             TenderInput(t.kind, t.amount, t.reference, t.brand, t.last4) for t in body.tenders
         ]

@@ -1,4 +1,5 @@
-"""Who is signed in at the till page, and PIN checks for signing in while the central API is away."""
+"""Who is signed in at the till page, and PIN checks for signing in while the central API is
+away."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
-    """A salted scrypt hash of a PIN, for the offline sign-in of people who signed in here online."""
+    """A salted scrypt hash of a PIN, for the offline sign-in of people who signed in here
+    online."""
     salt = salt or secrets.token_bytes(16)
     return f"scrypt${salt.hex()}${hashlib.scrypt(pin.encode(), salt=salt, **_SCRYPT).hex()}"
 

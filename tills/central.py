@@ -1,4 +1,5 @@
-"""The till agent's line to the central API: a business answer, or "unreachable" (and the till sells offline)."""
+"""The till agent's line to the central API: a business answer, or "unreachable" (and the till sells
+offline)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ READ_TIMEOUT = 30.0  # a card payment at the reader can take a while
 
 
 class CentralUnavailable(Exception):
-    """The central API could not be reached or failed (5xx): the answer is unknown, not a refusal."""
+    """The central API could not be reached or failed (5xx): the answer is unknown, not a
+    refusal."""
 
 
 class CentralRefused(Exception):
@@ -41,7 +43,8 @@ class CentralClient:
         await self._http.aclose()
 
     async def reachable(self, timeout: float = 2.0) -> bool:
-        """Any HTTP answer from /health means the link is up (a 503 there is the central side's worry)."""
+        """Any HTTP answer from /health means the link is up (a 503 there is the central side's
+        worry)."""
         try:
             await self._http.get("/health", timeout=timeout)
         except httpx.HTTPError:
@@ -59,7 +62,8 @@ class CentralClient:
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> tuple[int, Any]:
-        """(status, body) for 2xx; CentralRefused for 4xx; CentralUnavailable for no answer or 5xx."""
+        """(status, body) for 2xx; CentralRefused for 4xx; CentralUnavailable for no answer or
+        5xx."""
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"

@@ -1,4 +1,5 @@
-"""Server-sent events from the till agent to its page: scans, and status changes (link, uploads, printer)."""
+"""Server-sent events from the till agent to its page: scans, and status changes (link, uploads,
+printer)."""
 
 from __future__ import annotations
 

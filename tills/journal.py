@@ -1,5 +1,5 @@
-"""The till's local SQLite: offline sales (committed with fsync before the receipt prints), the catalogue
-snapshot, cashiers who may sign in offline, and receipts waiting for the printer."""
+"""The till's local SQLite: offline sales (committed with fsync before the receipt prints), the
+catalogue snapshot, cashiers who may sign in offline, and receipts waiting for the printer."""
 
 from __future__ import annotations
 
@@ -115,7 +115,8 @@ class Journal:
         sale: dict[str, Any],
         card_total: int,
     ) -> bool:
-        """Keep an offline sale durably; False when this client sale id is in the journal already."""
+        """Keep an offline sale durably; False when this client sale id is in the journal
+        already."""
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO entries (client_sale_id, sold_at, body, sale, card_total)"
@@ -134,7 +135,8 @@ class Journal:
         """An entry by its client sale id, or by the central sale number it got on upload."""
         with self._tx() as conn:
             row = conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE client_sale_id = ? OR central_sale_id = ?"
+                f"SELECT {_ENTRY_COLUMNS} FROM entries"
+                " WHERE client_sale_id = ? OR central_sale_id = ?"
                 " ORDER BY seq LIMIT 1",
                 (client_or_central_id, client_or_central_id),
             ).fetchone()
@@ -155,7 +157,8 @@ class Journal:
         return {status: n for status, n in rows}
 
     def stored_cards(self) -> tuple[int, datetime | None]:
-        """Card money held on this till and not yet confirmed centrally, and when the oldest was taken."""
+        """Card money held on this till and not yet confirmed centrally, and when the oldest was
+        taken."""
         with self._tx() as conn:
             total, first = conn.execute(
                 "SELECT COALESCE(SUM(card_total), 0), MIN(sold_at) FROM entries"
@@ -188,7 +191,8 @@ class Journal:
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO snapshot (id, fetched_at, body) VALUES (1, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, body = excluded.body",
+                " ON CONFLICT (id) DO UPDATE"
+                " SET fetched_at = excluded.fetched_at, body = excluded.body",
                 (fetched_at.isoformat(), json.dumps(body)),
             )
 
@@ -220,7 +224,8 @@ class Journal:
     def cashier(self, staff_code: str) -> CachedCashier | None:
         with self._tx() as conn:
             row = conn.execute(
-                "SELECT staff_code, username, display_name, role, pin_hash FROM cashiers WHERE staff_code = ?",
+                "SELECT staff_code, username, display_name, role, pin_hash"
+                " FROM cashiers WHERE staff_code = ?",
                 (staff_code,),
             ).fetchone()
         return CachedCashier(*row) if row else None

@@ -1,4 +1,5 @@
-"""A sale made while the central system is out of reach: priced from the snapshot, within the offline limits."""
+"""A sale made while the central system is out of reach: priced from the snapshot, within the
+offline limits."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.devices import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
 from domain.offline import (
     CARD,
     OfflineRefused,
@@ -17,7 +19,6 @@ from domain.offline import (
     settle_offline,
 )
 from tills.snapshot import Snapshot
-from workflows.contracts import Receipt, ReceiptLine, ReceiptTax, ReceiptTender
 
 OFFLINE_FOOTER = (
     "Thank you for shopping with us\nRecorded offline; it reaches our system when the link is back."
@@ -63,7 +64,8 @@ def make_offline_sale(
     for t in tenders:
         if t.kind == CARD and not (t.reference and t.last4):
             raise OfflineRefused(
-                "The card terminal did not store this payment (no reference from it); take cash instead."
+                "The card terminal did not store this payment (no reference from it); "
+                "take cash instead."
             )
     quote = snapshot.quote(lines)
     settled = settle_offline(
@@ -117,7 +119,8 @@ def make_offline_sale(
         ],
         "change_due": settled.change_due,
         "warnings": [
-            "Saved on this till while offline; it is sent to the central system when the link is back."
+            "Saved on this till while offline; "
+            "it is sent to the central system when the link is back."
         ],
         "sold_at": now.isoformat(),
     }

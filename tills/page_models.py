@@ -30,7 +30,8 @@ class TenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["cash", "card", "gift_card", "store_credit"]
     amount: int = Field(gt=0, le=10**9, description="minor units")
-    # Gift card code / customer id; for a card stored offline, the terminal's token (never the number).
+    # Gift card code / customer id; for a card stored offline, the terminal's token (never the
+    # number).
     reference: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9_.:-]*$")
     brand: str = Field(default="", max_length=16, pattern=r"^[A-Za-z ]*$")
     last4: str = Field(default="", pattern=r"^(\d{4})?$")

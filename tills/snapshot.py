@@ -1,4 +1,5 @@
-"""The store's catalogue, prices, tax and offline card limits as last fetched: what the till sells from offline."""
+"""The store's catalogue, prices, tax and offline card limits as last fetched: what the till sells
+from offline."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class Snapshot:
         }
 
     def quote(self, lines: Sequence[tuple[str, int]]) -> Quote:
-        """Price a basket exactly as the central quote does, from the snapshot's prices and rates."""
+        """Price a basket exactly as the central quote does, from the snapshot's prices and
+        rates."""
         inputs = []
         for no, (sku, quantity) in enumerate(lines, start=1):
             item = self.items.get(sku)

@@ -1,4 +1,5 @@
-"""The till agent's work: forward to the central API while it answers, sell from the journal when it doesn't."""
+"""The till agent's work: forward to the central API while it answers, sell from the journal when it
+doesn't."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from contracts.devices import PrintJob, Receipt
 from devices.direct import DirectDevices
 from devices.printers import PrinterUnavailable, RawPrinter
 from devices.scanner import Scanner, ScannerConfig, SerialScanner
@@ -27,7 +29,6 @@ from tills.events import EventHub
 from tills.journal import APPLIED, FLAGGED, REJECTED, WAITING, CachedCashier, Journal
 from tills.offline_sale import TenderInput, make_offline_sale, receipt_from_json, receipt_to_json
 from tills.snapshot import Snapshot
-from workflows.contracts import PrintJob, Receipt
 
 log = logging.getLogger("tillflow.till")
 TILL_ROLES = ("cashier", "manager")
@@ -47,7 +48,8 @@ def batch_id_for(client_sale_ids: list[str]) -> str:
 
 
 class TillAgent:
-    """One till: its page sessions, link to the central API, offline journal, uploader and devices."""
+    """One till: its page sessions, link to the central API, offline journal, uploader and
+    devices."""
 
     def __init__(
         self,
@@ -159,7 +161,8 @@ class TillAgent:
         await asyncio.sleep(self.config.probe_interval)
 
     async def refresh_snapshot(self, *, force: bool = False) -> None:
-        """Fetch the catalogue, prices, tax and card limits when stale (or forced, after a sign-in)."""
+        """Fetch the catalogue, prices, tax and card limits when stale (or forced, after a
+        sign-in)."""
         token = self.sessions.any_central_token()
         if token is None:
             return
@@ -278,7 +281,8 @@ class TillAgent:
         lines: list[tuple[str, int]],
         tenders: list[TenderInput],
     ) -> dict[str, Any]:
-        """Online: the central Sale. Unreachable: the same sale from the snapshot, into the journal."""
+        """Online: the central Sale. Unreachable: the same sale from the snapshot, into the
+        journal."""
         stored = await asyncio.to_thread(self.journal.entry, client_sale_id)
         if stored is not None:
             return stored.sale  # a double tap of a sale made offline
@@ -336,7 +340,8 @@ class TillAgent:
         return {**sale, **printed}
 
     async def reprint(self, session: Session, sale_id: str) -> dict[str, Any]:
-        """Online through the central reprint; a sale still in the journal prints here, marked REPRINT."""
+        """Online through the central reprint; a sale still in the journal prints here, marked
+        REPRINT."""
         stored = await asyncio.to_thread(self.journal.entry, sale_id)
         central_id = stored.central_sale_id if stored is not None else sale_id
         if self.online and central_id:

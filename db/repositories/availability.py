@@ -1,4 +1,5 @@
-"""Available to promise per location, the inputs of routing, and mapping web-store SKUs onto ours."""
+"""Available to promise per location, the inputs of routing, and mapping web-store SKUs onto
+ours."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Gift cards and store credit: a balance row guarded by a lock and a CHECK, and an append-only ledger.
+"""Gift cards and store credit: a balance row guarded by a lock and a CHECK, and an append-only
+ledger.
 
 A posting locks the balance row, refuses to go below zero, and inserts a ledger row with a
 unique idempotency key in the same transaction, so concurrent redemptions can never overdraw
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models_payments import GiftCard, GiftCardEntry, StoreCreditAccount, StoreCreditEntry
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InsufficientBalance, NotFound
 from domain.money import format_minor
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
@@ -27,10 +28,6 @@ class Posted:
     balance: int
 
 
-class InsufficientBalance(Conflict):
-    code = "insufficient_balance"
-
-
 def new_gift_card_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
@@ -38,12 +35,12 @@ def new_gift_card_code() -> str:
 
 def _post(
     session: Session,
-    account,
-    entry_model,
+    account: GiftCard | StoreCreditAccount,
+    entry_model: type[GiftCardEntry] | type[StoreCreditEntry],
     fk: str,
     delta: int,
     reason: str,
-    reference: str,  # type: ignore[no-untyped-def]
+    reference: str,
     key: str,
     label: str,
 ) -> Posted:

@@ -94,7 +94,7 @@ def set_status(
     session: Session, cart_id: str, status: str, *, only_from: tuple[str, ...] = ("open",)
 ) -> bool:
     return bool(
-        session.execute(
+        session.execute(  # type: ignore[attr-defined]  # DML executes to a CursorResult
             update(Cart).where(Cart.id == cart_id, Cart.status.in_(only_from)).values(status=status)
         ).rowcount
-    )  # type: ignore[attr-defined]
+    )

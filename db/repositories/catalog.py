@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,7 @@ def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
     )
 
 
-def _item(row) -> CatalogItem:  # type: ignore[no-untyped-def]
+def _item(row: Sequence[Any]) -> CatalogItem:
     sku, vname, pname, pcode, category, tax_code, amount, currency, codes, tracks, rate = row
     return CatalogItem(
         sku=sku,

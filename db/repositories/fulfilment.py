@@ -1,4 +1,5 @@
-"""Fulfilment tasks: created, claimed and closed by their workflow's activities; listed for the board.
+"""Fulfilment tasks: created, claimed and closed by their workflow's activities; listed for the
+board.
 
 Every write is keyed or guarded by status, so a retried activity changes a task once.
 """
@@ -198,7 +199,8 @@ def close(
 
 
 def cancel_active(session: Session, workflow_id: str, outcome: str, at: datetime) -> int:
-    """Cancel every task of a workflow still open or claimed (it withdrew, expired or was cancelled)."""
+    """Cancel every task of a workflow still open or claimed (it withdrew, expired or was
+    cancelled)."""
     rows = session.execute(
         update(FulfilmentTask)
         .where(
@@ -222,7 +224,8 @@ def amend(
     arrived_at: datetime | None = None,
     detail: dict[str, Any] | None = None,
 ) -> TaskView:
-    """Change what the workflow knows better now: lines, due time, escalation, curbside arrival, details."""
+    """Change what the workflow knows better now: lines, due time, escalation, curbside arrival,
+    details."""
     t = _locked(session, task_id)
     if lines is not None:
         t.lines = _lines(lines)
@@ -254,7 +257,8 @@ def active_tasks(session: Session, location_id: int, kind: str | None = None) ->
 
 
 def board(session: Session, location_id: int, now: datetime) -> list[TaskView]:
-    """The board's order: curbside arrivals, then overdue (escalated or past due), then by due time."""
+    """The board's order: curbside arrivals, then overdue (escalated or past due), then by due
+    time."""
     curbside = case((FulfilmentTask.arrived_at.is_not(None), 0), else_=1)
     overdue = case(
         (FulfilmentTask.escalated_at.is_not(None), 0), (FulfilmentTask.due_at < now, 0), else_=1

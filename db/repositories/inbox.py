@@ -72,7 +72,8 @@ def pending(
 
 
 def mark_many(session: Session, marks: list[tuple[int, str, str | None]]) -> None:
-    """(inbox id, status, workflow id) for many deliveries in one statement (bulk update by primary key)."""
+    """(inbox id, status, workflow id) for many deliveries in one statement (bulk update by primary
+    key)."""
     if marks:
         session.execute(
             update(WebhookEvent),

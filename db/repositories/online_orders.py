@@ -1,4 +1,5 @@
-"""Online orders in the orders table: recorded once per workflow, keyed by source and external id too."""
+"""Online orders in the orders table: recorded once per workflow, keyed by source and external id
+too."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class OrderSummary:
 
 
 def record(session: Session, new: orders.NewOrder, *, source: str, external_id: str) -> str:
-    """Insert the order once (a retry finds it) and tag it with where it came from; returns its number."""
+    """Insert the order once (a retry finds it) and tag it with where it came from; returns its
+    number."""
     order = orders.insert_order(session, new)
     if order.external_source is None:
         order.external_source, order.external_id = source, external_id

@@ -1,4 +1,5 @@
-"""The exception queue: online orders someone has to look at (unknown SKU, no stock), never dropped."""
+"""The exception queue: online orders someone has to look at (unknown SKU, no stock), never
+dropped."""
 
 from __future__ import annotations
 
@@ -60,13 +61,13 @@ def raise_exception(session: Session, new: NewException) -> None:
 def resolve_for_order(session: Session, workflow_id: str) -> int:
     """The order went through after all: its open entries are resolved."""
     return (
-        session.execute(
+        session.execute(  # type: ignore[attr-defined]  # DML executes to a CursorResult
             update(OrderException)
             .where(OrderException.workflow_id == workflow_id, OrderException.status == "open")
             .values(status="resolved", updated_at=func.now())
         ).rowcount
         or 0
-    )  # type: ignore[attr-defined]
+    )
 
 
 def resolve(session: Session, exception_id: int) -> ExceptionView | None:
@@ -74,7 +75,7 @@ def resolve(session: Session, exception_id: int) -> ExceptionView | None:
     if row is None:
         return None
     row.status = "resolved"
-    row.updated_at = func.now()  # type: ignore[assignment]
+    row.updated_at = func.now()
     session.flush()
     session.refresh(row)
     return _view(row)

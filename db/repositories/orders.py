@@ -56,34 +56,42 @@ _ADD_ORDER = text("""
         INSERT INTO orders (id, number, workflow_id, channel, fulfilment_type, status, location_id,
                             till_id, cashier_id, customer_id, currency, subtotal, tax_total, total,
                             change_due, warnings, placed_at)
-        SELECT n.id, CAST(:prefix AS varchar) || '-' || lpad(n.id::text, greatest(6, length(n.id::text)), '0'),
-               CAST(:workflow_id AS varchar), CAST(:channel AS varchar), CAST(:fulfilment_type AS varchar),
+        SELECT n.id,
+               CAST(:prefix AS varchar) || '-'
+                   || lpad(n.id::text, greatest(6, length(n.id::text)), '0'),
+               CAST(:workflow_id AS varchar), CAST(:channel AS varchar),
+               CAST(:fulfilment_type AS varchar),
                CAST(:status AS varchar), CAST(:location_id AS integer), CAST(:till_id AS integer),
-               CAST(:cashier_id AS integer), CAST(:customer_id AS integer), CAST(:currency AS varchar),
+               CAST(:cashier_id AS integer), CAST(:customer_id AS integer),
+               CAST(:currency AS varchar),
                CAST(:subtotal AS bigint), CAST(:tax_total AS bigint), CAST(:total AS bigint),
-               CAST(:change_due AS bigint), CAST(:warnings AS jsonb), CAST(:placed_at AS timestamptz)
+               CAST(:change_due AS bigint), CAST(:warnings AS jsonb),
+               CAST(:placed_at AS timestamptz)
         FROM n
         ON CONFLICT (workflow_id) DO NOTHING
         RETURNING id, number),
     lines AS (
-        INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, net, tax, gross,
-                                 tax_code, tax_rate_bp)
+        INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, net, tax,
+                                 gross, tax_code, tax_rate_bp)
         SELECT o.id, x.* FROM o, unnest(
             CAST(:line_no AS integer[]), CAST(:sku AS varchar[]), CAST(:name AS varchar[]),
             CAST(:quantity AS integer[]), CAST(:unit_price AS bigint[]), CAST(:net AS bigint[]),
             CAST(:tax AS bigint[]), CAST(:gross AS bigint[]), CAST(:tax_code AS varchar[]),
             CAST(:tax_rate_bp AS integer[])) AS x),
     pays AS (
-        INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status, idempotency_key,
-                              location_id, till_id, provider, provider_ref)
+        INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status,
+                              idempotency_key, location_id, till_id, provider, provider_ref)
         SELECT * FROM unnest(
-            CAST(:pay_workflow_id AS varchar[]), CAST(:pay_tender AS varchar[]), CAST(:pay_amount AS bigint[]),
-            CAST(:pay_tendered AS bigint[]), CAST(:pay_currency AS varchar[]), CAST(:pay_status AS varchar[]),
+            CAST(:pay_workflow_id AS varchar[]), CAST(:pay_tender AS varchar[]),
+            CAST(:pay_amount AS bigint[]), CAST(:pay_tendered AS bigint[]),
+            CAST(:pay_currency AS varchar[]), CAST(:pay_status AS varchar[]),
             CAST(:pay_idempotency_key AS varchar[]), CAST(:pay_location_id AS integer[]),
-            CAST(:pay_till_id AS integer[]), CAST(:pay_provider AS varchar[]), CAST(:pay_provider_ref AS varchar[]))
+            CAST(:pay_till_id AS integer[]), CAST(:pay_provider AS varchar[]),
+            CAST(:pay_provider_ref AS varchar[]))
         ON CONFLICT (idempotency_key) DO NOTHING)
     SELECT o.id, o.number,
-           coalesce((SELECT display_name FROM users WHERE id = CAST(:cashier_id AS integer)), '') AS cashier_name
+           coalesce((SELECT display_name FROM users WHERE id = CAST(:cashier_id AS integer)), '')
+               AS cashier_name
     FROM o
 """)
 _LINE_COLUMNS = (
@@ -225,7 +233,7 @@ def void_payments(session: Session, workflow_id: str, *, statuses: tuple[str, ..
         .where(Payment.workflow_id == workflow_id, Payment.status.in_(statuses))
         .values(status="voided")
     )
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML executes to a CursorResult
 
 
 def payment_by_key(session: Session, key: str, *, lock: bool = False) -> Payment | None:

@@ -1,8 +1,9 @@
-"""Stock effects of picking: an order's hold becomes a held-for-pickup allocation, goods leave at hand-over,
-and a shortage found on the shelf corrects on_hand.
+"""Stock effects of picking: an order's hold becomes a held-for-pickup allocation, goods leave at
+hand-over, and a shortage found on the shelf corrects on_hand.
 
-The order hold (kind 'order') and the pickup hold (kind 'pickup') share the order's reference; moving
-units between them never touches `stock_levels.reserved`, which stays the sum of active holds.
+The order hold (kind 'order') and the pickup hold (kind 'pickup') share the order's reference;
+moving units between them never touches `stock_levels.reserved`, which stays the sum of active
+holds.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def hold_for_pickup(
     expires_at: datetime | None,
     workflow_id: str | None,
 ) -> list[Hold]:
-    """Make the pickup hold of each SKU `targets[sku]` units, taken from the order hold; returns what moved.
+    """Make the pickup hold of each SKU `targets[sku]` units, taken from the order hold; returns
+    what moved.
 
     Targets (not increments) make a retried activity harmless. The whole order hold changes kind in
     place when it moves at once, so the reservation row itself shows the change.
@@ -154,7 +156,8 @@ def record_shortage(
     workflow_id: str | None,
     occurred_at: datetime,
 ) -> dict[str, int]:
-    """The shelf had fewer than the books: take the missing units off on_hand (never below 0); once per key."""
+    """The shelf had fewer than the books: take the missing units off on_hand (never below 0); once
+    per key."""
     levels = {
         r.sku: r.on_hand
         for r in session.scalars(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Reservation, StockLevel
 from db.repositories import stock
-from domain.errors import Conflict
+from domain.errors import OutOfStock  # re-exported: callers name it here too
 
 CART, ORDER, PICKUP = "cart", "order", "pickup"
 ACTIVE, RELEASED, CONSUMED = "active", "released", "consumed"
@@ -32,23 +32,13 @@ class Hold:
     quantity: int
 
 
-class OutOfStock(Conflict):
-    """Fewer units available to promise than asked for; nothing of the basket was held."""
-
-    def __init__(self, location_id: int, sku: str, wanted: int) -> None:
-        super().__init__(
-            f"{sku}: fewer than {wanted} available to promise at location {location_id}.",
-            code="out_of_stock",
-        )
-        self.location_id, self.sku, self.wanted = location_id, sku, wanted
-
-
 def _order(holds: Iterable[Hold]) -> list[Hold]:
     return sorted(holds, key=lambda h: (h.sku, h.location_id))
 
 
 def take(session: Session, location_id: int, sku: str, quantity: int) -> bool:
-    """Raise `reserved` by quantity if that many are available to promise; one statement, no read."""
+    """Raise `reserved` by quantity if that many are available to promise; one statement, no
+    read."""
     level = StockLevel
     row = session.execute(
         update(level)
@@ -131,7 +121,8 @@ def set_quantity(
     expires_at: datetime | None,
     workflow_id: str | None = None,
 ) -> int:
-    """Make this reference hold exactly `quantity` of a SKU at a location (0 releases); returns the change.
+    """Make this reference hold exactly `quantity` of a SKU at a location (0 releases); returns the
+    change.
 
     Setting a target (not adding) makes a retried activity harmless.
     """
@@ -204,7 +195,8 @@ def release(
 def release_part(
     session: Session, *, kind: str, reference: str, location_id: int, sku: str, quantity: int
 ) -> int:
-    """Give back up to `quantity` of one hold (the rest stays held); returns how many were given back."""
+    """Give back up to `quantity` of one hold (the rest stays held); returns how many were given
+    back."""
     row = session.scalars(
         select(Reservation)
         .where(
@@ -238,7 +230,8 @@ def consume(
     workflow_id: str | None,
     reason: str = "online_order",
 ) -> list[Hold]:
-    """The held goods leave: each hold becomes a ledger movement (on_hand down) and stops being held; once."""
+    """The held goods leave: each hold becomes a ledger movement (on_hand down) and stops being
+    held; once."""
     rows = session.execute(
         update(Reservation)
         .where(

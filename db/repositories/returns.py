@@ -27,7 +27,7 @@ class ReturnableLine:
     serialized: bool
 
 
-def returned_per_line(session: Session, order_id: int) -> dict[int, int]:
+def returned_per_line(session: Session, order_id: int) -> dict[int | None, int]:
     rows = session.execute(
         select(ReturnLine.order_line_no, func.sum(ReturnLine.quantity))
         .join(Return, Return.id == ReturnLine.return_pk)

@@ -53,11 +53,13 @@ class Level:
 # the rows as arrays, instead of per-call ORM statements and an ORM flush.
 _WRITE_LEDGER = text("""
     INSERT INTO stock_movements
-        (location_id, sku, delta, bucket, reason, reference, workflow_id, idempotency_key, occurred_at)
+        (location_id, sku, delta, bucket, reason, reference, workflow_id, idempotency_key,
+         occurred_at)
     SELECT CAST(:location_id AS integer), m.sku, m.delta, m.bucket, m.reason, m.reference,
            CAST(:workflow_id AS varchar), m.key, CAST(:occurred_at AS timestamptz)
     FROM unnest(CAST(:skus AS varchar[]), CAST(:deltas AS integer[]), CAST(:buckets AS varchar[]),
-                CAST(:reasons AS varchar[]), CAST(:references AS varchar[]), CAST(:keys AS varchar[]))
+                CAST(:reasons AS varchar[]), CAST(:references AS varchar[]),
+                CAST(:keys AS varchar[]))
          AS m(sku, delta, bucket, reason, reference, key)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING idempotency_key
@@ -67,11 +69,13 @@ _WRITE_LEDGER = text("""
 _MOVE_LEVELS = text("""
     INSERT INTO stock_levels AS l (location_id, sku, on_hand, reserved, safety_stock, quarantined)
     SELECT CAST(:location_id AS integer), d.sku, d.sellable, 0, 0, d.quarantine
-    FROM unnest(CAST(:skus AS varchar[]), CAST(:sellable AS integer[]), CAST(:quarantine AS integer[]))
+    FROM unnest(CAST(:skus AS varchar[]), CAST(:sellable AS integer[]),
+                CAST(:quarantine AS integer[]))
          AS d(sku, sellable, quarantine)
     ORDER BY d.sku
     ON CONFLICT (location_id, sku) DO UPDATE
-        SET on_hand = l.on_hand + EXCLUDED.on_hand, quarantined = l.quarantined + EXCLUDED.quarantined,
+        SET on_hand = l.on_hand + EXCLUDED.on_hand,
+            quarantined = l.quarantined + EXCLUDED.quarantined,
             updated_at = now()
     RETURNING l.sku, l.on_hand, l.reserved, l.safety_stock
 """)
@@ -173,7 +177,8 @@ def levels_for_sku(session: Session, sku: str) -> list[Level]:
 
 
 def ledger_mismatches(session: Session) -> list[tuple[int, str, str, int, int]]:
-    """(location, sku, bucket, level, ledger sum) wherever a level is not the sum of its movements."""
+    """(location, sku, bucket, level, ledger sum) wherever a level is not the sum of its
+    movements."""
     out: list[tuple[int, str, str, int, int]] = []
     for bucket, column in (
         ("sellable", StockLevel.on_hand),

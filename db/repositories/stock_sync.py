@@ -1,4 +1,5 @@
-"""The stock-sync queue: SKUs whose available-to-promise changed (a trigger on stock_levels writes it)."""
+"""The stock-sync queue: SKUs whose available-to-promise changed (a trigger on stock_levels writes
+it)."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ def ack(session: Session, entries: Sequence[tuple[str, int]]) -> int:
     if not entries:
         return 0
     return (
-        session.execute(
+        session.execute(  # type: ignore[attr-defined]  # DML executes to a CursorResult
             delete(StockSyncEntry).where(
                 tuple_(StockSyncEntry.sku, StockSyncEntry.version).in_(list(entries))
             )
         ).rowcount
         or 0
-    )  # type: ignore[attr-defined]
+    )
 
 
 def enqueue(session: Session, skus: Sequence[str]) -> None:

@@ -1,4 +1,5 @@
-"""Offline tills: card limits per store, uploaded journal entries, stock variances, collection tasks."""
+"""Offline tills: card limits per store, uploaded journal entries, stock variances, collection
+tasks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Web store connections, the locations each one sells from, and where our SKUs sit in its catalogue."""
+"""Web store connections, the locations each one sells from, and where our SKUs sit in its
+catalogue."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class StoreLocation:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """A connection as adapters and routes need it; secrets still as stored (value or secret:NAME)."""
+    """A connection as adapters and routes need it; secrets still as stored (value or
+    secret:NAME)."""
 
     id: int
     code: str
@@ -100,7 +102,8 @@ def _config(session: Session, row: WebStore) -> StoreConfig:
 def add_store(
     session: Session, new: NewStore, locations: Sequence[tuple[int, str]]
 ) -> StoreConfig | None:
-    """Create a connection with its (location id, external id) pairs; None when the code is taken."""
+    """Create a connection with its (location id, external id) pairs; None when the code is
+    taken."""
     store_id = session.execute(
         insert(WebStore)
         .values(**new.__dict__, active=True)
@@ -148,7 +151,7 @@ def stores(
 
 def set_active(session: Session, code: str, active: bool) -> bool:
     result = session.execute(update(WebStore).where(WebStore.code == code).values(active=active))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # DML executes to a CursorResult
 
 
 # ---- listings ----------------------------------------------------------------------------------
@@ -179,7 +182,8 @@ def upsert_listing(
     variant_id: str = "",
     inventory_item_id: str = "",
 ) -> None:
-    """Where the SKU sits in the store's catalogue; what we pushed is forgotten if the item changed."""
+    """Where the SKU sits in the store's catalogue; what we pushed is forgotten if the item
+    changed."""
     values = {
         "product_id": product_id,
         "variant_id": variant_id,

@@ -7,14 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from workflows.contracts import (
-    DrawerKick,
-    PrintJob,
-    Receipt,
-    ReceiptLine,
-    ReceiptTax,
-    ReceiptTender,
-)
+from contracts.devices import DrawerKick, PrintJob, Receipt, ReceiptLine, ReceiptTax, ReceiptTender
 
 
 def _receipt(**changes: object) -> Receipt:

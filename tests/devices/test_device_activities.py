@@ -13,10 +13,10 @@ from escpos.constants import CD_KICK_2, HW_INIT, PAPER_FULL_CUT
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from contracts.devices import DeviceResult, DrawerKick, PrintJob, SaleDevices
 from devices.activities import DeviceActivities, drawer_kick_bytes
 from devices.printers import PrinterUnavailable
 from devices.receipt import receipt_bytes
-from workflows.contracts import DeviceResult, DrawerKick, PrintJob, SaleDevices
 
 
 def closed_port() -> int:

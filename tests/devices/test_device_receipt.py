@@ -21,6 +21,7 @@ from escpos.constants import (
 )
 from escpos.printer import Dummy
 
+from contracts.devices import Receipt, ReceiptLine, ReceiptTender
 from devices.receipt import (
     PAPER_COLUMNS,
     code128_payload,
@@ -30,7 +31,6 @@ from devices.receipt import (
     render_receipt,
     two_columns,
 )
-from workflows.contracts import Receipt, ReceiptLine, ReceiptTender
 
 HEADER = ["Corner Shop Soho", "12 Greek Street", "London W1D 4DH"]
 BODY = [

@@ -15,9 +15,9 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from contracts.devices import DeviceResult, PrintJob, device_task_queue
 from devices.receipt import receipt_bytes
 from devices.worker import build_device_worker
-from workflows.contracts import DeviceResult, PrintJob, device_task_queue
 
 TEST_QUEUE = "tests-devices-workflows"
 

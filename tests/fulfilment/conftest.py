@@ -38,7 +38,8 @@ async def fapi(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIte
 
 @pytest.fixture(scope="session")
 def shopify() -> Iterator[FakeShopifyServer]:
-    """One fake shop for every fulfilment test (session-wide: late status updates always find it)."""
+    """One fake shop for every fulfilment test (session-wide: late status updates always find
+    it)."""
     server = FakeShopifyServer().start()
     yield server
     server.stop()
@@ -99,6 +100,6 @@ async def carl(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def orders(fulfilment_env, db: Database, shop, shopify: FakeShopifyServer, fapi) -> Orders:  # type: ignore[no-untyped-def]
-    # Orders a test leaves waiting stay: a later test's time skip may expire them, which is harmless.
-    # (Terminating them mid-activity would leak the test server's time-skipping lock.)
+    # Orders a test leaves waiting stay: a later test's time skip may expire them, which is
+    # harmless. (Terminating them mid-activity would leak the test server's time-skipping lock.)
     return Orders(fulfilment_env, db, shop, shopify, fapi)

@@ -164,9 +164,9 @@ async def test_wrong_pickup_codes_are_refused_counted_and_lock(orders, fapi, db,
     assert again.status_code in (409, 404)
 
 
-async def test_hand_over_by_scanning_the_pickup_barcode(
+async def test_hand_over_by_scanning_the_pickup_barcode(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, fapi, db, finn, fulfilment_env
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"LIS": 2})
     wf = await orders.place([(sku, 1)], pickup="LIS")
     await ready_pickup(orders, fapi, db, finn, "LIS", wf, sku, 1)
@@ -201,7 +201,8 @@ async def test_expiry_honours_store_hours(orders, fapi, db, finn, fulfilment_env
     state = await ready_pickup(orders, fapi, db, finn, "BER", wf, sku, 2)
     ready_at = await env.get_current_time()
     deadline = datetime.fromisoformat(state["deadline"])
-    # 3 days = 3 × 11 opening hours: Thu 5 h + Fri 11 h + Sat 11 h; Sunday closed; Monday 09:00 + 6 h.
+    # 3 days = 3 × 11 opening hours: Thu 5 h + Fri 11 h + Sat 11 h; Sunday closed;
+    # Monday 09:00 + 6 h.
     local = deadline.astimezone(BERLIN)
     assert (ready_at + timedelta(days=3)).astimezone(
         BERLIN
@@ -340,9 +341,9 @@ async def test_curbside_arrival_goes_to_the_top_of_the_board(orders, fapi, db, f
     assert done.status_code == 200
 
 
-async def test_a_shortage_at_pick_time_re_sources_the_order(
+async def test_a_shortage_at_pick_time_re_sources_the_order(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, fapi, db, finn, fulfilment_env
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"BER": 1, "LIS": 3})
     wf = await orders.place([(sku, 1)], pickup="BER")
     task = await orders.task("BER", wf, "pick", finn)
@@ -387,14 +388,14 @@ async def test_a_shortage_at_pick_time_re_sources_the_order(
     assert_reservations_balanced(db)
 
 
-async def test_an_order_cancelled_by_the_web_store_gives_the_pickup_back(
+async def test_an_order_cancelled_by_the_web_store_gives_the_pickup_back(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders,
     fapi,
     db,
-    finn,  # type: ignore[no-untyped-def]
+    finn,
     fulfilment_env,
 ) -> None:
-    from workflows.online_contracts import WebStoreEvent
+    from contracts.online import WebStoreEvent
 
     sku = new_product(db, {"BER": 2})
     wf = await orders.place([(sku, 2)], pickup="BER")

@@ -7,9 +7,9 @@ from datetime import datetime
 from helpers.webstore import barcode_of, eventually, new_product
 
 
-async def test_only_fulfilment_staff_and_managers_of_the_location(
+async def test_only_fulfilment_staff_and_managers_of_the_location(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     fapi, finn, mia, carl, lisbon_picker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert (await fapi.get("/fulfilment/BER/tasks")).status_code == 401
     cashier = await fapi.get("/fulfilment/BER/tasks", headers=carl)
     assert cashier.status_code == 403 and "cashier" in cashier.json()["error"]["message"]
@@ -45,12 +45,12 @@ async def test_only_fulfilment_staff_and_managers_of_the_location(
     assert (await fapi.get("/fulfilment/NOPE")).status_code == 404
 
 
-async def test_tasks_oldest_first_claims_replays_and_ended_tasks(
+async def test_tasks_oldest_first_claims_replays_and_ended_tasks(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders,
     fapi,
     db,
     finn,
-    mia,  # type: ignore[no-untyped-def]
+    mia,
     lisbon_picker,
 ) -> None:
     first, second = new_product(db, {"LIS": 2}), new_product(db, {"LIS": 2})

@@ -65,7 +65,8 @@ async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env)
     assert shipped.status_code == 200 and shipped.json()["phase"] == "shipped", shipped.text
     parent = fulfilment_env.client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(parent.result(), 30)).status == "completed"
-    # Stock left on_hand, the reservation is closed, the customer and Shopify have the tracking number.
+    # Stock left on_hand, the reservation is closed, the customer and Shopify have the tracking
+    # number.
     assert (
         on_hand(db, "BER", a) == 2 and on_hand(db, "BER", b) == 1 and holds(db, "order", wf) == {}
     )
@@ -117,7 +118,8 @@ async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(
         json={"reason": "no staff today"},
     )
     assert r.status_code == 200 and r.json()["phase"] == "rejected", r.text
-    # The parent moves the hold to the warehouse; Berlin's units are free again; Berlin's board is clear.
+    # The parent moves the hold to the warehouse; Berlin's units are free again; Berlin's board is
+    # clear.
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 2})
     assert atp(db, "BER", sku) == 2 and on_hand(db, "BER", sku) == 2
     listed = (await fapi.get("/fulfilment/BER/tasks", headers=finn)).json()
@@ -141,9 +143,9 @@ async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(
     assert_reservations_balanced(db)
 
 
-async def test_a_pick_not_done_within_the_sla_escalates(
+async def test_a_pick_not_done_within_the_sla_escalates(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, fapi, db, finn, fulfilment_env
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = fulfilment_env
     sku = new_product(db, {"BER": 3})
     wf = await orders.place([(sku, 1)])

@@ -44,7 +44,8 @@ Handler = Callable[[Seen, re.Match[str]], Reply]
 
 
 class FakeHttpServer:
-    """Routes (method, path regex) to handlers; records every request; can fail the next N on purpose."""
+    """Routes (method, path regex) to handlers; records every request; can fail the next N on
+    purpose."""
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -117,7 +118,8 @@ class FakeHttpServer:
     # ---- per request -------------------------------------------------------------------------
 
     def authorized(self, seen: Seen) -> Reply | None:
-        """None when the request may proceed; otherwise the refusal (subclasses check credentials)."""
+        """None when the request may proceed; otherwise the refusal (subclasses check
+        credentials)."""
         return None
 
     def _dispatch(self, h: BaseHTTPRequestHandler) -> None:

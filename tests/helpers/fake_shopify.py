@@ -18,7 +18,8 @@ API = r"/admin/api/(?P<version>\d{4}-\d{2})"
 
 
 class FakeShopifyServer(FakeHttpServer):
-    """One shop: products with variants, locations, inventory levels, orders (transactions, refunds, fulfilment)."""
+    """One shop: products with variants, locations, inventory levels, orders (transactions, refunds,
+    fulfilment)."""
 
     def __init__(self, token: str = "shpat_test_token", page_size: int = 250) -> None:
         super().__init__()
@@ -45,7 +46,7 @@ class FakeShopifyServer(FakeHttpServer):
         self.route("GET", f"{API}/orders/(?P<id>\\d+)/refunds.json", self._refunds)
         self.route("POST", f"{API}/orders/(?P<id>\\d+)/refunds.json", self._refund)
 
-    # ---- seeding (what the merchant set up in Shopify) --------------------------------------------
+    # ---- seeding (what the merchant set up in Shopify) ------------------------------------------
 
     def add_location(self) -> int:
         loc = next(self.ids)
@@ -107,7 +108,7 @@ class FakeShopifyServer(FakeHttpServer):
         with self.lock:
             return self.levels.get((int(inventory_item_id), int(location_id)))
 
-    # ---- auth and common headers ----------------------------------------------------------------------
+    # ---- auth and common headers ----------------------------------------------------------------
 
     def authorized(self, seen: Seen) -> Reply | None:
         if seen.headers.get("x-shopify-access-token") != self.token:
@@ -135,7 +136,7 @@ class FakeShopifyServer(FakeHttpServer):
     def _public(order: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in order.items() if not k.startswith("_")}
 
-    # ---- endpoints ----------------------------------------------------------------------------------------
+    # ---- endpoints ------------------------------------------------------------------------------
 
     def _products(self, seen: Seen, m: re.Match[str]) -> Reply:
         ordered = sorted(self.products)

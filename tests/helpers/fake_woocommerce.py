@@ -168,8 +168,8 @@ class FakeWooCommerceServer(FakeHttpServer):
             return _error(
                 400,
                 "woocommerce_rest_invalid_product_id",
-                "To manipulate product variations you should use the /products/<product_id>/variations/<id> "
-                "endpoint.",
+                "To manipulate product variations you should use the "
+                "/products/<product_id>/variations/<id> endpoint.",
             )
         return self._stock_update(product, seen.body) or Reply(200, product)
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from contracts.common import WEB_TASK_QUEUE
+from contracts.online import OnlineOrderRequest, online_order_workflow_id
 from db.repositories import fulfilment, online_orders, outbox
 from db.session import Database
 from domain.online_orders import ExternalLine, ExternalOrder
 from helpers.fake_shopify import FakeShopifyServer
 from helpers.webstore import eventually
-from workflows.contracts import WEB_TASK_QUEUE, online_order_workflow_id
-from workflows.online_contracts import OnlineOrderRequest
 from workflows.online_order import OnlineOrderWorkflow
 
 
 class Orders:
-    """Starts Shopify orders straight on the time-skipping server (it has no search attributes for the
-    webhook route's start) and finds their fulfilment."""
+    """Starts Shopify orders straight on the time-skipping server (it has no search attributes for
+    the webhook route's start) and finds their fulfilment."""
 
     def __init__(
         self, env: Any, db: Database, shop: Any, shopify: FakeShopifyServer, api: Any

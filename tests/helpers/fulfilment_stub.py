@@ -9,7 +9,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import FulfilmentLines, FulfilmentRequest, FulfilmentResult
+    from contracts.fulfilment import FulfilmentLines, FulfilmentRequest, FulfilmentResult
 
 
 class _StubFulfilment:

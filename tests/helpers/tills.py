@@ -38,7 +38,8 @@ async def wait_until(
 
 
 class Served:
-    """An ASGI app under a real uvicorn server on 127.0.0.1, in this event loop; can stop and start again."""
+    """An ASGI app under a real uvicorn server on 127.0.0.1, in this event loop; can stop and start
+    again."""
 
     def __init__(self, make_app: Callable[[], Any], port: int | None = None) -> None:
         self.make_app = make_app
@@ -71,7 +72,8 @@ class Served:
 
 
 class TcpLink:
-    """A TCP forwarder between a till and the central API: `cut()` is the store's link going down."""
+    """A TCP forwarder between a till and the central API: `cut()` is the store's link going
+    down."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port

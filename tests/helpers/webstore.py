@@ -127,7 +127,8 @@ def connect(
     storefront_key: str | None = None,
     pricing: str | None = "BER",
 ) -> webstores.StoreConfig:
-    """A web store connection written straight through the repository (the admin endpoint has its own test)."""
+    """A web store connection written straight through the repository (the admin endpoint has its
+    own test)."""
     import hashlib
 
     code = code or f"{platform[:4]}-{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from activities.tenders import TenderActivities, TenderAttempt
+from activities.tenders import TenderActivities
+from contracts.sale import TenderAttempt
 from db.models import Customer
 from db.models_payments import StoreCreditAccount, StoreCreditEntry
 from db.repositories import balances
@@ -19,9 +20,9 @@ def attempt(kind: str, reference: str, amount: int) -> TenderAttempt:
     return TenderAttempt(wf, 1, kind, amount, amount, "EUR", "BER1", 1, 1, reference)
 
 
-def redeem_concurrently(
+def redeem_concurrently(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, gateway, kind: str, reference: str, amount: int, n: int = 20
-) -> list[bool]:  # type: ignore[no-untyped-def]
+) -> list[bool]:
     acts = TenderActivities(db, gateway, reader_factory(db, gateway))
     with ThreadPoolExecutor(max_workers=n) as pool:
         return [

@@ -20,7 +20,9 @@ def _kill(db: Database, pid: int) -> None:
         assert s.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
 
 
-def test_a_connection_killed_while_idle_is_replaced_before_use(db, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_connection_killed_while_idle_is_replaced_before_use(
+    db: Database, database_url: str
+) -> None:
     pooled = Database(database_url, pool_size=1, ping_after_idle=0.2)
     try:
         first = _backend_pid(pooled)
@@ -32,12 +34,12 @@ def test_a_connection_killed_while_idle_is_replaced_before_use(db, database_url)
 
 
 def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(
-    db, database_url
-) -> None:  # type: ignore[no-untyped-def]
+    db: Database, database_url: str
+) -> None:
     pooled = Database(database_url, pool_size=1, ping_after_idle=60)
     pings: list[int] = []
     original = pooled.engine.dialect.do_ping
-    pooled.engine.dialect.do_ping = lambda conn: pings.append(1) or original(conn)  # type: ignore[method-assign]
+    pooled.engine.dialect.do_ping = lambda conn: pings.append(1) or original(conn)  # type: ignore[assignment,func-returns-value]  # counts, then pings
     try:
         first = _backend_pid(pooled)
         assert _backend_pid(pooled) == first and pings == []  # hot connection: no extra round trip

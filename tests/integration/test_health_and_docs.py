@@ -9,7 +9,7 @@ from db.session import Database
 from tillflow.settings import Settings
 
 
-async def test_health_all_ok(api) -> None:  # type: ignore[no-untyped-def]
+async def test_health_all_ok(api: httpx.AsyncClient) -> None:
     r = await api.get("/health")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -28,7 +28,7 @@ async def test_health_reports_a_dead_database_as_503(temporal_client) -> None:  
     assert r.json()["postgres"]["ok"] is False and r.json()["temporal"]["ok"] is True
 
 
-async def test_openapi_documents_errors_of_every_route(api) -> None:  # type: ignore[no-untyped-def]
+async def test_openapi_documents_errors_of_every_route(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     for path, ops in spec["paths"].items():
         for method, op in ops.items():

@@ -31,9 +31,9 @@ async def sell_gift_card(api, headers, amount: int = 5000) -> str:  # type: igno
     return card["code"]
 
 
-async def test_split_cash_card_gift_card_sale(
+async def test_split_cash_card_gift_card_sale(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, gateway, temporal_client, device_printers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     code = await sell_gift_card(api, cashier)
     before = on_hand(db, "BER", "BLANKET-WOOL")
     r = await api.post(
@@ -187,9 +187,9 @@ async def test_gift_card_reload_and_refusals(api, cashier) -> None:  # type: ign
     assert too_small.status_code == 422
 
 
-async def test_configure_till_reader_and_simulation_is_refused_on_real_readers(
+async def test_configure_till_reader_and_simulation_is_refused_on_real_readers(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, database_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import os
     import subprocess
     import sys

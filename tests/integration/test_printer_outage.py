@@ -18,9 +18,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_sale_succeeds_while_printer_is_off_and_prints_when_back(
+async def test_sale_succeeds_while_printer_is_off_and_prints_when_back(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, temporal_client, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     port = _free_port()  # nothing listens: the printer is off
     worker = build_device_worker(
         temporal_client, "LIS2", f"tcp://127.0.0.1:{port}?timeout=2", tmp_path / "jobs.sqlite"

@@ -7,11 +7,12 @@ import uuid
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.refunds import RefundActivities, RefundRequest
+from activities.refunds import RefundActivities
+from contracts.returns import RefundRequest
 from db.repositories import balances, orders
 
 
-async def split_sale(api, cashier, code: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+async def split_sale(api, cashier, code: str) -> dict:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     r = await api.post(
         "/tills/BER1/sales",
         headers=cashier,

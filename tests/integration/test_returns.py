@@ -13,16 +13,11 @@ from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from contracts.common import SALES_TASK_QUEUE
+from contracts.sale import BasketLine, SaleRequest, TenderIn, sale_workflow_id
 from db.models import Customer, StockMovement
 from db.models_returns import FraudSignal
 from db.repositories import balances, customers
-from workflows.contracts import (
-    SALES_TASK_QUEUE,
-    BasketLine,
-    SaleRequest,
-    TenderIn,
-    sale_workflow_id,
-)
 from workflows.sale import SaleWorkflow
 
 
@@ -46,9 +41,9 @@ async def give_back(api, headers, body, till="BER1"):  # type: ignore[no-untyped
     )
 
 
-async def test_card_sale_returned_in_store_refunds_the_card(
+async def test_card_sale_returned_in_store_refunds_the_card(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, gateway, temporal_client, device_printers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sale = await sell(
         api,
         cashier,
@@ -189,9 +184,9 @@ async def test_store_credit_choice(api, cashier, db) -> None:  # type: ignore[no
     assert no_customer.status_code in (409, 422)
 
 
-async def test_receiptless_return_within_cap_then_over_cap_needs_a_manager(
+async def test_receiptless_return_within_cap_then_over_cap_needs_a_manager(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Nora", email=f"{rid()}@example.com").id
     within = await give_back(
@@ -239,9 +234,9 @@ async def test_receiptless_return_within_cap_then_over_cap_needs_a_manager(
     assert needs_customer.status_code == 422
 
 
-async def test_late_return_waits_for_a_manager_who_rejects_it(
+async def test_late_return_waits_for_a_manager_who_rejects_it(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client_id = rid()
     old = SaleRequest(
         "BER1",

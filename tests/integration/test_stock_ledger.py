@@ -40,7 +40,7 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
     with db.unit_of_work() as s:
         level = s.get_one(StockLevel, (loc, sku))
         assert (level.on_hand, level.quarantined, level.reserved) == (3, 1, 0)
-        s.execute(StockLevel.__table__.update().where(StockLevel.sku == sku).values(safety_stock=3))
+        s.execute(StockLevel.__table__.update().where(StockLevel.sku == sku).values(safety_stock=3))  # type: ignore[attr-defined]  # __table__ is a Table
 
     # Run again (a retried activity): nothing applies, each line sees the level as it is now.
     with db.unit_of_work() as s:

@@ -83,9 +83,9 @@ async def test_delivered_three_times_handled_once(api, db) -> None:  # type: ign
         )
 
 
-async def test_event_for_an_open_sale_is_signalled_to_its_workflow(
+async def test_event_for_an_open_sale_is_signalled_to_its_workflow(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     r = await api.post(
         "/tills/BER1/sales",
         headers=cashier,

@@ -8,8 +8,8 @@ import uuid
 from helpers.stock import assert_ledger_balanced, ledger_sum, on_hand
 from sqlalchemy import select
 
+from contracts.common import SA_STORE, SA_TILL
 from db.models import Order, Payment, StockMovement
-from workflows.contracts import SA_STORE, SA_TILL
 from workflows.receipt import ReprintWorkflow
 from workflows.sale import SaleWorkflow
 
@@ -23,6 +23,7 @@ async def test_lookup_by_barcode(api, cashier, db) -> None:  # type: ignore[no-u
 
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER1")
+        assert till is not None
         item = catalog.items_by_sku(s, till.location_id, ["MUG-ENAMEL"])["MUG-ENAMEL"]
     r = await api.get("/tills/BER1/lookup", params={"barcode": item.barcodes[0]}, headers=cashier)
     assert r.status_code == 200
@@ -54,9 +55,9 @@ async def test_quote_prices_with_store_tax_and_changes_nothing(api, cashier, db)
     assert on_hand(db, "BER", "TEA-GREEN") == before
 
 
-async def test_cash_sale_completes_records_and_prints(
+async def test_cash_sale_completes_records_and_prints(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, temporal_client, device_printers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = "NOTEBOOK-A5"
     before = on_hand(db, "BER", sku)
     client_id = new_id()
@@ -101,9 +102,9 @@ async def test_cash_sale_completes_records_and_prints(
     assert attrs[SA_STORE] == "BER" and attrs[SA_TILL] == "BER1"
 
 
-async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(
+async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     body = {
         "client_sale_id": new_id(),
         "lines": [{"sku": "PENCIL-SET", "quantity": 1}],

@@ -34,9 +34,9 @@ def test_luhn_detector_finds_a_card_number() -> None:
     assert card_numbers(b"ean 4006381000017, ts 1795340829864047119") == []
 
 
-async def test_no_card_numbers_anywhere(
+async def test_no_card_numbers_anywhere(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, temporal_client, device_printers, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # A card sale made here too, so the scan never runs on an empty slate.
     import logging
     import uuid

@@ -19,8 +19,8 @@ from tills.till import TillAgent
 async def central(db, temporal_client, api, test_settings, gateway) -> AsyncIterator[Served]:  # type: ignore[no-untyped-def]
     """The central API on a real port; tests may stop and restart it.
 
-    Its workflows run on the suite's in-process sale worker (the `api` fixture's): Temporal allows one
-    worker per task queue and client in a process, and a worker outlives an API restart anyway.
+    Its workflows run on the suite's in-process sale worker (the `api` fixture's): Temporal allows
+    one worker per task queue and client in a process, and a worker outlives an API restart anyway.
     """
     from api.app import create_app
 

@@ -15,8 +15,8 @@ from helpers.tills import login, wait_until
 from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus
 
+from contracts.sale import sale_workflow_id
 from db.models import Order, StockMovement
-from workflows.contracts import sale_workflow_id
 
 PRICES = {"CHOC-DARK": 390, "CHOC-MILK": 390, "CARD-GREETING": 350}
 
@@ -127,7 +127,8 @@ async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_c
     auth = await login(api, "BER2", "1002", "2345")
     before = stock_of(db)
     sent = entries(20, tag="cut")
-    # The till sends the batch and the line drops before the answer (wait=0: no answer waited for)...
+    # The till sends the batch and the line drops before the answer (wait=0: no answer waited
+    # for)...
     r = await api.post(
         "/tills/BER2/journal",
         params={"wait": 0},

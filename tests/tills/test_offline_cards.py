@@ -13,15 +13,16 @@ import pytest
 from helpers.tills import TcpLink, login, wait_until
 from temporalio.exceptions import ApplicationError
 
-from activities.replay import CAPTURE_UNAVAILABLE, CardCapture, ReplayActivities
+from activities.replay import ReplayActivities
+from contracts.replay import CAPTURE_UNAVAILABLE, CardCapture, JournalLine
+from contracts.sale import sale_workflow_id
 from db.repositories import catalog
 from integrations.offline_cards import CaptureOutcome, StoredCardPayment
-from workflows.contracts import sale_workflow_id
-from workflows.replay_contracts import JournalLine
 
 
 class FakeDecliningCapturer:
-    """Test stand-in for the payment provider: declines every stored payment, remembering what it saw."""
+    """Test stand-in for the payment provider: declines every stored payment, remembering what it
+    saw."""
 
     def __init__(self) -> None:
         self.seen: list[StoredCardPayment] = []
@@ -41,6 +42,7 @@ class FakeApprovingCapturer:
 def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER2")
+        assert till is not None
     cid = f"card-{uuid.uuid4().hex[:8]}"
     return CardCapture(
         sale_workflow_id=sale_workflow_id("BER2", cid),
@@ -122,7 +124,7 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             agent = await start_agent("BER2", link.url)
             await agent.login("1002", "2345")
             await wait_until(lambda: agent.agent.snapshot is not None, 10, "snapshot")
-            assert agent.agent.snapshot.card_policy.per_sale_cap == 5000  # type: ignore[union-attr]
+            assert agent.agent.snapshot.card_policy.per_sale_cap == 5000
             await link.cut()
 
             def sale(amount: int, **card: str) -> dict[str, object]:
@@ -134,7 +136,7 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
                 }
 
             terminal = {"reference": "tok_term_0001", "brand": "VISA", "last4": "4242"}
-            price = agent.agent.snapshot.items["COFFEE-BEANS"].unit_price  # type: ignore[union-attr]
+            price = agent.agent.snapshot.items["COFFEE-BEANS"].unit_price
             gift = await agent.post(
                 "/api/sales",
                 {
@@ -157,7 +159,7 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             assert pan.status_code == 422 and "card number" in pan.json()["error"]["message"]
 
             basket = [{"sku": "BLANKET-WOOL", "quantity": 1}]
-            big = agent.agent.snapshot.items["BLANKET-WOOL"].unit_price  # type: ignore[union-attr]
+            big = agent.agent.snapshot.items["BLANKET-WOOL"].unit_price
             assert big > 5000
             over = await agent.post("/api/sales", {**sale(big, **terminal), "lines": basket})
             assert (
@@ -187,13 +189,15 @@ async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None
             )
             assert cash.status_code == 200 and cash.json()["offline"]
 
-            # Only a token, brand and last 4 are kept: nothing like a card number in the journal file.
+            # Only a token, brand and last 4 are kept: nothing like a card number in the journal
+            # file.
             with sqlite3.connect(agent.agent.config.journal_path) as conn:
                 kept = " ".join(b + s for b, s in conn.execute("SELECT body, sale FROM entries"))
             assert "tok_term_0001" in kept and not re.search(r"\d{12,}", kept)
 
             # Back online: every sale applies. These terminal tokens are no Stripe payments, so the
-            # capture declines them and each becomes a "collect from customer" task, never a lost sale.
+            # capture declines them and each becomes a "collect from customer" task, never a lost
+            # sale.
             waiting = (await agent.status())["waiting"]
             await link.up()
             await wait_until(

@@ -12,8 +12,8 @@ from helpers.stock import assert_ledger_balanced, on_hand
 from helpers.tills import wait_until
 from sqlalchemy import select
 
+from contracts.sale import sale_workflow_id
 from db.models import Order, StockMovement
-from workflows.contracts import sale_workflow_id
 
 SKUS = ["SOCKS-01", "SOCKS-02", "KEYRING", "JAM-APRICOT", "APRON"]
 

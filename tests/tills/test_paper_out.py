@@ -26,9 +26,9 @@ def test_status_bytes() -> None:
     )  # not a status byte: the printer does not do DLE EOT
 
 
-async def test_paper_out_then_back_prints_the_receipt_once(
+async def test_paper_out_then_back_prints_the_receipt_once(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     central, start_agent, fake_printer, temporal_client, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     fake_printer.paper = False
     assert not (
         await asyncio.to_thread(EscposPrinter(PrinterConfig.parse(fake_printer.url)).status)
@@ -75,9 +75,9 @@ async def test_paper_out_then_back_prints_the_receipt_once(
     )
 
 
-async def test_offline_receipt_waits_for_paper_and_prints_once(
+async def test_offline_receipt_waits_for_paper_and_prints_once(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     central, start_agent, fake_printer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     link = TcpLink(central.port)
     await link.up()
     agent = await start_agent("LIS2", link.url, printer_url=fake_printer.url)

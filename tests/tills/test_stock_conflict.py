@@ -27,9 +27,9 @@ def set_on_hand(db, code: str, sku: str, target: int) -> None:  # type: ignore[n
         )
 
 
-async def test_stock_sold_online_meanwhile_is_flagged_never_dropped(
+async def test_stock_sold_online_meanwhile_is_flagged_never_dropped(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     central, start_agent, db
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     set_on_hand(db, "BER", SKU, 2)
     link = TcpLink(central.port)
     await link.up()

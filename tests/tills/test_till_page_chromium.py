@@ -30,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 def barcodes(db, skus: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER1")
+        assert till is not None
         items = catalog.items_by_sku(s, till.location_id, skus)
     return {sku: items[sku].barcodes[0] for sku in skus}
 

@@ -8,24 +8,22 @@ from datetime import UTC, datetime
 import pytest
 from temporalio.converter import DataConverter
 
-from activities.cash_sale import CashCheckout, CashOutcome
-from activities.sale import PricedSale, RecordedOrder, StockOutcome
-from tillflow.payloads import DATA_CONVERTER
-from workflows.contracts import (
+from contracts.devices import PrintJob, Receipt, ReceiptLine, ReceiptTax, ReceiptTender, SaleDevices
+from contracts.online import StockTaken
+from contracts.sale import (
     BasketLine,
-    PrintJob,
-    Receipt,
-    ReceiptLine,
-    ReceiptTax,
-    ReceiptTender,
-    SaleDevices,
+    CashCheckout,
+    CashOutcome,
+    PricedSale,
+    RecordedOrder,
     SaleLine,
     SaleRequest,
     SaleResult,
-    StockTaken,
+    StockOutcome,
     TenderIn,
     TenderOut,
 )
+from tillflow.payloads import DATA_CONVERTER
 
 OURS = DATA_CONVERTER.payload_converter
 THEIRS = DataConverter.default.payload_converter

@@ -25,7 +25,8 @@ def test_exclusive_price_adds_tax_on_top() -> None:
 
 
 def test_rounding_is_half_up_once_per_line_not_per_unit() -> None:
-    # 3 x 0.05 at 10 % exclusive: per unit 0.005 would round to 0.01 each (0.03); per line 0.015 -> 0.02.
+    # 3 x 0.05 at 10 % exclusive: per unit 0.005 would round to 0.01 each (0.03); per line 0.015 ->
+    # 0.02.
     line = price_line(item(3, 5), 1000, prices_include_tax=False)
     assert line.tax == 2
     half = price_line(item(1, 25), 1000, prices_include_tax=False)  # 2.5 -> 3

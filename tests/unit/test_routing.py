@@ -108,7 +108,8 @@ def test_not_enough_anywhere_names_each_short_sku() -> None:
 
 
 def test_safety_stock_is_already_off_available_to_promise() -> None:
-    # The caller passes on_hand - reserved - safety_stock; zero or negative means nothing to promise.
+    # The caller passes on_hand - reserved - safety_stock; zero or negative means nothing to
+    # promise.
     with pytest.raises(Unroutable):
         route([Need("A", 1)], sites({"A": 0}, {"A": -2}, {}), {})
 

@@ -43,7 +43,8 @@ def test_ready_after_closing_starts_counting_at_the_next_opening() -> None:
 
 
 def test_hours_keep_their_local_time_across_daylight_saving_changes() -> None:
-    # Spring forward in the night to Sunday 29 March 2026 (closed anyway): Friday 15:00 CET → Tuesday 15:00 CEST.
+    # Spring forward in the night to Sunday 29 March 2026 (closed anyway): Friday 15:00 CET →
+    # Tuesday 15:00 CEST.
     spring = SHOP.hold_deadline(berlin(2026, 3, 27, 15), 3)
     assert spring == berlin(2026, 3, 31, 15)
     assert spring.astimezone(UTC).hour == 13  # CEST is UTC+2

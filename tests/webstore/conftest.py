@@ -33,10 +33,11 @@ def web_settings(test_settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-async def web_worker(
+async def web_worker(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db: Database, temporal_client: Client, gateway, web_settings
-) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
-    """The central worker's web part on the suite's Temporal server, plus TEST ONLY fulfilment children."""
+) -> AsyncIterator[None]:
+    """The central worker's web part on the suite's Temporal server, plus TEST ONLY fulfilment
+    children."""
     worker = webstore_worker(
         temporal_client,
         db,

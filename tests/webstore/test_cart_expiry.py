@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.carts import CartActivities
+from contracts.cart import CartLineChange, CartRequest
 from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sandbox_runner
 from workflows.cart import CartWorkflow
-from workflows.online_contracts import CartLineChange, CartRequest
 
 QUEUE = "carts-time-skipping"
 

@@ -20,7 +20,8 @@ from helpers.webstore import (
     shopify_order,
 )
 
-from workflows.contracts import FulfilmentResult, online_order_workflow_id
+from contracts.fulfilment import FulfilmentResult
+from contracts.online import online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -55,9 +56,9 @@ async def place(api, db, shop, fake_shopify, lines, **kw):  # type: ignore[no-un
     return order_id, online_order_workflow_id("shopify", str(order_id), shop.code)
 
 
-async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(
+async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, cashier, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"BER": 1, "WH1": 2}, price=1500)
     _, wf = await place(api, db, shop, fake_shopify, [(sku, 1, "15.00")])
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:BER"))
@@ -74,7 +75,8 @@ async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(
     )
     assert sale.status_code == 200 and sale.json()["status"] == "completed", sale.text
     assert any("held for an online order" in w for w in sale.json()["warnings"])
-    # The order moved its hold to the warehouse; Berlin's child gave the line up, the warehouse's took it.
+    # The order moved its hold to the warehouse; Berlin's child gave the line up, the warehouse's
+    # took it.
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 1})
     assert level(db, "BER", sku).reserved == 0 and level(db, "BER", sku).on_hand == 0
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))
@@ -89,9 +91,9 @@ async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(
     assert_reservations_balanced(db)
 
 
-async def test_a_store_that_rejects_is_routed_around(
+async def test_a_store_that_rejects_is_routed_around(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"BER": 2, "WH1": 2})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 2, "5.00")])
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:BER"))
@@ -111,9 +113,9 @@ async def test_a_store_that_rejects_is_routed_around(
     assert fulfilment["tracking_number"] == "00340434161094042557"
 
 
-async def test_uncollected_pickup_is_cancelled_released_refunded_and_shopify_told(
+async def test_uncollected_pickup_is_cancelled_released_refunded_and_shopify_told(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"LIS": 1})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 1, "20.00")], pickup="LIS")
     await eventually(lambda: running_child(temporal_client, f"bopis:{wf}:LIS"))
@@ -129,9 +131,9 @@ async def test_uncollected_pickup_is_cancelled_released_refunded_and_shopify_tol
     assert order["cancelled_at"] and order["financial_status"] == "refunded"
 
 
-async def test_web_store_cancels_while_a_store_is_picking(
+async def test_web_store_cancels_while_a_store_is_picking(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"WH1": 3})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 3, "2.00")])
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))

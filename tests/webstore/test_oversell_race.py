@@ -24,10 +24,11 @@ from helpers.webstore import (
 )
 from temporalio.exceptions import ApplicationError
 
-from activities.carts import CartActivities, CartLineSet, CartOpen
-from activities.online_order import MappedLine, OnlineOrderActivities, ReserveRequest, RouteRequest
+from activities.carts import CartActivities
+from activities.online_order import OnlineOrderActivities
+from contracts.cart import CartLineSet, CartOpen, CartRequest
+from contracts.online import MappedLine, ReserveRequest, RouteRequest
 from db.session import Database
-from workflows.online_contracts import CartRequest
 
 ROUNDS = 20
 
@@ -41,7 +42,8 @@ def race_db(database_url):  # type: ignore[no-untyped-def]
 
 
 def checkout(acts: OnlineOrderActivities, sku: str) -> Callable[[], bool]:
-    """What an OnlineOrder does: route on current numbers, reserve conditionally, re-route if beaten."""
+    """What an OnlineOrder does: route on current numbers, reserve conditionally, re-route if
+    beaten."""
     wf = f"order:race:{uuid.uuid4().hex}"
     line = MappedLine(sku, 1, sku, 100, 84, 16, 100, "standard", 1900)
 

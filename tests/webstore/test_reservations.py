@@ -16,14 +16,14 @@ from db.repositories.reservations import CART, ORDER, Hold, OutOfStock
 def test_a_basket_is_held_whole_or_not_at_all_and_a_retry_holds_nothing_twice(db) -> None:  # type: ignore[no-untyped-def]
     a, b = new_product(db, {"BER": 2}), new_product(db, {"BER": 1}, safety={"BER": 1})
     ref = f"order:test:{uuid.uuid4().hex}"
-    with pytest.raises(OutOfStock):  # b's only unit is safety stock
-        with db.unit_of_work() as s:
-            reservations.reserve(
-                s,
-                kind=ORDER,
-                reference=ref,
-                holds=[Hold(location(s, "BER"), a, 2), Hold(location(s, "BER"), b, 1)],
-            )
+    # b's only unit is safety stock
+    with pytest.raises(OutOfStock), db.unit_of_work() as s:
+        reservations.reserve(
+            s,
+            kind=ORDER,
+            reference=ref,
+            holds=[Hold(location(s, "BER"), a, 2), Hold(location(s, "BER"), b, 1)],
+        )
     assert level(db, "BER", a).reserved == 0 and holds(db, ORDER, ref) == {}
     for _ in range(2):  # the activity ran twice
         with db.unit_of_work() as s:

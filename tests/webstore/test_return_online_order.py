@@ -18,8 +18,9 @@ from helpers.webstore import (
 )
 from sqlalchemy import select
 
+from contracts.fulfilment import FulfilmentResult
+from contracts.online import online_order_workflow_id
 from db.models import Order
-from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -32,9 +33,9 @@ def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
     disconnect(db, store.code)
 
 
-async def test_buy_online_return_in_store_refunds_through_shopify(
+async def test_buy_online_return_in_store_refunds_through_shopify(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, cashier, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"BER": 2})
     order_id = int(uuid.uuid4().int % 10**9)
     fake_shopify.add_order(

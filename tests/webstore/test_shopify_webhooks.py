@@ -25,9 +25,10 @@ from helpers.webstore import (
 )
 from sqlalchemy import func, select
 
+from contracts.fulfilment import FulfilmentResult
+from contracts.online import online_order_workflow_id
 from db.models_payments import WebhookEvent
 from db.repositories import online_orders
-from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -123,7 +124,8 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
     assert inbox_count(db, like=f"{shop.code}:evt-1") == 1
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("BER",)
-    # The store ships: stock leaves through the ledger, the reservation is consumed, Shopify hears it.
+    # The store ships: stock leaves through the ledger, the reservation is consumed, Shopify hears
+    # it.
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
         "finish", FulfilmentResult("shipped", tracking_number="00340434161094042557", carrier="DHL")
     )
@@ -136,14 +138,16 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
 
         from db.repositories import stock
 
-        assert stock.level(s, location(s, "BER"), sku).on_hand == 1
+        ber_level = stock.level(s, location(s, "BER"), sku)
+        assert ber_level is not None
+        assert ber_level.on_hand == 1
     assert_ledger_balanced(db)
     assert_reservations_balanced(db)
 
 
-async def test_unknown_sku_goes_to_the_exception_queue_and_is_never_dropped(
+async def test_unknown_sku_goes_to_the_exception_queue_and_is_never_dropped(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, manager, admin, cashier
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     known = new_product(db, {"WH1": 4})
     ghost = new_sku("GHOST")
     order_id = int(uuid.uuid4().int % 10**9)
@@ -178,9 +182,9 @@ async def test_unknown_sku_goes_to_the_exception_queue_and_is_never_dropped(
     ).status_code == 404
 
 
-async def test_out_of_order_deliveries_never_roll_state_back(
+async def test_out_of_order_deliveries_never_roll_state_back(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, fake_shopify, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"WH1": 5})
     order_id = int(uuid.uuid4().int % 10**9)
     fake_shopify.add_order(
@@ -197,7 +201,8 @@ async def test_out_of_order_deliveries_never_roll_state_back(
     )
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 2})
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
-    # Cancelled at t=9, then a stale orders/updated from t=7 (not cancelled) arrives: still cancelled.
+    # Cancelled at t=9, then a stale orders/updated from t=7 (not cancelled) arrives: still
+    # cancelled.
     await post_shopify(
         api,
         shop.code,
@@ -269,10 +274,11 @@ async def test_malformed_deliveries_are_4xx(api, shop) -> None:  # type: ignore[
     assert SECRET  # the helper's secret is what the shop was connected with
 
 
-async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(
+async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, shop, temporal_client, test_settings
-) -> None:  # type: ignore[no-untyped-def]
-    """Temporal was down (or the API stopped) right after the answer: the inbox row still says `received`."""
+) -> None:
+    """Temporal was down (or the API stopped) right after the answer: the inbox row still says
+    `received`."""
     from datetime import timedelta
 
     from api.webstore_deliveries import Delivery, HandOver, relay_pending
@@ -297,7 +303,9 @@ async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 1})
     with db.unit_of_work() as s:
-        assert inbox.find(s, "shopify", f"{shop.code}:stranded").status == "signalled"
+        stranded = inbox.find(s, "shopify", f"{shop.code}:stranded")
+        assert stranded is not None
+        assert stranded.status == "signalled"
     assert inbox_id
 
 

@@ -10,9 +10,9 @@ import pytest
 from helpers.webstore import atp, barcode_of, connect, disconnect, eventually, location, new_product
 from sqlalchemy import select
 
+from contracts.stock_sync import RESYNC_SCHEDULE_ID
 from db.models_webstore import StockSyncEntry, WebStoreListing
 from db.repositories import reservations, webstores
-from workflows.online_contracts import RESYNC_SCHEDULE_ID
 
 pytestmark = pytest.mark.usefixtures("web_worker")
 
@@ -62,15 +62,16 @@ def listed(db, store, sku: str, variant: dict) -> None:  # type: ignore[no-untyp
         )
 
 
-async def test_changes_are_debounced_per_sku_and_pushed_per_location(
+async def test_changes_are_debounced_per_sku_and_pushed_per_location(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, shop, fake_shopify
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     store, ber, wh = shop
     sku = new_product(db, {"BER": 20, "WH1": 7}, safety={"WH1": 2})
     variant = fake_shopify.add_variant(sku)
     listed(db, store, sku, variant)
     item = variant["inventory_item_id"]
-    # Whatever was queued for the new product is pushed first: available to promise, safety stock off.
+    # Whatever was queued for the new product is pushed first: available to promise, safety stock
+    # off.
     await eventually(
         lambda: fake_shopify.level(item, ber) == 20 and fake_shopify.level(item, wh) == 5
     )
@@ -90,9 +91,9 @@ async def test_changes_are_debounced_per_sku_and_pushed_per_location(
     await eventually(lambda: fake_shopify.level(item, ber) == 20)
 
 
-async def test_busy_and_failing_stores_are_retried_honouring_retry_after(
+async def test_busy_and_failing_stores_are_retried_honouring_retry_after(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, shop, fake_shopify
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     store, ber, _ = shop
     sku = new_product(db, {"BER": 4})
     variant = fake_shopify.add_variant(sku)
@@ -159,9 +160,9 @@ async def test_woocommerce_gets_what_its_locations_can_ship(db, fake_woo) -> Non
     disconnect(db, store.code)
 
 
-async def test_scheduled_full_resync_maps_the_catalogue_and_corrects_drift(
+async def test_scheduled_full_resync_maps_the_catalogue_and_corrects_drift(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, temporal_client, shop, fake_shopify
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     store, ber, wh = shop
     fake_shopify.page_size = 1  # several pages
     by_sku = new_product(db, {"BER": 6, "WH1": 1})

@@ -7,14 +7,9 @@ from datetime import timedelta
 import pytest
 
 from activities.web_store_notices import unavailable
+from contracts.online import RefundLine
 from integrations.shopify import ShopifyStorefront
-from integrations.storefront import (
-    RefundLine,
-    StorefrontError,
-    StorefrontUnavailable,
-    StoreItem,
-    Tracking,
-)
+from integrations.storefront import StorefrontError, StorefrontUnavailable, StoreItem, Tracking
 from integrations.woocommerce import WooCommerceStorefront
 
 THROTTLED = {

@@ -19,8 +19,9 @@ from helpers.webstore import (
 )
 from sqlalchemy import select
 
+from contracts.fulfilment import FulfilmentResult
+from contracts.online import online_order_workflow_id
 from db.models import Payment
-from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -101,7 +102,8 @@ async def test_cart_holds_stock_and_refuses_what_is_not_there(api, db, web) -> N
     assert added.status_code == 200, added.text
     assert added.json()["lines"] == [{"sku": sku, "quantity": 2, "location": "BER"}]
     assert atp(db, "BER", sku) == 0
-    # One more: Berlin has no third unit and the warehouse only one, so the whole line (3) has nowhere to go.
+    # One more: Berlin has no third unit and the warehouse only one, so the whole line (3) has
+    # nowhere to go.
     more = await api.post(
         f"/storefront/carts/{cart_id}/lines", json={"sku": sku, "quantity": 1}, headers=key
     )
@@ -214,9 +216,9 @@ async def test_checkout_pays_and_fulfils(api, db, web, gateway, temporal_client)
     assert_reservations_balanced(db)
 
 
-async def test_checkout_without_a_card_waits_for_stripe_then_pickup(
+async def test_checkout_without_a_card_waits_for_stripe_then_pickup(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, web, gateway, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _, key = web
     sku = new_product(db, {"LIS": 2})
     cart = (
@@ -238,7 +240,7 @@ async def test_checkout_without_a_card_waits_for_stripe_then_pickup(
     # The customer confirms on the storefront (Stripe.js); Stripe's webhook tells the order.
     gateway.attach_and_confirm(order["payment_intent"], "pm_card_visa", key="storefront-confirm")
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
-    from workflows.contracts import PaymentEvent
+    from contracts.sale import PaymentEvent
 
     await handle.signal(
         OnlineOrderWorkflow.payment_event,

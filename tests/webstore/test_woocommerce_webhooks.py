@@ -21,9 +21,10 @@ from helpers.webstore import (
 )
 from sqlalchemy import func, select
 
+from contracts.fulfilment import FulfilmentResult
+from contracts.online import online_order_workflow_id
 from db.models_payments import WebhookEvent
 from integrations.webstore_signatures import sign
-from workflows.contracts import FulfilmentResult, online_order_workflow_id
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -86,9 +87,9 @@ async def test_the_creation_ping_is_answered_and_nothing_is_stored(api, db, woo)
     ).status_code == 404
 
 
-async def test_order_then_redelivery_then_cancellation_refunds(
+async def test_order_then_redelivery_then_cancellation_refunds(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, woo, fake_woo, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sku = new_product(db, {"LIS": 2, "WH1": 2})
     order_id = int(uuid.uuid4().int % 10**7)
     fake_woo.add_order(
@@ -97,7 +98,8 @@ async def test_order_then_redelivery_then_cancellation_refunds(
     created = woo_order(order_id, [(sku, 2, "30.00")], modified="2026-11-22T10:00:00")
     first = await post_woo(api, woo.code, created)
     assert first.status_code == 200 and first.json()["status"] == "queued", first.text
-    # WooCommerce retries with a new delivery id: the same order and modification time is a duplicate.
+    # WooCommerce retries with a new delivery id: the same order and modification time is a
+    # duplicate.
     retry = await post_woo(api, woo.code, created, delivery="another-delivery-id")
     assert retry.json()["duplicate"] is True and stored(db, woo.code) == 1
     wf = online_order_workflow_id("woocommerce", str(order_id), woo.code)

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.tenders import SaleMoney, TenderActivities
+from activities.tenders import TenderActivities
+from contracts.sale import BasketLine, SaleMoney, SaleRequest, TenderIn, sale_workflow_id
 from db.models import Payment
 from integrations.payments import Intent
 from tillflow.adapters import reader_factory
 from tillflow.workers import sale_activities, sales_worker
-from workflows.contracts import BasketLine, SaleRequest, TenderIn, sale_workflow_id
 from workflows.sale import SaleWorkflow
 
 
@@ -46,11 +46,11 @@ class CrashOnce(TenderActivities):
             raise RuntimeError("worker killed after Stripe created the intent, before our write")
 
 
-async def test_retry_after_crash_makes_one_intent_and_one_capture(
+async def test_retry_after_crash_makes_one_intent_and_one_capture(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, temporal_client, gateway
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     counting = CountingGateway(gateway)
-    tenders = CrashOnce(db, counting, reader_factory(db, gateway))  # type: ignore[arg-type]
+    tenders = CrashOnce(db, counting, reader_factory(db, gateway))
     queue = f"sales-crash-{uuid.uuid4().hex[:6]}"
     worker = sales_worker(
         temporal_client,

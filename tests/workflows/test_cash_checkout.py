@@ -10,10 +10,18 @@ from helpers.api import till_login
 from helpers.stock import assert_ledger_balanced, on_hand
 from sqlalchemy import select
 
-from activities.cash_sale import CashCheckout, CashSaleActivities, settles_in_cash
+from activities.cash_sale import CashSaleActivities
 from activities.receipts import receipt_for_order
+from contracts.sale import (
+    BasketLine,
+    CashCheckout,
+    GiftCardLine,
+    SaleRequest,
+    TenderIn,
+    sale_workflow_id,
+    settles_in_cash,
+)
 from db.models import Order, Payment, StockMovement
-from workflows.contracts import BasketLine, GiftCardLine, SaleRequest, TenderIn, sale_workflow_id
 
 SKU = "KEYRING"
 BOOK = "TEA-GREEN"  # reduced tax rate
@@ -69,7 +77,8 @@ def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-unt
         order = s.scalars(select(Order).where(Order.workflow_id == wf_id)).one()
         assert (order.total, order.change_due, order.status) == (total, 6000 - total, "completed")
     assert first.recorded.receipt.sale_id == first.recorded.number
-    # The first run builds the receipt from what it wrote; the repeat reads it back: the same receipt.
+    # The first run builds the receipt from what it wrote; the repeat reads it back: the same
+    # receipt.
     assert again.recorded.receipt == first.recorded.receipt
     assert_ledger_balanced(db)
 

@@ -12,11 +12,11 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.refunds import RefundActivities
+from contracts.returns import ReturnLineIn, ReturnRequest, return_workflow_id
 from db.repositories import customers, orders
 from domain.returns import ReturnPolicy
 from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sale_activities, sales_worker
-from workflows.contracts import ReturnLineIn, ReturnRequest, return_workflow_id
 from workflows.returns import ReturnWorkflow
 
 
@@ -44,9 +44,9 @@ async def start_return(client, queue: str, req: ReturnRequest):  # type: ignore[
     )
 
 
-async def test_crash_after_refund_refunds_exactly_once(
+async def test_crash_after_refund_refunds_exactly_once(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, cashier, db, gateway, temporal_client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sale = (
         await api.post(
             "/tills/BER1/sales",
@@ -103,11 +103,11 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
             )
             first = await start_return(env.client, queue, req)
             assert first.status == "awaiting_approval"
-            handle = env.client.get_workflow_handle_for(
+            return_handle = env.client.get_workflow_handle_for(
                 ReturnWorkflow.run, return_workflow_id(req.return_id)
             )
             await env.sleep(timedelta(minutes=31))  # skipped, not waited: the test server's clock
-            final = await handle.result()
+            final = await return_handle.result()
     assert final.status == "rejected" and "No manager decided in time" in final.message
     with db.unit_of_work() as s:
         from db.repositories import balances

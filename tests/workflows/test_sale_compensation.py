@@ -21,11 +21,18 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from activities.sale import OrderRecord, RecordedOrder, SaleActivities
+from activities.sale import SaleActivities
+from contracts.sale import (
+    BasketLine,
+    OrderRecord,
+    RecordedOrder,
+    SaleRequest,
+    TenderIn,
+    sale_workflow_id,
+)
 from db.models import Order, Payment, StockMovement
 from db.repositories import balances
 from tillflow.workers import sale_activities, sales_worker
-from workflows.contracts import BasketLine, SaleRequest, TenderIn, sale_workflow_id
 from workflows.sale import SaleWorkflow
 
 
@@ -72,9 +79,9 @@ async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: 
     return await handle.query(SaleWorkflow.status), await handle.fetch_history()
 
 
-async def test_failure_after_stock_decrement_compensates_in_reverse(
+async def test_failure_after_stock_decrement_compensates_in_reverse(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, temporal_client, gateway
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     queue = f"sales-broken-{uuid.uuid4().hex[:6]}"
     acts = [a for a in sale_activities(db, gateway) if getattr(a, "__name__", "") != "record_order"]
     worker = sales_worker(
@@ -124,10 +131,11 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(
     assert "order store rejected the write" in status.error
 
 
-async def test_failing_cash_sale_rolls_back_as_one_transaction(
+async def test_failing_cash_sale_rolls_back_as_one_transaction(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, temporal_client, gateway, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    """The sale fails after stock, cash and the order were written in the same transaction: none of it stays."""
+) -> None:
+    """The sale fails after stock, cash and the order were written in the same transaction: none of
+    it stays."""
     import activities.cash_sale
 
     written: list[tuple[int, int, int]] = []
@@ -190,8 +198,8 @@ async def test_compensation_activities_are_idempotent(db) -> None:  # type: igno
 
     from helpers.stock import location_id
 
-    from activities.sale import SaleActivities, StockCommit, StockRestore
-    from workflows.contracts import SaleLine
+    from activities.sale import SaleActivities
+    from contracts.sale import SaleLine, StockCommit, StockRestore
 
     acts = SaleActivities(db)
     loc = location_id(db, "BER")

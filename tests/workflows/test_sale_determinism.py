@@ -15,10 +15,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
-from db.repositories import balances
-from tillflow.payloads import DATA_CONVERTER
-from tillflow.workers import sales_worker
-from workflows.contracts import (
+from contracts.sale import (
     AddTenders,
     BasketLine,
     SaleRequest,
@@ -26,6 +23,9 @@ from workflows.contracts import (
     TenderIn,
     sale_workflow_id,
 )
+from db.repositories import balances
+from tillflow.payloads import DATA_CONVERTER
+from tillflow.workers import sales_worker
 from workflows.sale import SaleWorkflow
 
 LINES = (BasketLine("KEYRING", 1), BasketLine("TEA-GREEN", 2))

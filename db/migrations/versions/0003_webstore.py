@@ -18,7 +18,7 @@ branch_labels = ("webstore",)
 depends_on = None
 
 
-def _created(name: str) -> sa.Column:  # type: ignore[type-arg]
+def _created(name: str) -> sa.Column:
     return sa.Column(
         name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
@@ -144,7 +144,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("sku", name=op.f("pk_stock_sync_queue")),
     )
     # Every change of on_hand, reserved or safety stock queues its SKU for the web stores, whichever
-    # module made it (sales, reservations, returns, replays, adjustments): one place, none forgotten.
+    # module made it (sales, reservations, returns, replays, adjustments): one place, none
+    # forgotten.
     op.execute(
         """
         CREATE FUNCTION tillflow_stock_changed() RETURNS trigger AS $$

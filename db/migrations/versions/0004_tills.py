@@ -17,7 +17,7 @@ branch_labels = ("tills",)
 depends_on = None
 
 
-def _created(name: str) -> sa.Column:  # type: ignore[type-arg]
+def _created(name: str) -> sa.Column:
     return sa.Column(
         name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
