@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from contracts.cart import CartClose, CartLineOut, CartLineSet, CartOpen, CartRequest, CartState
@@ -22,11 +23,14 @@ from domain.pricing import MAX_LINE_QUANTITY
 
 def _state(view: carts.CartView) -> CartState:
     return CartState(
-        view.cart_id,
-        view.status,
-        view.expires_at,
-        tuple(CartLineOut(ln.sku, ln.quantity, ln.location_code) for ln in view.lines),
-        view.pickup_location_id,
+        cart_id=view.cart_id,
+        status=view.status,
+        expires_at=view.expires_at,
+        lines=tuple(
+            CartLineOut(sku=ln.sku, quantity=ln.quantity, location_code=ln.location_code)
+            for ln in view.lines
+        ),
+        pickup_location_id=view.pickup_location_id,
     )
 
 
@@ -78,10 +82,10 @@ class CartActivities:
 
     def _hold(
         self,
-        s,
+        s: Session,
         r: CartRequest,
         sku: str,
-        quantity: int,  # type: ignore[no-untyped-def]
+        quantity: int,
         held: tuple[int, int] | None,
         expires_at: datetime,
     ) -> None:

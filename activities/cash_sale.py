@@ -45,33 +45,33 @@ class CashSaleActivities:
             priced = price_sale(s, req, till)
             plan = _cash_plan(req, priced)
             if plan is None:
-                return CashOutcome(priced)  # rolled back: nothing was written
+                return CashOutcome(priced=priced)  # rolled back: nothing was written
             tenders, change = plan
-            outcome = StockOutcome(())
+            outcome = StockOutcome(warnings=())
             if priced.stock_lines:
                 outcome = take_stock(
                     s,
                     StockCommit(
-                        cmd.workflow_id,
-                        priced.location_id,
-                        cmd.workflow_id,
-                        priced.stock_lines,
-                        cmd.sold_at,
+                        workflow_id=cmd.workflow_id,
+                        location_id=priced.location_id,
+                        reference=cmd.workflow_id,
+                        lines=priced.stock_lines,
+                        occurred_at=cmd.sold_at,
                     ),
                 )
             payments = [
                 payment_row(
                     TenderAttempt(
-                        cmd.workflow_id,
-                        n,
-                        CASH,
-                        t.amount,
-                        t.tendered,
-                        priced.currency,
-                        req.till_code,
-                        priced.till_id,
-                        priced.location_id,
-                        t.reference,
+                        workflow_id=cmd.workflow_id,
+                        number=n,
+                        kind=CASH,
+                        amount=t.amount,
+                        tendered=t.tendered,
+                        currency=priced.currency,
+                        till_code=req.till_code,
+                        till_id=priced.till_id,
+                        location_id=priced.location_id,
+                        reference=t.reference,
                     ),
                     status="completed",
                     provider_ref=t.reference,
@@ -81,21 +81,25 @@ class CashSaleActivities:
             recorded = record_order(
                 s,
                 OrderRecord(
-                    cmd.workflow_id,
-                    req.till_code,
-                    priced,
-                    req.cashier_id,
-                    tenders,
-                    change,
-                    outcome.warnings,
-                    cmd.sold_at,
-                    req.customer_id,
+                    workflow_id=cmd.workflow_id,
+                    till_code=req.till_code,
+                    priced=priced,
+                    cashier_id=req.cashier_id,
+                    tenders=tenders,
+                    change_due=change,
+                    warnings=outcome.warnings,
+                    placed_at=cmd.sold_at,
+                    customer_id=req.customer_id,
                 ),
                 till,
                 payments,
             )
-        stock = StockOutcome(recorded.warnings, outcome.taken_from_orders)
-        return CashOutcome(priced, recorded, stock, tenders, change)
+        stock = StockOutcome(
+            warnings=recorded.warnings, taken_from_orders=outcome.taken_from_orders
+        )
+        return CashOutcome(
+            priced=priced, recorded=recorded, stock=stock, tenders=tenders, change_due=change
+        )
 
 
 def _cash_plan(req: SaleRequest, priced: PricedSale) -> tuple[tuple[TenderOut, ...], int] | None:
@@ -105,7 +109,7 @@ def _cash_plan(req: SaleRequest, priced: PricedSale) -> tuple[tuple[TenderOut, .
     if book is None:
         return None
     taken = tuple(
-        TenderOut(p.kind, p.applied, p.tendered, t.reference)
+        TenderOut(kind=p.kind, amount=p.applied, tendered=p.tendered, reference=t.reference)
         for p, t in zip(book.taken, req.tenders, strict=True)
     )
     return taken, book.change

@@ -41,7 +41,7 @@ from integrations.notifier import Notifier
 
 
 def _line(ln: TaskLine) -> FulfilmentLine:
-    return FulfilmentLine(ln.sku, ln.quantity, ln.name)
+    return FulfilmentLine(sku=ln.sku, quantity=ln.quantity, name=ln.name)
 
 
 @encode_errors
@@ -64,16 +64,16 @@ class FulfilmentActivities:
             hours = store_hours.hours(s, req.location_id)
         c = self.config
         return Setup(
-            ref.name,
-            ref.address,
-            ref.timezone,
-            hours.describe(),
-            {sku: item.name for sku, item in items.items()},
-            c.pick_sla_minutes * 60,
-            c.pickup_hold_days,
-            c.pickup_reminder_hours * 3600,
-            c.pickup_code_attempts,
-            c.search_attributes,
+            location_name=ref.name,
+            location_address=ref.address,
+            timezone=ref.timezone,
+            hours=hours.describe(),
+            names={sku: item.name for sku, item in items.items()},
+            pick_sla_s=c.pick_sla_minutes * 60,
+            hold_days=c.pickup_hold_days,
+            reminder_s=c.pickup_reminder_hours * 3600,
+            code_attempts=c.pickup_code_attempts,
+            search_attributes=c.search_attributes,
         )
 
     @activity.defn(name="fulfilment.open_task")
@@ -105,14 +105,26 @@ class FulfilmentActivities:
                     dict(cmd.detail),
                 ),
             )
-        return TaskRef(t.id, t.kind, t.due_at, tuple(_line(ln) for ln in t.lines), t.status)
+        return TaskRef(
+            id=t.id,
+            kind=t.kind,
+            due_at=t.due_at,
+            lines=tuple(_line(ln) for ln in t.lines),
+            status=t.status,
+        )
 
     @activity.defn(name="fulfilment.claim")
     def claim(self, cmd: ClaimCmd) -> TaskRef:
         """Someone takes the task; another person's claim stands unless a manager takes it over."""
         with self.db.unit_of_work() as s:
             t = fulfilment.claim(s, cmd.task_id, cmd.user_id, cmd.at, take_over=cmd.take_over)
-        return TaskRef(t.id, t.kind, t.due_at, tuple(_line(ln) for ln in t.lines), t.status)
+        return TaskRef(
+            id=t.id,
+            kind=t.kind,
+            due_at=t.due_at,
+            lines=tuple(_line(ln) for ln in t.lines),
+            status=t.status,
+        )
 
     @activity.defn(name="fulfilment.close_task")
     def close_task(self, cmd: CloseTask) -> None:
@@ -206,7 +218,7 @@ class FulfilmentActivities:
         with self.db.unit_of_work() as s:
             hours = store_hours.hours(s, req.location_id)
         at = hours.hold_deadline(req.start, req.days)
-        return Deadline(at, hours.local(at).strftime("%a %d %b %H:%M"))
+        return Deadline(at=at, local=hours.local(at).strftime("%a %d %b %H:%M"))
 
     @activity.defn(name="fulfilment.hold_for_pickup")
     def hold_for_pickup(self, cmd: HoldCmd) -> int:

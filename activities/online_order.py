@@ -6,6 +6,7 @@ target (not added to), ledger rows and exception entries carry unique keys.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from contracts.common import FULFILMENT_TASK_QUEUE
@@ -100,15 +101,15 @@ class OnlineOrderActivities:
                 )
             if problems:
                 return Accepted(
-                    False,
-                    (),
-                    "",
-                    o.currency,
-                    o.total,
-                    store.location_ids,
-                    pickup_id,
-                    tuple(p[2] for p in problems),
-                    self.fulfilment_queue,
+                    ok=False,
+                    lines=(),
+                    order_number="",
+                    currency=o.currency,
+                    total=o.total,
+                    location_ids=store.location_ids,
+                    pickup_location_id=pickup_id,
+                    problems=tuple(p[2] for p in problems),
+                    fulfilment_queue=self.fulfilment_queue,
                 )
             lines = self._price(
                 s,
@@ -158,21 +159,21 @@ class OnlineOrderActivities:
             if req.retry:
                 order_exceptions.resolve_for_order(s, req.workflow_id)
         return Accepted(
-            True,
-            lines,
-            number,
-            o.currency,
-            sum(ln.gross for ln in lines),
-            store.location_ids,
-            pickup_id,
+            ok=True,
+            lines=lines,
+            order_number=number,
+            currency=o.currency,
+            total=sum(ln.gross for ln in lines),
+            location_ids=store.location_ids,
+            pickup_location_id=pickup_id,
             fulfilment_queue=self.fulfilment_queue,
         )
 
     def _price(
         self,
-        s,
+        s: Session,
         r: OnlineOrderRequest,
-        location_id: int | None,  # type: ignore[no-untyped-def]
+        location_id: int | None,
         mapped: dict[str, str],
     ) -> tuple[MappedLine, ...]:
         o = r.order
@@ -186,16 +187,16 @@ class OnlineOrderActivities:
             )
             return tuple(
                 MappedLine(
-                    q.sku,
-                    q.quantity,
-                    q.name,
-                    q.unit_price,
-                    q.net,
-                    q.tax,
-                    q.gross,
-                    q.tax_code,
-                    q.tax_rate_bp,
-                    ln.line_id,
+                    sku=q.sku,
+                    quantity=q.quantity,
+                    name=q.name,
+                    unit_price=q.unit_price,
+                    net=q.net,
+                    tax=q.tax,
+                    gross=q.gross,
+                    tax_code=q.tax_code,
+                    tax_rate_bp=q.tax_rate_bp,
+                    external_line_id=ln.line_id,
                 )
                 for q, ln in zip(quote.lines, o.lines, strict=True)
             )
@@ -224,11 +225,16 @@ class OnlineOrderActivities:
                 exclude=req.exclude,
             )
         except routing.Unroutable as err:
-            return Routed(False, (), err.message, err.shortfalls)
+            return Routed(ok=False, lines=(), message=err.message, shortfalls=err.shortfalls)
         return Routed(
-            True,
-            tuple(
-                PlacedLine(a.location_id, codes[a.location_id], a.sku, a.quantity)
+            ok=True,
+            lines=tuple(
+                PlacedLine(
+                    location_id=a.location_id,
+                    location_code=codes[a.location_id],
+                    sku=a.sku,
+                    quantity=a.quantity,
+                )
                 for a in plan.allocations
             ),
         )
@@ -328,7 +334,14 @@ class OnlineOrderActivities:
                         continue  # taken meanwhile: nothing changed, try the next location
                     mine[(site.location_id, req.sku)] = held + n
                     moves.append(
-                        Move(req.location_id, from_code, site.location_id, site.code, req.sku, n)
+                        Move(
+                            from_location_id=req.location_id,
+                            from_location_code=from_code,
+                            to_location_id=site.location_id,
+                            to_location_code=site.code,
+                            sku=req.sku,
+                            quantity=n,
+                        )
                     )
                     need -= n
                 moved = sum(m.quantity for m in moves)
@@ -343,10 +356,15 @@ class OnlineOrderActivities:
                     )
             codes = availability.location_codes(s, {loc for loc, _ in mine})
             lines = tuple(
-                PlacedLine(h.location_id, codes.get(h.location_id, ""), h.sku, h.quantity)
+                PlacedLine(
+                    location_id=h.location_id,
+                    location_code=codes.get(h.location_id, ""),
+                    sku=h.sku,
+                    quantity=h.quantity,
+                )
                 for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
             )
-        return Resourced(tuple(moves), need, lines)
+        return Resourced(moves=tuple(moves), short=need, lines=lines)
 
     @activity.defn(name="online.consume")
     def consume(self, req: ConsumeRequest) -> int:
@@ -418,14 +436,14 @@ def _plus(site: routing.Site, held: list[reservations.Hold]) -> routing.Site:
 def _external(ln: ExternalLine, sku: str, inclusive: bool) -> MappedLine:
     gross = ln.unit_price * ln.quantity + (0 if inclusive else ln.tax)
     return MappedLine(
-        sku,
-        ln.quantity,
-        ln.title or sku,
-        ln.unit_price,
-        gross - ln.tax,
-        ln.tax,
-        gross,
-        "web",
-        ln.tax_rate_bp,
-        ln.line_id,
+        sku=sku,
+        quantity=ln.quantity,
+        name=ln.title or sku,
+        unit_price=ln.unit_price,
+        net=gross - ln.tax,
+        tax=ln.tax,
+        gross=gross,
+        tax_code="web",
+        tax_rate_bp=ln.tax_rate_bp,
+        external_line_id=ln.line_id,
     )

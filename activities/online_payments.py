@@ -79,7 +79,7 @@ class OnlinePaymentActivities:
         with self.db.unit_of_work() as s:
             row = orders.payment_by_key(s, payment_key(check.workflow_id))
             if row is None or not row.provider_ref:
-                return PaymentState("", "missing", False)
+                return PaymentState(intent_id="", status="missing", authorized=False)
             payment_id, ref = row.id, row.provider_ref
         return self._record(payment_id, self.gateway.retrieve_intent(ref))
 
@@ -97,9 +97,9 @@ class OnlinePaymentActivities:
                     failure_message=intent.decline_message[:300],
                 )
         return PaymentState(
-            intent.id,
-            intent.status,
-            intent.authorized,
-            intent.client_secret,
-            intent.decline_message,
+            intent_id=intent.id,
+            status=intent.status,
+            authorized=intent.authorized,
+            client_secret=intent.client_secret,
+            message=intent.decline_message,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -25,13 +25,15 @@ if TYPE_CHECKING:  # activities.sale imports this module
     from contracts.sale import PricedSale
 
 
-def _taxes(lines: list) -> tuple[ReceiptTax, ...]:  # type: ignore[type-arg]
+def _taxes(lines: Sequence[Any]) -> tuple[ReceiptTax, ...]:
     by_rate: dict[tuple[str, int], list[int]] = {}
     for ln in lines:
         acc = by_rate.setdefault((ln.tax_code, ln.tax_rate_bp), [0, 0])
         acc[0] += ln.net
         acc[1] += ln.tax
-    return tuple(ReceiptTax(c, r, n, t) for (c, r), (n, t) in sorted(by_rate.items()))
+    return tuple(
+        ReceiptTax(code=c, rate_bp=r, net=n, tax=t) for (c, r), (n, t) in sorted(by_rate.items())
+    )
 
 
 def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
@@ -45,7 +47,14 @@ def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
 
 def _receipt_lines(lines: Sequence[SaleLine] | Sequence[OrderLine]) -> tuple[ReceiptLine, ...]:
     return tuple(
-        ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+        ReceiptLine(
+            name=ln.name,
+            sku=ln.sku,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            line_total=ln.gross,
+            tax_code=ln.tax_code,
+        )
         for ln in lines
     )
 
@@ -83,9 +92,9 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         total=order.total,
         tenders=tuple(
             ReceiptTender(
-                p.tender,
-                p.tendered,
-                _tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref),
+                kind=p.tender,
+                amount=p.tendered,
+                detail=_tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref),
             )
             for p in pays
         ),
@@ -125,7 +134,9 @@ def receipt_of_sale(
         total=priced.total,
         tenders=tuple(
             ReceiptTender(
-                t.kind, t.tendered, _tender_detail(t.kind, t.card_brand, t.card_last4, t.reference)
+                kind=t.kind,
+                amount=t.tendered,
+                detail=_tender_detail(t.kind, t.card_brand, t.card_last4, t.reference),
             )
             for t in tenders
         ),

@@ -30,7 +30,9 @@ class RefundActivities:
         """Cards (Stripe refund of that PaymentIntent), cash from the drawer, balances credited back."""
         parts = self._plan(req)
         done = [self._refund_part(req, row_id) for row_id in parts]
-        return RefundOutcome(tuple(done), sum(p.amount for p in done if p.kind == "cash"))
+        return RefundOutcome(
+            parts=tuple(done), cash_out=sum(p.amount for p in done if p.kind == "cash")
+        )
 
     def after_provider_refund(self, refund_id: str) -> None:
         """Hook between the provider's refund and our own write (tests simulate a crash here)."""
@@ -83,7 +85,7 @@ class RefundActivities:
             )
             intent, code = p.provider_ref, p.provider_ref
         if status == "succeeded":
-            return RefundedPart(kind, r.payment_id, amount, ref)
+            return RefundedPart(kind=kind, payment_id=r.payment_id, amount=amount, provider_ref=ref)
         provider_ref = ""
         if kind == "card":
             # Found by our key if an earlier attempt reached the provider but not our database.
@@ -109,4 +111,6 @@ class RefundActivities:
                 )
                 provider_ref = code
             orders.update_refund(s, refund_id, status="succeeded", provider_ref=provider_ref)
-        return RefundedPart(kind, r.payment_id, amount, provider_ref)
+        return RefundedPart(
+            kind=kind, payment_id=r.payment_id, amount=amount, provider_ref=provider_ref
+        )

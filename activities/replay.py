@@ -79,14 +79,18 @@ class ReplayActivities:
                 done = order is not None and order.status == "completed"
                 out.append(
                     ReceivedEntry(
-                        e.client_sale_id,
-                        wf_id,
-                        cashiers[e.cashier] or req.uploaded_by,
-                        order.number if done and order else "",
+                        client_sale_id=e.client_sale_id,
+                        workflow_id=wf_id,
+                        cashier_id=cashiers[e.cashier] or req.uploaded_by,
+                        order_number=order.number if done and order else "",
                     )
                 )
             return ReceivedBatch(
-                till.till_id, till.location_id, till.location_code, till.currency, tuple(out)
+                till_id=till.till_id,
+                location_id=till.location_id,
+                location_code=till.location_code,
+                currency=till.currency,
+                entries=tuple(out),
             )
 
     @staticmethod
@@ -126,7 +130,7 @@ class ReplayActivities:
                 f"card capture unavailable: {err}", type="CaptureUnavailable"
             ) from err
         if outcome.approved:
-            return CardCaptured(True, outcome.provider_ref)
+            return CardCaptured(approved=True, provider_ref=outcome.provider_ref)
         with self.db.unit_of_work() as s:
             task = tills.add_collection_task(
                 s,
@@ -154,7 +158,7 @@ class ReplayActivities:
                     sold_at=cmd.sold_at,
                 ),
             )
-            return CardCaptured(False, "", task.id)
+            return CardCaptured(approved=False, provider_ref="", collection_task_id=task.id)
 
     @activity.defn(name="replay.record_outcome")
     def record_outcome(self, cmd: OutcomeRecord) -> ReplayEntryResult:
@@ -183,11 +187,25 @@ class ReplayActivities:
                     s, cmd.workflow_id, status="applied", order_number=order.number, message=message
                 )
                 return ReplayEntryResult(
-                    cmd.client_sale_id, "applied", order.number, message, len(short)
+                    client_sale_id=cmd.client_sale_id,
+                    status="applied",
+                    sale_id=order.number,
+                    message=message,
+                    variances=len(short),
                 )
             if cmd.failure:
                 tills.mark_entry(
                     s, cmd.workflow_id, status="flagged", order_number=None, message=cmd.failure
                 )
-                return ReplayEntryResult(cmd.client_sale_id, "flagged", "", cmd.failure)
-            return ReplayEntryResult(cmd.client_sale_id, "pending", "", "still being applied")
+                return ReplayEntryResult(
+                    client_sale_id=cmd.client_sale_id,
+                    status="flagged",
+                    sale_id="",
+                    message=cmd.failure,
+                )
+            return ReplayEntryResult(
+                client_sale_id=cmd.client_sale_id,
+                status="pending",
+                sale_id="",
+                message="still being applied",
+            )

@@ -84,29 +84,29 @@ class ReturnActivities:
         by_no = {x.line_no: x for x in sold_lines}
         lines = tuple(
             AssessedLine(
-                i,
-                a.line_no,
-                sold[a.line_no].sku,
-                sold[a.line_no].name,
-                a.quantity,
-                line_refund(by_no[a.line_no], a.quantity),
-                a.disposition,
-                a.reason,
-                a.serial,
+                line_no=i,
+                order_line_no=a.line_no,
+                sku=sold[a.line_no].sku,
+                name=sold[a.line_no].name,
+                quantity=a.quantity,
+                refund_amount=line_refund(by_no[a.line_no], a.quantity),
+                disposition=a.disposition,
+                reason=a.reason,
+                serial=a.serial,
             )
             for i, a in enumerate(req.lines, start=1)
         )
         web_store, _, web_order_id = (order.external_id or "").partition(":")
         return ReturnAssessment(
-            order.currency,
-            till.location_id,
-            till.till_id,
-            order.id,
-            order.workflow_id,
-            lines,
-            verdict.refund_total,
-            verdict.refund_method,
-            verdict.approval_reasons,
+            currency=order.currency,
+            location_id=till.location_id,
+            till_id=till.till_id,
+            order_id=order.id,
+            sale_workflow_id=order.workflow_id,
+            lines=lines,
+            refund_total=verdict.refund_total,
+            refund_method=verdict.refund_method,
+            approval_reasons=verdict.approval_reasons,
             channel=order.channel,
             web_store=web_store if web_order_id else "",
             web_order_id=web_order_id,
@@ -130,15 +130,15 @@ class ReturnActivities:
             check_asked(item.name, a.quantity, a.disposition)
             lines.append(
                 AssessedLine(
-                    i,
-                    None,
-                    item.sku,
-                    item.name,
-                    a.quantity,
-                    item.unit_price * a.quantity,
-                    a.disposition,
-                    a.reason,
-                    a.serial,
+                    line_no=i,
+                    order_line_no=None,
+                    sku=item.sku,
+                    name=item.name,
+                    quantity=a.quantity,
+                    refund_amount=item.unit_price * a.quantity,
+                    disposition=a.disposition,
+                    reason=a.reason,
+                    serial=a.serial,
                 )
             )
         total = sum(ln.refund_amount for ln in lines)
@@ -146,16 +146,16 @@ class ReturnActivities:
         had = returns.receiptless_credit_since(s, req.customer_id, since)
         verdict = assess_without_receipt(self.policy, total, had, till.currency)
         return ReturnAssessment(
-            till.currency,
-            till.location_id,
-            till.till_id,
-            None,
-            "",
-            tuple(lines),
-            total,
-            verdict.refund_method,
-            verdict.approval_reasons,
-            verdict.fraud_signal,
+            currency=till.currency,
+            location_id=till.location_id,
+            till_id=till.till_id,
+            order_id=None,
+            sale_workflow_id="",
+            lines=tuple(lines),
+            refund_total=total,
+            refund_method=verdict.refund_method,
+            approval_reasons=verdict.approval_reasons,
+            fraud_signal=verdict.fraud_signal,
         )
 
     @activity.defn(name="return.claim")
@@ -295,12 +295,12 @@ class ReturnActivities:
                 currency=ret.currency,
                 lines=tuple(
                     ReceiptLine(
-                        names[ln.sku].name if ln.sku in names else ln.sku,
-                        ln.sku,
-                        -ln.quantity,
-                        ln.refund_amount // ln.quantity,
-                        -ln.refund_amount,
-                        ln.disposition,
+                        name=names[ln.sku].name if ln.sku in names else ln.sku,
+                        sku=ln.sku,
+                        quantity=-ln.quantity,
+                        unit_price=ln.refund_amount // ln.quantity,
+                        line_total=-ln.refund_amount,
+                        tax_code=ln.disposition,
                     )
                     for ln in lines
                 ),
@@ -308,7 +308,9 @@ class ReturnActivities:
                 subtotal=-ret.refund_total,
                 tax_total=0,
                 total=-ret.refund_total,
-                tenders=(ReceiptTender(f"refund: {ret.refund_method}", ret.refund_total),),
+                tenders=(
+                    ReceiptTender(kind=f"refund: {ret.refund_method}", amount=ret.refund_total),
+                ),
                 change_due=0,
                 footer="RETURN — keep this receipt",
                 notes=(

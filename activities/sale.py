@@ -105,12 +105,16 @@ class SaleActivities:
                     posted = balances.post_gift_card(
                         s, code, delta=amount, reason="reload", reference=cmd.workflow_id, key=key
                     )
-                    out.append(IssuedGiftCard(code.strip().upper(), amount, posted.balance))
+                    out.append(
+                        IssuedGiftCard(
+                            code=code.strip().upper(), amount=amount, balance=posted.balance
+                        )
+                    )
                 else:
                     card = balances.issue_gift_card(
                         s, amount=amount, currency=cmd.currency, key=key, reference=cmd.workflow_id
                     )
-                    out.append(IssuedGiftCard(card.code, amount, card.balance))
+                    out.append(IssuedGiftCard(code=card.code, amount=amount, balance=card.balance))
         return tuple(out)
 
     @activity.defn(name="sale.record_order")
@@ -181,7 +185,13 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
         }
     )
     taken = tuple(
-        StockTaken(order, cmd.location_id, sku, n, cmd.workflow_id)
+        StockTaken(
+            order_workflow_id=order,
+            location_id=cmd.location_id,
+            sku=sku,
+            quantity=n,
+            sale_workflow_id=cmd.workflow_id,
+        )
         for sku in short
         for order, n in reservations.orders_to_resource(s, cmd.location_id, sku)
     )
@@ -198,7 +208,7 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
             warnings.append(
                 f"{line.name}: this unit was held for an online order; the order will be re-sourced."
             )
-    return StockOutcome(tuple(warnings), taken)
+    return StockOutcome(warnings=tuple(warnings), taken_from_orders=taken)
 
 
 def record_order(
@@ -240,7 +250,9 @@ def record_order(
         receipt = receipt_of_sale(
             till, added.number, added.cashier_name, cmd.placed_at, p, cmd.tenders, cmd.change_due
         )
-        return RecordedOrder(added.number, receipt, cmd.warnings)
+        return RecordedOrder(number=added.number, receipt=receipt, warnings=cmd.warnings)
     order = orders.order_by_workflow(s, cmd.workflow_id)
     assert order is not None
-    return RecordedOrder(order.number, receipt_of(s, order), tuple(order.warnings or ()))
+    return RecordedOrder(
+        number=order.number, receipt=receipt_of(s, order), warnings=tuple(order.warnings or ())
+    )

@@ -56,4 +56,10 @@ class ShippingActivities:
                 label_path=label.path,
                 label_format=label.format,
             )
-        return ParcelOut(p.tracking_number, p.carrier, p.tracking_url, p.label_path, p.weight_g)
+        return ParcelOut(
+            tracking_number=p.tracking_number,
+            carrier=p.carrier,
+            tracking_url=p.tracking_url,
+            label_path=p.label_path,
+            weight_g=p.weight_g,
+        )

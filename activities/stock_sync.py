@@ -82,7 +82,7 @@ class StockSyncActivities:
                         stock_sync.ack(s, entries)
                         entries = []
             if pushes or time.monotonic() >= deadline:
-                return DueSkus(tuple(entries), tuple(pushes))
+                return DueSkus(entries=tuple(entries), pushes=tuple(pushes))
             activity.heartbeat()
             time.sleep(req.poll_ms / 1000)
 
@@ -95,7 +95,9 @@ class StockSyncActivities:
             listings = webstores.listings(s, store.id, list(req.skus)) if store else []
         adapter = self.storefronts(req.store_code) if store else None
         if store is None or adapter is None:
-            return PushResult(req.store_code, 0)  # disconnected meanwhile, or no stock adapter
+            return PushResult(
+                store_code=req.store_code, sent=0
+            )  # disconnected meanwhile, or no stock adapter
         sent, refused = 0, []
         for item in listings:
             activity.heartbeat(item.sku)
@@ -103,7 +105,7 @@ class StockSyncActivities:
             sent += n
             if error:
                 refused.append(item.sku)
-        return PushResult(req.store_code, sent, tuple(refused))
+        return PushResult(store_code=req.store_code, sent=sent, refused=tuple(refused))
 
     def _push_listing(
         self,
@@ -159,7 +161,7 @@ class StockSyncActivities:
             store = webstores.store(s, req.store_code, active_only=True)
         adapter = self.storefronts(req.store_code) if store else None
         if store is None or adapter is None:
-            return ResyncResult(req.store_code, 0, 0)
+            return ResyncResult(store_code=req.store_code, listed=0, sent=0)
         try:
             if req.refresh_listings:
                 self._refresh(store, adapter.catalogue())
@@ -179,7 +181,9 @@ class StockSyncActivities:
                     errors.append(error)
             except ApplicationError as err:
                 errors.append(str(err))
-        return ResyncResult(store.code, len(listings), sent, tuple(errors[:20]))
+        return ResyncResult(
+            store_code=store.code, listed=len(listings), sent=sent, errors=tuple(errors[:20])
+        )
 
     def _push_waiting(
         self,

@@ -63,7 +63,7 @@ class TenderActivities:
         """Record cash taken into the drawer (or an exchange credit from a return)."""
         with self.db.unit_of_work() as s:
             orders.insert_payment(s, self._payment(t, status="completed", provider_ref=t.reference))
-        return TenderResult(True, reference=t.reference)
+        return TenderResult(approved=True, reference=t.reference)
 
     @activity.defn(name="tender.offline_card")
     def offline_card(self, t: TenderAttempt) -> TenderResult:
@@ -80,7 +80,7 @@ class TenderActivities:
                     provider_ref=t.reference,
                 ),
             )
-        return TenderResult(True, reference=t.reference)
+        return TenderResult(approved=True, reference=t.reference)
 
     @activity.defn(name="tender.balance")
     def balance(self, t: TenderAttempt) -> TenderResult:
@@ -116,8 +116,8 @@ class TenderActivities:
                     s, self._payment(t, status="completed", provider_ref=t.reference.upper())
                 )
         except balances.InsufficientBalance as err:
-            return TenderResult(False, err.message)
-        return TenderResult(True, reference=t.reference.upper())
+            return TenderResult(approved=False, message=err.message)
+        return TenderResult(approved=True, reference=t.reference.upper())
 
     # ---- cards: regular activities (provider round trips, customer at the reader) --------
 
@@ -145,18 +145,20 @@ class TenderActivities:
                 intent = self._wait_for_card(intent.id)
         except GatewayError as err:
             self._finish(payment_id, "declined", failure=str(err))
-            return TenderResult(False, f"Card declined: {err}")
+            return TenderResult(approved=False, message=f"Card declined: {err}")
         if intent.authorized:
             self._finish(payment_id, "authorized", brand=intent.card_brand, last4=intent.card_last4)
             return TenderResult(
-                True,
+                approved=True,
                 reference=intent.id,
                 card_brand=intent.card_brand,
                 card_last4=intent.card_last4,
             )
         message = intent.decline_message or "The card was not authorized."
         self._finish(payment_id, "declined", failure=message)
-        return TenderResult(False, f"Card declined: {message}", reference=intent.id)
+        return TenderResult(
+            approved=False, message=f"Card declined: {message}", reference=intent.id
+        )
 
     def after_intent_created(self, intent: Intent) -> None:
         """Hook between the provider's answer and our own write (tests simulate a crash here)."""
@@ -281,5 +283,8 @@ class TenderActivities:
         with self.db.unit_of_work() as s:
             p = orders.payment(s, payment_id)
             return TenderResult(
-                True, reference=p.provider_ref, card_brand=p.card_brand, card_last4=p.card_last4
+                approved=True,
+                reference=p.provider_ref,
+                card_brand=p.card_brand,
+                card_last4=p.card_last4,
             )

@@ -69,4 +69,4 @@ class WebStoreNoticeActivities:
             raise unavailable(err) from err
         except StorefrontError as err:
             raise refused(err) from err
-        return StoreRefundResult(done.id, done.amount, done.created)
+        return StoreRefundResult(refund_id=done.id, amount=done.amount, created=done.created)

@@ -55,7 +55,7 @@ def require_staff(
 
 
 def staff(principal: Principal) -> Staff:
-    return Staff(principal.user_id, principal.display_name, principal.role)
+    return Staff(user_id=principal.user_id, name=principal.display_name, role=principal.role)
 
 
 def task_at(db: Database, ref: LocationRef, task_id: int) -> TaskView:

@@ -89,9 +89,20 @@ def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | No
         order = woocommerce_order(d.body)
         version = timestamp_us(woocommerce_version(d.body))
     request = OnlineOrderRequest(
-        d.provider, d.store, order, version, allow_split=allow_split, stores_first=stores_first
+        source=d.provider,
+        store_code=d.store,
+        order=order,
+        version_us=version,
+        allow_split=allow_split,
+        stores_first=stores_first,
     )
-    event = WebStoreEvent(d.topic, version, order.cancelled, order.financial_status, order.status)
+    event = WebStoreEvent(
+        topic=d.topic,
+        version_us=version,
+        cancelled=order.cancelled,
+        financial_status=order.financial_status,
+        status=order.status,
+    )
     return Work(online_order_workflow_id(d.provider, order.external_id, d.store), request, event)
 
 

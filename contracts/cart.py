@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -13,6 +14,7 @@ from contracts.common import search_attributes
 from contracts.errors import decode
 from domain.errors import Conflict
 
+CartStatus = Literal["open", "checked_out", "expired"]
 CART_WORKFLOW = "Cart"
 CHANGE_UPDATE = "change"  # set one line's quantity (holds stock for it)
 CHECKOUT_UPDATE = "checkout"  # freeze the cart for its order
@@ -26,7 +28,7 @@ def cart_workflow_id(cart_id: str) -> str:
     return f"cart:{cart_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartRequest:
     cart_id: str
     store_code: str
@@ -36,36 +38,36 @@ class CartRequest:
     ttl_s: int = CART_TTL_S
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartLineChange:
     sku: str
     quantity: int
     mode: str = "add"  # add (to what the cart holds) | set (exactly; 0 removes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartLineOut:
     sku: str
     quantity: int
     location_code: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartState:
     cart_id: str
-    status: str  # open | checked_out | expired
+    status: CartStatus  # open | checked_out | expired
     expires_at: datetime
     lines: tuple[CartLineOut, ...]
     pickup_location_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartOpen:
     request: CartRequest
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartLineSet:
     request: CartRequest
     sku: str
@@ -73,10 +75,10 @@ class CartLineSet:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CartClose:
     cart_id: str
-    status: str  # checked_out | expired
+    status: CartStatus  # checked_out | expired
 
 
 # ---- client side ------------------------------------------------------------------------------
@@ -85,7 +87,7 @@ class CartClose:
 async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartState:
     """Update-with-start a new cart; answers once the cart exists. A used cart id is never reused."""
     workflow_id = cart_workflow_id(req.cart_id)
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, CartState] = WithStartWorkflowOperation(
         CART_WORKFLOW,
         req,
         id=workflow_id,

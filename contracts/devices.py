@@ -23,7 +23,7 @@ def device_task_queue(till_code: str) -> str:
     return f"devices:{till_code}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptLine:
     name: str
     sku: str
@@ -33,7 +33,7 @@ class ReceiptLine:
     tax_code: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptTax:
     code: str
     rate_bp: int  # basis points: 2000 = 20 %
@@ -41,14 +41,14 @@ class ReceiptTax:
     tax: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptTender:
     kind: str
     amount: int
     detail: str = ""  # e.g. "VISA ****4242"; never a card number
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Receipt:
     sale_id: str
     store_name: str
@@ -70,20 +70,20 @@ class Receipt:
     notes: tuple[str, ...] = ()  # e.g. gift cards issued, printed above the footer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PrintJob:
     job_id: str  # idempotency: the device worker prints each job id once
     receipt: Receipt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DrawerKick:
     job_id: str
     till_code: str
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceResult:
     job_id: str
     done: bool
@@ -91,7 +91,7 @@ class DeviceResult:
     bytes_sent: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleDevices:
     """Everything a finished sale asks of its till's devices, in one activity: the drawer first
     (cash only), then the receipt. Each job still reaches the device once."""
@@ -100,13 +100,13 @@ class SaleDevices:
     drawer: DrawerKick | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleDevicesResult:
     receipt: DeviceResult
     drawer: DeviceResult | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReprintRequest:
     till_code: str
     order_number: str
@@ -116,7 +116,7 @@ def reprint_workflow_id(order_number: str, request_id: str) -> str:
     return f"reprint:{order_number}:{request_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptRequest:
     order_number: str
     reprint: bool = False

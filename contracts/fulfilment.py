@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.client import (
     Client,
@@ -17,6 +17,22 @@ from contracts.common import FULFILMENT_TASK_QUEUE
 from contracts.errors import decode
 from domain.errors import Conflict, TemporarilyUnavailable
 
+FulfilmentOutcome = Literal[
+    "picked_up", "shipped", "rejected", "expired", "cancelled", "withdrawn", "failed"
+]
+FulfilmentPhase = Literal[
+    "picking",
+    "ready",
+    "packing",
+    "labelled",
+    "shipped",
+    "collected",
+    "expired",
+    "rejected",
+    "withdrawn",
+    "cancelled",
+    "failed",
+]
 TASK_QUEUE = FULFILMENT_TASK_QUEUE
 BOPIS_WORKFLOW, SHIP_WORKFLOW = "Bopis", "ShipFromStore"
 # Updates staff (and customers, for `arrived`) send; each answers with the FulfilmentState.
@@ -42,14 +58,14 @@ def fulfilment_workflow_id(kind: str, order_workflow_id: str, location_code: str
     return f"{'bopis' if kind == BOPIS_WORKFLOW else 'ship'}:{order_workflow_id}:{location_code}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentLine:
     sku: str
     quantity: int
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentRequest:
     """Input of a Bopis / ShipFromStore child: what one location picks for an online order.
 
@@ -67,19 +83,19 @@ class FulfilmentRequest:
     country: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentLines:
     """Signals `add_lines` / `withdraw_lines`: the parent moved lines to or from this location."""
 
     lines: tuple[FulfilmentLine, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentResult:
     """picked_up | shipped: done; rejected: the store cannot (re-route); expired | cancelled: give up;
     withdrawn: every line was moved elsewhere."""
 
-    status: str
+    status: FulfilmentOutcome
     tracking_number: str = ""
     carrier: str = ""
     tracking_url: str = ""
@@ -99,33 +115,33 @@ def pickup_barcode(order_number: str, code: str) -> str:
     return f"PU:{order_number}:{code}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Staff:
     user_id: int
     name: str = ""
     role: str = "fulfilment"  # fulfilment | manager
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClaimTask:
     task_id: int
     staff: Staff
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PickScan:
     barcode: str
     quantity: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PickReport:
     task_id: int
     staff: Staff
     scans: tuple[PickScan, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShortageReport:
     task_id: int
     staff: Staff
@@ -133,14 +149,14 @@ class ShortageReport:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rejection:
     task_id: int
     staff: Staff
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackReport:
     task_id: int
     staff: Staff
@@ -150,13 +166,13 @@ class PackReport:
     height_cm: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShipReport:
     task_id: int
     staff: Staff
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HandOver:
     staff: Staff
     code: str = ""
@@ -164,20 +180,20 @@ class HandOver:
     id_checked: bool = False  # a manager checked the customer's ID (forgotten or locked code)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CurbsideArrival:
     code: str
     bay: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Extension:
     staff: Staff
     days: float
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ParcelOut:
     tracking_number: str
     carrier: str
@@ -186,7 +202,7 @@ class ParcelOut:
     weight_g: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentState:
     """Where a Bopis / ShipFromStore stands (the query, and every update's answer)."""
 
@@ -195,7 +211,7 @@ class FulfilmentState:
     order_number: str
     location_code: str
     # picking | ready | collected | expired | packing | labelled | shipped | rejected | withdrawn | cancelled
-    phase: str
+    phase: FulfilmentPhase
     lines: tuple[FulfilmentLine, ...]
     picked: tuple[FulfilmentLine, ...] = ()
     task_id: int = 0  # the task staff act on now
@@ -211,7 +227,7 @@ class FulfilmentState:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FulfilmentConfig:
     pick_sla_minutes: int = 120
     pickup_hold_days: float = 3.0
@@ -220,7 +236,7 @@ class FulfilmentConfig:
     search_attributes: bool = True  # off on the time-skipping test server, which has none
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Setup:
     location_name: str
     location_address: str
@@ -234,7 +250,7 @@ class Setup:
     search_attributes: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OpenTask:
     key: str
     kind: str
@@ -245,7 +261,7 @@ class OpenTask:
     detail: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskRef:
     id: int
     kind: str
@@ -254,7 +270,7 @@ class TaskRef:
     status: str = "open"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClaimCmd:
     task_id: int
     user_id: int
@@ -262,7 +278,7 @@ class ClaimCmd:
     take_over: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CloseTask:
     task_id: int
     outcome: str
@@ -272,7 +288,7 @@ class CloseTask:
     detail: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AmendTask:
     task_id: int
     lines: tuple[FulfilmentLine, ...] | None = None
@@ -282,14 +298,14 @@ class AmendTask:
     detail: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CancelTasks:
     workflow_id: str
     outcome: str
     at: datetime | None = None  # None (a compensation pushed in advance): when it runs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Escalation:
     task_id: int
     workflow_id: str
@@ -299,7 +315,7 @@ class Escalation:
     minutes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShortageCmd:
     workflow_id: str
     task_id: int
@@ -309,20 +325,20 @@ class ShortageCmd:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeadlineRequest:
     location_id: int
     start: datetime
     days: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Deadline:
     at: datetime
     local: str  # e.g. "Mon 23 Nov 15:00" in the store's time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HoldCmd:
     workflow_id: str
     reference: str  # the order's workflow id (its reservations' reference)
@@ -331,7 +347,7 @@ class HoldCmd:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExtendCmd:
     reference: str
     location_id: int
@@ -340,7 +356,7 @@ class ExtendCmd:
     detail: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HandOverCmd:
     workflow_id: str
     reference: str
@@ -351,7 +367,7 @@ class HandOverCmd:
     detail: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReleaseCmd:
     reference: str
     location_id: int
@@ -359,7 +375,7 @@ class ReleaseCmd:
     quantity: int = 0  # with sku: give back up to this many
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuyLabel:
     key: str  # `{workflow id}:parcel:{n}`: the carrier and the parcel table dedupe on it
     workflow_id: str

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Notice:
     key: str  # idempotency: one message per key, whatever the retries
     kind: str  # ready_for_pickup | pickup_reminder | pickup_extended | pickup_expired | picked_up | shipped | …

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -16,6 +17,16 @@ from domain import routing
 from domain.errors import Conflict
 from domain.online_orders import ExternalOrder
 
+OrderStatus = Literal[
+    "received",
+    "accepted",
+    "awaiting_payment",
+    "fulfilling",
+    "exception",
+    "completed",
+    "cancelled",
+    "failed",
+]
 TASK_QUEUE = WEB_TASK_QUEUE
 ONLINE_ORDER_WORKFLOW = "OnlineOrder"
 CHECKOUT_UPDATE = "checkout"  # the storefront's answer: order, holds, the intent's client secret
@@ -32,7 +43,7 @@ def online_order_workflow_id(source: str, external_id: str, store: str = "") -> 
     return f"order:{source}:{store}:{external_id}" if store else f"order:{source}:{external_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockTaken:
     """A till sold units an online order held: the order re-sources them (signal `stock_taken`)."""
 
@@ -46,7 +57,7 @@ class StockTaken:
 PAYMENT_TIMEOUT_S = 30 * 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OnlineOrderRequest:
     source: str  # web | shopify | woocommerce
     store_code: str
@@ -61,7 +72,7 @@ class OnlineOrderRequest:
     stores_first: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WebStoreEvent:
     """A later delivery about the order (orders/updated, orders/cancelled, WooCommerce order.updated)."""
 
@@ -72,7 +83,7 @@ class WebStoreEvent:
     status: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlacedLine:
     location_id: int
     location_code: str
@@ -80,11 +91,13 @@ class PlacedLine:
     quantity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CheckoutAnswer:
     workflow_id: str
     order_number: str
-    status: str  # awaiting_payment | accepted | fulfilling | completed | cancelled | exception
+    status: (
+        OrderStatus  # awaiting_payment | accepted | fulfilling | completed | cancelled | exception
+    )
     currency: str
     total: int
     payment_intent: str = ""
@@ -94,10 +107,10 @@ class CheckoutAnswer:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderState:
     workflow_id: str
-    status: str
+    status: OrderStatus
     order_number: str
     lines: tuple[PlacedLine, ...]
     version_us: int
@@ -106,7 +119,7 @@ class OrderState:
     children: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MappedLine:
     sku: str
     quantity: int
@@ -120,7 +133,7 @@ class MappedLine:
     external_line_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AcceptRequest:
     workflow_id: str
     request: OnlineOrderRequest
@@ -130,7 +143,7 @@ class AcceptRequest:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Accepted:
     ok: bool  # every line is ours and the pickup store exists: the order is recorded
     lines: tuple[MappedLine, ...]
@@ -145,7 +158,7 @@ class Accepted:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RouteRequest:
     workflow_id: str
     lines: tuple[MappedLine, ...]
@@ -160,7 +173,7 @@ class RouteRequest:
     exclude: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Routed:
     ok: bool
     lines: tuple[PlacedLine, ...]
@@ -168,7 +181,7 @@ class Routed:
     shortfalls: tuple[routing.Shortfall, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReserveRequest:
     workflow_id: str
     lines: tuple[PlacedLine, ...]
@@ -176,12 +189,12 @@ class ReserveRequest:
     status: str = ""  # the order's status once held, in the same transaction ("" = unchanged)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderRef:
     workflow_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResourceRequest:
     workflow_id: str
     location_id: int
@@ -198,7 +211,7 @@ class ResourceRequest:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Move:
     from_location_id: int
     from_location_code: str
@@ -208,28 +221,28 @@ class Move:
     quantity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Resourced:
     moves: tuple[Move, ...]
     short: int  # units that lost their goods and found no other location
     lines: tuple[PlacedLine, ...]  # what the order holds now
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConsumeRequest:
     workflow_id: str
     location_id: int
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StatusRequest:
     workflow_id: str
     status: str
     warnings: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExceptionRequest:
     workflow_id: str
     source: str
@@ -241,7 +254,7 @@ class ExceptionRequest:
     detail: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentRequest:
     workflow_id: str
     amount: int
@@ -250,7 +263,7 @@ class PaymentRequest:
     payment_method: str = ""  # test mode: confirm at once with this Stripe test payment method
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentState:
     intent_id: str
     status: str
@@ -259,12 +272,12 @@ class PaymentState:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentCheck:
     workflow_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StatusNotice:
     store_code: str
     order_external_id: str
@@ -275,7 +288,7 @@ class StatusNotice:
     tracking_url: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StoreRefundRequest:
     store_code: str
     order_external_id: str
@@ -286,14 +299,14 @@ class StoreRefundRequest:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StoreRefundResult:
     refund_id: str
     amount: int
     created: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundLine:
     line_id: str  # the web store's order line id
     quantity: int
@@ -333,7 +346,7 @@ async def checkout_order(
 ) -> CheckoutAnswer:
     """Update-with-start the order's `checkout`: a retry joins the same order; a failed one may
     be placed again; a placed one is closed (409 `order_closed`)."""
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, OrderState] = WithStartWorkflowOperation(
         ONLINE_ORDER_WORKFLOW,
         req,
         id=workflow_id,

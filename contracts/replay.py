@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -12,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from contracts.common import SALES_TASK_QUEUE, search_attributes
 from contracts.errors import decode
 
+EntryOutcome = Literal["applied", "flagged", "pending"]
 TASK_QUEUE = SALES_TASK_QUEUE
 REPLAY_WORKFLOW = "OfflineReplay"
 
@@ -20,14 +22,14 @@ def replay_workflow_id(till_code: str, batch_id: str) -> str:
     return f"replay:{till_code}:{batch_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JournalLine:
     sku: str
     quantity: int
     unit_price: int  # what the till charged, from its snapshot
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JournalTender:
     kind: str  # cash | card (gift cards and store credit are never taken offline)
     amount: int  # applied to the sale
@@ -38,7 +40,7 @@ class JournalTender:
     last4: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JournalEntry:
     client_sale_id: str
     sold_at: datetime
@@ -49,7 +51,7 @@ class JournalEntry:
     change_due: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReplayRequest:
     till_code: str
     batch_id: str
@@ -57,16 +59,16 @@ class ReplayRequest:
     entries: tuple[JournalEntry, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReplayEntryResult:
     client_sale_id: str
-    status: str  # applied | flagged (kept for a manager) | pending (try again later)
+    status: EntryOutcome  # applied | flagged (kept for a manager) | pending (try again later)
     sale_id: str = ""  # order number once applied
     message: str = ""
     variances: int = 0  # lines flagged short
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReplayResult:
     till_code: str
     batch_id: str
@@ -76,7 +78,7 @@ class ReplayResult:
 CAPTURE_UNAVAILABLE = "OfflineCaptureUnavailable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceivedEntry:
     client_sale_id: str
     workflow_id: str
@@ -84,7 +86,7 @@ class ReceivedEntry:
     order_number: str  # "" until applied
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceivedBatch:
     till_id: int
     location_id: int
@@ -93,7 +95,7 @@ class ReceivedBatch:
     entries: tuple[ReceivedEntry, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CardCapture:
     sale_workflow_id: str
     number: int  # position of the tender in the sale: part of the idempotency key
@@ -111,14 +113,14 @@ class CardCapture:
     total: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CardCaptured:
     approved: bool
     provider_ref: str = ""
     collection_task_id: int = 0  # set when declined
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutcomeRecord:
     workflow_id: str
     client_sale_id: str

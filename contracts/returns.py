@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -15,6 +16,8 @@ from contracts.errors import decode
 from contracts.sale import BasketLine, TenderIn
 from domain.errors import Conflict, NotFound
 
+Disposition = Literal["restock", "quarantine", "damaged"]
+ReturnStatus = Literal["completed", "awaiting_approval", "rejected", "processing"]
 TASK_QUEUE = SALES_TASK_QUEUE
 RETURN_WORKFLOW = "Return"
 SUBMIT_UPDATE = "submit"  # answer the till: done, rejected, or waiting for a manager
@@ -26,17 +29,17 @@ def return_workflow_id(return_id: str) -> str:
     return f"return:{return_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnLineIn:
     quantity: int
-    disposition: str  # restock | quarantine | damaged
+    disposition: Disposition  # restock | quarantine | damaged
     line_no: int = 0  # the sale's line (with a receipt)
     sku: str = ""  # without a receipt
     reason: str = ""
     serial: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExchangeIn:
     """The new goods taken in exchange, and tenders for any difference the customer pays."""
 
@@ -44,7 +47,7 @@ class ExchangeIn:
     tenders: tuple[TenderIn, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnRequest:
     return_id: str
     till_code: str
@@ -57,25 +60,25 @@ class ReturnRequest:
     approval_timeout_s: int = 1800
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApprovalDecision:
     approved: bool
     manager_id: int
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundLineOut:
     kind: str
     amount: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnResult:
     return_id: str
     workflow_id: str
     till_code: str
-    status: str  # completed | awaiting_approval | rejected
+    status: ReturnStatus  # completed | awaiting_approval | rejected
     currency: str
     refund_total: int
     refund_method: str
@@ -88,7 +91,7 @@ class ReturnResult:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundRequest:
     sale_workflow_id: str  # the sale (or order) whose tenders are refunded
     amount: int
@@ -96,7 +99,7 @@ class RefundRequest:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundedPart:
     kind: str
     payment_id: int
@@ -104,13 +107,13 @@ class RefundedPart:
     provider_ref: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundOutcome:
     parts: tuple[RefundedPart, ...]
     cash_out: int  # to hand back from the drawer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AssessedLine:
     line_no: int
     order_line_no: int | None
@@ -118,12 +121,12 @@ class AssessedLine:
     name: str
     quantity: int
     refund_amount: int
-    disposition: str
+    disposition: Disposition
     reason: str
     serial: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnAssessment:
     currency: str
     location_id: int
@@ -140,7 +143,7 @@ class ReturnAssessment:
     web_order_id: str = ""  # the order's id in that web store
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnClaim:
     workflow_id: str
     request: ReturnRequest
@@ -148,7 +151,7 @@ class ReturnClaim:
     approved_by: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DisposeCmd:
     workflow_id: str
     return_id: str
@@ -156,7 +159,7 @@ class DisposeCmd:
     lines: tuple[AssessedLine, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreditCmd:
     return_id: str
     customer_id: int
@@ -164,10 +167,10 @@ class CreditCmd:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompleteCmd:
     return_id: str
-    status: str  # completed | rejected
+    status: Literal["completed", "rejected"]  # completed | rejected
     fraud_signal: str = ""
     customer_id: int | None = None
     exchange_workflow_id: str = ""
@@ -180,7 +183,7 @@ async def submit_return(client: Client, req: ReturnRequest, *, store: str) -> Re
     """Update-with-start the return: the same return id always means the same return (a running
     one is joined, a failed one may be tried again, a closed one answers with how it ended)."""
     workflow_id = return_workflow_id(req.return_id)
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, ReturnResult] = WithStartWorkflowOperation(
         RETURN_WORKFLOW,
         req,
         id=workflow_id,

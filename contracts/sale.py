@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -19,6 +20,20 @@ from domain.errors import Conflict, NotFound
 from domain.pricing import PricedLine
 from domain.tenders import CASH
 
+TenderKind = Literal["cash", "card", "gift_card", "store_credit", "exchange"]
+SaleOutcome = Literal["completed", "open", "abandoned", "failed"]
+SaleStep = Literal[
+    "started",
+    "pricing",
+    "stock",
+    "tendering",
+    "open",
+    "settling",
+    "compensating",
+    "completed",
+    "abandoned",
+    "failed",
+]
 TASK_QUEUE = SALES_TASK_QUEUE
 SALE_WORKFLOW = "Sale"
 CHECKOUT_UPDATE = "checkout"  # answer the till: paid, or open with what is still due
@@ -32,7 +47,7 @@ def sale_workflow_id(till_code: str, client_sale_id: str) -> str:
     return f"sale:{till_code}:{client_sale_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BasketLine:
     sku: str
     quantity: int
@@ -43,21 +58,21 @@ class BasketLine:
 GIFT_CARD_SKU = "GIFT-CARD"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TenderIn:
-    kind: str  # cash | card | gift_card | store_credit
+    kind: TenderKind  # cash | card | gift_card | store_credit
     amount: int  # minor units handed over (cash) or asked of the card / balance
     reference: str = ""  # gift card code, or the customer id for store credit
     simulate: str = ""  # simulated reader only: the Stripe test payment method to "tap"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GiftCardLine:
     amount: int
     reload_code: str = ""  # top up this card instead of issuing a new one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleRequest:
     till_code: str
     client_sale_id: str
@@ -70,7 +85,7 @@ class SaleRequest:
     customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentEvent:
     """A payment provider's event about one of the sale's intents (from a webhook)."""
 
@@ -78,7 +93,7 @@ class PaymentEvent:
     intent_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddTenders:
     tenders: tuple[TenderIn, ...]
 
@@ -87,9 +102,9 @@ class AddTenders:
 SaleLine = PricedLine
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TenderOut:
-    kind: str
+    kind: TenderKind
     amount: int  # applied to the sale (cash: after change)
     tendered: int  # handed over
     reference: str = ""  # Stripe PaymentIntent id, gift card code, customer id
@@ -97,18 +112,18 @@ class TenderOut:
     card_last4: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IssuedGiftCard:
     code: str
     amount: int
     balance: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleResult:
     sale_id: str  # order number, printed as the receipt barcode ("" while open)
     workflow_id: str
-    status: str  # completed | open (waiting for another tender) | abandoned
+    status: SaleOutcome  # completed | open (waiting for another tender) | abandoned
     currency: str
     lines: tuple[SaleLine, ...]
     subtotal: int
@@ -123,10 +138,10 @@ class SaleResult:
     gift_cards: tuple[IssuedGiftCard, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleStatus:
     workflow_id: str
-    step: str
+    step: SaleStep
     settled: bool
     compensating: bool
     receipt_printed: bool
@@ -135,25 +150,25 @@ class SaleStatus:
     due: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CashCheckout:
     workflow_id: str
     request: SaleRequest
     sold_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CashOutcome:
     priced: PricedSale
     # None: the cash does not settle the sale on its own; nothing was written and the
     # workflow goes on step by step from `priced`.
     recorded: RecordedOrder | None = None
-    stock: StockOutcome = field(default_factory=lambda: StockOutcome(()))
+    stock: StockOutcome = field(default_factory=lambda: StockOutcome(warnings=()))
     tenders: tuple[TenderOut, ...] = ()
     change_due: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PricedSale:
     till_id: int
     location_id: int
@@ -167,7 +182,7 @@ class PricedSale:
     total: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockCommit:
     workflow_id: str
     location_id: int
@@ -176,21 +191,21 @@ class StockCommit:
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockOutcome:
     warnings: tuple[str, ...]
     # Online orders whose held units this sale took: the Sale tells each to re-source (web-store link).
     taken_from_orders: tuple[StockTaken, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockRestore:
     workflow_id: str
     location_id: int
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderRecord:
     workflow_id: str
     till_code: str
@@ -203,14 +218,14 @@ class OrderRecord:
     customer_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedOrder:
     number: str
     receipt: Receipt  # built in the same transaction, so printing needs no further step
     warnings: tuple[str, ...] = ()  # as stored with the order (a repeated run gets the first run's)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GiftCardIssue:
     workflow_id: str
     currency: str
@@ -218,11 +233,11 @@ class GiftCardIssue:
     reload_codes: tuple[str, ...]  # "" where a new card is issued
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TenderAttempt:
     workflow_id: str
     number: int  # position of the tender within the sale: part of its idempotency key
-    kind: str
+    kind: TenderKind
     amount: int  # applied to the sale
     tendered: int  # handed over (cash)
     currency: str
@@ -233,7 +248,7 @@ class TenderAttempt:
     simulate: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TenderResult:
     approved: bool
     message: str = ""
@@ -242,7 +257,7 @@ class TenderResult:
     card_last4: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SaleMoney:
     workflow_id: str
 
@@ -270,7 +285,7 @@ async def checkout_sale(client: Client, req: SaleRequest, *, store: str) -> Sale
     Id policy: a running sale is joined; a failed (refused) one may be tried again with the same
     client id; a completed one is closed (409 `sale_closed`: the database has its answer)."""
     workflow_id = sale_workflow_id(req.till_code, req.client_sale_id)
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, SaleResult] = WithStartWorkflowOperation(
         SALE_WORKFLOW,
         req,
         id=workflow_id,

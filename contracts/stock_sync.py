@@ -27,7 +27,7 @@ STOCK_SYNC_WORKFLOW_ID = "stocksync"  # one for the whole retailer; it continues
 RESYNC_SCHEDULE_ID = "stock-resync"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockSyncRequest:
     debounce_ms: int = 500
     max_delay_ms: int = 5000
@@ -35,12 +35,12 @@ class StockSyncRequest:
     rounds_before_new_run: int = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResyncRequest:
     refresh_listings: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WaitRequest:
     debounce_ms: int
     max_delay_ms: int
@@ -48,38 +48,38 @@ class WaitRequest:
     wait_s: float = 20.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DueSkus:
     entries: tuple[tuple[str, int], ...]  # (sku, version)
     pushes: tuple[tuple[str, tuple[str, ...]], ...]  # (store, its listed SKUs among them)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PushRequest:
     store_code: str
     skus: tuple[str, ...]
     force: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PushResult:
     store_code: str
     sent: int  # numbers sent (unchanged ones are not sent again)
     refused: tuple[str, ...] = ()  # the store said no (4xx); recorded on the listing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AckRequest:
     entries: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StoreResync:
     store_code: str
     refresh_listings: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResyncResult:
     store_code: str
     listed: int

@@ -80,7 +80,7 @@ class DeviceActivities:
         """A finished sale's drawer kick (if any) and receipt; a retry skips the part already done,
         so the drawer opens once even when the receipt waits for paper."""
         drawer = self.open_drawer(job.drawer) if job.drawer is not None else None
-        return SaleDevicesResult(self.print_receipt(job.receipt), drawer)
+        return SaleDevicesResult(receipt=self.print_receipt(job.receipt), drawer=drawer)
 
     def _progress(self, started: float, detail: str) -> None:
         """Heartbeat once a job has taken a while (waiting for the printer, a slow link). A job
@@ -96,7 +96,9 @@ class DeviceActivities:
             if done is not None:
                 activity.logger.info("%s job %s already done at %s", kind, job_id, done.done_at)
                 detail = f"already done on {done.device} at {done.done_at}"
-                return DeviceResult(job_id, True, detail, done.bytes_sent)
+                return DeviceResult(
+                    job_id=job_id, done=True, detail=detail, bytes_sent=done.bytes_sent
+                )
             self._progress(started, f"sending {len(data)} bytes to {device}")
             try:
                 sent = self.printer.send(data)
@@ -111,7 +113,7 @@ class DeviceActivities:
             # printer cannot tell us afterwards whether it printed, and a lost receipt is worse.
             self.jobs.record(kind, job_id, sent, device)
         self._progress(started, "sent")
-        return DeviceResult(job_id, True, f"sent to {device}", sent)
+        return DeviceResult(job_id=job_id, done=True, detail=f"sent to {device}", bytes_sent=sent)
 
 
 def _wrong_till(asked: str, mine: str) -> ApplicationError:

@@ -51,14 +51,14 @@ class DirectDevices:
             done = self.jobs.find(kind, job_id)
             if done is not None:
                 return DeviceResult(
-                    job_id,
-                    True,
-                    f"already done on {done.device} at {done.done_at}",
-                    done.bytes_sent,
+                    job_id=job_id,
+                    done=True,
+                    detail=f"already done on {done.device} at {done.done_at}",
+                    bytes_sent=done.bytes_sent,
                 )
             sent = self.printer.send(data)
             self.jobs.record(kind, job_id, sent, device)
-        return DeviceResult(job_id, True, f"sent to {device}", sent)
+        return DeviceResult(job_id=job_id, done=True, detail=f"sent to {device}", bytes_sent=sent)
 
     def status(self) -> PrinterStatus:
         """The printer's status (DLE EOT where the printer URL asks for it)."""

@@ -42,8 +42,9 @@ def plan_tender(due: int, kind: str, amount: int, currency: str) -> TenderPlan:
         return TenderPlan(kind, amount, applied, amount - applied)
     if amount > due:
         raise InvalidRequest(
-            f"The {kind.replace('_', ' ')} tender of {format_minor(amount, currency)} is more than the "
-            f"{format_minor(due, currency)} still due; change is given only from cash."
+            f"The {kind.replace('_', ' ')} tender of {format_minor(amount, currency)} "
+            f"is more than the {format_minor(due, currency)} still due; "
+            "change is given only from cash."
         )
     return TenderPlan(kind, amount, amount, 0)
 
@@ -73,7 +74,9 @@ class TenderBook:
         return self.due == 0
 
 
-def settle_exactly(total: int, currency: str, tenders: Iterable[tuple[str, int]]) -> TenderBook | None:
+def settle_exactly(
+    total: int, currency: str, tenders: Iterable[tuple[str, int]]
+) -> TenderBook | None:
     """The book after taking every tender in turn, when they settle `total` exactly as the
     step-by-step path would; None when one is refused, one is left over or the sale stays short."""
     book = TenderBook(total, currency)

@@ -17,8 +17,6 @@ from db.session import Database
 log = logging.getLogger("tillflow.notices")
 
 
-
-
 class Notifier(Protocol):
     def send(self, notice: Notice) -> bool:
         """Deliver (or queue) the message; False when this key was sent before."""

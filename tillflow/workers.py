@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -76,7 +77,7 @@ def sale_activities(
     tenders: TenderActivities | None = None,
     policy: ReturnPolicy | None = None,
     refunds: RefundActivities | None = None,
-) -> list[object]:
+) -> list[Callable[..., Any]]:
     """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook."""
     sale = SaleActivities(db)
     cash_sale = CashSaleActivities(db)
@@ -106,7 +107,7 @@ def return_activities(
     gateway: PaymentGateway,
     policy: ReturnPolicy,
     refunds: RefundActivities | None = None,
-) -> list[object]:
+) -> list[Callable[..., Any]]:
     """The Return workflow's activities, with refunds to the original tenders."""
     ret = ReturnActivities(db, policy)
     money = refunds or RefundActivities(db, gateway)
@@ -122,7 +123,7 @@ def return_activities(
     ]
 
 
-def replay_activities(db: Database, gateway: PaymentGateway) -> list[object]:
+def replay_activities(db: Database, gateway: PaymentGateway) -> list[Callable[..., Any]]:
     """OfflineReplay's activities; stored offline card payments are captured through Stripe."""
     capturer = StripeOfflineCapturer(gateway) if isinstance(gateway, StripeGateway) else None
     replay = ReplayActivities(db, capturer)
@@ -134,7 +135,7 @@ def sales_worker(
     db: Database,
     gateway: PaymentGateway,
     *,
-    activities: list[object] | None = None,
+    activities: list[Callable[..., Any]] | None = None,
     task_queue: str = SALES_TASK_QUEUE,
     max_threads: int = 16,
     policy: ReturnPolicy | None = None,
@@ -167,7 +168,7 @@ def webstore_activities(
     gateway: PaymentGateway,
     storefronts: Callable[[str], Storefront | None],
     fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
-) -> list[object]:
+) -> list[Callable[..., Any]]:
     """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they reuse)."""
     from activities.carts import CartActivities
     from activities.online_order import OnlineOrderActivities
@@ -245,7 +246,8 @@ async def start_stock_sync(
     await stock_sync.start_stock_sync(
         client,
         stock_sync.StockSyncRequest(
-            settings.stock_sync_debounce_ms, settings.stock_sync_max_delay_ms
+            debounce_ms=settings.stock_sync_debounce_ms,
+            max_delay_ms=settings.stock_sync_max_delay_ms,
         ),
         resync_every=timedelta(minutes=settings.stock_resync_minutes),
         task_queue=task_queue,
@@ -262,7 +264,7 @@ def fulfilment_activities(
     notifier: object | None = None,
     carrier: object | None = None,
     search_attributes: bool = True,
-) -> list[object]:
+) -> list[Callable[..., Any]]:
     """Tasks, pickup holds, notices (outbox) and labels (local carrier unless one is given)."""
     from activities.fulfilment import FulfilmentActivities, NoticeActivities
     from activities.shipping import ShippingActivities
@@ -279,11 +281,11 @@ def fulfilment_activities(
         )
     )
     config = FulfilmentConfig(
-        settings.pick_sla_minutes,
-        settings.pickup_hold_days,
-        settings.pickup_reminder_hours,
-        settings.pickup_code_attempts,
-        search_attributes,
+        pick_sla_minutes=settings.pick_sla_minutes,
+        pickup_hold_days=settings.pickup_hold_days,
+        pickup_reminder_hours=settings.pickup_reminder_hours,
+        pickup_code_attempts=settings.pickup_code_attempts,
+        search_attributes=search_attributes,
     )
     f = FulfilmentActivities(db, notes, config)
     return [

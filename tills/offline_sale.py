@@ -133,18 +133,27 @@ def make_offline_sale(
         sold_at=now.astimezone(ZoneInfo(snapshot.timezone)),
         currency=currency,
         lines=tuple(
-            ReceiptLine(ln.name, ln.sku, ln.quantity, ln.unit_price, ln.gross, ln.tax_code)
+            ReceiptLine(
+                name=ln.name,
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                line_total=ln.gross,
+                tax_code=ln.tax_code,
+            )
             for ln in quote.lines
         ),
-        taxes=tuple(ReceiptTax(t.code, t.rate_bp, t.net, t.tax) for t in quote.taxes),
+        taxes=tuple(
+            ReceiptTax(code=t.code, rate_bp=t.rate_bp, net=t.net, tax=t.tax) for t in quote.taxes
+        ),
         subtotal=quote.subtotal,
         tax_total=quote.tax_total,
         total=quote.total,
         tenders=tuple(
             ReceiptTender(
-                r["kind"],
-                r["tendered"] if r["kind"] != CARD else r["amount"],
-                f"{r['brand']} ****{r['last4']}".strip() if r["kind"] == CARD else "",
+                kind=r["kind"],
+                amount=r["tendered"] if r["kind"] != CARD else r["amount"],
+                detail=f"{r['brand']} ****{r['last4']}".strip() if r["kind"] == CARD else "",
             )
             for r in tender_rows
         ),

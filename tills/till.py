@@ -390,7 +390,7 @@ class TillAgent:
     async def _print_job(self, kind: str, job_id: str, receipt: Receipt) -> dict[str, Any]:
         if self.devices is None:
             raise AgentError(409, "no_printer", "No printer is attached to this till agent.")
-        data = self.devices.receipt_data(PrintJob(job_id, receipt))
+        data = self.devices.receipt_data(PrintJob(job_id=job_id, receipt=receipt))
         return await self._send(kind, job_id, data)
 
     async def _send(self, kind: str, job_id: str, data: bytes) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class BopisWorkflow(FulfilmentBase):
         r = self._req
         saga.push(
             FulfilmentActivities.release_pickup,
-            ReleaseCmd(r.order_workflow_id, r.location_id),
+            ReleaseCmd(reference=r.order_workflow_id, location_id=r.location_id),
             **TASK_STEP,
         )
         while True:
@@ -85,7 +85,7 @@ class BopisWorkflow(FulfilmentBase):
             if outcome == "withdrawn":
                 await self._give_back("withdrawn")
                 self._phase = "withdrawn"
-                return FulfilmentResult("withdrawn")
+                return FulfilmentResult(status="withdrawn")
             await self._hold()
             outcome = await self._wait_for_customer()
             if outcome == "more":
@@ -95,7 +95,7 @@ class BopisWorkflow(FulfilmentBase):
             if outcome == "withdrawn":
                 await self._give_back("withdrawn")
                 self._phase = "withdrawn"
-                return FulfilmentResult("withdrawn")
+                return FulfilmentResult(status="withdrawn")
             return await self._expired()
 
     # ---- held for pickup ---------------------------------------------------------------------
@@ -110,14 +110,20 @@ class BopisWorkflow(FulfilmentBase):
             self._ready_at = workflow.now()
             self._deadline = await workflow.execute_activity_method(
                 FulfilmentActivities.pickup_deadline,
-                DeadlineRequest(r.location_id, self._ready_at, self._setup.hold_days),
+                DeadlineRequest(
+                    location_id=r.location_id, start=self._ready_at, days=self._setup.hold_days
+                ),
                 **TASK_STEP,
             )
         assert self._deadline is not None
         await workflow.execute_activity_method(
             FulfilmentActivities.hold_for_pickup,
             HoldCmd(
-                self._wf, r.order_workflow_id, r.location_id, dict(self._picked), self._deadline.at
+                workflow_id=self._wf,
+                reference=r.order_workflow_id,
+                location_id=r.location_id,
+                targets=dict(self._picked),
+                expires_at=self._deadline.at,
             ),
             **TASK_STEP,
         )
@@ -204,13 +210,13 @@ class BopisWorkflow(FulfilmentBase):
         await workflow.execute_activity_method(
             FulfilmentActivities.hand_over,
             HandOverCmd(
-                self._wf,
-                r.order_workflow_id,
-                r.location_id,
-                task.id,
-                h.staff.user_id,
-                workflow.now(),
-                {"handed_over_by": h.staff.name, "checked": how},
+                workflow_id=self._wf,
+                reference=r.order_workflow_id,
+                location_id=r.location_id,
+                task_id=task.id,
+                user_id=h.staff.user_id,
+                at=workflow.now(),
+                detail={"handed_over_by": h.staff.name, "checked": how},
             ),
             **TASK_STEP,
         )
@@ -221,7 +227,9 @@ class BopisWorkflow(FulfilmentBase):
             f"Thank you for collecting order {r.order_number}",
             f"Order {r.order_number} was handed over at {self._setup.location_name if self._setup else ''}.",
         )
-        return FulfilmentResult("picked_up", message=f"Handed over at {r.location_code} ({how}).")
+        return FulfilmentResult(
+            status="picked_up", message=f"Handed over at {r.location_code} ({how})."
+        )
 
     async def _expired(self) -> FulfilmentResult:
         assert self._deadline is not None
@@ -238,7 +246,7 @@ class BopisWorkflow(FulfilmentBase):
             f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} was not collected by "
             f"{self._deadline.local}, so we have put it back on the shelf. Your payment is refunded.",
         )
-        return FulfilmentResult("expired", message=self._message)
+        return FulfilmentResult(status="expired", message=self._message)
 
     async def _give_back(self, outcome: str) -> None:
         """Release the pickup allocation to the shelf and take the tasks off the board."""
@@ -246,7 +254,7 @@ class BopisWorkflow(FulfilmentBase):
         if self._held:
             await workflow.execute_activity_method(
                 FulfilmentActivities.release_pickup,
-                ReleaseCmd(r.order_workflow_id, r.location_id),
+                ReleaseCmd(reference=r.order_workflow_id, location_id=r.location_id),
                 **TASK_STEP,
             )
             self._held = {}
@@ -260,7 +268,12 @@ class BopisWorkflow(FulfilmentBase):
             if held > 0:
                 await workflow.execute_activity_method(
                     FulfilmentActivities.release_pickup,
-                    ReleaseCmd(r.order_workflow_id, r.location_id, sku, min(qty, held)),
+                    ReleaseCmd(
+                        reference=r.order_workflow_id,
+                        location_id=r.location_id,
+                        sku=sku,
+                        quantity=min(qty, held),
+                    ),
                     **TASK_STEP,
                 )
                 self._held[sku] = held - min(qty, held)
@@ -291,7 +304,7 @@ class BopisWorkflow(FulfilmentBase):
         await workflow.execute_activity_method(
             FulfilmentActivities.amend_task,
             AmendTask(
-                task_id,
+                task_id=task_id,
                 detail={"wrong_codes": str(self._wrong), "locked": "yes" if self._locked else ""},
             ),
             **ANSWER_STEP,
@@ -348,7 +361,7 @@ class BopisWorkflow(FulfilmentBase):
         self._bay = a.bay
         await workflow.execute_activity_method(
             FulfilmentActivities.amend_task,
-            AmendTask(task.id, curbside_bay=a.bay, arrived_at=workflow.now()),
+            AmendTask(task_id=task.id, curbside_bay=a.bay, arrived_at=workflow.now()),
             **ANSWER_STEP,
         )
         return self.state()
@@ -373,17 +386,17 @@ class BopisWorkflow(FulfilmentBase):
         try:
             new = await workflow.execute_activity_method(
                 FulfilmentActivities.pickup_deadline,
-                DeadlineRequest(r.location_id, self._deadline.at, e.days),
+                DeadlineRequest(location_id=r.location_id, start=self._deadline.at, days=e.days),
                 **ANSWER_STEP,
             )
             await workflow.execute_activity_method(
                 FulfilmentActivities.extend_pickup,
                 ExtendCmd(
-                    r.order_workflow_id,
-                    r.location_id,
-                    self._tasks[HANDOVER].id,
-                    new.at,
-                    {
+                    reference=r.order_workflow_id,
+                    location_id=r.location_id,
+                    task_id=self._tasks[HANDOVER].id,
+                    deadline=new.at,
+                    detail={
                         "deadline": new.local,
                         "extended_by": e.staff.name,
                         "extension_reason": e.reason,

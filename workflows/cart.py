@@ -49,7 +49,10 @@ class CartWorkflow:
         # Cancelled or failed while holding stock: the holds go back, as if the cart expired.
         saga = Saga()
         saga.push(
-            CartActivities.close, CartClose(req.cart_id, "expired"), local=True, **COMPENSATION
+            CartActivities.close,
+            CartClose(cart_id=req.cart_id, status="expired"),
+            local=True,
+            **COMPENSATION,
         )
         try:
             await self._hold_until_done(req)
@@ -61,7 +64,9 @@ class CartWorkflow:
         async with self._lock:
             await workflow.execute_local_activity_method(
                 CartActivities.close,
-                CartClose(req.cart_id, "checked_out" if self._checked_out else "expired"),
+                CartClose(
+                    cart_id=req.cart_id, status="checked_out" if self._checked_out else "expired"
+                ),
                 **COMPENSATION,
             )
         assert self._state is not None
@@ -76,7 +81,7 @@ class CartWorkflow:
         ttl = timedelta(seconds=req.ttl_s)
         self._deadline = workflow.now() + ttl
         self._state = await workflow.execute_local_activity_method(
-            CartActivities.open, CartOpen(req, self._deadline), **STEP
+            CartActivities.open, CartOpen(request=req, expires_at=self._deadline), **STEP
         )
         while True:
             seen = self._changes
@@ -117,7 +122,9 @@ class CartWorkflow:
                 )
             deadline = workflow.now() + timedelta(seconds=self._req.ttl_s)
             self._state = await workflow.execute_local_activity_method(
-                CartActivities.set_line, CartLineSet(self._req, c.sku, target, deadline), **STEP
+                CartActivities.set_line,
+                CartLineSet(request=self._req, sku=c.sku, quantity=target, expires_at=deadline),
+                **STEP,
             )
             self._deadline = deadline
             self._changes += 1

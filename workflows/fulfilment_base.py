@@ -99,7 +99,9 @@ class FulfilmentBase:
         what this location holds, newest first: tasks come off the board last."""
         saga = Saga()
         saga.push(
-            FulfilmentActivities.cancel_tasks, CancelTasks(self._wf, "cancelled"), **TASK_STEP
+            FulfilmentActivities.cancel_tasks,
+            CancelTasks(workflow_id=self._wf, outcome="cancelled"),
+            **TASK_STEP,
         )
         try:
             result = await body(saga)
@@ -130,7 +132,9 @@ class FulfilmentBase:
 
     def _as_lines(self, counts: dict[str, int]) -> tuple[FulfilmentLine, ...]:
         return tuple(
-            FulfilmentLine(s, q, self._names.get(s, "")) for s, q in sorted(counts.items()) if q > 0
+            FulfilmentLine(sku=s, quantity=q, name=self._names.get(s, ""))
+            for s, q in sorted(counts.items())
+            if q > 0
         )
 
     def _trim(self) -> dict[str, int]:
@@ -180,13 +184,13 @@ class FulfilmentBase:
         task = await workflow.execute_activity_method(
             FulfilmentActivities.open_task,
             OpenTask(
-                f"{self._wf}:{kind}:{self._seq}",
-                kind,
-                self._wf,
-                self._req,
-                self._as_lines(lines),
-                due_at,
-                detail or {},
+                key=f"{self._wf}:{kind}:{self._seq}",
+                kind=kind,
+                workflow_id=self._wf,
+                request=self._req,
+                lines=self._as_lines(lines),
+                due_at=due_at,
+                detail=detail or {},
             ),
             **TASK_STEP,
         )
@@ -209,12 +213,12 @@ class FulfilmentBase:
         await workflow.execute_activity_method(
             FulfilmentActivities.close_task,
             CloseTask(
-                task.id,
-                outcome,
-                workflow.now(),
-                staff.user_id if staff else None,
-                cancelled,
-                detail,
+                task_id=task.id,
+                outcome=outcome,
+                at=workflow.now(),
+                user_id=staff.user_id if staff else None,
+                cancelled=cancelled,
+                detail=detail,
             ),
             **TASK_STEP,
         )
@@ -226,15 +230,17 @@ class FulfilmentBase:
         new = self._as_lines(lines)
         if new != task.lines:
             await workflow.execute_activity_method(
-                FulfilmentActivities.amend_task, AmendTask(task.id, lines=new), **TASK_STEP
+                FulfilmentActivities.amend_task, AmendTask(task_id=task.id, lines=new), **TASK_STEP
             )
-            self._tasks[kind] = TaskRef(task.id, task.kind, task.due_at, new, task.status)
+            self._tasks[kind] = TaskRef(
+                id=task.id, kind=task.kind, due_at=task.due_at, lines=new, status=task.status
+            )
 
     async def _cancel_all(self, outcome: str) -> None:
         self._tasks.clear()
         await workflow.execute_activity_method(
             FulfilmentActivities.cancel_tasks,
-            CancelTasks(self._wf, outcome, workflow.now()),
+            CancelTasks(workflow_id=self._wf, outcome=outcome, at=workflow.now()),
             **TASK_STEP,
         )
 
@@ -243,14 +249,14 @@ class FulfilmentBase:
         await workflow.execute_activity_method(
             NoticeActivities.send,
             Notice(
-                f"{self._wf}:{kind}:{data.pop('version', 0)}",
-                kind,
-                r.email,
-                subject,
-                body,
-                self._wf,
-                "email",
-                {"order": r.order_number, "store": r.location_code, **data},
+                key=f"{self._wf}:{kind}:{data.pop('version', 0)}",
+                kind=kind,
+                recipient=r.email,
+                subject=subject,
+                body=body,
+                reference=self._wf,
+                channel="email",
+                data={"order": r.order_number, "store": r.location_code, **data},
             ),
             **TASK_STEP,
         )
@@ -330,12 +336,12 @@ class FulfilmentBase:
         await workflow.execute_activity_method(
             FulfilmentActivities.escalate,
             Escalation(
-                task.id,
-                self._wf,
-                self._req.location_code,
-                self._req.order_number,
-                workflow.now(),
-                self._setup.pick_sla_s // 60,
+                task_id=task.id,
+                workflow_id=self._wf,
+                location_code=self._req.location_code,
+                order_number=self._req.order_number,
+                at=workflow.now(),
+                minutes=self._setup.pick_sla_s // 60,
             ),
             **TASK_STEP,
         )
@@ -354,12 +360,12 @@ class FulfilmentBase:
             await workflow.execute_activity_method(
                 FulfilmentActivities.record_shortage,
                 ShortageCmd(
-                    self._wf,
-                    self._tasks[PICK].id,
-                    r.location_id,
-                    r.order_workflow_id,
-                    report.missing,
-                    workflow.now(),
+                    workflow_id=self._wf,
+                    task_id=self._tasks[PICK].id,
+                    location_id=r.location_id,
+                    reference=r.order_workflow_id,
+                    missing=report.missing,
+                    at=workflow.now(),
                 ),
                 **TASK_STEP,
             )
@@ -381,7 +387,7 @@ class FulfilmentBase:
 
     def _rejected(self) -> FulfilmentResult:
         self._phase = "rejected"
-        return FulfilmentResult("rejected", message=self._message, short=self._short)
+        return FulfilmentResult(status="rejected", message=self._message, short=self._short)
 
     # ---- handlers ---------------------------------------------------------------------------------
 
@@ -413,7 +419,12 @@ class FulfilmentBase:
         try:
             await workflow.execute_activity_method(
                 FulfilmentActivities.claim,
-                ClaimCmd(c.task_id, c.staff.user_id, workflow.now(), c.staff.role == "manager"),
+                ClaimCmd(
+                    task_id=c.task_id,
+                    user_id=c.staff.user_id,
+                    at=workflow.now(),
+                    take_over=c.staff.role == "manager",
+                ),
                 **ANSWER_STEP,
             )
         except ActivityError as err:
@@ -469,7 +480,7 @@ class FulfilmentBase:
 
     @report_shortage.validator
     def _validate_shortage(self, r: ShortageReport) -> None:
-        self._validate_picked(PickReport(r.task_id, r.staff, ()))
+        self._validate_picked(PickReport(task_id=r.task_id, staff=r.staff, scans=()))
 
     @workflow.update(name=REJECT_UPDATE)
     async def reject(self, r: Rejection) -> FulfilmentState:
@@ -478,7 +489,7 @@ class FulfilmentBase:
 
     @reject.validator
     def _validate_reject(self, r: Rejection) -> None:
-        self._validate_picked(PickReport(r.task_id, r.staff, ()))
+        self._validate_picked(PickReport(task_id=r.task_id, staff=r.staff, scans=()))
         if not r.reason.strip():
             raise to_failure(DomainError("Say why the order cannot be done here."))
 
@@ -499,16 +510,16 @@ class FulfilmentBase:
         task = self._tasks.get(self._current)
         r = self._req
         return FulfilmentState(
-            self._wf,
-            self.KIND,
-            r.order_number,
-            r.location_code,
-            self._phase,
-            self._as_lines(self._lines),
-            self._as_lines(self._picked),
-            task.id if task else 0,
-            self._current if task else "",
-            self._escalated,
+            workflow_id=self._wf,
+            kind=self.KIND,
+            order_number=r.order_number,
+            location_code=r.location_code,
+            phase=self._phase,
+            lines=self._as_lines(self._lines),
+            picked=self._as_lines(self._picked),
+            task_id=task.id if task else 0,
+            task_kind=self._current if task else "",
+            escalated=self._escalated,
             message=self._message,
             **more,
         )

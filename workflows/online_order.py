@@ -138,11 +138,15 @@ class OnlineOrderWorkflow:
             accepted = await self._accept_and_reserve(req, saga)
             if req.source == "web":
                 wf = workflow.info().workflow_id
-                saga.push(TenderActivities.void_all, SaleMoney(wf), **COMPENSATION)
+                saga.push(TenderActivities.void_all, SaleMoney(workflow_id=wf), **COMPENSATION)
                 self._payment = await workflow.execute_activity_method(
                     OnlinePaymentActivities.authorize,
                     PaymentRequest(
-                        wf, accepted.total, accepted.currency, req.store_code, req.payment_method
+                        workflow_id=wf,
+                        amount=accepted.total,
+                        currency=accepted.currency,
+                        store_code=req.store_code,
+                        payment_method=req.payment_method,
                     ),
                     **NETWORK_STEP,
                 )
@@ -182,7 +186,12 @@ class OnlineOrderWorkflow:
             self._check_cancel()
             accepted = self._accepted = await workflow.execute_local_activity_method(
                 OnlineOrderActivities.accept,
-                AcceptRequest(wf, req, workflow.now(), retry=self._status == "exception"),
+                AcceptRequest(
+                    workflow_id=wf,
+                    request=req,
+                    placed_at=workflow.now(),
+                    retry=self._status == "exception",
+                ),
                 **STEP,
             )
             self._total = accepted.total
@@ -190,7 +199,10 @@ class OnlineOrderWorkflow:
                 self._number = accepted.order_number
                 if not saga:
                     saga.push(
-                        OnlineOrderActivities.release, OrderRef(wf), local=True, **COMPENSATION
+                        OnlineOrderActivities.release,
+                        OrderRef(workflow_id=wf),
+                        local=True,
+                        **COMPENSATION,
                     )
                 problem = await self._route_and_reserve(req, accepted)
                 if problem is None:
@@ -213,16 +225,16 @@ class OnlineOrderWorkflow:
             routed = await workflow.execute_local_activity_method(
                 OnlineOrderActivities.route,
                 RouteRequest(
-                    wf,
-                    accepted.lines,
-                    accepted.location_ids,
-                    accepted.pickup_location_id,
-                    o.country,
-                    o.latitude,
-                    o.longitude,
-                    req.cart_id,
-                    req.allow_split,
-                    req.stores_first,
+                    workflow_id=wf,
+                    lines=accepted.lines,
+                    location_ids=accepted.location_ids,
+                    pickup_location_id=accepted.pickup_location_id,
+                    country=o.country,
+                    latitude=o.latitude,
+                    longitude=o.longitude,
+                    cart_id=req.cart_id,
+                    allow_split=req.allow_split,
+                    stores_first=req.stores_first,
                 ),
                 **STEP,
             )
@@ -245,7 +257,9 @@ class OnlineOrderWorkflow:
                 held_status = "" if req.source == "web" else "fulfilling"
                 self._lines = await workflow.execute_local_activity_method(
                     OnlineOrderActivities.reserve,
-                    ReserveRequest(wf, routed.lines, req.cart_id, held_status),
+                    ReserveRequest(
+                        workflow_id=wf, lines=routed.lines, cart_id=req.cart_id, status=held_status
+                    ),
                     **STEP,
                 )
                 if held_status:
@@ -270,7 +284,7 @@ class OnlineOrderWorkflow:
             seen = self._payment_events
             await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))  # noqa: B023
             self._payment = await workflow.execute_activity_method(
-                OnlinePaymentActivities.payment_status, PaymentCheck(wf), **NETWORK_STEP
+                OnlinePaymentActivities.payment_status, PaymentCheck(workflow_id=wf), **NETWORK_STEP
             )
         self._status = "accepted"
         await self._set_status("accepted")
@@ -301,11 +315,13 @@ class OnlineOrderWorkflow:
         wf = workflow.info().workflow_id
         for loc_id in sorted({ln.location_id for ln in self._lines}):
             await workflow.execute_local_activity_method(
-                OnlineOrderActivities.consume, ConsumeRequest(wf, loc_id, workflow.now()), **STEP
+                OnlineOrderActivities.consume,
+                ConsumeRequest(workflow_id=wf, location_id=loc_id, occurred_at=workflow.now()),
+                **STEP,
             )
         if req.source == "web":
             await workflow.execute_activity_method(
-                TenderActivities.capture_cards, SaleMoney(wf), **NETWORK_STEP
+                TenderActivities.capture_cards, SaleMoney(workflow_id=wf), **NETWORK_STEP
             )
         self._status = "completed"
         await self._set_status("completed")
@@ -340,7 +356,7 @@ class OnlineOrderWorkflow:
             return
         if self._financial_status in PAID and self._total > 0:
             lines = tuple(
-                RefundLine(ln.external_line_id, ln.quantity, ln.gross)
+                RefundLine(line_id=ln.external_line_id, quantity=ln.quantity, amount=ln.gross)
                 for ln in (self._accepted.lines if self._accepted else ())
                 if ln.external_line_id
             )
@@ -348,13 +364,13 @@ class OnlineOrderWorkflow:
                 await workflow.execute_activity_method(
                     WebStoreNoticeActivities.refund,
                     StoreRefundRequest(
-                        req.store_code,
-                        req.order.external_id,
-                        self._total,
-                        req.order.currency,
-                        f"{wf}:cancel",
-                        lines,
-                        "Order cancelled",
+                        store_code=req.store_code,
+                        order_external_id=req.order.external_id,
+                        amount=self._total,
+                        currency=req.order.currency,
+                        key=f"{wf}:cancel",
+                        lines=lines,
+                        reason="Order cancelled",
                     ),
                     **WEB_STORE,
                 )
@@ -392,16 +408,16 @@ class OnlineOrderWorkflow:
             out = await workflow.execute_local_activity_method(
                 OnlineOrderActivities.resource,
                 ResourceRequest(
-                    wf,
-                    t.location_id,
-                    t.sku,
-                    self._accepted.location_ids,
-                    bool(req.order.pickup_location),
-                    req.order.country,
-                    req.order.latitude,
-                    req.order.longitude,
-                    req.stores_first,
-                    self._finished(),
+                    workflow_id=wf,
+                    location_id=t.location_id,
+                    sku=t.sku,
+                    location_ids=self._accepted.location_ids,
+                    pickup=bool(req.order.pickup_location),
+                    country=req.order.country,
+                    latitude=req.order.latitude,
+                    longitude=req.order.longitude,
+                    stores_first=req.stores_first,
+                    exclude=self._finished(),
                 ),
                 **STEP,
             )
@@ -430,16 +446,16 @@ class OnlineOrderWorkflow:
             out = await workflow.execute_local_activity_method(
                 OnlineOrderActivities.resource,
                 ResourceRequest(
-                    wf,
-                    ln.location_id,
-                    ln.sku,
-                    self._accepted.location_ids,
-                    False,
-                    req.order.country,
-                    req.order.latitude,
-                    req.order.longitude,
-                    req.stores_first,
-                    (*done, ln.location_id),
+                    workflow_id=wf,
+                    location_id=ln.location_id,
+                    sku=ln.sku,
+                    location_ids=self._accepted.location_ids,
+                    pickup=False,
+                    country=req.order.country,
+                    latitude=req.order.latitude,
+                    longitude=req.order.longitude,
+                    stores_first=req.stores_first,
+                    exclude=(*done, ln.location_id),
                     everything=True,
                 ),
                 **STEP,
@@ -462,7 +478,7 @@ class OnlineOrderWorkflow:
             set()
         )  # a child started now gets every line held there, moved ones included
         for m in moves:
-            line = FulfilmentLines((FulfilmentLine(m.sku, m.quantity),))
+            line = FulfilmentLines(lines=(FulfilmentLine(sku=m.sku, quantity=m.quantity),))
             src, dst = m.from_location_code, m.to_location_code
             if src in self._children and src not in self._results:
                 await self._children[src].signal(WITHDRAW_LINES_SIGNAL, line)
@@ -483,14 +499,14 @@ class OnlineOrderWorkflow:
         handle = await workflow.start_child_workflow(
             kind,
             FulfilmentRequest(
-                wf,
-                self._number,
-                lines[0].location_id,
-                code,
-                tuple(FulfilmentLine(ln.sku, ln.quantity) for ln in lines),
-                req.order.customer_name,
-                req.order.email,
-                req.order.country,
+                order_workflow_id=wf,
+                order_number=self._number,
+                location_id=lines[0].location_id,
+                location_code=code,
+                lines=tuple(FulfilmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines),
+                customer_name=req.order.customer_name,
+                email=req.order.email,
+                country=req.order.country,
             ),
             id=fulfilment_workflow_id(kind, wf, code),
             task_queue=self._accepted.fulfilment_queue if self._accepted else FULFILMENT_TASK_QUEUE,
@@ -508,9 +524,11 @@ class OnlineOrderWorkflow:
         try:
             self._results[code] = await handle
         except ChildWorkflowError as err:
-            self._results[code] = FulfilmentResult("failed", message=failure_message(err))
+            self._results[code] = FulfilmentResult(status="failed", message=failure_message(err))
         except asyncio.CancelledError:
-            self._results[code] = FulfilmentResult("cancelled", message="cancelled with the order")
+            self._results[code] = FulfilmentResult(
+                status="cancelled", message="cancelled with the order"
+            )
 
     # ---- small steps ---------------------------------------------------------------------------
 
@@ -518,7 +536,7 @@ class OnlineOrderWorkflow:
         self._status = status
         await workflow.execute_local_activity_method(
             OnlineOrderActivities.set_status,
-            StatusRequest(workflow.info().workflow_id, status),
+            StatusRequest(workflow_id=workflow.info().workflow_id, status=status),
             **STEP,
         )
 
@@ -529,14 +547,14 @@ class OnlineOrderWorkflow:
         await workflow.execute_local_activity_method(
             OnlineOrderActivities.raise_exception,
             ExceptionRequest(
-                workflow.info().workflow_id,
-                r.source,
-                r.store_code,
-                r.order.external_id,
-                kind,
-                reason,
-                sku,
-                detail or {},
+                workflow_id=workflow.info().workflow_id,
+                source=r.source,
+                store_code=r.store_code,
+                external_id=r.order.external_id,
+                kind=kind,
+                reason=reason,
+                sku=sku,
+                detail=detail or {},
             ),
             **STEP,
         )
@@ -547,13 +565,13 @@ class OnlineOrderWorkflow:
         if req.source == "web":
             return  # our storefront reads the order's status from the API
         notice = StatusNotice(
-            req.store_code,
-            req.order.external_id,
-            status,
-            f"{workflow.info().workflow_id}:status:{status}",
-            tracked.tracking_number if tracked else "",
-            tracked.carrier if tracked else "",
-            tracked.tracking_url if tracked else "",
+            store_code=req.store_code,
+            order_external_id=req.order.external_id,
+            status=status,
+            key=f"{workflow.info().workflow_id}:status:{status}",
+            tracking_number=tracked.tracking_number if tracked else "",
+            carrier=tracked.carrier if tracked else "",
+            tracking_url=tracked.tracking_url if tracked else "",
         )
         try:
             await workflow.execute_activity_method(
@@ -621,14 +639,14 @@ class OnlineOrderWorkflow:
     def status(self) -> OrderState:
         """Where the order is, for the storefront and ops."""
         return OrderState(
-            workflow.info().workflow_id,
-            self._status,
-            self._number,
-            self._lines,
-            self._version,
-            self._compensating,
-            self._message,
-            tuple(sorted(self._children)),
+            workflow_id=workflow.info().workflow_id,
+            status=self._status,
+            order_number=self._number,
+            lines=self._lines,
+            version_us=self._version,
+            compensating=self._compensating,
+            message=self._message,
+            children=tuple(sorted(self._children)),
         )
 
     @workflow.query

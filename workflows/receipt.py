@@ -25,11 +25,13 @@ class ReprintWorkflow:
     @workflow.run
     async def run(self, req: ReprintRequest) -> DeviceResult:
         receipt = await workflow.execute_local_activity_method(
-            ReceiptActivities.build, ReceiptRequest(req.order_number, reprint=True), **STEP
+            ReceiptActivities.build,
+            ReceiptRequest(order_number=req.order_number, reprint=True),
+            **STEP,
         )
         return await workflow.execute_activity(
             PRINT_RECEIPT_ACTIVITY,
-            PrintJob(workflow.info().workflow_id, receipt),
+            PrintJob(job_id=workflow.info().workflow_id, receipt=receipt),
             task_queue=device_task_queue(req.till_code),
             result_type=DeviceResult,
             **DEVICE,

@@ -60,7 +60,7 @@ class OfflineReplayWorkflow:
             results += await asyncio.gather(
                 *(self._entry(req, batch, e, received[e.client_sale_id]) for e in window)
             )
-        return ReplayResult(req.till_code, req.batch_id, tuple(results))
+        return ReplayResult(till_code=req.till_code, batch_id=req.batch_id, entries=tuple(results))
 
     async def _entry(
         self, req: ReplayRequest, batch: ReceivedBatch, entry: JournalEntry, got: ReceivedEntry
@@ -78,7 +78,10 @@ class OfflineReplayWorkflow:
             till_code=req.till_code,
             client_sale_id=entry.client_sale_id,
             cashier_id=got.cashier_id,
-            lines=tuple(BasketLine(ln.sku, ln.quantity, ln.unit_price) for ln in entry.lines),
+            lines=tuple(
+                BasketLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+                for ln in entry.lines
+            ),
             tenders=tenders,
             sold_at=entry.sold_at,
             offline=True,
@@ -121,7 +124,7 @@ class OfflineReplayWorkflow:
         out = []
         for n, t in enumerate(entry.tenders, start=1):
             if t.kind != "card":
-                out.append(TenderIn(t.kind, t.tendered or t.amount))
+                out.append(TenderIn(kind=t.kind, amount=t.tendered or t.amount))
                 continue
             captured: CardCaptured = await workflow.execute_activity_method(
                 ReplayActivities.capture_card,
@@ -146,7 +149,7 @@ class OfflineReplayWorkflow:
             # Recording a captured (or declined-and-owed) offline card is the payment engineer's part
             # of Sale: the reference tells it the money was settled outside the card reader.
             ref = captured.provider_ref or f"collect:{captured.collection_task_id}"
-            out.append(TenderIn("card", t.amount, reference=ref))
+            out.append(TenderIn(kind="card", amount=t.amount, reference=ref))
         return tuple(out)
 
     async def _record(
@@ -155,12 +158,12 @@ class OfflineReplayWorkflow:
         return await workflow.execute_local_activity_method(
             ReplayActivities.record_outcome,
             OutcomeRecord(
-                got.workflow_id,
-                entry.client_sale_id,
-                batch.till_id,
-                batch.location_id,
-                entry.sold_at,
-                failure,
+                workflow_id=got.workflow_id,
+                client_sale_id=entry.client_sale_id,
+                till_id=batch.till_id,
+                location_id=batch.location_id,
+                sold_at=entry.sold_at,
+                failure=failure,
             ),
             **STEP,
         )

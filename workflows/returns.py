@@ -80,7 +80,9 @@ class ReturnWorkflow:
             # Until the money has moved, a failure gives the claimed quantities back to the sale.
             saga.push(ReturnActivities.release, req.return_id, local=True, **COMPENSATION)
             await workflow.execute_local_activity_method(
-                ReturnActivities.claim, ReturnClaim(wf_id, req, a, approved_by), **STEP
+                ReturnActivities.claim,
+                ReturnClaim(workflow_id=wf_id, request=req, assessment=a, approved_by=approved_by),
+                **STEP,
             )
             if approved_by is None and a.approval_reasons:
                 await self._finish(req, a, "rejected")
@@ -97,7 +99,9 @@ class ReturnWorkflow:
         saga.clear()  # the refund is done: what follows retries until it finishes
         await workflow.execute_local_activity_method(
             ReturnActivities.dispose,
-            DisposeCmd(wf_id, req.return_id, a.location_id, a.lines),
+            DisposeCmd(
+                workflow_id=wf_id, return_id=req.return_id, location_id=a.location_id, lines=a.lines
+            ),
             **AFTER_REFUND,
         )
         if req.exchange is not None:
@@ -140,11 +144,16 @@ class ReturnWorkflow:
             assert req.customer_id is not None
             await workflow.execute_local_activity_method(
                 ReturnActivities.store_credit,
-                CreditCmd(req.return_id, req.customer_id, remainder, a.currency),
+                CreditCmd(
+                    return_id=req.return_id,
+                    customer_id=req.customer_id,
+                    amount=remainder,
+                    currency=a.currency,
+                ),
                 **AFTER_REFUND,
             )
             self._credit = remainder
-            self._refunds = (RefundLineOut("store_credit", remainder),)
+            self._refunds = (RefundLineOut(kind="store_credit", amount=remainder),)
             return
         if a.channel in WEB_STORES and a.web_order_id:
             # Paid through Shopify / WooCommerce: the refund goes back through the web store,
@@ -152,36 +161,43 @@ class ReturnWorkflow:
             done = await workflow.execute_activity_method(
                 WebStoreNoticeActivities.refund,
                 StoreRefundRequest(
-                    a.web_store,
-                    a.web_order_id,
-                    remainder,
-                    a.currency,
-                    f"return:{req.return_id}",
-                    (),
-                    f"Returned in store at till {req.till_code}",
+                    store_code=a.web_store,
+                    order_external_id=a.web_order_id,
+                    amount=remainder,
+                    currency=a.currency,
+                    key=f"return:{req.return_id}",
+                    lines=(),
+                    reason=f"Returned in store at till {req.till_code}",
                 ),
                 task_queue=WEB_TASK_QUEUE,
                 **NETWORK_STEP,
             )
-            self._refunds = (RefundLineOut(a.channel, done.amount),)
+            self._refunds = (RefundLineOut(kind=a.channel, amount=done.amount),)
             return
         outcome = await workflow.execute_activity_method(
             RefundActivities.to_original_tenders,
             RefundRequest(
-                a.sale_workflow_id, remainder, f"return:{req.return_id}", "customer return"
+                sale_workflow_id=a.sale_workflow_id,
+                amount=remainder,
+                key=f"return:{req.return_id}",
+                reason="customer return",
             ),
             **NETWORK_STEP,
         )
-        self._refunds = tuple(RefundLineOut(p.kind, p.amount) for p in outcome.parts)
+        self._refunds = tuple(RefundLineOut(kind=p.kind, amount=p.amount) for p in outcome.parts)
         self._cash_out = outcome.cash_out
 
     def _exchange_sale(self, req: ReturnRequest, credit: int) -> SaleRequest:
         assert req.exchange is not None
         tenders = (
-            (TenderIn("exchange", credit, reference=req.return_id),) if credit else ()
+            (TenderIn(kind="exchange", amount=credit, reference=req.return_id),) if credit else ()
         ) + req.exchange.tenders
         return SaleRequest(
-            req.till_code, f"x-{req.return_id}", req.cashier_id, req.exchange.lines, tenders
+            till_code=req.till_code,
+            client_sale_id=f"x-{req.return_id}",
+            cashier_id=req.cashier_id,
+            lines=req.exchange.lines,
+            tenders=tenders,
         )
 
     async def _start_exchange(self, req: ReturnRequest) -> None:
@@ -199,7 +215,13 @@ class ReturnWorkflow:
     async def _finish(self, req: ReturnRequest, a: ReturnAssessment, status: str) -> None:
         await workflow.execute_local_activity_method(
             ReturnActivities.complete,
-            CompleteCmd(req.return_id, status, a.fraud_signal, req.customer_id, self._exchange_id),
+            CompleteCmd(
+                return_id=req.return_id,
+                status=status,
+                fraud_signal=a.fraud_signal,
+                customer_id=req.customer_id,
+                exchange_workflow_id=self._exchange_id,
+            ),
             **AFTER_REFUND,
         )
         self._state = status
@@ -214,14 +236,18 @@ class ReturnWorkflow:
         if self._cash_out:
             await workflow.execute_activity(
                 OPEN_DRAWER_ACTIVITY,
-                DrawerKick(f"return:{req.return_id}:drawer", req.till_code, "cash refund"),
+                DrawerKick(
+                    job_id=f"return:{req.return_id}:drawer",
+                    till_code=req.till_code,
+                    reason="cash refund",
+                ),
                 task_queue=queue,
                 result_type=DeviceResult,
                 **DEVICE,
             )
         await workflow.execute_activity(
             PRINT_RECEIPT_ACTIVITY,
-            PrintJob(f"return:{req.return_id}:receipt", receipt),
+            PrintJob(job_id=f"return:{req.return_id}:receipt", receipt=receipt),
             task_queue=queue,
             result_type=DeviceResult,
             **DEVICE,

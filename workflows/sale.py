@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -87,7 +87,7 @@ class SaleWorkflow:
         self._compensating = False
         self._printed = False
         self._drawer = False
-        self._sold_at = None
+        self._sold_at: datetime | None = None
         self._provider_events: list[PaymentEvent] = []
 
     @workflow.run
@@ -102,7 +102,9 @@ class SaleWorkflow:
             recorded: RecordedOrder | None = None
             if settles_in_cash(req):
                 cash = await workflow.execute_local_activity_method(
-                    CashSaleActivities.checkout, CashCheckout(wf_id, req, sold_at), **STEP
+                    CashSaleActivities.checkout,
+                    CashCheckout(workflow_id=wf_id, request=req, sold_at=sold_at),
+                    **STEP,
                 )
                 priced = self._priced = cash.priced
                 self._book = TenderBook(priced.total, priced.currency)
@@ -152,47 +154,55 @@ class SaleWorkflow:
         if priced.stock_lines:
             saga.push(
                 SaleActivities.restore_stock,
-                StockRestore(wf_id, priced.location_id, sold_at),
+                StockRestore(
+                    workflow_id=wf_id, location_id=priced.location_id, occurred_at=sold_at
+                ),
                 local=True,
                 **COMPENSATION,
             )
             outcome = await workflow.execute_local_activity_method(
                 SaleActivities.commit_stock,
-                StockCommit(wf_id, priced.location_id, wf_id, priced.stock_lines, sold_at),
+                StockCommit(
+                    workflow_id=wf_id,
+                    location_id=priced.location_id,
+                    reference=wf_id,
+                    lines=priced.stock_lines,
+                    occurred_at=sold_at,
+                ),
                 **STEP,
             )
             self._warnings = outcome.warnings
             await self._tell_orders(outcome.taken_from_orders)
-        saga.push(TenderActivities.void_all, SaleMoney(wf_id), **COMPENSATION)
+        saga.push(TenderActivities.void_all, SaleMoney(workflow_id=wf_id), **COMPENSATION)
         await self._collect(req, priced)
         self._state = "settling"
         if req.gift_cards:
             self._gift_cards = await workflow.execute_local_activity_method(
                 SaleActivities.issue_gift_cards,
                 GiftCardIssue(
-                    wf_id,
-                    priced.currency,
-                    tuple(g.amount for g in req.gift_cards),
-                    tuple(g.reload_code for g in req.gift_cards),
+                    workflow_id=wf_id,
+                    currency=priced.currency,
+                    amounts=tuple(g.amount for g in req.gift_cards),
+                    reload_codes=tuple(g.reload_code for g in req.gift_cards),
                 ),
                 **STEP,
             )
         if any(t.kind == "card" for t in self._taken):
             await workflow.execute_activity_method(
-                TenderActivities.capture_cards, SaleMoney(wf_id), **NETWORK_STEP
+                TenderActivities.capture_cards, SaleMoney(workflow_id=wf_id), **NETWORK_STEP
             )
         return await workflow.execute_local_activity_method(
             SaleActivities.record_order,
             OrderRecord(
-                wf_id,
-                req.till_code,
-                priced,
-                req.cashier_id,
-                tuple(self._taken),
-                self._book.change,
-                self._warnings,
-                sold_at,
-                req.customer_id,
+                workflow_id=wf_id,
+                till_code=req.till_code,
+                priced=priced,
+                cashier_id=req.cashier_id,
+                tenders=tuple(self._taken),
+                change_due=self._book.change,
+                warnings=self._warnings,
+                placed_at=sold_at,
+                customer_id=req.customer_id,
             ),
             **STEP,
         )
@@ -243,17 +253,17 @@ class SaleWorkflow:
                 continue
             self._count += 1
             attempt = TenderAttempt(
-                workflow.info().workflow_id,
-                self._count,
-                plan.kind,
-                plan.applied,
-                plan.tendered,
-                priced.currency,
-                req.till_code,
-                priced.till_id,
-                priced.location_id,
-                tender.reference,
-                tender.simulate,
+                workflow_id=workflow.info().workflow_id,
+                number=self._count,
+                kind=plan.kind,
+                amount=plan.applied,
+                tendered=plan.tendered,
+                currency=priced.currency,
+                till_code=req.till_code,
+                till_id=priced.till_id,
+                location_id=priced.location_id,
+                reference=tender.reference,
+                simulate=tender.simulate,
             )
             try:
                 result = await self._attempt(attempt, req.offline)
@@ -261,7 +271,7 @@ class SaleWorkflow:
                 refused = refusal(err)  # a refused tender leaves the sale open for another
                 if refused is None:
                     raise
-                result = TenderResult(False, refused.message)
+                result = TenderResult(approved=False, message=refused.message)
             if not result.approved:
                 self._declines.append(result.message)
                 if self._pending:
@@ -273,12 +283,12 @@ class SaleWorkflow:
             self._book.take(plan)
             self._taken.append(
                 TenderOut(
-                    plan.kind,
-                    plan.applied,
-                    plan.tendered,
-                    result.reference,
-                    result.card_brand,
-                    result.card_last4,
+                    kind=plan.kind,
+                    amount=plan.applied,
+                    tendered=plan.tendered,
+                    reference=result.reference,
+                    card_brand=result.card_brand,
+                    card_last4=result.card_last4,
                 )
             )
 
@@ -305,11 +315,15 @@ class SaleWorkflow:
     async def _devices(self, req: SaleRequest, number: str, receipt: Receipt, cash: bool) -> None:
         """After the answer: drawer (cash only) and receipt on the till's own device queue."""
         queue = device_task_queue(req.till_code)
-        kick = DrawerKick(f"{number}:drawer", req.till_code, "cash sale") if cash else None
-        job = PrintJob(f"{number}:receipt", receipt)
+        kick = (
+            DrawerKick(job_id=f"{number}:drawer", till_code=req.till_code, reason="cash sale")
+            if cash
+            else None
+        )
+        job = PrintJob(job_id=f"{number}:receipt", receipt=receipt)
         done: SaleDevicesResult = await workflow.execute_activity(
             SALE_DEVICES_ACTIVITY,
-            SaleDevices(job, kick),
+            SaleDevices(receipt=job, drawer=kick),
             task_queue=queue,
             result_type=SaleDevicesResult,
             **DEVICE,

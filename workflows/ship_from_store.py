@@ -59,7 +59,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
             if outcome == "withdrawn":
                 await self._cancel_all("withdrawn")
                 self._phase = "withdrawn"
-                return FulfilmentResult("withdrawn")
+                return FulfilmentResult(status="withdrawn")
             unpacked = self._unpacked()
             if unpacked:
                 await self._pack(unpacked)
@@ -147,7 +147,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
             else ""
         )
         return FulfilmentResult(
-            "shipped",
+            status="shipped",
             tracking_number=first.tracking_number,
             carrier=first.carrier,
             tracking_url=first.tracking_url,
@@ -166,18 +166,18 @@ class ShipFromStoreWorkflow(FulfilmentBase):
             parcel = await workflow.execute_activity_method(
                 ShippingActivities.buy_label,
                 BuyLabel(
-                    f"{self._wf}:parcel:{len(self._parcels) + 1}",
-                    self._wf,
-                    r.location_id,
-                    task.id,
-                    r.order_number,
-                    f"{s.location_name}, {s.location_address}",
-                    r.customer_name,
-                    r.country,
-                    p.weight_g,
-                    p.length_cm,
-                    p.width_cm,
-                    p.height_cm,
+                    key=f"{self._wf}:parcel:{len(self._parcels) + 1}",
+                    workflow_id=self._wf,
+                    location_id=r.location_id,
+                    task_id=task.id,
+                    order_number=r.order_number,
+                    ship_from=f"{s.location_name}, {s.location_address}",
+                    ship_to_name=r.customer_name,
+                    ship_to_country=r.country,
+                    weight_g=p.weight_g,
+                    length_cm=p.length_cm,
+                    width_cm=p.width_cm,
+                    height_cm=p.height_cm,
                 ),
                 **ANSWER_STEP,
             )

@@ -67,7 +67,9 @@ class StockSyncWorkflow:
         for _ in range(req.rounds_before_new_run):
             due = await workflow.execute_activity_method(
                 StockSyncActivities.wait_for_changes,
-                WaitRequest(req.debounce_ms, req.max_delay_ms, req.poll_ms),
+                WaitRequest(
+                    debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms, poll_ms=req.poll_ms
+                ),
                 **WAIT,
             )
             if not due.entries:
@@ -75,14 +77,17 @@ class StockSyncWorkflow:
             self._rounds += 1
             # One activity per store and round: a store that is busy or down holds up only itself.
             results = await asyncio.gather(
-                *[self._push(PushRequest(store, skus)) for store, skus in due.pushes]
+                *[
+                    self._push(PushRequest(store_code=store, skus=skus))
+                    for store, skus in due.pushes
+                ]
             )
             failed = {sku for r in results if isinstance(r, tuple) for sku in r}
             self._failed += len(failed)
             self._pushed += sum(r.sent for r in results if isinstance(r, PushResult))
             done = tuple(e for e in due.entries if e[0] not in failed)
             await workflow.execute_activity_method(
-                StockSyncActivities.ack, AckRequest(done), **SHORT
+                StockSyncActivities.ack, AckRequest(entries=done), **SHORT
             )
             if workflow.info().is_continue_as_new_suggested():
                 break
@@ -111,7 +116,7 @@ class StockResyncWorkflow:
             *[
                 workflow.execute_activity_method(
                     StockSyncActivities.resync_store,
-                    StoreResync(code, req.refresh_listings),
+                    StoreResync(store_code=code, refresh_listings=req.refresh_listings),
                     **RESYNC,
                 )
                 for code in stores

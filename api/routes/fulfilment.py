@@ -21,6 +21,7 @@ from api.schemas_fulfilment import (
     ArrivedIn,
     ArrivedOut,
     BoardOut,
+    DayHoursIn,
     ExtendIn,
     FulfilmentStateOut,
     HandOverIn,
@@ -168,7 +169,7 @@ async def claim(
         store,
         task_id,
         CLAIM_UPDATE,
-        lambda who: ClaimTask(task_id, who),
+        lambda who: ClaimTask(task_id=task_id, staff=who),
         idempotency_key,
         {},
     )
@@ -187,7 +188,7 @@ async def picked(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Report the pick with every unit scanned; a wrong item, too many or too few is refused (422) with why."""
-    scans = tuple(PickScan(s.barcode, s.quantity) for s in body.scans)
+    scans = tuple(PickScan(barcode=s.barcode, quantity=s.quantity) for s in body.scans)
     return await _act(
         db,
         client,
@@ -195,7 +196,7 @@ async def picked(
         store,
         task_id,
         REPORT_PICKED_UPDATE,
-        lambda who: PickReport(task_id, who, scans),
+        lambda who: PickReport(task_id=task_id, staff=who, scans=scans),
         idempotency_key,
         body.model_dump(),
     )
@@ -214,7 +215,7 @@ async def shortage(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Some units are not on the shelf: stock is corrected and the order is re-sourced from elsewhere."""
-    missing = tuple(FulfilmentLine(m.sku, m.quantity) for m in body.missing)
+    missing = tuple(FulfilmentLine(sku=m.sku, quantity=m.quantity) for m in body.missing)
     return await _act(
         db,
         client,
@@ -222,7 +223,7 @@ async def shortage(
         store,
         task_id,
         REPORT_SHORTAGE_UPDATE,
-        lambda who: ShortageReport(task_id, who, missing, body.note),
+        lambda who: ShortageReport(task_id=task_id, staff=who, missing=missing, note=body.note),
         idempotency_key,
         body.model_dump(),
     )
@@ -248,7 +249,7 @@ async def reject(
         store,
         task_id,
         REJECT_UPDATE,
-        lambda who: Rejection(task_id, who, body.reason),
+        lambda who: Rejection(task_id=task_id, staff=who, reason=body.reason),
         idempotency_key,
         body.model_dump(),
     )
@@ -277,7 +278,12 @@ async def pack(
         task_id,
         PACK_UPDATE,
         lambda who: PackReport(
-            task_id, who, body.weight_g, body.length_cm, body.width_cm, body.height_cm
+            task_id=task_id,
+            staff=who,
+            weight_g=body.weight_g,
+            length_cm=body.length_cm,
+            width_cm=body.width_cm,
+            height_cm=body.height_cm,
         ),
         idempotency_key,
         body.model_dump(),
@@ -303,7 +309,7 @@ async def ship(
         store,
         task_id,
         SHIP_UPDATE,
-        lambda who: ShipReport(task_id, who),
+        lambda who: ShipReport(task_id=task_id, staff=who),
         idempotency_key,
         {},
     )
@@ -346,7 +352,7 @@ def _hours_out(code: str, hours: StoreHours) -> StoreHoursOut:
         store=code,
         timezone=hours.timezone,
         days=[
-            {"weekday": d.weekday, "opens": hhmm(d.opens), "closes": hhmm(d.closes)}
+            DayHoursIn(weekday=d.weekday, opens=hhmm(d.opens), closes=hhmm(d.closes))
             for d in hours.days
         ],
         opening_day_hours=hours.opening_day.total_seconds() / 3600,
@@ -442,7 +448,12 @@ async def hand_over(
             client,
             wf,
             HAND_OVER_UPDATE,
-            HandOver(steer.staff(principal), body.code or "", body.barcode or "", body.id_checked),
+            HandOver(
+                staff=steer.staff(principal),
+                code=body.code or "",
+                barcode=body.barcode or "",
+                id_checked=body.id_checked,
+            ),
         )
         return steer.state_out(state, store)
 
@@ -473,7 +484,10 @@ async def extend(
 
     async def run() -> dict[str, Any]:
         state = await steer.update(
-            client, wf, EXTEND_UPDATE, Extension(steer.staff(principal), body.days, body.reason)
+            client,
+            wf,
+            EXTEND_UPDATE,
+            Extension(staff=steer.staff(principal), days=body.days, reason=body.reason),
         )
         return steer.state_out(state, store)
 
@@ -501,7 +515,9 @@ async def arrived(
     ref = await run_in_threadpool(steer.location, db, store)
     try:
         wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
-        state = await steer.update(client, wf, ARRIVED_UPDATE, CurbsideArrival(body.code, body.bay))
+        state = await steer.update(
+            client, wf, ARRIVED_UPDATE, CurbsideArrival(code=body.code, bay=body.bay)
+        )
     except DomainError as err:
         if err.code == "wrong_code":
             raise ApiError(403, "wrong_code", err.message) from None

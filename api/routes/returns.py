@@ -14,7 +14,13 @@ from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.routes.tills import TillCode, load_till, till_for
 from api.schemas import SaleOut
-from api.schemas_returns import DecisionIn, ReturnIn, ReturnOut, SaleForReturnOut
+from api.schemas_returns import (
+    DecisionIn,
+    ReturnableLineOut,
+    ReturnIn,
+    ReturnOut,
+    SaleForReturnOut,
+)
 from contracts.returns import (
     ApprovalDecision,
     ExchangeIn,
@@ -60,15 +66,15 @@ def _lookup(
                     total=order.total,
                     currency=order.currency,
                     lines=[
-                        {
-                            "line_no": ln.line_no,
-                            "sku": ln.sku,
-                            "name": ln.name,
-                            "quantity": ln.quantity,
-                            "returned": ln.returned,
-                            "returnable": ln.quantity - ln.returned,
-                            "gross": ln.gross,
-                        }
+                        ReturnableLineOut(
+                            line_no=ln.line_no,
+                            sku=ln.sku,
+                            name=ln.name,
+                            quantity=ln.quantity,
+                            returned=ln.returned,
+                            returnable=ln.quantity - ln.returned,
+                            gross=ln.gross,
+                        )
                         for ln in lines
                     ],
                 )
@@ -106,9 +112,10 @@ def _request(till: str, cashier_id: int, body: ReturnIn, timeout_minutes: int) -
     exchange = None
     if body.exchange is not None:
         exchange = ExchangeIn(
-            tuple(BasketLine(ln.sku, ln.quantity) for ln in body.exchange.lines),
-            tuple(
-                TenderIn(t.kind, t.amount, t.reference, t.simulate) for t in body.exchange.tenders
+            lines=tuple(BasketLine(sku=ln.sku, quantity=ln.quantity) for ln in body.exchange.lines),
+            tenders=tuple(
+                TenderIn(kind=t.kind, amount=t.amount, reference=t.reference, simulate=t.simulate)
+                for t in body.exchange.tenders
             ),
         )
     return ReturnRequest(
@@ -118,7 +125,12 @@ def _request(till: str, cashier_id: int, body: ReturnIn, timeout_minutes: int) -
         sale_number=body.sale_id or "",
         lines=tuple(
             ReturnLineIn(
-                ln.quantity, ln.disposition, ln.line_no or 0, ln.sku or "", ln.reason, ln.serial
+                quantity=ln.quantity,
+                disposition=ln.disposition,
+                line_no=ln.line_no or 0,
+                sku=ln.sku or "",
+                reason=ln.reason,
+                serial=ln.serial,
             )
             for ln in body.lines
         ),
@@ -210,7 +222,7 @@ async def _decide(
     closed = Conflict(f"This return is not waiting for approval (it is {current['status']}).")
     if current["status"] != "awaiting_approval":
         raise closed
-    decision = ApprovalDecision(approved, principal.user_id, body.note)
+    decision = ApprovalDecision(approved=approved, manager_id=principal.user_id, note=body.note)
     result = await decide_return(client, return_id, decision, closed)
     return ReturnOut.model_validate(await _with_exchange(client, asdict(result)))
 

@@ -130,7 +130,12 @@ def _cart_request(
         if pickup_id is None or (store.location_ids and pickup_id not in store.location_ids):
             raise NotFound(f"{pickup} is not a pickup store of this web store.")
     return CartRequest(
-        cart_id, store.code, store.id, store.location_ids, pickup_id, settings.cart_ttl_minutes * 60
+        cart_id=cart_id,
+        store_code=store.code,
+        store_id=store.id,
+        location_ids=store.location_ids,
+        pickup_location_id=pickup_id,
+        ttl_s=settings.cart_ttl_minutes * 60,
     )
 
 
@@ -231,7 +236,7 @@ async def add_line(
         client,
         store,
         cart_id,
-        CartLineChange(body.sku, body.quantity, "add"),
+        CartLineChange(sku=body.sku, quantity=body.quantity, mode="add"),
         idempotency_key,
         {"add": body.model_dump()},
     )
@@ -257,7 +262,7 @@ async def set_line(
         client,
         store,
         cart_id,
-        CartLineChange(sku, body.quantity, "set"),
+        CartLineChange(sku=sku, quantity=body.quantity, mode="set"),
         idempotency_key,
         {"set": sku, **body.model_dump()},
     )
@@ -278,7 +283,13 @@ async def remove_line(
 ) -> Any:
     """Remove a line; its units are released at once."""
     return await _change(
-        db, client, store, cart_id, CartLineChange(sku, 0, "set"), idempotency_key, {"remove": sku}
+        db,
+        client,
+        store,
+        cart_id,
+        CartLineChange(sku=sku, quantity=0, mode="set"),
+        idempotency_key,
+        {"remove": sku},
     )
 
 
@@ -333,9 +344,9 @@ async def checkout(
             else "",
         )
         req = OnlineOrderRequest(
-            "web",
-            store.code,
-            order,
+            source="web",
+            store_code=store.code,
+            order=order,
             cart_id=cart_id,
             payment_method=body.payment_method,
             payment_timeout_s=settings.checkout_payment_minutes * 60,

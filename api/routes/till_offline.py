@@ -93,9 +93,19 @@ def _request(view: TillView, body: JournalUpload, user_id: int) -> ReplayRequest
                 client_sale_id=e.client_sale_id,
                 sold_at=e.sold_at,
                 cashier=e.cashier,
-                lines=tuple(JournalLine(ln.sku, ln.quantity, ln.unit_price) for ln in e.lines),
+                lines=tuple(
+                    JournalLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+                    for ln in e.lines
+                ),
                 tenders=tuple(
-                    JournalTender(t.kind, t.amount, t.tendered, t.reference, t.brand, t.last4)
+                    JournalTender(
+                        kind=t.kind,
+                        amount=t.amount,
+                        tendered=t.tendered,
+                        reference=t.reference,
+                        brand=t.brand,
+                        last4=t.last4,
+                    )
                     for t in e.tenders
                 ),
                 total=e.total,

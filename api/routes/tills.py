@@ -208,9 +208,11 @@ async def create_sale(
         till_code=till,
         client_sale_id=body.client_sale_id,
         cashier_id=principal.user_id,
-        lines=tuple(BasketLine(ln.sku, ln.quantity) for ln in body.lines),
+        lines=tuple(BasketLine(sku=ln.sku, quantity=ln.quantity) for ln in body.lines),
         tenders=_tenders(body.tenders),
-        gift_cards=tuple(GiftCardLine(g.amount, g.reload_code) for g in body.gift_cards),
+        gift_cards=tuple(
+            GiftCardLine(amount=g.amount, reload_code=g.reload_code) for g in body.gift_cards
+        ),
         customer_id=body.customer_id,
     )
     try:
@@ -219,9 +221,10 @@ async def create_sale(
     except Conflict as err:
         if err.code != "sale_closed":
             raise
-        done = await run_in_threadpool(stored_sale, db, workflow_id)
-        if done is None:
+        stored = await run_in_threadpool(stored_sale, db, workflow_id)
+        if stored is None:
             raise
+        done = stored
     payload = SaleOut.model_validate(done).model_dump(mode="json")
     log.info(
         "sale answered",
@@ -240,7 +243,10 @@ async def create_sale(
 
 
 def _tenders(tenders: list[TenderInBody]) -> tuple[TenderIn, ...]:
-    return tuple(TenderIn(t.kind, t.amount, t.reference, t.simulate) for t in tenders)
+    return tuple(
+        TenderIn(kind=t.kind, amount=t.amount, reference=t.reference, simulate=t.simulate)
+        for t in tenders
+    )
 
 
 def _check_simulation(view: TillView, tenders: list[TenderInBody]) -> None:
@@ -275,7 +281,7 @@ async def add_tenders(
         client_sale_id,
         idempotency_key,
         body.model_dump(),
-        AddTenders(_tenders(body.tenders)),
+        AddTenders(tenders=_tenders(body.tenders)),
     )
 
 

@@ -82,7 +82,7 @@ async def stripe_webhook(
     ):
         try:
             # A Sale and an OnlineOrder hear a payment event by the same signal name.
-            event_in = PaymentEvent(event["type"], _intent_id(event))
+            event_in = PaymentEvent(type=event["type"], intent_id=_intent_id(event))
             await signal_payment_event(client, workflow_id, event_in)
             status = "signalled"
         except RPCError:

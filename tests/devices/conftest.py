@@ -21,18 +21,30 @@ def _receipt(**changes: object) -> Receipt:
         "sold_at": datetime(2024, 5, 1, 14, 3, 59),
         "currency": "EUR",
         "lines": (
-            ReceiptLine("Oat milk 1L", "SKU-1", 2, 195, 390, "S"),
-            ReceiptLine("Bread", "SKU-2", 1, 250, 250, "R"),
+            ReceiptLine(
+                name="Oat milk 1L",
+                sku="SKU-1",
+                quantity=2,
+                unit_price=195,
+                line_total=390,
+                tax_code="S",
+            ),
+            ReceiptLine(
+                name="Bread", sku="SKU-2", quantity=1, unit_price=250, line_total=250, tax_code="R"
+            ),
         ),
-        "taxes": (ReceiptTax("S", 2000, 325, 65), ReceiptTax("R", 550, 237, 13)),
+        "taxes": (
+            ReceiptTax(code="S", rate_bp=2000, net=325, tax=65),
+            ReceiptTax(code="R", rate_bp=550, net=237, tax=13),
+        ),
         "subtotal": 640,
         "tax_total": 78,
         "total": 640,
-        "tenders": (ReceiptTender("cash", 640, "handed 10.00"),),
+        "tenders": (ReceiptTender(kind="cash", amount=640, detail="handed 10.00"),),
         "change_due": 360,
     }
     fields.update(changes)
-    return Receipt(**fields)  # type: ignore[arg-type]
+    return Receipt(**fields)  # type: ignore[arg-type]  # fields: a dict of mixed values
 
 
 @pytest.fixture

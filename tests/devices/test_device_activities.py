@@ -51,7 +51,9 @@ def test_receipt_prints_once_per_job_id(
 
     expected = receipt_bytes(print_job.receipt)
     assert out.read_bytes() == expected
-    assert first == DeviceResult(print_job.job_id, True, f"sent to file:{out}", len(expected))
+    assert first == DeviceResult(
+        job_id=print_job.job_id, done=True, detail=f"sent to file:{out}", bytes_sent=len(expected)
+    )
     assert again.done and again.bytes_sent == len(expected)
     assert again.detail.startswith(f"already done on file:{out} at ")
     assert heartbeats == []  # a job done in a moment costs the server no heartbeat writes
@@ -186,7 +188,7 @@ def test_sale_devices_kicks_once_and_prints_when_paper_is_back(
 ) -> None:
     printer = FakeRollPrinter()
     acts = DeviceActivities("file:/dev/null", "T1", tmp_path / "devices.sqlite", printer=printer)
-    job = SaleDevices(print_job, drawer_kick)
+    job = SaleDevices(receipt=print_job, drawer=drawer_kick)
     with pytest.raises(ApplicationError) as err:
         env.run(acts.sale_devices, job)
     assert err.value.type == "PrinterUnavailable" and not err.value.non_retryable
@@ -201,7 +203,10 @@ def test_sale_devices_kicks_once_and_prints_when_paper_is_back(
         and done.drawer.detail.startswith("already done")
     )
     assert done.receipt == DeviceResult(
-        print_job.job_id, True, "sent to fake-roll", len(printer.received[1])
+        job_id=print_job.job_id,
+        done=True,
+        detail="sent to fake-roll",
+        bytes_sent=len(printer.received[1]),
     )
 
 
@@ -211,7 +216,7 @@ def test_sale_devices_without_cash_only_prints(
     out = tmp_path / "T1.bin"
     done = env.run(
         DeviceActivities(f"file:{out}", "T1", tmp_path / "devices.sqlite").sale_devices,
-        SaleDevices(print_job),
+        SaleDevices(receipt=print_job),
     )
     assert done.drawer is None and done.receipt.done
     assert out.read_bytes() == receipt_bytes(print_job.receipt)

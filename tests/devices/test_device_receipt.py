@@ -141,7 +141,9 @@ def test_reprint_banner_only_on_reprints(make_receipt: Callable[..., Receipt]) -
 
 
 def test_no_change_line_without_change(make_receipt: Callable[..., Receipt]) -> None:
-    exact = make_receipt(change_due=0, tenders=(ReceiptTender("card", 640, "VISA ****4242"),))
+    exact = make_receipt(
+        change_due=0, tenders=(ReceiptTender(kind="card", amount=640, detail="VISA ****4242"),)
+    )
     text = receipt_text(exact)
     assert "Change due" not in text
     assert two_columns("Card VISA ****4242", "6.40") in text.splitlines()
@@ -149,7 +151,20 @@ def test_no_change_line_without_change(make_receipt: Callable[..., Receipt]) -> 
 
 def test_long_names_get_their_own_line(make_receipt: Callable[..., Receipt]) -> None:
     name = "Organic extra virgin olive oil, cold pressed, 750 ml"
-    text = receipt_text(make_receipt(lines=(ReceiptLine(name, "SKU-9", 3, 1099, 3297, "S"),)))
+    text = receipt_text(
+        make_receipt(
+            lines=(
+                ReceiptLine(
+                    name=name,
+                    sku="SKU-9",
+                    quantity=3,
+                    unit_price=1099,
+                    line_total=3297,
+                    tax_code="S",
+                ),
+            )
+        )
+    )
     lines = text.splitlines()
     at = lines.index("Organic extra virgin olive oil, cold")
     assert lines[at + 1] == "pressed, 750 ml"

@@ -18,7 +18,7 @@ from db.session import Database
 
 
 @pytest.fixture(scope="session")
-async def fapi(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
+async def fapi(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """httpx client on the ASGI app whose Temporal client is the time-skipping server's."""
     import httpx
 
@@ -46,7 +46,7 @@ def shopify() -> Iterator[FakeShopifyServer]:
 
 
 @pytest.fixture(scope="session")
-def shop(db: Database, shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]
+def shop(db: Database, shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]  # StoreConfig not imported here
     store = connect(
         db,
         "shopify",
@@ -59,19 +59,19 @@ def shop(db: Database, shopify: FakeShopifyServer):  # type: ignore[no-untyped-d
 
 
 @pytest.fixture(scope="session")
-async def finn(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def finn(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Fulfilment staff of BER, LIS and WH1."""
     return await password_login(fapi, "finn", "fulfil-demo")
 
 
 @pytest.fixture(scope="session")
-async def mia(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def mia(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """A manager of every location."""
     return await password_login(fapi, "mia", "manager-demo")
 
 
 @pytest.fixture(scope="session")
-async def lisbon_picker(fapi, db: Database) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def lisbon_picker(fapi, db: Database) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Fulfilment staff of LIS only."""
     with db.unit_of_work() as s:
         if s.scalar(select(User).where(User.username == "lena")) is None:
@@ -93,13 +93,13 @@ async def lisbon_picker(fapi, db: Database) -> dict[str, str]:  # type: ignore[n
 
 
 @pytest.fixture(scope="session")
-async def carl(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def carl(fapi) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """A cashier (signed in at BER1)."""
     return await till_login(fapi)
 
 
 @pytest.fixture
-def orders(fulfilment_env, db: Database, shop, shopify: FakeShopifyServer, fapi) -> Orders:  # type: ignore[no-untyped-def]
+def orders(fulfilment_env, db: Database, shop, shopify: FakeShopifyServer, fapi) -> Orders:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     # Orders a test leaves waiting stay: a later test's time skip may expire them, which is
     # harmless. (Terminating them mid-activity would leak the test server's time-skipping lock.)
     return Orders(fulfilment_env, db, shop, shopify, fapi)

@@ -24,7 +24,7 @@ from workflows.online_order import OnlineOrderWorkflow
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-async def ready_pickup(orders, fapi, db, staff, store: str, wf: str, sku: str, qty: int) -> dict:  # type: ignore[no-untyped-def]
+async def ready_pickup(orders, fapi, db, staff, store: str, wf: str, sku: str, qty: int) -> dict:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     """Pick the order at the store; returns the pickup's state once it waits for the customer."""
     task = await orders.task(store, wf, "pick", staff)
     r = await fapi.post(
@@ -37,12 +37,12 @@ async def ready_pickup(orders, fapi, db, staff, store: str, wf: str, sku: str, q
     return r.json()
 
 
-def pickup_code(orders, wf: str, store: str) -> str:  # type: ignore[no-untyped-def]
+def pickup_code(orders, wf: str, store: str) -> str:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     (ready,) = orders.notices(f"bopis:{wf}:{store}", "ready_for_pickup")
     return ready.data["code"]
 
 
-async def test_full_bopis_flow(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]
+async def test_full_bopis_flow(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"BER": 3, "LIS": 5})
     other = new_product(db, {"BER": 1})
     wf = await orders.place([(sku, 2)], pickup="BER")
@@ -126,7 +126,7 @@ async def test_full_bopis_flow(orders, fapi, db, finn, fulfilment_env) -> None: 
     ), steps
 
 
-async def test_wrong_pickup_codes_are_refused_counted_and_lock(orders, fapi, db, finn, mia) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_pickup_codes_are_refused_counted_and_lock(orders, fapi, db, finn, mia) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"BER": 2})
     wf = await orders.place([(sku, 1)], pickup="BER")
     await ready_pickup(orders, fapi, db, finn, "BER", wf, sku, 1)
@@ -191,7 +191,7 @@ def _next_thursday_1500(now: datetime) -> datetime:
     )
 
 
-async def test_expiry_honours_store_hours(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]
+async def test_expiry_honours_store_hours(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     env = fulfilment_env
     await env.sleep(
         _next_thursday_1500(await env.get_current_time()) - await env.get_current_time()
@@ -255,7 +255,7 @@ async def test_expiry_honours_store_hours(orders, fapi, db, finn, fulfilment_env
     ), steps
 
 
-async def test_a_manager_extends_the_pickup(orders, fapi, db, finn, mia, fulfilment_env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_manager_extends_the_pickup(orders, fapi, db, finn, mia, fulfilment_env) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     env = fulfilment_env
     sku = new_product(db, {"BER": 1})
     wf = await orders.place([(sku, 1)], pickup="BER")
@@ -301,7 +301,7 @@ async def test_a_manager_extends_the_pickup(orders, fapi, db, finn, mia, fulfilm
     ), steps
 
 
-async def test_curbside_arrival_goes_to_the_top_of_the_board(orders, fapi, db, finn) -> None:  # type: ignore[no-untyped-def]
+async def test_curbside_arrival_goes_to_the_top_of_the_board(orders, fapi, db, finn) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     early, late = new_product(db, {"BER": 2}), new_product(db, {"BER": 2})
     wf_early = await orders.place([(early, 1)], pickup="BER")
     wf_late = await orders.place([(late, 1)], pickup="BER")
@@ -403,7 +403,8 @@ async def test_an_order_cancelled_by_the_web_store_gives_the_pickup_back(  # typ
     assert holds(db, "pickup", wf) == {("BER", sku): 2} and atp(db, "BER", sku) == 0
     parent = fulfilment_env.client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     await parent.signal(
-        OnlineOrderWorkflow.web_store_event, WebStoreEvent("orders/cancelled", 2, True)
+        OnlineOrderWorkflow.web_store_event,
+        WebStoreEvent(topic="orders/cancelled", version_us=2, cancelled=True),
     )
     assert (await asyncio.wait_for(parent.result(), 30)).status == "cancelled"
     # The child was cancelled by the parent's compensation and put the goods back itself.

@@ -132,7 +132,7 @@ async def test_tasks_oldest_first_claims_replays_and_ended_tasks(  # type: ignor
     ).status_code == 422
 
 
-async def test_opening_hours_are_read_by_staff_and_set_by_managers(fapi, finn, mia) -> None:  # type: ignore[no-untyped-def]
+async def test_opening_hours_are_read_by_staff_and_set_by_managers(fapi, finn, mia) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     ber = (await fapi.get("/fulfilment/BER/hours", headers=finn)).json()
     assert ber["timezone"] == "Europe/Berlin" and ber["opening_day_hours"] == 11
     assert [d["weekday"] for d in ber["days"]] == [0, 1, 2, 3, 4, 5]  # closed on Sunday

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def board_server(db, fulfilment_env, test_settings, gateway):  # type: ignore[no-untyped-def]
+async def board_server(db, fulfilment_env, test_settings, gateway):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from api.app import create_app
 
     settings = test_settings.model_copy(update={"board_refresh_seconds": 2})
@@ -40,7 +40,7 @@ async def board_server(db, fulfilment_env, test_settings, gateway):  # type: ign
     await server.stop()
 
 
-async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_path) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from playwright.async_api import async_playwright
 
     # A pickup whose customer is outside, a pickup waiting, and a parcel order to pick.

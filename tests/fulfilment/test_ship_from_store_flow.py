@@ -20,7 +20,7 @@ from workflows.online_order import OnlineOrderWorkflow
 from workflows.ship_from_store import ShipFromStoreWorkflow
 
 
-async def pick(orders, fapi, db, staff, store: str, wf: str, lines: list[tuple[str, int]]) -> dict:  # type: ignore[no-untyped-def]
+async def pick(orders, fapi, db, staff, store: str, wf: str, lines: list[tuple[str, int]]) -> dict:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     task = await orders.task(store, wf, "pick", staff)
     r = await fapi.post(
         f"/fulfilment/{store}/tasks/{task['id']}/picked",
@@ -31,7 +31,7 @@ async def pick(orders, fapi, db, staff, store: str, wf: str, lines: list[tuple[s
     return r.json()
 
 
-async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]
+async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     a, b = new_product(db, {"BER": 4}), new_product(db, {"BER": 2})
     wf = await orders.place([(a, 2), (b, 1)])
     assert (await pick(orders, fapi, db, finn, "BER", wf, [(a, 2), (b, 1)]))["phase"] == "packing"
@@ -101,7 +101,7 @@ async def test_full_ship_from_store_flow(orders, fapi, db, finn, fulfilment_env)
     ), steps
 
 
-async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(  # type: ignore[no-untyped-def]
+async def test_a_rejected_order_is_re_routed_and_the_first_reservation_released(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, fapi, db, finn, fulfilment_env
 ) -> None:
     sku = new_product(db, {"BER": 2, "WH1": 5})

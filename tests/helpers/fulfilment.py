@@ -56,7 +56,9 @@ class Orders:
         wf = online_order_workflow_id("shopify", str(oid), self.shop.code)
         await self.env.client.start_workflow(
             OnlineOrderWorkflow.run,
-            OnlineOrderRequest("shopify", self.shop.code, order, version_us=1),
+            OnlineOrderRequest(
+                source="shopify", store_code=self.shop.code, order=order, version_us=1
+            ),
             id=wf,
             task_queue=WEB_TASK_QUEUE,
         )

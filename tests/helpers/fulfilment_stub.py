@@ -23,7 +23,7 @@ class _StubFulfilment:
         await workflow.wait_condition(
             lambda: self._result is not None or not any(self._lines.values())
         )
-        return self._result or FulfilmentResult("withdrawn")
+        return self._result or FulfilmentResult(status="withdrawn")
 
     @workflow.signal
     def finish(self, result: FulfilmentResult) -> None:

@@ -17,7 +17,18 @@ from tillflow.adapters import reader_factory
 
 def attempt(kind: str, reference: str, amount: int) -> TenderAttempt:
     wf = f"sale:TEST:{uuid.uuid4().hex[:10]}"
-    return TenderAttempt(wf, 1, kind, amount, amount, "EUR", "BER1", 1, 1, reference)
+    return TenderAttempt(
+        workflow_id=wf,
+        number=1,
+        kind=kind,
+        amount=amount,
+        tendered=amount,
+        currency="EUR",
+        till_code="BER1",
+        till_id=1,
+        location_id=1,
+        reference=reference,
+    )
 
 
 def redeem_concurrently(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
@@ -31,7 +42,7 @@ def redeem_concurrently(  # type: ignore[no-untyped-def]  # untyped pytest fixtu
         ]
 
 
-def test_twenty_concurrent_gift_card_redemptions(db, gateway) -> None:  # type: ignore[no-untyped-def]
+def test_twenty_concurrent_gift_card_redemptions(db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         code = balances.issue_gift_card(
             s, amount=10_000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"
@@ -43,7 +54,7 @@ def test_twenty_concurrent_gift_card_redemptions(db, gateway) -> None:  # type: 
         assert balances.gift_card_ledger_sum(s, code) == 200
 
 
-def test_twenty_concurrent_store_credit_redemptions(db, gateway) -> None:  # type: ignore[no-untyped-def]
+def test_twenty_concurrent_store_credit_redemptions(db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         customer = Customer(name="Credit Test", email=f"{uuid.uuid4().hex[:8]}@example.com")
         s.add(customer)
@@ -71,7 +82,7 @@ def test_twenty_concurrent_store_credit_redemptions(db, gateway) -> None:  # typ
         assert account.balance == 200 == total
 
 
-def test_a_retried_redemption_posts_once(db, gateway) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_redemption_posts_once(db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         code = balances.issue_gift_card(
             s, amount=1000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"

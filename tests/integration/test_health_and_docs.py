@@ -17,12 +17,13 @@ async def test_health_all_ok(api: httpx.AsyncClient) -> None:
     assert body["workers"]["ok"] and body["workers"]["pollers"]
 
 
-async def test_health_reports_a_dead_database_as_503(temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_health_reports_a_dead_database_as_503(temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     dead = Database("postgresql://nobody@127.0.0.1:1/none")
     app = create_app(Settings(), db=dead, client=temporal_client, run_worker=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         r = await c.get("/health")
     assert r.status_code == 503
     assert r.json()["postgres"]["ok"] is False and r.json()["temporal"]["ok"] is True

@@ -21,7 +21,7 @@ def test_autogenerate_finds_no_difference(database_url: str) -> None:
     assert diff == []
 
 
-def test_upgrade_downgrade_upgrade(scratch_database) -> None:  # type: ignore[no-untyped-def]
+def test_upgrade_downgrade_upgrade(scratch_database) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     url = scratch_database("tillflow_migrations")
     engine = create_engine(sqlalchemy_url(url))
     migrate.upgrade(url)
@@ -35,7 +35,7 @@ def test_upgrade_downgrade_upgrade(scratch_database) -> None:  # type: ignore[no
     engine.dispose()
 
 
-def test_ledger_is_append_only(db) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_is_append_only(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     import pytest
     from sqlalchemy.exc import DBAPIError
 

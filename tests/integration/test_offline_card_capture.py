@@ -23,14 +23,14 @@ def stored(reference: str, amount: int = 1500) -> StoredCardPayment:
     )
 
 
-def terminal_payment(gateway, card: str) -> str:  # type: ignore[no-untyped-def]
+def terminal_payment(gateway, card: str) -> str:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     intent = gateway.create_intent(
         amount=1500, currency="EUR", key=f"t:{uuid.uuid4().hex}", card_present=True, metadata={}
     )
     return gateway.attach_and_confirm(intent.id, card, key=f"t:{uuid.uuid4().hex}").id
 
 
-def test_stored_payment_is_captured_once(gateway) -> None:  # type: ignore[no-untyped-def]
+def test_stored_payment_is_captured_once(gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     capturer = StripeOfflineCapturer(gateway)
     payment = stored(terminal_payment(gateway, "pm_card_visa"))
     first, second = capturer.capture(payment), capturer.capture(payment)
@@ -38,7 +38,7 @@ def test_stored_payment_is_captured_once(gateway) -> None:  # type: ignore[no-un
     assert gateway.retrieve_intent(payment.reference).status == "succeeded"
 
 
-def test_declined_or_foreign_references_are_declines_with_reasons(gateway) -> None:  # type: ignore[no-untyped-def]
+def test_declined_or_foreign_references_are_declines_with_reasons(gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     capturer = StripeOfflineCapturer(gateway)
     declined = capturer.capture(stored(terminal_payment(gateway, "pm_card_chargeCustomerFail")))
     assert not declined.approved and "declined" in declined.decline_reason.lower()

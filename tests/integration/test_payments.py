@@ -15,7 +15,7 @@ def cid() -> str:
     return uuid.uuid4().hex[:14]
 
 
-async def sell_gift_card(api, headers, amount: int = 5000) -> str:  # type: ignore[no-untyped-def]
+async def sell_gift_card(api, headers, amount: int = 5000) -> str:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     r = await api.post(
         "/tills/BER1/sales",
         headers=headers,
@@ -73,7 +73,7 @@ async def test_split_cash_card_gift_card_sale(  # type: ignore[no-untyped-def]  
     assert b"VISA ****4242" in printed and f"****{code[-4:]}".encode() in printed
 
 
-async def test_decline_then_second_card_succeeds(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_decline_then_second_card_succeeds(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     client_id = cid()
     r = await api.post(
         "/tills/BER1/sales",
@@ -104,7 +104,7 @@ async def test_decline_then_second_card_succeeds(api, cashier, db, gateway) -> N
         assert "declined" in pays[0].failure_message.lower()
 
 
-async def test_abandoned_sale_voids_authorization_and_restocks(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_abandoned_sale_voids_authorization_and_restocks(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     code = await sell_gift_card(api, cashier, 1000)
     client_id = cid()
     before = on_hand(db, "BER", "LAMP-DESK")
@@ -144,7 +144,7 @@ async def test_abandoned_sale_voids_authorization_and_restocks(api, cashier, db,
     assert_ledger_balanced(db)
 
 
-async def test_gift_card_reload_and_refusals(api, cashier) -> None:  # type: ignore[no-untyped-def]
+async def test_gift_card_reload_and_refusals(api, cashier) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     code = await sell_gift_card(api, cashier, 1000)
     r = await api.post(
         "/tills/BER1/sales",

@@ -30,7 +30,7 @@ async def split_sale(api, cashier, code: str) -> dict:  # type: ignore[no-untype
     return r.json()
 
 
-async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         code = balances.issue_gift_card(
             s, amount=5000, currency="EUR", key=f"test:{uuid.uuid4()}", reference="test"
@@ -40,7 +40,10 @@ async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> Non
     refunds = RefundActivities(db, gateway)
 
     first = RefundRequest(
-        sale["workflow_id"], 6000, f"return:{uuid.uuid4().hex[:8]}", "customer return"
+        sale_workflow_id=sale["workflow_id"],
+        amount=6000,
+        key=f"return:{uuid.uuid4().hex[:8]}",
+        reason="customer return",
     )
     outcomes = [
         refunds.to_original_tenders(first) for _ in range(3)
@@ -51,7 +54,9 @@ async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> Non
     stripe_refunds = gateway.list_refunds(intent)
     assert [r.amount for r in stripe_refunds] == [5000]  # one refund at Stripe, not three
 
-    second = RefundRequest(sale["workflow_id"], 4390, f"return:{uuid.uuid4().hex[:8]}")
+    second = RefundRequest(
+        sale_workflow_id=sale["workflow_id"], amount=4390, key=f"return:{uuid.uuid4().hex[:8]}"
+    )
     parts = refunds.to_original_tenders(second).parts
     assert [(p.kind, p.amount) for p in parts] == [("cash", 1000), ("gift_card", 3390)]
     with db.unit_of_work() as s:
@@ -60,5 +65,7 @@ async def test_refund_order_limits_and_retries(api, cashier, db, gateway) -> Non
 
     with pytest.raises(ApplicationError, match="Only 0.00"):
         refunds.to_original_tenders(
-            RefundRequest(sale["workflow_id"], 1, f"return:{uuid.uuid4().hex[:8]}")
+            RefundRequest(
+                sale_workflow_id=sale["workflow_id"], amount=1, key=f"return:{uuid.uuid4().hex[:8]}"
+            )
         )

@@ -25,7 +25,7 @@ def rid() -> str:
     return uuid.uuid4().hex[:12]
 
 
-async def sell(api, headers, lines, tenders, till="BER1", **extra):  # type: ignore[no-untyped-def]
+async def sell(api, headers, lines, tenders, till="BER1", **extra):  # type: ignore[no-untyped-def]  # takes untyped fixture values
     r = await api.post(
         f"/tills/{till}/sales",
         headers=headers,
@@ -35,7 +35,7 @@ async def sell(api, headers, lines, tenders, till="BER1", **extra):  # type: ign
     return r.json()
 
 
-async def give_back(api, headers, body, till="BER1"):  # type: ignore[no-untyped-def]
+async def give_back(api, headers, body, till="BER1"):  # type: ignore[no-untyped-def]  # takes untyped fixture values
     return await api.post(
         f"/tills/{till}/returns", headers=headers, json={"return_id": rid(), **body}
     )
@@ -91,7 +91,7 @@ async def test_card_sale_returned_in_store_refunds_the_card(  # type: ignore[no-
     assert f"R-{ret['return_id']}".encode() in printed and b"RETURN" in printed
 
 
-async def test_partial_return_and_split_tender_refund_order(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_partial_return_and_split_tender_refund_order(api, cashier, db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         code = balances.issue_gift_card(
             s, amount=2000, currency="EUR", key=f"t:{rid()}", reference="t"
@@ -147,7 +147,7 @@ async def test_partial_return_and_split_tender_refund_order(api, cashier, db, ga
     assert over.status_code == 409 and "only 2" in over.json()["error"]["message"]
 
 
-async def test_store_credit_choice(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_store_credit_choice(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Ines", email=f"{rid()}@example.com").id
     sale = await sell(
@@ -239,11 +239,11 @@ async def test_late_return_waits_for_a_manager_who_rejects_it(  # type: ignore[n
 ) -> None:
     client_id = rid()
     old = SaleRequest(
-        "BER1",
-        client_id,
-        1,
-        (BasketLine("BOOK-CITY", 1),),
-        (TenderIn("cash", 1800),),
+        till_code="BER1",
+        client_sale_id=client_id,
+        cashier_id=1,
+        lines=(BasketLine(sku="BOOK-CITY", quantity=1),),
+        tenders=(TenderIn(kind="cash", amount=1800),),
         sold_at=datetime.now(UTC) - timedelta(days=45),
         offline=True,
     )
@@ -277,7 +277,7 @@ async def test_late_return_waits_for_a_manager_who_rejects_it(  # type: ignore[n
     assert found.json()[0]["lines"][0]["returnable"] == 1  # a rejected return takes nothing
 
 
-async def test_unknown_receipt_is_404(api, cashier) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_receipt_is_404(api, cashier) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     r = await give_back(
         api,
         cashier,
@@ -298,7 +298,7 @@ async def test_unknown_receipt_is_404(api, cashier) -> None:  # type: ignore[no-
     assert bad.status_code == 422
 
 
-async def test_exchange_customer_pays_the_difference(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_exchange_customer_pays_the_difference(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sale = await sell(
         api, cashier, [{"sku": "TSHIRT-ORG-01", "quantity": 1}], [{"kind": "cash", "amount": 2490}]
     )
@@ -328,7 +328,7 @@ async def test_exchange_customer_pays_the_difference(api, cashier, db) -> None: 
     assert new["change_due"] == 4000 - 3500
 
 
-async def test_exchange_customer_gets_the_difference_back(api, cashier, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_exchange_customer_gets_the_difference_back(api, cashier, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sale = await sell(
         api,
         cashier,
@@ -350,7 +350,7 @@ async def test_exchange_customer_gets_the_difference_back(api, cashier, gateway)
     assert [x.amount for x in gateway.list_refunds(sale["tenders"][0]["reference"])] == [4410]
 
 
-async def test_three_dispositions_and_the_ledger(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_three_dispositions_and_the_ledger(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sale = await sell(
         api, cashier, [{"sku": "PLANT-POT", "quantity": 3}], [{"kind": "cash", "amount": 3570}]
     )
@@ -388,7 +388,7 @@ async def test_three_dispositions_and_the_ledger(api, cashier, db) -> None:  # t
     assert_ledger_balanced(db)
 
 
-async def test_two_cashiers_return_the_same_line_at_once(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_two_cashiers_return_the_same_line_at_once(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sale = await sell(
         api, cashier, [{"sku": "UMBRELLA", "quantity": 1}], [{"kind": "cash", "amount": 2490}]
     )
@@ -409,7 +409,7 @@ async def test_two_cashiers_return_the_same_line_at_once(api, cashier, db) -> No
     assert found.json()[0]["lines"][0]["returned"] == 1
 
 
-async def test_lookup_by_customer_and_card(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_lookup_by_customer_and_card(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     email = f"{rid()}@example.com"
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Lookup", email=email, phone="+49301234567").id

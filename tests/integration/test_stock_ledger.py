@@ -12,7 +12,7 @@ from db.models import Product, StockLevel, TaxCategory, Variant
 from db.repositories import stock
 
 
-def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     loc = location_id(db, "BER")
     tag = uuid.uuid4().hex[:8]
     sku = f"LEDGER-{tag}"

@@ -25,12 +25,12 @@ def event(kind: str = "payment_intent.succeeded", intent: str = "pi_unknown") ->
     ).encode()
 
 
-def inbox_count(db) -> int:  # type: ignore[no-untyped-def]
+def inbox_count(db) -> int:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         return s.scalar(select(func.count()).select_from(WebhookEvent)) or 0
 
 
-async def post(api, body: bytes, signature: str | None):  # type: ignore[no-untyped-def]
+async def post(api, body: bytes, signature: str | None):  # type: ignore[no-untyped-def]  # takes untyped fixture values
     headers = {"content-type": "application/json"}
     if signature is not None:
         headers["Stripe-Signature"] = signature
@@ -40,7 +40,7 @@ async def post(api, body: bytes, signature: str | None):  # type: ignore[no-unty
 @pytest.mark.parametrize(
     "case", ["tampered", "wrong_secret", "missing", "stale", "future", "garbage"]
 )
-async def test_bad_signatures_are_401_and_store_nothing(api, db, case: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_signatures_are_401_and_store_nothing(api, db, case: str) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     body, now = event(), int(time.time())
     signature: str | None = {
         "tampered": sign(body, SECRET, now),
@@ -58,14 +58,14 @@ async def test_bad_signatures_are_401_and_store_nothing(api, db, case: str) -> N
     assert inbox_count(db) == before
 
 
-async def test_one_of_several_v1_signatures_may_match(api) -> None:  # type: ignore[no-untyped-def]
+async def test_one_of_several_v1_signatures_may_match(api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     body, now = event(), int(time.time())
     good = sign(body, SECRET, now).split(",")[1]
     r = await post(api, body, f"t={now},v1={'0' * 64},{good}")
     assert r.status_code == 200
 
 
-async def test_delivered_three_times_handled_once(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_delivered_three_times_handled_once(api, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     body = event("charge.dispute.created")
     answers = [await post(api, body, sign(body, SECRET, int(time.time()))) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
@@ -113,7 +113,7 @@ async def test_event_for_an_open_sale_is_signalled_to_its_workflow(  # type: ign
     )
 
 
-async def test_not_an_event_is_422(api) -> None:  # type: ignore[no-untyped-def]
+async def test_not_an_event_is_422(api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     body = b'{"hello": "world"}'
     r = await post(api, body, sign(body, SECRET, int(time.time())))
     assert r.status_code == 422

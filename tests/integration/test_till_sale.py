@@ -18,7 +18,7 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-async def test_lookup_by_barcode(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_lookup_by_barcode(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from db.repositories import catalog
 
     with db.unit_of_work() as s:
@@ -32,13 +32,13 @@ async def test_lookup_by_barcode(api, cashier, db) -> None:  # type: ignore[no-u
     assert body["on_hand"] >= 0
 
 
-async def test_unknown_barcode_is_404_with_message(api, cashier) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_barcode_is_404_with_message(api, cashier) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     r = await api.get("/tills/BER1/lookup", params={"barcode": "0000000000000"}, headers=cashier)
     assert r.status_code == 404
     assert r.json()["error"]["message"] == "No product has barcode 0000000000000."
 
 
-async def test_quote_prices_with_store_tax_and_changes_nothing(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_quote_prices_with_store_tax_and_changes_nothing(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     before = on_hand(db, "BER", "TEA-GREEN")
     r = await api.post(
         "/tills/BER1/quote",
@@ -128,7 +128,7 @@ async def test_same_client_sale_id_returns_same_sale_and_changes_nothing(  # typ
         assert len(n) == 1
 
 
-async def test_sale_of_zero_on_hand_succeeds_with_warning(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_sale_of_zero_on_hand_succeeds_with_warning(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = "LAMP-DESK"
     have = on_hand(db, "BER", sku)
     r = await api.post(
@@ -157,7 +157,7 @@ async def test_sale_of_zero_on_hand_succeeds_with_warning(api, cashier, db) -> N
     assert_ledger_balanced(db)
 
 
-async def test_refused_sales_are_4xx_and_write_nothing(api, cashier, db) -> None:  # type: ignore[no-untyped-def]
+async def test_refused_sales_are_4xx_and_write_nothing(api, cashier, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     before = on_hand(db, "BER", "CANDLE-FIG")
     short = {
         "client_sale_id": new_id(),
@@ -229,7 +229,7 @@ async def test_refused_sales_are_4xx_and_write_nothing(api, cashier, db) -> None
     assert_ledger_balanced(db)
 
 
-async def test_idempotency_key_replays_first_answer(api, cashier) -> None:  # type: ignore[no-untyped-def]
+async def test_idempotency_key_replays_first_answer(api, cashier) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     key = {"Idempotency-Key": new_id(), **cashier}
     body = {
         "client_sale_id": new_id(),
@@ -245,7 +245,7 @@ async def test_idempotency_key_replays_first_answer(api, cashier) -> None:  # ty
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
 
 
-async def test_get_sale_and_reprint(api, cashier, temporal_client, device_printers) -> None:  # type: ignore[no-untyped-def]
+async def test_get_sale_and_reprint(api, cashier, temporal_client, device_printers) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     r = await api.post(
         "/tills/BER1/sales",
         json={

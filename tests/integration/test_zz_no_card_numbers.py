@@ -45,7 +45,7 @@ async def test_no_card_numbers_anywhere(  # type: ignore[no-untyped-def]  # unty
 
     lines: list[str] = []
     handler = logging.Handler()
-    handler.emit = lambda record: lines.append(JsonFormatter().format(record))  # type: ignore[method-assign]
+    handler.emit = lambda record: lines.append(JsonFormatter().format(record))  # type: ignore[method-assign]  # captures the log lines
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)

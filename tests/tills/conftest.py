@@ -16,7 +16,7 @@ from tills.till import TillAgent
 
 
 @pytest.fixture
-async def central(db, temporal_client, api, test_settings, gateway) -> AsyncIterator[Served]:  # type: ignore[no-untyped-def]
+async def central(db, temporal_client, api, test_settings, gateway) -> AsyncIterator[Served]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """The central API on a real port; tests may stop and restart it.
 
     Its workflows run on the suite's in-process sale worker (the `api` fixture's): Temporal allows

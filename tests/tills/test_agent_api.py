@@ -6,7 +6,7 @@ from __future__ import annotations
 from helpers.tills import TcpLink, free_port, wait_until
 
 
-async def test_bad_input_and_refusals_are_clear_4xx(central, start_agent) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_and_refusals_are_clear_4xx(central, start_agent) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     agent = await start_agent("BER1", central.url)
     http = agent.http
     r = await http.post("/api/login", json={"staff_code": "1001", "pin": "12ab"})
@@ -59,7 +59,7 @@ async def test_bad_input_and_refusals_are_clear_4xx(central, start_agent) -> Non
     assert (await http.get("/api/nothing")).status_code == 404
 
 
-async def test_offline_sign_in_needs_an_earlier_online_sign_in(central, start_agent) -> None:  # type: ignore[no-untyped-def]
+async def test_offline_sign_in_needs_an_earlier_online_sign_in(central, start_agent) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     never = await start_agent("LIS1", f"http://127.0.0.1:{free_port()}")
     r = await never.http.post("/api/login", json={"staff_code": "2001", "pin": "1234"})
     assert r.status_code == 401 and "signed in at this till before" in r.json()["error"]["message"]

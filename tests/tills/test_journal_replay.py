@@ -43,7 +43,7 @@ def entries(n: int, *, tag: str, start: datetime | None = None) -> list[dict[str
     return out
 
 
-def stock_of(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def stock_of(db) -> dict[str, int]:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     return {sku: on_hand(db, "BER", sku) for sku in PRICES}
 
 
@@ -55,7 +55,7 @@ def expected_drop(sent: list[dict[str, Any]]) -> Counter[str]:
     return drop
 
 
-def assert_applied_once(db, sent: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
+def assert_applied_once(db, sent: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     ids = [sale_workflow_id("BER2", e["client_sale_id"]) for e in sent]
     with db.unit_of_work() as s:
         orders = s.scalars(select(Order).where(Order.workflow_id.in_(ids))).all()
@@ -71,7 +71,7 @@ def assert_applied_once(db, sent: list[dict[str, Any]]) -> None:  # type: ignore
         assert set(moves.values()) == {1}  # each line taken off stock once
 
 
-async def test_same_journal_uploaded_twice_shuffled_applies_each_sale_once(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_same_journal_uploaded_twice_shuffled_applies_each_sale_once(api, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     auth = await login(api, "BER2", "1002", "2345")
     before = stock_of(db)
     sent = entries(12, tag="twice")
@@ -107,7 +107,7 @@ async def test_same_journal_uploaded_twice_shuffled_applies_each_sale_once(api, 
     assert_ledger_balanced(db)
 
 
-def _all_applied(db, sent: list[dict[str, Any]]) -> bool:  # type: ignore[no-untyped-def]
+def _all_applied(db, sent: list[dict[str, Any]]) -> bool:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     ids = [sale_workflow_id("BER2", e["client_sale_id"]) for e in sent]
     with db.unit_of_work() as s:
         return s.scalar(
@@ -115,7 +115,7 @@ def _all_applied(db, sent: list[dict[str, Any]]) -> bool:  # type: ignore[no-unt
         ) == len(ids)
 
 
-def _applied_count(db, sent: list[dict[str, Any]]) -> int:  # type: ignore[no-untyped-def]
+def _applied_count(db, sent: list[dict[str, Any]]) -> int:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     ids = [sale_workflow_id("BER2", e["client_sale_id"]) for e in sent]
     with db.unit_of_work() as s:
         return int(
@@ -123,7 +123,7 @@ def _applied_count(db, sent: list[dict[str, Any]]) -> int:  # type: ignore[no-un
         )
 
 
-async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     auth = await login(api, "BER2", "1002", "2345")
     before = stock_of(db)
     sent = entries(20, tag="cut")
@@ -157,7 +157,7 @@ async def test_cut_off_upload_resumed_applies_each_sale_once(api, db, temporal_c
     assert_ledger_balanced(db)
 
 
-async def test_bad_uploads_are_4xx_with_a_message_and_store_nothing(api, db, cashier) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_uploads_are_4xx_with_a_message_and_store_nothing(api, db, cashier) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     auth = await login(api, "BER2", "1002", "2345")
     good = entries(1, tag="bad")[0]
     card = {
@@ -234,7 +234,7 @@ async def test_bad_uploads_are_4xx_with_a_message_and_store_nothing(api, db, cas
     assert not _all_applied(db, [good])
 
 
-async def test_a_sale_that_cannot_apply_is_flagged_for_a_manager_not_dropped(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_sale_that_cannot_apply_is_flagged_for_a_manager_not_dropped(api, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     auth = await login(api, "BER2", "1002", "2345")
     gone = entries(1, tag="gone")[0]
     gone["lines"] = [{"sku": "NO-LONGER-SOLD", "quantity": 1, "unit_price": 500}]
@@ -254,7 +254,7 @@ async def test_a_sale_that_cannot_apply_is_flagged_for_a_manager_not_dropped(api
     )
 
 
-async def test_catalog_snapshot_has_what_the_till_prices_with(api) -> None:  # type: ignore[no-untyped-def]
+async def test_catalog_snapshot_has_what_the_till_prices_with(api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     auth = await login(api, "BER2", "1002", "2345")
     r = await api.get("/tills/BER2/catalog", headers=auth)
     assert r.status_code == 200, r.text

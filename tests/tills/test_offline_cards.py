@@ -39,7 +39,7 @@ class FakeApprovingCapturer:
         return CaptureOutcome(True, provider_ref=f"pi_{payment.key[-12:]}")
 
 
-def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-untyped-def]
+def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER2")
         assert till is not None
@@ -57,12 +57,15 @@ def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-u
         brand="VISA",
         last4="4242",
         sold_at=datetime.now(UTC) - timedelta(hours=3),
-        lines=(JournalLine("TEA-BLACK", 2, 890), JournalLine("CHOC-DARK", 1, 390)),
+        lines=(
+            JournalLine(sku="TEA-BLACK", quantity=2, unit_price=890),
+            JournalLine(sku="CHOC-DARK", quantity=1, unit_price=390),
+        ),
         total=2170,
     )
 
 
-async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:  # type: ignore[no-untyped-def]
+async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     capturer = FakeDecliningCapturer()
     acts = ReplayActivities(db, capturer)
     cmd = capture_request(db)
@@ -94,7 +97,7 @@ async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:
     assert (await api.get("/stores/BER/collection-tasks", headers=cashier)).status_code == 403
 
 
-def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db) -> None:  # type: ignore[no-untyped-def]
+def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     approved = ReplayActivities(db, FakeApprovingCapturer()).capture_card(capture_request(db))
     assert (
         approved.approved
@@ -106,7 +109,7 @@ def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db) -> No
     assert err.value.type == CAPTURE_UNAVAILABLE and err.value.non_retryable
 
 
-async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]
+async def test_offline_card_limits_at_the_till(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     link = TcpLink(central.port)
     await link.up()
     async with httpx.AsyncClient(base_url=central.url, timeout=30) as api:

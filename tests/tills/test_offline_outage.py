@@ -18,7 +18,7 @@ from db.models import Order, StockMovement
 SKUS = ["SOCKS-01", "SOCKS-02", "KEYRING", "JAM-APRICOT", "APRON"]
 
 
-async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]
+async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     skus = SKUS
     before = {sku: on_hand(db, "BER", sku) for sku in skus}
     agent = await start_agent("BER2", central.url)
@@ -61,7 +61,7 @@ async def test_offline_mid_day_50_sales_land_exactly_once(central, start_agent, 
         assert body["receipt_printed"] is True
         sold[cid] = body
         for ln in lines:
-            quantities[str(ln["sku"])] += int(ln["quantity"])  # type: ignore[call-overload]
+            quantities[str(ln["sku"])] += int(ln["quantity"])  # type: ignore[call-overload]  # JSON values
     # A double tap offline returns the same sale and journals nothing new.
     again = await agent.post(
         "/api/sales",

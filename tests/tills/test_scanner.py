@@ -60,7 +60,7 @@ def test_loop_url_partial_line_is_never_committed() -> None:
     assert codes == ["A1", "B2", "C3"]  # the unterminated "PARTIAL" died with the port
 
 
-async def test_1000_scans_10ms_apart_through_a_pty_reach_the_page(start_agent) -> None:  # type: ignore[no-untyped-def]
+async def test_1000_scans_10ms_apart_through_a_pty_reach_the_page(start_agent) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     master, slave = os.openpty()
     try:
         # The central API is not needed for scans: point the agent at a closed port.
@@ -107,7 +107,7 @@ async def test_1000_scans_10ms_apart_through_a_pty_reach_the_page(start_agent) -
         os.close(slave)
 
 
-async def test_scanner_unplugged_and_back(start_agent) -> None:  # type: ignore[no-untyped-def]
+async def test_scanner_unplugged_and_back(start_agent) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     agent = await start_agent(
         "BER1", f"http://127.0.0.1:{free_port()}", scanner="/dev/tillflow-no-scanner"
     )

@@ -14,7 +14,7 @@ from db.repositories import stock
 SKU = "UMBRELLA"
 
 
-def set_on_hand(db, code: str, sku: str, target: int) -> None:  # type: ignore[no-untyped-def]
+def set_on_hand(db, code: str, sku: str, target: int) -> None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     """A stock count: one adjustment movement in the ledger."""
     delta = target - on_hand(db, code, sku)
     with db.unit_of_work() as s:

@@ -21,7 +21,7 @@ def test_commits_are_fsynced_and_each_sale_is_kept_once(tmp_path: Path) -> None:
     assert not journal.add_sale(
         "a", T0, {"n": 2}, {"sale_id": "a"}, 0
     )  # a double tap changes nothing
-    assert journal.entry("a").body == {"n": 1}  # type: ignore[union-attr]
+    assert journal.entry("a").body == {"n": 1}  # type: ignore[union-attr]  # the entry was just added
     # A fresh process sees what was committed.
     assert Journal(tmp_path / "T1.journal.sqlite").counts() == {"waiting": 1}
 

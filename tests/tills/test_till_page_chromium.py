@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def barcodes(db, skus: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def barcodes(db, skus: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER1")
         assert till is not None
@@ -35,7 +35,7 @@ def barcodes(db, skus: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-
     return {sku: items[sku].barcodes[0] for sku in skus}
 
 
-async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]
+async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from playwright.async_api import async_playwright
 
     agent = await start_agent("BER1", central.url)

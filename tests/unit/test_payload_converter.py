@@ -54,12 +54,16 @@ def _receipt() -> Receipt:
         cashier_name="Ann",
         sold_at=NOW,
         currency="EUR",
-        lines=(ReceiptLine("Thing", "SKU-1", 1, 990, 990, "S"),),
-        taxes=(ReceiptTax("S", 1900, 832, 158),),
+        lines=(
+            ReceiptLine(
+                name="Thing", sku="SKU-1", quantity=1, unit_price=990, line_total=990, tax_code="S"
+            ),
+        ),
+        taxes=(ReceiptTax(code="S", rate_bp=1900, net=832, tax=158),),
         subtotal=832,
         tax_total=158,
         total=990,
-        tenders=(ReceiptTender("cash", 2000, ""),),
+        tenders=(ReceiptTender(kind="cash", amount=2000, detail=""),),
         change_due=1010,
     )
 
@@ -67,26 +71,75 @@ def _receipt() -> Receipt:
 SAMPLES: list[tuple[object, type]] = [
     (
         SaleRequest(
-            "BER1", "abc", 7, (BasketLine("SKU-1", 2),), (TenderIn("cash", 5000),), sold_at=NOW
+            till_code="BER1",
+            client_sale_id="abc",
+            cashier_id=7,
+            lines=(BasketLine(sku="SKU-1", quantity=2),),
+            tenders=(TenderIn(kind="cash", amount=5000),),
+            sold_at=NOW,
         ),
         SaleRequest,
     ),
-    (CashCheckout("sale:BER1:abc", SaleRequest("BER1", "abc", 7, (), ()), NOW), CashCheckout),
+    (
+        CashCheckout(
+            workflow_id="sale:BER1:abc",
+            request=SaleRequest(
+                till_code="BER1", client_sale_id="abc", cashier_id=7, lines=(), tenders=()
+            ),
+            sold_at=NOW,
+        ),
+        CashCheckout,
+    ),
     (
         CashOutcome(
-            PricedSale(1, 2, "BER", "EUR", True, _lines(), _lines(), 1664, 316, 1980),
-            RecordedOrder("BER1-000042", _receipt()),
-            StockOutcome(("low",), (StockTaken("order:x", 2, "SKU-1", 1, "sale:BER1:abc"),)),
-            (TenderOut("cash", 1980, 2000, ""),),
-            20,
+            priced=PricedSale(
+                till_id=1,
+                location_id=2,
+                location_code="BER",
+                currency="EUR",
+                prices_include_tax=True,
+                lines=_lines(),
+                stock_lines=_lines(),
+                subtotal=1664,
+                tax_total=316,
+                total=1980,
+            ),
+            recorded=RecordedOrder(number="BER1-000042", receipt=_receipt()),
+            stock=StockOutcome(
+                warnings=("low",),
+                taken_from_orders=(
+                    StockTaken(
+                        order_workflow_id="order:x",
+                        location_id=2,
+                        sku="SKU-1",
+                        quantity=1,
+                        sale_workflow_id="sale:BER1:abc",
+                    ),
+                ),
+            ),
+            tenders=(TenderOut(kind="cash", amount=1980, tendered=2000, reference=""),),
+            change_due=20,
         ),
         CashOutcome,
     ),
     (
-        CashOutcome(PricedSale(1, 2, "BER", "EUR", True, (), (), 0, 0, 0)),
+        CashOutcome(
+            priced=PricedSale(
+                till_id=1,
+                location_id=2,
+                location_code="BER",
+                currency="EUR",
+                prices_include_tax=True,
+                lines=(),
+                stock_lines=(),
+                subtotal=0,
+                tax_total=0,
+                total=0,
+            )
+        ),
         CashOutcome,
     ),  # recorded None
-    (SaleDevices(PrintJob("j", _receipt())), SaleDevices),
+    (SaleDevices(receipt=PrintJob(job_id="j", receipt=_receipt())), SaleDevices),
     (Tagged("x", 3, ("a", "b")), Tagged),
     (Tagged("y"), Tagged),
 ]
@@ -128,7 +181,7 @@ def test_a_sale_result_reads_back() -> None:
         subtotal=1664,
         tax_total=316,
         total=1980,
-        tenders=(TenderOut("cash", 1980, 2000, ""),),
+        tenders=(TenderOut(kind="cash", amount=1980, tendered=2000, reference=""),),
         change_due=20,
         warnings=(),
         sold_at=NOW,

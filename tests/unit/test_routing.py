@@ -29,7 +29,7 @@ def sites(
     ]
 
 
-def placed(plan) -> set[tuple[int, str, int]]:  # type: ignore[no-untyped-def]
+def placed(plan) -> set[tuple[int, str, int]]:  # type: ignore[no-untyped-def]  # RoutePlan not imported here
     return {(a.location_id, a.sku, a.quantity) for a in plan.allocations}
 
 

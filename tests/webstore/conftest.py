@@ -21,7 +21,7 @@ STUB_FULFILMENT_QUEUE = "tillflow-fulfilment-stub"
 
 
 @pytest.fixture(scope="session")
-def web_settings(test_settings):  # type: ignore[no-untyped-def]
+def web_settings(test_settings):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Short debounce so stock-sync tests stay fast."""
     return test_settings.model_copy(
         update={
@@ -74,14 +74,14 @@ def fake_woo() -> Iterator[FakeWooCommerceServer]:
 
 
 @pytest.fixture
-async def admin(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def admin(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from helpers.api import password_login
 
     return await password_login(api, "admin", "admin-demo")
 
 
 @pytest.fixture
-async def manager(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def manager(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     from helpers.api import password_login
 
     return await password_login(api, "mia", "manager-demo")

@@ -33,7 +33,7 @@ QUEUE = "carts-time-skipping"
 
 
 @pytest.fixture(scope="module")
-async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]
+async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
         data_converter=DATA_CONVERTER,
@@ -53,27 +53,34 @@ async def skipping(db) -> AsyncIterator[WorkflowEnvironment]:  # type: ignore[no
 
 
 @pytest.fixture
-def store(db):  # type: ignore[no-untyped-def]
+def store(db):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     found = connect(db, "web")
     yield found
     disconnect(db, found.code)
 
 
-async def test_cart_is_released_fifteen_minutes_after_its_last_change(skipping, db, store) -> None:  # type: ignore[no-untyped-def]
+async def test_cart_is_released_fifteen_minutes_after_its_last_change(skipping, db, store) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"BER": 3})
     cart_id = uuid.uuid4().hex
     handle = await skipping.client.start_workflow(
         CartWorkflow.run,
-        CartRequest(cart_id, store.code, store.id, (), None, 15 * 60),
+        CartRequest(
+            cart_id=cart_id,
+            store_code=store.code,
+            store_id=store.id,
+            location_ids=(),
+            pickup_location_id=None,
+            ttl_s=15 * 60,
+        ),
         id=f"cart:{cart_id}",
         task_queue=QUEUE,
     )
-    state = await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 2))
+    state = await handle.execute_update(CartWorkflow.change, CartLineChange(sku=sku, quantity=2))
     assert [(ln.sku, ln.quantity, ln.location_code) for ln in state.lines] == [(sku, 2, "BER")]
     assert atp(db, "BER", sku) == 1
     await skipping.sleep(timedelta(minutes=10))
     await handle.execute_update(
-        CartWorkflow.change, CartLineChange(sku, 1)
+        CartWorkflow.change, CartLineChange(sku=sku, quantity=1)
     )  # activity: 15 more minutes
     await skipping.sleep(timedelta(minutes=10))  # 20 min after the first change: still held
     assert holds(db, "cart", cart_id) == {("BER", sku): 3} and atp(db, "BER", sku) == 0
@@ -82,24 +89,31 @@ async def test_cart_is_released_fifteen_minutes_after_its_last_change(skipping, 
     assert result.status == "expired" and result.lines == ()
     assert holds(db, "cart", cart_id) == {} and atp(db, "BER", sku) == 3
     with pytest.raises(RPCError):  # the cart's workflow has ended
-        await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 1))
+        await handle.execute_update(CartWorkflow.change, CartLineChange(sku=sku, quantity=1))
     assert_reservations_balanced(db)
 
 
-async def test_checked_out_cart_keeps_nothing_and_takes_no_changes(skipping, db, store) -> None:  # type: ignore[no-untyped-def]
+async def test_checked_out_cart_keeps_nothing_and_takes_no_changes(skipping, db, store) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"WH1": 2})
     cart_id = uuid.uuid4().hex
     handle = await skipping.client.start_workflow(
         CartWorkflow.run,
-        CartRequest(cart_id, store.code, store.id, (), None, 15 * 60),
+        CartRequest(
+            cart_id=cart_id,
+            store_code=store.code,
+            store_id=store.id,
+            location_ids=(),
+            pickup_location_id=None,
+            ttl_s=15 * 60,
+        ),
         id=f"cart:{cart_id}",
         task_queue=QUEUE,
     )
-    await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 2))
+    await handle.execute_update(CartWorkflow.change, CartLineChange(sku=sku, quantity=2))
     frozen = await handle.execute_update(CartWorkflow.checkout)
     assert frozen.status == "checked_out"
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(CartWorkflow.change, CartLineChange(sku, 1))
+        await handle.execute_update(CartWorkflow.change, CartLineChange(sku=sku, quantity=1))
     assert "checked out" in str(refused.value.cause)
     # No order took the holds over (say the storefront never came back): released one TTL later.
     await skipping.sleep(timedelta(minutes=16))

@@ -28,20 +28,20 @@ pytestmark = pytest.mark.usefixtures("web_worker")
 
 
 @pytest.fixture
-def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
+def shop(db, fake_shopify):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(db, "shopify", base_url=fake_shopify.url, access_token=fake_shopify.token)
     yield store
     disconnect(db, store.code)
 
 
-async def running_child(client, child_id: str) -> bool:  # type: ignore[no-untyped-def]
+async def running_child(client, child_id: str) -> bool:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     try:
         return (await client.get_workflow_handle(child_id).describe()).status.name == "RUNNING"
     except Exception:  # noqa: BLE001 - not started yet
         return False
 
 
-async def place(api, db, shop, fake_shopify, lines, **kw):  # type: ignore[no-untyped-def]
+async def place(api, db, shop, fake_shopify, lines, **kw):  # type: ignore[no-untyped-def]  # takes untyped fixture values
     order_id = int(uuid.uuid4().int % 10**9)
     fake_shopify.add_order(
         order_id,
@@ -83,7 +83,7 @@ async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(  # type: 
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("BER", "WH1")
     await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
-        "finish", FulfilmentResult("shipped", "TRK1")
+        "finish", FulfilmentResult(status="shipped", tracking_number="TRK1")
     )
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
     assert level(db, "WH1", sku).on_hand == 1 and level(db, "WH1", sku).reserved == 0
@@ -98,12 +98,13 @@ async def test_a_store_that_rejects_is_routed_around(  # type: ignore[no-untyped
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 2, "5.00")])
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:BER"))
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
-        "finish", FulfilmentResult("rejected", message="both units damaged")
+        "finish", FulfilmentResult(status="rejected", message="both units damaged")
     )
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 2})
     await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))
     await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
-        "finish", FulfilmentResult("shipped", "00340434161094042557", "DHL")
+        "finish",
+        FulfilmentResult(status="shipped", tracking_number="00340434161094042557", carrier="DHL"),
     )
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
@@ -121,7 +122,7 @@ async def test_uncollected_pickup_is_cancelled_released_refunded_and_shopify_tol
     await eventually(lambda: running_child(temporal_client, f"bopis:{wf}:LIS"))
     assert holds(db, "order", wf) == {("LIS", sku): 1}
     await temporal_client.get_workflow_handle(f"bopis:{wf}:LIS").signal(
-        "finish", FulfilmentResult("expired", message="not collected within 7 days")
+        "finish", FulfilmentResult(status="expired", message="not collected within 7 days")
     )
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     result = await asyncio.wait_for(handle.result(), 30)

@@ -34,7 +34,7 @@ ROUNDS = 20
 
 
 @pytest.fixture(scope="module")
-def race_db(database_url):  # type: ignore[no-untyped-def]
+def race_db(database_url):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Enough connections for every racer to hold one at the same moment."""
     database = Database(database_url, pool_size=40)
     yield database
@@ -45,15 +45,33 @@ def checkout(acts: OnlineOrderActivities, sku: str) -> Callable[[], bool]:
     """What an OnlineOrder does: route on current numbers, reserve conditionally, re-route if
     beaten."""
     wf = f"order:race:{uuid.uuid4().hex}"
-    line = MappedLine(sku, 1, sku, 100, 84, 16, 100, "standard", 1900)
+    line = MappedLine(
+        sku=sku,
+        quantity=1,
+        name=sku,
+        unit_price=100,
+        net=84,
+        tax=16,
+        gross=100,
+        tax_code="standard",
+        tax_rate_bp=1900,
+    )
 
     def run() -> bool:
         for _ in range(3):
-            routed = acts.route(RouteRequest(wf, (line,), (), None, "DE"))
+            routed = acts.route(
+                RouteRequest(
+                    workflow_id=wf,
+                    lines=(line,),
+                    location_ids=(),
+                    pickup_location_id=None,
+                    country="DE",
+                )
+            )
             if not routed.ok:
                 return False
             try:
-                acts.reserve(ReserveRequest(wf, routed.lines))
+                acts.reserve(ReserveRequest(workflow_id=wf, lines=routed.lines))
                 return True
             except ApplicationError as err:
                 assert err.type == "OutOfStock"
@@ -64,13 +82,15 @@ def checkout(acts: OnlineOrderActivities, sku: str) -> Callable[[], bool]:
 
 def cart_add(acts: CartActivities, store_id: int, sku: str) -> Callable[[], bool]:
     """What a Cart does when the customer adds one unit."""
-    req = CartRequest(uuid.uuid4().hex, "race", store_id, ())
+    req = CartRequest(
+        cart_id=uuid.uuid4().hex, store_code="race", store_id=store_id, location_ids=()
+    )
     expires = datetime.now(UTC) + timedelta(minutes=15)
-    acts.open(CartOpen(req, expires))
+    acts.open(CartOpen(request=req, expires_at=expires))
 
     def run() -> bool:
         try:
-            acts.set_line(CartLineSet(req, sku, 1, expires))
+            acts.set_line(CartLineSet(request=req, sku=sku, quantity=1, expires_at=expires))
             return True
         except ApplicationError as err:
             assert err.type == "Conflict", err
@@ -91,13 +111,13 @@ def race(racers: list[Callable[[], bool]]) -> int:
 
 
 @pytest.fixture
-def web_store(db):  # type: ignore[no-untyped-def]
+def web_store(db):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(db, "web")
     yield store
     disconnect(db, store.code)
 
 
-def test_fifty_checkouts_and_ten_carts_for_one_unit_twenty_times(race_db, db, web_store) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_checkouts_and_ten_carts_for_one_unit_twenty_times(race_db, db, web_store) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, carts = OnlineOrderActivities(race_db), CartActivities(race_db)
     for _ in range(ROUNDS):
         sku = new_product(db, {"BER": 1})
@@ -111,7 +131,7 @@ def test_fifty_checkouts_and_ten_carts_for_one_unit_twenty_times(race_db, db, we
     assert_ledger_balanced(db)
 
 
-def test_ten_units_a_hundred_buyers(race_db, db, web_store) -> None:  # type: ignore[no-untyped-def]
+def test_ten_units_a_hundred_buyers(race_db, db, web_store) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     orders, carts = OnlineOrderActivities(race_db), CartActivities(race_db)
     sku = new_product(
         db, {"BER": 4, "LIS": 3, "WH1": 3}, safety={"LIS": 1}
@@ -131,7 +151,7 @@ def test_ten_units_a_hundred_buyers(race_db, db, web_store) -> None:  # type: ig
 
 
 @pytest.mark.usefixtures("web_worker")
-async def test_the_same_race_through_the_http_api(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_same_race_through_the_http_api(api, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     key = f"sfk_test_{uuid.uuid4().hex}"
     store = connect(db, "web", storefront_key=key)
     headers = {"X-Storefront-Key": key}

@@ -13,7 +13,7 @@ from db.repositories import reservations
 from db.repositories.reservations import CART, ORDER, Hold, OutOfStock
 
 
-def test_a_basket_is_held_whole_or_not_at_all_and_a_retry_holds_nothing_twice(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_basket_is_held_whole_or_not_at_all_and_a_retry_holds_nothing_twice(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     a, b = new_product(db, {"BER": 2}), new_product(db, {"BER": 1}, safety={"BER": 1})
     ref = f"order:test:{uuid.uuid4().hex}"
     # b's only unit is safety stock
@@ -34,7 +34,7 @@ def test_a_basket_is_held_whole_or_not_at_all_and_a_retry_holds_nothing_twice(db
     assert_reservations_balanced(db)
 
 
-def test_release_and_consume_happen_once(db) -> None:  # type: ignore[no-untyped-def]
+def test_release_and_consume_happen_once(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"WH1": 5})
     ref = f"order:test:{uuid.uuid4().hex}"
     with db.unit_of_work() as s:
@@ -63,7 +63,7 @@ def test_release_and_consume_happen_once(db) -> None:  # type: ignore[no-untyped
     assert_ledger_balanced(db)
 
 
-def test_cart_quantities_are_targets_and_an_order_adopts_the_cart(db) -> None:  # type: ignore[no-untyped-def]
+def test_cart_quantities_are_targets_and_an_order_adopts_the_cart(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"LIS": 4})
     cart, order = uuid.uuid4().hex, f"order:web:{uuid.uuid4().hex}"
     with db.unit_of_work() as s:

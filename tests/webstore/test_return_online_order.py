@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("web_worker")
 
 
 @pytest.fixture
-def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
+def shop(db, fake_shopify):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(db, "shopify", base_url=fake_shopify.url, access_token=fake_shopify.token)
     yield store
     disconnect(db, store.code)
@@ -55,7 +55,7 @@ async def test_buy_online_return_in_store_refunds_through_shopify(  # type: igno
 
     await eventually(child_running)
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
-        "finish", FulfilmentResult("shipped", "TRK9")
+        "finish", FulfilmentResult(status="shipped", tracking_number="TRK9")
     )
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"

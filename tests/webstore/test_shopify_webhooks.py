@@ -34,7 +34,7 @@ from workflows.online_order import OnlineOrderWorkflow
 pytestmark = pytest.mark.usefixtures("web_worker")
 
 
-def inbox_count(db, provider: str = "shopify", like: str = "") -> int:  # type: ignore[no-untyped-def]
+def inbox_count(db, provider: str = "shopify", like: str = "") -> int:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         return (
             s.scalar(
@@ -46,7 +46,7 @@ def inbox_count(db, provider: str = "shopify", like: str = "") -> int:  # type: 
         )
 
 
-def inbox_status(db, event_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def inbox_status(db, event_id: str) -> str | None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         row = s.scalar(
             select(WebhookEvent).where(
@@ -56,14 +56,14 @@ def inbox_status(db, event_id: str) -> str | None:  # type: ignore[no-untyped-de
         return row.status if row else None
 
 
-def order_status(db, wf: str) -> str | None:  # type: ignore[no-untyped-def]
+def order_status(db, wf: str) -> str | None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         found = online_orders.summary(s, wf)
     return found.status if found else None
 
 
 @pytest.fixture
-def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
+def shop(db, fake_shopify):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(
         db,
         "shopify",
@@ -78,7 +78,7 @@ def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
     disconnect(db, store.code)
 
 
-async def test_bad_signatures_are_401_and_store_nothing(api, db, shop) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_signatures_are_401_and_store_nothing(api, db, shop) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     payload = shopify_order(int(uuid.uuid4().int % 10**9), [("ANY", 1, "9.90")])
     body = json.dumps(payload).encode()
     good = shopify_headers(
@@ -108,7 +108,7 @@ async def test_bad_signatures_are_401_and_store_nothing(api, db, shop) -> None: 
     assert unknown.status_code == 404
 
 
-async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     sku = new_product(db, {"BER": 3, "WH1": 5})
     order_id = int(uuid.uuid4().int % 10**9)
     payload = shopify_order(order_id, [(sku, 2, "12.90")])
@@ -127,7 +127,8 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
     # The store ships: stock leaves through the ledger, the reservation is consumed, Shopify hears
     # it.
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
-        "finish", FulfilmentResult("shipped", tracking_number="00340434161094042557", carrier="DHL")
+        "finish",
+        FulfilmentResult(status="shipped", tracking_number="00340434161094042557", carrier="DHL"),
     )
     await asyncio.wait_for(handle.result(), 30)
     assert order_status(db, wf) == "completed"
@@ -157,7 +158,7 @@ async def test_unknown_sku_goes_to_the_exception_queue_and_is_never_dropped(  # 
     assert r.status_code == 200
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
 
-    async def listed():  # type: ignore[no-untyped-def]
+    async def listed():  # type: ignore[no-untyped-def]  # returns the JSON answer
         found = await api.get("/webstores/exceptions", params={"order": wf}, headers=manager)
         return found.json() if found.status_code == 200 and found.json() else None
 
@@ -242,7 +243,7 @@ async def test_out_of_order_deliveries_never_roll_state_back(  # type: ignore[no
     assert_reservations_balanced(db)
 
 
-async def test_malformed_deliveries_are_4xx(api, shop) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_deliveries_are_4xx(api, shop) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     for body in (
         b"not json",
         b"[1, 2]",
@@ -309,7 +310,7 @@ async def test_a_delivery_never_handed_over_is_relayed_from_the_inbox(  # type: 
     assert inbox_id
 
 
-async def test_refunds_create_is_kept_for_reconciliation(api, db, shop) -> None:  # type: ignore[no-untyped-def]
+async def test_refunds_create_is_kept_for_reconciliation(api, db, shop) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     event_id = uuid.uuid4().hex
     refund = {
         "id": 509562969,

@@ -17,12 +17,12 @@ from db.repositories import reservations, webstores
 pytestmark = pytest.mark.usefixtures("web_worker")
 
 
-def queued(db, sku: str) -> bool:  # type: ignore[no-untyped-def]
+def queued(db, sku: str) -> bool:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         return s.get(StockSyncEntry, sku) is not None
 
 
-def hold(db, code: str, sku: str, quantity: int, ref: str) -> None:  # type: ignore[no-untyped-def]
+def hold(db, code: str, sku: str, quantity: int, ref: str) -> None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     """A cart changing its mind: each call is its own committed change of available-to-promise."""
     with db.unit_of_work() as s:
         reservations.set_quantity(
@@ -37,7 +37,7 @@ def hold(db, code: str, sku: str, quantity: int, ref: str) -> None:  # type: ign
 
 
 @pytest.fixture
-def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
+def shop(db, fake_shopify):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     ber, wh = fake_shopify.add_location(), fake_shopify.add_location()
     store = connect(
         db,
@@ -50,7 +50,7 @@ def shop(db, fake_shopify):  # type: ignore[no-untyped-def]
     disconnect(db, store.code)
 
 
-def listed(db, store, sku: str, variant: dict) -> None:  # type: ignore[no-untyped-def]
+def listed(db, store, sku: str, variant: dict) -> None:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         webstores.upsert_listing(
             s,
@@ -122,7 +122,7 @@ async def test_busy_and_failing_stores_are_retried_honouring_retry_after(  # typ
     await eventually(lambda: not queued(db, sku))  # acknowledged once through
 
 
-async def test_a_refusal_is_recorded_not_retried_forever(db, shop, fake_shopify) -> None:  # type: ignore[no-untyped-def]
+async def test_a_refusal_is_recorded_not_retried_forever(db, shop, fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store, _, _ = shop
     sku = new_product(db, {"BER": 2})
     with db.unit_of_work() as s:  # an inventory item Shopify does not know
@@ -140,7 +140,7 @@ async def test_a_refusal_is_recorded_not_retried_forever(db, shop, fake_shopify)
     await eventually(lambda: not queued(db, sku))
 
 
-async def test_woocommerce_gets_what_its_locations_can_ship(db, fake_woo) -> None:  # type: ignore[no-untyped-def]
+async def test_woocommerce_gets_what_its_locations_can_ship(db, fake_woo) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(
         db,
         "woocommerce",

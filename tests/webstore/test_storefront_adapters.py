@@ -18,7 +18,7 @@ THROTTLED = {
 }
 
 
-def test_shopify_catalogue_pages_through_link_headers(fake_shopify) -> None:  # type: ignore[no-untyped-def]
+def test_shopify_catalogue_pages_through_link_headers(fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     fake_shopify.page_size = 2
     variants = [fake_shopify.add_variant(f"SKU-{n}", barcode=f"40000000000{n}") for n in range(5)]
     items = ShopifyStorefront(fake_shopify.url, fake_shopify.token).catalogue()
@@ -31,7 +31,7 @@ def test_shopify_catalogue_pages_through_link_headers(fake_shopify) -> None:  # 
     assert all(r.headers["x-shopify-access-token"] == fake_shopify.token for r in fake_shopify.seen)
 
 
-def test_shopify_inventory_set_and_errors(fake_shopify) -> None:  # type: ignore[no-untyped-def]
+def test_shopify_inventory_set_and_errors(fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     v = fake_shopify.add_variant("A")
     loc = fake_shopify.add_location()
     item = StoreItem("A", "", str(v["product_id"]), str(v["id"]), str(v["inventory_item_id"]))
@@ -72,7 +72,7 @@ def test_shopify_inventory_set_and_errors(fake_shopify) -> None:  # type: ignore
         ).catalogue()  # nothing listens: retry later
 
 
-def test_shopify_order_status_fulfilment_cancel_and_tags_happen_once(fake_shopify) -> None:  # type: ignore[no-untyped-def]
+def test_shopify_order_status_fulfilment_cancel_and_tags_happen_once(fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     order = fake_shopify.add_order(4501, [{"id": 45011, "sku": "A", "quantity": 1}], total="10.00")
     shop = ShopifyStorefront(fake_shopify.url, fake_shopify.token)
     tracking = Tracking(
@@ -99,14 +99,24 @@ def test_shopify_order_status_fulfilment_cancel_and_tags_happen_once(fake_shopif
         shop.update_order_status("999", "shipped", key="k4")
 
 
-def test_shopify_refund_is_made_once_per_key(fake_shopify) -> None:  # type: ignore[no-untyped-def]
+def test_shopify_refund_is_made_once_per_key(fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     order = fake_shopify.add_order(4502, [{"id": 45021, "sku": "A", "quantity": 2}], total="25.80")
     shop = ShopifyStorefront(fake_shopify.url, fake_shopify.token)
     first = shop.refund(
-        "4502", 1290, [RefundLine("45021", 1, 1290)], "return:R-1", currency="EUR", reason="Return"
+        "4502",
+        1290,
+        [RefundLine(line_id="45021", quantity=1, amount=1290)],
+        "return:R-1",
+        currency="EUR",
+        reason="Return",
     )
     again = shop.refund(
-        "4502", 1290, [RefundLine("45021", 1, 1290)], "return:R-1", currency="EUR", reason="Return"
+        "4502",
+        1290,
+        [RefundLine(line_id="45021", quantity=1, amount=1290)],
+        "return:R-1",
+        currency="EUR",
+        reason="Return",
     )
     assert first.created and not again.created and first.id == again.id and first.amount == 1290
     (refund,) = order["_refunds"]
@@ -126,7 +136,7 @@ def test_shopify_refund_is_made_once_per_key(fake_shopify) -> None:  # type: ign
     assert too_much.value.status == 422
 
 
-def test_woocommerce_catalogue_stock_status_and_refunds(fake_woo) -> None:  # type: ignore[no-untyped-def]
+def test_woocommerce_catalogue_stock_status_and_refunds(fake_woo) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     fake_woo.per_page_max = 2
     simple = fake_woo.add_product("W-1")
     parent, variations = fake_woo.add_variable(["W-2-S", "W-2-M", "W-2-L"])
@@ -171,10 +181,20 @@ def test_woocommerce_catalogue_stock_status_and_refunds(fake_woo) -> None:  # ty
     woo.update_order_status("727", "exception", key="k2")
     assert order["status"] == "on-hold"
     first = woo.refund(
-        "727", 1000, [RefundLine("7271", 1, 1000)], "return:R-9", currency="EUR", reason="Return"
+        "727",
+        1000,
+        [RefundLine(line_id="7271", quantity=1, amount=1000)],
+        "return:R-9",
+        currency="EUR",
+        reason="Return",
     )
     again = woo.refund(
-        "727", 1000, [RefundLine("7271", 1, 1000)], "return:R-9", currency="EUR", reason="Return"
+        "727",
+        1000,
+        [RefundLine(line_id="7271", quantity=1, amount=1000)],
+        "return:R-9",
+        currency="EUR",
+        reason="Return",
     )
     assert first.created and not again.created and len(order["_refunds"]) == 1
     (refund,) = order["_refunds"]

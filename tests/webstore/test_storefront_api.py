@@ -28,14 +28,14 @@ pytestmark = pytest.mark.usefixtures("web_worker")
 
 
 @pytest.fixture
-def web(db):  # type: ignore[no-untyped-def]
+def web(db):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     key = f"sfk_test_{uuid.uuid4().hex}"
     store = connect(db, "web", storefront_key=key)
     yield store, {"X-Storefront-Key": key}
     disconnect(db, store.code)
 
 
-async def test_storefront_key_is_required_and_scoped(api, db, web) -> None:  # type: ignore[no-untyped-def]
+async def test_storefront_key_is_required_and_scoped(api, db, web) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     _, key = web
     sku = new_product(db, {"BER": 1})
     assert (await api.get("/storefront/availability", params={"sku": sku})).status_code == 401
@@ -60,7 +60,7 @@ async def test_storefront_key_is_required_and_scoped(api, db, web) -> None:  # t
     ).status_code == 401
 
 
-async def test_availability_per_location_respects_safety_stock_and_flags(api, db, web) -> None:  # type: ignore[no-untyped-def]
+async def test_availability_per_location_respects_safety_stock_and_flags(api, db, web) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     _, key = web
     sku = new_product(db, {"BER": 5, "LIS": 2, "WH1": 10}, safety={"BER": 2})
     r = await api.get("/storefront/availability", params={"sku": sku}, headers=key)
@@ -90,7 +90,7 @@ async def test_availability_per_location_respects_safety_stock_and_flags(api, db
     assert (await api.get("/storefront/availability", headers=key)).status_code == 422
 
 
-async def test_cart_holds_stock_and_refuses_what_is_not_there(api, db, web) -> None:  # type: ignore[no-untyped-def]
+async def test_cart_holds_stock_and_refuses_what_is_not_there(api, db, web) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     _, key = web
     sku = new_product(db, {"BER": 2, "WH1": 1})
     cart = await api.post("/storefront/carts", json={}, headers=key)
@@ -142,7 +142,7 @@ async def test_cart_holds_stock_and_refuses_what_is_not_there(api, db, web) -> N
     assert_reservations_balanced(db)
 
 
-async def test_add_line_with_idempotency_key_adds_once(api, db, web) -> None:  # type: ignore[no-untyped-def]
+async def test_add_line_with_idempotency_key_adds_once(api, db, web) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     _, key = web
     sku = new_product(db, {"WH1": 5})
     cart_id = (await api.post("/storefront/carts", json={}, headers=key)).json()["cart_id"]
@@ -156,7 +156,7 @@ async def test_add_line_with_idempotency_key_adds_once(api, db, web) -> None:  #
     assert holds(db, "cart", cart_id) == {("WH1", sku): 2}
 
 
-async def test_checkout_pays_and_fulfils(api, db, web, gateway, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_checkout_pays_and_fulfils(api, db, web, gateway, temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     _, key = web
     sku = new_product(db, {"BER": 1, "WH1": 3}, price=2490)
     cart_id = (await api.post("/storefront/carts", json={}, headers=key)).json()["cart_id"]
@@ -199,7 +199,7 @@ async def test_checkout_pays_and_fulfils(api, db, web, gateway, temporal_client)
     )
     # The warehouse ships: stock consumed, card captured.
     await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
-        "finish", FulfilmentResult("shipped", tracking_number="1Z999", carrier="UPS")
+        "finish", FulfilmentResult(status="shipped", tracking_number="1Z999", carrier="UPS")
     )
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
@@ -244,7 +244,9 @@ async def test_checkout_without_a_card_waits_for_stripe_then_pickup(  # type: ig
 
     await handle.signal(
         OnlineOrderWorkflow.payment_event,
-        PaymentEvent("payment_intent.amount_capturable_updated", order["payment_intent"]),
+        PaymentEvent(
+            type="payment_intent.amount_capturable_updated", intent_id=order["payment_intent"]
+        ),
     )
     for _ in range(100):
         if (await handle.query(OnlineOrderWorkflow.status)).status == "fulfilling":
@@ -252,13 +254,13 @@ async def test_checkout_without_a_card_waits_for_stripe_then_pickup(  # type: ig
         await asyncio.sleep(0.1)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("LIS",)
     await temporal_client.get_workflow_handle(f"bopis:{wf}:LIS").signal(
-        "finish", FulfilmentResult("picked_up")
+        "finish", FulfilmentResult(status="picked_up")
     )
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
     assert level(db, "LIS", sku).on_hand == 1
 
 
-async def test_admin_connects_a_storefront_and_gets_its_key_once(api, db, admin, manager) -> None:  # type: ignore[no-untyped-def]
+async def test_admin_connects_a_storefront_and_gets_its_key_once(api, db, admin, manager) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     code = f"site-{uuid.uuid4().hex[:6]}"
     body = {
         "code": code,

@@ -30,7 +30,7 @@ from workflows.online_order import OnlineOrderWorkflow
 pytestmark = pytest.mark.usefixtures("web_worker")
 
 
-def stored(db, store: str) -> int:  # type: ignore[no-untyped-def]
+def stored(db, store: str) -> int:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         return (
             s.scalar(
@@ -45,7 +45,7 @@ def stored(db, store: str) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def woo(db, fake_woo):  # type: ignore[no-untyped-def]
+def woo(db, fake_woo):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     store = connect(
         db,
         "woocommerce",
@@ -57,7 +57,7 @@ def woo(db, fake_woo):  # type: ignore[no-untyped-def]
     disconnect(db, store.code)
 
 
-async def test_the_creation_ping_is_answered_and_nothing_is_stored(api, db, woo) -> None:  # type: ignore[no-untyped-def]
+async def test_the_creation_ping_is_answered_and_nothing_is_stored(api, db, woo) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     r = await api.post(
         f"/webhooks/woocommerce/{woo.code}",
         content=b"webhook_id=17",
@@ -123,13 +123,13 @@ async def test_order_then_redelivery_then_cancellation_refunds(  # type: ignore[
     assert_reservations_balanced(db)
 
 
-async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     ghost = f"WOO-GHOST-{uuid.uuid4().hex[:6]}"
     order_id = int(uuid.uuid4().int % 10**7)
     await post_woo(api, woo.code, woo_order(order_id, [(ghost, 1, "9.00")]))
     wf = online_order_workflow_id("woocommerce", str(order_id), woo.code)
 
-    async def entries():  # type: ignore[no-untyped-def]
+    async def entries():  # type: ignore[no-untyped-def]  # returns the JSON answer
         return (
             await api.get("/webstores/exceptions", params={"order": wf}, headers=manager)
         ).json()
@@ -147,7 +147,7 @@ async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_c
         lambda: temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").describe()
     )
     await temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").signal(
-        "finish", FulfilmentResult("picked_up")
+        "finish", FulfilmentResult(status="picked_up")
     )
     assert (await asyncio.wait_for(handle.result(), 30)).status == "completed"
     assert SECRET

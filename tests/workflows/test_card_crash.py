@@ -20,20 +20,20 @@ from workflows.sale import SaleWorkflow
 class CountingGateway:
     """The real Stripe gateway, counting the calls that must happen once."""
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]  # wraps any gateway
         self.inner = inner
         self.creates = 0
         self.captures = 0
 
-    def create_intent(self, **kwargs):  # type: ignore[no-untyped-def]
+    def create_intent(self, **kwargs):  # type: ignore[no-untyped-def]  # passes kwargs through
         self.creates += 1
         return self.inner.create_intent(**kwargs)
 
-    def capture(self, intent_id, **kwargs):  # type: ignore[no-untyped-def]
+    def capture(self, intent_id, **kwargs):  # type: ignore[no-untyped-def]  # passes kwargs through
         self.captures += 1
         return self.inner.capture(intent_id, **kwargs)
 
-    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]  # delegates to the wrapped gateway
         return getattr(self.inner, name)
 
 
@@ -62,11 +62,11 @@ async def test_retry_after_crash_makes_one_intent_and_one_capture(  # type: igno
     client_id = uuid.uuid4().hex[:12]
     wf_id = sale_workflow_id("BER2", client_id)
     req = SaleRequest(
-        "BER2",
-        client_id,
-        1,
-        (BasketLine("PEN-BRASS", 1),),
-        (TenderIn("card", 3900, simulate="pm_card_visa"),),
+        till_code="BER2",
+        client_sale_id=client_id,
+        cashier_id=1,
+        lines=(BasketLine(sku="PEN-BRASS", quantity=1),),
+        tenders=(TenderIn(kind="card", amount=3900, simulate="pm_card_visa"),),
     )
     async with worker:
         result = await temporal_client.execute_update_with_start_workflow(
@@ -99,4 +99,4 @@ async def test_retry_after_crash_makes_one_intent_and_one_capture(  # type: igno
         rows = s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).all()
         assert [(p.status, p.provider_ref) for p in rows] == [("captured", matching[0].id)]
     # Capturing again (a retried capture step) changes nothing.
-    assert tenders.capture_cards(SaleMoney(wf_id)) == 0 and counting.captures == 1
+    assert tenders.capture_cards(SaleMoney(workflow_id=wf_id)) == 0 and counting.captures == 1

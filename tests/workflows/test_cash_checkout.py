@@ -28,25 +28,37 @@ BOOK = "TEA-GREEN"  # reduced tax rate
 
 
 def _request(wf_id: str, *tenders: TenderIn) -> SaleRequest:
-    return SaleRequest("BER1", wf_id.split(":")[-1], 1, (BasketLine(SKU, 2),), tenders)
+    return SaleRequest(
+        till_code="BER1",
+        client_sale_id=wf_id.split(":")[-1],
+        cashier_id=1,
+        lines=(BasketLine(sku=SKU, quantity=2),),
+        tenders=tenders,
+    )
 
 
 def test_which_sales_take_the_one_transaction_path() -> None:
-    cash = TenderIn("cash", 5000)
-    assert settles_in_cash(_request("sale:BER1:a", cash, TenderIn("cash", 100)))
+    cash = TenderIn(kind="cash", amount=5000)
+    assert settles_in_cash(_request("sale:BER1:a", cash, TenderIn(kind="cash", amount=100)))
     assert not settles_in_cash(_request("sale:BER1:a"))  # no tender: the sale waits open
-    assert not settles_in_cash(_request("sale:BER1:a", cash, TenderIn("card", 100)))
+    assert not settles_in_cash(_request("sale:BER1:a", cash, TenderIn(kind="card", amount=100)))
     req = _request("sale:BER1:a", cash)
     assert not settles_in_cash(SaleRequest(**{**req.__dict__, "offline": True}))
-    assert not settles_in_cash(SaleRequest(**{**req.__dict__, "gift_cards": (GiftCardLine(2000),)}))
+    assert not settles_in_cash(
+        SaleRequest(**{**req.__dict__, "gift_cards": (GiftCardLine(amount=2000),)})
+    )
 
 
-def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-untyped-def]
+def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     acts = CashSaleActivities(db)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     before = on_hand(db, "BER", SKU)
     cmd = CashCheckout(
-        wf_id, _request(wf_id, TenderIn("cash", 1000), TenderIn("cash", 5000)), datetime.now(UTC)
+        workflow_id=wf_id,
+        request=_request(
+            wf_id, TenderIn(kind="cash", amount=1000), TenderIn(kind="cash", amount=5000)
+        ),
+        sold_at=datetime.now(UTC),
     )
     first = acts.checkout(cmd)
     again = acts.checkout(cmd)  # a local activity retried after its commit
@@ -83,17 +95,23 @@ def test_running_twice_records_the_sale_once(db) -> None:  # type: ignore[no-unt
     assert_ledger_balanced(db)
 
 
-def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     # Two tax rates (books are reduced-rate), two cash tenders, change.
     req = SaleRequest(
-        "BER1",
-        wf_id.split(":")[-1],
-        1,
-        (BasketLine(SKU, 2), BasketLine(BOOK, 1), BasketLine(SKU, 1)),
-        (TenderIn("cash", 2000), TenderIn("cash", 10000)),
+        till_code="BER1",
+        client_sale_id=wf_id.split(":")[-1],
+        cashier_id=1,
+        lines=(
+            BasketLine(sku=SKU, quantity=2),
+            BasketLine(sku=BOOK, quantity=1),
+            BasketLine(sku=SKU, quantity=1),
+        ),
+        tenders=(TenderIn(kind="cash", amount=2000), TenderIn(kind="cash", amount=10000)),
     )
-    out = CashSaleActivities(db).checkout(CashCheckout(wf_id, req, datetime.now(UTC)))
+    out = CashSaleActivities(db).checkout(
+        CashCheckout(workflow_id=wf_id, request=req, sold_at=datetime.now(UTC))
+    )
     assert out.recorded is not None
     with db.unit_of_work() as s:
         stored = receipt_for_order(s, out.recorded.number)
@@ -102,11 +120,15 @@ def test_the_receipt_built_at_checkout_is_the_one_a_reprint_reads(db) -> None:  
     assert stored.change_due == 12000 - stored.total
 
 
-def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no-untyped-def]
+def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     before = on_hand(db, "BER", SKU)
     out = CashSaleActivities(db).checkout(
-        CashCheckout(wf_id, _request(wf_id, TenderIn("cash", 100)), datetime.now(UTC))
+        CashCheckout(
+            workflow_id=wf_id,
+            request=_request(wf_id, TenderIn(kind="cash", amount=100)),
+            sold_at=datetime.now(UTC),
+        )
     )
     assert out.recorded is None and out.priced.total > 100  # priced, for the step-by-step path
     assert on_hand(db, "BER", SKU) == before
@@ -118,7 +140,7 @@ def test_cash_that_does_not_cover_writes_nothing(db) -> None:  # type: ignore[no
         assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
 
 
-async def test_short_cash_goes_step_by_step_and_stays_open(api, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_short_cash_goes_step_by_step_and_stays_open(api, temporal_client) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Through the API: the sale answers open with what is still due, then takes the rest."""
     headers = await till_login(api, "BER1")
     client_id = uuid.uuid4().hex[:12]

@@ -31,7 +31,7 @@ class CrashAfterStripeRefund(RefundActivities):
             )
 
 
-async def start_return(client, queue: str, req: ReturnRequest):  # type: ignore[no-untyped-def]
+async def start_return(client, queue: str, req: ReturnRequest):  # type: ignore[no-untyped-def]  # Client not imported here
     return await client.execute_update_with_start_workflow(
         ReturnWorkflow.submit,
         start_workflow_operation=WithStartWorkflowOperation(
@@ -68,7 +68,11 @@ async def test_crash_after_refund_refunds_exactly_once(  # type: ignore[no-untyp
         activities=sale_activities(db, gateway, refunds=refunds),
     )
     req = ReturnRequest(
-        uuid.uuid4().hex[:10], "BER1", 1, sale["sale_id"], (ReturnLineIn(1, "restock", line_no=1),)
+        return_id=uuid.uuid4().hex[:10],
+        till_code="BER1",
+        cashier_id=1,
+        sale_number=sale["sale_id"],
+        lines=(ReturnLineIn(quantity=1, disposition="restock", line_no=1),),
     )
     async with worker:
         result = await start_return(temporal_client, queue, req)
@@ -81,7 +85,7 @@ async def test_crash_after_refund_refunds_exactly_once(  # type: ignore[no-untyp
         assert rows[0].provider_ref == gateway.list_refunds(intent)[0].id
 
 
-async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  # type: ignore[no-untyped-def]
+async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     with db.unit_of_work() as s:
         customer = customers.create(s, name="Quiet", email=f"{uuid.uuid4().hex[:8]}@example.com").id
     server = str(Path(sys.executable).parent / "temporal-test-server")
@@ -92,11 +96,11 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
         policy = ReturnPolicy(receiptless_cap=1000)  # anything over 10.00 needs a manager
         async with sales_worker(env.client, db, gateway, task_queue=queue, policy=policy):
             req = ReturnRequest(
-                uuid.uuid4().hex[:10],
-                "BER1",
-                1,
-                "",
-                (ReturnLineIn(1, "restock", sku="APRON"),),
+                return_id=uuid.uuid4().hex[:10],
+                till_code="BER1",
+                cashier_id=1,
+                sale_number="",
+                lines=(ReturnLineIn(quantity=1, disposition="restock", sku="APRON"),),
                 refund_method="store_credit",
                 customer_id=customer,
                 approval_timeout_s=1800,

@@ -43,7 +43,7 @@ def broken_record_order(cmd: OrderRecord) -> RecordedOrder:
     )
 
 
-def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
+def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]  # WorkflowHistory not imported here
     """Local activities (markers) and regular activities (scheduled events) in history order."""
     out = []
     for event in history.events:
@@ -59,7 +59,7 @@ def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]
     return out
 
 
-async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: str):  # type: ignore[no-untyped-def]
+async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: str):  # type: ignore[no-untyped-def]  # takes untyped fixture values
     """Start the sale, expect its checkout to fail; the closed workflow's status and history."""
     start = WithStartWorkflowOperation(
         SaleWorkflow.run,
@@ -90,14 +90,26 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(  # type: ig
     sku = "VASE-GLASS"
     before = on_hand(db, "BER", sku)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
-    basket = (BasketLine(sku, 2),)
-    total = SaleActivities(db).price(SaleRequest("BER1", "quote", 1, basket, ())).total
+    basket = (BasketLine(sku=sku, quantity=2),)
+    total = (
+        SaleActivities(db)
+        .price(
+            SaleRequest(
+                till_code="BER1", client_sale_id="quote", cashier_id=1, lines=basket, tenders=()
+            )
+        )
+        .total
+    )
     with db.unit_of_work() as s:
         card = balances.issue_gift_card(
             s, amount=total, currency="EUR", key=f"test:{wf_id}", reference="test"
         ).code
     req = SaleRequest(
-        "BER1", wf_id.split(":")[-1], 1, basket, (TenderIn("gift_card", total, card),)
+        till_code="BER1",
+        client_sale_id=wf_id.split(":")[-1],
+        cashier_id=1,
+        lines=basket,
+        tenders=(TenderIn(kind="gift_card", amount=total, reference=card),),
     )
     async with worker:
         status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
@@ -141,7 +153,7 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(  # type: ignore[
     written: list[tuple[int, int, int]] = []
     real_record_order = activities.cash_sale.record_order
 
-    def order_store_down(session, cmd, *args):  # type: ignore[no-untyped-def]
+    def order_store_down(session, cmd, *args):  # type: ignore[no-untyped-def]  # stands in for a patched function
         real_record_order(session, cmd, *args)
         # Stock rows, the cash payment and the order are written by now, in this same transaction.
         written.append(
@@ -172,7 +184,11 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(  # type: ignore[
     before = on_hand(db, "BER", sku)
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
     req = SaleRequest(
-        "BER1", wf_id.split(":")[-1], 1, (BasketLine(sku, 2),), (TenderIn("cash", 100_000),)
+        till_code="BER1",
+        client_sale_id=wf_id.split(":")[-1],
+        cashier_id=1,
+        lines=(BasketLine(sku=sku, quantity=2),),
+        tenders=(TenderIn(kind="cash", amount=100_000),),
     )
     async with worker:
         status, history = await _checkout_fails(temporal_client, queue, req, wf_id)
@@ -192,7 +208,7 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(  # type: ignore[
     assert "order store rejected the write" in status.error
 
 
-async def test_compensation_activities_are_idempotent(db) -> None:  # type: ignore[no-untyped-def]
+async def test_compensation_activities_are_idempotent(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """Local activities may run twice; restoring twice puts stock back once."""
     from datetime import UTC, datetime
 
@@ -208,8 +224,12 @@ async def test_compensation_activities_are_idempotent(db) -> None:  # type: igno
     before = on_hand(db, "BER", "KEYRING")
     now = datetime.now(UTC)
     for _ in range(2):
-        acts.commit_stock(StockCommit(wf, loc, wf, (line,), now))
+        acts.commit_stock(
+            StockCommit(
+                workflow_id=wf, location_id=loc, reference=wf, lines=(line,), occurred_at=now
+            )
+        )
     assert on_hand(db, "BER", "KEYRING") == before - 3
-    assert acts.restore_stock(StockRestore(wf, loc, now)) == 1
-    assert acts.restore_stock(StockRestore(wf, loc, now)) == 0
+    assert acts.restore_stock(StockRestore(workflow_id=wf, location_id=loc, occurred_at=now)) == 1
+    assert acts.restore_stock(StockRestore(workflow_id=wf, location_id=loc, occurred_at=now)) == 0
     assert on_hand(db, "BER", "KEYRING") == before

@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
 from contracts.sale import (
+    CHECKOUT_UPDATE,
     AddTenders,
     BasketLine,
     SaleRequest,
@@ -28,7 +29,7 @@ from tillflow.payloads import DATA_CONVERTER
 from tillflow.workers import sales_worker
 from workflows.sale import SaleWorkflow
 
-LINES = (BasketLine("KEYRING", 1), BasketLine("TEA-GREEN", 2))
+LINES = (BasketLine(sku="KEYRING", quantity=1), BasketLine(sku="TEA-GREEN", quantity=2))
 
 
 async def _checkout(client: Client, queue: str, req: SaleRequest) -> SaleResult:
@@ -40,23 +41,23 @@ async def _checkout(client: Client, queue: str, req: SaleRequest) -> SaleResult:
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     return await client.execute_update_with_start_workflow(
-        SaleWorkflow.checkout, start_workflow_operation=start
+        CHECKOUT_UPDATE, start_workflow_operation=start, result_type=SaleResult
     )
 
 
 def _sale(*tenders: TenderIn, offline: bool = False) -> SaleRequest:
     return SaleRequest(
-        "BER1",
-        uuid.uuid4().hex[:12],
-        1,
-        LINES,
-        tenders,
+        till_code="BER1",
+        client_sale_id=uuid.uuid4().hex[:12],
+        cashier_id=1,
+        lines=LINES,
+        tenders=tenders,
         sold_at=datetime.now(UTC) - timedelta(hours=1) if offline else None,
         offline=offline,
     )
 
 
-async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  # type: ignore[no-untyped-def]
+async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     db, temporal_client, gateway, device_printers
 ) -> None:
     queue = f"sales-sandboxed-{uuid.uuid4().hex[:6]}"
@@ -66,14 +67,17 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
         ).code
     ids: list[str] = []
     async with sales_worker(temporal_client, db, gateway, task_queue=queue, sandbox_all=True):
-        cash = await _checkout(temporal_client, queue, _sale(TenderIn("cash", 10_000)))
+        cash = await _checkout(temporal_client, queue, _sale(TenderIn(kind="cash", amount=10_000)))
         assert cash.status == "completed" and cash.change_due == 10_000 - cash.total
         ids.append(cash.workflow_id)
 
         mixed = await _checkout(
             temporal_client,
             queue,
-            _sale(TenderIn("gift_card", 300, card), TenderIn("cash", 10_000)),
+            _sale(
+                TenderIn(kind="gift_card", amount=300, reference=card),
+                TenderIn(kind="cash", amount=10_000),
+            ),
         )
         assert mixed.status == "completed" and [t.kind for t in mixed.tenders] == [
             "gift_card",
@@ -82,17 +86,19 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
         ids.append(mixed.workflow_id)
 
         by_card = await _checkout(
-            temporal_client, queue, _sale(TenderIn("card", cash.total, simulate="pm_card_visa"))
+            temporal_client,
+            queue,
+            _sale(TenderIn(kind="card", amount=cash.total, simulate="pm_card_visa")),
         )
         assert by_card.status == "completed", by_card.declines
         assert by_card.tenders[0].card_last4 == "4242"
         ids.append(by_card.workflow_id)
 
-        short = await _checkout(temporal_client, queue, _sale(TenderIn("cash", 100)))
+        short = await _checkout(temporal_client, queue, _sale(TenderIn(kind="cash", amount=100)))
         assert short.status == "open"
         handle = temporal_client.get_workflow_handle_for(SaleWorkflow.run, short.workflow_id)
         topped = await handle.execute_update(
-            SaleWorkflow.add_tenders, AddTenders((TenderIn("cash", short.due),))
+            SaleWorkflow.add_tenders, AddTenders(tenders=(TenderIn(kind="cash", amount=short.due),))
         )
         assert topped.status == "completed"
         ids.append(short.workflow_id)
@@ -104,7 +110,7 @@ async def test_every_sale_path_keeps_the_sandbox_rules_and_replays_outside_it(  
         ids.append(walked.workflow_id)
 
         offline = await _checkout(
-            temporal_client, queue, _sale(TenderIn("cash", 10_000), offline=True)
+            temporal_client, queue, _sale(TenderIn(kind="cash", amount=10_000), offline=True)
         )
         assert offline.status == "completed"
         ids.append(offline.workflow_id)
