@@ -1,4 +1,5 @@
-"""A storefront cart's database steps: open, set a line (reserve), expire (release); each idempotent.
+"""A storefront cart's database steps: open, set a line (reserve), expire (release); each
+idempotent.
 
 A line is held at one location: the one it is held at already if it still has enough, else the
 first location in routing order that has the whole quantity (a pickup cart: the pickup store).
@@ -7,11 +8,20 @@ first location in routing order that has the whole quantity (a pickup cart: the 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from contracts.cart import CartClose, CartLineOut, CartLineSet, CartOpen, CartRequest, CartState
+from contracts.cart import (
+    CartClose,
+    CartLineOut,
+    CartLineSet,
+    CartOpen,
+    CartRequest,
+    CartState,
+    CartStatus,
+)
 from contracts.errors import encode_errors
 from db.repositories import availability, carts, reservations
 from db.repositories.reservations import CART, OutOfStock
@@ -24,7 +34,7 @@ from domain.pricing import MAX_LINE_QUANTITY
 def _state(view: carts.CartView) -> CartState:
     return CartState(
         cart_id=view.cart_id,
-        status=view.status,
+        status=cast(CartStatus, view.status),  # the table's CHECK allows only these
         expires_at=view.expires_at,
         lines=tuple(
             CartLineOut(sku=ln.sku, quantity=ln.quantity, location_code=ln.location_code)
@@ -59,7 +69,8 @@ class CartActivities:
 
     @activity.defn(name="cart.set_line")
     def set_line(self, cmd: CartLineSet) -> CartState:
-        """Hold exactly `quantity` of a SKU for the cart and push its expiry out; refuses what is not there."""
+        """Hold exactly `quantity` of a SKU for the cart and push its expiry out; refuses what is
+        not there."""
         r = cmd.request
         if not 0 <= cmd.quantity <= MAX_LINE_QUANTITY:
             raise InvalidRequest(f"A quantity must be 0 to {MAX_LINE_QUANTITY}.")
@@ -142,7 +153,8 @@ class CartActivities:
 
     @activity.defn(name="cart.close")
     def close(self, cmd: CartClose) -> int:
-        """Expire the cart: release whatever it still holds (nothing after a checkout took it over); once."""
+        """Expire the cart: release whatever it still holds (nothing after a checkout took it over);
+        once."""
         with self.db.unit_of_work() as s:
             released = reservations.release(s, kind=CART, reference=cmd.cart_id)
             if cmd.status == "expired":

@@ -1,10 +1,11 @@
-"""The everyday cash sale in one transaction: price, take stock, take the cash, record, build the receipt.
+"""The everyday cash sale in one transaction: price, take stock, take the cash, record, build the
+receipt.
 
 Cash has no provider to call, so nothing in a cash-only sale needs a saga step of its own: all of it
 commits together or none of it does, and a failure leaves nothing to compensate. It is one local
-activity, which is what keeps the till's answer fast. Anything else (cards, gift cards, store credit,
-cash that does not cover the total) takes the step-by-step path of the Sale workflow, which then
-starts from the prices worked out here.
+activity, which is what keeps the till's answer fast. Anything else (cards, gift cards, store
+credit, cash that does not cover the total) takes the step-by-step path of the Sale workflow, which
+then starts from the prices worked out here.
 """
 
 from __future__ import annotations

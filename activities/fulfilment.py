@@ -1,4 +1,5 @@
-"""Activities of the Bopis and ShipFromStore workflows: staff tasks, pickup holds, shortages, deadlines.
+"""Activities of the Bopis and ShipFromStore workflows: staff tasks, pickup holds, shortages,
+deadlines.
 
 Each is one transaction and idempotent: tasks are created by key and closed once, holds are set to
 targets, ledger rows carry keys. Timestamps come from the workflow (`at`), never the clock here,
@@ -142,7 +143,8 @@ class FulfilmentActivities:
 
     @activity.defn(name="fulfilment.amend_task")
     def amend_task(self, cmd: AmendTask) -> None:
-        """The workflow knows better now: lines moved, a new due time, a curbside arrival, a wrong code."""
+        """The workflow knows better now: lines moved, a new due time, a curbside arrival, a wrong
+        code."""
         lines = (
             None
             if cmd.lines is None
@@ -185,7 +187,8 @@ class FulfilmentActivities:
                 recipient=e.location_code,
                 channel="store",
                 subject=f"Pick overdue: order {e.order_number}",
-                body=f"Order {e.order_number} has not been picked within {e.minutes} minutes (task {e.task_id}).",
+                body=f"Order {e.order_number} has not been picked within {e.minutes} minutes "
+                f"(task {e.task_id}).",
                 reference=e.workflow_id,
                 data={"task_id": e.task_id, "order": e.order_number},
             )
@@ -193,14 +196,16 @@ class FulfilmentActivities:
 
     @activity.defn(name="fulfilment.resolve_barcodes")
     def resolve_barcodes(self, codes: tuple[str, ...]) -> tuple[str, ...]:
-        """The SKU behind each scanned barcode (or typed SKU); "" for one the catalogue does not know."""
+        """The SKU behind each scanned barcode (or typed SKU); "" for one the catalogue does not
+        know."""
         with self.db.unit_of_work() as s:
             found = availability.resolve_skus(s, [c for c in codes if c.strip()])
         return tuple(found.get(c.strip(), found.get(c, "")) for c in codes)
 
     @activity.defn(name="fulfilment.record_shortage")
     def record_shortage(self, cmd: ShortageCmd) -> dict[str, int]:
-        """The shelf did not have the units: correct on_hand (a ledger row per SKU), once per task."""
+        """The shelf did not have the units: correct on_hand (a ledger row per SKU), once per
+        task."""
         with self.db.unit_of_work() as s:
             return pick_stock.record_shortage(
                 s,
@@ -222,7 +227,8 @@ class FulfilmentActivities:
 
     @activity.defn(name="fulfilment.hold_for_pickup")
     def hold_for_pickup(self, cmd: HoldCmd) -> int:
-        """Picked units become a held-for-pickup allocation (reservation kind 'pickup'); returns units moved."""
+        """Picked units become a held-for-pickup allocation (reservation kind 'pickup'); returns
+        units moved."""
         with self.db.unit_of_work() as s:
             moved = pick_stock.hold_for_pickup(
                 s,

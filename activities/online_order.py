@@ -55,7 +55,8 @@ class OnlineOrderActivities:
 
     @activity.defn(name="online.accept")
     def accept(self, req: AcceptRequest) -> Accepted:
-        """Map the web store's lines onto our SKUs / barcodes; unknown ones go to the exception queue."""
+        """Map the web store's lines onto our SKUs / barcodes; unknown ones go to the exception
+        queue."""
         r, o = req.request, req.request.order
         with self.db.unit_of_work() as s:
             store = webstores.store(s, r.store_code)
@@ -71,7 +72,8 @@ class OnlineOrderActivities:
                             "unknown_sku",
                             ln.sku,
                             f"Line {ln.line_id} {ln.title!r}: SKU {what} is "
-                            "neither one of our SKUs nor a barcode; map it in the catalogue, then retry.",
+                            "neither one of our SKUs nor a barcode; "
+                            "map it in the catalogue, then retry.",
                         )
                     )
             pickup_id = None
@@ -204,7 +206,8 @@ class OnlineOrderActivities:
 
     @activity.defn(name="online.route")
     def route(self, req: RouteRequest) -> Routed:
-        """Choose locations with the routing rules; a cart's (or this order's) holds count as available."""
+        """Choose locations with the routing rules; a cart's (or this order's) holds count as
+        available."""
         skus = sorted({ln.sku for ln in req.lines})
         with self.db.unit_of_work() as s:
             sites = availability.sites(s, skus, req.location_ids or None)  # none mapped = all
@@ -283,7 +286,8 @@ class OnlineOrderActivities:
 
     @activity.defn(name="online.resource")
     def resource(self, req: ResourceRequest) -> Resourced:
-        """A till sold units this order held: move the hold to the next best location that has them."""
+        """A till sold units this order held: move the hold to the next best location that has
+        them."""
         with self.db.unit_of_work() as s:
             mine = {
                 (h.location_id, h.sku): h.quantity

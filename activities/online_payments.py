@@ -31,7 +31,8 @@ class OnlinePaymentActivities:
 
     @activity.defn(name="online.authorize")
     def authorize(self, req: PaymentRequest) -> PaymentState:
-        """Create (or find) the order's PaymentIntent; with a test payment method, confirm it too."""
+        """Create (or find) the order's PaymentIntent; with a test payment method, confirm it
+        too."""
         key = payment_key(req.workflow_id)
         with self.db.unit_of_work() as s:
             row = orders.payment_by_key(s, key)

@@ -27,7 +27,8 @@ class RefundActivities:
 
     @activity.defn(name="refund.to_original_tenders")
     def to_original_tenders(self, req: RefundRequest) -> RefundOutcome:
-        """Cards (Stripe refund of that PaymentIntent), cash from the drawer, balances credited back."""
+        """Cards (Stripe refund of that PaymentIntent), cash from the drawer, balances credited
+        back."""
         parts = self._plan(req)
         done = [self._refund_part(req, row_id) for row_id in parts]
         return RefundOutcome(

@@ -1,4 +1,5 @@
-"""Steps of an offline till's replay: keep the uploaded entries, capture stored cards, record each outcome."""
+"""Steps of an offline till's replay: keep the uploaded entries, capture stored cards, record each
+outcome."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ class ReplayActivities:
 
     @activity.defn(name="replay.receive")
     def receive(self, req: ReplayRequest) -> ReceivedBatch:
-        """Keep every uploaded entry once (per till and client sale id) and say which are applied already."""
+        """Keep every uploaded entry once (per till and client sale id) and say which are applied
+        already."""
         with self.db.unit_of_work() as s:
             till = catalog.till_view(s, req.till_code)
             if till is None:
@@ -102,7 +104,8 @@ class ReplayActivities:
 
     @activity.defn(name="replay.capture_card")
     def capture_card(self, cmd: CardCapture) -> CardCaptured:
-        """Capture a card payment the till stored offline; a decline opens a "collect from customer" task."""
+        """Capture a card payment the till stored offline; a decline opens a "collect from customer"
+        task."""
         if self.capturer is None:
             raise ApplicationError(
                 "Card payments taken offline cannot be captured: no card capturer is configured.",
@@ -162,7 +165,8 @@ class ReplayActivities:
 
     @activity.defn(name="replay.record_outcome")
     def record_outcome(self, cmd: OutcomeRecord) -> ReplayEntryResult:
-        """Mark the entry applied (flagging lines that went short) or flagged; pending if neither yet."""
+        """Mark the entry applied (flagging lines that went short) or flagged; pending if neither
+        yet."""
         with self.db.unit_of_work() as s:
             order = orders.order_by_workflow(s, cmd.workflow_id)
             if order is not None and order.status == "completed":

@@ -1,4 +1,5 @@
-"""The Return workflow's database steps: assess against policy, claim quantities, dispose of goods."""
+"""The Return workflow's database steps: assess against policy, claim quantities, dispose of
+goods."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ from domain.returns import (
 
 @encode_errors
 class ReturnActivities:
-    """Return assessment, the claim that caps quantities, dispositions, store credit and the receipt."""
+    """Return assessment, the claim that caps quantities, dispositions, store credit and the
+    receipt."""
 
     def __init__(self, db: Database, policy: ReturnPolicy) -> None:
         self.db = db
@@ -160,7 +162,8 @@ class ReturnActivities:
 
     @activity.defn(name="return.claim")
     def claim(self, cmd: ReturnClaim) -> None:
-        """Record the return once; the sale's row lock caps returns at what was sold, whoever asks."""
+        """Record the return once; the sale's row lock caps returns at what was sold, whoever
+        asks."""
         a, req = cmd.assessment, cmd.request
         with self.db.unit_of_work() as s:
             if returns.by_return_id(s, req.return_id) is not None:

@@ -206,7 +206,8 @@ def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
             )
         elif a.available_before < line.quantity:
             warnings.append(
-                f"{line.name}: this unit was held for an online order; the order will be re-sourced."
+                f"{line.name}: this unit was held for an online order; "
+                "the order will be re-sourced."
             )
     return StockOutcome(warnings=tuple(warnings), taken_from_orders=taken)
 

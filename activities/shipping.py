@@ -1,4 +1,5 @@
-"""Buying a parcel's label through the Carrier and recording the parcel; a regular activity (network)."""
+"""Buying a parcel's label through the Carrier and recording the parcel; a regular activity
+(network)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stock out to the web stores: wait for changed SKUs, push each store's number, acknowledge, resync.
+"""Stock out to the web stores: wait for changed SKUs, push each store's number, acknowledge,
+resync.
 
 What a web store may sell of a SKU: Shopify gets the available-to-promise of each of its mapped
 locations (at its own location ids); WooCommerce, which has no locations, gets the sum over the
@@ -61,10 +62,12 @@ class StockSyncActivities:
 
     @activity.defn(name="stocksync.wait_for_changes")
     def wait_for_changes(self, req: WaitRequest) -> DueSkus:
-        """Block (heartbeating) until SKUs have been quiet for the debounce window, or `wait_s` passes."""
+        """Block (heartbeating) until SKUs have been quiet for the debounce window, or `wait_s`
+        passes."""
         deadline = time.monotonic() + req.wait_s
         while True:
-            # A cancellation (worker shutdown) is thrown into this thread: never in the middle of a query.
+            # A cancellation (worker shutdown) is thrown into this thread: never in the middle of a
+            # query.
             with activity.shield_thread_cancel_exception(), self.db.unit_of_work() as s:
                 entries = stock_sync.due(
                     s, debounce_ms=req.debounce_ms, max_delay_ms=req.max_delay_ms
@@ -88,8 +91,9 @@ class StockSyncActivities:
 
     @activity.defn(name="stocksync.push")
     def push(self, req: PushRequest) -> PushResult:
-        """Send some SKUs' numbers to one store; 429 / 5xx retry the activity (a 429's Retry-After sets the
-        delay; what went through before is not sent again), a 4xx is recorded on the listing."""
+        """Send some SKUs' numbers to one store; 429 / 5xx retry the activity (a 429's Retry-After
+        sets the delay; what went through before is not sent again), a 4xx is recorded on the
+        listing."""
         with self.db.unit_of_work() as s:
             store = webstores.store(s, req.store_code, active_only=True)
             listings = webstores.listings(s, store.id, list(req.skus)) if store else []
@@ -156,7 +160,8 @@ class StockSyncActivities:
 
     @activity.defn(name="stocksync.resync_store")
     def resync_store(self, req: StoreResync) -> ResyncResult:
-        """Full resync of one store: refresh where our SKUs sit in its catalogue, then send every number."""
+        """Full resync of one store: refresh where our SKUs sit in its catalogue, then send every
+        number."""
         with self.db.unit_of_work() as s:
             store = webstores.store(s, req.store_code, active_only=True)
         adapter = self.storefronts(req.store_code) if store else None
@@ -192,7 +197,8 @@ class StockSyncActivities:
         item: webstores.Listing,
         attempts: int = 5,
     ) -> tuple[int, str]:
-        """Force one listing's numbers, sleeping through a few 429s / 5xx inside this (heartbeating) activity."""
+        """Force one listing's numbers, sleeping through a few 429s / 5xx inside this (heartbeating)
+        activity."""
         for attempt in range(attempts):
             try:
                 return self._push_listing(store, adapter, item, force=True)

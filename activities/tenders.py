@@ -123,7 +123,8 @@ class TenderActivities:
 
     @activity.defn(name="tender.card")
     def card(self, t: TenderAttempt) -> TenderResult:
-        """Authorize a card-present payment on the till's reader (captured when the sale completes)."""
+        """Authorize a card-present payment on the till's reader (captured when the sale
+        completes)."""
         key = tender_key(t.workflow_id, t.number)
         with self.db.unit_of_work() as s:
             row = orders.payment_by_key(s, key)

@@ -1,4 +1,5 @@
-"""Telling a web store about its order (status, tracking) and refunding through it; regular activities.
+"""Telling a web store about its order (status, tracking) and refunding through it; regular
+activities.
 
 A store that is busy (429 with Retry-After) or down (5xx, network) is retried with backoff; one that
 refuses (4xx) is not, and the caller records why.
@@ -53,7 +54,8 @@ class WebStoreNoticeActivities:
 
     @activity.defn(name="webstore.refund")
     def refund(self, r: StoreRefundRequest) -> StoreRefundResult:
-        """Refund through the web store's own payment, once per key (used by cancellations and returns)."""
+        """Refund through the web store's own payment, once per key (used by cancellations and
+        returns)."""
         store = self.storefronts(r.store_code)
         if store is None:
             raise ApplicationError(

@@ -68,7 +68,8 @@ def create_app(
                 app.state.temporal, app.state.db, app.state.gateway, policy=return_policy(settings)
             )
             worker_task = asyncio.create_task(worker.run())
-        # Web store deliveries: handed to their workflows after the answer; the relay catches stragglers.
+        # Web store deliveries: handed to their workflows after the answer; the relay catches
+        # stragglers.
         app.state.hand_over = HandOver(app.state.db, app.state.temporal, settings.web_task_queue)
         relay_task = asyncio.create_task(relay_forever(app.state.hand_over, settings))
         # Everything loaded so far lives as long as the process: out of the collector's way, so a

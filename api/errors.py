@@ -1,4 +1,5 @@
-"""One error shape for every 4xx: {"error": {"code": ..., "message": ...}}; never a 500 for bad input."""
+"""One error shape for every 4xx: {"error": {"code": ..., "message": ...}}; never a 500 for bad
+input."""
 
 from __future__ import annotations
 

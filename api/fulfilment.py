@@ -47,7 +47,8 @@ def require_staff(
             "forbidden",
             "Only a manager can do that."
             if manager
-            else f"Fulfilment is for fulfilment staff and managers; you are signed in as {principal.role}.",
+            else "Fulfilment is for fulfilment staff and managers; "
+            f"you are signed in as {principal.role}.",
         )
     if ref.id not in principal.location_ids:
         raise ApiError(403, "forbidden", f"You are not signed up for {code}.")
@@ -119,7 +120,8 @@ def now() -> datetime:
 
 
 async def idempotent(db: Database, scope: str, key: str | None, request: Any, run: Any) -> Any:
-    """Replay the first answer to an Idempotency-Key; business refusals are not stored (they may change)."""
+    """Replay the first answer to an Idempotency-Key; business refusals are not stored (they may
+    change)."""
     digest = idempotency.request_hash(request)
     replayed = await run_in_threadpool(idempotency.replay, db, scope, key, digest)
     if replayed is not None:

@@ -1,4 +1,5 @@
-"""Request and response bodies of the offline till endpoints: catalogue snapshot, journal upload, manager lists."""
+"""Request and response bodies of the offline till endpoints: catalogue snapshot, journal upload,
+manager lists."""
 
 from __future__ import annotations
 
@@ -133,7 +134,8 @@ class JournalUpload(BaseModel):
 class JournalEntryOut(BaseModel):
     client_sale_id: str
     status: Literal["applied", "flagged", "pending"] = Field(
-        description="applied: recorded centrally; flagged: kept for a manager; pending: send again later"
+        description="applied: recorded centrally; flagged: kept for a manager; "
+        "pending: send again later"
     )
     sale_id: str = ""
     message: str = ""

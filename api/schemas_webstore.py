@@ -1,4 +1,5 @@
-"""Request and response bodies of the web-store link: storefront API, connections, exception queue."""
+"""Request and response bodies of the web-store link: storefront API, connections, exception
+queue."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ class CheckoutIn(BaseModel):
         default="",
         max_length=60,
         pattern=r"^(pm_[A-Za-z_]+)?$",
-        description="Stripe test mode only: confirm at once with this test payment method (pm_card_visa); "
+        description="Stripe test mode only: confirm at once with this test payment method "
+        "(pm_card_visa); "
         "in production the storefront confirms the card with Stripe.js and the client_secret",
     )
 
@@ -122,7 +124,7 @@ class OrderOut(BaseModel):
     warnings: list[str]
 
 
-# ---- connections and exceptions ---------------------------------------------------------------------
+# ---- connections and exceptions ------------------------------------------------------------------
 
 
 class StoreLocationIn(BaseModel):

@@ -72,7 +72,8 @@ class Work:
 
 
 def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | None:
-    """Parse a delivery (InvalidRequest when it is not a valid order); None when no order is concerned."""
+    """Parse a delivery (InvalidRequest when it is not a valid order); None when no order is
+    concerned."""
     order: ExternalOrder
     if d.provider == "shopify":
         if d.topic == "refunds/create" and d.body.get("order_id"):
@@ -129,7 +130,8 @@ class HandOver:
         self._flusher: asyncio.Task[None] | None = None
 
     def submit(self, inbox_id: int, work: Work | None) -> None:
-        """Hand over in the background, detached from the request: its connection is free at once."""
+        """Hand over in the background, detached from the request: its connection is free at
+        once."""
         self._keep(asyncio.create_task(self(inbox_id, work)))
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
@@ -137,7 +139,8 @@ class HandOver:
         task.add_done_callback(self.running.discard)
 
     async def __call__(self, inbox_id: int, work: Work | None) -> str:
-        """Signal-with-start the order and mark the inbox row; RPC trouble leaves it for the relay."""
+        """Signal-with-start the order and mark the inbox row; RPC trouble leaves it for the
+        relay."""
         status = "recorded"
         if work is not None and work.request is not None and work.event is not None:
             async with self.slots:

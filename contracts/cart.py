@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.common import search_attributes
+from contracts.common import WorkflowClosed, search_attributes, update_with_start
 from contracts.errors import decode
 from domain.errors import Conflict
 
@@ -85,21 +85,26 @@ class CartClose:
 
 
 async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartState:
-    """Update-with-start a new cart; answers once the cart exists. A used cart id is never reused."""
+    """Update-with-start a new cart; answers once the cart exists. A used cart id is never
+    reused."""
     workflow_id = cart_workflow_id(req.cart_id)
-    start: WithStartWorkflowOperation[Any, CartState] = WithStartWorkflowOperation(
-        CART_WORKFLOW,
-        req,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search_attributes(store=req.store_code, channel="web", order=workflow_id),
-        result_type=CartState,
-    )
-    return await client.execute_update_with_start_workflow(
-        SNAPSHOT_UPDATE, start_workflow_operation=start, result_type=CartState
-    )
+    try:
+        return await update_with_start(
+            client,
+            CART_WORKFLOW,
+            req,
+            workflow_id=workflow_id,
+            task_queue=task_queue,
+            update=SNAPSHOT_UPDATE,
+            result_type=CartState,
+            run_result_type=CartState,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search=search_attributes(store=req.store_code, channel="web", order=workflow_id),
+        )
+    except WorkflowClosed as err:
+        raise Conflict(
+            "This cart has expired or is closed; start a new one.", code="cart_closed"
+        ) from err
 
 
 async def steer_cart(client: Client, cart_id: str, change: CartLineChange | None) -> CartState:

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+import contextlib
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.errors import decode
+
+R = TypeVar("R")
 
 SALES_TASK_QUEUE = "tillflow-sales"  # Sale, Return, OfflineReplay, Reprint (a worker in the API)
 CENTRAL_TASK_QUEUE = "tillflow-central"
@@ -27,3 +43,53 @@ def search_attributes(
     """The attributes ops filter a workflow by in the Temporal UI; empty ones are left out."""
     values = zip(SEARCH_ATTRIBUTE_KEYS, (store, till, channel, order), strict=True)
     return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in values if v])
+
+
+class WorkflowClosed(Exception):
+    """The workflow with this id has already closed: the caller answers from what it recorded."""
+
+
+_CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ALREADY_EXISTS)
+
+
+async def update_with_start(
+    client: Client,
+    workflow: str,
+    arg: Any,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    update: str,
+    result_type: type[R],
+    run_result_type: type,
+    id_reuse_policy: WorkflowIDReusePolicy,
+    search: TypedSearchAttributes,
+) -> R:
+    """Start the workflow (or join the running one with this id) and wait for `update`'s answer.
+
+    A business refusal comes back as its DomainError; a workflow that has already closed (the
+    reuse policy forbids a new one) raises `WorkflowClosed`."""
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        workflow,
+        arg,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=id_reuse_policy,
+        search_attributes=search,
+        result_type=run_result_type,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            update, start_workflow_operation=start, result_type=result_type
+        )
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except WorkflowAlreadyStartedError as err:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await start.workflow_handle()  # collect the start's own copy of the error
+        raise WorkflowClosed(workflow_id) from err
+    except RPCError as err:
+        if err.status in _CLOSED:
+            raise WorkflowClosed(workflow_id) from err
+        raise

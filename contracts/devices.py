@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,7 +126,8 @@ class ReceiptRequest:
 async def start_reprint(client: Client, req: ReprintRequest, request_id: str) -> str:
     """Queue a reprint on the till's printer, once per request id; returns its workflow id."""
     workflow_id = reprint_workflow_id(req.order_number, request_id)
-    try:
+    # Already started: the same request id: that reprint is already queued or done.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             REPRINT_WORKFLOW,
             req,
@@ -134,6 +136,4 @@ async def start_reprint(client: Client, req: ReprintRequest, request_id: str) ->
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except WorkflowAlreadyStartedError:
-        pass  # the same request id: that reprint is already queued or done
     return workflow_id

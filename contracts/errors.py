@@ -166,7 +166,8 @@ def refusal(exc: BaseException | None) -> DomainError | None:
 
 
 def failure_message(exc: BaseException) -> str:
-    """The innermost explanation in a failure chain (an activity's own message, not the wrapper's)."""
+    """The innermost explanation in a failure chain (an activity's own message, not the
+    wrapper's)."""
     message, seen = str(exc), 0
     current: BaseException | None = exc
     while current is not None and seen < 16:

@@ -92,15 +92,16 @@ class FulfilmentLines:
 
 @dataclass(frozen=True, kw_only=True)
 class FulfilmentResult:
-    """picked_up | shipped: done; rejected: the store cannot (re-route); expired | cancelled: give up;
-    withdrawn: every line was moved elsewhere."""
+    """picked_up | shipped: done; rejected: the store cannot (re-route); expired | cancelled: give
+    up; withdrawn: every line was moved elsewhere."""
 
     status: FulfilmentOutcome
     tracking_number: str = ""
     carrier: str = ""
     tracking_url: str = ""
     message: str = ""
-    # rejected because of a shortage at pick time: the units the shelf did not have (on_hand was corrected)
+    # rejected because of a shortage at pick time: the units the shelf did not have (on_hand was
+    # corrected)
     short: tuple[FulfilmentLine, ...] = ()
 
 
@@ -111,7 +112,8 @@ CODE_DIGITS = 6
 
 
 def pickup_barcode(order_number: str, code: str) -> str:
-    """What the ready-for-pickup message shows as a barcode: scanning it is as good as typing the code."""
+    """What the ready-for-pickup message shows as a barcode: scanning it is as good as typing the
+    code."""
     return f"PU:{order_number}:{code}"
 
 
@@ -210,7 +212,8 @@ class FulfilmentState:
     kind: str  # Bopis | ShipFromStore
     order_number: str
     location_code: str
-    # picking | ready | collected | expired | packing | labelled | shipped | rejected | withdrawn | cancelled
+    # picking | ready | collected | expired | packing | labelled | shipped | rejected | withdrawn |
+    # cancelled
     phase: FulfilmentPhase
     lines: tuple[FulfilmentLine, ...]
     picked: tuple[FulfilmentLine, ...] = ()

@@ -9,7 +9,9 @@ from typing import Any
 @dataclass(frozen=True, kw_only=True)
 class Notice:
     key: str  # idempotency: one message per key, whatever the retries
-    kind: str  # ready_for_pickup | pickup_reminder | pickup_extended | pickup_expired | picked_up | shipped | …
+    # kind: ready_for_pickup | pickup_reminder | pickup_extended | pickup_expired | picked_up |
+    # shipped | …
+    kind: str
     recipient: str  # an email address, or a store code for channel "store"
     subject: str
     body: str

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.common import FULFILMENT_TASK_QUEUE, WEB_TASK_QUEUE, search_attributes
-from contracts.errors import decode
+from contracts.common import (
+    FULFILMENT_TASK_QUEUE,
+    WEB_TASK_QUEUE,
+    WorkflowClosed,
+    search_attributes,
+    update_with_start,
+)
 from domain import routing
 from domain.errors import Conflict
 from domain.online_orders import ExternalOrder
@@ -74,7 +79,8 @@ class OnlineOrderRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class WebStoreEvent:
-    """A later delivery about the order (orders/updated, orders/cancelled, WooCommerce order.updated)."""
+    """A later delivery about the order (orders/updated, orders/cancelled, WooCommerce
+    order.updated)."""
 
     topic: str
     version_us: int
@@ -346,29 +352,23 @@ async def checkout_order(
 ) -> CheckoutAnswer:
     """Update-with-start the order's `checkout`: a retry joins the same order; a failed one may
     be placed again; a placed one is closed (409 `order_closed`)."""
-    start: WithStartWorkflowOperation[Any, OrderState] = WithStartWorkflowOperation(
-        ONLINE_ORDER_WORKFLOW,
-        req,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=search_attributes(store=req.store_code, channel="web", order=workflow_id),
-        result_type=OrderState,
-    )
     try:
-        return await client.execute_update_with_start_workflow(
-            CHECKOUT_UPDATE, start_workflow_operation=start, result_type=CheckoutAnswer
+        return await update_with_start(
+            client,
+            ONLINE_ORDER_WORKFLOW,
+            req,
+            workflow_id=workflow_id,
+            task_queue=task_queue,
+            update=CHECKOUT_UPDATE,
+            result_type=CheckoutAnswer,
+            run_result_type=OrderState,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search=search_attributes(store=req.store_code, channel="web", order=workflow_id),
         )
-    except WorkflowUpdateFailedError as err:
-        raise decode(err) from None
-    except RPCError as err:
-        if err.status in _CLOSED:
-            raise Conflict(
-                "This order has already been placed; see GET /storefront/orders.",
-                code="order_closed",
-            ) from err
-        raise
+    except WorkflowClosed as err:
+        raise Conflict(
+            "This order has already been placed; see GET /storefront/orders.", code="order_closed"
+        ) from err
 
 
 async def signal_retry(client: Client, workflow_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""The OfflineReplay workflow: a till's journal in, what became of each entry out; its activities' payloads."""
+"""The OfflineReplay workflow: a till's journal in, what became of each entry out; its activities'
+payloads."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class JournalLine:
 
 @dataclass(frozen=True, kw_only=True)
 class JournalTender:
-    kind: str  # cash | card (gift cards and store credit are never taken offline)
+    kind: Literal["cash", "card"]  # gift cards and store credit are never taken offline
     amount: int  # applied to the sale
     tendered: int = 0  # cash handed over
     # Card only, from the terminal: its token for the stored payment, brand, last four digits.

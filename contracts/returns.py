@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.common import SALES_TASK_QUEUE, search_attributes
+from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.errors import decode
 from contracts.sale import BasketLine, TenderIn
 from domain.errors import Conflict, NotFound
@@ -183,30 +181,23 @@ async def submit_return(client: Client, req: ReturnRequest, *, store: str) -> Re
     """Update-with-start the return: the same return id always means the same return (a running
     one is joined, a failed one may be tried again, a closed one answers with how it ended)."""
     workflow_id = return_workflow_id(req.return_id)
-    start: WithStartWorkflowOperation[Any, ReturnResult] = WithStartWorkflowOperation(
-        RETURN_WORKFLOW,
-        req,
-        id=workflow_id,
-        task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=search_attributes(
-            store=store, till=req.till_code, channel="store", order=workflow_id
-        ),
-        result_type=ReturnResult,
-    )
     try:
-        return await client.execute_update_with_start_workflow(
-            SUBMIT_UPDATE, start_workflow_operation=start, result_type=ReturnResult
+        return await update_with_start(
+            client,
+            RETURN_WORKFLOW,
+            req,
+            workflow_id=workflow_id,
+            task_queue=TASK_QUEUE,
+            update=SUBMIT_UPDATE,
+            result_type=ReturnResult,
+            run_result_type=ReturnResult,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search=search_attributes(
+                store=store, till=req.till_code, channel="store", order=workflow_id
+            ),
         )
-    except WorkflowUpdateFailedError as err:
-        raise decode(err) from None
-    except WorkflowAlreadyStartedError:
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await start.workflow_handle()  # collect the start's own copy of the error
-        found = await return_status(client, req.return_id)
-        assert found is not None
-        return found
+    except WorkflowClosed:
+        return await return_status(client, req.return_id)
 
 
 async def return_status(client: Client, return_id: str) -> ReturnResult:

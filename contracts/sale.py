@@ -1,26 +1,24 @@
-"""The till sale: its workflow id, names, every workflow and activity payload, and its start helper."""
+"""The till sale: its workflow id, names, every workflow and activity payload, and its start
+helper."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.common import SALES_TASK_QUEUE, search_attributes
+from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.devices import Receipt
 from contracts.errors import decode
 from contracts.online import StockTaken
 from domain.errors import Conflict, NotFound
 from domain.pricing import PricedLine
-from domain.tenders import CASH
+from domain.tenders import CASH, TenderKind
 
-TenderKind = Literal["cash", "card", "gift_card", "store_credit", "exchange"]
 SaleOutcome = Literal["completed", "open", "abandoned", "failed"]
 SaleStep = Literal[
     "started",
@@ -194,7 +192,8 @@ class StockCommit:
 @dataclass(frozen=True, kw_only=True)
 class StockOutcome:
     warnings: tuple[str, ...]
-    # Online orders whose held units this sale took: the Sale tells each to re-source (web-store link).
+    # Online orders whose held units this sale took: the Sale tells each to re-source (web-store
+    # link).
     taken_from_orders: tuple[StockTaken, ...] = ()
 
 
@@ -263,7 +262,8 @@ class SaleMoney:
 
 
 def settles_in_cash(req: SaleRequest) -> bool:
-    """Whether a sale may take the one-transaction path: cash only, live at the till, no gift cards."""
+    """Whether a sale may take the one-transaction path: cash only, live at the till, no gift
+    cards."""
     return (
         bool(req.tenders)
         and not req.offline
@@ -275,46 +275,29 @@ def settles_in_cash(req: SaleRequest) -> bool:
 # ---- client side: how the API starts and steers a sale ---------------------------------------
 
 
-def _closed() -> Conflict:
-    return Conflict("This sale is already closed.", code="sale_closed")
-
-
 async def checkout_sale(client: Client, req: SaleRequest, *, store: str) -> SaleResult:
     """Start the sale (or join the running one with the same client id) and wait for its answer.
 
     Id policy: a running sale is joined; a failed (refused) one may be tried again with the same
     client id; a completed one is closed (409 `sale_closed`: the database has its answer)."""
     workflow_id = sale_workflow_id(req.till_code, req.client_sale_id)
-    start: WithStartWorkflowOperation[Any, SaleResult] = WithStartWorkflowOperation(
-        SALE_WORKFLOW,
-        req,
-        id=workflow_id,
-        task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        search_attributes=search_attributes(
-            store=store, till=req.till_code, channel="store", order=workflow_id
-        ),
-        result_type=SaleResult,
-    )
     try:
-        return await client.execute_update_with_start_workflow(
-            CHECKOUT_UPDATE, start_workflow_operation=start, result_type=SaleResult
+        return await update_with_start(
+            client,
+            SALE_WORKFLOW,
+            req,
+            workflow_id=workflow_id,
+            task_queue=TASK_QUEUE,
+            update=CHECKOUT_UPDATE,
+            result_type=SaleResult,
+            run_result_type=SaleResult,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search=search_attributes(
+                store=store, till=req.till_code, channel="store", order=workflow_id
+            ),
         )
-    except WorkflowAlreadyStartedError as err:
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await start.workflow_handle()  # collect the start's own copy of the error
-        raise _closed() from err
-    except WorkflowUpdateFailedError as err:
-        raise decode(err) from None
-    except RPCError as err:
-        if err.status in (
-            RPCStatusCode.ALREADY_EXISTS,
-            RPCStatusCode.FAILED_PRECONDITION,
-            RPCStatusCode.NOT_FOUND,
-        ):
-            raise _closed() from err
-        raise
+    except WorkflowClosed as err:
+        raise Conflict("This sale is already closed.", code="sale_closed") from err
 
 
 async def steer_sale(client: Client, workflow_id: str, more: AddTenders | None) -> SaleResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -93,8 +94,9 @@ class ResyncResult:
 async def start_stock_sync(
     client: Client, req: StockSyncRequest, *, resync_every: timedelta, task_queue: str = TASK_QUEUE
 ) -> None:
-    """The long-running StockSync (once: a running one is kept) and the full-resync schedule (once)."""
-    try:
+    """The long-running StockSync (once: a running one is kept) and the full-resync schedule
+    (once)."""
+    with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             STOCK_SYNC_WORKFLOW,
             req,
@@ -102,9 +104,7 @@ async def start_stock_sync(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-    except WorkflowAlreadyStartedError:
-        pass
-    try:
+    with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(
             RESYNC_SCHEDULE_ID,
             Schedule(
@@ -118,5 +118,3 @@ async def start_stock_sync(
                 policy=SchedulePolicy(),
             ),
         )
-    except ScheduleAlreadyRunningError:
-        pass

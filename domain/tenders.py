@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final, Literal, cast
 
 from domain.errors import InvalidRequest
 from domain.money import format_minor
 
-CASH = "cash"
-CARD = "card"
-GIFT_CARD = "gift_card"
-STORE_CREDIT = "store_credit"
-EXCHANGE = (
+CASH: Final = "cash"
+CARD: Final = "card"
+GIFT_CARD: Final = "gift_card"
+STORE_CREDIT: Final = "store_credit"
+EXCHANGE: Final = (
     "exchange"  # the value of goods returned in the same transaction (set by the Return workflow)
 )
 TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, EXCHANGE)
+TenderKind = Literal["cash", "card", "gift_card", "store_credit", "exchange"]
 
 
 @dataclass(frozen=True)
 class TenderPlan:
-    kind: str
+    kind: TenderKind
     tendered: int  # handed over / asked of the card
     applied: int  # counted against the sale
     change: int  # cash back to the customer
@@ -37,16 +39,17 @@ def plan_tender(due: int, kind: str, amount: int, currency: str) -> TenderPlan:
         raise InvalidRequest(f"A {kind} tender must be a positive amount.")
     if due <= 0:
         raise InvalidRequest("The sale is paid in full; no more tenders are needed.")
+    known = cast(TenderKind, kind)
     if kind == CASH:
         applied = min(amount, due)
-        return TenderPlan(kind, amount, applied, amount - applied)
+        return TenderPlan(known, amount, applied, amount - applied)
     if amount > due:
         raise InvalidRequest(
             f"The {kind.replace('_', ' ')} tender of {format_minor(amount, currency)} "
             f"is more than the {format_minor(due, currency)} still due; "
             "change is given only from cash."
         )
-    return TenderPlan(kind, amount, amount, 0)
+    return TenderPlan(known, amount, amount, 0)
 
 
 @dataclass

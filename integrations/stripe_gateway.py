@@ -92,8 +92,8 @@ class StripeGateway(PaymentGateway):
         except stripe.CardError as err:
             # Declined on confirm: the intent exists and says why.
             declined = err.error.payment_intent if err.error else None
-            # A PaymentIntent is no dict (stripe >= 15): .get raises AttributeError. Reported.
-            pi_id = (declined or {}).get("id")  # type: ignore[union-attr,call-overload]  # see above
+            # A PaymentIntent is a StripeObject (stripe >= 15), not a dict: read its id attribute.
+            pi_id = getattr(declined, "id", None) if declined is not None else None
             if not pi_id:
                 raise GatewayError(err.user_message or str(err), code=err.code or "") from err
             return self.retrieve_intent(pi_id)

@@ -1,4 +1,5 @@
-"""Shared real services for the suite: one embedded PostgreSQL and one Temporal dev server per run."""
+"""Shared real services for the suite: one embedded PostgreSQL and one Temporal dev server per
+run."""
 
 from __future__ import annotations
 
@@ -178,7 +179,7 @@ async def cashier(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # unt
     return await till_login(api)
 
 
-# ---- fulfilment: OnlineOrder with the real Bopis / ShipFromStore on a time-skipping Temporal -------------
+# ---- fulfilment: OnlineOrder with the real Bopis / ShipFromStore on a time-skipping Temporal -----
 
 
 @pytest.fixture(scope="session")

@@ -169,7 +169,8 @@ def webstore_activities(
     storefronts: Callable[[str], Storefront | None],
     fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
 ) -> list[Callable[..., Any]]:
-    """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they reuse)."""
+    """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they
+    reuse)."""
     from activities.carts import CartActivities
     from activities.online_order import OnlineOrderActivities
     from activities.online_payments import OnlinePaymentActivities
@@ -222,8 +223,8 @@ def webstore_worker(
 ) -> Worker:
     """OnlineOrder, Cart, StockSync and StockResync workflows on the web queue.
 
-    `fulfilment_queue` is where the orders start their Bopis / ShipFromStore children (tests point it
-    at stand-ins of their own)."""
+    `fulfilment_queue` is where the orders start their Bopis / ShipFromStore children (tests point
+    it at stand-ins of their own)."""
     from workflows.cart import CartWorkflow
     from workflows.online_order import OnlineOrderWorkflow
     from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
@@ -254,7 +255,7 @@ async def start_stock_sync(
     )
 
 
-# ---- fulfilment: Bopis and ShipFromStore, the children of OnlineOrder --------------------------------
+# ---- fulfilment: Bopis and ShipFromStore, the children of OnlineOrder ----------------------------
 
 
 def fulfilment_activities(

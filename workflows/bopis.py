@@ -1,5 +1,6 @@
-"""Buy online, pick up in store: pick → held for pickup + "ready" message with a code → hand-over with
-the code until a deadline counted in opening hours (reminder before it, a manager may extend it)."""
+"""Buy online, pick up in store: pick → held for pickup + "ready" message with a code → hand-over
+with the code until a deadline counted in opening hours (reminder before it, a manager may extend
+it)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ MAX_EXTENSION_DAYS = 14
 
 @workflow.defn(name=BOPIS_WORKFLOW)
 class BopisWorkflow(FulfilmentBase):
-    """One order's pickup at one store, from the pick list to the customer's hands (or back to the shelf)."""
+    """One order's pickup at one store, from the pick list to the customer's hands (or back to the
+    shelf)."""
 
     KIND = BOPIS_WORKFLOW
 
@@ -101,7 +103,8 @@ class BopisWorkflow(FulfilmentBase):
     # ---- held for pickup ---------------------------------------------------------------------
 
     async def _hold(self) -> None:
-        """Picked units become the customer's pickup allocation; the first time, the customer hears it."""
+        """Picked units become the customer's pickup allocation; the first time, the customer hears
+        it."""
         assert self._setup is not None
         r = self._req
         first = self._deadline is None
@@ -140,8 +143,10 @@ class BopisWorkflow(FulfilmentBase):
             await self._notify(
                 "ready_for_pickup",
                 f"Your order {r.order_number} is ready for pickup at {s.location_name}",
-                f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} is ready at {s.location_name}, "
-                f"{s.location_address}.\nYour pickup code: {self._code} (or show the barcode below).\n"
+                f"Hello {r.customer_name or 'there'},\n\n"
+                f"your order {r.order_number} is ready at {s.location_name}, "
+                f"{s.location_address}.\n"
+                f"Your pickup code: {self._code} (or show the barcode below).\n"
                 f"Please collect it by {self._deadline.local} (opening hours: {s.hours}).\n"
                 "Coming by car? Tell us your parking bay when you arrive and we bring it out.",
                 code=self._code,
@@ -150,13 +155,15 @@ class BopisWorkflow(FulfilmentBase):
             )
 
     async def _wait_for_customer(self) -> str:
-        """collected | expired | more (lines added) | withdrawn; reminds once per deadline on the way."""
+        """collected | expired | more (lines added) | withdrawn; reminds once per deadline on the
+        way."""
         assert self._setup is not None and self._deadline is not None and self._ready_at is not None
         seen = self._changes
         while True:
             version, deadline = self._version, self._deadline
             remind_at = deadline.at - timedelta(seconds=self._setup.reminder_s)
-            # A hold shorter than the reminder period gets no reminder: the ready message says it all.
+            # A hold shorter than the reminder period gets no reminder: the ready message says it
+            # all.
             reminding = self._reminded != version and remind_at > self._ready_at + timedelta(
                 minutes=1
             )
@@ -225,7 +232,8 @@ class BopisWorkflow(FulfilmentBase):
         await self._notify(
             "picked_up",
             f"Thank you for collecting order {r.order_number}",
-            f"Order {r.order_number} was handed over at {self._setup.location_name if self._setup else ''}.",
+            f"Order {r.order_number} was handed over at "
+            f"{self._setup.location_name if self._setup else ''}.",
         )
         return FulfilmentResult(
             status="picked_up", message=f"Handed over at {r.location_code} ({how})."
@@ -243,8 +251,10 @@ class BopisWorkflow(FulfilmentBase):
         await self._notify(
             "pickup_expired",
             f"Order {r.order_number} was not collected",
-            f"Hello {r.customer_name or 'there'},\n\nyour order {r.order_number} was not collected by "
-            f"{self._deadline.local}, so we have put it back on the shelf. Your payment is refunded.",
+            f"Hello {r.customer_name or 'there'},\n\n"
+            f"your order {r.order_number} was not collected by "
+            f"{self._deadline.local}, so we have put it back on the shelf. "
+            "Your payment is refunded.",
         )
         return FulfilmentResult(status="expired", message=self._message)
 
@@ -280,7 +290,7 @@ class BopisWorkflow(FulfilmentBase):
         if self._held and HANDOVER in self._tasks:
             await self._amend(HANDOVER, self._held)
 
-    # ---- handlers ---------------------------------------------------------------------------------
+    # ---- handlers --------------------------------------------------------------------------------
 
     def _ready(self) -> None:
         if self._phase != "ready":
@@ -297,7 +307,8 @@ class BopisWorkflow(FulfilmentBase):
         return bool(code) and code.strip() == self._code
 
     async def _wrong_code(self, task_id: int) -> None:
-        """Count it where staff see it; too many locks the code (a manager hands over after an ID check)."""
+        """Count it where staff see it; too many locks the code (a manager hands over after an ID
+        check)."""
         assert self._setup is not None
         self._wrong += 1
         self._locked = self._wrong >= self._setup.code_attempts
@@ -379,7 +390,8 @@ class BopisWorkflow(FulfilmentBase):
 
     @workflow.update(name=EXTEND_UPDATE)
     async def extend(self, e: Extension) -> FulfilmentState:
-        """A manager gives the customer more time (in opening days, counted from the current deadline)."""
+        """A manager gives the customer more time (in opening days, counted from the current
+        deadline)."""
         assert self._deadline is not None
         r = self._req
         self._extending += 1

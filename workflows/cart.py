@@ -1,8 +1,10 @@
-"""A storefront cart: its lines are held while the customer shops and released by a durable timer."""
+"""A storefront cart: its lines are held while the customer shops and released by a durable
+timer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -32,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
-    """Holds a cart's reservations; every change pushes the expiry out; expiry (or checkout) ends it."""
+    """Holds a cart's reservations; every change pushes the expiry out; expiry (or checkout) ends
+    it."""
 
     @workflow.init
     def __init__(self, req: CartRequest) -> None:
@@ -93,10 +96,8 @@ class CartWorkflow:
                     lambda: not self._lock.locked()
                 )  # a change is finishing
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)  # noqa: B023
-            except TimeoutError:
-                pass
         return
 
     def _refuse_if_closed(self) -> None:
@@ -109,7 +110,8 @@ class CartWorkflow:
 
     @workflow.update(name=CHANGE_UPDATE)
     async def change(self, c: CartLineChange) -> CartState:
-        """Add to, set or remove a line; the units are held at once or the change is refused (409)."""
+        """Add to, set or remove a line; the units are held at once or the change is refused
+        (409)."""
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             self._refuse_if_closed()
@@ -140,7 +142,8 @@ class CartWorkflow:
 
     @workflow.update(name=CHECKOUT_UPDATE)
     async def checkout(self) -> CartState:
-        """Freeze the cart for its order; the order takes the holds over. A repeat answers the same."""
+        """Freeze the cart for its order; the order takes the holds over. A repeat answers the
+        same."""
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             assert self._state is not None

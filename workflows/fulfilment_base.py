@@ -1,5 +1,6 @@
-"""What Bopis and ShipFromStore share: the lines a location owes its order, the pick step with its SLA,
-staff claims, shortages and rejections, and the parent's `add_lines` / `withdraw_lines` signals."""
+"""What Bopis and ShipFromStore share: the lines a location owes its order, the pick step with its
+SLA, staff claims, shortages and rejections, and the parent's `add_lines` / `withdraw_lines`
+signals."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Escalation,
         FulfilmentLine,
         FulfilmentLines,
+        FulfilmentPhase,
         FulfilmentRequest,
         FulfilmentResult,
         FulfilmentState,
@@ -66,7 +68,8 @@ ANSWER_STEP: dict[str, Any] = {
 
 
 class FulfilmentBase:
-    """State and handlers common to both fulfilment workflows (each subclass is its own workflow type)."""
+    """State and handlers common to both fulfilment workflows (each subclass is its own workflow
+    type)."""
 
     KIND = ""
 
@@ -77,7 +80,7 @@ class FulfilmentBase:
         self._names: dict[str, str] = {}
         self._add(req.lines)
         self._picked: dict[str, int] = {}
-        self._phase = "picking"
+        self._phase: FulfilmentPhase = "picking"
         self._tasks: dict[str, TaskRef] = {}  # the open task of each kind
         self._current = ""  # the kind staff act on now
         self._seq = 0
@@ -138,7 +141,8 @@ class FulfilmentBase:
         )
 
     def _trim(self) -> dict[str, int]:
-        """Units picked beyond what is still owed (lines were withdrawn): they go back to the shelf."""
+        """Units picked beyond what is still owed (lines were withdrawn): they go back to the
+        shelf."""
         extra = {
             s: q - self._lines.get(s, 0)
             for s, q in self._picked.items()
@@ -285,7 +289,8 @@ class FulfilmentBase:
     # ---- the pick step -------------------------------------------------------------------------
 
     async def _pick(self) -> str:
-        """Get every unit this location still owes into hand: picked | short | rejected | withdrawn."""
+        """Get every unit this location still owes into hand: picked | short | rejected |
+        withdrawn."""
         assert self._setup is not None
         while True:
             if not self._owes():
@@ -329,7 +334,8 @@ class FulfilmentBase:
         return task.id in self._escalations
 
     async def _escalate(self, task: TaskRef) -> None:
-        """Past the pick SLA: flag the task on the board and tell the store; an activity in the history."""
+        """Past the pick SLA: flag the task on the board and tell the store; an activity in the
+        history."""
         assert self._setup is not None
         self._escalations.add(task.id)
         self._escalated = True
@@ -389,7 +395,7 @@ class FulfilmentBase:
         self._phase = "rejected"
         return FulfilmentResult(status="rejected", message=self._message, short=self._short)
 
-    # ---- handlers ---------------------------------------------------------------------------------
+    # ---- handlers --------------------------------------------------------------------------------
 
     def _require(self, task_id: int, *kinds: str) -> TaskRef:
         for kind in kinds or tuple(self._tasks):
@@ -404,7 +410,8 @@ class FulfilmentBase:
         )
 
     async def _after(self, set_event: Callable[[], None]) -> FulfilmentState:
-        """Hand an update's event to the run loop; answer once it has acted on it and settled again."""
+        """Hand an update's event to the run loop; answer once it has acted on it and settled
+        again."""
         seen = self._handled
         set_event()
         await workflow.wait_condition(
@@ -437,7 +444,8 @@ class FulfilmentBase:
 
     @workflow.update(name=REPORT_PICKED_UPDATE)
     async def report_picked(self, r: PickReport) -> FulfilmentState:
-        """The picker scanned what they took from the shelf: it must be exactly what the pick list says."""
+        """The picker scanned what they took from the shelf: it must be exactly what the pick list
+        says."""
         try:
             skus = await workflow.execute_activity_method(
                 FulfilmentActivities.resolve_barcodes,
@@ -471,7 +479,8 @@ class FulfilmentBase:
 
     @workflow.update(name=REPORT_SHORTAGE_UPDATE)
     async def report_shortage(self, r: ShortageReport) -> FulfilmentState:
-        """Some units are not on the shelf: the order is re-sourced from elsewhere (and on_hand corrected)."""
+        """Some units are not on the shelf: the order is re-sourced from elsewhere (and on_hand
+        corrected)."""
         try:
             check_shortage(self._todo(), {ln.sku: ln.quantity for ln in r.missing}, self._names)
         except DomainError as err:
@@ -484,7 +493,8 @@ class FulfilmentBase:
 
     @workflow.update(name=REJECT_UPDATE)
     async def reject(self, r: Rejection) -> FulfilmentState:
-        """The location cannot do it (no staff, damaged goods…): the order goes to another location."""
+        """The location cannot do it (no staff, damaged goods…): the order goes to another
+        location."""
         return await self._after(lambda: setattr(self, "_pick_event", ("rejected", r)))
 
     @reject.validator

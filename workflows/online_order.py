@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         OnlineOrderRequest,
         OrderRef,
         OrderState,
+        OrderStatus,
         PaymentCheck,
         PaymentRequest,
         PaymentState,
@@ -106,11 +107,12 @@ class OnlineOrderWorkflow:
     @workflow.init
     def __init__(self, req: OnlineOrderRequest) -> None:
         self._req = req
-        # Set here, before any signal is applied: a signal-with-start's event must not be undone by run().
+        # Set here, before any signal is applied: a signal-with-start's event must not be undone by
+        # run().
         self._version = req.version_us
         self._cancel = req.order.cancelled
         self._financial_status = req.order.financial_status
-        self._status = "received"
+        self._status: OrderStatus = "received"
         self._number = ""
         self._total = 0
         self._lines: tuple[PlacedLine, ...] = ()
@@ -165,6 +167,13 @@ class OnlineOrderWorkflow:
         except _Cancelled as cancelled:
             await self._compensate(saga)
             await self._after_cancel(req, cancelled.ours)
+        except asyncio.CancelledError:
+            # Cancelled from outside (ops in the Temporal UI): undo it as the web store's own
+            # cancellation would, tell the web store, and end the workflow as cancelled.
+            self._message = self._message or "Cancelled by an operator."
+            await self._compensate(saga)
+            await self._after_cancel(req, ours=True)
+            raise
         except _GaveUp:
             self._answered = True
         except (ActivityError, ApplicationError, ChildWorkflowError) as err:
@@ -180,7 +189,8 @@ class OnlineOrderWorkflow:
         return self.status()
 
     async def _accept_and_reserve(self, req: OnlineOrderRequest, saga: Saga) -> Accepted:
-        """Map and route until it works; an order that cannot go through waits in the exception queue."""
+        """Map and route until it works; an order that cannot go through waits in the exception
+        queue."""
         wf = workflow.info().workflow_id
         while True:
             self._check_cancel()
@@ -253,7 +263,8 @@ class OnlineOrderWorkflow:
                         )
                 return routed.message
             try:
-                # A web store's order goes straight on to fulfilment: its status changes with the holds.
+                # A web store's order goes straight on to fulfilment: its status changes with the
+                # holds.
                 held_status = "" if req.source == "web" else "fulfilling"
                 self._lines = await workflow.execute_local_activity_method(
                     OnlineOrderActivities.reserve,
@@ -263,23 +274,28 @@ class OnlineOrderWorkflow:
                     **STEP,
                 )
                 if held_status:
-                    self._status = held_status
+                    self._status = "fulfilling"
                 return None
             except (ActivityError, ApplicationError) as err:
                 if not isinstance(from_failure(err), OutOfStock):
                     raise
-                # Someone took the stock between routing and reserving: route again with fresh numbers.
+                # Someone took the stock between routing and reserving: route again with fresh
+                # numbers.
         return "The stock kept moving while this order was being placed; please try again."
 
     async def _await_payment(self, req: OnlineOrderRequest) -> None:
-        """The storefront confirms the card with Stripe.js; Stripe's webhook (or a periodic look) tells us."""
+        """The storefront confirms the card with Stripe.js; Stripe's webhook (or a periodic look)
+        tells us."""
         assert self._payment is not None
         wf = workflow.info().workflow_id
         deadline = workflow.now() + timedelta(seconds=req.payment_timeout_s)
         while not self._payment.authorized:
             remaining = deadline - workflow.now()
             if remaining <= timedelta(0):
-                self._message = f"Not paid within {req.payment_timeout_s // 60} minutes; the order was cancelled."
+                self._message = (
+                    f"Not paid within {req.payment_timeout_s // 60} minutes; "
+                    "the order was cancelled."
+                )
                 raise _Cancelled(ours=True)
             seen = self._payment_events
             await self._wait(lambda: self._payment_events != seen, min(remaining, PAYMENT_POLL))  # noqa: B023
@@ -346,7 +362,8 @@ class OnlineOrderWorkflow:
         await saga.compensate()
 
     async def _after_cancel(self, req: OnlineOrderRequest, ours: bool) -> None:
-        """Cancelled: stock given back, card voided (web); refund through the web store if it has not."""
+        """Cancelled: stock given back, card voided (web); refund through the web store if it has
+        not."""
         wf = workflow.info().workflow_id
         self._status, self._answered = "cancelled", True
         self._message = self._message or "Cancelled by the web store."
@@ -384,7 +401,8 @@ class OnlineOrderWorkflow:
     # ---- re-sourcing ---------------------------------------------------------------------------
 
     async def _wait(self, done: Callable[[], bool], timeout: timedelta | None) -> bool:
-        """Wait for `done`, handling cancellation and till sales of our stock meanwhile; False on timeout."""
+        """Wait for `done`, handling cancellation and till sales of our stock meanwhile; False on
+        timeout."""
         while True:
             try:
                 await workflow.wait_condition(
@@ -441,8 +459,9 @@ class OnlineOrderWorkflow:
         done = self._finished()
         moves: list[Move] = []
         for ln in there:
-            # pickup=False: a store that cannot fill a pickup (shortage at pick time) hands it to another
-            # store, whose Bopis tells the customer where it is ready, instead of cancelling the order.
+            # pickup=False: a store that cannot fill a pickup (shortage at pick time) hands it to
+            # another store, whose Bopis tells the customer where it is ready, instead of cancelling
+            # the order.
             out = await workflow.execute_local_activity_method(
                 OnlineOrderActivities.resource,
                 ResourceRequest(
@@ -532,7 +551,7 @@ class OnlineOrderWorkflow:
 
     # ---- small steps ---------------------------------------------------------------------------
 
-    async def _set_status(self, status: str) -> None:
+    async def _set_status(self, status: OrderStatus) -> None:
         self._status = status
         await workflow.execute_local_activity_method(
             OnlineOrderActivities.set_status,
@@ -602,7 +621,8 @@ class OnlineOrderWorkflow:
 
     @workflow.update(name=CHECKOUT_UPDATE)
     async def checkout(self) -> CheckoutAnswer:
-        """The storefront's answer: the order, where it is held, and the PaymentIntent's client secret."""
+        """The storefront's answer: the order, where it is held, and the PaymentIntent's client
+        secret."""
         await workflow.wait_condition(lambda: self._answered or self._error is not None)
         if self._error is not None:
             raise self._error

@@ -1,4 +1,5 @@
-"""Replay a till's offline journal: each entry becomes a Sale child with its client id, applied exactly once."""
+"""Replay a till's offline journal: each entry becomes a Sale child with its client id, applied
+exactly once."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ CAPTURE: dict[str, Any] = {
 
 @workflow.defn(name=REPLAY_WORKFLOW)
 class OfflineReplayWorkflow:
-    """One uploaded batch of a till's offline journal, replayed as Sale children in the order sold."""
+    """One uploaded batch of a till's offline journal, replayed as Sale children in the order
+    sold."""
 
     @workflow.run
     async def run(self, req: ReplayRequest) -> ReplayResult:
@@ -71,7 +73,8 @@ class OfflineReplayWorkflow:
         try:
             tenders = await self._tenders(req, batch, entry, got)
         except ActivityError as err:
-            # A capture that timed out stays pending for the next upload; anything else is for a manager.
+            # A capture that timed out stays pending for the next upload; anything else is for a
+            # manager.
             failure = "" if timed_out(err) else failure_message(err)
             return await self._record(batch, entry, got, failure)
         sale = SaleRequest(
@@ -94,7 +97,8 @@ class OfflineReplayWorkflow:
                 id=got.workflow_id,
                 task_queue=SALES_TASK_QUEUE,
                 result_type=SaleResult,
-                # A refused sale may be tried again; a completed or running one is never started twice.
+                # A refused sale may be tried again; a completed or running one is never started
+                # twice.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 # A sale runs to its end even if this replay is cut off: never half a sale.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -120,7 +124,8 @@ class OfflineReplayWorkflow:
     async def _tenders(
         self, req: ReplayRequest, batch: ReceivedBatch, entry: JournalEntry, got: ReceivedEntry
     ) -> tuple[TenderIn, ...]:
-        """Cash as it was handed over; stored cards captured first, declines turned into collection tasks."""
+        """Cash as it was handed over; stored cards captured first, declines turned into collection
+        tasks."""
         out = []
         for n, t in enumerate(entry.tenders, start=1):
             if t.kind != "card":
@@ -146,8 +151,8 @@ class OfflineReplayWorkflow:
                 ),
                 **CAPTURE,
             )
-            # Recording a captured (or declined-and-owed) offline card is the payment engineer's part
-            # of Sale: the reference tells it the money was settled outside the card reader.
+            # Recording a captured (or declined-and-owed) offline card is the payment engineer's
+            # part of Sale: the reference tells it the money was settled outside the card reader.
             ref = captured.provider_ref or f"collect:{captured.collection_task_id}"
             out.append(TenderIn(kind="card", amount=t.amount, reference=ref))
         return tuple(out)

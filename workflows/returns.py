@@ -1,8 +1,10 @@
-"""The Return saga: assess against policy, wait for a manager when needed, claim, refund, dispose."""
+"""The Return saga: assess against policy, wait for a manager when needed, claim, refund,
+dispose."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal, cast
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnClaim,
         ReturnRequest,
         ReturnResult,
+        ReturnStatus,
     )
     from contracts.sale import SALE_WORKFLOW, SaleRequest, TenderIn, sale_workflow_id
     from domain.errors import Conflict
@@ -212,7 +215,9 @@ class ReturnWorkflow:
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
 
-    async def _finish(self, req: ReturnRequest, a: ReturnAssessment, status: str) -> None:
+    async def _finish(
+        self, req: ReturnRequest, a: ReturnAssessment, status: Literal["completed", "rejected"]
+    ) -> None:
         await workflow.execute_local_activity_method(
             ReturnActivities.complete,
             CompleteCmd(
@@ -255,11 +260,9 @@ class ReturnWorkflow:
 
     def _snapshot(self) -> ReturnResult:
         a, req = self._assessment, self._req
-        status = (
-            self._state
-            if self._state in ("completed", "awaiting_approval", "rejected")
-            else "processing"
-        )
+        status: ReturnStatus = "processing"
+        if self._state in ("completed", "awaiting_approval", "rejected"):
+            status = cast(ReturnStatus, self._state)
         return ReturnResult(
             return_id=req.return_id if req else "",
             workflow_id=workflow.info().workflow_id,

@@ -1,7 +1,9 @@
-"""The till sale saga: price, take stock, take tenders (as many as it needs), settle, record, print."""
+"""The till sale saga: price, take stock, take tenders (as many as it needs), settle, record,
+print."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -38,9 +40,11 @@ with workflow.unsafe.imports_passed_through():
         PricedSale,
         RecordedOrder,
         SaleMoney,
+        SaleOutcome,
         SaleRequest,
         SaleResult,
         SaleStatus,
+        SaleStep,
         StockCommit,
         StockRestore,
         TenderAttempt,
@@ -72,7 +76,7 @@ class SaleWorkflow:
 
     def __init__(self) -> None:
         self._priced: PricedSale | None = None
-        self._state = "started"  # pricing | stock | tendering | open | settling | completed | abandoned | failed
+        self._state: SaleStep = "started"
         self._book = TenderBook(0, "")  # what is still due, and the change, as tenders go in
         self._taken: list[TenderOut] = []
         self._declines: list[str] = []
@@ -210,12 +214,11 @@ class SaleWorkflow:
     async def _tell_orders(self, taken: tuple[StockTaken, ...]) -> None:
         """Online orders whose held units this sale took re-source them (signal `stock_taken`)."""
         for t in taken:
-            try:
+            # A FailureError: the order closed meanwhile: nothing left to re-source.
+            with contextlib.suppress(FailureError):
                 await workflow.get_external_workflow_handle(t.order_workflow_id).signal(
                     STOCK_TAKEN_SIGNAL, t
                 )
-            except FailureError:
-                pass  # the order closed meanwhile: nothing left to re-source
 
     async def _collect(self, req: SaleRequest, priced: PricedSale) -> None:
         """Take tenders until the total is covered; between batches the sale waits open."""
@@ -305,7 +308,7 @@ class SaleWorkflow:
             return await workflow.execute_activity_method(TenderActivities.card, a, **CARD)
         return await workflow.execute_local_activity_method(TenderActivities.balance, a, **STEP)
 
-    async def _compensate(self, saga: Saga, final_state: str) -> None:
+    async def _compensate(self, saga: Saga, final_state: SaleStep) -> None:
         self._compensating = bool(saga)  # a one-transaction cash sale has nothing durable to undo
         self._state = "compensating"
         await saga.compensate()
@@ -333,7 +336,9 @@ class SaleWorkflow:
 
     def _snapshot(self) -> SaleResult:
         p = self._priced
-        status = self._state if self._state in ("completed", "abandoned", "failed") else "open"
+        status: SaleOutcome = (
+            self._state if self._state in ("completed", "abandoned", "failed") else "open"
+        )
         return SaleResult(
             sale_id=self._number,
             workflow_id=workflow.info().workflow_id,

@@ -1,5 +1,6 @@
-"""Ship from store: pick → pack (weight, size) → a label from the carrier → handed to the carrier (shipped).
-A store that cannot do it (shortage, no staff) rejects it and the parent re-routes the order."""
+"""Ship from store: pick → pack (weight, size) → a label from the carrier → handed to the carrier
+(shipped). A store that cannot do it (shortage, no staff) rejects it and the parent re-routes the
+order."""
 
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ class ShipFromStoreWorkflow(FulfilmentBase):
             message=f"Shipped from {self._req.location_code}{more}.",
         )
 
-    # ---- handlers ---------------------------------------------------------------------------------
+    # ---- handlers --------------------------------------------------------------------------------
 
     @workflow.update(name=PACK_UPDATE)
     async def pack(self, p: PackReport) -> FulfilmentState:

@@ -1,4 +1,5 @@
-"""Stock out to the web stores: a long-running StockSync (debounced per SKU) and a scheduled full resync."""
+"""Stock out to the web stores: a long-running StockSync (debounced per SKU) and a scheduled full
+resync."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ WAIT: dict[str, Any] = {
     ),  # generous: a busy machine may starve the poll for a while
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
-# A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay); after
-# ten minutes its SKUs simply stay queued and come round again.
+# A store answering 429 or 5xx is retried with backoff (a 429's Retry-After sets the next delay);
+# after ten minutes its SKUs simply stay queued and come round again.
 PUSH: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=5),
     "heartbeat_timeout": timedelta(seconds=60),
@@ -55,7 +56,8 @@ RESYNC: dict[str, Any] = {
 
 @workflow.defn(name=STOCK_SYNC_WORKFLOW)
 class StockSyncWorkflow:
-    """Forever: wait for SKUs quiet for the debounce window, push them to every store, acknowledge."""
+    """Forever: wait for SKUs quiet for the debounce window, push them to every store,
+    acknowledge."""
 
     def __init__(self) -> None:
         self._rounds = 0

@@ -1,8 +1,9 @@
-"""Fulfilment staff's API: tasks per location, pick / shortage / reject, pack and ship, pickups and curbside.
+"""Fulfilment staff's API: tasks per location, pick / shortage / reject, pack and ship, pickups and
+curbside.
 
-Staff (role fulfilment or manager, signed up for the location) act on tasks; every action is an update of
-the Bopis / ShipFromStore workflow the task belongs to. Customers use one endpoint: curbside "I'm here",
-authenticated by their pickup code.
+Staff (role fulfilment or manager, signed up for the location) act on tasks; every action is an
+update of the Bopis / ShipFromStore workflow the task belongs to. Customers use one endpoint:
+curbside "I'm here", authenticated by their pickup code.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def board_data(db: Any, ref: fulfilment.LocationRef) -> BoardOut:
     "/{store}/board", response_model=BoardOut, responses=error_responses(401, 403, 404, 422)
 )
 def board(store: StoreCode, principal: PrincipalDep, db: DbDep) -> BoardOut:
-    """The board as JSON: curbside arrivals, pickups waiting, picks to do, parcels to ship; overdue first."""
+    """The board as JSON: curbside arrivals, pickups waiting, picks to do, parcels to ship; overdue
+    first."""
     return board_data(db, steer.require_staff(db, principal, store))
 
 
@@ -187,7 +189,8 @@ async def picked(
     client: ClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Report the pick with every unit scanned; a wrong item, too many or too few is refused (422) with why."""
+    """Report the pick with every unit scanned; a wrong item, too many or too few is refused (422)
+    with why."""
     scans = tuple(PickScan(barcode=s.barcode, quantity=s.quantity) for s in body.scans)
     return await _act(
         db,
@@ -214,7 +217,8 @@ async def shortage(
     client: ClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Some units are not on the shelf: stock is corrected and the order is re-sourced from elsewhere."""
+    """Some units are not on the shelf: stock is corrected and the order is re-sourced from
+    elsewhere."""
     missing = tuple(FulfilmentLine(sku=m.sku, quantity=m.quantity) for m in body.missing)
     return await _act(
         db,
@@ -269,7 +273,8 @@ async def pack(
     client: ClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """The parcel is packed: buys its label from the carrier; the answer has the tracking number and label URL."""
+    """The parcel is packed: buys its label from the carrier; the answer has the tracking number and
+    label URL."""
     return await _act(
         db,
         client,
@@ -301,7 +306,8 @@ async def ship(
     client: ClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """The carrier collected the parcel(s): the order is shipped, the customer gets the tracking number."""
+    """The carrier collected the parcel(s): the order is shipped, the customer gets the tracking
+    number."""
     return await _act(
         db,
         client,
@@ -341,7 +347,7 @@ def label(
     )
 
 
-# ---- opening hours (pickup deadlines count them) ---------------------------------------------------
+# ---- opening hours (pickup deadlines count them) -------------------------------------------------
 
 
 def _hours_out(code: str, hours: StoreHours) -> StoreHoursOut:
@@ -376,7 +382,8 @@ def get_hours(store: StoreCode, principal: PrincipalDep, db: DbDep) -> StoreHour
 def set_hours(
     store: StoreCode, body: StoreHoursIn, principal: PrincipalDep, db: DbDep
 ) -> StoreHoursOut:
-    """Managers: set the weekly opening hours; deadlines of pickups made ready from now on follow them."""
+    """Managers: set the weekly opening hours; deadlines of pickups made ready from now on follow
+    them."""
     ref = steer.require_staff(db, principal, store, manager=True)
     try:
         days = tuple(
@@ -397,7 +404,7 @@ def set_hours(
     return _hours_out(ref.code, hours)
 
 
-# ---- pickups ---------------------------------------------------------------------------------------
+# ---- pickups -------------------------------------------------------------------------------------
 
 
 @router.get(
@@ -437,8 +444,8 @@ async def hand_over(
     client: ClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Give the order to the customer who shows the pickup code (or its barcode); a wrong code is refused
-    and counted, and too many lock the code until a manager checks the customer's ID."""
+    """Give the order to the customer who shows the pickup code (or its barcode); a wrong code is
+    refused and counted, and too many lock the code until a manager checks the customer's ID."""
     ref = await run_in_threadpool(steer.require_staff, db, principal, store)
     _order_of(body.barcode, order)
     wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
@@ -508,9 +515,11 @@ async def extend(
 async def arrived(
     store: StoreCode, order: OrderNo, body: ArrivedIn, db: DbDep, client: ClientDep
 ) -> Any:
-    """Customers: "I'm here" at curbside, with your pickup code and the parking bay; staff bring it out.
+    """Customers: "I'm here" at curbside, with your pickup code and the parking bay; staff bring it
+    out.
 
-    No sign-in: the pickup code from your "ready for pickup" message is the key. Wrong codes are counted.
+    No sign-in: the pickup code from your "ready for pickup" message is the key. Wrong codes are
+    counted.
     """
     ref = await run_in_threadpool(steer.location, db, store)
     try:
@@ -525,5 +534,6 @@ async def arrived(
     return ArrivedOut(
         order_number=state.order_number,
         bay=state.curbside_bay,
-        message=f"Thank you! We are bringing order {state.order_number} to bay {state.curbside_bay}.",
+        message=f"Thank you! We are bringing order {state.order_number} "
+        f"to bay {state.curbside_bay}.",
     )

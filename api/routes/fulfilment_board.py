@@ -1,9 +1,10 @@
-"""The fulfilment board: a plain page per location (no build step) that signs staff in and refreshes itself.
+"""The fulfilment board: a plain page per location (no build step) that signs staff in and refreshes
+itself.
 
 `GET /fulfilment/{store}` is the page shell (nothing secret in it). Staff sign in on the page with
-username and password (`POST /auth/login`); the token lives in sessionStorage (gone when the tab closes)
-and every few seconds the page fetches `GET /fulfilment/{store}/board.html`, rows rendered (and escaped)
-on the server, with that token.
+username and password (`POST /auth/login`); the token lives in sessionStorage (gone when the tab
+closes) and every few seconds the page fetches `GET /fulfilment/{store}/board.html`, rows rendered
+(and escaped) on the server, with that token.
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def board_page(store: StoreCode, db: DbDep, settings: SettingsDep) -> HTMLRespon
     responses=error_responses(401, 403, 404, 422),
 )
 def board_fragment(store: StoreCode, principal: PrincipalDep, db: DbDep) -> HTMLResponse:
-    """The board's rows as HTML, for the page to show (same data as GET /fulfilment/{store}/board)."""
+    """The board's rows as HTML, for the page to show (same data as GET
+    /fulfilment/{store}/board)."""
     ref = steer.require_staff(db, principal, store)
     data = board_data(db, ref)
     parts = [
-        f'<p class="who">Signed in as {escape(principal.display_name)} ({escape(principal.role)})</p>'
+        f'<p class="who">Signed in as {escape(principal.display_name)} '
+        f"({escape(principal.role)})</p>"
     ]
     for key, title, empty in SECTIONS:
         tasks: list[TaskOut] = getattr(data, key)
@@ -63,7 +66,8 @@ def board_fragment(store: StoreCode, principal: PrincipalDep, db: DbDep) -> HTML
             else f'<p class="empty">{empty}</p>'
         )
         parts.append(
-            f'<section id="{key}" class="{key}"><h2>{title} <span class="count">{len(tasks)}</span></h2>'
+            f'<section id="{key}" class="{key}"><h2>{title} '
+            f'<span class="count">{len(tasks)}</span></h2>'
             f"{body}</section>"
         )
     return HTMLResponse("".join(parts))
@@ -102,7 +106,8 @@ def _row(t: TaskOut, zone: str, section: str) -> str:
     )
     due = steer.local_time(t.due_at, zone)
     return (
-        f'<tr class="{classes}" data-task="{t.id}" data-kind="{t.kind}" data-order="{escape(t.order_number)}" '
+        f'<tr class="{classes}" data-task="{t.id}" data-kind="{t.kind}" '
+        f'data-order="{escape(t.order_number)}" '
         f'data-section="{section}"><td class="order">{escape(t.order_number)}</td>'
         f'<td>{escape(t.customer_name)}</td><td>{items}</td><td class="due">{due}</td>'
         f"<td>{escape(t.assignee) or '—'}</td><td>{' '.join(flags) or t.status}</td></tr>"
@@ -117,7 +122,8 @@ PAGE = """<!doctype html>
 <title>Fulfilment · {{name}}</title>
 <style>
   body { font: 16px/1.4 system-ui, sans-serif; margin: 0; background: #f4f4f2; color: #1d1d1b; }
-  header { display: flex; gap: 1rem; align-items: baseline; padding: .8rem 1.2rem; background: #1d1d1b; color: #fff; }
+  header { display: flex; gap: 1rem; align-items: baseline; padding: .8rem 1.2rem; \
+background: #1d1d1b; color: #fff; }
   header h1 { font-size: 1.2rem; margin: 0; flex: 1; }
   main { padding: 1rem 1.2rem; }
   section { background: #fff; border-radius: 6px; padding: .6rem 1rem; margin-bottom: 1rem; }
@@ -125,15 +131,18 @@ PAGE = """<!doctype html>
   section.curbside { border: 3px solid #d97706; }
   .count { background: #e5e5e0; border-radius: 999px; padding: 0 .5rem; font-size: .9rem; }
   table { width: 100%; border-collapse: collapse; }
-  th, td { text-align: left; padding: .35rem .4rem; border-bottom: 1px solid #eee; vertical-align: top; }
+  th, td { text-align: left; padding: .35rem .4rem; border-bottom: 1px solid #eee; \
+vertical-align: top; }
   tr.overdue td { background: #fff1f1; }
   tr.curbside td { background: #fff7e6; font-weight: 600; }
-  .flag { display: inline-block; border-radius: 4px; padding: 0 .35rem; margin-right: .25rem; font-size: .85rem; }
+  .flag { display: inline-block; border-radius: 4px; padding: 0 .35rem; margin-right: .25rem; \
+font-size: .85rem; }
   .flag.escalated, .flag.overdue, .flag.wrong { background: #b91c1c; color: #fff; }
   .flag.bay { background: #d97706; color: #fff; }
   .flag.kind, .flag.tracking { background: #e5e5e0; }
   .empty { color: #777; margin: .2rem 0 .4rem; }
-  form#signin { max-width: 22rem; margin: 3rem auto; background: #fff; padding: 1.2rem; border-radius: 6px; }
+  form#signin { max-width: 22rem; margin: 3rem auto; background: #fff; padding: 1.2rem; \
+border-radius: 6px; }
   form#signin label { display: block; margin-bottom: .7rem; }
   form#signin input { width: 100%; font-size: 1rem; padding: .3rem; box-sizing: border-box; }
   #message { color: #b91c1c; }
@@ -150,7 +159,8 @@ PAGE = """<!doctype html>
   <p id="message" role="alert"></p>
   <form id="signin" hidden>
     <label>Username <input id="username" name="username" autocomplete="username" required></label>
-    <label>Password <input id="password" name="password" type="password" autocomplete="current-password" required></label>
+    <label>Password <input id="password" name="password" type="password" \
+autocomplete="current-password" required></label>
     <button type="submit">Sign in</button>
   </form>
   <div id="board" aria-live="polite"></div>
@@ -205,7 +215,8 @@ PAGE = """<!doctype html>
 
   $("signin").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const r = await fetch("/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    const r = await fetch("/auth/login", { method: "POST", \
+headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ username: $("username").value, password: $("password").value }) });
     const body = await r.json().catch(() => null);
     if (!r.ok) return say(body && body.error ? body.error.message : "Sign-in failed.");
@@ -216,7 +227,8 @@ PAGE = """<!doctype html>
 
   $("signout").addEventListener("click", async () => {
     const token = sessionStorage.getItem(KEY);
-    if (token) await fetch("/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } })
+    if (token) await fetch("/auth/logout", { method: "POST", \
+headers: { Authorization: `Bearer ${token}` } })
       .catch(() => null);
     signedOut("Signed out.");
   });

@@ -1,4 +1,5 @@
-"""What offline tills left for a store manager: stock variances, collection tasks, flagged sales, card limits."""
+"""What offline tills left for a store manager: stock variances, collection tasks, flagged sales,
+card limits."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def list_variances(
     db: DbDep,
     status: Annotated[StatusFilter, Query()] = "open",
 ) -> list[VarianceOut]:
-    """Stock that was not on hand when an offline sale was applied: count it and correct the stock."""
+    """Stock that was not on hand when an offline sale was applied: count it and correct the
+    stock."""
     ref = _store_for_manager(db, principal, store)
     with db.unit_of_work() as s:
         codes = tills.till_codes(s, ref.id)
@@ -116,7 +118,8 @@ def list_collection_tasks(
 def list_flagged_sales(
     store: StoreCode, principal: PrincipalDep, db: DbDep
 ) -> list[FlaggedSaleOut]:
-    """Offline sales that could not be applied (e.g. a product deleted since): kept whole, for a manager."""
+    """Offline sales that could not be applied (e.g. a product deleted since): kept whole, for a
+    manager."""
     ref = _store_for_manager(db, principal, store)
     with db.unit_of_work() as s:
         codes = tills.till_codes(s, ref.id)
@@ -160,7 +163,8 @@ def get_offline_card_policy(
 def set_offline_card_policy(
     store: StoreCode, body: OfflineCardPolicyIn, principal: PrincipalDep, db: DbDep
 ) -> OfflineCardLimits:
-    """Allow (within limits) or stop card payments while offline; tills pick it up with their next snapshot."""
+    """Allow (within limits) or stop card payments while offline; tills pick it up with their next
+    snapshot."""
     ref = _store_for_manager(db, principal, store)
     if body.per_sale_cap > body.total_cap:
         raise ApiError(422, "invalid", "per_sale_cap can't be more than total_cap.")

@@ -1,7 +1,8 @@
-"""Our own storefront API for a custom website: availability, carts with short holds, checkout, order status.
+"""Our own storefront API for a custom website: availability, carts with short holds, checkout,
+order status.
 
-Auth: each web store connection may have a storefront key (`X-Storefront-Key`); it scopes every call to
-that store's locations, and a cart or order of another store is simply not found.
+Auth: each web store connection may have a storefront key (`X-Storefront-Key`); it scopes every call
+to that store's locations, and a cart or order of another store is simply not found.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ async def create_cart(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """A new cart (pickup store optional); lines are held for `TILLFLOW_CART_TTL_MINUTES` after each change."""
+    """A new cart (pickup store optional); lines are held for `TILLFLOW_CART_TTL_MINUTES` after each
+    change."""
 
     async def run() -> dict[str, Any]:
         req = await run_in_threadpool(
@@ -312,10 +314,11 @@ async def checkout(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Turn the cart into an order: its holds become the order's, a PaymentIntent is made for the total.
+    """Turn the cart into an order: its holds become the order's, a PaymentIntent is made for the
+    total.
 
-    Confirm the card on the storefront with Stripe.js and the `client_secret`; the order goes on when
-    Stripe says the payment is authorized. Calling this again returns the same order.
+    Confirm the card on the storefront with Stripe.js and the `client_secret`; the order goes on
+    when Stripe says the payment is authorized. Calling this again returns the same order.
     """
     if body.payment_method and not _test_mode(settings):
         raise InvalidRequest(

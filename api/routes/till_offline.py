@@ -1,4 +1,5 @@
-"""Offline till endpoints: the catalogue snapshot a till sells from offline, and the journal upload."""
+"""Offline till endpoints: the catalogue snapshot a till sells from offline, and the journal
+upload."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ MAX_WAIT_SECONDS = 30
     "/{till}/catalog", response_model=CatalogSnapshot, responses=error_responses(401, 403, 404, 422)
 )
 def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnapshot:
-    """Everything the till needs to price and sell offline: items, barcodes, prices, tax, card limits."""
+    """Everything the till needs to price and sell offline: items, barcodes, prices, tax, card
+    limits."""
     view = till_for(db, principal, till)
     with db.unit_of_work() as s:
         items = catalog.all_items(s, view.location_id)
@@ -170,7 +172,8 @@ async def upload_journal(
         ),
     ] = 20,
 ) -> Any:
-    """Hand over sales the till made offline; each is applied exactly once, however often it is sent.
+    """Hand over sales the till made offline; each is applied exactly once, however often it is
+    sent.
 
     The OfflineReplay workflow replays every entry as a Sale with its client id and original time.
     Mark an entry done at the till only when it comes back `applied` or `flagged`; send `pending`
@@ -187,7 +190,7 @@ async def upload_journal(
         entries = [
             JournalEntryOut(
                 client_sale_id=cid,
-                status=by_id[cid].status,  # type: ignore[arg-type]
+                status=by_id[cid].status,
                 sale_id=by_id[cid].sale_id,
                 message=by_id[cid].message,
             )

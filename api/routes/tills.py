@@ -182,7 +182,8 @@ async def create_sale(
     context: SaleContext,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Ring up a sale: the Sale workflow prices it, takes stock and tenders, and answers when settled.
+    """Ring up a sale: the Sale workflow prices it, takes stock and tenders, and answers when
+    settled.
 
     If the tenders do not cover the total (a declined card, a split to come) the answer has
     status `open`, the amount still `due` and the `declines`; add tenders with
@@ -216,7 +217,8 @@ async def create_sale(
         customer_id=body.customer_id,
     )
     try:
-        # A repeat of a running sale joins it; a repeat of a closed one is answered from the database.
+        # A repeat of a running sale joins it; a repeat of a closed one is answered from the
+        # database.
         done = await run_sale(client, view, req)
     except Conflict as err:
         if err.code != "sale_closed":

@@ -49,7 +49,8 @@ def _mark(db: Database, inbox_id: int, status: str, workflow_id: str | None) -> 
 async def stripe_webhook(
     request: Request, db: DbDep, client: ClientDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    """Stripe events: signature checked (±300 s), stored once per evt_ id, routed to the sale's workflow."""
+    """Stripe events: signature checked (±300 s), stored once per evt_ id, routed to the sale's
+    workflow."""
     raw = await request.body()
     try:
         verify(

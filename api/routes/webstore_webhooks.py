@@ -1,4 +1,5 @@
-"""Shopify and WooCommerce webhooks: verified on the raw body, stored once, acknowledged, handed over.
+"""Shopify and WooCommerce webhooks: verified on the raw body, stored once, acknowledged, handed
+over.
 
 The answer comes as soon as the delivery is committed to the inbox (the UNIQUE key is the dedupe);
 right after it, the delivery goes to its OnlineOrder workflow with signal-with-start. Mapping,
@@ -107,7 +108,8 @@ async def _accept(
 async def shopify_webhook(
     shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
-    """Shopify orders/create, orders/updated, orders/cancelled, refunds/create; X-Shopify-Hmac-Sha256 checked."""
+    """Shopify orders/create, orders/updated, orders/cancelled, refunds/create;
+    X-Shopify-Hmac-Sha256 checked."""
     raw = await request.body()
     store = await _store(db, shop, "shopify")
     try:
@@ -137,7 +139,8 @@ async def shopify_webhook(
 async def woocommerce_webhook(
     store: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
-    """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping is answered."""
+    """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping
+    is answered."""
     raw = await request.body()
     config = await _store(db, store, "woocommerce")
     signature = request.headers.get("x-wc-webhook-signature")
@@ -157,5 +160,8 @@ async def woocommerce_webhook(
         # The delivery id changes on every retry; the order id and its modification time do not.
         event_id = f"{store}:{d.body['id']}:{woocommerce_version(d.body)}"
     else:
-        event_id = f"{store}:{topic}:{request.headers.get('x-wc-webhook-delivery-id') or d.body.get('id', '')}"
+        event_id = (
+            f"{store}:{topic}:"
+            f"{request.headers.get('x-wc-webhook-delivery-id') or d.body.get('id', '')}"
+        )
     return await _accept(request, db, event_id, d, work)

@@ -57,7 +57,8 @@ def _out(store: webstores.StoreConfig, base: str, key: str | None = None) -> Web
 def add_store(
     body: WebStoreIn, principal: PrincipalDep, db: DbDep, request: Request
 ) -> WebStoreOut:
-    """Connect a Shopify / WooCommerce store or our own storefront; a storefront key is shown once."""
+    """Connect a Shopify / WooCommerce store or our own storefront; a storefront key is shown
+    once."""
     _admin(principal)
     key = (
         f"sfk_{secrets.token_urlsafe(24)}"
@@ -182,7 +183,8 @@ def exceptions(
 async def retry(
     exception_id: Annotated[int, Path(ge=1)], principal: PrincipalDep, db: DbDep, client: ClientDep
 ) -> Any:
-    """After fixing the cause (catalogue, stock): mark it resolved and let the order map and route again."""
+    """After fixing the cause (catalogue, stock): mark it resolved and let the order map and route
+    again."""
     if principal.role not in EXCEPTION_ROLES:
         raise ApiError(
             403, "forbidden", f"A {principal.role} cannot act on the order exception queue."

@@ -1,4 +1,5 @@
-"""Fulfilment tests: the API on the time-skipping Temporal (`fulfilment_env`), a fake Shopify, staff, orders."""
+"""Fulfilment tests: the API on the time-skipping Temporal (`fulfilment_env`), a fake Shopify,
+staff, orders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The fulfilment API's edges: who may act where, unknown things, bad input, claims, replays, ended tasks."""
+"""The fulfilment API's edges: who may act where, unknown things, bad input, claims, replays, ended
+tasks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The fulfilment board page in a real headless Chromium: sign in, sections, curbside on top, refresh."""
+"""The fulfilment board page in a real headless Chromium: sign in, sections, curbside on top,
+refresh."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ ARGS = [
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="Debian chromium is not installed at /usr/bin/chromium (`make test` installs it when run as root)",
+    reason="Debian chromium is not installed at /usr/bin/chromium "
+    "(`make test` installs it when run as root)",
 )
 
 

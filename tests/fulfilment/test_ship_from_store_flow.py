@@ -1,4 +1,5 @@
-"""Ship from store: the whole flow with a label, rejection and re-routing, and the pick SLA escalating."""
+"""Ship from store: the whole flow with a label, rejection and re-routing, and the pick SLA
+escalating."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A small threaded HTTP server on 127.0.0.1 (ephemeral port) for the web-store API fakes in tests."""
+"""A small threaded HTTP server on 127.0.0.1 (ephemeral port) for the web-store API fakes in
+tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Test helpers for fulfilment: placing orders on the time-skipping server, tasks, notices, histories."""
+"""Test helpers for fulfilment: placing orders on the time-skipping server, tasks, notices,
+histories."""
 
 from __future__ import annotations
 

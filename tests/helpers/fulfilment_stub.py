@@ -1,4 +1,5 @@
-"""TEST ONLY stand-ins for the Bopis / ShipFromStore children (the fulfilment issue builds the real ones).
+"""TEST ONLY stand-ins for the Bopis / ShipFromStore children (the fulfilment issue builds the real
+ones).
 
 Each waits for a `finish` signal carrying its FulfilmentResult, keeps track of the lines its parent
 moves in or out, and ends `withdrawn` when every line has been moved elsewhere.

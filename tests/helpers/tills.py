@@ -1,5 +1,5 @@
-"""Real servers for the till tests: the central API and till agents under uvicorn, a link that can be cut,
-and a network receipt printer that answers ESC/POS status."""
+"""Real servers for the till tests: the central API and till agents under uvicorn, a link that can
+be cut, and a network receipt printer that answers ESC/POS status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Test set-up for the web-store link: products with their own SKUs and stock, connections, payloads."""
+"""Test set-up for the web-store link: products with their own SKUs and stock, connections,
+payloads."""
 
 from __future__ import annotations
 
@@ -162,7 +163,7 @@ def disconnect(db: Database, code: str) -> None:
         webstores.set_active(s, code, False)
 
 
-# ---- webhook deliveries ------------------------------------------------------------------------------
+# ---- webhook deliveries --------------------------------------------------------------------------
 
 
 def at(seconds: float) -> str:

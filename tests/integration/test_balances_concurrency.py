@@ -12,10 +12,11 @@ from contracts.sale import TenderAttempt
 from db.models import Customer
 from db.models_payments import StoreCreditAccount, StoreCreditEntry
 from db.repositories import balances
+from domain.tenders import TenderKind
 from tillflow.adapters import reader_factory
 
 
-def attempt(kind: str, reference: str, amount: int) -> TenderAttempt:
+def attempt(kind: TenderKind, reference: str, amount: int) -> TenderAttempt:
     wf = f"sale:TEST:{uuid.uuid4().hex[:10]}"
     return TenderAttempt(
         workflow_id=wf,
@@ -32,7 +33,7 @@ def attempt(kind: str, reference: str, amount: int) -> TenderAttempt:
 
 
 def redeem_concurrently(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    db, gateway, kind: str, reference: str, amount: int, n: int = 20
+    db, gateway, kind: TenderKind, reference: str, amount: int, n: int = 20
 ) -> list[bool]:
     acts = TenderActivities(db, gateway, reader_factory(db, gateway))
     with ThreadPoolExecutor(max_workers=n) as pool:

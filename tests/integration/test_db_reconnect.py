@@ -1,4 +1,5 @@
-"""Pooled connections that died while idle (a database restart, a dropped link) are replaced unseen."""
+"""Pooled connections that died while idle (a database restart, a dropped link) are replaced
+unseen."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Card payments a terminal stored offline are captured through Stripe once, or declined with a reason."""
+"""Card payments a terminal stored offline are captured through Stripe once, or declined with a
+reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The stock ledger's write path: levels move by exactly what applies, once per key, in any batch."""
+"""The stock ledger's write path: levels move by exactly what applies, once per key, in any
+batch."""
 
 from __future__ import annotations
 

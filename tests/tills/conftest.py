@@ -1,4 +1,5 @@
-"""Fixtures of the till tests: the central API and till agents under uvicorn, a fake network printer."""
+"""Fixtures of the till tests: the central API and till agents under uvicorn, a fake network
+printer."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The till agent's page API: clear 4xx answers for bad input, the central API's own refusals passed on,
-and offline sign-in only for people who signed in at this till before."""
+"""The till agent's page API: clear 4xx answers for bad input, the central API's own refusals passed
+on, and offline sign-in only for people who signed in at this till before."""
 
 from __future__ import annotations
 

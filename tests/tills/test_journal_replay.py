@@ -1,5 +1,5 @@
-"""POST /tills/{till}/journal and the OfflineReplay workflow: each offline sale applies exactly once,
-however often, in whatever order and however cut off its upload is."""
+"""POST /tills/{till}/journal and the OfflineReplay workflow: each offline sale applies exactly
+once, however often, in whatever order and however cut off its upload is."""
 
 from __future__ import annotations
 

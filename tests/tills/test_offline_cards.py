@@ -1,5 +1,5 @@
-"""Cards while offline: the till enforces the store's limits and stores only a token, brand and last 4;
-on replay a declined capture becomes a "collect from customer" task."""
+"""Cards while offline: the till enforces the store's limits and stores only a token, brand and last
+4; on replay a declined capture becomes a "collect from customer" task."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Selling through an outage: the central API stops mid-day, the till sells 50 sales, and when the API is
-back every one of them lands exactly once, with its original time and the right stock."""
+"""Selling through an outage: the central API stops mid-day, the till sells 50 sales, and when the
+API is back every one of them lands exactly once, with its original time and the right stock."""
 
 from __future__ import annotations
 

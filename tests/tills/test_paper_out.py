@@ -1,5 +1,6 @@
-"""Out of paper: the printer's DLE EOT status shows on the till page, the receipt waits, and once paper
-is back it prints exactly once (through the device queue online, and from the agent offline)."""
+"""Out of paper: the printer's DLE EOT status shows on the till page, the receipt waits, and once
+paper is back it prints exactly once (through the device queue online, and from the agent
+offline)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The serial barcode scanner: whole lines only, none lost or merged, delivered to the till page over SSE."""
+"""The serial barcode scanner: whole lines only, none lost or merged, delivered to the till page
+over SSE."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stock that went short while the till was offline becomes a flagged variance for a manager; the sale stands."""
+"""Stock that went short while the till was offline becomes a flagged variance for a manager; the
+sale stands."""
 
 from __future__ import annotations
 

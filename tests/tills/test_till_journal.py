@@ -1,4 +1,5 @@
-"""The till's SQLite journal: durable on commit, one entry per client sale id, card money held offline."""
+"""The till's SQLite journal: durable on commit, one entry per client sale id, card money held
+offline."""
 
 from __future__ import annotations
 

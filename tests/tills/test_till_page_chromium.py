@@ -23,7 +23,8 @@ ARGS = [
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="Debian chromium is not installed at /usr/bin/chromium (`make test` installs it when run as root)",
+    reason="Debian chromium is not installed at /usr/bin/chromium "
+    "(`make test` installs it when run as root)",
 )
 
 

@@ -1,4 +1,5 @@
-"""Offline tenders: cash always; cards only where allowed and within the limits; no gift cards or credit."""
+"""Offline tenders: cash always; cards only where allowed and within the limits; no gift cards or
+credit."""
 
 from __future__ import annotations
 

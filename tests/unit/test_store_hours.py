@@ -1,4 +1,5 @@
-"""Pickup deadlines count only opening hours in the store's timezone: closed days, DST, extensions."""
+"""Pickup deadlines count only opening hours in the store's timezone: closed days, DST,
+extensions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The web-store link's workers (online orders, carts, stock sync; stub fulfilment children) and fakes."""
+"""The web-store link's workers (online orders, carts, stock sync; stub fulfilment children) and
+fakes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from db.session import Database
 from tillflow.adapters import storefront_factory
 from tillflow.workers import sandbox_runner, start_stock_sync, webstore_worker
 
-# Our stand-in children poll a queue of their own: the real Bopis / ShipFromStore may poll the real one.
+# Our stand-in children poll a queue of their own: the real Bopis / ShipFromStore may poll the real
+# one.
 STUB_FULFILMENT_QUEUE = "tillflow-fulfilment-stub"
 
 

@@ -1,4 +1,5 @@
-"""Cart reservations expire by a durable timer, extended on every change (time-skipping Temporal test server)."""
+"""Cart reservations expire by a durable timer, extended on every change (time-skipping Temporal
+test server)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The OnlineOrder saga with its fulfilment children: re-sourcing after a till sale, a store that rejects,
-a pickup nobody collects."""
+"""The OnlineOrder saga with its fulfilment children: re-sourcing after a till sale, a store that
+rejects, a pickup nobody collects."""
 
 from __future__ import annotations
 

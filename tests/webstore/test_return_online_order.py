@@ -1,4 +1,5 @@
-"""Bought on Shopify, returned in a store: the refund goes back through Shopify and the unit is restocked."""
+"""Bought on Shopify, returned in a store: the refund goes back through Shopify and the unit is
+restocked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shopify webhooks: signature, dedupe, out-of-order deliveries, unknown SKUs, cancellation with refund."""
+"""Shopify webhooks: signature, dedupe, out-of-order deliveries, unknown SKUs, cancellation with
+refund."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stock out: every change of available-to-promise reaches the web stores, debounced, retried, resynced."""
+"""Stock out: every change of available-to-promise reaches the web stores, debounced, retried,
+resynced."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from integrations.storefront import StorefrontError, StorefrontUnavailable, Stor
 from integrations.woocommerce import WooCommerceStorefront
 
 THROTTLED = {
-    "errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted "
-    "service."
+    "errors": "Exceeded 2 calls per second for api client. "
+    "Reduce request rates to resume uninterrupted service."
 }
 
 

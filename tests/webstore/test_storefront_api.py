@@ -1,4 +1,5 @@
-"""Our storefront API: keys, availability, carts holding stock, checkout into an OnlineOrder with Stripe."""
+"""Our storefront API: keys, availability, carts holding stock, checkout into an OnlineOrder with
+Stripe."""
 
 from __future__ import annotations
 

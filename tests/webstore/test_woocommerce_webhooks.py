@@ -1,4 +1,5 @@
-"""WooCommerce webhooks: the unsigned ping, signatures, dedupe on order id + date_modified, cancellation."""
+"""WooCommerce webhooks: the unsigned ping, signatures, dedupe on order id + date_modified,
+cancellation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A card activity that dies between Stripe's answer and our own write: one PaymentIntent, one capture."""
+"""A card activity that dies between Stripe's answer and our own write: one PaymentIntent, one
+capture."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The one-transaction cash checkout: idempotent when a local activity runs twice, writes nothing when
-the cash does not settle the sale, and a settled cash sale's history holds one step before its devices."""
+"""The one-transaction cash checkout: idempotent when a local activity runs twice, writes nothing
+when the cash does not settle the sale, and a settled cash sale's history holds one step before its
+devices."""
 
 from __future__ import annotations
 

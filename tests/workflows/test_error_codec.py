@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -85,15 +86,24 @@ class RaisingActivities:
         raise err
 
 
-_ONCE = {"start_to_close_timeout": timedelta(seconds=10), "retry_policy": RetryPolicy(maximum_attempts=1)}
+_ONCE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_attempts=1),
+}
 
 
 @workflow.defn(name="CodecProbe", sandboxed=False)
 class CodecProbe:
     """Fails with whatever its activity failed with; its update refuses the same way."""
 
+    def __init__(self) -> None:
+        self._probed = False
+
     @workflow.run
     async def run(self, r: Raise) -> None:
+        if r.name == "wait":  # the update test: stay open until the update has answered
+            await workflow.wait_condition(lambda: self._probed)
+            return
         await workflow.execute_activity_method(RaisingActivities.raise_it, r, **_ONCE)
 
     @workflow.update
@@ -103,6 +113,8 @@ class CodecProbe:
         except Exception as err:
             found = from_failure(err)
             raise (to_failure(found) if found else as_workflow_failure(err)) from None
+        finally:
+            self._probed = True
         return "ok"
 
 
@@ -137,7 +149,7 @@ def _app(client: Client, queue: str) -> FastAPI:
     @app.get("/update/{name}")
     async def update(name: str) -> dict[str, str]:
         handle = await client.start_workflow(
-            CodecProbe.run, Raise(name="NotFound"), id=f"codec:{uuid.uuid4().hex}", task_queue=queue
+            CodecProbe.run, Raise(name="wait"), id=f"codec:{uuid.uuid4().hex}", task_queue=queue
         )
         await handle.execute_update(CodecProbe.probe, Raise(name="" if name == "-" else name))
         return {"ok": "no"}

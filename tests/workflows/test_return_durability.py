@@ -1,4 +1,5 @@
-"""Returns under failure: a worker killed right after the Stripe refund, and a manager who never answers."""
+"""Returns under failure: a worker killed right after the Stripe refund, and a manager who never
+answers."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ every other tender takes the saga, which undoes its durable steps in reverse."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import pytest
+from helpers.history import activity_types
 from helpers.stock import assert_ledger_balanced, on_hand
 from sqlalchemy import select
 from temporalio import activity
@@ -41,22 +41,6 @@ def broken_record_order(cmd: OrderRecord) -> RecordedOrder:
     raise ApplicationError(
         "order store rejected the write", type="OrderStoreDown", non_retryable=True
     )
-
-
-def _activity_types(history) -> list[str]:  # type: ignore[no-untyped-def]  # WorkflowHistory not imported here
-    """Local activities (markers) and regular activities (scheduled events) in history order."""
-    out = []
-    for event in history.events:
-        marker = event.marker_recorded_event_attributes
-        if (
-            event.HasField("marker_recorded_event_attributes")
-            and marker.marker_name == "core_local_activity"
-        ):
-            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
-            out.append(json.loads(data)["activity_type"])
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            out.append(event.activity_task_scheduled_event_attributes.activity_type.name)
-    return out
 
 
 async def _checkout_fails(temporal_client, queue: str, req: SaleRequest, wf_id: str):  # type: ignore[no-untyped-def]  # takes untyped fixture values
@@ -131,7 +115,7 @@ async def test_failure_after_stock_decrement_compensates_in_reverse(  # type: ig
 
     # History: forward steps, then the compensations in reverse order (void_all is a regular
     # activity since it may call the card provider; restocking is a local one).
-    assert _activity_types(history) == [
+    assert activity_types(history) == [
         "sale.price",
         "sale.commit_stock",
         "tender.balance",
@@ -203,7 +187,7 @@ async def test_failing_cash_sale_rolls_back_as_one_transaction(  # type: ignore[
         assert s.scalars(select(Payment).where(Payment.workflow_id == wf_id)).first() is None
         assert s.scalars(select(Order).where(Order.workflow_id == wf_id)).first() is None
     assert_ledger_balanced(db)
-    assert _activity_types(history) == ["sale.cash_checkout"]  # nothing durable to undo
+    assert activity_types(history) == ["sale.cash_checkout"]  # nothing durable to undo
     assert not status.compensating and status.step == "failed"
     assert "order store rejected the write" in status.error
 
