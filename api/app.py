@@ -10,14 +10,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api import deadline, errors, input_guard
 from api.routes import (
     auth,
+    codec,
     fulfilment,
     fulfilment_board,
     giftcards,
     health,
     returns,
+    staff,
     store_offline,
     storefront,
     till_offline,
@@ -93,11 +95,14 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    input_guard.install(app, settings)  # bad input and oversized bodies: a 4xx at the door
+    deadline.install(app, settings)  # a hung dependency: 503 + Retry-After, never a long wait
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tills.router)
     app.include_router(till_offline.router)
     app.include_router(store_offline.router)
+    app.include_router(staff.router)
     app.include_router(giftcards.router)
     app.include_router(webhooks.router)
     app.include_router(webstore_webhooks.router)
@@ -106,4 +111,5 @@ def create_app(
     app.include_router(returns.router)
     app.include_router(fulfilment.router)
     app.include_router(fulfilment_board.router)
+    app.include_router(codec.router)  # ops: the Temporal UI's codec server
     return app

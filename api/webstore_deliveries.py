@@ -21,6 +21,7 @@ from api.online import hand_over
 from contracts.online import OnlineOrderRequest, WebStoreEvent, online_order_workflow_id
 from db.repositories import inbox
 from db.session import Database
+from domain.errors import InvalidRequest
 from domain.online_orders import ExternalOrder, timestamp_us
 from integrations.order_payloads import shopify_order, woocommerce_order, woocommerce_version
 
@@ -71,9 +72,24 @@ class Work:
     event: WebStoreEvent | None
 
 
+MAX_WORKFLOW_ID = 200  # webhook_inbox.workflow_id
+
+
 def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | None:
     """Parse a delivery (InvalidRequest when it is not a valid order); None when no order is
     concerned."""
+    try:
+        work = _work_for(d, allow_split=allow_split, stores_first=stores_first)
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as err:
+        # A signed body of a shape no parser expected (a rate that is no number, a time beyond
+        # year 9999, a field of the wrong type): as refused as a missing field, never a crash.
+        raise InvalidRequest(f"The order cannot be read ({type(err).__name__}).") from None
+    if work is not None and len(work.workflow_id) > MAX_WORKFLOW_ID:
+        raise InvalidRequest("The order id is too long.")
+    return work
+
+
+def _work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | None:
     order: ExternalOrder
     if d.provider == "shopify":
         if d.topic == "refunds/create" and d.body.get("order_id"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+from collections.abc import Sequence
 
 
 class SignatureError(Exception):
@@ -21,11 +23,25 @@ def sign(payload: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), payload, hashlib.sha256).digest()).decode()
 
 
-def verify(payload: bytes, header: str | None, secret: str) -> None:
-    """Raise SignatureError unless the header is the HMAC of the raw body with the secret."""
-    if not secret:
+# base64 of a 32-byte HMAC-SHA256: 43 characters of the standard alphabet and one `=` of padding.
+_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
+def verify(payload: bytes, header: str | None, secret: str | Sequence[str]) -> None:
+    """Raise SignatureError unless the header is the HMAC of the raw body with the secret (or
+    with any of the secrets valid during a rotation).
+
+    A header that cannot be a signature at all (not ASCII, not base64 of 32 bytes, several values
+    joined by a proxy) is refused as malformed before any HMAC is computed."""
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    keys = [k for k in keys if k]
+    if not keys:
         raise SignatureError("no webhook secret is configured for this store")
     if not header:
         raise SignatureError("the signature header is missing")
-    if not hmac.compare_digest(sign(payload, secret).encode(), header.strip().encode()):
+    if not _SIGNATURE.fullmatch(header.strip()):
+        raise SignatureError("the signature header is malformed")
+    given = header.strip().encode()
+    # Every secret is tried (no early exit): the time taken says nothing about which matched.
+    if not sum(hmac.compare_digest(sign(payload, k).encode(), given) for k in keys):
         raise SignatureError("the signature does not match the body")

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A rate limit in `limits` notation: "30/minute", "5/15 minutes", several as "10/minute;60/hour".
+_ONE_LIMIT = r"\s*\d+\s*(/|per)\s*\d*\s*[A-Za-z]+\s*"
+RATE_LIMIT = rf"^{_ONE_LIMIT}([,;|]{_ONE_LIMIT})*$"
+
+# The payload key of `tillflow up` and the tests: public, so production refuses it.
+LOCAL_PAYLOAD_KEY = "dGlsbGZsb3ctbG9jYWwtcGF5bG9hZC1rZXktdjEhISE="
+
+
+def payload_key_bytes(key: str) -> bytes:
+    """The 32 bytes of a base64 (standard or URL-safe) payload key; ValueError otherwise."""
+    try:
+        raw = base64.b64decode(key.strip().replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a payload key is base64 of 32 random bytes") from None
+    if len(raw) != 32:
+        raise ValueError(f"a payload key is 32 bytes (AES-256), this one is {len(raw)}")
+    return raw
 
 
 class Settings(BaseSettings):
@@ -32,6 +53,33 @@ class Settings(BaseSettings):
     log_format: str = Field(default="json", description="json (one event per line) or text")
     api_workers_in_process: bool = Field(
         default=True, description="run a sale worker inside the API process (saves a hop per sale)"
+    )
+    # A slow or hung central system never holds a caller for long (issue 13).
+    api_deadline_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="every API request answers within this long; later it is a 503 "
+        "temporarily_unavailable with Retry-After (route groups below have their own)",
+    )
+    api_payment_deadline_s: float = Field(
+        default=170.0,
+        gt=0,
+        description="deadline of the routes that wait on a payment provider or a card at the "
+        "reader (a till sale and its tenders, returns, the storefront checkout); covers the "
+        "card's 150 s at the reader. The journal upload gets the default plus its ?wait=",
+    )
+    till_cash_timeout_s: float = Field(
+        default=2.5,
+        gt=0,
+        description="a till agent sells a cash-only sale offline when the central API has not "
+        "answered it within this long (look-ups and quotes fall back to the snapshot as fast)",
+    )
+    till_card_timeout_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="how long a till agent waits for the central answer of a sale with a card; "
+        "keep it above TILLFLOW_API_PAYMENT_DEADLINE_S. Without an answer the sale stays open "
+        "at the till and is never taken again offline",
     )
     worker_nice: int = Field(
         default=10,
@@ -77,9 +125,120 @@ class Settings(BaseSettings):
         default=30, description="a return waiting for a manager is rejected after this long"
     )
     token_ttl_hours: int = Field(default=12, description="lifetime of a sign-in token")
+    # Sign-in (issue 13): failures lock a staff code or username; every limit below is counted per
+    # API process (in memory), so N replicas allow up to N times each one.
+    signin_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="consecutive failed sign-ins (PIN or password) that lock a staff code or "
+        "username until a manager unlocks it or the lockout passes",
+    )
+    signin_lockout_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="a locked staff code or username opens again this long after it locked; "
+        "failures older than this no longer count",
+    )
+    rate_limit_signin_address: str = Field(
+        default="120/minute",
+        pattern=RATE_LIMIT,
+        description="sign-in attempts (till PIN and password, right or wrong) per source address; "
+        "a store's tills may share one address",
+    )
+    rate_limit_signin_failures_account: str = Field(
+        default="3/minute",
+        pattern=RATE_LIMIT,
+        description="failed sign-ins per till + staff code, or per username, before a 429",
+    )
+    rate_limit_signin_failures_address: str = Field(
+        default="10/minute;60/hour",
+        pattern=RATE_LIMIT,
+        description="failed sign-ins per source address before a 429 (for every account)",
+    )
+    rate_limit_giftcard_token: str = Field(
+        default="30/minute", pattern=RATE_LIMIT, description="gift card balance look-ups per token"
+    )
+    rate_limit_giftcard_address: str = Field(
+        default="60/minute",
+        pattern=RATE_LIMIT,
+        description="gift card balance look-ups per source address",
+    )
+    rate_limit_returns_token: str = Field(
+        default="30/minute", pattern=RATE_LIMIT, description="sale look-ups for returns per token"
+    )
+    rate_limit_returns_address: str = Field(
+        default="60/minute",
+        pattern=RATE_LIMIT,
+        description="sale look-ups for returns per source address",
+    )
+    rate_limit_storefront_key: str = Field(
+        default="1200/minute",
+        pattern=RATE_LIMIT,
+        description="storefront API requests per storefront key (all of a web store's shoppers)",
+    )
+    rate_limit_storefront_address: str = Field(
+        default="300/minute",
+        pattern=RATE_LIMIT,
+        description="storefront API requests per source address",
+    )
+    rate_limit_curbside_order: str = Field(
+        default="5/15 minutes",
+        pattern=RATE_LIMIT,
+        description="wrong pickup codes at curbside (I'm here) per order before a 429 (they "
+        "never lock the staff hand-over)",
+    )
+    rate_limit_curbside_address: str = Field(
+        default="10/hour",
+        pattern=RATE_LIMIT,
+        description="wrong pickup codes at curbside per source address before a 429",
+    )
+    # Offline journals are checked on the server, never taken on the till's word (issue 13).
+    till_clock_skew_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=3600,
+        description="how far a till's clock may be off: an offline sale may be dated this much "
+        "before the till's last contact with the central system (before it went quiet) or this "
+        "much in the future; beyond that the sale is flagged for a manager",
+    )
+    offline_max_age_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 7,
+        description="an offline sale older than this when it is uploaded (and a cashier sign-in "
+        "at the till older than this before the sale) is flagged for a manager, never applied",
+    )
     demo_seed: bool = Field(default=True, description="`tillflow up` seeds the demo retailer once")
     cart_ttl_minutes: int = Field(
         default=15, description="a storefront cart holds its stock this long after its last change"
+    )
+    cart_max_lifetime_minutes: int = Field(
+        default=120,
+        ge=1,
+        description="a storefront cart expires this long after it was opened however often it is "
+        "changed (each change extends the hold by TILLFLOW_CART_TTL_MINUTES, never past this)",
+    )
+    cart_max_lines: int = Field(
+        default=50, ge=1, description="different products (lines) one storefront cart may hold"
+    )
+    cart_max_line_units: int = Field(
+        default=50,
+        ge=1,
+        le=9999,
+        description="units of one product one storefront cart may hold (at most 9999, the "
+        "largest line quantity anywhere)",
+    )
+    cart_max_open_per_store: int = Field(
+        default=5000,
+        ge=1,
+        description="open carts one web store (one storefront key) may have at once; more: 429",
+    )
+    cart_max_open_per_shopper: int = Field(
+        default=20,
+        ge=1,
+        description="open carts one shopper session may have at once; more: 429. The session is "
+        "the storefront's X-Shopper-Session header (send it from a server-side storefront), else "
+        "the caller's address",
     )
     checkout_payment_minutes: int = Field(
         default=30,
@@ -105,6 +264,17 @@ class Settings(BaseSettings):
     stock_resync_minutes: int = Field(
         default=360, description="full stock resync to every web store this often"
     )
+    secret_rotation_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 14,
+        description="how long a web store's previous storefront key and webhook secret stay "
+        "valid after a rotation (POST /webstores/{code}/rotate)",
+    )
+    stripe_webhook_secret_previous: str | None = Field(
+        default=None,
+        description="the Stripe webhook signing secret before a rotation, accepted too while set",
+    )
     webstore_secrets: dict[str, str] = Field(
         default_factory=dict,
         description="JSON object of named web-store secrets, used by connections as "
@@ -119,6 +289,28 @@ class Settings(BaseSettings):
     web_task_queue: str = Field(
         default="tillflow-web",
         description="Temporal task queue of online orders, carts and stock sync",
+    )
+    # Issue 13: every Temporal payload is encrypted (tillflow/payloads.py), so workflow histories
+    # carry no gift card code, pickup code, client secret or PIN in the clear.
+    env: Literal["local", "production"] = Field(
+        default="local",
+        description="local (`tillflow up`, tests, benchmarks) or production; production refuses "
+        "the public default secrets",
+    )
+    payload_key: SecretStr = Field(
+        default=SecretStr(LOCAL_PAYLOAD_KEY),
+        description="AES-256-GCM key (base64 of 32 random bytes) that encrypts every Temporal "
+        "payload; new payloads are written with it",
+    )
+    payload_previous_key: SecretStr | None = Field(
+        default=None,
+        description="the key before TILLFLOW_PAYLOAD_KEY (rotation): still decrypts the payloads "
+        "written with it, never encrypts",
+    )
+    codec_cors_origins: list[str] = Field(
+        default=["http://localhost:8233", "http://127.0.0.1:8233"],
+        description="browser origins (the Temporal UI) allowed to call the codec server, "
+        "POST /codec/decode and /codec/encode (JSON list)",
     )
 
     pickup_hold_days: float = Field(
@@ -146,6 +338,45 @@ class Settings(BaseSettings):
     board_refresh_seconds: int = Field(
         default=10, description="the fulfilment board reloads its tasks this often"
     )
+    # Request bodies over these sizes are a 413, refused before they are read (Content-Length) or
+    # as soon as a streamed (chunked) body passes the limit: no more than this is ever buffered.
+    body_limit_webhooks_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="largest request body of /webhooks/* (Stripe, Shopify, WooCommerce deliveries)",
+    )
+    body_limit_storefront_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="largest request body of /storefront/*"
+    )
+    body_limit_journal_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="largest request body of POST /tills/{till}/journal (an offline batch)",
+    )
+    body_limit_default_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest request body of every other route"
+    )
+
+    @field_validator("payload_key", "payload_previous_key")
+    @classmethod
+    def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            payload_key_bytes(value.get_secret_value())  # refuses a malformed key at startup
+        return value
+
+    @model_validator(mode="after")
+    def _no_public_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            for name, key in (
+                ("TILLFLOW_PAYLOAD_KEY", self.payload_key),
+                ("TILLFLOW_PAYLOAD_PREVIOUS_KEY", self.payload_previous_key),
+            ):
+                if key is not None and key.get_secret_value() == LOCAL_PAYLOAD_KEY:
+                    raise ValueError(
+                        f"{name} is the public local default key; production needs a key of its "
+                        "own (base64 of 32 random bytes)"
+                    )
+        return self
 
     @property
     def receipts_dir(self) -> Path:

@@ -21,13 +21,48 @@ from integrations.stripe_webhooks import SignatureError, verify
 log = logging.getLogger("tillflow.api.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 RECONCILIATION_ONLY = ("charge.refunded", "charge.dispute.created")
+MAX_ID_LENGTH = 200  # webhook_inbox.event_id; Stripe's own ids are far shorter
+MAX_TYPE_LENGTH = 100  # webhook_inbox.topic
 
 
 def _intent_id(event: dict[str, Any]) -> str:
-    obj = (event.get("data") or {}).get("object") or {}
+    """The PaymentIntent an event is about ("" when none); `_event` made sure of the shape."""
+    obj = event.get("data", {}).get("object", {})
     if obj.get("object") == "payment_intent":
-        return str(obj.get("id") or "")
-    return str(obj.get("payment_intent") or "")
+        intent = obj.get("id")
+    else:
+        intent = obj.get("payment_intent")
+        if isinstance(intent, dict):  # an expanded PaymentIntent
+            intent = intent.get("id")
+    return intent if isinstance(intent, str) else ""
+
+
+def _malformed(message: str) -> ApiError:
+    return ApiError(400, "malformed", message)
+
+
+def _event(raw: bytes) -> dict[str, Any]:
+    """The verified body as a Stripe event; a 400 (stored nowhere) when it is not one."""
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        raise _malformed("Not a Stripe event: the body is not JSON.") from None
+    if not isinstance(event, dict):
+        raise _malformed("Not a Stripe event: expected a JSON object.")
+    event_id, kind = event.get("id"), event.get("type")
+    if not (isinstance(event_id, str) and event_id.startswith("evt_")):
+        raise _malformed("Not a Stripe event: expected an evt_ id.")
+    if not (isinstance(kind, str) and kind):
+        raise _malformed("Not a Stripe event: expected a type.")
+    if len(event_id) > MAX_ID_LENGTH or len(kind) > MAX_TYPE_LENGTH:
+        raise _malformed("Not a Stripe event: its id or type is too long.")
+    data = event.get("data", {})
+    if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
+        raise _malformed("Not a Stripe event: data.object must be an object.")
+    intent = _intent_id(event)
+    if len(intent) > MAX_ID_LENGTH:
+        raise _malformed("Not a Stripe event: its PaymentIntent id is too long.")
+    return event
 
 
 def _store(db: Database, event: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -45,33 +80,23 @@ def _mark(db: Database, inbox_id: int, status: str, workflow_id: str | None) -> 
         inbox.mark(s, inbox_id, status=status, workflow_id=workflow_id)
 
 
-@router.post("/stripe", responses=error_responses(401, 422))
+@router.post("/stripe", responses=error_responses(400, 401, 422))
 async def stripe_webhook(
     request: Request, db: DbDep, client: ClientDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Stripe events: signature checked (±300 s), stored once per evt_ id, routed to the sale's
     workflow."""
-    raw = await request.body()
+    raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
+    headers = request.headers.getlist("stripe-signature")
     try:
-        verify(
-            raw,
-            request.headers.get("stripe-signature"),
-            settings.stripe_webhook_secret,
-            time.time(),
-        )
+        if len(headers) > 1:
+            raise SignatureError("several Stripe-Signature headers")
+        # During a rotation the previous signing secret is accepted too (it is set only then).
+        secrets = [settings.stripe_webhook_secret, settings.stripe_webhook_secret_previous or ""]
+        verify(raw, headers[0] if headers else None, secrets, time.time())
     except SignatureError as err:
         raise ApiError(401, "bad_signature", f"Stripe signature rejected: {err}.") from None
-    try:
-        event = json.loads(raw)
-        assert (
-            isinstance(event, dict)
-            and str(event["id"]).startswith("evt_")
-            and isinstance(event["type"], str)
-        )
-    except (ValueError, KeyError, AssertionError):
-        raise ApiError(
-            422, "invalid", "Not a Stripe event: expected a JSON object with an evt_ id and a type."
-        ) from None
+    event = _event(raw)
     inbox_id, workflow_id = await run_in_threadpool(_store, db, event)
     if inbox_id is None:
         return {"received": True, "duplicate": True}

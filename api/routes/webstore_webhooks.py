@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -27,6 +28,7 @@ from domain.errors import InvalidRequest
 from integrations.order_payloads import woocommerce_version
 from integrations.storefront import resolve_secret
 from integrations.webstore_signatures import SignatureError, verify
+from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.api.webstore_webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -40,6 +42,10 @@ StoreCode = Annotated[
     ),
 ]
 _PING = re.compile(rb"^webhook_id=\d+$")
+# What a topic, time or event id header may be: printable ASCII, as short as the inbox's columns.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,100}")
+_EVENT_ID = re.compile(r"[\x21-\x7e]{1,120}")
+MAX_EVENT_ID = 200  # webhook_inbox.event_id
 
 
 def _load_store(db: Database, code: str, platform: str) -> webstores.StoreConfig:
@@ -66,14 +72,50 @@ async def _store(db: Database, code: str, platform: str) -> webstores.StoreConfi
     return store
 
 
+def forget_store(code: str) -> None:
+    """Drop this process's cached connection (after a rotation); other processes refresh within
+    STORE_CACHE_S, while the previous secret is still valid."""
+    for key in [k for k in _stores if k[1] == code]:
+        _stores.pop(key, None)
+
+
+def _malformed(message: str) -> ApiError:
+    """A verified delivery we cannot use: a 400, and nothing of it is stored."""
+    return ApiError(400, "malformed", message)
+
+
+def _signature(request: Request, name: str) -> str | None:
+    """The one signature header (a second one, however it came, is no signature)."""
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        raise SignatureError(f"several {name} headers")
+    return values[0] if values else None
+
+
+def _header(request: Request, name: str, pattern: re.Pattern[str]) -> str:
+    value = request.headers.get(name, "")
+    if value and not pattern.fullmatch(value):
+        raise _malformed(f"The {name} header is not a short printable ASCII value.")
+    return value
+
+
 def _json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The body is not JSON.") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise _malformed("The body is not JSON.") from None
     if not isinstance(body, dict):
-        raise InvalidRequest("The body is not a JSON object.")
+        raise _malformed("The body is not a JSON object.")
     return body
+
+
+def _work(d: Delivery, settings: Settings) -> Work | None:
+    try:
+        return work_for(
+            d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
+        )
+    except InvalidRequest as err:
+        raise _malformed(f"Not a usable {d.provider} delivery: {err.message}") from None
 
 
 def _record(db: Database, provider: str, event_id: str, d: Delivery) -> int | None:
@@ -87,6 +129,8 @@ def _record(db: Database, provider: str, event_id: str, d: Delivery) -> int | No
 async def _accept(
     request: Request, db: Database, event_id: str, d: Delivery, work: Work | None
 ) -> JSONResponse:
+    if len(event_id) > MAX_EVENT_ID:
+        raise _malformed("The delivery's event id is too long.")
     inbox_id = await run_in_threadpool(_record, db, d.provider, event_id, d)
     if inbox_id is None:
         return JSONResponse({"received": True, "duplicate": True})
@@ -104,64 +148,65 @@ async def _accept(
     return JSONResponse({"received": True, "status": "queued"})
 
 
-@router.post("/shopify/{shop}", responses=error_responses(401, 404, 422))
+def _secrets(store: webstores.StoreConfig, settings: Settings) -> list[str]:
+    """The store's webhook secrets valid now (the previous one too during a rotation window)."""
+    return [
+        resolve_secret(secret, settings.webstore_secrets)
+        for secret in store.webhook_secrets(datetime.now(UTC))
+    ]
+
+
+@router.post("/shopify/{shop}", responses=error_responses(400, 401, 404, 422))
 async def shopify_webhook(
     shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
     """Shopify orders/create, orders/updated, orders/cancelled, refunds/create;
     X-Shopify-Hmac-Sha256 checked."""
-    raw = await request.body()
+    raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
     store = await _store(db, shop, "shopify")
     try:
         verify(
             raw,
-            request.headers.get("x-shopify-hmac-sha256"),
-            resolve_secret(store.webhook_secret, settings.webstore_secrets),
+            _signature(request, "x-shopify-hmac-sha256"),
+            _secrets(store, settings),
         )
     except SignatureError as err:
         raise ApiError(401, "bad_signature", f"Shopify signature rejected: {err}.") from None
-    topic = request.headers.get("x-shopify-topic", "")
-    event_id = request.headers.get("x-shopify-event-id") or request.headers.get(
-        "x-shopify-webhook-id"
+    topic = _header(request, "x-shopify-topic", _TOKEN)
+    event_id = _header(request, "x-shopify-event-id", _EVENT_ID) or _header(
+        request, "x-shopify-webhook-id", _EVENT_ID
     )
     if not topic or not event_id:
-        raise InvalidRequest("X-Shopify-Topic and X-Shopify-Event-Id are required.")
-    d = Delivery(
-        "shopify", shop, topic, request.headers.get("x-shopify-triggered-at", ""), _json(raw)
-    )
-    work = work_for(
-        d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
-    )
+        raise _malformed("X-Shopify-Topic and X-Shopify-Event-Id are required.")
+    triggered_at = _header(request, "x-shopify-triggered-at", _TOKEN)
+    d = Delivery("shopify", shop, topic, triggered_at, _json(raw))
+    work = _work(d, settings)
     return await _accept(request, db, f"{shop}:{event_id}", d, work)
 
 
-@router.post("/woocommerce/{store}", responses=error_responses(401, 404, 422))
+@router.post("/woocommerce/{store}", responses=error_responses(400, 401, 404, 422))
 async def woocommerce_webhook(
     store: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
     """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping
     is answered."""
-    raw = await request.body()
+    raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
     config = await _store(db, store, "woocommerce")
-    signature = request.headers.get("x-wc-webhook-signature")
-    if signature is None and _PING.match(raw.strip()):
-        # WooCommerce pings a new webhook, unsigned, with `webhook_id=N`; it must get a 200.
-        return JSONResponse({"received": True, "ping": True})
     try:
-        verify(raw, signature, resolve_secret(config.webhook_secret, settings.webstore_secrets))
+        signature = _signature(request, "x-wc-webhook-signature")
+        if signature is None and _PING.match(raw.strip()):
+            # WooCommerce pings a new webhook, unsigned, with `webhook_id=N`; it must get a 200.
+            return JSONResponse({"received": True, "ping": True})
+        verify(raw, signature, _secrets(config, settings))
     except SignatureError as err:
         raise ApiError(401, "bad_signature", f"WooCommerce signature rejected: {err}.") from None
-    topic = request.headers.get("x-wc-webhook-topic", "") or "unknown"
+    topic = _header(request, "x-wc-webhook-topic", _TOKEN) or "unknown"
     d = Delivery("woocommerce", store, topic, "", _json(raw))
-    work = work_for(
-        d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
-    )
+    work = _work(d, settings)
     if work is not None:
         # The delivery id changes on every retry; the order id and its modification time do not.
         event_id = f"{store}:{d.body['id']}:{woocommerce_version(d.body)}"
     else:
-        event_id = (
-            f"{store}:{topic}:"
-            f"{request.headers.get('x-wc-webhook-delivery-id') or d.body.get('id', '')}"
-        )
+        delivery = _header(request, "x-wc-webhook-delivery-id", _EVENT_ID)
+        event_id = f"{store}:{topic}:{delivery or d.body.get('id', '')}"
     return await _accept(request, db, event_id, d, work)

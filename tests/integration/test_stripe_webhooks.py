@@ -113,7 +113,8 @@ async def test_event_for_an_open_sale_is_signalled_to_its_workflow(  # type: ign
     )
 
 
-async def test_not_an_event_is_422(api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+async def test_not_an_event_is_400(api) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """A correctly signed body that is not an event is a 400 (issue 13: was 422), stored nowhere."""
     body = b'{"hello": "world"}'
     r = await post(api, body, sign(body, SECRET, int(time.time())))
-    assert r.status_code == 422
+    assert r.status_code == 400
