@@ -368,6 +368,8 @@ class BopisWorkflow(FulfilmentBase):
             raise to_failure(Conflict("Please come into the store: we need to check your ID."))
         task = self._tasks[HANDOVER]
         if not self._code_matches(a.code, ""):
+            # Only in histories from before the validator refused wrong curbside codes (validators
+            # do not run on replay): they counted then, and replay must do what they did.
             await self._wrong_code(task.id)
         self._bay = a.bay
         await workflow.execute_activity_method(
@@ -387,6 +389,16 @@ class BopisWorkflow(FulfilmentBase):
                 )
             )
         self._ready()
+        # Anyone can call "I'm here", so its wrong codes never count towards the hand-over's lock
+        # (the API throttles them); refused here, they leave nothing in the history either.
+        if not self._locked and not self._code_matches(a.code, ""):
+            raise to_failure(
+                InvalidRequest(
+                    f"Wrong pickup code for order {self._req.order_number}: check the code in "
+                    "your message, or come into the store.",
+                    code="wrong_code",
+                )
+            )
 
     @workflow.update(name=EXTEND_UPDATE)
     async def extend(self, e: Extension) -> FulfilmentState:

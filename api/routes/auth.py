@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
-from api.auth import issue_token, token_hash, unauthorized, verify_secret
+from api import ratelimit
+from api.auth import SIGN_IN_LOCKED, SignIn, sign_in, token_hash
 from api.deps import DbDep, PrincipalDep, SettingsDep
 from api.errors import error_responses
 from api.schemas import PasswordLogin, TokenOut
@@ -15,24 +16,33 @@ from db.repositories import bookkeeping, users
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenOut, responses=error_responses(401, 422))
-def login(body: PasswordLogin, db: DbDep, settings: SettingsDep) -> TokenOut:
-    """Sign in with username and password; returns a bearer token for your role and stores."""
-    with db.unit_of_work() as s:
-        user = users.user_by_username(s, body.username)
-        if user is None or not verify_secret(body.password, user.password_hash):
-            raise unauthorized("Username or password is wrong.")
-        token, expires = issue_token(s, user.id, None, settings.token_ttl_hours)
-        bookkeeping.audit(
-            s, action="auth.login", subject=f"user:{user.username}", actor_user_id=user.id
-        )
-        return TokenOut(
-            token=token,
-            expires_at=expires,
-            user=user.username,
-            display_name=user.display_name,
-            role=user.role,
-        )
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={**error_responses(401, 422), **SIGN_IN_LOCKED, **ratelimit.RATE_LIMITED},
+    dependencies=[ratelimit.SIGN_IN],
+)
+def login(body: PasswordLogin, request: Request, db: DbDep, settings: SettingsDep) -> TokenOut:
+    """Sign in with username and password; returns a bearer token for your role and stores.
+
+    Wrong passwords are throttled per username and per address (429 with Retry-After);
+    `signin_max_failures` in a row lock the username (423 `signin_locked` with Retry-After) until a
+    manager or admin unlocks it or `signin_lockout_minutes` pass. An unknown username gets the same
+    answers, as slowly."""
+    attempt = SignIn(
+        kind="user",
+        name=body.username,
+        secret=body.password,
+        address=ratelimit.address_of(request),
+    )
+    user, token, expires = sign_in(db, settings, ratelimit.limits_of(request.app), attempt)
+    return TokenOut(
+        token=token,
+        expires_at=expires,
+        user=user.username,
+        display_name=user.display_name,
+        role=user.role,
+    )
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401))

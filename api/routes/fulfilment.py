@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from api import fulfilment as steer
+from api import ratelimit
 from api.deps import ClientDep, DbDep, IdempotencyKey, PrincipalDep
 from api.errors import ApiError, error_responses
 from api.schemas_fulfilment import (
@@ -510,25 +511,34 @@ async def extend(
 @router.post(
     "/{store}/pickups/{order}/arrived",
     response_model=ArrivedOut,
-    responses=error_responses(403, 404, 409, 422),
+    responses={**error_responses(403, 404, 409, 422), **ratelimit.RATE_LIMITED},
 )
 async def arrived(
-    store: StoreCode, order: OrderNo, body: ArrivedIn, db: DbDep, client: ClientDep
+    store: StoreCode,
+    order: OrderNo,
+    body: ArrivedIn,
+    request: Request,
+    db: DbDep,
+    client: ClientDep,
 ) -> Any:
     """Customers: "I'm here" at curbside, with your pickup code and the parking bay; staff bring it
     out.
 
-    No sign-in: the pickup code from your "ready for pickup" message is the key. Wrong codes are
-    counted.
+    No sign-in: the pickup code from your "ready for pickup" message is the key. A wrong code is a
+    403; wrong codes are throttled here per order and per address (then 429 with Retry-After) and
+    never count towards locking the code at the hand-over, so nobody outside can lock a pickup.
     """
+    limits, who = ratelimit.limits_of(request.app), ratelimit.address_of(request)
     ref = await run_in_threadpool(steer.location, db, store)
     try:
         wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
+        limits.check("curbside", caller=wf, address=who)
         state = await steer.update(
             client, wf, ARRIVED_UPDATE, CurbsideArrival(code=body.code, bay=body.bay)
         )
     except DomainError as err:
         if err.code == "wrong_code":
+            limits.count("curbside", caller=wf, address=who)
             raise ApiError(403, "wrong_code", err.message) from None
         raise
     return ArrivedOut(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import Connection, bindparam, func, select, true
+from sqlalchemy import Connection, bindparam, delete, func, select, true, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from db.models import ApiToken, User, UserLocation
+from db.models import ApiToken, SignInGuard, User, UserLocation
 from db.repositories import catalog
 from db.session import core
 
@@ -110,3 +112,67 @@ _DISPLAY_NAME = select(User.display_name).where(User.id == bindparam("user_id"))
 
 def display_name(session: Session, user_id: int) -> str:
     return core(session).execute(_DISPLAY_NAME, {"user_id": user_id}).scalar() or ""
+
+
+# ---- sign-in failures and lockouts ---------------------------------------------------------------
+
+GuardKind = Literal["staff", "user"]
+
+
+@dataclass(frozen=True)
+class GuardState:
+    failures: int
+    last_failure_at: datetime | None
+    locked_at: datetime | None
+
+
+def hold_sign_in_guard(session: Session, kind: GuardKind, name: str) -> GuardState:
+    """The failures of a staff code or username, its row created if need be and locked until the
+    transaction ends: concurrent attempts at one account are decided one after the other, so no
+    burst of guesses gets past the lockout."""
+    session.execute(
+        insert(SignInGuard).values(kind=kind, name=name, failures=0).on_conflict_do_nothing()
+    )
+    row = session.execute(
+        select(SignInGuard.failures, SignInGuard.last_failure_at, SignInGuard.locked_at)
+        .where(SignInGuard.kind == kind, SignInGuard.name == name)
+        .with_for_update()
+    ).one()
+    return GuardState(*row)
+
+
+def sign_in_guard(session: Session, kind: GuardKind, name: str) -> GuardState | None:
+    row = session.execute(
+        select(SignInGuard.failures, SignInGuard.last_failure_at, SignInGuard.locked_at).where(
+            SignInGuard.kind == kind, SignInGuard.name == name
+        )
+    ).first()
+    return GuardState(*row) if row else None
+
+
+def set_sign_in_guard(session: Session, kind: GuardKind, name: str, state: GuardState) -> None:
+    session.execute(
+        update(SignInGuard)
+        .where(SignInGuard.kind == kind, SignInGuard.name == name)
+        .values(
+            failures=state.failures,
+            last_failure_at=state.last_failure_at,
+            locked_at=state.locked_at,
+        )
+    )
+
+
+def clear_sign_in_guard(session: Session, kind: GuardKind, name: str) -> GuardState | None:
+    """Forget the failures and any lockout (a success, an unlock); what there was, if anything."""
+    row = session.execute(
+        delete(SignInGuard)
+        .where(SignInGuard.kind == kind, SignInGuard.name == name)
+        .returning(SignInGuard.failures, SignInGuard.last_failure_at, SignInGuard.locked_at)
+    ).first()
+    return GuardState(*row) if row else None
+
+
+def prune_sign_in_guards(session: Session, before: datetime) -> None:
+    """Rows whose last failure is older than `before` count for nothing any more (names that
+    match no one stay until then)."""
+    session.execute(delete(SignInGuard).where(SignInGuard.last_failure_at < before))
