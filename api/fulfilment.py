@@ -23,8 +23,12 @@ from db.repositories.fulfilment import LocationRef, TaskView
 from db.repositories.users import Principal
 from db.session import Database
 from domain.errors import NotFound
+from domain.secrets import mask
 
 FULFILMENT_ROLES = frozenset({"fulfilment", "manager"})
+# Task details that would carry a bearer secret: the board and the API show them masked (the
+# customer's "ready" message is the one place a pickup code is shown in full).
+SECRET_DETAILS = frozenset({"code", "pickup_code", "barcode", "pickup_barcode", "gift_card"})
 
 
 def location(db: Database, code: str) -> LocationRef:
@@ -91,7 +95,11 @@ def state_out(state: FulfilmentState, store: str) -> dict[str, Any]:
 
 
 def task_out(t: TaskView, now: datetime) -> TaskOut:
-    shown = {k: v for k, v in t.detail.items() if v not in ("", None)}
+    shown = {
+        k: mask(str(v)) if k in SECRET_DETAILS else v
+        for k, v in t.detail.items()
+        if v not in ("", None)
+    }
     return TaskOut(
         id=t.id,
         kind=t.kind,

@@ -12,6 +12,8 @@ from contracts.sale import AddTenders, SaleRequest, SaleResult
 from db.repositories import balances, orders
 from db.repositories.catalog import TillView
 from db.session import Database
+from domain.secrets import mask
+from domain.tenders import GIFT_CARD
 
 _LINE_FIELDS = (
     "line_no",
@@ -28,7 +30,8 @@ _LINE_FIELDS = (
 
 
 def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
-    """A sale already recorded under this workflow id, shaped like the live answer."""
+    """A sale already recorded under this workflow id, shaped like the live answer but with every
+    gift card code masked: only the selling till's live answer and the receipt show one in full."""
     with db.unit_of_work() as s:
         order = orders.order_by_workflow(s, workflow_id)
         if order is None or order.status != "completed":
@@ -53,7 +56,7 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
                     "kind": p.tender,
                     "amount": p.amount,
                     "tendered": p.tendered,
-                    "reference": p.provider_ref,
+                    "reference": mask(p.provider_ref) if p.tender == GIFT_CARD else p.provider_ref,
                     "card_brand": p.card_brand,
                     "card_last4": p.card_last4,
                 }
@@ -65,7 +68,7 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
             "due": 0,
             "declines": [],
             "gift_cards": [
-                {"code": c, "amount": d, "balance": balances.gift_card(s, c).balance}
+                {"code": mask(c), "amount": d, "balance": balances.gift_card(s, c).balance}
                 for c, d in cards
             ],
         }

@@ -21,11 +21,15 @@ CHECKOUT_UPDATE = "checkout"  # freeze the cart for its order
 SNAPSHOT_UPDATE = "snapshot"  # answer once the cart exists (used by update-with-start)
 VIEW_QUERY = "view"
 CART_TTL_S = 15 * 60
+CART_MAX_LIFETIME_S = 2 * 60 * 60
+CART_MAX_LINES = 50
+CART_MAX_LINE_UNITS = 50
 _CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ALREADY_EXISTS)
 
 
-def cart_workflow_id(cart_id: str) -> str:
-    return f"cart:{cart_id}"
+def cart_workflow_id(store_code: str, cart_id: str) -> str:
+    """`cart:{web store}:{cart_id}`: a cart is reached only through the web store it belongs to."""
+    return f"cart:{store_code}:{cart_id}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +39,15 @@ class CartRequest:
     store_id: int
     location_ids: tuple[int, ...]  # where this web store's stock is
     pickup_location_id: int | None = None
-    ttl_s: int = CART_TTL_S
+    ttl_s: int = CART_TTL_S  # each change holds the lines this long ...
+    max_lifetime_s: int = CART_MAX_LIFETIME_S  # ... but never past this long after the cart opened
+    max_lines: int = CART_MAX_LINES  # different products in the cart
+    max_line_units: int = CART_MAX_LINE_UNITS  # units of one product
+    # Opening refuses (429) when this many carts of the web store, or of this shopper, are open
+    # (0 = no cap); `shopper` is a hash of the shopper's session, never the session itself.
+    max_open_per_store: int = 0
+    max_open_per_shopper: int = 0
+    shopper: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +99,7 @@ class CartClose:
 async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartState:
     """Update-with-start a new cart; answers once the cart exists. A used cart id is never
     reused."""
-    workflow_id = cart_workflow_id(req.cart_id)
+    workflow_id = cart_workflow_id(req.store_code, req.cart_id)
     try:
         return await update_with_start(
             client,
@@ -107,9 +119,11 @@ async def open_cart(client: Client, req: CartRequest, task_queue: str) -> CartSt
         ) from err
 
 
-async def steer_cart(client: Client, cart_id: str, change: CartLineChange | None) -> CartState:
-    """Change a line (change given) or check the cart out (None)."""
-    handle = client.get_workflow_handle(cart_workflow_id(cart_id))
+async def steer_cart(
+    client: Client, store_code: str, cart_id: str, change: CartLineChange | None
+) -> CartState:
+    """Change a line (change given) or check the cart out (None) of this web store's cart."""
+    handle = client.get_workflow_handle(cart_workflow_id(store_code, cart_id))
     try:
         if change is None:
             return await handle.execute_update(CHECKOUT_UPDATE, result_type=CartState)

@@ -23,8 +23,10 @@ DECIDE_UPDATE = "decide"  # a manager approves or rejects
 STATUS_QUERY = "status"
 
 
-def return_workflow_id(return_id: str) -> str:
-    return f"return:{return_id}"
+def return_workflow_id(store: str, return_id: str) -> str:
+    """`return:{store}:{return_id}`: a return id is the till's own name, so it is scoped by the
+    store that named it (another store's same id never reaches this return)."""
+    return f"return:{store}:{return_id}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +182,7 @@ class CompleteCmd:
 async def submit_return(client: Client, req: ReturnRequest, *, store: str) -> ReturnResult:
     """Update-with-start the return: the same return id always means the same return (a running
     one is joined, a failed one may be tried again, a closed one answers with how it ended)."""
-    workflow_id = return_workflow_id(req.return_id)
+    workflow_id = return_workflow_id(store, req.return_id)
     try:
         return await update_with_start(
             client,
@@ -197,13 +199,13 @@ async def submit_return(client: Client, req: ReturnRequest, *, store: str) -> Re
             ),
         )
     except WorkflowClosed:
-        return await return_status(client, req.return_id)
+        return await return_status(client, store, req.return_id)
 
 
-async def return_status(client: Client, return_id: str) -> ReturnResult:
-    """Where a return is (404 when there is none)."""
+async def return_status(client: Client, store: str, return_id: str) -> ReturnResult:
+    """Where a return of this store is (404 when the store has none by this id)."""
     try:
-        return await client.get_workflow_handle(return_workflow_id(return_id)).query(
+        return await client.get_workflow_handle(return_workflow_id(store, return_id)).query(
             STATUS_QUERY, result_type=ReturnResult
         )
     except RPCError as err:
@@ -213,10 +215,10 @@ async def return_status(client: Client, return_id: str) -> ReturnResult:
 
 
 async def decide_return(
-    client: Client, return_id: str, decision: ApprovalDecision, closed: Conflict
+    client: Client, store: str, return_id: str, decision: ApprovalDecision, closed: Conflict
 ) -> ReturnResult:
     """A manager's decision on a return waiting for approval; `closed` if it no longer waits."""
-    handle = client.get_workflow_handle(return_workflow_id(return_id))
+    handle = client.get_workflow_handle(return_workflow_id(store, return_id))
     try:
         return await handle.execute_update(DECIDE_UPDATE, decision, result_type=ReturnResult)
     except WorkflowUpdateFailedError as err:

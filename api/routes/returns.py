@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api import ratelimit
 from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
-from api.routes.tills import TillCode, load_till, till_for
+from api.routes.tills import TillCode, load_till, proven_tenders, till_for
 from api.schemas import SaleOut
 from api.schemas_returns import (
     DecisionIn,
@@ -28,17 +30,22 @@ from contracts.returns import (
     ReturnRequest,
     decide_return,
     return_status,
+    return_workflow_id,
 )
 from contracts.returns import (
     submit_return as start_return,
 )
 from contracts.sale import BasketLine, TenderIn, sale_answer
-from db.repositories import returns
+from db.repositories import availability, bookkeeping, returns
+from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
 
 router = APIRouter(tags=["returns"])
 ReturnId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+# The API's own bookkeeping of which store named a return id first (an idempotency record under
+# this scope): the id is then that store's, and the workflow is `return:{store}:{return_id}`.
+RETURN_IDS = "returns:ids"
 
 
 def _lookup(
@@ -87,7 +94,8 @@ def _lookup(
 @router.get(
     "/tills/{till}/returns/lookup",
     response_model=list[SaleForReturnOut],
-    responses=error_responses(401, 403, 404, 422),
+    responses={**error_responses(401, 403, 404, 422), **ratelimit.RATE_LIMITED},
+    dependencies=[ratelimit.RETURNS],
 )
 def lookup_sale(
     till: TillCode,
@@ -103,20 +111,26 @@ def lookup_sale(
         date | None, Query(alias="date", description="day of purchase, with last4")
     ] = None,
 ) -> list[SaleForReturnOut]:
-    """Find the sale being returned (bought in any store or online) and what can still come back."""
+    """Find the sale being returned (bought in any store or online) and what can still come back.
+
+    Rate limited per token and per address (429 with Retry-After): it finds sales by customer
+    details."""
     till_for(db, principal, till)
     return _lookup(db, receipt, email, phone, last4, on)
 
 
-def _request(till: str, cashier_id: int, body: ReturnIn, timeout_minutes: int) -> ReturnRequest:
+def _request(
+    till: str,
+    cashier_id: int,
+    body: ReturnIn,
+    timeout_minutes: int,
+    exchange_tenders: tuple[TenderIn, ...] = (),
+) -> ReturnRequest:
     exchange = None
     if body.exchange is not None:
         exchange = ExchangeIn(
             lines=tuple(BasketLine(sku=ln.sku, quantity=ln.quantity) for ln in body.exchange.lines),
-            tenders=tuple(
-                TenderIn(kind=t.kind, amount=t.amount, reference=t.reference, simulate=t.simulate)
-                for t in body.exchange.tenders
-            ),
+            tenders=exchange_tenders,
         )
     return ReturnRequest(
         return_id=body.return_id,
@@ -165,15 +179,26 @@ async def submit_return(
     db: DbDep,
     client: ClientDep,
     settings: SettingsDep,
+    request: Request,
 ) -> Any:
     """Return goods (with or without receipt), optionally exchanging them for others.
 
     Answers 200 when done (refunded, goods disposed of), or 202 when the return is outside the
     policy and waits for a manager of the store (`POST /returns/{return_id}/approve|reject`).
-    The same return_id always means the same return.
+    The same return_id always means the same return; return ids are the store's own, so one
+    another store used already is a 409 `return_id_taken`.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
-    req = _request(till, principal.user_id, body, settings.return_approval_timeout_minutes)
+    await run_in_threadpool(_claim_return_id, db, body.return_id, view)
+    # The exchange's tenders are proven as a sale's are (store credit needs the customer present).
+    exchange_tenders: tuple[TenderIn, ...] = ()
+    if body.exchange is not None and body.exchange.tenders:
+        exchange_tenders = await proven_tenders(
+            db, settings, request, view, principal, body.exchange.tenders
+        )
+    req = _request(
+        till, principal.user_id, body, settings.return_approval_timeout_minutes, exchange_tenders
+    )
     result = await start_return(client, req, store=view.location_code)
     payload = ReturnOut.model_validate(await _with_exchange(client, asdict(result))).model_dump(
         mode="json"
@@ -183,15 +208,53 @@ async def submit_return(
     )
 
 
-async def _status(client: Any, return_id: str) -> dict[str, Any]:
-    return asdict(await return_status(client, return_id))
+def _claim_return_id(db: Database, return_id: str, view: TillView) -> None:
+    """The first store to name a return id owns it; the same id from another store is a 409, so
+    it can never reach, nor be recorded as, that store's return."""
+    store = view.location_code
+    with db.unit_of_work() as s:
+        bookkeeping.save_idempotency_record(
+            s,
+            scope=RETURN_IDS,
+            key=return_id,
+            request_hash=hashlib.sha256(store.encode()).hexdigest(),
+            status_code=200,
+            body={"store": store},
+        )
+        owner = bookkeeping.idempotency_record(s, RETURN_IDS, return_id)
+        recorded = returns.by_return_id(s, return_id)  # also those from before ids were scoped
+    taken = owner is not None and (owner.response_body or {}).get("store") != store
+    if recorded is not None and recorded.workflow_id != return_workflow_id(store, return_id):
+        taken = True
+    if taken:
+        raise Conflict(
+            f"Return id {return_id} is already in use; give this return a new id.",
+            code="return_id_taken",
+        )
+
+
+def _store_of(db: Database, principal: Any, return_id: str) -> str:
+    """The store whose return this is, if it is one of the caller's stores; 404 otherwise (another
+    store's return is not there for them, not even as a 403)."""
+    with db.unit_of_work() as s:
+        owner = bookkeeping.idempotency_record(s, RETURN_IDS, return_id)
+        mine = availability.location_codes(s, principal.location_ids)
+    store = (owner.response_body or {}).get("store") if owner is not None else None
+    if store is None or store not in mine.values():
+        raise NotFound(f"There is no return {return_id}.")
+    return str(store)
+
+
+async def _status(client: Any, store: str, return_id: str) -> dict[str, Any]:
+    return asdict(await return_status(client, store, return_id))
 
 
 def _may_see(db: Database, principal: Any, till_code: str, *, manager: bool) -> None:
-    """Staff of the return's store only; deciding needs a manager (or admin)."""
+    """Staff of the return's store only (404 for anyone else); deciding needs a manager (or
+    admin)."""
     view = load_till(db, till_code)
     if view.location_id not in principal.location_ids:
-        raise ApiError(403, "forbidden", f"You are not signed up for store {view.location_code}.")
+        raise NotFound("There is no such return at your stores.")
     allowed = ("manager", "admin") if manager else ("cashier", "manager", "admin", "finance")
     if principal.role not in allowed:
         what = "decide" if manager else "see"
@@ -208,8 +271,11 @@ def _may_see(db: Database, principal: Any, till_code: str, *, manager: bool) -> 
 async def get_return(
     return_id: ReturnId, principal: PrincipalDep, db: DbDep, client: ClientDep
 ) -> Any:
-    """A return's state: waiting for approval, completed (with where the money went) or rejected."""
-    result = await _status(client, return_id)
+    """A return's state: waiting for approval, completed (with where the money went) or rejected.
+
+    Only a return of one of the caller's stores: another store's return id is a 404."""
+    store = await run_in_threadpool(_store_of, db, principal, return_id)
+    result = await _status(client, store, return_id)
     await run_in_threadpool(_may_see, db, principal, result["till_code"], manager=False)
     return ReturnOut.model_validate(result)
 
@@ -217,13 +283,14 @@ async def get_return(
 async def _decide(
     return_id: str, approved: bool, body: DecisionIn, principal: Any, db: Database, client: Any
 ) -> Any:
-    current = await _status(client, return_id)
+    store = await run_in_threadpool(_store_of, db, principal, return_id)
+    current = await _status(client, store, return_id)
     await run_in_threadpool(_may_see, db, principal, current["till_code"], manager=True)
     closed = Conflict(f"This return is not waiting for approval (it is {current['status']}).")
     if current["status"] != "awaiting_approval":
         raise closed
     decision = ApprovalDecision(approved=approved, manager_id=principal.user_id, note=body.note)
-    result = await decide_return(client, return_id, decision, closed)
+    result = await decide_return(client, store, return_id, decision, closed)
     return ReturnOut.model_validate(await _with_exchange(client, asdict(result)))
 
 

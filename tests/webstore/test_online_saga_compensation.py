@@ -105,7 +105,7 @@ async def test_storefront_order_failing_after_hold_and_authorization_voids_then_
         status = await handle.query(OnlineOrderWorkflow.status)
         history = await handle.fetch_history()
         # The checked-out cart waits out its TTL for leftovers: end it now (it holds nothing).
-        cart_handle = temporal_client.get_workflow_handle(cart_workflow_id(cart_id))
+        cart_handle = temporal_client.get_workflow_handle(cart_workflow_id(web.code, cart_id))
         await cart_handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await asyncio.wait_for(cart_handle.result(), timeout=20)
@@ -152,9 +152,9 @@ async def _place_web_order(  # type: ignore[no-untyped-def]  # untyped pytest fi
         cart_id=cart_id, store_code=web.code, store_id=web.id, location_ids=web.location_ids
     )
     await open_cart(temporal_client, cart, queue)
-    await steer_cart(temporal_client, cart_id, CartLineChange(sku=sku, quantity=2))
+    await steer_cart(temporal_client, web.code, cart_id, CartLineChange(sku=sku, quantity=2))
     assert holds(db, "cart", cart_id) == {("WH1", sku): 2}
-    frozen = await steer_cart(temporal_client, cart_id, None)
+    frozen = await steer_cart(temporal_client, web.code, cart_id, None)
     req = OnlineOrderRequest(
         source="web",
         store_code=web.code,
@@ -206,7 +206,7 @@ async def test_cancelled_cart_closes_and_releases_its_holds(  # type: ignore[no-
         assert added.status_code == 200, added.text
         assert holds(db, "cart", cart_id) == {("BER", sku): 2} and atp(db, "BER", sku) == 1
 
-        handle = temporal_client.get_workflow_handle(cart_workflow_id(cart_id))
+        handle = temporal_client.get_workflow_handle(cart_workflow_id(store.code, cart_id))
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as ended:
             await asyncio.wait_for(handle.result(), timeout=20)
@@ -269,7 +269,7 @@ async def test_an_order_cancelled_by_ops_voids_then_releases(  # type: ignore[no
         assert isinstance(ended.value.cause, CancelledError)
         status = await handle.query(OnlineOrderWorkflow.status)
         history = await handle.fetch_history()
-        cart_handle = temporal_client.get_workflow_handle(cart_workflow_id(cart_id))
+        cart_handle = temporal_client.get_workflow_handle(cart_workflow_id(web.code, cart_id))
         await cart_handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await asyncio.wait_for(cart_handle.result(), timeout=20)

@@ -92,13 +92,13 @@ async def _return_fails(temporal_client, queue: str, req: ReturnRequest) -> Work
             start_workflow_operation=WithStartWorkflowOperation(
                 ReturnWorkflow.run,
                 req,
-                id=return_workflow_id(req.return_id),
+                id=return_workflow_id("BER", req.return_id),
                 task_queue=queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             ),
         )
     assert "payment service is down" in str(failed.value.cause)
-    handle = temporal_client.get_workflow_handle(return_workflow_id(req.return_id))
+    handle = temporal_client.get_workflow_handle(return_workflow_id("BER", req.return_id))
     with pytest.raises(WorkflowFailureError):
         await asyncio.wait_for(handle.result(), timeout=20)
     return await handle.fetch_history()
@@ -124,7 +124,7 @@ def _assert_nothing_stays(db, sale: SaleResult, return_id: str, sku: str, stock:
         assert (
             s.scalars(
                 select(StockMovement).where(
-                    StockMovement.workflow_id == return_workflow_id(return_id)
+                    StockMovement.workflow_id == return_workflow_id("BER", return_id)
                 )
             ).all()
             == []

@@ -38,7 +38,7 @@ async def start_return(client, queue: str, req: ReturnRequest):  # type: ignore[
         start_workflow_operation=WithStartWorkflowOperation(
             ReturnWorkflow.run,
             req,
-            id=return_workflow_id(req.return_id),
+            id=return_workflow_id("BER", req.return_id),
             task_queue=queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         ),
@@ -109,7 +109,7 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
             first = await start_return(env.client, queue, req)
             assert first.status == "awaiting_approval"
             return_handle = env.client.get_workflow_handle_for(
-                ReturnWorkflow.run, return_workflow_id(req.return_id)
+                ReturnWorkflow.run, return_workflow_id("BER", req.return_id)
             )
             await env.sleep(timedelta(minutes=31))  # skipped, not waited: the test server's clock
             final = await return_handle.result()

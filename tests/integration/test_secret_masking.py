@@ -1,0 +1,64 @@
+"""A gift card code is shown in full once, to the selling till; every later look-up masks it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from helpers.api import till_login
+
+from domain.secrets import mask
+
+
+def cid() -> str:
+    return uuid.uuid4().hex[:14]
+
+
+@pytest.fixture(scope="module")
+async def cora(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """Another cashier of Berlin, at the other till (BER2)."""
+    return await till_login(api, "BER2", "1002", "2345")
+
+
+async def test_only_the_selling_tills_answer_shows_the_code(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    api, cashier, cora, temporal_client
+) -> None:
+    body = {
+        "client_sale_id": cid(),
+        "gift_cards": [{"amount": 3000}],
+        "tenders": [{"kind": "cash", "amount": 3000}],
+    }
+    sold = await api.post("/tills/BER1/sales", headers=cashier, json=body)
+    assert sold.status_code == 200, sold.text
+    (card,) = sold.json()["gift_cards"]
+    code = card["code"]
+    assert len(code) == 19 and "•" not in code  # the selling till: in full, once
+    await temporal_client.get_workflow_handle(sold.json()["workflow_id"]).result()
+
+    # Asking again (the same client sale id) is answered from the database: masked.
+    again = await api.post("/tills/BER1/sales", headers=cashier, json=body)
+    assert again.status_code == 200 and again.json()["sale_id"] == sold.json()["sale_id"]
+    assert again.json()["gift_cards"] == [{"code": mask(code), "amount": 3000, "balance": 3000}]
+    assert mask(code) == f"••••-••••-••••-{code[-4:]}"
+    # Another till of the store looks the sale up by its receipt number: masked.
+    looked = await api.get(f"/tills/BER2/sales/{sold.json()['sale_id']}", headers=cora)
+    assert looked.status_code == 200, looked.text
+    assert looked.json()["gift_cards"][0]["code"] == mask(code)
+    assert code not in looked.text and code.replace("-", "") not in looked.text
+
+    # A sale paid with the card: its tender reference is masked in every look-up too.
+    paid = await api.post(
+        "/tills/BER1/sales",
+        headers=cashier,
+        json={
+            "client_sale_id": cid(),
+            "lines": [{"sku": "MUG-STONE", "quantity": 1}],
+            "tenders": [{"kind": "gift_card", "amount": 1490, "reference": code}],
+        },
+    )
+    assert paid.status_code == 200 and paid.json()["status"] == "completed", paid.text
+    later = await api.get(f"/tills/BER2/sales/{paid.json()['sale_id']}", headers=cora)
+    assert later.status_code == 200, later.text
+    (tender,) = later.json()["tenders"]
+    assert tender["kind"] == "gift_card" and tender["reference"] == mask(code)
+    assert code not in later.text
