@@ -36,9 +36,9 @@ def _sale_key(workflow_id: str, line_no: int) -> str:
 
 
 def _basket(req: SaleRequest) -> list[BasketItem]:
-    items = [
-        BasketItem(ln.sku, ln.quantity, ln.unit_price if req.offline else None) for ln in req.lines
-    ]
+    """SKUs and quantities, priced from the catalogue only (a gift card: the value chosen, within
+    bounds); an offline sale is priced as its time had it, never at the till's word."""
+    items = [BasketItem(ln.sku, ln.quantity) for ln in req.lines]
     for g in req.gift_cards:
         if not GIFT_CARD_MIN <= g.amount <= GIFT_CARD_MAX:
             raise InvalidRequest(
@@ -58,7 +58,7 @@ class SaleActivities:
 
     @activity.defn(name="sale.price")
     def price(self, req: SaleRequest) -> PricedSale:
-        """Price the basket with the store's current prices and tax."""
+        """Price the basket with the store's prices and tax (an offline sale's: as of its time)."""
         with self.db.unit_of_work() as s:
             return price_sale(s, req)
 
@@ -145,8 +145,11 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
     for g in req.gift_cards:
         if g.reload_code:
             balances.gift_card(s, g.reload_code)  # unknown code: refuse before any money moves
-    items = catalog_items(s, till, basket)
-    quote = price_for_till(s, till, basket, items)
+    # An offline sale: the catalogue as it was when the till sold it (prices are never
+    # overwritten, so this is what the till's snapshot could have held at the time).
+    at = req.sold_at if req.offline else None
+    items = catalog_items(s, till, basket, at)
+    quote = price_for_till(s, till, basket, items, at=at)
     untracked = {sku for sku, item in items.items() if not item.tracks_stock}
     lines = quote.lines
     return PricedSale(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import encode_errors
 from contracts.sale import SaleMoney, TenderAttempt, TenderResult
-from db.repositories import balances, orders
+from db.repositories import balances, customers, orders, tills
 from db.session import Database
 from domain.errors import InvalidRequest
 from integrations.payments import CardReader, GatewayError, Intent, PaymentGateway
@@ -45,6 +47,18 @@ def payment_row(
     )
 
 
+def _customer_present(s: Session, t: TenderAttempt) -> bool:
+    """The proof the API checked (the customer's card code, or a manager's PIN), checked again
+    against the database: the code's hash is this customer's, or the approver manages this
+    store."""
+    kind, _, value = t.proof.partition(":")
+    if kind == "customer":
+        return customers.digest_matches(s, int(t.reference), value)
+    if kind == "manager" and value.isdigit():
+        return tills.is_manager_of(s, int(value), t.location_id)
+    return False
+
+
 @encode_errors
 class TenderActivities:
     """Each method takes one tender of a sale, or settles / voids all of them."""
@@ -70,16 +84,23 @@ class TenderActivities:
         """Record a card payment the terminal took offline; the replay captured it (pi_…) or it is
         to be collected from the customer (collect:…). Never charges again."""
         status = "captured" if t.reference.startswith("pi_") else "uncollected"
-        with self.db.unit_of_work() as s:
-            orders.insert_payment(
-                s,
-                self._payment(
-                    t,
-                    status=status,
-                    provider="stripe" if status == "captured" else "",
-                    provider_ref=t.reference,
-                ),
-            )
+        try:
+            with self.db.unit_of_work() as s:
+                orders.insert_payment(
+                    s,
+                    self._payment(
+                        t,
+                        status=status,
+                        provider="stripe" if status == "captured" else "",
+                        provider_ref=t.reference,
+                    ),
+                )
+        except IntegrityError as err:
+            # Another sale recorded this PaymentIntent first (uq_payments_card_provider_ref).
+            raise InvalidRequest(
+                f"The card payment {t.reference} is already recorded for another sale; "
+                "it pays for one sale only."
+            ) from err
         return TenderResult(approved=True, reference=t.reference)
 
     @activity.defn(name="tender.balance")
@@ -101,6 +122,11 @@ class TenderActivities:
                     if not t.reference.isdigit():
                         raise InvalidRequest(
                             "A store credit tender needs the customer id as its reference."
+                        )
+                    if not _customer_present(s, t):
+                        raise InvalidRequest(
+                            "Store credit pays only with proof the customer is here: the code on "
+                            "their card, or a manager's approval."
                         )
                     balances.post_store_credit(
                         s,

@@ -39,6 +39,15 @@ class LineIn(BaseModel):
     quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
+class ManagerApprovalIn(BaseModel):
+    """A manager of the store vouches at the till, with staff code and PIN (counted with sign-in
+    failures: wrong PINs lock the staff code)."""
+
+    model_config = ConfigDict(extra="forbid")
+    staff_code: str = Field(min_length=1, max_length=16, examples=["9001"])
+    pin: str = Field(min_length=4, max_length=12, pattern=r"^\d+$", examples=["9001"])
+
+
 class TenderInBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["cash", "card", "gift_card", "store_credit"]
@@ -59,12 +68,30 @@ class TenderInBody(BaseModel):
         "(pm_card_visa, pm_card_chargeCustomerFail …); never a card number",
     )
 
+    customer_code: str = Field(
+        default="",
+        max_length=40,
+        pattern=r"^[A-Za-z0-9 -]*$",
+        description="store_credit: the code on the customer's card (proves they are here)",
+    )
+    approval: ManagerApprovalIn | None = Field(
+        default=None,
+        description="store_credit without the customer's code: a manager of the store approves",
+    )
+
     @model_validator(mode="after")
     def _reference_where_needed(self) -> TenderInBody:
         if self.kind == "gift_card" and not self.reference:
             raise ValueError("a gift_card tender needs the card code as reference")
         if self.kind == "store_credit" and not self.reference.isdigit():
             raise ValueError("a store_credit tender needs the customer id as reference")
+        if self.kind == "store_credit" and not (self.customer_code.strip() or self.approval):
+            raise ValueError(
+                "a store_credit tender needs proof the customer is here: the customer_code on "
+                "their card, or a manager's approval"
+            )
+        if self.kind != "store_credit" and (self.customer_code or self.approval):
+            raise ValueError("customer_code and approval are for store_credit tenders only")
         return self
 
 

@@ -47,10 +47,11 @@ def sale_workflow_id(till_code: str, client_sale_id: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class BasketLine:
+    """A SKU and how many: the price always comes from the catalogue (for an offline sale, the
+    catalogue as of its time), never from the client."""
+
     sku: str
     quantity: int
-    # The price the customer was charged offline (from the till's snapshot); honoured on replay.
-    unit_price: int | None = None
 
 
 GIFT_CARD_SKU = "GIFT-CARD"
@@ -62,6 +63,9 @@ class TenderIn:
     amount: int  # minor units handed over (cash) or asked of the card / balance
     reference: str = ""  # gift card code, or the customer id for store credit
     simulate: str = ""  # simulated reader only: the Stripe test payment method to "tap"
+    # Store credit: how the API saw the customer is present, never the secret itself:
+    # "customer:{sha256 of the card code}" or "manager:{user id}" (who approved with a PIN).
+    proof: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,6 +249,7 @@ class TenderAttempt:
     location_id: int
     reference: str = ""  # gift card code / customer id
     simulate: str = ""
+    proof: str = ""  # store credit: as TenderIn.proof
 
 
 @dataclass(frozen=True, kw_only=True)

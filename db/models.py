@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -91,6 +92,12 @@ class Till(Base):
         String(100), default="simulated", server_default="simulated"
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the central side knows of the till's offline window (migration 0009): its last
+    # authenticated call, its last call before the latest silence (an offline sale may be no
+    # earlier), and when it last downloaded its offline catalogue snapshot.
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    offline_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snapshot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):
@@ -126,6 +133,21 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = _now()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInGuard(Base):
+    """Consecutive failed sign-ins of one staff code or username, and its lockout.
+
+    Kept for names that match no one too, so a lockout says nothing about who exists; never holds
+    the PIN or password that was tried. A successful sign-in or a manager's unlock deletes it."""
+
+    __tablename__ = "sign_in_guards"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # staff | user
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # staff code or username
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint("kind IN ('staff', 'user')", name="kind"),)
 
 
 # ---- catalogue ---------------------------------------------------------------------------
@@ -165,7 +187,9 @@ class Barcode(Base):
 
 
 class Price(Base):
-    """A variant's shelf price; a location-specific row wins over the default (location NULL)."""
+    """A variant's shelf price over [valid_from, valid_to); a location-specific row wins over the
+    default (location NULL). Rows are never overwritten: a change closes the open row and opens a
+    new one (db/repositories/catalog.py `change_price`), so any past sale can be priced again."""
 
     __tablename__ = "prices"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,9 +197,25 @@ class Price(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # NULL: still open
     __table_args__ = (
-        UniqueConstraint("variant_id", "location_id", postgresql_nulls_not_distinct=True),
+        # One open row per variant and location (the default's location NULL counts as one).
+        Index(
+            "uq_prices_variant_id_location_id_open",
+            "variant_id",
+            "location_id",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index(
+            "ix_prices_variant_id_location_id_valid_from", "variant_id", "location_id", "valid_from"
+        ),
         CheckConstraint("amount >= 0", name="amount_positive"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
     )
 
 
@@ -245,6 +285,9 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = _now()
+    # SHA-256 of the customer's card code (shown once, when issued): proof the customer is there
+    # when their store credit pays at a till. NULL: no code issued, a manager must approve.
+    code_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Order(Base):

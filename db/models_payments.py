@@ -11,14 +11,26 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
+from db.models import Base, Payment
+
+# A card payment's provider object (a Stripe PaymentIntent) pays for one payment row, ever: an
+# offline journal naming a PaymentIntent another sale already recorded can never be applied with
+# it. Rows still without a reference ("creating") are left out.
+Index(
+    "uq_payments_card_provider_ref",
+    Payment.provider_ref,
+    unique=True,
+    postgresql_where=text("tender = 'card' AND provider_ref <> ''"),
+)
 
 
 class GiftCard(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,9 @@ from domain.pricing import PriceInput, Quote, price_basket
 class BasketItem:
     sku: str
     quantity: int
-    unit_price: int | None = None  # a price already charged (offline sale): used as is
+    # Set only by the server for what has no catalogue price (a gift card's chosen value); a
+    # client's price is never used: an offline sale is priced as of its time instead.
+    unit_price: int | None = None
 
 
 def price_for_till(
@@ -24,11 +27,14 @@ def price_for_till(
     till: catalog.TillView,
     basket: Sequence[BasketItem],
     items: dict[str, catalog.CatalogItem] | None = None,
+    *,
+    at: datetime | None = None,
 ) -> Quote:
-    """Price a basket at a till's store: its prices, its tax rates, inclusive or exclusive.
-    `items` are the basket's catalogue items when the caller has loaded them already."""
+    """Price a basket at a till's store: its prices (valid now, or at `at`), its tax rates,
+    inclusive or exclusive. `items` are the basket's catalogue items when the caller has loaded
+    them already (as of the same time)."""
     if items is None:
-        items = catalog_items(session, till, basket)
+        items = catalog_items(session, till, basket, at)
     # Each item carries its tax category's rate at this store: no separate query for the rates.
     rates = {i.tax_code: i.tax_rate_bp for i in items.values() if i.tax_rate_bp is not None}
     inputs = []
@@ -46,6 +52,10 @@ def price_for_till(
 
 
 def catalog_items(
-    session: Session, till: catalog.TillView, basket: Sequence[BasketItem]
+    session: Session,
+    till: catalog.TillView,
+    basket: Sequence[BasketItem],
+    at: datetime | None = None,
 ) -> dict[str, catalog.CatalogItem]:
-    return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket])
+    """The basket's items with the prices valid now, or at `at`."""
+    return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket], at)

@@ -64,6 +64,8 @@ LOCATIONS = [
     ),
 ]
 TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
+# The demo's prices hold since the shop opened: an offline sale is priced as of its own time.
+PRICES_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 # Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines
 # count these.
 STORE_HOURS = {
@@ -276,7 +278,13 @@ def seed_demo(
             ean += 1
             session.add(Barcode(code=make_ean13(str(ean)), variant_id=variant.id))
             session.add(
-                Price(variant_id=variant.id, location_id=None, amount=price, currency="EUR")
+                Price(
+                    variant_id=variant.id,
+                    location_id=None,
+                    amount=price,
+                    currency="EUR",
+                    valid_from=PRICES_SINCE,
+                )
             )
             skus.append(sku)
     # Gift cards are sold at the till for any amount; they carry no stock and no tax.

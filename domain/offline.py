@@ -135,3 +135,78 @@ def settle_offline(
         raise InvalidRequest("Change is given only from cash.")
     card_total = sum(part for kind, _, part in applied if kind == CARD)
     return OfflineSettlement(tuple(applied), change, card_total)
+
+
+# ---- the central side's view of an offline till ------------------------------------------------
+
+# A till that made no authenticated call for longer than this may have been offline meanwhile: its
+# offline window then starts at its last call before the silence. Shorter gaps (between a till's
+# calls while it works online, or a blip of the link) do not move the window.
+CONTACT_SILENCE = timedelta(minutes=2)
+# A till's last contact is written at most this often (not on every sale); always < the silence.
+CONTACT_RESOLUTION = timedelta(seconds=30)
+
+
+def contact_due(last_contact_at: datetime | None, now: datetime) -> bool:
+    """Whether this call of the till should be written down as its latest contact."""
+    return last_contact_at is None or now - last_contact_at >= CONTACT_RESOLUTION
+
+
+def offline_window_problems(
+    sold_at: datetime,
+    *,
+    now: datetime,
+    offline_from: datetime | None,
+    skew: timedelta,
+    max_age: timedelta,
+) -> list[str]:
+    """Why an offline sale's time cannot be true (none: it fits the till's offline window).
+
+    The window runs from the till's last contact before it went quiet (`offline_from`; unknown for
+    a till never seen quiet) to now, widened by the clock skew a till may have, and is never longer
+    than the maximum offline age."""
+    out = []
+    if sold_at > now + skew:
+        out.append(
+            f"It is dated {_at(sold_at)}, in the future by more than the "
+            f"{_span(skew)} a till's clock may be off."
+        )
+    if sold_at < now - max_age:
+        out.append(
+            f"It is dated {_at(sold_at)}, older than the {_span(max_age)} a till may sell offline."
+        )
+    if offline_from is not None and sold_at < offline_from - skew:
+        out.append(
+            f"It is dated {_at(sold_at)}, before the till's last contact with the central system "
+            f"({_at(offline_from)}) before it went offline."
+        )
+    return out
+
+
+def snapshot_window_start(
+    sold_at: datetime, snapshot_at: datetime | None, offline_from: datetime | None
+) -> datetime:
+    """From when on a price the till charged at `sold_at` may come from its offline catalogue.
+
+    Its catalogue was the snapshot it downloaded last before the sale: the one recorded if that came
+    before the sale; when the till has downloaded a newer one since, the older one was fetched no
+    later than the till's last contact before it went offline. Unknown: only the price at the
+    sale's own time counts."""
+    if snapshot_at is not None and snapshot_at <= sold_at:
+        return snapshot_at
+    if offline_from is not None and offline_from <= sold_at:
+        return offline_from
+    return sold_at
+
+
+def _at(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _span(d: timedelta) -> str:
+    seconds = int(d.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import InvalidRequest
@@ -123,3 +124,43 @@ def price_basket(
         tax_total=sum(x.tax for x in lines),
         total=sum(x.gross for x in lines),
     )
+
+
+# ---- price history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceSpan:
+    """One row of a SKU's price history at a store: [valid_from, valid_to), own or the default."""
+
+    amount: int
+    currency: str
+    valid_from: datetime
+    valid_to: datetime | None  # None: still valid
+    own: bool  # the store's own price (it wins over the default while both are valid)
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+
+def price_at(spans: Sequence[PriceSpan], at: datetime) -> PriceSpan | None:
+    """The price a store charged at one instant: its own row if one was valid, else the
+    default."""
+    valid = [s for s in spans if s.valid_at(at)]
+    return next((s for s in valid if s.own), None) or next(iter(valid), None)
+
+
+def prices_during(
+    spans: Sequence[PriceSpan], start: datetime, end: datetime, currency: str
+) -> set[int]:
+    """Every price (in `currency`) the store charged at some instant of [start, end].
+
+    The price only changes where a row starts or ends, so looking at `start` and at each such
+    instant inside the interval sees every price that held."""
+    if end < start:
+        start, end = end, start
+    instants = {start, end}
+    for s in spans:
+        instants |= {t for t in (s.valid_from, s.valid_to) if t is not None and start < t < end}
+    found = (price_at(spans, t) for t in instants)
+    return {p.amount for p in found if p is not None and p.currency == currency}

@@ -12,6 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.money import format_minor
+from integrations.payments import GatewayError, Intent, PaymentGateway
+
+# What the till's terminal writes into the metadata of a payment it stores offline: the till and
+# the sale it belongs to. A stored payment without them is never accepted for a sale.
+TILL_FIELD = "till"
+SALE_FIELD = "client_sale_id"
+CAPTURABLE = ("requires_capture", "succeeded")  # authorized and waiting, or captured already
+DECLINED = ("requires_payment_method", "canceled")  # no money: collect it from the customer
+
 
 @dataclass(frozen=True)
 class StoredCardPayment:
@@ -41,3 +51,40 @@ class OfflineCardCapturer(Protocol):
     """Captures one stored offline card payment; the same key twice must not capture twice."""
 
     def capture(self, payment: StoredCardPayment) -> CaptureOutcome: ...
+
+
+def find_stored_intent(gateway: PaymentGateway, reference: str) -> Intent | None:
+    """The provider's payment a terminal reference names; None when it names none (not a
+    PaymentIntent id, or one the provider does not know)."""
+    if not reference.startswith("pi_"):
+        return None
+    try:
+        return gateway.retrieve_intent(reference)
+    except GatewayError:
+        return None
+
+
+def intent_mismatch(intent: Intent, payment: StoredCardPayment) -> str:
+    """Why the provider's payment cannot be the one the till stored for this sale ("" when it can
+    be: then it is captured, or, declined, collected from the customer)."""
+    till, sale = intent.metadata.get(TILL_FIELD, ""), intent.metadata.get(SALE_FIELD, "")
+    if (till, sale) != (payment.till_code, payment.client_sale_id):
+        named = f"till {till or '?'}, sale {sale or '?'}" if till or sale else "no till and sale"
+        return (
+            f"The card payment {intent.id} belongs to {named}, not to sale "
+            f"{payment.client_sale_id} of till {payment.till_code}."
+        )
+    if intent.currency.upper() != payment.currency.upper():
+        return (
+            f"The card payment {intent.id} is in {intent.currency.upper()}, "
+            f"the sale in {payment.currency.upper()}."
+        )
+    paid = intent.amount_received if intent.status == "succeeded" else intent.amount
+    if paid != payment.amount or intent.amount != payment.amount:
+        return (
+            f"The card payment {intent.id} is for {format_minor(intent.amount, intent.currency)}, "
+            f"the journal says {format_minor(payment.amount, payment.currency)}."
+        )
+    if intent.status not in CAPTURABLE + DECLINED:
+        return f"The card payment {intent.id} is {intent.status}, not a stored payment to capture."
+    return ""

@@ -5,7 +5,7 @@ Only provider ids, brand and last4 ever leave an adapter: never a card number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -24,6 +24,9 @@ class Intent:
     decline_code: str = ""
     decline_message: str = ""
     client_secret: str = ""  # online payments: what the storefront's Stripe.js confirms with
+    # The provider object's metadata as set by whoever created it (a till's terminal for a payment
+    # stored offline: the till and the sale it belongs to). Never a card number.
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def authorized(self) -> bool:

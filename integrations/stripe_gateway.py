@@ -39,6 +39,7 @@ def _intent(obj: Any) -> Intent:
         decline_code=str(error.get("decline_code") or error.get("code") or ""),
         decline_message=str(error.get("message") or ""),
         client_secret=str(pi.get("client_secret") or ""),
+        metadata={str(k): str(v) for k, v in metadata.items()},
     )
 
 

@@ -267,6 +267,7 @@ class SaleWorkflow:
                 location_id=priced.location_id,
                 reference=tender.reference,
                 simulate=tender.simulate,
+                proof=tender.proof,
             )
             try:
                 result = await self._attempt(attempt, req.offline)

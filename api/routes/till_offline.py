@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import ClientDep, DbDep, PrincipalDep
+from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import error_responses
 from api.routes.tills import TillCode, till_for
 from api.schemas_tills import (
@@ -35,6 +35,7 @@ from contracts.sale import GIFT_CARD_SKU, sale_workflow_id
 from db.repositories import catalog, orders, tills
 from db.repositories.catalog import TillView
 from db.session import Database
+from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till (offline)"])
@@ -46,12 +47,17 @@ MAX_WAIT_SECONDS = 30
 )
 def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnapshot:
     """Everything the till needs to price and sell offline: items, barcodes, prices, tax, card
-    limits."""
+    limits.
+
+    The prices are those valid at `generated_at`; the central side notes that time for the till,
+    so a replayed offline sale's prices can be told apart from made-up ones."""
     view = till_for(db, principal, till)
+    at = datetime.now(UTC)
     with db.unit_of_work() as s:
-        items = catalog.all_items(s, view.location_id)
+        items = catalog.all_items(s, view.location_id, at)
         rates = catalog.tax_rates(s, view.location_id)
         policy = tills.offline_card_policy(s, view.location_id)
+        tills.record_snapshot(s, view.till_id, at)
     return CatalogSnapshot(
         till=view.till_code,
         store=SnapshotStore(
@@ -81,15 +87,19 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
             total_cap=policy.total_cap,
             max_age_hours=int(policy.max_age.total_seconds() // 3600),
         ),
-        generated_at=datetime.now(UTC),
+        generated_at=at,
     )
 
 
-def _request(view: TillView, body: JournalUpload, user_id: int) -> ReplayRequest:
+def _request(
+    view: TillView, body: JournalUpload, user_id: int, settings: Settings
+) -> ReplayRequest:
     return ReplayRequest(
         till_code=view.till_code,
         batch_id=body.batch_id,
         uploaded_by=user_id,
+        clock_skew_s=settings.till_clock_skew_seconds,
+        max_age_s=settings.offline_max_age_hours * 3600,
         entries=tuple(
             JournalEntry(
                 client_sale_id=e.client_sale_id,
@@ -163,6 +173,7 @@ async def upload_journal(
     principal: PrincipalDep,
     db: DbDep,
     client: ClientDep,
+    settings: SettingsDep,
     wait: Annotated[
         float,
         Query(
@@ -175,14 +186,21 @@ async def upload_journal(
     """Hand over sales the till made offline; each is applied exactly once, however often it is
     sent.
 
-    The OfflineReplay workflow replays every entry as a Sale with its client id and original time.
-    Mark an entry done at the till only when it comes back `applied` or `flagged`; send `pending`
-    ones again later.
+    The OfflineReplay workflow replays every entry as a Sale with its client id and original time,
+    priced from the catalogue as of that time. An entry whose time falls outside the till's offline
+    window, whose cashier did not sign in at this till, whose prices no catalogue the till had
+    explains, whose tenders do not cover the server's total, whose cards break the store's offline
+    limits or whose stored card payment is not this sale's comes back `flagged` (kept for a
+    manager, never applied). Mark an entry done at the till only when it comes back `applied` or
+    `flagged`; send `pending` ones again later.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     workflow_id = replay_workflow_id(till, body.batch_id)
     result = await replay_journal(
-        client, _request(view, body, principal.user_id), store=view.location_code, wait_s=wait
+        client,
+        _request(view, body, principal.user_id, settings),
+        store=view.location_code,
+        wait_s=wait,
     )
     ids = [e.client_sale_id for e in body.entries]
     by_id = {r.client_sale_id: r for r in result.entries} if result else {}

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api import idempotency
+from api import idempotency, ratelimit
 from api.auth import (
-    TILL_ROLES,
+    SIGN_IN_LOCKED,
+    SignIn,
     authenticate_at_till,
-    issue_token,
     require_till,
-    unauthorized,
-    verify_secret,
+    sign_in,
+    token_hash,
 )
 from api.deps import (
     AuthorizationHeader,
@@ -27,10 +28,11 @@ from api.deps import (
     PrincipalDep,
     SettingsDep,
 )
-from api.errors import error_responses
+from api.errors import ApiError, error_responses
 from api.sales import run_sale, steer_sale, stored_sale
 from api.schemas import (
     ItemOut,
+    ManagerApprovalIn,
     QuoteIn,
     QuoteOut,
     ReprintOut,
@@ -51,11 +53,13 @@ from contracts.sale import (
     sale_workflow_id,
 )
 from db.pricing import BasketItem, price_for_till
-from db.repositories import bookkeeping, catalog, orders, stock, users
+from db.repositories import bookkeeping, catalog, customers, orders, stock, tills, users
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.offline import contact_due
+from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.api.tills")
 router = APIRouter(prefix="/tills", tags=["till"])
@@ -82,7 +86,18 @@ def load_till(db: Database, code: str) -> TillView:
 def till_for(db: Database, principal: Principal, code: str) -> TillView:
     till = load_till(db, code)
     require_till(principal, till)
+    record_contact(db, till)
     return till
+
+
+def record_contact(db: Database, till: TillView) -> None:
+    """Note the till's successful authenticated call (at most every 30 s, so not on every sale):
+    an offline sale it uploads later may be dated no earlier than its last call before it went
+    quiet."""
+    now = datetime.now(UTC)
+    if contact_due(till.last_contact_at, now):
+        with db.unit_of_work() as s:
+            tills.record_contact(s, till.till_id, now)
 
 
 def sale_context(db: Database, authorization: str | None, code: str) -> tuple[Principal, TillView]:
@@ -92,6 +107,7 @@ def sale_context(db: Database, authorization: str | None, code: str) -> tuple[Pr
     if till is None:
         raise NotFound(f"There is no till {code}.")
     require_till(principal, till)
+    record_contact(db, till)
     return principal, till
 
 
@@ -105,32 +121,38 @@ def _sale_context_dep(
 SaleContext = Annotated[tuple[Principal, TillView], Depends(_sale_context_dep)]
 
 
-@router.post("/{till}/login", response_model=TokenOut, responses=error_responses(401, 404, 422))
-def login(till: TillCode, body: TillLogin, db: DbDep, settings: SettingsDep) -> TokenOut:
-    """Sign a cashier or manager in at a till with staff code and PIN; returns a bearer token."""
+@router.post(
+    "/{till}/login",
+    response_model=TokenOut,
+    responses={**error_responses(401, 404, 422), **SIGN_IN_LOCKED, **ratelimit.RATE_LIMITED},
+    dependencies=[ratelimit.SIGN_IN],
+)
+def login(
+    till: TillCode, body: TillLogin, request: Request, db: DbDep, settings: SettingsDep
+) -> TokenOut:
+    """Sign a cashier or manager in at a till with staff code and PIN; returns a bearer token.
+
+    Wrong PINs are throttled per till + staff code and per address (429 with Retry-After);
+    `signin_max_failures` in a row lock the staff code (423 `signin_locked` with Retry-After) until
+    a manager unlocks it or `signin_lockout_minutes` pass. An unknown staff code gets the same
+    answers, as slowly."""
     view = load_till(db, till)
-    with db.unit_of_work() as s:
-        user = users.user_by_staff_code(s, body.staff_code)
-        ok = (
-            user is not None
-            and verify_secret(body.pin, user.pin_hash)
-            and user.role in TILL_ROLES
-            and view.location_id in users.user_location_ids(s, user.id)
-        )
-        if not ok or user is None:
-            raise unauthorized(
-                "Staff code or PIN is wrong, or you are not signed up for this store."
-            )
-        token, expires = issue_token(s, user.id, view.till_id, settings.token_ttl_hours)
-        bookkeeping.audit(s, action="till.login", subject=f"till:{till}", actor_user_id=user.id)
-        return TokenOut(
-            token=token,
-            expires_at=expires,
-            user=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            till=till,
-        )
+    attempt = SignIn(
+        kind="staff",
+        name=body.staff_code,
+        secret=body.pin,
+        address=ratelimit.address_of(request),
+        till=view,
+    )
+    user, token, expires = sign_in(db, settings, ratelimit.limits_of(request.app), attempt)
+    return TokenOut(
+        token=token,
+        expires_at=expires,
+        user=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        till=till,
+    )
 
 
 @router.get("/{till}/lookup", response_model=ItemOut, responses=error_responses(401, 403, 404, 422))
@@ -177,8 +199,10 @@ def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> 
 async def create_sale(
     till: TillCode,
     body: SaleIn,
+    request: Request,
     db: DbDep,
     client: ClientDep,
+    settings: SettingsDep,
     context: SaleContext,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
@@ -189,6 +213,10 @@ async def create_sale(
     status `open`, the amount still `due` and the `declines`; add tenders with
     `/sales/{client_sale_id}/tenders` or abandon it. The same client_sale_id always returns the
     same sale and changes nothing.
+
+    Store credit pays only with proof the customer is there: the `customer_code` on their card
+    (403 `customer_code_refused` when it is not theirs) or a manager's `approval` (403
+    `approval_refused`; wrong PINs count as failed sign-ins of that staff code, 429 / 423).
     """
     principal, view = context
     scope = f"{principal.user_id}:sales:{till}"
@@ -205,12 +233,13 @@ async def create_sale(
         return replayed
     workflow_id = sale_workflow_id(till, body.client_sale_id)
     _check_simulation(view, body.tenders)
+    tenders = await proven_tenders(db, settings, request, view, principal, body.tenders)
     req = SaleRequest(
         till_code=till,
         client_sale_id=body.client_sale_id,
         cashier_id=principal.user_id,
         lines=tuple(BasketLine(sku=ln.sku, quantity=ln.quantity) for ln in body.lines),
-        tenders=_tenders(body.tenders),
+        tenders=tenders,
         gift_cards=tuple(
             GiftCardLine(amount=g.amount, reload_code=g.reload_code) for g in body.gift_cards
         ),
@@ -244,11 +273,109 @@ async def create_sale(
     return JSONResponse(payload)
 
 
-def _tenders(tenders: list[TenderInBody]) -> tuple[TenderIn, ...]:
+def _tenders(tenders: list[TenderInBody], proofs: list[str] | None = None) -> tuple[TenderIn, ...]:
     return tuple(
-        TenderIn(kind=t.kind, amount=t.amount, reference=t.reference, simulate=t.simulate)
-        for t in tenders
+        TenderIn(
+            kind=t.kind, amount=t.amount, reference=t.reference, simulate=t.simulate, proof=proof
+        )
+        for t, proof in zip(tenders, proofs or [""] * len(tenders), strict=True)
     )
+
+
+async def proven_tenders(
+    db: Database,
+    settings: Settings,
+    request: Request,
+    view: TillView,
+    principal: Principal,
+    tenders: list[TenderInBody],
+) -> tuple[TenderIn, ...]:
+    """The tenders, each store credit with the proof (checked here) that its customer is present;
+    the secret itself goes no further than this request."""
+    if not any(t.kind == "store_credit" for t in tenders):
+        return _tenders(tenders)  # the everyday sale: nothing to look up
+    proofs = []
+    for t in tenders:
+        if t.kind != "store_credit":
+            proofs.append("")
+        elif t.customer_code.strip():
+            proofs.append(await run_in_threadpool(_customer_proof, db, view, principal, t))
+        else:
+            assert t.approval is not None  # the schema asks for one or the other
+            manager_id = await run_in_threadpool(
+                _manager_approval, db, settings, request, view, principal, t.approval
+            )
+            proofs.append(f"manager:{manager_id}")
+    return _tenders(tenders, proofs)
+
+
+def _customer_proof(db: Database, view: TillView, principal: Principal, t: TenderInBody) -> str:
+    """The hash of the customer's card code once it proves to be theirs (never the code)."""
+    digest = customers.code_digest(t.customer_code)
+    with db.unit_of_work() as s:
+        ok = customers.digest_matches(s, int(t.reference), digest)
+        if not ok:
+            bookkeeping.audit(
+                s,
+                action="till.customer_code_refused",
+                subject=f"customer:{t.reference}",
+                actor_user_id=principal.user_id,
+                detail={"till": view.till_code},
+            )
+    if not ok:
+        raise ApiError(
+            403,
+            "customer_code_refused",
+            f"That is not the code on customer {t.reference}'s card: ask for the card, or for a "
+            "manager's approval.",
+        )
+    return f"customer:{digest}"
+
+
+def _manager_approval(
+    db: Database,
+    settings: Settings,
+    request: Request,
+    view: TillView,
+    principal: Principal,
+    approval: ManagerApprovalIn,
+) -> int:
+    """The manager of this store who approved with staff code and PIN. The PIN is checked as a
+    sign-in at this till is (throttled; wrong ones lock the staff code); the token that check
+    issues is revoked at once: an approval opens no session."""
+    attempt = SignIn(
+        kind="staff",
+        name=approval.staff_code,
+        secret=approval.pin,
+        address=ratelimit.address_of(request),
+        till=view,
+    )
+    try:
+        user, token, _ = sign_in(db, settings, ratelimit.limits_of(request.app), attempt)
+    except ApiError as err:
+        if err.status != 401:
+            raise  # throttled (429) or locked (423): as at sign-in
+        # Not 401: the cashier's own session is fine, only the approval failed.
+        raise ApiError(
+            403, "approval_refused", "The manager's staff code or PIN is wrong."
+        ) from None
+    with db.unit_of_work() as s:
+        users.revoke_token(s, token_hash(token), datetime.now(UTC))
+        manager = user.role == "manager"
+        bookkeeping.audit(
+            s,
+            action="till.store_credit_approved" if manager else "till.store_credit_refused",
+            subject=f"till:{view.till_code}",
+            actor_user_id=user.id,
+            detail={"cashier": principal.username},
+        )
+    if not manager:
+        raise ApiError(
+            403,
+            "approval_refused",
+            "Only a manager of this store can approve store credit without the customer's code.",
+        )
+    return user.id
 
 
 def _check_simulation(view: TillView, tenders: list[TenderInBody]) -> None:
@@ -267,14 +394,18 @@ async def add_tenders(
     till: TillCode,
     client_sale_id: ClientSaleId,
     body: TendersIn,
+    request: Request,
     principal: PrincipalDep,
     db: DbDep,
     client: ClientDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Another tender for an open sale (after a decline, or the second part of a split)."""
+    """Another tender for an open sale (after a decline, or the second part of a split); store
+    credit needs the customer's code or a manager's approval, as in the sale."""
     view = await run_in_threadpool(till_for, db, principal, till)
     _check_simulation(view, body.tenders)
+    tenders = await proven_tenders(db, settings, request, view, principal, body.tenders)
     return await _steered(
         db,
         client,
@@ -283,7 +414,7 @@ async def add_tenders(
         client_sale_id,
         idempotency_key,
         body.model_dump(),
-        AddTenders(tenders=_tenders(body.tenders)),
+        AddTenders(tenders=tenders),
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, case, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Barcode, Location, LocationTaxRate, Price, Product, TaxCategory, Till, Variant
 from db.session import core
+from domain.errors import InvalidRequest, NotFound
+from domain.pricing import PriceSpan
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,22 @@ class TillView:
     currency: str
     prices_include_tax: bool
     card_reader: str = "simulated"
+    last_contact_at: datetime | None = None  # the till's last authenticated call (see tills.py)
 
 
 def _display_name(product: str, variant: str) -> str:
     return f"{product} ({variant})" if variant else product
 
 
-def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
+def _valid_at(price: Any, at: ColumnElement[Any]) -> ColumnElement[bool]:
+    return (price.valid_from <= at) & (price.valid_to.is_(None) | (price.valid_to > at))
+
+
+def _items_query(
+    location_id: int | BindParameter[Any], at: ColumnElement[Any] | None = None
+) -> Select[Any]:
+    """Items with the price valid at `at` (default: now, as the database's clock has it)."""
+    at = func.now() if at is None else at
     # A location's own price wins over the default price (location_id NULL).
     own = aliased(Price)
     default = aliased(Price)
@@ -78,8 +90,16 @@ def _items_query(location_id: int | BindParameter[Any]) -> Select[Any]:
             (LocationTaxRate.tax_category_id == TaxCategory.id)
             & (LocationTaxRate.location_id == location_id),
         )
-        .outerjoin(own, (own.variant_id == Variant.id) & (own.location_id == location_id))
-        .outerjoin(default, (default.variant_id == Variant.id) & default.location_id.is_(None))
+        .outerjoin(
+            own,
+            (own.variant_id == Variant.id) & (own.location_id == location_id) & _valid_at(own, at),
+        )
+        .outerjoin(
+            default,
+            (default.variant_id == Variant.id)
+            & default.location_id.is_(None)
+            & _valid_at(default, at),
+        )
         .where(Variant.active, Product.active)
     )
 
@@ -110,6 +130,10 @@ _BY_BARCODE = (
 _BY_SKU = _items_query(bindparam("location_id")).where(
     Variant.sku.in_(bindparam("skus", expanding=True))
 )
+# The same as of a given time: an offline sale is priced with what the catalogue said when it sold.
+_BY_SKU_AT = _items_query(bindparam("location_id"), bindparam("at")).where(
+    Variant.sku.in_(bindparam("skus", expanding=True))
+)
 
 
 def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
@@ -117,13 +141,22 @@ def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogIte
     return _item(row) if row else None
 
 
-def items_by_sku(session: Session, location_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
-    rows = core(session).execute(_BY_SKU, {"location_id": location_id, "skus": sorted(set(skus))})
+def items_by_sku(
+    session: Session, location_id: int, skus: Iterable[str], at: datetime | None = None
+) -> dict[str, CatalogItem]:
+    """The items with their price valid now, or at `at`."""
+    params: dict[str, Any] = {"location_id": location_id, "skus": sorted(set(skus))}
+    if at is None:
+        rows = core(session).execute(_BY_SKU, params)
+    else:
+        rows = core(session).execute(_BY_SKU_AT, {**params, "at": at})
     return {item.sku: item for item in map(_item, rows)}
 
 
-def all_items(session: Session, location_id: int) -> list[CatalogItem]:
-    return [_item(r) for r in session.execute(_items_query(location_id).order_by(Variant.sku))]
+def all_items(session: Session, location_id: int, at: datetime | None = None) -> list[CatalogItem]:
+    """Every active item with its price valid now, or at `at` (an offline snapshot's time)."""
+    query = _items_query(location_id, None if at is None else literal(at))
+    return [_item(r) for r in session.execute(query.order_by(Variant.sku))]
 
 
 _TAX_RATES = (
@@ -154,6 +187,7 @@ TILL_VIEW = (
         Location.currency,
         Location.prices_include_tax,
         Till.card_reader,
+        Till.last_contact_at,
     )
     .join(Location, Location.id == Till.location_id)
     .where(Till.code == bindparam("code"), Till.active)
@@ -186,3 +220,78 @@ def configure_till(
     if printer_url is not None:
         till.printer_url = printer_url
     return True
+
+
+# ---- price history: rows are closed, never overwritten --------------------------------------
+
+
+def change_price(
+    session: Session,
+    sku: str,
+    amount: int,
+    currency: str,
+    *,
+    location_id: int | None = None,
+    at: datetime | None = None,
+) -> Price:
+    """Change a SKU's price (a store's own, or the default with `location_id` None) from `at` on
+    (default: now): the price open until then is closed at `at` and a new row opens there, so
+    every earlier sale can still be priced as it was. For the back office; the caller commits."""
+    variant_id = session.scalar(select(Variant.id).where(Variant.sku == sku))
+    if variant_id is None:
+        raise NotFound(f"There is no product with SKU {sku}.")
+    if amount < 0:
+        raise InvalidRequest("A price cannot be negative.")
+    now = session.scalar(select(func.now()))
+    assert now is not None
+    at = now if at is None else at
+    if at < now:
+        raise InvalidRequest("A price change starts now or later: past prices are never rewritten.")
+    where = Price.location_id.is_(None) if location_id is None else Price.location_id == location_id
+    current = session.scalar(
+        select(Price)
+        .where(Price.variant_id == variant_id, where, Price.valid_to.is_(None))
+        .with_for_update()
+    )
+    if current is not None:
+        if current.amount == amount and current.currency == currency:
+            return current  # nothing changes
+        if at <= current.valid_from:
+            raise InvalidRequest(
+                f"{sku} has a price from {current.valid_from.isoformat()}; a change must start "
+                "after it."
+            )
+        current.valid_to = at
+        session.flush()
+    row = Price(
+        variant_id=variant_id,
+        location_id=location_id,
+        amount=amount,
+        currency=currency,
+        valid_from=at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def price_spans(
+    session: Session, location_id: int, sku: str, start: datetime, end: datetime
+) -> list[PriceSpan]:
+    """The SKU's price rows at this store (its own and the default) valid at some time of
+    [start, end]."""
+    rows = session.execute(
+        select(Price.amount, Price.currency, Price.valid_from, Price.valid_to, Price.location_id)
+        .join(Variant, Variant.id == Price.variant_id)
+        .where(
+            Variant.sku == sku,
+            (Price.location_id == location_id) | Price.location_id.is_(None),
+            Price.valid_from <= end,
+            Price.valid_to.is_(None) | (Price.valid_to > start),
+        )
+        .order_by(Price.valid_from)
+    )
+    return [
+        PriceSpan(amount, currency, valid_from, valid_to, own=loc is not None)
+        for amount, currency, valid_from, valid_to, loc in rows
+    ]

@@ -11,12 +11,12 @@ from activities.tenders import TenderActivities
 from contracts.sale import TenderAttempt
 from db.models import Customer
 from db.models_payments import StoreCreditAccount, StoreCreditEntry
-from db.repositories import balances
+from db.repositories import balances, customers
 from domain.tenders import TenderKind
 from tillflow.adapters import reader_factory
 
 
-def attempt(kind: TenderKind, reference: str, amount: int) -> TenderAttempt:
+def attempt(kind: TenderKind, reference: str, amount: int, proof: str = "") -> TenderAttempt:
     wf = f"sale:TEST:{uuid.uuid4().hex[:10]}"
     return TenderAttempt(
         workflow_id=wf,
@@ -29,17 +29,20 @@ def attempt(kind: TenderKind, reference: str, amount: int) -> TenderAttempt:
         till_id=1,
         location_id=1,
         reference=reference,
+        proof=proof,
     )
 
 
 def redeem_concurrently(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    db, gateway, kind: TenderKind, reference: str, amount: int, n: int = 20
+    db, gateway, kind: TenderKind, reference: str, amount: int, n: int = 20, proof: str = ""
 ) -> list[bool]:
     acts = TenderActivities(db, gateway, reader_factory(db, gateway))
     with ThreadPoolExecutor(max_workers=n) as pool:
         return [
             r.approved
-            for r in pool.map(acts.balance, [attempt(kind, reference, amount) for _ in range(n)])
+            for r in pool.map(
+                acts.balance, [attempt(kind, reference, amount, proof) for _ in range(n)]
+            )
         ]
 
 
@@ -69,7 +72,9 @@ def test_twenty_concurrent_store_credit_redemptions(db, gateway) -> None:  # typ
             key=f"test:{uuid.uuid4()}",
         )
         customer_id = customer.id
-    approved = redeem_concurrently(db, gateway, "store_credit", str(customer_id), 300)
+        # The customer is at the till: the code on their card (store credit needs the proof).
+        proof = f"customer:{customers.code_digest(customers.issue_code(s, customer_id))}"
+    approved = redeem_concurrently(db, gateway, "store_credit", str(customer_id), 300, proof=proof)
     assert approved.count(True) == 16
     with db.unit_of_work() as s:
         account = s.scalar(

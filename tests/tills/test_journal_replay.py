@@ -18,12 +18,14 @@ from temporalio.client import WorkflowExecutionStatus
 from contracts.sale import sale_workflow_id
 from db.models import Order, StockMovement
 
-PRICES = {"CHOC-DARK": 390, "CHOC-MILK": 390, "CARD-GREETING": 350}
+# The catalogue's prices (a journal's prices are checked against them, never taken as they are).
+PRICES = {"CHOC-DARK": 390, "CHOC-MILK": 350, "CARD-GREETING": 350}
 
 
 def entries(n: int, *, tag: str, start: datetime | None = None) -> list[dict[str, Any]]:
-    """n offline cash sales as the till journals them, a minute apart, an hour or two ago."""
-    start = start or datetime.now(UTC) - timedelta(hours=2)
+    """n offline cash sales as the till journals them, a second apart, just before the upload:
+    inside the till's offline window (no earlier than its last contact before going quiet)."""
+    start = start or datetime.now(UTC) - timedelta(seconds=n + 5)
     out = []
     for i in range(n):
         sku = list(PRICES)[i % len(PRICES)]
@@ -32,7 +34,7 @@ def entries(n: int, *, tag: str, start: datetime | None = None) -> list[dict[str
         out.append(
             {
                 "client_sale_id": f"{tag}-{uuid.uuid4().hex[:8]}-{i}",
-                "sold_at": (start + timedelta(minutes=i)).isoformat(),
+                "sold_at": (start + timedelta(seconds=i)).isoformat(),
                 "cashier": "cora",
                 "lines": [{"sku": sku, "quantity": qty, "unit_price": PRICES[sku]}],
                 "tenders": [{"kind": "cash", "amount": total, "tendered": total + 10}],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,6 +19,7 @@ from contracts.replay import CAPTURE_UNAVAILABLE, CardCapture, JournalLine
 from contracts.sale import sale_workflow_id
 from db.repositories import catalog
 from integrations.offline_cards import CaptureOutcome, StoredCardPayment
+from integrations.stripe_offline import StripeOfflineCapturer
 
 
 class FakeDecliningCapturer:
@@ -30,13 +32,6 @@ class FakeDecliningCapturer:
     def capture(self, payment: StoredCardPayment) -> CaptureOutcome:
         self.seen.append(payment)
         return CaptureOutcome(False, decline_reason="insufficient funds")
-
-
-class FakeApprovingCapturer:
-    """Test stand-in that approves every stored payment."""
-
-    def capture(self, payment: StoredCardPayment) -> CaptureOutcome:
-        return CaptureOutcome(True, provider_ref=f"pi_{payment.key[-12:]}")
 
 
 def capture_request(db, amount: int = 2170) -> CardCapture:  # type: ignore[no-untyped-def]  # takes untyped fixture values
@@ -97,8 +92,19 @@ async def test_declined_capture_becomes_a_collection_task_once(db, api) -> None:
     assert (await api.get("/stores/BER/collection-tasks", headers=cashier)).status_code == 403
 
 
-def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    approved = ReplayActivities(db, FakeApprovingCapturer()).capture_card(capture_request(db))
+def test_approved_capture_opens_no_task_and_a_missing_capturer_is_said(db, gateway) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    # The terminal's stored payment: a PaymentIntent of this till and sale, for the amount.
+    cmd = capture_request(db)
+    intent = gateway.create_intent(
+        amount=cmd.amount,
+        currency=cmd.currency,
+        key=f"t:{uuid.uuid4().hex}",
+        card_present=True,
+        metadata={"till": cmd.till_code, "client_sale_id": cmd.client_sale_id},
+    )
+    gateway.attach_and_confirm(intent.id, "pm_card_visa", key=f"t:{uuid.uuid4().hex}")
+    cmd = replace(cmd, reference=intent.id)
+    approved = ReplayActivities(db, StripeOfflineCapturer(gateway)).capture_card(cmd)
     assert (
         approved.approved
         and approved.provider_ref.startswith("pi_")
