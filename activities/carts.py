@@ -27,7 +27,7 @@ from db.repositories import availability, carts, reservations
 from db.repositories.reservations import CART, OutOfStock
 from db.session import Database
 from domain import routing
-from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.errors import Conflict, InvalidRequest, LimitReached, NotFound
 from domain.pricing import MAX_LINE_QUANTITY
 
 
@@ -53,19 +53,41 @@ class CartActivities:
 
     @activity.defn(name="cart.open")
     def open(self, cmd: CartOpen) -> CartState:
-        """Create the cart row (once)."""
+        """Create the cart row (once), unless the web store or the shopper has as many open carts
+        as allowed (429)."""
         r = cmd.request
         with self.db.unit_of_work() as s:
+            if carts.cart(s, r.cart_id) is None:  # a retry finds its cart, and is never refused
+                self._check_caps(s, r)
             carts.open_cart(
                 s,
                 cart_id=r.cart_id,
                 store_id=r.store_id,
                 pickup_location_id=r.pickup_location_id,
                 expires_at=cmd.expires_at,
+                shopper=r.shopper,
             )
             view = carts.cart(s, r.cart_id)
         assert view is not None
         return _state(view)
+
+    @staticmethod
+    def _check_caps(s: Session, r: CartRequest) -> None:
+        if not (r.max_open_per_store or (r.shopper and r.max_open_per_shopper)):
+            return
+        carts.lock_opening(s, r.store_id)  # the count and the insert after it, in turn
+        if r.max_open_per_store and carts.open_count(s, r.store_id) >= r.max_open_per_store:
+            raise LimitReached(
+                f"This web store has {r.max_open_per_store} open carts, as many as it may; "
+                "please try again in a few minutes."
+            )
+        if r.shopper and r.max_open_per_shopper:
+            mine = carts.open_count(s, r.store_id, r.shopper)
+            if mine >= r.max_open_per_shopper:
+                raise LimitReached(
+                    f"You have {mine} open carts, as many as one shopper may; check one out or "
+                    "let one expire before you start another."
+                )
 
     @activity.defn(name="cart.set_line")
     def set_line(self, cmd: CartLineSet) -> CartState:
@@ -84,6 +106,13 @@ class CartActivities:
             if sku is None:
                 raise NotFound(f"No product has SKU or barcode {cmd.sku}.")
             held = [ln for ln in view.lines if ln.sku == sku]
+            others = {ln.sku for ln in view.lines} - {sku}
+            if cmd.quantity > 0 and not held and len(others) >= r.max_lines:
+                raise Conflict(
+                    f"A cart holds at most {r.max_lines} different products; remove one before "
+                    f"adding {sku}.",
+                    code="cart_full",
+                )
             current = (held[0].location_id, held[0].quantity) if held else None
             self._hold(s, r, sku, cmd.quantity, current, cmd.expires_at)
             carts.touch(s, r.cart_id, cmd.expires_at)

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.common import SALES_TASK_QUEUE, search_attributes
 from contracts.errors import decode
+from contracts.sale import ABANDON_UPDATE, STATUS_QUERY, SaleResult, SaleStatus
 
 EntryOutcome = Literal["applied", "flagged", "pending"]
+# What became of an earlier run under a sale's id: none ran; it still runs; it recorded the sale;
+# it ended without one (abandoned, failed, terminated, timed out).
+AttemptState = Literal["none", "running", "completed", "ended"]
 TASK_QUEUE = SALES_TASK_QUEUE
 REPLAY_WORKFLOW = "OfflineReplay"
 
@@ -23,11 +34,20 @@ def replay_workflow_id(till_code: str, batch_id: str) -> str:
     return f"replay:{till_code}:{batch_id}"
 
 
+def replacement_workflow_id(sale_workflow_id: str) -> str:
+    """The id an offline entry is applied under when an earlier attempt under its own id ended
+    without a sale: its own (fresh idempotency keys for stock and tenders), linked to the first by
+    its prefix. A client sale id never holds '~', so no till sale can ever take it."""
+    return f"{sale_workflow_id}~offline"
+
+
 @dataclass(frozen=True, kw_only=True)
 class JournalLine:
     sku: str
     quantity: int
-    unit_price: int  # what the till charged, from its snapshot
+    # What the till charged, from its snapshot: checked against the catalogue's history, never
+    # charged as is (the sale is priced as of sold_at).
+    unit_price: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,12 +72,21 @@ class JournalEntry:
     change_due: int = 0
 
 
+# An online attempt of an entry's sale that is still running (a card at the reader, say) is waited
+# for this long; then the entry is flagged for a manager rather than left pending.
+RUNNING_WAIT_S = 15 * 60
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplayRequest:
     till_code: str
     batch_id: str
-    uploaded_by: int  # user id; stands in for a cashier the central system does not know
+    uploaded_by: int  # user id of who uploaded it; never stands in for an entry's cashier
     entries: tuple[JournalEntry, ...]
+    running_wait_s: int = RUNNING_WAIT_S
+    # The offline window's tolerances (TILLFLOW_TILL_CLOCK_SKEW_SECONDS, _OFFLINE_MAX_AGE_HOURS).
+    clock_skew_s: int = 120
+    max_age_s: int = 24 * 3600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,8 +112,11 @@ CAPTURE_UNAVAILABLE = "OfflineCaptureUnavailable"
 class ReceivedEntry:
     client_sale_id: str
     workflow_id: str
-    cashier_id: int
+    cashier_id: int  # who rang it up, checked (0: nobody the central system can vouch for)
     order_number: str  # "" until applied
+    # Why the entry is kept for a manager and never applied (its time, cashier, prices, tenders
+    # or card limits do not hold up); "" when it may be applied.
+    flagged: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +144,9 @@ class CardCapture:
     sold_at: datetime
     lines: tuple[JournalLine, ...]
     total: int
+    # Only check that the provider's payment is this sale's (every card of an entry is checked
+    # before any is captured); nothing is captured.
+    verify_only: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +154,17 @@ class CardCaptured:
     approved: bool
     provider_ref: str = ""
     collection_task_id: int = 0  # set when declined
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptCheck:
+    workflow_id: str  # a sale id the entry may be applied under
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptFound:
+    state: AttemptState
+    detail: str = ""  # how it ended, or the step it is at
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +178,47 @@ class OutcomeRecord:
 
 
 # ---- client side ------------------------------------------------------------------------------
+
+_QUERY_TIMEOUT = timedelta(seconds=3)
+_ABANDON_TIMEOUT = timedelta(seconds=20)
+
+
+async def sale_attempt(client: Client, workflow_id: str) -> AttemptFound:
+    """What the latest run of the Sale under this id is doing, from Temporal (the database tells
+    whether it recorded a sale; ask it first).
+
+    A run left `open` for more tenders is abandoned here (its authorizations voided, its stock
+    restored): the till sold the same sale offline meanwhile, so nobody finishes it online."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return AttemptFound(state="none")
+        raise
+    if desc.status != WorkflowExecutionStatus.RUNNING:
+        # COMPLETED without a recorded sale is an abandoned one.
+        how = "abandoned" if desc.status == WorkflowExecutionStatus.COMPLETED else None
+        return AttemptFound(
+            state="ended", detail=how or (desc.status.name if desc.status else "").lower()
+        )
+    try:
+        status = await handle.query(
+            STATUS_QUERY, result_type=SaleStatus, rpc_timeout=_QUERY_TIMEOUT
+        )
+    except (RPCError, WorkflowQueryFailedError):
+        return AttemptFound(state="running", detail="no worker answered")
+    if status.step != "open":
+        return AttemptFound(state="running", detail=status.step)
+    try:
+        result = await handle.execute_update(
+            ABANDON_UPDATE, result_type=SaleResult, rpc_timeout=_ABANDON_TIMEOUT
+        )
+    except (RPCError, WorkflowUpdateFailedError):
+        return AttemptFound(state="running", detail="no longer open")  # it moved on: look again
+    if result.status == "abandoned":
+        return AttemptFound(state="ended", detail="open online; abandoned for the offline sale")
+    return AttemptFound(state="running", detail=result.status)
 
 
 async def replay_journal(

@@ -48,6 +48,10 @@ class WebStore(Base):
     consumer_key: Mapped[str] = mapped_column(String(300), default="")  # WooCommerce REST
     consumer_secret: Mapped[str] = mapped_column(String(300), default="")
     storefront_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 hex
+    # During a rotation the previous storefront key and webhook secret stay valid until then.
+    storefront_key_previous_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    webhook_secret_previous: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    previous_valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     currency: Mapped[str] = mapped_column(String(3))
     pricing_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -92,8 +96,11 @@ class Cart(Base):
     pickup_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
+    # A hash of the shopper's session (header or address): counts their open carts, names no one.
+    shopper: Mapped[str] = mapped_column(String(64), default="", server_default="")
     __table_args__ = (
         CheckConstraint("status IN ('open', 'checked_out', 'expired')", name="status"),
+        Index("ix_carts_store_id_shopper_status", "store_id", "shopper", "status"),
     )
 
 

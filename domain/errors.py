@@ -91,6 +91,14 @@ class PickIncomplete(InvalidRequest):
     code = "pick_incomplete"
 
 
+class LimitReached(DomainError):
+    """A cap on what one caller may hold at once (open carts, say) is reached: nothing was made;
+    the message says what to finish or wait for first."""
+
+    code = "limit_reached"
+    http_status = 429
+
+
 class TemporarilyUnavailable(DomainError):
     """A dependency did not answer (or failed in a way no business rule explains): retry later.
 

@@ -169,6 +169,8 @@ def cmd_till(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         printer_url=printer,
         scanner=args.scanner,
+        cash_timeout=settings.till_cash_timeout_s,
+        card_timeout=settings.till_card_timeout_s,
     )
     print(
         f"till {args.till}: http://{config.host}:{config.port}/ (central API {config.api_url})",

@@ -127,7 +127,7 @@ def replay_activities(db: Database, gateway: PaymentGateway) -> list[Callable[..
     """OfflineReplay's activities; stored offline card payments are captured through Stripe."""
     capturer = StripeOfflineCapturer(gateway) if isinstance(gateway, StripeGateway) else None
     replay = ReplayActivities(db, capturer)
-    return [replay.receive, replay.capture_card, replay.record_outcome]
+    return [replay.receive, replay.capture_card, replay.online_attempt, replay.record_outcome]
 
 
 def sales_worker(

@@ -3,17 +3,25 @@ offline)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
 CONNECT_TIMEOUT = 2.0
-READ_TIMEOUT = 30.0  # a card payment at the reader can take a while
+READ_TIMEOUT = 30.0  # calls that give no timeout of their own (the agent gives one to each)
 
 
 class CentralUnavailable(Exception):
     """The central API could not be reached or failed (5xx): the answer is unknown, not a
-    refusal."""
+    refusal.
+
+    `sent` is False only when the request certainly never reached the central side (no connection
+    was made); after that, the central system may have acted on it (a card may be at the reader)."""
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class CentralRefused(Exception):
@@ -63,21 +71,30 @@ class CentralClient:
         timeout: float | None = None,
     ) -> tuple[int, Any]:
         """(status, body) for 2xx; CentralRefused for 4xx; CentralUnavailable for no answer or
-        5xx."""
+        5xx.
+
+        `timeout` bounds the whole call (connecting, sending, the central side's work, reading the
+        answer), not each of its steps."""
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
+        request = self._http.request(
+            method,
+            f"/tills/{self.till}{path}",
+            json=json,
+            params=params,
+            headers=hdrs,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
         try:
-            response = await self._http.request(
-                method,
-                f"/tills/{self.till}{path}",
-                json=json,
-                params=params,
-                headers=hdrs,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            response = await (request if timeout is None else asyncio.wait_for(request, timeout))
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            # No connection, so nothing was sent: the central side knows nothing of this call.
+            raise CentralUnavailable(f"{type(err).__name__}: {err}", sent=False) from err
         except httpx.HTTPError as err:
             raise CentralUnavailable(f"{type(err).__name__}: {err}") from err
+        except TimeoutError as err:
+            raise CentralUnavailable(f"no answer within {timeout:g} s") from err
         try:
             body = response.json()
         except ValueError:

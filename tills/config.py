@@ -21,6 +21,11 @@ class AgentConfig:
     upload_wait: float = 20.0  # how long the central side may take per batch before answering 202
     snapshot_refresh: float = 300.0  # the catalogue is fetched again this often while online
     printer_poll: float = 3.0  # how often the printer's status is read
+    # A hung central system holds a cash sale this long before the till sells it offline ...
+    cash_timeout: float = 2.5
+    # ... and a sale with a card as long as the card flow needs (above the API's payment deadline);
+    # without an answer then, the sale stays open: a card that may be charged is never taken again.
+    card_timeout: float = 180.0
 
     @property
     def journal_path(self) -> Path:

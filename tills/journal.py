@@ -1,5 +1,6 @@
-"""The till's local SQLite: offline sales (committed with fsync before the receipt prints), the
-catalogue snapshot, cashiers who may sign in offline, and receipts waiting for the printer."""
+"""The till's local SQLite: offline sales (committed with fsync before the receipt prints), card
+sales the central system never answered, the catalogue snapshot, cashiers who may sign in offline,
+and receipts waiting for the printer."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ CREATE TABLE IF NOT EXISTS cashiers (
     role TEXT NOT NULL,
     pin_hash TEXT NOT NULL,
     updated_at TEXT NOT NULL
+);
+-- Sales with a card whose central answer never came: the card may have been charged, so the sale
+-- stays open (never sold offline) until the central system answers for it.
+CREATE TABLE IF NOT EXISTS unanswered (
+    client_sale_id TEXT PRIMARY KEY,
+    since TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS print_queue (
     job_id TEXT NOT NULL,
@@ -184,6 +192,32 @@ class Journal:
                     WAITING,
                 ),
             )
+
+    # ---- card sales the central system has not answered ----------------------------------
+
+    def mark_unanswered(self, client_sale_id: str, reason: str) -> None:
+        """Remember a card sale whose outcome is unknown (kept from its first miss on)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO unanswered (client_sale_id, since, reason) VALUES (?, ?, ?)",
+                (client_sale_id, datetime.now(UTC).isoformat(), reason[:200]),
+            )
+
+    def unanswered(self, client_sale_id: str) -> bool:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM unanswered WHERE client_sale_id = ?", (client_sale_id,)
+            ).fetchone()
+        return row is not None
+
+    def answered(self, client_sale_id: str) -> None:
+        """The central system answered for this sale: its outcome is known."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM unanswered WHERE client_sale_id = ?", (client_sale_id,))
+
+    def unanswered_count(self) -> int:
+        with self._tx() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM unanswered").fetchone()[0])
 
     # ---- catalogue snapshot --------------------------------------------------------------
 

@@ -32,6 +32,14 @@ from tills.snapshot import Snapshot
 
 log = logging.getLogger("tillflow.till")
 TILL_ROLES = ("cashier", "manager")
+LOGIN_TIMEOUT = 10.0  # a sign-in checks a PIN centrally (scrypt); offline sign-in is the fallback
+CATALOG_TIMEOUT = 30.0  # the snapshot is fetched in the background
+REPRINT_TIMEOUT = 10.0
+CARD_OUTCOME_UNKNOWN = (
+    "The central system has not confirmed this card payment: it may still be in progress, so "
+    "the sale stays open. Do not take the card again: press Pay again in a moment for this same "
+    "sale to get its outcome."
+)
 
 
 class AgentError(Exception):
@@ -135,6 +143,8 @@ class TillAgent:
             "online": self.online,
             "waiting": counts.get(WAITING, 0),
             "needs_attention": counts.get(REJECTED, 0),
+            # Card sales the central system never answered: open until it does.
+            "card_outcome_unknown": self.journal.unanswered_count(),
             "upload_note": self.upload_note,
             "printer": {"state": self.printer_status.state, "detail": self.printer_status.detail},
             "snapshot_at": self.snapshot.fetched_at.isoformat() if self.snapshot else None,
@@ -174,7 +184,9 @@ class TillAgent:
         if fresh and not force:
             return
         try:
-            _, body = await self.central.call("GET", "/catalog", token=token)
+            _, body = await self.central.call(
+                "GET", "/catalog", token=token, timeout=CATALOG_TIMEOUT
+            )
         except CentralUnavailable:
             self._set_online(False)
             return
@@ -216,7 +228,10 @@ class TillAgent:
         """Sign in through the central API; offline, people who signed in here before still can."""
         try:
             _, body = await self.central.call(
-                "POST", "/login", json={"staff_code": staff_code, "pin": pin}
+                "POST",
+                "/login",
+                json={"staff_code": staff_code, "pin": pin},
+                timeout=LOGIN_TIMEOUT,
             )
         except CentralRefused as err:
             if err.status == 401:
@@ -262,7 +277,13 @@ class TillAgent:
         if self.online:
             with contextlib.suppress(CentralUnavailable):
                 return (
-                    await self._central(session, "GET", "/lookup", params={"barcode": barcode})
+                    await self._central(
+                        session,
+                        "GET",
+                        "/lookup",
+                        params={"barcode": barcode},
+                        timeout=self.config.cash_timeout,
+                    )
                 )[1]
         return self._snapshot_or_fail().lookup(barcode)
 
@@ -271,7 +292,11 @@ class TillAgent:
         if self.online:
             body = {"lines": [{"sku": s, "quantity": q} for s, q in lines]}
             with contextlib.suppress(CentralUnavailable):
-                return (await self._central(session, "POST", "/quote", json=body))[1]
+                return (
+                    await self._central(
+                        session, "POST", "/quote", json=body, timeout=self.config.cash_timeout
+                    )
+                )[1]
         return _quote_json(self._snapshot_or_fail().quote(lines))
 
     async def sale(
@@ -282,11 +307,19 @@ class TillAgent:
         tenders: list[TenderInput],
     ) -> dict[str, Any]:
         """Online: the central Sale. Unreachable: the same sale from the snapshot, into the
-        journal."""
+        journal.
+
+        A cash sale goes offline when the central system has not answered within the cash timeout.
+        A sale with a card waits as long as the card flow needs; when even then no answer comes
+        (and the request may have reached the central side), the card may have been charged: the
+        sale stays open, is never sold offline, and every further attempt asks the central system
+        until it answers for it."""
         stored = await asyncio.to_thread(self.journal.entry, client_sale_id)
         if stored is not None:
             return stored.sale  # a double tap of a sale made offline
-        if self.online:
+        unanswered = await asyncio.to_thread(self.journal.unanswered, client_sale_id)
+        card = unanswered or any(t.kind == "card" for t in tenders)
+        if self.online or unanswered:
             body = {
                 "client_sale_id": client_sale_id,
                 "lines": [{"sku": s, "quantity": q} for s, q in lines],
@@ -299,12 +332,31 @@ class TillAgent:
                     for t in tenders
                 ],
             }
+            timeout = self.config.card_timeout if card else self.config.cash_timeout
             try:
-                return (await self._central(session, "POST", "/sales", json=body))[1]
+                answer = (
+                    await self._central(session, "POST", "/sales", json=body, timeout=timeout)
+                )[1]
             except CentralUnavailable as err:
+                if card and (err.sent or unanswered):
+                    await asyncio.to_thread(self.journal.mark_unanswered, client_sale_id, str(err))
+                    log.warning("card sale %s stays open: %s", client_sale_id, err)
+                    self.publish_status()
+                    raise AgentError(503, "card_outcome_unknown", CARD_OUTCOME_UNKNOWN) from err
                 # The answer is unknown: the same client id offline is applied once at most.
                 log.warning("sale %s goes offline: %s", client_sale_id, err)
+            else:
+                # Only an answer settles it; a refusal (4xx) passes through and settles nothing: it
+                # may be about this request (its sign-in, its body), not the earlier attempt.
+                await self._answered(client_sale_id, unanswered)
+                return answer
         return await self._sale_offline(session, client_sale_id, lines, tenders)
+
+    async def _answered(self, client_sale_id: str, unanswered: bool) -> None:
+        """The central system answered for the sale (completed, or open with what is due)."""
+        if unanswered:
+            await asyncio.to_thread(self.journal.answered, client_sale_id)
+            self.publish_status()
 
     async def _sale_offline(
         self,
@@ -314,6 +366,8 @@ class TillAgent:
         tenders: list[TenderInput],
     ) -> dict[str, Any]:
         snapshot = self._snapshot_or_fail()
+        if await asyncio.to_thread(self.journal.unanswered, client_sale_id):
+            raise AgentError(503, "card_outcome_unknown", CARD_OUTCOME_UNKNOWN)
         async with self._sale_lock:  # the card limits hold across two sales rung up at once
             total, first = await asyncio.to_thread(self.journal.stored_cards)
             made = make_offline_sale(
@@ -352,6 +406,7 @@ class TillAgent:
                         "POST",
                         f"/sales/{central_id}/reprint",
                         headers={"Idempotency-Key": uuid.uuid4().hex},
+                        timeout=REPRINT_TIMEOUT,
                     )
                 )[1]
         if stored is None or "receipt" not in stored.sale:

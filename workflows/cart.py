@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         CartRequest,
         CartState,
     )
-    from contracts.errors import to_failure
+    from contracts.errors import refusal, to_failure
     from domain.errors import Conflict, InvalidRequest
     from domain.pricing import MAX_LINE_QUANTITY
     from workflows.policies import COMPENSATION, STEP
@@ -34,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
-    """Holds a cart's reservations; every change pushes the expiry out; expiry (or checkout) ends
-    it."""
+    """Holds a cart's reservations; every change pushes the expiry out (never past the cart's
+    maximum lifetime); expiry (or checkout) ends it."""
 
     @workflow.init
     def __init__(self, req: CartRequest) -> None:
@@ -46,6 +47,8 @@ class CartWorkflow:
         self._lock = asyncio.Lock()  # one change at a time: each computes its target from the last
         self._closing = False
         self._checked_out = False
+        self._latest: datetime | None = None  # the cart's absolute end, however often it changes
+        self._refused: ApplicationError | None = None  # opening was refused (a cap): no cart
 
     @workflow.run
     async def run(self, req: CartRequest) -> CartState:
@@ -63,6 +66,9 @@ class CartWorkflow:
             await saga.compensate()
             raise
         saga.clear()  # the normal end closes the cart itself, with the reason it ended
+        if self._refused is not None:  # never opened: nothing is held, nothing to close
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished())
+            raise self._refused
         self._closing = True
         async with self._lock:
             await workflow.execute_local_activity_method(
@@ -81,11 +87,20 @@ class CartWorkflow:
 
     async def _hold_until_done(self, req: CartRequest) -> None:
         """Open the cart, then wait until its deadline passes with no change in flight."""
-        ttl = timedelta(seconds=req.ttl_s)
-        self._deadline = workflow.now() + ttl
-        self._state = await workflow.execute_local_activity_method(
-            CartActivities.open, CartOpen(request=req, expires_at=self._deadline), **STEP
-        )
+        opened = workflow.now()
+        if req.max_lifetime_s > 0:
+            self._latest = opened + timedelta(seconds=req.max_lifetime_s)
+        self._deadline = self._until(opened)
+        try:
+            self._state = await workflow.execute_local_activity_method(
+                CartActivities.open, CartOpen(request=req, expires_at=self._deadline), **STEP
+            )
+        except (ActivityError, ApplicationError) as err:
+            refused = refusal(err)  # too many open carts, say: the cart is never made
+            if refused is None:
+                raise
+            self._refused = to_failure(refused)
+            return
         while True:
             seen = self._changes
             remaining = (self._deadline - workflow.now()).total_seconds()
@@ -100,9 +115,29 @@ class CartWorkflow:
                 await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)  # noqa: B023
         return
 
+    def _until(self, now: datetime) -> datetime:
+        """One TTL from now, but never past the cart's absolute end: touching it cannot keep it
+        forever."""
+        deadline = now + timedelta(seconds=self._req.ttl_s)
+        return min(deadline, self._latest) if self._latest is not None else deadline
+
+    async def _opened(self) -> None:
+        await workflow.wait_condition(lambda: self._state is not None or self._refused is not None)
+        if self._refused is not None:
+            raise self._refused
+
     def _refuse_if_closed(self) -> None:
         if self._closing:
             raise to_failure(Conflict(f"Cart {self._req.cart_id} has expired; start a new one."))
+        if self._latest is not None and workflow.now() >= self._latest and not self._checked_out:
+            hours = self._req.max_lifetime_s / 3600
+            raise to_failure(
+                Conflict(
+                    f"Cart {self._req.cart_id} has reached its maximum lifetime of {hours:g} h and "
+                    "expired; start a new one.",
+                    code="cart_closed",
+                )
+            )
         if self._checked_out:
             raise to_failure(
                 Conflict(f"Cart {self._req.cart_id} is checked out; it takes no changes.")
@@ -112,7 +147,7 @@ class CartWorkflow:
     async def change(self, c: CartLineChange) -> CartState:
         """Add to, set or remove a line; the units are held at once or the change is refused
         (409)."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        await self._opened()
         async with self._lock:
             self._refuse_if_closed()
             assert self._state is not None
@@ -122,7 +157,15 @@ class CartWorkflow:
                 raise to_failure(
                     InvalidRequest(f"A cart line holds 0 to {MAX_LINE_QUANTITY} units.")
                 )
-            deadline = workflow.now() + timedelta(seconds=self._req.ttl_s)
+            if target > self._req.max_line_units:
+                raise to_failure(
+                    Conflict(
+                        f"A cart holds at most {self._req.max_line_units} units of one product; "
+                        f"this would make {target}.",
+                        code="cart_line_full",
+                    )
+                )
+            deadline = self._until(workflow.now())
             self._state = await workflow.execute_local_activity_method(
                 CartActivities.set_line,
                 CartLineSet(request=self._req, sku=c.sku, quantity=target, expires_at=deadline),
@@ -144,13 +187,11 @@ class CartWorkflow:
     async def checkout(self) -> CartState:
         """Freeze the cart for its order; the order takes the holds over. A repeat answers the
         same."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        await self._opened()
         async with self._lock:
             assert self._state is not None
-            if self._closing:
-                raise to_failure(
-                    Conflict(f"Cart {self._req.cart_id} has expired; start a new one.")
-                )
+            if self._closing or not self._checked_out:
+                self._refuse_if_closed()  # expired (by its TTL or its lifetime); a repeat answers
             if not self._state.lines:
                 raise to_failure(InvalidRequest("The cart is empty."))
             if not self._checked_out:
@@ -162,8 +203,9 @@ class CartWorkflow:
 
     @workflow.update(name=SNAPSHOT_UPDATE)
     async def snapshot(self) -> CartState:
-        """The cart once it exists (the API creates carts with update-with-start on this)."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        """The cart once it exists (the API creates carts with update-with-start on this); refused
+        when opening it was (too many open carts)."""
+        await self._opened()
         view = self.view()
         assert view is not None
         return view

@@ -17,15 +17,19 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import failure_message, timed_out
     from contracts.replay import (
         REPLAY_WORKFLOW,
+        AttemptCheck,
+        AttemptFound,
         CardCapture,
         CardCaptured,
         JournalEntry,
+        JournalTender,
         OutcomeRecord,
         ReceivedBatch,
         ReceivedEntry,
         ReplayEntryResult,
         ReplayRequest,
         ReplayResult,
+        replacement_workflow_id,
     )
     from contracts.sale import SALE_WORKFLOW, BasketLine, SaleRequest, SaleResult, TenderIn
     from workflows.policies import STEP
@@ -38,6 +42,13 @@ CAPTURE: dict[str, Any] = {
     "schedule_to_close_timeout": timedelta(hours=1),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
 }
+# Looking at an earlier run under a sale id (and abandoning it when it waits open online).
+ATTEMPT: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=40),
+    "schedule_to_close_timeout": timedelta(minutes=2),
+}
+# A sale id taken between the look and the start is looked at again, this many times at most.
+ROUNDS = 3
 
 
 @workflow.defn(name=REPLAY_WORKFLOW)
@@ -70,86 +81,145 @@ class OfflineReplayWorkflow:
         if got.order_number:
             # Applied by an earlier upload (or by the online attempt that timed out at the till).
             return await self._record(batch, entry, got, "")
-        try:
-            tenders = await self._tenders(req, batch, entry, got)
-        except ActivityError as err:
-            # A capture that timed out stays pending for the next upload; anything else is for a
-            # manager.
-            failure = "" if timed_out(err) else failure_message(err)
-            return await self._record(batch, entry, got, failure)
-        sale = SaleRequest(
-            till_code=req.till_code,
-            client_sale_id=entry.client_sale_id,
-            cashier_id=got.cashier_id,
-            lines=tuple(
-                BasketLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-                for ln in entry.lines
-            ),
-            tenders=tenders,
-            sold_at=entry.sold_at,
-            offline=True,
-        )
-        failure = ""
-        try:
-            child = await workflow.start_child_workflow(
-                SALE_WORKFLOW,
-                sale,
-                id=got.workflow_id,
-                task_queue=SALES_TASK_QUEUE,
-                result_type=SaleResult,
-                # A refused sale may be tried again; a completed or running one is never started
-                # twice.
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-                # A sale runs to its end even if this replay is cut off: never half a sale.
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                search_attributes=search_attributes(
-                    store=batch.location_code,
-                    till=req.till_code,
-                    channel="store",
-                    order=got.workflow_id,
-                ),
+        if got.flagged:
+            # Its time, cashier, prices, tenders or card limits do not hold up on the server's own
+            # records: kept for a manager, never applied, no card captured for it.
+            return await self._record(batch, entry, got, got.flagged)
+        for _ in range(ROUNDS):
+            try:
+                sale_id, why = await self._sale_id(req, got)
+            except ActivityError:
+                return await self._record(batch, entry, got, "")  # Temporal unreachable: pending
+            if not sale_id:
+                return await self._record(batch, entry, got, why)
+            try:
+                tenders = await self._tenders(req, batch, entry, got)
+            except ActivityError as err:
+                # A capture that timed out stays pending for the next upload; anything else is for
+                # a manager.
+                failure = "" if timed_out(err) else failure_message(err)
+                return await self._record(batch, entry, got, failure)
+            sale = SaleRequest(
+                till_code=req.till_code,
+                client_sale_id=entry.client_sale_id,
+                cashier_id=got.cashier_id,
+                # Priced by the Sale from the catalogue as of sold_at, never at the till's word.
+                lines=tuple(BasketLine(sku=ln.sku, quantity=ln.quantity) for ln in entry.lines),
+                tenders=tenders,
+                sold_at=entry.sold_at,
+                offline=True,
             )
-            result: SaleResult = await child
-            if result.status != "completed":
-                failure = (
-                    "; ".join(getattr(result, "declines", ()) or ())
-                    or f"the sale ended {result.status}"
+            failure = ""
+            try:
+                child = await workflow.start_child_workflow(
+                    SALE_WORKFLOW,
+                    sale,
+                    id=sale_id,
+                    task_queue=SALES_TASK_QUEUE,
+                    result_type=SaleResult,
+                    # Its own id only when nothing ever ran under it (a run that ended left its
+                    # idempotency keys behind); the new id may run again after a refusal.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+                    if sale_id == got.workflow_id
+                    else WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    # A sale runs to its end even if this replay is cut off: never half a sale.
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    search_attributes=search_attributes(
+                        store=batch.location_code,
+                        till=req.till_code,
+                        channel="store",
+                        order=sale_id,
+                    ),
                 )
-        except WorkflowAlreadyStartedError:
-            pass  # another upload (or the till's online attempt) runs or ran it: the database tells
-        except ChildWorkflowError as err:
-            failure = failure_message(err)
-        return await self._record(batch, entry, got, failure)
+                result: SaleResult = await child
+                if result.status != "completed":
+                    failure = (
+                        "; ".join(getattr(result, "declines", ()) or ())
+                        or f"the sale ended {result.status}"
+                    )
+            except WorkflowAlreadyStartedError:
+                continue  # started meanwhile (another upload, the till's attempt): look again
+            except ChildWorkflowError as err:
+                failure = failure_message(err)
+            return await self._record(batch, entry, got, failure)
+        return await self._record(batch, entry, got, "")  # still contended: the next upload tries
+
+    async def _sale_id(self, req: ReplayRequest, got: ReceivedEntry) -> tuple[str, str]:
+        """The id to apply the entry under, once any earlier run under its own id is settled: its
+        own when nothing ran; a new one when that run ended without a sale (abandoned, failed,
+        terminated: it may have left stock and payment rows under its id). ("", "") when a run
+        recorded the sale already; ("", why) to flag the entry when one is still running after
+        the wait."""
+        found = await self._settled(req, got.workflow_id)
+        looked_at = got.workflow_id
+        if found.state == "none":
+            return got.workflow_id, ""
+        if found.state == "ended":
+            looked_at = replacement_workflow_id(got.workflow_id)
+            found = await self._settled(req, looked_at)
+            if found.state in ("none", "ended"):
+                return looked_at, ""
+        if found.state == "completed":
+            return "", ""
+        minutes = max(1, round(req.running_wait_s / 60))
+        return "", (
+            f"Not applied: the sale {looked_at} is still running at the central system "
+            f"({found.detail or 'running'}) after {minutes} min; a manager decides."
+        )
+
+    async def _settled(self, req: ReplayRequest, workflow_id: str) -> AttemptFound:
+        """The earlier run under this id once it no longer runs, or as it is when the wait is
+        over."""
+        until = workflow.now() + timedelta(seconds=req.running_wait_s)
+        pause = 1.0
+        while True:
+            found: AttemptFound = await workflow.execute_local_activity_method(
+                ReplayActivities.online_attempt, AttemptCheck(workflow_id=workflow_id), **ATTEMPT
+            )
+            left = (until - workflow.now()).total_seconds()
+            if found.state != "running" or left <= 0:
+                return found
+            await workflow.sleep(min(pause, left))
+            pause = min(pause * 2, 30.0)
 
     async def _tenders(
         self, req: ReplayRequest, batch: ReceivedBatch, entry: JournalEntry, got: ReceivedEntry
     ) -> tuple[TenderIn, ...]:
         """Cash as it was handed over; stored cards captured first, declines turned into collection
-        tasks."""
+        tasks. Every card is checked against the provider's payment before any is captured."""
+
+        def card(n: int, t: JournalTender, *, verify_only: bool) -> CardCapture:
+            return CardCapture(
+                sale_workflow_id=got.workflow_id,
+                number=n,
+                till_code=req.till_code,
+                till_id=batch.till_id,
+                location_id=batch.location_id,
+                client_sale_id=entry.client_sale_id,
+                amount=t.amount,
+                currency=batch.currency,
+                reference=t.reference,
+                brand=t.brand,
+                last4=t.last4,
+                sold_at=entry.sold_at,
+                lines=entry.lines,
+                total=entry.total,
+                verify_only=verify_only,
+            )
+
+        cards = [(n, t) for n, t in enumerate(entry.tenders, start=1) if t.kind == "card"]
+        if len(cards) > 1:  # one card alone is checked by its capture, before it captures
+            for n, t in cards:
+                await workflow.execute_activity_method(
+                    ReplayActivities.capture_card, card(n, t, verify_only=True), **CAPTURE
+                )
         out = []
         for n, t in enumerate(entry.tenders, start=1):
             if t.kind != "card":
                 out.append(TenderIn(kind=t.kind, amount=t.tendered or t.amount))
                 continue
             captured: CardCaptured = await workflow.execute_activity_method(
-                ReplayActivities.capture_card,
-                CardCapture(
-                    sale_workflow_id=got.workflow_id,
-                    number=n,
-                    till_code=req.till_code,
-                    till_id=batch.till_id,
-                    location_id=batch.location_id,
-                    client_sale_id=entry.client_sale_id,
-                    amount=t.amount,
-                    currency=batch.currency,
-                    reference=t.reference,
-                    brand=t.brand,
-                    last4=t.last4,
-                    sold_at=entry.sold_at,
-                    lines=entry.lines,
-                    total=entry.total,
-                ),
-                **CAPTURE,
+                ReplayActivities.capture_card, card(n, t, verify_only=False), **CAPTURE
             )
             # Recording a captured (or declined-and-owed) offline card is the payment engineer's
             # part of Sale: the reference tells it the money was settled outside the card reader.

@@ -11,11 +11,11 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api import idempotency
+from api import idempotency, ratelimit
 from api.deps import ClientDep, DbDep, IdempotencyKey, SettingsDep
 from api.errors import ApiError, error_responses
 from api.online import checkout_order, describe, open_cart, steer_cart
@@ -41,7 +41,13 @@ from domain.errors import InvalidRequest, NotFound
 from domain.online_orders import ExternalLine, ExternalOrder
 from tillflow.settings import Settings
 
-router = APIRouter(prefix="/storefront", tags=["storefront"])
+# Every call is rate limited per storefront key and per address (429 with Retry-After).
+router = APIRouter(
+    prefix="/storefront",
+    tags=["storefront"],
+    dependencies=[ratelimit.STOREFRONT],
+    responses=ratelimit.RATE_LIMITED,
+)
 CartId = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -121,8 +127,36 @@ def _codes(db: Database, ids: list[int | None]) -> dict[int, str]:
         return availability.location_codes(s, [i for i in ids if i is not None])
 
 
+# The shopper session open carts are capped by: the storefront's own session id in this header (a
+# storefront that calls us from its server must send it, or all its shoppers share one address),
+# else the caller's address. Only a hash of it is kept, scoped to the web store.
+SHOPPER_HEADER = "X-Shopper-Session"
+ShopperSession = Annotated[
+    str | None,
+    Header(
+        alias=SHOPPER_HEADER,
+        max_length=200,
+        description="the shopper's session id on the storefront; caps open carts per shopper "
+        "(without it, the caller's address stands for the shopper)",
+    ),
+]
+
+
+def shopper_of(store: webstores.StoreConfig, session: str | None, request: Request) -> str:
+    """A hash naming the shopper (session, else address) within this web store; never the raw
+    value."""
+    who = f"session:{session.strip()}" if session and session.strip() else None
+    who = who or f"address:{ratelimit.address_of(request)}"
+    return hashlib.sha256(f"{store.code}\n{who}".encode()).hexdigest()[:32]
+
+
 def _cart_request(
-    db: Database, store: webstores.StoreConfig, cart_id: str, pickup: str | None, settings: Settings
+    db: Database,
+    store: webstores.StoreConfig,
+    cart_id: str,
+    pickup: str | None,
+    settings: Settings,
+    shopper: str = "",
 ) -> CartRequest:
     pickup_id = None
     if pickup:
@@ -137,6 +171,12 @@ def _cart_request(
         location_ids=store.location_ids,
         pickup_location_id=pickup_id,
         ttl_s=settings.cart_ttl_minutes * 60,
+        max_lifetime_s=settings.cart_max_lifetime_minutes * 60,
+        max_lines=settings.cart_max_lines,
+        max_line_units=settings.cart_max_line_units,
+        max_open_per_store=settings.cart_max_open_per_store,
+        max_open_per_shopper=settings.cart_max_open_per_shopper,
+        shopper=shopper,
     )
 
 
@@ -169,14 +209,20 @@ async def create_cart(
     db: DbDep,
     client: ClientDep,
     settings: SettingsDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
+    shopper_session: ShopperSession = None,
 ) -> Any:
     """A new cart (pickup store optional); lines are held for `TILLFLOW_CART_TTL_MINUTES` after each
-    change."""
+    change, never longer than `TILLFLOW_CART_MAX_LIFETIME_MINUTES` after the cart opened.
+
+    429 `limit_reached` when this shopper (`X-Shopper-Session`, else the caller's address) or the
+    web store has as many open carts as allowed."""
+    shopper = shopper_of(store, shopper_session, request)
 
     async def run() -> dict[str, Any]:
         req = await run_in_threadpool(
-            _cart_request, db, store, uuid.uuid4().hex, body.pickup_location, settings
+            _cart_request, db, store, uuid.uuid4().hex, body.pickup_location, settings, shopper
         )
         state = await open_cart(client, req, settings.web_task_queue)
         return _cart_out(state, await run_in_threadpool(_codes, db, [req.pickup_location_id]))
@@ -215,7 +261,7 @@ async def _change(
     view = await run_in_threadpool(_own_cart, db, store, cart_id)
 
     async def run() -> dict[str, Any]:
-        state = await steer_cart(client, cart_id, change)
+        state = await steer_cart(client, store.code, cart_id, change)
         return _cart_out(state, await run_in_threadpool(_codes, db, [view.pickup_location_id]))
 
     return await _idempotent(db, f"storefront:{store.code}:cart:{cart_id}", key, request, 200, run)
@@ -327,7 +373,7 @@ async def checkout(
     view = await run_in_threadpool(_own_cart, db, store, cart_id)
 
     async def run() -> dict[str, Any]:
-        state = await steer_cart(client, cart_id, None)
+        state = await steer_cart(client, store.code, cart_id, None)
         codes = await run_in_threadpool(_codes, db, [view.pickup_location_id])
         order = ExternalOrder(
             external_id=cart_id,

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ClientDep, DbDep, PrincipalDep
+from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.online import signal_retry
 from api.routes.storefront import key_hash
-from api.schemas_webstore import ExceptionOut, StoreLocationIn, WebStoreIn, WebStoreOut
+from api.routes.webstore_webhooks import forget_store
+from api.schemas_webstore import (
+    ExceptionOut,
+    RotateIn,
+    RotateOut,
+    StoreLocationIn,
+    WebStoreIn,
+    WebStoreOut,
+)
 from db.repositories import availability, bookkeeping, order_exceptions, webstores
 from db.repositories.users import Principal
 from domain.errors import Conflict, InvalidRequest, NotFound
@@ -113,6 +123,46 @@ def add_store(
     return _out(store, str(request.base_url).rstrip("/"), key)
 
 
+@router.post(
+    "/{code}/rotate", response_model=RotateOut, responses=error_responses(401, 403, 404, 422)
+)
+def rotate(
+    code: Code, body: RotateIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep
+) -> RotateOut:
+    """Replace the storefront key and / or the webhook secret without downtime: the previous
+    ones stay valid for `overlap_hours` (default TILLFLOW_SECRET_ROTATION_HOURS), so the web store
+    or storefront can switch over in its own time. The new storefront key is shown once."""
+    _admin(principal)
+    if not body.storefront_key and body.webhook_secret is None:
+        raise InvalidRequest("Say what to rotate: storefront_key and / or webhook_secret.")
+    hours = settings.secret_rotation_hours if body.overlap_hours is None else body.overlap_hours
+    until = datetime.now(UTC) + timedelta(hours=hours)
+    key = f"sfk_{secrets.token_urlsafe(24)}" if body.storefront_key else None
+    with db.unit_of_work() as s:
+        store = webstores.rotate_secrets(
+            s,
+            code,
+            storefront_key_hash=key_hash(key) if key else None,
+            webhook_secret=body.webhook_secret,
+            previous_valid_until=until,
+        )
+        if store is None:
+            raise NotFound(f"There is no web store {code}.")
+        forget_store(code)
+        bookkeeping.audit(
+            s,
+            action="webstore.rotate",
+            subject=f"webstore:{code}",
+            actor_user_id=principal.user_id,
+            detail={
+                "storefront_key": bool(key),
+                "webhook_secret": body.webhook_secret is not None,
+                "previous_valid_until": until.isoformat(),
+            },
+        )
+    return RotateOut(code=code, storefront_key=key, previous_valid_until=until)
+
+
 @router.get("", response_model=list[WebStoreOut], responses=error_responses(401, 403))
 def list_stores(principal: PrincipalDep, db: DbDep, request: Request) -> list[WebStoreOut]:
     """Every connection (secrets are never shown)."""
@@ -181,20 +231,30 @@ def exceptions(
     responses=error_responses(401, 403, 404, 409),
 )
 async def retry(
-    exception_id: Annotated[int, Path(ge=1)], principal: PrincipalDep, db: DbDep, client: ClientDep
+    exception_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # order_exceptions.id is a BIGINT
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
 ) -> Any:
-    """After fixing the cause (catalogue, stock): mark it resolved and let the order map and route
-    again."""
+    """After fixing the cause (catalogue, stock): let the order map and route again, and mark the
+    entry resolved; when the order cannot be told (it has ended: 409), the entry stays open."""
     if principal.role not in EXCEPTION_ROLES:
         raise ApiError(
             403, "forbidden", f"A {principal.role} cannot act on the order exception queue."
         )
 
-    def resolve() -> order_exceptions.ExceptionView:
+    def retry_and_resolve() -> order_exceptions.ExceptionView:
+        # All or nothing: the row stays locked while the order is signalled, and it is marked
+        # resolved only once the signal is in; a refused or failed signal rolls everything back.
         with db.unit_of_work() as s:
-            found = order_exceptions.resolve(s, exception_id)
+            found = order_exceptions.locked(s, exception_id)
             if found is None:
                 raise NotFound(f"There is no exception {exception_id}.")
+            if found.status != "open":
+                raise Conflict(f"Exception {exception_id} is resolved already.")
+            if not from_thread.run(signal_retry, client, found.workflow_id):
+                raise Conflict("That order has ended; it cannot be retried.")
+            order_exceptions.resolve(s, exception_id)
             bookkeeping.audit(
                 s,
                 action="webstore.exception_retry",
@@ -204,7 +264,5 @@ async def retry(
             )
             return found
 
-    found = await run_in_threadpool(resolve)
-    if not await signal_retry(client, found.workflow_id):
-        raise Conflict("That order has ended; it cannot be retried.")
+    found = await run_in_threadpool(retry_and_resolve)
     return {"retried": True, "workflow_id": found.workflow_id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ def open_cart(
     store_id: int,
     pickup_location_id: int | None,
     expires_at: datetime,
+    shopper: str = "",
 ) -> None:
     """Create the cart once (a retry finds it)."""
     session.execute(
@@ -49,9 +50,31 @@ def open_cart(
             status="open",
             pickup_location_id=pickup_location_id,
             expires_at=expires_at,
+            shopper=shopper,
         )
         .on_conflict_do_nothing(index_elements=["id"])
     )
+
+
+def lock_opening(session: Session, store_id: int) -> None:
+    """Open this web store's carts one at a time until the transaction ends, so a count of its
+    open carts and the insert that follows it are never overtaken (a cap holds under a burst)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('carts.open'), :store)"), {"store": store_id}
+    )
+
+
+def open_count(session: Session, store_id: int, shopper: str | None = None) -> int:
+    """Carts of this web store (of this shopper, when given) that are open and not past their
+    expiry."""
+    q = (
+        select(func.count())
+        .select_from(Cart)
+        .where(Cart.store_id == store_id, Cart.status == "open", Cart.expires_at > func.now())
+    )
+    if shopper is not None:
+        q = q.where(Cart.shopper == shopper)
+    return int(session.scalar(q) or 0)
 
 
 def cart(session: Session, cart_id: str, *, lock: bool = False) -> CartView | None:

@@ -70,6 +70,13 @@ def resolve_for_order(session: Session, workflow_id: str) -> int:
     )
 
 
+def locked(session: Session, exception_id: int) -> ExceptionView | None:
+    """The entry, its row locked until the transaction ends: the order's own re-raise of it (an
+    upsert) waits, so a retry that fails again re-opens it after this transaction, never before."""
+    row = session.get(OrderException, exception_id, with_for_update=True)
+    return _view(row) if row is not None else None
+
+
 def resolve(session: Session, exception_id: int) -> ExceptionView | None:
     row = session.get(OrderException, exception_id, with_for_update=True)
     if row is None:

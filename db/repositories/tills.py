@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from db.models import Location, StockMovement, Till
+from db.models import ApiToken, Location, Payment, StockMovement, Till, User, UserLocation
 from db.models_tills import CollectionTask, OfflineCardPolicy, OfflineJournalEntry, StockVariance
 from domain import offline
 
@@ -77,6 +77,126 @@ def set_offline_card_policy(
     )
 
 
+# ---- what the central side knows of a till's offline window --------------------------------
+
+
+@dataclass(frozen=True)
+class TillWindow:
+    last_contact_at: datetime | None  # its last authenticated call
+    offline_from: datetime | None  # its last call before its latest silence (or first call)
+    snapshot_at: datetime | None  # when it last downloaded its offline catalogue
+
+
+def till_window(session: Session, till_id: int) -> TillWindow:
+    row = session.execute(
+        select(Till.last_contact_at, Till.offline_from, Till.snapshot_at).where(Till.id == till_id)
+    ).one()
+    return TillWindow(*row)
+
+
+def record_contact(session: Session, till_id: int, now: datetime) -> None:
+    """Note an authenticated call of the till (at most every `CONTACT_RESOLUTION`).
+
+    After a silence longer than `CONTACT_SILENCE` the till may have sold offline meanwhile: its
+    offline window then starts at the call before the silence. A till seen for the first time
+    sold nothing offline before now."""
+    previous = Till.last_contact_at
+    session.execute(
+        update(Till)
+        .where(
+            Till.id == till_id,
+            previous.is_(None) | (previous < now - offline.CONTACT_RESOLUTION),
+        )
+        .values(
+            offline_from=case(
+                (previous.is_(None), now),
+                (previous < now - offline.CONTACT_SILENCE, previous),
+                else_=Till.offline_from,
+            ),
+            last_contact_at=now,
+        )
+    )
+
+
+def record_snapshot(session: Session, till_id: int, at: datetime) -> None:
+    """The till was served its offline catalogue with the prices valid at `at`."""
+    session.execute(update(Till).where(Till.id == till_id).values(snapshot_at=at))
+
+
+def signed_in_at_till(
+    session: Session, user_id: int, till_id: int, since: datetime, until: datetime
+) -> bool:
+    """Whether the user signed in at this till (a token issued for it) between since and until."""
+    found = session.scalar(
+        select(ApiToken.id)
+        .where(
+            ApiToken.user_id == user_id,
+            ApiToken.till_id == till_id,
+            ApiToken.created_at >= since,
+            ApiToken.created_at <= until,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def is_manager_of(session: Session, user_id: int, location_id: int) -> bool:
+    found = session.scalar(
+        select(User.id)
+        .join(UserLocation, UserLocation.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active,
+            User.role == "manager",
+            UserLocation.location_id == location_id,
+        )
+    )
+    return found is not None
+
+
+def card_total(payload: dict[str, Any]) -> int:
+    """What a journal entry put on cards (its payload as uploaded)."""
+    return sum(
+        int(t.get("amount", 0)) for t in payload.get("tenders", ()) if t.get("kind") == "card"
+    )
+
+
+def cards_held_at(
+    session: Session, till_id: int, sold_at: datetime, client_sale_id: str
+) -> offline.StoredCards:
+    """The offline card payments the till held when it rang up this sale: every earlier sale of
+    the till that reached the central system only after this one was made."""
+    rows = session.execute(
+        select(OfflineJournalEntry.sold_at, OfflineJournalEntry.payload).where(
+            OfflineJournalEntry.till_id == till_id,
+            OfflineJournalEntry.received_at > sold_at,
+            OfflineJournalEntry.sold_at <= sold_at,
+            OfflineJournalEntry.client_sale_id != client_sale_id,
+        )
+    ).all()
+    held = [(at, card_total(payload)) for at, payload in rows]
+    held = [(at, amount) for at, amount in held if amount > 0]
+    if not held:
+        return offline.StoredCards()
+    return offline.StoredCards(
+        total=sum(amount for _, amount in held), first_stored_at=min(at for at, _ in held)
+    )
+
+
+def card_payment_elsewhere(session: Session, provider_ref: str, own: Sequence[str]) -> str | None:
+    """The workflow of a payment row outside `own` (the sale's ids) that used this card payment
+    (PaymentIntent), if any."""
+    return session.scalar(
+        select(Payment.workflow_id)
+        .where(
+            Payment.tender == "card",
+            Payment.provider_ref == provider_ref,
+            Payment.workflow_id.not_in(list(own)),
+        )
+        .limit(1)
+    )
+
+
 # ---- journal entries ---------------------------------------------------------------------
 
 
@@ -91,11 +211,12 @@ class NewJournalEntry:
 
 def receive_entries(
     session: Session, till_id: int, batch_id: str, entries: Sequence[NewJournalEntry]
-) -> None:
-    """Keep each uploaded entry once per (till, client sale id); a re-upload changes nothing."""
+) -> set[str]:
+    """Keep each uploaded entry once per (till, client sale id); a re-upload changes nothing.
+    Returns the client sale ids received for the first time."""
     if not entries:
-        return
-    session.execute(
+        return set()
+    new = session.scalars(
         insert(OfflineJournalEntry)
         .values(
             [
@@ -114,7 +235,9 @@ def receive_entries(
             ]
         )
         .on_conflict_do_nothing()
+        .returning(OfflineJournalEntry.client_sale_id)
     )
+    return set(new)
 
 
 def entries_for(

@@ -30,6 +30,7 @@ from domain.errors import (
     InsufficientBalance,
     InsufficientTender,
     InvalidRequest,
+    LimitReached,
     NotFound,
     OfflineRefused,
     OutOfStock,
@@ -55,6 +56,7 @@ def _samples() -> dict[str, DomainError]:
         "WrongItem": WrongItem("Too many: MUG-1."),
         "PickIncomplete": PickIncomplete("Nothing was scanned."),
         "TemporarilyUnavailable": TemporarilyUnavailable("The carrier did not answer."),
+        "LimitReached": LimitReached("You have 5 open carts; check one out first."),
         "Unroutable": Unroutable([Shortfall("MUG-1", 3, 1, "no_stock")]),
     }
 
