@@ -205,6 +205,33 @@ class WebStoreOut(BaseModel):
     storefront_key: str | None = Field(default=None, description="shown once, when issued")
 
 
+class RotateIn(BaseModel):
+    """Which secrets of a connection to replace; the replaced ones stay valid for a while."""
+
+    model_config = ConfigDict(extra="forbid")
+    storefront_key: bool = Field(default=False, description="issue a new storefront key")
+    webhook_secret: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=300,
+        pattern=r"^[\x21-\x7e]+$",
+        description="the web store's new webhook signing secret (value or secret:NAME)",
+    )
+    overlap_hours: int | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 14,
+        description="how long the previous key / secret stays valid; default "
+        "TILLFLOW_SECRET_ROTATION_HOURS",
+    )
+
+
+class RotateOut(BaseModel):
+    code: str
+    storefront_key: str | None = Field(default=None, description="the new key, shown once")
+    previous_valid_until: datetime
+
+
 class ExceptionOut(BaseModel):
     id: int
     workflow_id: str

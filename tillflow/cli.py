@@ -56,6 +56,10 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
         port=settings.api_port,
         log_config=None,
         access_log=False,
+        # Per-address rate limits need the client's address: trust X-Forwarded-For only from
+        # the TLS proxy.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

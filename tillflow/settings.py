@@ -264,6 +264,12 @@ class Settings(BaseSettings):
     stock_resync_minutes: int = Field(
         default=360, description="full stock resync to every web store this often"
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="addresses of the reverse proxies whose X-Forwarded-For the API trusts "
+        "(comma-separated; per-address rate limits and sign-in throttles use the client "
+        "address it names)",
+    )
     secret_rotation_hours: int = Field(
         default=24,
         ge=0,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,20 @@ class StoreConfig:
     pricing_location_id: int | None
     active: bool
     locations: tuple[StoreLocation, ...]
+    # The webhook secret before the last rotation, accepted until `previous_valid_until`.
+    webhook_secret_previous: str = ""
+    previous_valid_until: datetime | None = None
+
+    def webhook_secrets(self, now: datetime) -> tuple[str, ...]:
+        """The secrets a signed delivery may use now: the current one, and the previous one
+        during a rotation window."""
+        if (
+            self.webhook_secret_previous
+            and self.previous_valid_until
+            and now < self.previous_valid_until
+        ):
+            return (self.webhook_secret, self.webhook_secret_previous)
+        return (self.webhook_secret,)
 
     @property
     def location_ids(self) -> tuple[int, ...]:
@@ -96,6 +110,8 @@ def _config(session: Session, row: WebStore) -> StoreConfig:
         pricing_location_id=row.pricing_location_id,
         active=row.active,
         locations=tuple(StoreLocation(i, c, e) for i, c, e in locs),
+        webhook_secret_previous=row.webhook_secret_previous,
+        previous_valid_until=row.previous_valid_until,
     )
 
 
@@ -131,11 +147,46 @@ def store_by_id(session: Session, store_id: int) -> StoreConfig | None:
     return _config(session, row) if row else None
 
 
-def store_by_key_hash(session: Session, key_hash: str) -> StoreConfig | None:
+def store_by_key_hash(
+    session: Session, key_hash: str, now: datetime | None = None
+) -> StoreConfig | None:
+    """The active store with this storefront key (the previous key too, within its window)."""
+    at = now or datetime.now(UTC)
     row = session.scalar(
-        select(WebStore).where(WebStore.storefront_key_hash == key_hash, WebStore.active)
+        select(WebStore).where(
+            WebStore.active,
+            or_(
+                WebStore.storefront_key_hash == key_hash,
+                (WebStore.storefront_key_previous_hash == key_hash)
+                & (WebStore.previous_valid_until > at),
+            ),
+        )
     )
     return _config(session, row) if row else None
+
+
+def rotate_secrets(
+    session: Session,
+    code: str,
+    *,
+    storefront_key_hash: str | None,
+    webhook_secret: str | None,
+    previous_valid_until: datetime,
+) -> StoreConfig | None:
+    """Replace the storefront key and / or the webhook secret; the replaced ones stay valid until
+    `previous_valid_until` (a rotation without downtime). None when there is no such store."""
+    row = session.scalar(select(WebStore).where(WebStore.code == code).with_for_update())
+    if row is None:
+        return None
+    if storefront_key_hash is not None:
+        row.storefront_key_previous_hash = row.storefront_key_hash
+        row.storefront_key_hash = storefront_key_hash
+    if webhook_secret is not None:
+        row.webhook_secret_previous = row.webhook_secret
+        row.webhook_secret = webhook_secret
+    row.previous_valid_until = previous_valid_until
+    session.flush()
+    return _config(session, row)
 
 
 def stores(
