@@ -20,7 +20,7 @@ from contracts.returns import (
     ReturnRequest,
 )
 from db.models import Location, Order
-from db.repositories import balances, catalog, returns, stock
+from db.repositories import balances, catalog, customers, returns, stock
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.money import format_minor
@@ -53,6 +53,10 @@ class ReturnActivities:
                 raise NotFound(f"Till {req.till_code} does not exist.")
             if not req.lines:
                 raise InvalidRequest("Nothing to return: give at least one line.")
+            # Checked here, once: an unknown customer would otherwise fail the claim's insert
+            # (a foreign key) on every retry instead of being refused at once.
+            if req.customer_id is not None and not customers.exists(s, req.customer_id):
+                raise NotFound(f"There is no customer {req.customer_id}.")
             if req.sale_number:
                 return self._with_receipt(s, req, till)
             return self._without_receipt(s, req, till)
