@@ -4,45 +4,31 @@ staff hand-over's lock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from helpers.api import Clients, own_api
 from helpers.fulfilment import trail
 from helpers.webstore import barcode_of, eventually, new_product
 
 from db.session import Database
-
-Clients = Callable[[str], httpx.AsyncClient]
 
 
 @pytest.fixture
 async def curbside(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Clients]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """An API of its own on the time-skipping Temporal (its counters start at zero), with 4 wrong
     curbside codes per order and 6 per address; yields a maker of clients from an address."""
-    from api.app import create_app
-
-    settings = test_settings.model_copy(
-        update={
-            "rate_limit_curbside_order": "4/15 minutes",
-            "rate_limit_curbside_address": "6/hour",
-        }
-    )
-    app = create_app(
-        settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False
-    )
-    made: list[httpx.AsyncClient] = []
-
-    def at(address: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        made.append(httpx.AsyncClient(transport=transport, base_url="http://tillflow.test"))
-        return made[-1]
-
-    async with app.router.lifespan_context(app):
+    async with own_api(
+        test_settings,
+        db=db,
+        client=fulfilment_env.client,
+        gateway=gateway,
+        rate_limit_curbside_order="4/15 minutes",
+        rate_limit_curbside_address="6/hour",
+    ) as at:
         yield at
-        for client in made:
-            await client.aclose()
 
 
 async def ready_pickup(orders, fapi, db, finn) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]  # takes untyped fixture values

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
+
+import httpx
 
 
 async def till_login(
@@ -17,3 +21,34 @@ async def password_login(api: Any, username: str, password: str) -> dict[str, st
     response = await api.post("/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+Clients = Callable[[str], httpx.AsyncClient]
+
+
+@asynccontextmanager
+async def own_api(
+    settings: Any, *, db: Any, client: Any, gateway: Any, **overrides: Any
+) -> AsyncIterator[Clients]:
+    """An API of its own (its in-memory rate-limit counters start at zero) with these settings
+    overridden; yields a maker of clients, each calling from the given source address."""
+    from api.app import create_app
+
+    app = create_app(
+        settings.model_copy(update=overrides),
+        db=db,
+        client=client,
+        gateway=gateway,
+        run_worker=False,
+    )
+    made: list[httpx.AsyncClient] = []
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        made.append(httpx.AsyncClient(transport=transport, base_url="http://tillflow.test"))
+        return made[-1]
+
+    async with app.router.lifespan_context(app):
+        yield at
+        for c in made:
+            await c.aclose()

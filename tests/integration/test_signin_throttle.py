@@ -8,47 +8,25 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
+from helpers.api import Clients, own_api
 from sqlalchemy import select, text
 
 from api.auth import hash_secret
 from db.models import AuditEntry, Location, User, UserLocation
 from db.session import Database
 
-Clients = Callable[[str], httpx.AsyncClient]
 
-
-@asynccontextmanager
-async def serve(  # type: ignore[no-untyped-def]  # takes untyped fixture values
+def serve(  # type: ignore[no-untyped-def]  # takes untyped fixture values
     db: Database, temporal_client, test_settings, gateway, **settings: Any
-) -> AsyncIterator[Clients]:
-    """An API of its own (so its rate-limit counters start at zero) with these settings; yields
-    a maker of clients, each calling from the given source address."""
-    from api.app import create_app
-
-    app = create_app(
-        test_settings.model_copy(update=settings),
-        db=db,
-        client=temporal_client,
-        gateway=gateway,
-        run_worker=False,
-    )
-    made: list[httpx.AsyncClient] = []
-
-    def at(address: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        made.append(httpx.AsyncClient(transport=transport, base_url="http://tillflow.test"))
-        return made[-1]
-
-    async with app.router.lifespan_context(app):
-        yield at
-        for client in made:
-            await client.aclose()
+) -> AbstractAsyncContextManager[Clients]:
+    """An API of its own (so its counters start at zero) with these settings."""
+    return own_api(test_settings, db=db, client=temporal_client, gateway=gateway, **settings)
 
 
 # Failures are not throttled in these tests unless they say so: the lockout is what they test.
