@@ -20,6 +20,7 @@ from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import NotFound
 from domain.money import format_minor
+from domain.secrets import mask
 
 if TYPE_CHECKING:  # activities.sale imports this module
     from contracts.sale import PricedSale
@@ -101,8 +102,10 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         change_due=order.change_due,
         prices_include_tax=location.prices_include_tax if location else True,
         reprint=reprint,
+        # The code is printed in full on the sale's own receipt only: a reprint masks it.
         notes=tuple(
-            f"Gift card {code}: {format_minor(delta, order.currency)} loaded"
+            f"Gift card {mask(code) if reprint else code}: "
+            f"{format_minor(delta, order.currency)} loaded"
             for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
         ),
     )

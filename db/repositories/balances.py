@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db.models_payments import GiftCard, GiftCardEntry, StoreCreditAccount, StoreCreditEntry
 from domain.errors import Conflict, InsufficientBalance, NotFound
 from domain.money import format_minor
+from domain.secrets import mask
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
 
@@ -68,7 +69,7 @@ def gift_card(session: Session, code: str, *, lock: bool = False) -> GiftCard:
     q = select(GiftCard).where(GiftCard.code == code.strip().upper())
     card = session.scalar(q.with_for_update() if lock else q)
     if card is None:
-        raise NotFound(f"There is no gift card {code}.")
+        raise NotFound(f"There is no gift card {mask(code)}.")  # messages reach logs: masked
     return card
 
 
@@ -101,7 +102,7 @@ def post_gift_card(
 ) -> Posted:
     card = gift_card(session, code, lock=True)
     if card.status != "active" and delta < 0:
-        raise Conflict(f"Gift card {card.code} is {card.status}.")
+        raise Conflict(f"Gift card {mask(card.code)} is {card.status}.")
     return _post(
         session,
         card,
@@ -111,7 +112,7 @@ def post_gift_card(
         reason,
         reference,
         key,
-        f"Gift card {card.code}",
+        f"Gift card {mask(card.code)}",
     )
 
 

@@ -62,3 +62,46 @@ async def test_only_the_selling_tills_answer_shows_the_code(  # type: ignore[no-
     (tender,) = later.json()["tenders"]
     assert tender["kind"] == "gift_card" and tender["reference"] == mask(code)
     assert code not in later.text
+
+
+async def test_a_reprint_and_every_refusal_mask_the_code(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    api, cashier, db, temporal_client
+) -> None:
+    """The sale's own receipt carries the code; its reprint and error messages (which reach the
+    worker's logs) show only the masked code."""
+    from activities.receipts import receipt_of
+    from db.repositories import balances, orders
+    from domain.errors import Conflict, NotFound
+
+    body = {
+        "client_sale_id": cid(),
+        "gift_cards": [{"amount": 2500}],
+        "tenders": [{"kind": "cash", "amount": 2500}],
+    }
+    sold = await api.post("/tills/BER1/sales", headers=cashier, json=body)
+    assert sold.status_code == 200, sold.text
+    code = sold.json()["gift_cards"][0]["code"]
+    await temporal_client.get_workflow_handle(sold.json()["workflow_id"]).result()
+    with db.unit_of_work() as s:
+        order = orders.order_by_workflow(s, sold.json()["workflow_id"])
+        assert order is not None
+        first = receipt_of(s, order)
+        reprint = receipt_of(s, order, reprint=True)
+    assert any(code in n for n in first.notes)
+    assert not any(code in n for n in reprint.notes)
+    assert any(mask(code) in n for n in reprint.notes)
+
+    unknown = "QQQQ-QQQQ-QQQQ-QQ42"
+    with pytest.raises(NotFound) as missing, db.unit_of_work() as s:
+        balances.gift_card(s, unknown)
+    assert unknown not in missing.value.message and "QQ42" in missing.value.message
+    with db.unit_of_work() as s:
+        card = balances.gift_card(s, code)
+        card.status = "blocked"
+    try:
+        with pytest.raises(Conflict) as blocked, db.unit_of_work() as s:
+            balances.post_gift_card(s, code, delta=-100, reason="redeem", reference="t", key=cid())
+        assert code not in blocked.value.message
+    finally:
+        with db.unit_of_work() as s:
+            balances.gift_card(s, code).status = "active"
