@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -72,12 +72,35 @@ class TaxCategory(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+TAX_RATES_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # rates seeded without a history
+
+
 class LocationTaxRate(Base):
+    """A tax category's rate at a location over [valid_from, valid_to): a change closes the row
+    and opens a new one, so every sale can be taxed as of its time (offline replays are)."""
+
     __tablename__ = "location_tax_rates"
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
     tax_category_id: Mapped[int] = mapped_column(ForeignKey("tax_categories.id"), primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        primary_key=True,
+        default=TAX_RATES_SINCE,
+        server_default=text("'1970-01-01 00:00:00+00'"),
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # NULL: still open
     rate_bp: Mapped[int] = mapped_column(Integer)  # basis points: 2000 = 20 %
-    __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_range"),)
+    __table_args__ = (
+        CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_range"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
+        Index(
+            "uq_location_tax_rates_open",
+            "location_id",
+            "tax_category_id",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+    )
 
 
 class Till(Base):

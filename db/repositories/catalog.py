@@ -88,7 +88,8 @@ def _items_query(
         .outerjoin(
             LocationTaxRate,
             (LocationTaxRate.tax_category_id == TaxCategory.id)
-            & (LocationTaxRate.location_id == location_id),
+            & (LocationTaxRate.location_id == location_id)
+            & _valid_at(LocationTaxRate, at),
         )
         .outerjoin(
             own,
@@ -162,8 +163,50 @@ def all_items(session: Session, location_id: int, at: datetime | None = None) ->
 _TAX_RATES = (
     select(TaxCategory.code, LocationTaxRate.rate_bp)
     .join(LocationTaxRate, LocationTaxRate.tax_category_id == TaxCategory.id)
-    .where(LocationTaxRate.location_id == bindparam("location_id"))
+    .where(
+        LocationTaxRate.location_id == bindparam("location_id"),
+        _valid_at(LocationTaxRate, func.now()),
+    )
 )
+
+
+def change_tax_rate(
+    session: Session, location_id: int, tax_code: str, rate_bp: int, *, at: datetime | None = None
+) -> LocationTaxRate:
+    """Change a tax category's rate at a location from `at` on (default: now): the rate open
+    until then is closed at `at`, so earlier sales keep their rate. The caller commits."""
+    category_id = session.scalar(select(TaxCategory.id).where(TaxCategory.code == tax_code))
+    if category_id is None:
+        raise NotFound(f"There is no tax category {tax_code}.")
+    if not 0 <= rate_bp <= 10_000:
+        raise InvalidRequest("A tax rate is 0 to 10000 basis points (0 to 100 %).")
+    now = session.scalar(select(func.now()))
+    assert now is not None
+    at = now if at is None else at
+    if at < now:
+        raise InvalidRequest("A tax change starts now or later: past rates are never rewritten.")
+    current = session.scalar(
+        select(LocationTaxRate)
+        .where(
+            LocationTaxRate.location_id == location_id,
+            LocationTaxRate.tax_category_id == category_id,
+            LocationTaxRate.valid_to.is_(None),
+        )
+        .with_for_update()
+    )
+    if current is not None:
+        if current.rate_bp == rate_bp:
+            return current
+        if at <= current.valid_from:
+            raise InvalidRequest("A tax change must start after the current rate's start.")
+        current.valid_to = at
+        session.flush()
+    row = LocationTaxRate(
+        location_id=location_id, tax_category_id=category_id, rate_bp=rate_bp, valid_from=at
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def tax_rates(session: Session, location_id: int) -> dict[str, int]:

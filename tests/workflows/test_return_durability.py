@@ -13,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.refunds import RefundActivities
-from contracts.returns import ReturnLineIn, ReturnRequest, return_workflow_id
+from contracts.returns import ReturnLineIn, ReturnRequest, ReturnResult, return_workflow_id
 from db.repositories import customers, orders
 from domain.returns import ReturnPolicy
 from tillflow.payloads import DATA_CONVERTER
@@ -108,8 +108,8 @@ async def test_unanswered_approval_times_out_to_rejected(db, gateway) -> None:  
             )
             first = await start_return(env.client, queue, req)
             assert first.status == "awaiting_approval"
-            return_handle = env.client.get_workflow_handle_for(
-                ReturnWorkflow.run, return_workflow_id("BER", req.return_id)
+            return_handle = env.client.get_workflow_handle(
+                return_workflow_id("BER", req.return_id), result_type=ReturnResult
             )
             await env.sleep(timedelta(minutes=31))  # skipped, not waited: the test server's clock
             final = await return_handle.result()
