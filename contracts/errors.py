@@ -34,7 +34,6 @@ __all__ = [
     "encode_errors",
     "failure_message",
     "from_failure",
-    "is_business",
     "refusal",
     "timed_out",
     "to_failure",
@@ -119,11 +118,6 @@ def decode(exc: BaseException) -> DomainError:
     return from_failure(exc) or TemporarilyUnavailable(
         "The service did not answer as expected; please try again in a moment."
     )
-
-
-def is_business(exc: BaseException) -> bool:
-    """True when the failure is a business refusal (not an outage, timeout or bug)."""
-    return from_failure(exc) is not None
 
 
 def _encoding(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -380,8 +380,3 @@ async def signal_retry(client: Client, workflow_id: str) -> bool:
             return False
         raise
     return True
-
-
-async def signal_stock_taken(client: Client, taken: StockTaken) -> None:
-    """Tell an order that a till sold units it held (from outside a workflow)."""
-    await client.get_workflow_handle(taken.order_workflow_id).signal(STOCK_TAKEN_SIGNAL, taken)

@@ -12,7 +12,7 @@ SHOWN = 4  # characters left visible at most
 SEPARATORS = frozenset("- ")
 
 
-def mask(code: str) -> str:
+def mask(code: str, *, hidden: str = HIDDEN) -> str:
     """`ABCD-EFGH-JKLM-AB12` -> `••••-••••-••••-AB12`; separators stay where they are.
 
     At most the last 4 characters show, and never more than a quarter of them, so a short code
@@ -26,11 +26,6 @@ def mask(code: str) -> str:
         if c in SEPARATORS:
             out.append(c)
             continue
-        out.append(HIDDEN if seen < hide else c)
+        out.append(hidden if seen < hide else c)
         seen += 1
     return "".join(out)
-
-
-def is_masked(value: str) -> bool:
-    """True when the value went through `mask` (it holds the hiding character)."""
-    return HIDDEN in value

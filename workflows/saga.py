@@ -40,7 +40,6 @@ class Saga:
     """A stack of compensations; `compensate` runs them newest first, each exactly once."""
 
     _steps: list[_Step] = field(default_factory=list)
-    compensated: bool = False
 
     def push(
         self, activity: Callable[..., Any], arg: Any, *, local: bool = False, **options: Any
@@ -51,11 +50,6 @@ class Saga:
     def __bool__(self) -> bool:
         return bool(self._steps)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The compensations pushed so far, oldest first (for status queries and tests)."""
-        return tuple(getattr(s.activity, "__name__", str(s.activity)) for s in self._steps)
-
     @staticmethod
     def _start(step: _Step) -> asyncio.Future[Any]:
         if step.local:
@@ -64,7 +58,6 @@ class Saga:
 
     async def compensate(self) -> None:
         """Undo every pushed step in reverse; a cancellation of the workflow does not stop it."""
-        self.compensated = bool(self._steps)
         while self._steps:
             step = self._steps.pop()
             # Shielded: a second cancellation request must not leave stock or money half-undone.

@@ -12,6 +12,7 @@ from api.errors import ApiError, error_responses
 from api.schemas import BalanceOut
 from db.repositories import balances
 from db.repositories.users import Principal
+from domain.secrets import mask
 
 router = APIRouter(tags=["balances"])
 BALANCE_ROLES = frozenset({"cashier", "manager", "finance", "admin"})
@@ -30,11 +31,6 @@ GiftCardCode = Annotated[
 def _printed(code: str) -> str:
     raw = code.replace("-", "").upper()
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-
-
-def _masked(code: str) -> str:
-    """Only the last four: the code is spendable by whoever holds it."""
-    return f"****-****-****-{code[-4:]}"
 
 
 def _may_read(principal: Principal) -> None:
@@ -57,7 +53,7 @@ def gift_card_balance(code: GiftCardCode, principal: PrincipalDep, db: DbDep) ->
     with db.unit_of_work() as s:
         card = balances.gift_card(s, _printed(code))
         return BalanceOut(
-            code=_masked(card.code),
+            code=mask(card.code, hidden="*"),  # the code is spendable by whoever holds it
             currency=card.currency,
             balance=card.balance,
             status=card.status,
