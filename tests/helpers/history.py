@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 
 
 def activity_types(history: WorkflowHistory) -> list[str]:
@@ -21,3 +22,14 @@ def activity_types(history: WorkflowHistory) -> list[str]:
         elif event.HasField("activity_task_scheduled_event_attributes"):
             out.append(event.activity_task_scheduled_event_attributes.activity_type.name)
     return out
+
+
+async def is_running(client: Client, workflow_id: str) -> bool:
+    """True once `workflow_id` has started and is still running (False before it exists)."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.status == WorkflowExecutionStatus.RUNNING

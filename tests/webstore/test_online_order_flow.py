@@ -22,6 +22,7 @@ from helpers.webstore import (
 
 from contracts.fulfilment import FulfilmentResult
 from contracts.online import online_order_workflow_id
+from tests.helpers.history import is_running
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -32,13 +33,6 @@ def shop(db, fake_shopify):  # type: ignore[no-untyped-def]  # untyped pytest fi
     store = connect(db, "shopify", base_url=fake_shopify.url, access_token=fake_shopify.token)
     yield store
     disconnect(db, store.code)
-
-
-async def running_child(client, child_id: str) -> bool:  # type: ignore[no-untyped-def]  # takes untyped fixture values
-    try:
-        return (await client.get_workflow_handle(child_id).describe()).status.name == "RUNNING"
-    except Exception:  # noqa: BLE001 - not started yet
-        return False
 
 
 async def place(api, db, shop, fake_shopify, lines, **kw):  # type: ignore[no-untyped-def]  # takes untyped fixture values
@@ -61,7 +55,7 @@ async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(  # type: 
 ) -> None:
     sku = new_product(db, {"BER": 1, "WH1": 2}, price=1500)
     _, wf = await place(api, db, shop, fake_shopify, [(sku, 1, "15.00")])
-    await eventually(lambda: running_child(temporal_client, f"ship:{wf}:BER"))
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:BER"))
     assert holds(db, "order", wf) == {("BER", sku): 1}
     # The customer in the Berlin store has the last unit in hand: the till sells it, and says so.
     sale = await api.post(
@@ -79,7 +73,7 @@ async def test_till_sale_of_a_held_unit_warns_and_the_order_resources(  # type: 
     # took it.
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 1})
     assert level(db, "BER", sku).reserved == 0 and level(db, "BER", sku).on_hand == 0
-    await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:WH1"))
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("BER", "WH1")
     await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
@@ -96,12 +90,12 @@ async def test_a_store_that_rejects_is_routed_around(  # type: ignore[no-untyped
 ) -> None:
     sku = new_product(db, {"BER": 2, "WH1": 2})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 2, "5.00")])
-    await eventually(lambda: running_child(temporal_client, f"ship:{wf}:BER"))
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:BER"))
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
         "finish", FulfilmentResult(status="rejected", message="both units damaged")
     )
     await eventually(lambda: holds(db, "order", wf) == {("WH1", sku): 2})
-    await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:WH1"))
     await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
         "finish",
         FulfilmentResult(status="shipped", tracking_number="00340434161094042557", carrier="DHL"),
@@ -119,7 +113,7 @@ async def test_uncollected_pickup_is_cancelled_released_refunded_and_shopify_tol
 ) -> None:
     sku = new_product(db, {"LIS": 1})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 1, "20.00")], pickup="LIS")
-    await eventually(lambda: running_child(temporal_client, f"bopis:{wf}:LIS"))
+    await eventually(lambda: is_running(temporal_client, f"bopis:{wf}:LIS"))
     assert holds(db, "order", wf) == {("LIS", sku): 1}
     await temporal_client.get_workflow_handle(f"bopis:{wf}:LIS").signal(
         "finish", FulfilmentResult(status="expired", message="not collected within 7 days")
@@ -137,7 +131,7 @@ async def test_web_store_cancels_while_a_store_is_picking(  # type: ignore[no-un
 ) -> None:
     sku = new_product(db, {"WH1": 3})
     order_id, wf = await place(api, db, shop, fake_shopify, [(sku, 3, "2.00")])
-    await eventually(lambda: running_child(temporal_client, f"ship:{wf}:WH1"))
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:WH1"))
     lines = [(sku, 3, "2.00")]
     await post_shopify(
         api,

@@ -42,6 +42,7 @@ from contracts.online import (
 from db.models import Payment, StockMovement
 from db.repositories import online_orders
 from domain.online_orders import ExternalLine, ExternalOrder
+from tests.helpers.history import is_running
 from tillflow.adapters import storefront_factory
 from tillflow.workers import sandbox_runner, webstore_activities
 from workflows.cart import CartWorkflow
@@ -94,7 +95,7 @@ async def test_storefront_order_failing_after_hold_and_authorization_voids_then_
     async with worker, children:
         answer = await _place_web_order(temporal_client, db, gateway, web, queue, sku, cart_id)
         # The warehouse ships; consuming its holds then fails for good.
-        await eventually(lambda: running(temporal_client, f"ship:{wf}:WH1"))
+        await eventually(lambda: is_running(temporal_client, f"ship:{wf}:WH1"))
         await temporal_client.get_workflow_handle(f"ship:{wf}:WH1").signal(
             "finish", FulfilmentResult(status="shipped", tracking_number="1Z999", carrier="UPS")
         )
@@ -180,13 +181,6 @@ async def _place_web_order(  # type: ignore[no-untyped-def]  # untyped pytest fi
     return answer
 
 
-async def running(client, workflow_id: str) -> bool:  # type: ignore[no-untyped-def]  # takes untyped fixture values
-    try:
-        return (await client.get_workflow_handle(workflow_id).describe()).status.name == "RUNNING"
-    except Exception:  # noqa: BLE001 - not started yet
-        return False
-
-
 @pytest.mark.usefixtures("web_worker")
 async def test_cancelled_cart_closes_and_releases_its_holds(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, db, temporal_client
@@ -261,7 +255,7 @@ async def test_an_order_cancelled_by_ops_voids_then_releases(  # type: ignore[no
     wf = online_order_workflow_id("web", cart_id)
     async with worker, children:
         answer = await _place_web_order(temporal_client, db, gateway, web, queue, sku, cart_id)
-        await eventually(lambda: running(temporal_client, f"ship:{wf}:WH1"))
+        await eventually(lambda: is_running(temporal_client, f"ship:{wf}:WH1"))
         handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as ended:

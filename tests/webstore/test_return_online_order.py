@@ -22,6 +22,7 @@ from sqlalchemy import select
 from contracts.fulfilment import FulfilmentResult
 from contracts.online import online_order_workflow_id
 from db.models import Order
+from tests.helpers.history import is_running
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -46,15 +47,7 @@ async def test_buy_online_return_in_store_refunds_through_shopify(  # type: igno
     assert r.status_code == 200, r.text
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
 
-    async def child_running() -> bool:
-        try:
-            return (
-                await temporal_client.get_workflow_handle(f"ship:{wf}:BER").describe()
-            ).status.name == "RUNNING"
-        except Exception:  # noqa: BLE001 - not started yet
-            return False
-
-    await eventually(child_running)
+    await eventually(lambda: is_running(temporal_client, f"ship:{wf}:BER"))
     await temporal_client.get_workflow_handle(f"ship:{wf}:BER").signal(
         "finish", FulfilmentResult(status="shipped", tracking_number="TRK9")
     )

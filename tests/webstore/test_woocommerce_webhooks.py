@@ -26,6 +26,7 @@ from contracts.fulfilment import FulfilmentResult
 from contracts.online import online_order_workflow_id
 from db.models_payments import WebhookEvent
 from integrations.webstore_signatures import sign
+from tests.helpers.history import is_running
 from workflows.online_order import OnlineOrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("web_worker")
@@ -144,9 +145,7 @@ async def test_unknown_sku_and_pickup_in_store(api, db, woo, manager, temporal_c
     pickup_wf = online_order_workflow_id("woocommerce", str(pickup_id), woo.code)
     await eventually(lambda: holds(db, "order", pickup_wf) == {("LIS", sku): 1})
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, pickup_wf)
-    await eventually(
-        lambda: temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").describe()
-    )
+    await eventually(lambda: is_running(temporal_client, f"bopis:{pickup_wf}:LIS"))
     await temporal_client.get_workflow_handle(f"bopis:{pickup_wf}:LIS").signal(
         "finish", FulfilmentResult(status="picked_up")
     )
