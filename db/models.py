@@ -61,8 +61,16 @@ class Location(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     country: Mapped[str | None] = mapped_column(String(2))
+    # Back office (migration 0014): pickup in store on/off, the safety stock a new SKU starts
+    # with here, and whether the location still trades (a closed one keeps its history).
+    pickup: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    safety_stock_default: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = _now()
-    __table_args__ = (CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),
+        CheckConstraint("safety_stock_default >= 0", name="safety_stock_default_positive"),
+    )
 
 
 class TaxCategory(Base):
@@ -114,6 +122,8 @@ class Till(Base):
     card_reader: Mapped[str] = mapped_column(
         String(100), default="simulated", server_default="simulated"
     )
+    # The till's barcode scanner as the till agent opens it ("" = keyboard wedge / none).
+    scanner: Mapped[str] = mapped_column(String(500), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # What the central side knows of the till's offline window (migration 0009): its last
     # authenticated call, its last call before the latest silence (an offline sale may be no
@@ -132,6 +142,11 @@ class User(Base):
     staff_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Extra rights beyond the role (migration 0014), e.g. "catalog" for a manager who edits the
+    # catalogue; admins have every right.
+    permissions: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _now()
     __table_args__ = (
@@ -187,7 +202,18 @@ class Product(Base):
     online_only: Mapped[bool] = mapped_column(Boolean, default=False)
     tracks_stock: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     serialized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: archived
+    # Back office (migration 0014).
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    lot_tracked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # What one unit costs us, in minor units of cost_currency (margin reports); NULL: unknown.
+    cost_price: Mapped[int | None] = mapped_column(BigInteger)
+    cost_currency: Mapped[str | None] = mapped_column(String(3))
+    # Bumped by every change of the product, its variants, barcodes or prices: the ETag.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Variant(Base):
@@ -218,6 +244,8 @@ class Price(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    # A web store's own price list (migration 0014); at most one of location / web store is set.
+    web_store_id: Mapped[int | None] = mapped_column(ForeignKey("web_stores.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     valid_from: Mapped[datetime] = mapped_column(
@@ -225,11 +253,12 @@ class Price(Base):
     )
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # NULL: still open
     __table_args__ = (
-        # One open row per variant and location (the default's location NULL counts as one).
+        # One open row per variant and price list (default: both NULL, counted as one).
         Index(
             "uq_prices_variant_id_location_id_open",
             "variant_id",
             "location_id",
+            "web_store_id",
             unique=True,
             postgresql_where=text("valid_to IS NULL"),
             postgresql_nulls_not_distinct=True,
@@ -239,6 +268,7 @@ class Price(Base):
         ),
         CheckConstraint("amount >= 0", name="amount_positive"),
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
+        CheckConstraint("location_id IS NULL OR web_store_id IS NULL", name="one_list"),
     )
 
 
@@ -254,6 +284,12 @@ class StockLevel(Base):
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     # Returned goods waiting for inspection: counted, never sellable, outside on_hand.
     quarantined: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # On its way here from another location (a Transfer): counted, not sellable, outside on_hand;
+    # the sum of this location's "in_transit" movements.
+    in_transit: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Reorder points (migration 0014): below min, order up to max; NULL: computed from velocity.
+    reorder_min: Mapped[int | None] = mapped_column(Integer)
+    reorder_max: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -268,7 +304,7 @@ class StockMovement(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     sku: Mapped[str] = mapped_column(ForeignKey("variants.sku"))
     delta: Mapped[int] = mapped_column(Integer)
-    # sellable (sums to on_hand) | quarantine (sums to quarantined)
+    # sellable (sums to on_hand) | quarantine (sums to quarantined) | in_transit (to in_transit)
     bucket: Mapped[str] = mapped_column(String(16), default="sellable", server_default="sellable")
     reason: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(200), default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import db.models_catalog  # noqa: F401,E402  the catalogue outbox
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 import db.models_payments  # noqa: F401,E402
 import db.models_returns  # noqa: F401,E402

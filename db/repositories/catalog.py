@@ -99,6 +99,7 @@ def _items_query(
             default,
             (default.variant_id == Variant.id)
             & default.location_id.is_(None)
+            & default.web_store_id.is_(None)
             & _valid_at(default, at),
         )
         .where(Variant.active, Product.active)
@@ -290,7 +291,11 @@ def change_price(
     at = now if at is None else at
     if at < now:
         raise InvalidRequest("A price change starts now or later: past prices are never rewritten.")
-    where = Price.location_id.is_(None) if location_id is None else Price.location_id == location_id
+    where = (
+        (Price.location_id.is_(None) & Price.web_store_id.is_(None))
+        if location_id is None
+        else Price.location_id == location_id
+    )
     current = session.scalar(
         select(Price)
         .where(Price.variant_id == variant_id, where, Price.valid_to.is_(None))
@@ -328,7 +333,8 @@ def price_spans(
         .join(Variant, Variant.id == Price.variant_id)
         .where(
             Variant.sku == sku,
-            (Price.location_id == location_id) | Price.location_id.is_(None),
+            (Price.location_id == location_id)
+            | (Price.location_id.is_(None) & Price.web_store_id.is_(None)),
             Price.valid_from <= end,
             Price.valid_to.is_(None) | (Price.valid_to > start),
         )

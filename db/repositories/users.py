@@ -23,6 +23,11 @@ class Principal:
     role: str
     location_ids: frozenset[int]
     till_id: int | None
+    permissions: frozenset[str] = frozenset()  # extra rights beyond the role, e.g. "catalog"
+
+    def may(self, permission: str) -> bool:
+        """An admin may do everything; anyone else what their permissions list."""
+        return self.role == "admin" or permission in self.permissions
 
 
 def user_by_staff_code(session: Session, staff_code: str) -> User | None:
@@ -61,6 +66,7 @@ _PRINCIPAL = (
             .scalar_subquery()
         ),
         ApiToken.till_id,
+        User.permissions,
     )
     .join(User, User.id == ApiToken.user_id)
     .where(
@@ -76,8 +82,10 @@ def principal_for_token(session: Session, token_hash: str, now: datetime) -> Pri
     row = core(session).execute(_PRINCIPAL, {"token_hash": token_hash, "now": now}).first()
     if row is None:
         return None
-    user_id, username, display, role, locations, till_id = row
-    return Principal(user_id, username, display, role, frozenset(locations), till_id)
+    user_id, username, display, role, locations, till_id, permissions = row
+    return Principal(
+        user_id, username, display, role, frozenset(locations), till_id, frozenset(permissions)
+    )
 
 
 # The caller and the till of a till request in one round trip (every sale asks both).
@@ -96,9 +104,12 @@ def principal_at_till(
     )
     if row is None:
         return None
-    user_id, username, display, role, locations, till_id = row[:6]
-    till = catalog.TillView(*row[6:]) if row[6] is not None else None
-    return Principal(user_id, username, display, role, frozenset(locations), till_id), till
+    user_id, username, display, role, locations, till_id, permissions = row[:7]
+    till = catalog.TillView(*row[7:]) if row[7] is not None else None
+    principal = Principal(
+        user_id, username, display, role, frozenset(locations), till_id, frozenset(permissions)
+    )
+    return principal, till
 
 
 def revoke_token(session: Session, token_hash: str, now: datetime) -> None:
