@@ -107,3 +107,18 @@ class TemporarilyUnavailable(DomainError):
     code = "temporarily_unavailable"
     http_status = 503
     retry_after_s: ClassVar[int] = 1
+
+
+# ---- catalogue (issue 14) ----
+
+
+# ---- catalogue sync (issue 14) ----
+
+
+# ---- stores, tills and staff (issue 14) ----
+
+
+# ---- stock operations (issue 14) ----
+
+
+# ---- transfers and counts (issue 14) ----

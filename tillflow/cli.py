@@ -11,7 +11,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from tillflow import logs
+from tillflow import admin_cli, catalog_cli, logs
 from tillflow.runtime import freeze_startup_objects, run_loop
 from tillflow.settings import Settings, get_settings
 
@@ -271,6 +271,8 @@ def parser() -> argparse.ArgumentParser:
     conf.add_argument("--printer", help="printer URL stored for the till")
     sub.add_parser("seed", help="migrate and seed the demo retailer (once)")
     sub.add_parser("migrate", help="apply database migrations")
+    catalog_cli.add_parsers(sub)  # tillflow catalog import | export
+    admin_cli.add_parsers(sub)  # tillflow admin create
     return p
 
 
@@ -283,6 +285,8 @@ COMMANDS = {
     "seed": cmd_seed,
     "migrate": cmd_migrate,
     "configure-till": cmd_configure_till,
+    **catalog_cli.COMMANDS,
+    **admin_cli.COMMANDS,
 }
 
 

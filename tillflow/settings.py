@@ -363,6 +363,18 @@ class Settings(BaseSettings):
         default=256 * 1024, ge=1024, description="largest request body of every other route"
     )
 
+    # ---- catalogue (issue 14) ----
+
+    # ---- catalogue sync (issue 14) ----
+
+    # ---- stores, tills and staff (issue 14) ----
+
+    # ---- stock operations (issue 14) ----
+
+    # ---- transfers and counts (issue 14) ----
+
+    # ---- back-office pages (issue 14) ----
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
