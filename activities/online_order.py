@@ -6,10 +6,12 @@ target (not added to), ledger rows and exception entries carry unique keys.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from contracts.common import FULFILMENT_TASK_QUEUE
+from contracts.common import CENTRAL_TASK_QUEUE, FULFILMENT_TASK_QUEUE
 from contracts.errors import encode_errors
 from contracts.online import (
     Accepted,
@@ -26,8 +28,11 @@ from contracts.online import (
     ResourceRequest,
     Routed,
     RouteRequest,
+    ShipToStorePlan,
     StatusRequest,
+    TransferLink,
 )
+from contracts.transfer import CancelIn, cancel_transfer, transfer_workflow_id
 from db.location_pricing import price_at_location
 from db.repositories import (
     availability,
@@ -36,12 +41,13 @@ from db.repositories import (
     order_exceptions,
     orders,
     reservations,
+    transfers,
     webstores,
 )
 from db.repositories.reservations import CART, ORDER, OutOfStock
 from db.session import Database
 from domain import routing
-from domain.errors import DomainError
+from domain.errors import Conflict, DomainError
 from domain.online_orders import ExternalLine
 
 
@@ -49,9 +55,15 @@ from domain.online_orders import ExternalLine
 class OnlineOrderActivities:
     """Mapping, routing, reservations and the order record of online orders."""
 
-    def __init__(self, db: Database, fulfilment_queue: str = FULFILMENT_TASK_QUEUE) -> None:
+    def __init__(
+        self,
+        db: Database,
+        fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
+        transfer_queue: str = CENTRAL_TASK_QUEUE,
+    ) -> None:
         self.db = db
         self.fulfilment_queue = fulfilment_queue
+        self.transfer_queue = transfer_queue
 
     @activity.defn(name="online.accept")
     def accept(self, req: AcceptRequest) -> Accepted:
@@ -112,6 +124,7 @@ class OnlineOrderActivities:
                     pickup_location_id=pickup_id,
                     problems=tuple(p[2] for p in problems),
                     fulfilment_queue=self.fulfilment_queue,
+                    transfer_queue=self.transfer_queue,
                 )
             lines = self._price(
                 s,
@@ -120,6 +133,7 @@ class OnlineOrderActivities:
                 or pickup_id
                 or (store.location_ids[0] if store.location_ids else None),
                 mapped,
+                store.id,
             )
             number = online_orders.record(
                 s,
@@ -169,6 +183,7 @@ class OnlineOrderActivities:
             location_ids=store.location_ids,
             pickup_location_id=pickup_id,
             fulfilment_queue=self.fulfilment_queue,
+            transfer_queue=self.transfer_queue,
         )
 
     def _price(
@@ -177,6 +192,7 @@ class OnlineOrderActivities:
         r: OnlineOrderRequest,
         location_id: int | None,
         mapped: dict[str, str],
+        web_store_id: int | None = None,
     ) -> tuple[MappedLine, ...]:
         o = r.order
         if r.source == "web" or any(ln.unit_price == 0 for ln in o.lines):
@@ -184,8 +200,12 @@ class OnlineOrderActivities:
                 raise DomainError(
                     f"Web store {r.store_code} has no location to price its orders at."
                 )
+            # The web store's own price list wins, then the location's, then the default.
             quote = price_at_location(
-                s, location_id, [(mapped[ln.sku], ln.quantity) for ln in o.lines]
+                s,
+                location_id,
+                [(mapped[ln.sku], ln.quantity) for ln in o.lines],
+                web_store_id=web_store_id,
             )
             return tuple(
                 MappedLine(
@@ -241,6 +261,67 @@ class OnlineOrderActivities:
                 for a in plan.allocations
             ),
         )
+
+    @activity.defn(name="online.plan_ship_to_store")
+    def plan_ship_to_store(self, req: RouteRequest) -> ShipToStorePlan:
+        """A pickup its store cannot fill: hold what the store has and name one location (any of
+        ours, not only the web store's) that sends the rest by transfer."""
+        assert req.pickup_location_id is not None
+        skus = sorted({ln.sku for ln in req.lines})
+        with self.db.unit_of_work() as s:
+            sites = availability.sites(s, skus, None)
+            flags = availability.product_flags(s, skus)
+            held = reservations.holds(s, kind=ORDER, reference=req.workflow_id)
+            if req.cart_id:
+                held += reservations.holds(s, kind=CART, reference=req.cart_id)
+        sites = [_plus(site, held) for site in sites]
+        codes = {site.location_id: site.code for site in sites}
+        plan = routing.ship_to_store(
+            [routing.Need(ln.sku, ln.quantity) for ln in req.lines],
+            sites,
+            flags,
+            req.pickup_location_id,
+        )
+        if plan is None:
+            return ShipToStorePlan(ok=False)
+        here = req.pickup_location_id
+        return ShipToStorePlan(
+            ok=True,
+            held=tuple(
+                PlacedLine(
+                    location_id=here, location_code=codes[here], sku=a.sku, quantity=a.quantity
+                )
+                for a in plan.held_here
+            ),
+            source_location_id=plan.source_location_id,
+            source_code=plan.source_code,
+            destination_location_id=here,
+            destination_code=codes[here],
+            transfer=tuple((n.sku, n.quantity) for n in plan.transfer),
+        )
+
+    @activity.defn(name="online.drop_transfer")
+    async def drop_transfer(self, link: TransferLink) -> str:
+        """Compensation of a ship-to-store transfer: cancelled while it is not picked (its hold
+        given back); once picked the goods still travel, but arrive on the shelf, not for this
+        order."""
+        try:
+            await cancel_transfer(
+                activity.client(),
+                link.transfer_id,
+                CancelIn(cancelled_by=None, reason="The order it was for was cancelled."),
+                "closed",
+            )
+            return "cancelled"
+        except Conflict:
+            await asyncio.to_thread(self._unlink, link)
+            return "unlinked"
+
+    def _unlink(self, link: TransferLink) -> None:
+        with self.db.unit_of_work() as s:
+            transfers.unlink_order(
+                s, transfer_workflow_id(link.transfer_id), link.order_workflow_id
+            )
 
     @activity.defn(name="online.reserve")
     def reserve(self, req: ReserveRequest) -> tuple[PlacedLine, ...]:

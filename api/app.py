@@ -12,18 +12,28 @@ from temporalio.client import Client
 
 from api import deadline, errors, input_guard
 from api.routes import (
+    admin_places,
+    admin_staff,
     auth,
+    backoffice_pages,
+    catalog,
+    catalog_sync,
     codec,
+    counts,
     fulfilment,
     fulfilment_board,
     giftcards,
     health,
+    purchasing,
     returns,
     staff,
+    stock_ops,
+    stock_view,
     store_offline,
     storefront,
     till_offline,
     tills,
+    transfers,
     webhooks,
     webstore_webhooks,
     webstores,
@@ -111,5 +121,16 @@ def create_app(
     app.include_router(returns.router)
     app.include_router(fulfilment.router)
     app.include_router(fulfilment_board.router)
+    # The back office: catalogue and its sync, places and staff, stock operations, pages.
+    app.include_router(catalog.router)
+    app.include_router(catalog_sync.router)
+    app.include_router(admin_places.router)
+    app.include_router(admin_staff.router)
+    app.include_router(stock_view.router)
+    app.include_router(stock_ops.router)
+    app.include_router(purchasing.router)
+    app.include_router(transfers.router)
+    app.include_router(counts.router)
+    app.include_router(backoffice_pages.router)
     app.include_router(codec.router)  # ops: the Temporal UI's codec server
     return app

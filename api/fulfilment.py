@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-
 from api import idempotency
 from api.errors import ApiError
 from api.schemas_fulfilment import FulfilmentStateOut, LineOut, TaskOut
@@ -130,10 +127,4 @@ def now() -> datetime:
 async def idempotent(db: Database, scope: str, key: str | None, request: Any, run: Any) -> Any:
     """Replay the first answer to an Idempotency-Key; business refusals are not stored (they may
     change)."""
-    digest = idempotency.request_hash(request)
-    replayed = await run_in_threadpool(idempotency.replay, db, scope, key, digest)
-    if replayed is not None:
-        return replayed
-    body = await run()
-    await run_in_threadpool(idempotency.remember, db, scope, key, digest, 200, body)
-    return JSONResponse(body, status_code=200)
+    return await idempotency.once(db, scope, key, request, run)

@@ -48,6 +48,24 @@ class CatalogSnapshot(BaseModel):
     items: list[SnapshotItem]
     offline_card: OfflineCardLimits
     generated_at: datetime
+    catalog_version: str = Field(
+        default="",
+        description="what this snapshot was made from; GET /tills/{till}/catalog/version answers "
+        "another value once the catalogue, the store's tax rates or its details changed",
+    )
+    next_change_at: datetime | None = Field(
+        default=None, description="a scheduled price starts or ends then: fetch again from then"
+    )
+    staff: dict[str, str] = Field(
+        default_factory=dict,
+        description="staff code -> PIN fingerprint of everyone who may sign in at this store now: "
+        "the till forgets an offline sign-in of anyone not listed (deactivated, moved) or whose "
+        "PIN changed",
+    )
+
+
+class CatalogVersion(BaseModel):
+    version: str
 
 
 class JournalLineIn(BaseModel):

@@ -75,11 +75,15 @@ class Work:
 MAX_WORKFLOW_ID = 200  # webhook_inbox.workflow_id
 
 
-def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | None:
+def work_for(
+    d: Delivery, *, allow_split: bool, stores_first: bool, ship_to_store: bool = False
+) -> Work | None:
     """Parse a delivery (InvalidRequest when it is not a valid order); None when no order is
     concerned."""
     try:
-        work = _work_for(d, allow_split=allow_split, stores_first=stores_first)
+        work = _work_for(
+            d, allow_split=allow_split, stores_first=stores_first, ship_to_store=ship_to_store
+        )
     except (ValueError, TypeError, ArithmeticError, AttributeError) as err:
         # A signed body of a shape no parser expected (a rate that is no number, a time beyond
         # year 9999, a field of the wrong type): as refused as a missing field, never a crash.
@@ -89,7 +93,9 @@ def work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | No
     return work
 
 
-def _work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | None:
+def _work_for(
+    d: Delivery, *, allow_split: bool, stores_first: bool, ship_to_store: bool
+) -> Work | None:
     order: ExternalOrder
     if d.provider == "shopify":
         if d.topic == "refunds/create" and d.body.get("order_id"):
@@ -112,6 +118,7 @@ def _work_for(d: Delivery, *, allow_split: bool, stores_first: bool) -> Work | N
         version_us=version,
         allow_split=allow_split,
         stores_first=stores_first,
+        ship_to_store=ship_to_store,
     )
     event = WebStoreEvent(
         topic=d.topic,
@@ -206,6 +213,7 @@ async def relay_pending(hand: HandOver, settings: Any, older_than: timedelta = R
                 Delivery.from_inbox(provider, topic, payload),
                 allow_split=settings.routing_allow_split,
                 stores_first=settings.routing_stores_first,
+                ship_to_store=settings.routing_ship_to_store,
             )
         except Exception as err:  # noqa: BLE001 - a row that no longer parses is parked, not retried forever
             log.warning(

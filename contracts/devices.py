@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -137,3 +137,49 @@ async def start_reprint(client: Client, req: ReprintRequest, request_id: str) ->
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     return workflow_id
+
+
+# ---- the till's devices as its record says (the device worker asks for them) -------------------
+
+TILL_DEVICES_WORKFLOW = "TillDevices"
+TILL_DEVICES_ACTIVITY = "till.devices"
+TILL_DEVICES_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TillDevicesRequest:
+    till_code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TillDevices:
+    """A till's device settings as stored by the back office (/admin/tills)."""
+
+    till_code: str
+    found: bool  # False: no such till
+    active: bool = False
+    printer_url: str = ""  # "" = none configured
+    card_reader: str = "simulated"
+    scanner: str = ""
+
+
+def till_devices_workflow_id(till_code: str) -> str:
+    return f"tilldevices:{till_code}"
+
+
+async def fetch_till_devices(
+    client: Client, till_code: str, *, task_queue: str = SALES_TASK_QUEUE
+) -> TillDevices:
+    """Read a till's device settings from the central record (one short workflow; concurrent
+    asks of one till share it). Raises on an outage or after TILL_DEVICES_TIMEOUT."""
+    handle = await client.start_workflow(
+        TILL_DEVICES_WORKFLOW,
+        TillDevicesRequest(till_code=till_code),
+        id=till_devices_workflow_id(till_code),
+        task_queue=task_queue,
+        result_type=TillDevices,
+        execution_timeout=TILL_DEVICES_TIMEOUT,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    return await handle.result()

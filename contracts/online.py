@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -12,6 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.common import (
+    CENTRAL_TASK_QUEUE,
     FULFILMENT_TASK_QUEUE,
     WEB_TASK_QUEUE,
     WorkflowClosed,
@@ -75,6 +76,8 @@ class OnlineOrderRequest:
     payment_timeout_s: int = PAYMENT_TIMEOUT_S
     allow_split: bool = True
     stores_first: bool = True
+    # A pickup its store cannot fill is sent there from another location by a Transfer.
+    ship_to_store: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +165,7 @@ class Accepted:
     fulfilment_queue: str = (
         FULFILMENT_TASK_QUEUE  # where this worker's Bopis / ShipFromStore children run
     )
+    transfer_queue: str = CENTRAL_TASK_QUEUE  # where a ship-to-store Transfer child runs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +189,28 @@ class Routed:
     lines: tuple[PlacedLine, ...]
     message: str = ""
     shortfalls: tuple[routing.Shortfall, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipToStorePlan:
+    """A pickup its store cannot fill from the shelf: what it holds, and what comes by transfer
+    from one other location (ok False: a transfer cannot make it either)."""
+
+    ok: bool
+    held: tuple[PlacedLine, ...] = ()
+    source_location_id: int = 0
+    source_code: str = ""
+    destination_location_id: int = 0
+    destination_code: str = ""
+    transfer: tuple[tuple[str, int], ...] = ()  # (sku, quantity) from the source
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferLink:
+    """The order's ship-to-store transfer, for its compensation."""
+
+    order_workflow_id: str
+    transfer_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +283,8 @@ class ExceptionRequest:
     kind: str
     reason: str
     sku: str = ""
-    detail: dict[str, object] = field(default_factory=dict)
+    # JSON values; Any, not object: Temporal's converter cannot decode into `object`.
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import db.models_catalog  # noqa: F401,E402  the catalogue outbox
+import db.models_catalog_sync  # noqa: F401,E402  catalogue sync: cursors, listings, conflicts
+import db.models_counts  # noqa: F401,E402  cycle counts (transfers and counts, issue 14)
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 import db.models_payments  # noqa: F401,E402
+import db.models_purchasing  # noqa: F401,E402  suppliers, purchase orders, receipts, adjustments
 import db.models_returns  # noqa: F401,E402
 
 # Each area keeps its models in its own module; list it here once.
 # (imports below are for their side effect of registering tables on Base.metadata)
 import db.models_tills  # noqa: E402,F401  offline tills: journal, variances, collections
+import db.models_transfers  # noqa: F401,E402  transfers between locations (issue 14)
 import db.models_webstore  # noqa: F401,E402  web stores, carts, order exceptions, stock sync
 from db.models import Base
 

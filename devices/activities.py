@@ -23,6 +23,7 @@ from contracts.devices import (
 from devices.joblog import DeviceJobLog
 from devices.printers import EscposPrinter, PrinterConfig, PrinterUnavailable, RawPrinter
 from devices.receipt import receipt_bytes
+from devices.till_record import PrinterFromRecord
 
 PRINTER_UNAVAILABLE = "PrinterUnavailable"
 QUIET_SECONDS = 2.0  # a job quicker than this sends no heartbeat
@@ -41,15 +42,23 @@ class DeviceActivities:
 
     def __init__(
         self,
-        printer_url: str,
+        printer_url: str | None,
         till_code: str,
         journal_path: str | Path,
         *,
         printer: RawPrinter | None = None,
         quiet_seconds: float = QUIET_SECONDS,
+        record: PrinterFromRecord | None = None,
     ) -> None:
-        self.config = PrinterConfig.parse(printer_url)
+        """`printer_url` fixes the printer (an override); without one, each job prints to the
+        printer on the till's record (`record`)."""
+        if not printer_url and record is None:
+            raise ValueError("a device worker needs a printer URL or the till's record to ask")
+        self.record = None if printer_url else record
+        self.config = PrinterConfig.parse(printer_url) if printer_url else PrinterConfig("dummy")
         self.till_code = till_code
+        self._fixed = printer
+        self._url: str | None = None
         self.printer: RawPrinter = printer or EscposPrinter(self.config)
         self.jobs = DeviceJobLog(journal_path)
         # One physical printer: jobs must not interleave their bytes on the wire, and the
@@ -62,17 +71,19 @@ class DeviceActivities:
         """Print a receipt once per job id; an outage raises retryable PrinterUnavailable."""
         # No till check here: a reprint may be asked for at another till than the sale's.
         started = time.monotonic()
+        config, printer = self._current()
         # Rendered completely off-printer first, so a failure never leaves half a receipt.
-        data = receipt_bytes(job.receipt, profile=self.config.profile)
-        return self._send_once("receipt", job.job_id, data, started)
+        data = receipt_bytes(job.receipt, profile=config.profile)
+        return self._send_once("receipt", job.job_id, data, started, printer)
 
     @activity.defn(name=OPEN_DRAWER_ACTIVITY)
     def open_drawer(self, kick: DrawerKick) -> DeviceResult:
         """Kick the cash drawer once per job id; an outage raises retryable PrinterUnavailable."""
         if kick.till_code != self.till_code:
             raise _wrong_till(kick.till_code, self.till_code)
+        config, printer = self._current()
         return self._send_once(
-            "drawer", kick.job_id, drawer_kick_bytes(self.config.profile), time.monotonic()
+            "drawer", kick.job_id, drawer_kick_bytes(config.profile), time.monotonic(), printer
         )
 
     @activity.defn(name=SALE_DEVICES_ACTIVITY)
@@ -89,8 +100,29 @@ class DeviceActivities:
         if time.monotonic() - started >= self.quiet_seconds:
             activity.heartbeat(detail)
 
-    def _send_once(self, kind: str, job_id: str, data: bytes, started: float) -> DeviceResult:
-        device = self.printer.describe()
+    def _current(self) -> tuple[PrinterConfig, RawPrinter]:
+        """The printer for this job: the fixed one, or the one on the till's record now (asked
+        again at once on a retry: the printer may have been replaced because it failed)."""
+        if self.record is None:
+            return self.config, self.printer
+        retry = activity.in_activity() and activity.info().attempt > 1
+        try:
+            url = self.record.url(force=retry)
+        except PrinterUnavailable as err:
+            raise ApplicationError(
+                f"till {self.till_code}: {err}", type=PRINTER_UNAVAILABLE
+            ) from err
+        with self._device_lock:
+            if url != self._url:
+                self.config = PrinterConfig.parse(url)
+                self.printer = self._fixed or EscposPrinter(self.config)
+                self._url = url
+            return self.config, self.printer
+
+    def _send_once(
+        self, kind: str, job_id: str, data: bytes, started: float, printer: RawPrinter
+    ) -> DeviceResult:
+        device = printer.describe()
         with self._device_lock:
             done = self.jobs.find(kind, job_id)
             if done is not None:
@@ -101,7 +133,7 @@ class DeviceActivities:
                 )
             self._progress(started, f"sending {len(data)} bytes to {device}")
             try:
-                sent = self.printer.send(data)
+                sent = printer.send(data)
             except PrinterUnavailable as err:
                 # Always retryable: a pulled cable or a printer that is off or busy ends when
                 # staff fix it, and the workflow's retry policy decides how long to keep trying.

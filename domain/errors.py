@@ -6,6 +6,8 @@ other side."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 _REGISTRY: dict[str, type[DomainError]] = {}
@@ -110,6 +112,31 @@ class TemporarilyUnavailable(DomainError):
 
 
 # ---- catalogue (issue 14) ----
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One broken catalogue rule: where (e.g. "variants[0].barcodes[1]"), a stable code, and what
+    to fix."""
+
+    field: str
+    code: str
+    message: str
+
+
+class CatalogInvalid(InvalidRequest):
+    """A catalogue edit broke one or more rules; `problems` lists every one (nothing was saved).
+
+    Its code is the problems' code when they share one (e.g. "bad_barcode"), else "invalid"."""
+
+    def __init__(self, problems: Sequence[CatalogProblem]) -> None:
+        self.problems = tuple(problems)
+        codes = {p.code for p in self.problems}
+        parts = [f"{p.field}: {p.message}" if p.field else p.message for p in self.problems]
+        super().__init__(
+            "; ".join(parts) or "The catalogue entry is not valid.",
+            code=codes.pop() if len(codes) == 1 else "invalid",
+        )
 
 
 # ---- catalogue sync (issue 14) ----

@@ -271,3 +271,61 @@ def _ship(
             ]
         )
     return Plan(tuple(allocations))
+
+
+@dataclass(frozen=True)
+class ShipToStore:
+    """A pickup the chosen store cannot fill from its shelf: what it holds now, and one location
+    that sends the rest to it by transfer."""
+
+    held_here: tuple[Allocation, ...]  # at the pickup store, for the lines it has
+    source_location_id: int
+    source_code: str
+    transfer: tuple[Need, ...]  # what comes from the source
+
+
+def ship_to_store(
+    needs: Sequence[Need],
+    sites: Sequence[Site],
+    flags: Mapping[str, ProductFlags],
+    pickup_location_id: int,
+) -> ShipToStore | None:
+    """Plan a ship-to-store pickup, or None when even a transfer cannot make it (a line that can
+    never be picked up in a store, or no single other location with all of the rest).
+
+    The pickup store keeps what it has; one other location — warehouses first, then the store
+    with most of it, by code on ties — must have the whole rest, so the customer waits for one
+    delivery."""
+    wanted = [n for n in merge(needs) if n.quantity > 0]
+    site = next((s for s in sites if s.location_id == pickup_location_id), None)
+    if site is None or site.kind != STORE or not wanted:
+        return None
+    if any(
+        flags.get(n.sku, ProductFlags()).store_only or flags.get(n.sku, ProductFlags()).online_only
+        for n in wanted
+    ):
+        return None
+    here = [Allocation(site.location_id, n.sku, min(n.quantity, site.has(n.sku))) for n in wanted]
+    rest = [
+        Need(n.sku, n.quantity - a.quantity)
+        for n, a in zip(wanted, here, strict=True)
+        if n.quantity > a.quantity
+    ]
+    if not rest:
+        return None  # it has everything: plain routing handles it
+    sources = sorted(
+        (
+            s
+            for s in sites
+            if s.location_id != site.location_id and all(s.has(n.sku) >= n.quantity for n in rest)
+        ),
+        key=lambda s: (s.kind != WAREHOUSE, -sum(s.has(n.sku) for n in rest), s.code),
+    )
+    if not sources:
+        return None
+    return ShipToStore(
+        held_here=tuple(a for a in here if a.quantity > 0),
+        source_location_id=sources[0].location_id,
+        source_code=sources[0].code,
+        transfer=tuple(rest),
+    )

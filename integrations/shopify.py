@@ -56,6 +56,11 @@ class ShopifyStorefront:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return call_store(self.http, "Shopify", _errors, method, path, **kwargs)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call to the shop's Admin API (relative to /admin/api/{version}/), errors mapped;
+        the catalogue publisher (integrations/shopify_catalog.py) shares it."""
+        return self._call(method, path, **kwargs)
+
     # ---- Storefront --------------------------------------------------------------------------
 
     def catalogue(self) -> list[StoreItem]:

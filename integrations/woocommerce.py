@@ -58,6 +58,15 @@ class WooCommerceStorefront:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return call_store(self.http, "WooCommerce", _message, method, path, **kwargs)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call to the site's REST API (relative to /wp-json/wc/v3/), errors mapped; the
+        catalogue publisher (integrations/woocommerce_catalog.py) shares it."""
+        return self._call(method, path, **kwargs)
+
+    def pages(self, path: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list (X-WP-TotalPages)."""
+        return self._pages(path)
+
     def _pages(self, path: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         page = 1

@@ -69,8 +69,12 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from tillflow.adapters import payment_gateway, return_policy, storefront_factory
     from tillflow.temporal import connect, ensure_search_attributes
     from tillflow.workers import (
+        backoffice_worker,
         fulfilment_worker,
+        ownership,
         sales_worker,
+        start_catalog_syncs,
+        start_reorder_schedule,
         start_stock_sync,
         webstore_worker,
     )
@@ -92,18 +96,30 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
             gateway,
             storefront_factory(db, settings),
             task_queue=settings.web_task_queue,
+            ownership=ownership(settings),
+            transfer_queue=settings.backoffice_task_queue,
         )
         web_task = asyncio.create_task(web.run())
         # Bopis and ShipFromStore, the online orders' children, on the fulfilment queue.
         fulfil = fulfilment_worker(client, db, settings)
         fulfil_task = asyncio.create_task(fulfil.run())
+        # The back office's stock workflows: receipts, adjustments, reorder drafts, transfers,
+        # counts.
+        office = backoffice_worker(client, db, task_queue=settings.backoffice_task_queue)
+        office_task = asyncio.create_task(office.run())
         await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
+        await start_catalog_syncs(client, db, settings)
+        await start_reorder_schedule(client, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
             await _serve(sales_worker(client, db, gateway, policy=return_policy(settings)))
         finally:
-            for name, w, task in (("web", web, web_task), ("fulfilment", fulfil, fulfil_task)):
+            for name, w, task in (
+                ("web", web, web_task),
+                ("fulfilment", fulfil, fulfil_task),
+                ("back office", office, office_task),
+            ):
                 try:
                     await asyncio.wait_for(w.shutdown(), timeout=5)
                 except TimeoutError:
@@ -118,14 +134,26 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     from devices.worker import build_device_worker
     from tillflow.temporal import connect
 
-    printer = args.printer or f"file:{settings.receipts_dir.resolve() / f'{args.till}.bin'}"
+    # The printer is the one stored for the till (`configure-till --printer`, the back office),
+    # read again as it changes; --printer overrides it, the receipts file stands in for none.
+    fallback = f"file:{settings.receipts_dir.resolve() / f'{args.till}.bin'}"
     journal = settings.var_dir.resolve() / "devices" / f"{args.till}.jobs.sqlite"
     journal.parent.mkdir(parents=True, exist_ok=True)
 
     async def run() -> None:
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
-        log.info("device worker polling", extra={"till": args.till, "printer": printer})
-        worker = build_device_worker(client, args.till, printer, journal)
+        log.info(
+            "device worker polling",
+            extra={"till": args.till, "printer": args.printer or "the till's record"},
+        )
+        worker = build_device_worker(
+            client,
+            args.till,
+            args.printer,
+            journal,
+            refresh_s=settings.devices_printer_refresh_s,
+            fallback_url=fallback,
+        )
         freeze_startup_objects()
         await _serve(worker)
 

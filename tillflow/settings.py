@@ -366,14 +366,119 @@ class Settings(BaseSettings):
     # ---- catalogue (issue 14) ----
 
     # ---- catalogue sync (issue 14) ----
+    catalog_sync_debounce_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="a web store hears of catalogue changes once the outbox has been quiet "
+        "this long…",
+    )
+    catalog_sync_max_delay_ms: int = Field(
+        default=10_000, ge=0, description="…but never later than this after the first change"
+    )
+    catalog_sync_poll_ms: int = Field(
+        default=500, ge=50, description="how often CatalogSync looks at the catalogue outbox"
+    )
+    catalog_titles_owner: Literal["tillflow", "webstore"] = Field(
+        default="tillflow",
+        description="who owns product titles: `webstore` applies a title edited in a web "
+        "store's admin to tillflow; `tillflow` reports it as a conflict and pushes tillflow's back",
+    )
+    catalog_descriptions_owner: Literal["tillflow", "webstore"] = Field(
+        default="tillflow",
+        description="who owns product descriptions (as for titles); price, barcode and stock "
+        "are always tillflow's",
+    )
 
     # ---- stores, tills and staff (issue 14) ----
+    password_min_length: int = Field(
+        default=10, ge=8, le=128, description="shortest password a user may be given"
+    )
+    password_min_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="lowest zxcvbn strength score (0-4) a new password must reach",
+    )
+    devices_printer_refresh_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="the device worker asks for its till's printer again after this many seconds "
+        "(0: before every job; a failed print asks at once)",
+    )
 
     # ---- stock operations (issue 14) ----
+    backoffice_task_queue: str = Field(
+        default="tillflow-central",
+        description="task queue of the stock workflows of the back office: GoodsReceipt, "
+        "StockAdjustment, ResolveVariance, ReorderDraft, Transfer and Count (the central worker)",
+    )
+    adjustment_approval_units: int = Field(
+        default=20,
+        ge=0,
+        description="a stock adjustment, release or write-off of more units than this waits for "
+        "a manager's approval",
+    )
+    adjustment_approval_value: int = Field(
+        default=20000,
+        ge=0,
+        description="an adjustment or write-off worth more than this at cost (minor units) waits "
+        "for a manager's approval",
+    )
+    adjustment_approval_timeout_minutes: int = Field(
+        default=24 * 60,
+        ge=1,
+        description="an adjustment nobody approved within this long is rejected (nothing moves)",
+    )
+    receipt_cost_method: Literal["weighted_average", "last"] = Field(
+        default="weighted_average",
+        description="how a goods receipt updates the product's cost price: moving weighted "
+        "average over the units held, or the last cost paid",
+    )
+    reorder_window_days: int = Field(
+        default=28, ge=1, description="days of sales (in store and online) behind the velocity"
+    )
+    reorder_cover_days: int = Field(
+        default=14,
+        ge=0,
+        description="days of sales a computed suggestion orders beyond the reorder point",
+    )
+    reorder_default_lead_time_days: int = Field(
+        default=7, ge=0, description="lead time of a SKU that has no supplier"
+    )
+    reorder_schedule_cron: str = Field(
+        default="0 5 * * *",
+        description="when the reorder run drafts purchase orders (cron, UTC); drafts are never "
+        "sent",
+    )
 
     # ---- transfers and counts (issue 14) ----
+    count_variance_max_units: int = Field(
+        default=5,
+        ge=0,
+        description="a count line whose variance is more units than this needs a recount or a "
+        "manager (0: every variance does)",
+    )
+    count_variance_max_value: int = Field(
+        default=10000,
+        ge=0,
+        description="a count line whose variance is worth more than this at cost (minor units) "
+        "needs a recount or a manager (0: the value is not checked)",
+    )
+
+    routing_ship_to_store: bool = Field(
+        default=True,
+        description="a pickup order its store cannot fill is sent there by a Transfer from one "
+        "other location that has all of the rest (ship-to-store); off: it waits in the exception "
+        "queue",
+    )
 
     # ---- back-office pages (issue 14) ----
+    backoffice_page_size: int = Field(
+        default=25,
+        ge=5,
+        le=200,
+        description="rows per page of the back-office product list (GET /backoffice/products)",
+    )
 
     @field_validator("payload_key", "payload_previous_key")
     @classmethod

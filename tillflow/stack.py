@@ -94,6 +94,8 @@ def _banner(
         f"  API docs      {api}/docs",
         f"  Health        {api}/health",
         f"  Fulfilment    {api}/fulfilment/BER  (staff board; sign in as finn / fulfil-demo)",
+        f"  Back office   {api}/backoffice  (catalogue, stock, goods in, counts, transfers; "
+        "admin / admin-demo or mia / manager-demo)",
         f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}"
         if embedded_temporal
         else f"  Temporal      {address}",

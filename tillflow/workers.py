@@ -23,8 +23,15 @@ from activities.replay import ReplayActivities
 from activities.returns import ReturnActivities
 from activities.sale import SaleActivities
 from activities.tenders import TenderActivities
-from contracts.common import FULFILMENT_TASK_QUEUE, SALES_TASK_QUEUE, WEB_TASK_QUEUE
+from activities.till_devices import till_devices_activities
+from contracts.common import (
+    CENTRAL_TASK_QUEUE,
+    FULFILMENT_TASK_QUEUE,
+    SALES_TASK_QUEUE,
+    WEB_TASK_QUEUE,
+)
 from db.session import Database
+from domain.catalog_sync import Ownership
 from domain.returns import ReturnPolicy
 from integrations.payments import PaymentGateway
 from integrations.storefront import Storefront
@@ -36,6 +43,7 @@ from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sale import SaleWorkflow
+from workflows.till_devices import TillDevicesWorkflow
 
 # Our own non-workflow modules and heavy libraries are loaded once, outside the sandbox:
 # re-importing them for every workflow run costs milliseconds of CPU per sale.
@@ -99,6 +107,7 @@ def sale_activities(
         money.void_all,
         *replay_activities(db, gateway),
         *return_activities(db, gateway, policy or ReturnPolicy(), refunds),
+        *till_devices_activities(db),
     ]
 
 
@@ -149,7 +158,13 @@ def sales_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[SaleWorkflow, ReprintWorkflow, OfflineReplayWorkflow, ReturnWorkflow],
+        workflows=[
+            SaleWorkflow,
+            ReprintWorkflow,
+            OfflineReplayWorkflow,
+            ReturnWorkflow,
+            TillDevicesWorkflow,
+        ],
         activities=activities
         if activities is not None
         else sale_activities(db, gateway, policy=policy),
@@ -168,24 +183,29 @@ def webstore_activities(
     gateway: PaymentGateway,
     storefronts: Callable[[str], Storefront | None],
     fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
+    ownership: Ownership | None = None,
+    transfer_queue: str = CENTRAL_TASK_QUEUE,
 ) -> list[Callable[..., Any]]:
-    """OnlineOrder, Cart and StockSync activities (plus the card capture / void / refund they
-    reuse)."""
+    """OnlineOrder, Cart, StockSync and CatalogSync activities (plus the card capture / void /
+    refund they reuse)."""
     from activities.carts import CartActivities
     from activities.online_order import OnlineOrderActivities
     from activities.online_payments import OnlinePaymentActivities
     from activities.stock_sync import StockSyncActivities
     from activities.web_store_notices import WebStoreNoticeActivities
 
-    order = OnlineOrderActivities(db, fulfilment_queue)
+    order = OnlineOrderActivities(db, fulfilment_queue, transfer_queue)
     pay = OnlinePaymentActivities(db, gateway)
     money = TenderActivities(db, gateway, reader_factory(db, gateway))
     cart = CartActivities(db)
     sync = StockSyncActivities(db, storefronts)
     notices = WebStoreNoticeActivities(storefronts)
     return [
+        *catalog_sync_activities(db, storefronts, ownership or Ownership()),
         order.accept,
         order.route,
+        order.plan_ship_to_store,
+        order.drop_transfer,
         order.reserve,
         order.release,
         order.resource,
@@ -220,24 +240,63 @@ def webstore_worker(
     task_queue: str = WEB_TASK_QUEUE,
     max_threads: int = 16,
     fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
+    ownership: Ownership | None = None,
+    transfer_queue: str = CENTRAL_TASK_QUEUE,
 ) -> Worker:
-    """OnlineOrder, Cart, StockSync and StockResync workflows on the web queue.
+    """OnlineOrder, Cart, StockSync, StockResync and CatalogSync workflows on the web queue.
 
     `fulfilment_queue` is where the orders start their Bopis / ShipFromStore children (tests point
-    it at stand-ins of their own)."""
+    it at stand-ins of their own); `transfer_queue` is where ship-to-store Transfers run."""
     from workflows.cart import CartWorkflow
+    from workflows.catalog_sync import CatalogSyncWorkflow
     from workflows.online_order import OnlineOrderWorkflow
     from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
 
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnlineOrderWorkflow, CartWorkflow, StockSyncWorkflow, StockResyncWorkflow],
-        activities=webstore_activities(db, gateway, storefronts, fulfilment_queue),
+        workflows=[
+            OnlineOrderWorkflow,
+            CartWorkflow,
+            StockSyncWorkflow,
+            StockResyncWorkflow,
+            CatalogSyncWorkflow,
+        ],
+        activities=webstore_activities(
+            db, gateway, storefronts, fulfilment_queue, ownership, transfer_queue
+        ),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
         max_concurrent_local_activities=max_threads,
     )
+
+
+def catalog_sync_activities(
+    db: Database, storefronts: Callable[[str], Storefront | None], ownership: Ownership
+) -> list[Callable[..., Any]]:
+    """CatalogSync's activities (on the web queue, beside the rest of the web-store link)."""
+    from activities.catalog_sync import CatalogSyncActivities
+
+    acts = CatalogSyncActivities(db, storefronts, ownership)
+    return [acts.wait_for_changes, acts.push, acts.resync, acts.apply_inbound]
+
+
+def ownership(settings: Settings) -> Ownership:
+    """Who owns titles and descriptions (TILLFLOW_CATALOG_*_OWNER); price, barcode and stock are
+    always tillflow's."""
+    return Ownership(
+        title=settings.catalog_titles_owner, description=settings.catalog_descriptions_owner
+    )
+
+
+async def start_catalog_syncs(client: Client, db: Database, settings: Settings) -> int:
+    """One CatalogSync per active Shopify / WooCommerce store (a running one is kept); how many."""
+    from contracts.catalog import start_catalog_syncs as start
+    from db.repositories import webstores
+
+    with db.unit_of_work() as s:
+        codes = [st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))]
+    return await start(client, codes, settings, task_queue=settings.web_task_queue)
 
 
 async def start_stock_sync(
@@ -329,4 +388,64 @@ def fulfilment_worker(
         activities=fulfilment_activities(db, settings, search_attributes=search_attributes),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
+    )
+
+
+# ---- the back office: receipts, adjustments, variances, reorder drafts, transfers, counts --------
+
+
+def backoffice_activities(db: Database) -> list[Callable[..., Any]]:
+    """The stock workflows' activities of the back office."""
+    from activities.counts import CountActivities
+    from activities.stock_ops import stock_ops_activities
+    from activities.transfers import TransferActivities
+
+    t, c = TransferActivities(db), CountActivities(db)
+    transfers: list[Callable[..., Any]] = [t.record, t.release, t.cancel, t.pick, t.receive]
+    counts: list[Callable[..., Any]] = [c.snapshot, c.enter, c.evaluate, c.apply, c.close]
+    return [*stock_ops_activities(db), *transfers, *counts]
+
+
+def backoffice_worker(
+    client: Client, db: Database, *, task_queue: str = CENTRAL_TASK_QUEUE, max_threads: int = 8
+) -> Worker:
+    """GoodsReceipt, StockAdjustment, ResolveVariance, ReorderDraft, Transfer and Count."""
+    from workflows.adjustment import StockAdjustmentWorkflow
+    from workflows.count import CountWorkflow
+    from workflows.goods_receipt import GoodsReceiptWorkflow
+    from workflows.reorder import ReorderDraftWorkflow
+    from workflows.transfer import TransferWorkflow
+    from workflows.variance import ResolveVarianceWorkflow
+
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[
+            GoodsReceiptWorkflow,
+            StockAdjustmentWorkflow,
+            ResolveVarianceWorkflow,
+            ReorderDraftWorkflow,
+            TransferWorkflow,
+            CountWorkflow,
+        ],
+        activities=backoffice_activities(db),
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads),
+        workflow_runner=sandbox_runner(),
+    )
+
+
+async def start_reorder_schedule(client: Client, settings: Settings) -> None:
+    """The daily run that drafts purchase orders from the reorder suggestions (never sends)."""
+    from contracts.stock import ReorderRequest
+    from contracts.stock import start_reorder_schedule as start
+
+    await start(
+        client,
+        ReorderRequest(
+            window_days=settings.reorder_window_days,
+            cover_days=settings.reorder_cover_days,
+            default_lead_time_days=settings.reorder_default_lead_time_days,
+        ),
+        cron=settings.reorder_schedule_cron,
+        task_queue=settings.backoffice_task_queue,
     )

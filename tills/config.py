@@ -20,6 +20,8 @@ class AgentConfig:
     upload_batch: int = 25
     upload_wait: float = 20.0  # how long the central side may take per batch before answering 202
     snapshot_refresh: float = 300.0  # the catalogue is fetched again this often while online
+    # ... and as soon as the central catalogue version moved, asked this often (one tiny call).
+    version_poll: float = 10.0
     printer_poll: float = 3.0  # how often the printer's status is read
     # A hung central system holds a cash sale this long before the till sells it offline ...
     cash_timeout: float = 2.5

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS cashiers (
     pin_hash TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+-- The central PIN fingerprint each cached cashier had when they last signed in here online (the
+-- snapshot lists the current ones: a changed PIN or a deactivated person is forgotten).
+CREATE TABLE IF NOT EXISTS cashier_fingerprints (
+    staff_code TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
 -- Sales with a card whose central answer never came: the card may have been charged, so the sale
 -- stays open (never sold offline) until the central system answers for it.
 CREATE TABLE IF NOT EXISTS unanswered (
@@ -250,10 +256,32 @@ class Journal:
                     datetime.now(UTC).isoformat(),
                 ),
             )
+            # Signed in online just now: the next snapshot records their current fingerprint.
+            conn.execute("DELETE FROM cashier_fingerprints WHERE staff_code = ?", (c.staff_code,))
 
     def forget_cashier(self, staff_code: str) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM cashiers WHERE staff_code = ?", (staff_code,))
+            conn.execute("DELETE FROM cashier_fingerprints WHERE staff_code = ?", (staff_code,))
+
+    def prune_cashiers(self, staff: dict[str, str]) -> list[str]:
+        """Forget the offline sign-in of everyone the central side no longer lists for this store,
+        or whose PIN changed since they signed in here (`staff`: code -> PIN fingerprint); a
+        cached cashier seen for the first time keeps the current fingerprint. Who was forgotten."""
+        with self._tx() as conn:
+            cached = [r[0] for r in conn.execute("SELECT staff_code FROM cashiers")]
+            known = dict(conn.execute("SELECT staff_code, fingerprint FROM cashier_fingerprints"))
+            gone = [c for c in cached if c not in staff or known.get(c, staff[c]) != staff[c]]
+            for code in gone:
+                conn.execute("DELETE FROM cashiers WHERE staff_code = ?", (code,))
+                conn.execute("DELETE FROM cashier_fingerprints WHERE staff_code = ?", (code,))
+            for code in cached:
+                if code not in gone:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO cashier_fingerprints VALUES (?, ?)",
+                        (code, staff[code]),
+                    )
+        return gone
 
     def cashier(self, staff_code: str) -> CachedCashier | None:
         with self._tx() as conn:

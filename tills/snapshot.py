@@ -37,6 +37,11 @@ class Snapshot:
         self.currency: str = body["currency"]
         self.prices_include_tax: bool = body["prices_include_tax"]
         self.tax_rates: dict[str, int] = dict(body["tax_rates"])
+        # What it was made from (see GET /tills/{till}/catalog/version), and when a scheduled
+        # price makes it stale; a snapshot saved by an older agent has neither.
+        self.version: str = body.get("catalog_version", "")
+        upcoming = body.get("next_change_at")
+        self.next_change_at = datetime.fromisoformat(upcoming) if upcoming else None
         self.items = {
             i["sku"]: Item(
                 i["sku"], i["name"], i["tax_code"], i["unit_price"], tuple(i["barcodes"])
@@ -51,6 +56,13 @@ class Snapshot:
             total_cap=card["total_cap"],
             max_age=timedelta(hours=card["max_age_hours"]),
         )
+
+    def stale_at(self, now: datetime, version: str | None) -> bool:
+        """True when the central catalogue moved on (`version`, if known) or a scheduled price
+        change has started since this snapshot was made."""
+        if self.next_change_at is not None and now >= self.next_change_at:
+            return True
+        return version is not None and version != self.version
 
     def lookup(self, barcode: str) -> dict[str, Any]:
         """The item behind a barcode, shaped like the central look-up (stock unknown offline)."""

@@ -34,6 +34,7 @@ log = logging.getLogger("tillflow.till")
 TILL_ROLES = ("cashier", "manager")
 LOGIN_TIMEOUT = 10.0  # a sign-in checks a PIN centrally (scrypt); offline sign-in is the fallback
 CATALOG_TIMEOUT = 30.0  # the snapshot is fetched in the background
+VERSION_TIMEOUT = 5.0  # the catalogue version: one small answer
 REPRINT_TIMEOUT = 10.0
 CARD_OUTCOME_UNKNOWN = (
     "The central system has not confirmed this card payment: it may still be in progress, so "
@@ -93,6 +94,7 @@ class TillAgent:
         saved = self.journal.snapshot()
         self.snapshot = Snapshot(*saved) if saved else None
         self._sale_lock = asyncio.Lock()
+        self._version_asked_at: datetime | None = None
         self._upload_kick = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -181,7 +183,7 @@ class TillAgent:
             and (self.clock() - self.snapshot.fetched_at).total_seconds()
             < self.config.snapshot_refresh
         )
-        if fresh and not force:
+        if fresh and not force and not await self._snapshot_outdated(token):
             return
         try:
             _, body = await self.central.call(
@@ -197,7 +199,40 @@ class TillAgent:
         fetched = self.clock()
         await asyncio.to_thread(self.journal.save_snapshot, body, fetched)
         self.snapshot = Snapshot(body, fetched)
+        if "staff" in body:  # a deactivated person or a changed PIN no longer signs in offline
+            gone = await asyncio.to_thread(self.journal.prune_cashiers, body["staff"])
+            if gone:
+                log.info("till %s: offline sign-in withdrawn for %s", self.config.till, gone)
         self.publish_status()
+
+    async def _snapshot_outdated(self, token: str) -> bool:
+        """Has the catalogue changed since the snapshot? A scheduled price's start is known from
+        the snapshot itself; a change is asked for (GET /catalog/version) every `version_poll`
+        seconds, never on the sale path."""
+        snapshot, now = self.snapshot, self.clock()
+        if snapshot is None:
+            return True
+        if snapshot.stale_at(now, None):
+            return True
+        last = self._version_asked_at
+        if last is not None and (now - last).total_seconds() < self.config.version_poll:
+            return False
+        self._version_asked_at = now
+        try:
+            _, body = await self.central.call(
+                "GET", "/catalog/version", token=token, timeout=VERSION_TIMEOUT
+            )
+        except CentralUnavailable:
+            self._set_online(False)
+            return False
+        except CentralRefused as err:
+            if err.status == 401:
+                self.sessions.drop_central(token)
+            return False
+        moved = snapshot.stale_at(now, str(body.get("version", "")))
+        if moved:
+            log.info("till %s: catalogue changed, fetching a new snapshot", self.config.till)
+        return moved
 
     async def _central(
         self, session: Session, method: str, path: str, **kw: Any

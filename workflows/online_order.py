@@ -11,6 +11,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.online_order import OnlineOrderActivities
@@ -56,13 +57,22 @@ with workflow.unsafe.imports_passed_through():
         ReserveRequest,
         ResourceRequest,
         RouteRequest,
+        ShipToStorePlan,
         StatusNotice,
         StatusRequest,
         StockTaken,
         StoreRefundRequest,
+        TransferLink,
         WebStoreEvent,
     )
     from contracts.sale import PaymentEvent, SaleMoney
+    from contracts.transfer import (
+        TRANSFER_WORKFLOW,
+        TransferLineIn,
+        TransferRequest,
+        TransferView,
+        transfer_workflow_id,
+    )
     from domain.errors import Conflict, NotFound, OutOfStock
     from workflows.policies import COMPENSATION, NETWORK_STEP, STEP
     from workflows.saga import Saga
@@ -130,6 +140,9 @@ class OnlineOrderWorkflow:
         self._child_locations: dict[str, int] = {}  # child's location code -> location id
         self._results: dict[str, FulfilmentResult] = {}
         self._handled: set[str] = set()
+        # Ship-to-store: the plan while its Transfer is to come, and whether one was tried.
+        self._ship: ShipToStorePlan | None = None
+        self._shipped_to_store = False
 
     # ---- the saga ------------------------------------------------------------------------------
 
@@ -162,6 +175,9 @@ class OnlineOrderWorkflow:
             self._answered = True
             if self._status != "fulfilling":
                 await self._set_status("fulfilling")
+            if self._ship is not None:
+                await self._await_transfer(req, accepted, saga)
+                accepted = await self._accept_and_reserve(req, saga)  # what arrived is held
             await self._fulfil(req, accepted)
             await self._complete(req)
         except _Cancelled as cancelled:
@@ -248,6 +264,14 @@ class OnlineOrderWorkflow:
                 ),
                 **STEP,
             )
+            if not routed.ok and self._may_ship_to_store(req, accepted):
+                try:
+                    if await self._plan_ship_to_store(req, accepted):
+                        return None
+                except (ActivityError, ApplicationError) as err:
+                    if not isinstance(from_failure(err), OutOfStock):
+                        raise
+                    continue  # the store's own units moved meanwhile: route again
             if not routed.ok:
                 if req.source != "web":
                     for short in routed.shortfalls:
@@ -282,6 +306,103 @@ class OnlineOrderWorkflow:
                 # Someone took the stock between routing and reserving: route again with fresh
                 # numbers.
         return "The stock kept moving while this order was being placed; please try again."
+
+    # ---- ship-to-store: a pickup its store cannot fill comes there by transfer -----------------
+
+    def _may_ship_to_store(self, req: OnlineOrderRequest, accepted: Accepted) -> bool:
+        return (
+            req.ship_to_store
+            and accepted.pickup_location_id is not None
+            and not self._shipped_to_store
+        )
+
+    async def _plan_ship_to_store(self, req: OnlineOrderRequest, accepted: Accepted) -> bool:
+        """Hold what the pickup store has and plan a transfer of the rest (once per order)."""
+        wf = workflow.info().workflow_id
+        plan = await workflow.execute_local_activity_method(
+            OnlineOrderActivities.plan_ship_to_store,
+            RouteRequest(
+                workflow_id=wf,
+                lines=accepted.lines,
+                location_ids=accepted.location_ids,
+                pickup_location_id=accepted.pickup_location_id,
+                cart_id=req.cart_id,
+            ),
+            **STEP,
+        )
+        if not plan.ok:
+            return False
+        held_status = "" if req.source == "web" else "fulfilling"
+        self._lines = await workflow.execute_local_activity_method(
+            OnlineOrderActivities.reserve,
+            ReserveRequest(
+                workflow_id=wf, lines=plan.held, cart_id=req.cart_id, status=held_status
+            ),
+            **STEP,
+        )
+        if held_status:
+            self._status = "fulfilling"
+        self._ship, self._shipped_to_store = plan, True
+        self._message = (
+            f"Coming to {plan.destination_code} from {plan.source_code} by transfer "
+            f"{self._transfer_id()}."
+        )
+        return True
+
+    def _transfer_id(self) -> str:
+        return f"STS-{self._number}"
+
+    async def _await_transfer(
+        self, req: OnlineOrderRequest, accepted: Accepted, saga: Saga
+    ) -> None:
+        """Start the Transfer (cancelled with the order while it is not picked) and wait for it:
+        what arrives is held for this order at the pickup store as it is received."""
+        plan = self._ship
+        assert plan is not None
+        wf = workflow.info().workflow_id
+        tid = self._transfer_id()
+        saga.push(
+            OnlineOrderActivities.drop_transfer,
+            TransferLink(order_workflow_id=wf, transfer_id=tid),
+            **COMPENSATION,
+        )
+        handle = await workflow.start_child_workflow(
+            TRANSFER_WORKFLOW,
+            TransferRequest(
+                transfer_id=tid,
+                source_location_id=plan.source_location_id,
+                source_code=plan.source_code,
+                destination_location_id=plan.destination_location_id,
+                destination_code=plan.destination_code,
+                lines=tuple(TransferLineIn(sku=sku, quantity=q) for sku, q in plan.transfer),
+                requested_by=None,
+                note=f"Ship to store: pickup order {self._number}",
+                order_workflow_id=wf,
+            ),
+            id=transfer_workflow_id(tid),
+            task_queue=accepted.transfer_queue,
+            result_type=TransferView,
+            # The goods may be on the road: the transfer outlives an order that ends, and the
+            # order's compensation cancels it while it can still be cancelled.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        ended: list[str] = []
+
+        async def watch() -> None:
+            try:
+                view = await handle
+                ended.append(view.state)
+            except ChildWorkflowError as err:
+                self._message = f"The transfer {tid} failed: {failure_message(err)}"
+                ended.append("failed")
+
+        asyncio.create_task(watch())  # noqa: RUF006 - the outcome lands in `ended`
+        await self._wait(lambda: bool(ended), None)
+        self._ship = None
+        if ended[0] == "received":
+            self._message = ""
+        elif ended[0] == "cancelled":
+            self._message = f"The transfer {tid} to {plan.destination_code} was cancelled."
 
     async def _await_payment(self, req: OnlineOrderRequest) -> None:
         """The storefront confirms the card with Stripe.js; Stripe's webhook (or a periodic look)
@@ -560,7 +681,7 @@ class OnlineOrderWorkflow:
         )
 
     async def _exception(
-        self, kind: str, reason: str, sku: str = "", detail: dict[str, object] | None = None
+        self, kind: str, reason: str, sku: str = "", detail: dict[str, Any] | None = None
     ) -> None:
         r = self._req
         await workflow.execute_local_activity_method(

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from api import idempotency, ratelimit
 from api.deps import ClientDep, DbDep, IdempotencyKey, SettingsDep
@@ -191,13 +190,7 @@ def _own_cart(db: Database, store: webstores.StoreConfig, cart_id: str) -> carts
 async def _idempotent(
     db: Database, scope: str, key: str | None, request: Any, status: int, run: Any
 ) -> Any:
-    digest = idempotency.request_hash(request)
-    replayed = await run_in_threadpool(idempotency.replay, db, scope, key, digest)
-    if replayed is not None:
-        return replayed
-    body = await run()
-    await run_in_threadpool(idempotency.remember, db, scope, key, digest, status, body)
-    return JSONResponse(body, status_code=status)
+    return await idempotency.once(db, scope, key, request, run, status=status)
 
 
 @router.post(
@@ -401,6 +394,7 @@ async def checkout(
             payment_timeout_s=settings.checkout_payment_minutes * 60,
             allow_split=settings.routing_allow_split,
             stores_first=settings.routing_stores_first,
+            ship_to_store=settings.routing_ship_to_store,
         )
         answer = await checkout_order(
             client, online_order_workflow_id("web", cart_id), req, settings.web_task_queue

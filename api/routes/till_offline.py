@@ -3,6 +3,7 @@ upload."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -10,12 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import error_responses
 from api.routes.tills import TillCode, till_for
 from api.schemas_tills import (
     CatalogSnapshot,
+    CatalogVersion,
     JournalAnswer,
     JournalEntryOut,
     JournalUpload,
@@ -32,7 +35,7 @@ from contracts.replay import (
     replay_workflow_id,
 )
 from contracts.sale import GIFT_CARD_SKU, sale_workflow_id
-from db.repositories import catalog, orders, tills
+from db.repositories import catalog, orders, places_admin, tills
 from db.repositories.catalog import TillView
 from db.session import Database
 from tillflow.settings import Settings
@@ -54,6 +57,10 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
     view = till_for(db, principal, till)
     at = datetime.now(UTC)
     with db.unit_of_work() as s:
+        # Read before the items: a change committed in between makes the till fetch again.
+        version = _catalog_version(s, view)
+        staff = places_admin.till_staff(s, view.location_id)
+        next_change = places_admin.next_price_change(s, view.location_id, at)
         items = catalog.all_items(s, view.location_id, at)
         rates = catalog.tax_rates(s, view.location_id)
         policy = tills.offline_card_policy(s, view.location_id)
@@ -88,7 +95,33 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
             max_age_hours=int(policy.max_age.total_seconds() // 3600),
         ),
         generated_at=at,
+        catalog_version=version,
+        next_change_at=next_change,
+        staff=staff,
     )
+
+
+def _catalog_version(s: Session, view: TillView) -> str:
+    """Moves when anything in a till's snapshot may have: a catalogue change (the outbox), a tax
+    rate changed or starting at the store, the store's own details, or who may sign in there."""
+    changes, rates = places_admin.snapshot_version(s, view.location_id)
+    store = (view.location_name, view.address, view.timezone, view.currency)
+    staff = sorted(places_admin.till_staff(s, view.location_id).items())
+    digest = hashlib.sha256(repr((store, view.prices_include_tax, staff)).encode()).hexdigest()[:8]
+    return f"{changes}.{rates}.{digest}"
+
+
+@router.get(
+    "/{till}/catalog/version",
+    response_model=CatalogVersion,
+    responses=error_responses(401, 403, 404, 422),
+)
+def snapshot_version(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogVersion:
+    """The catalogue version the till's snapshot is compared with: one cheap query, polled by the
+    till agent; a different value than its snapshot's `catalog_version` means fetch it again."""
+    view = till_for(db, principal, till)
+    with db.unit_of_work() as s:
+        return CatalogVersion(version=_catalog_version(s, view))
 
 
 def _request(

@@ -8,6 +8,7 @@ routing and reserving happen in the workflow. See api/webstore_deliveries.py for
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -22,7 +23,8 @@ from fastapi.responses import JSONResponse
 from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.webstore_deliveries import Delivery, HandOver, Work, work_for
-from db.repositories import inbox, webstores
+from contracts.catalog import signal_changed
+from db.repositories import catalog_sync, inbox, webstores
 from db.session import Database
 from domain.errors import InvalidRequest
 from integrations.order_payloads import woocommerce_version
@@ -112,7 +114,10 @@ def _json(raw: bytes) -> dict[str, Any]:
 def _work(d: Delivery, settings: Settings) -> Work | None:
     try:
         return work_for(
-            d, allow_split=settings.routing_allow_split, stores_first=settings.routing_stores_first
+            d,
+            allow_split=settings.routing_allow_split,
+            stores_first=settings.routing_stores_first,
+            ship_to_store=settings.routing_ship_to_store,
         )
     except InvalidRequest as err:
         raise _malformed(f"Not a usable {d.provider} delivery: {err.message}") from None
@@ -156,12 +161,49 @@ def _secrets(store: webstores.StoreConfig, settings: Settings) -> list[str]:
     ]
 
 
+# ---- product webhooks (catalogue sync, issue 14) -----------------------------------------------
+
+SHOPIFY_PRODUCT_TOPICS = ("products/create", "products/update", "products/delete")
+WOO_PRODUCT_TOPICS = ("product.created", "product.updated", "product.deleted", "product.restored")
+_nudges: set[asyncio.Task[None]] = set()
+
+
+async def _nudge(request: Request, store: str, topic: str) -> None:
+    try:
+        await signal_changed(request.app.state.temporal, store, topic)
+    except Exception as err:  # noqa: BLE001 - the running CatalogSync finds the delivery anyway
+        log.warning("catalogue sync nudge failed", extra={"store": store, "error": str(err)})
+
+
+async def _accept_product(
+    request: Request, db: Database, event_id: str, d: Delivery
+) -> JSONResponse:
+    """A verified product webhook: into the inbox once (under its own provider name, so the order
+    relay never takes it), then the store's CatalogSync is nudged; it applies the change."""
+    if not isinstance(d.body.get("id"), (int, str)) or isinstance(d.body.get("id"), bool):
+        raise _malformed("A product webhook needs the product's id.")
+    if len(event_id) > MAX_EVENT_ID:
+        raise _malformed("The delivery's event id is too long.")
+    provider = catalog_sync.inbound_provider(d.provider)
+    inbox_id = await run_in_threadpool(_record, db, provider, event_id, d)
+    if inbox_id is None:
+        return JSONResponse({"received": True, "duplicate": True})
+    task = asyncio.create_task(_nudge(request, d.store, d.topic))
+    _nudges.add(task)
+    task.add_done_callback(_nudges.discard)
+    log.info(
+        "web store product delivery",
+        extra={"provider": d.provider, "event_id": event_id, "topic": d.topic},
+    )
+    return JSONResponse({"received": True, "status": "queued"})
+
+
 @router.post("/shopify/{shop}", responses=error_responses(400, 401, 404, 422))
 async def shopify_webhook(
     shop: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
-    """Shopify orders/create, orders/updated, orders/cancelled, refunds/create;
-    X-Shopify-Hmac-Sha256 checked."""
+    """Shopify orders/create, orders/updated, orders/cancelled, refunds/create and
+    products/create, products/update, products/delete; X-Shopify-Hmac-Sha256 checked."""
     raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
     store = await _store(db, shop, "shopify")
     try:
@@ -180,6 +222,8 @@ async def shopify_webhook(
         raise _malformed("X-Shopify-Topic and X-Shopify-Event-Id are required.")
     triggered_at = _header(request, "x-shopify-triggered-at", _TOKEN)
     d = Delivery("shopify", shop, topic, triggered_at, _json(raw))
+    if topic in SHOPIFY_PRODUCT_TOPICS:
+        return await _accept_product(request, db, f"{shop}:{event_id}", d)
     work = _work(d, settings)
     return await _accept(request, db, f"{shop}:{event_id}", d, work)
 
@@ -188,8 +232,8 @@ async def shopify_webhook(
 async def woocommerce_webhook(
     store: StoreCode, request: Request, db: DbDep, settings: SettingsDep
 ) -> Any:
-    """WooCommerce order.created / order.updated; X-WC-Webhook-Signature checked; the creation ping
-    is answered."""
+    """WooCommerce order.created / order.updated and product.created / updated / deleted;
+    X-WC-Webhook-Signature checked; the creation ping is answered."""
     raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
     config = await _store(db, store, "woocommerce")
     try:
@@ -202,6 +246,15 @@ async def woocommerce_webhook(
         raise ApiError(401, "bad_signature", f"WooCommerce signature rejected: {err}.") from None
     topic = _header(request, "x-wc-webhook-topic", _TOKEN) or "unknown"
     d = Delivery("woocommerce", store, topic, "", _json(raw))
+    if topic in WOO_PRODUCT_TOPICS:
+        # As for orders: the delivery id changes on every retry, the product's modification time
+        # does not (a deletion happens once).
+        version = str(d.body.get("date_modified_gmt") or d.body.get("date_modified") or "")
+        if topic == "product.deleted" or not version:
+            version = topic
+        return await _accept_product(
+            request, db, f"{store}:product:{d.body.get('id', '')}:{version}", d
+        )
     work = _work(d, settings)
     if work is not None:
         # The delivery id changes on every retry; the order id and its modification time do not.

@@ -56,20 +56,37 @@ def _valid_at(price: Any, at: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 def _items_query(
-    location_id: int | BindParameter[Any], at: ColumnElement[Any] | None = None
+    location_id: int | BindParameter[Any],
+    at: ColumnElement[Any] | None = None,
+    web_store_id: int | BindParameter[Any] | None = None,
 ) -> Select[Any]:
-    """Items with the price valid at `at` (default: now, as the database's clock has it)."""
+    """Items with the price valid at `at` (default: now, as the database's clock has it).
+
+    A location's own price wins over the default price (location_id NULL); with `web_store_id`,
+    that web store's own price list wins over both (what its storefront charges)."""
     at = func.now() if at is None else at
-    # A location's own price wins over the default price (location_id NULL).
     own = aliased(Price)
     default = aliased(Price)
+    web = aliased(Price)
     barcodes = (
         select(func.coalesce(func.array_agg(Barcode.code), []))
         .where(Barcode.variant_id == Variant.id)
         .correlate(Variant)
         .scalar_subquery()
     )
-    return (
+    if web_store_id is None:
+        amount: ColumnElement[Any] = func.coalesce(own.amount, default.amount)
+        currency: ColumnElement[Any] = case(
+            (own.id.is_not(None), own.currency), else_=default.currency
+        )
+    else:
+        amount = func.coalesce(web.amount, own.amount, default.amount)
+        currency = case(
+            (web.id.is_not(None), web.currency),
+            (own.id.is_not(None), own.currency),
+            else_=default.currency,
+        )
+    query = (
         select(
             Variant.sku,
             Variant.name,
@@ -77,8 +94,8 @@ def _items_query(
             Product.code,
             Product.category,
             TaxCategory.code,
-            func.coalesce(own.amount, default.amount),
-            case((own.id.is_not(None), own.currency), else_=default.currency),
+            amount,
+            currency,
             barcodes,
             Product.tracks_stock,
             LocationTaxRate.rate_bp,
@@ -102,8 +119,15 @@ def _items_query(
             & default.web_store_id.is_(None)
             & _valid_at(default, at),
         )
-        .where(Variant.active, Product.active)
     )
+    if web_store_id is not None:
+        query = query.outerjoin(
+            web,
+            (web.variant_id == Variant.id)
+            & (web.web_store_id == web_store_id)
+            & _valid_at(web, at),
+        )
+    return query.where(Variant.active, Product.active)
 
 
 def _item(row: Sequence[Any]) -> CatalogItem:
@@ -138,20 +162,37 @@ _BY_SKU_AT = _items_query(bindparam("location_id"), bindparam("at")).where(
 )
 
 
+# A web store's storefront: its own price list first, then its pricing location's, then default.
+_BY_SKU_WEB = _items_query(bindparam("location_id"), web_store_id=bindparam("web_store_id")).where(
+    Variant.sku.in_(bindparam("skus", expanding=True))
+)
+_BY_SKU_WEB_AT = _items_query(
+    bindparam("location_id"), bindparam("at"), web_store_id=bindparam("web_store_id")
+).where(Variant.sku.in_(bindparam("skus", expanding=True)))
+
+
 def item_by_barcode(session: Session, location_id: int, code: str) -> CatalogItem | None:
     row = core(session).execute(_BY_BARCODE, {"location_id": location_id, "code": code}).first()
     return _item(row) if row else None
 
 
 def items_by_sku(
-    session: Session, location_id: int, skus: Iterable[str], at: datetime | None = None
+    session: Session,
+    location_id: int,
+    skus: Iterable[str],
+    at: datetime | None = None,
+    *,
+    web_store_id: int | None = None,
 ) -> dict[str, CatalogItem]:
-    """The items with their price valid now, or at `at`."""
+    """The items with their price valid now, or at `at`: the location's (else the default) or,
+    with `web_store_id`, that web store's own price first."""
     params: dict[str, Any] = {"location_id": location_id, "skus": sorted(set(skus))}
-    if at is None:
-        rows = core(session).execute(_BY_SKU, params)
+    if web_store_id is not None:
+        params["web_store_id"] = web_store_id
+        statement = _BY_SKU_WEB if at is None else _BY_SKU_WEB_AT
     else:
-        rows = core(session).execute(_BY_SKU_AT, {**params, "at": at})
+        statement = _BY_SKU if at is None else _BY_SKU_AT
+    rows = core(session).execute(statement, params if at is None else {**params, "at": at})
     return {item.sku: item for item in map(_item, rows)}
 
 
@@ -276,51 +317,124 @@ def change_price(
     currency: str,
     *,
     location_id: int | None = None,
+    web_store_id: int | None = None,
     at: datetime | None = None,
+    valid_to: datetime | None = None,
 ) -> Price:
-    """Change a SKU's price (a store's own, or the default with `location_id` None) from `at` on
-    (default: now): the price open until then is closed at `at` and a new row opens there, so
-    every earlier sale can still be priced as it was. For the back office; the caller commits."""
+    """See `price_change`; the price row that holds from `at`."""
+    return price_change(
+        session,
+        sku,
+        amount,
+        currency,
+        location_id=location_id,
+        web_store_id=web_store_id,
+        at=at,
+        valid_to=valid_to,
+    )[0]
+
+
+def price_change(
+    session: Session,
+    sku: str,
+    amount: int,
+    currency: str,
+    *,
+    location_id: int | None = None,
+    web_store_id: int | None = None,
+    at: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> tuple[Price, bool]:
+    """Change a SKU's price on one price list (a store's own with `location_id`, a web store's own
+    with `web_store_id`, else the default) from `at` on (default: now) until `valid_to` (default:
+    open). The list's latest row is closed at `at` and a new row opens there, so every earlier
+    sale can still be priced as it was; with `valid_to` (a temporary price, a promotion) what was
+    to hold then resumes at `valid_to`. Rows already in effect are never rewritten, only ended.
+    For the back office; the caller commits. (row, False) when the list holds that price already.
+    """
     variant_id = session.scalar(select(Variant.id).where(Variant.sku == sku))
     if variant_id is None:
         raise NotFound(f"There is no product with SKU {sku}.")
     if amount < 0:
-        raise InvalidRequest("A price cannot be negative.")
+        raise InvalidRequest("A price cannot be negative.", code="bad_amount")
+    if location_id is not None and web_store_id is not None:
+        raise InvalidRequest("A price is on one price list: a location's or a web store's.")
     now = session.scalar(select(func.now()))
     assert now is not None
     at = now if at is None else at
     if at < now:
-        raise InvalidRequest("A price change starts now or later: past prices are never rewritten.")
+        raise InvalidRequest(
+            "A price change starts now or later: past prices are never rewritten.",
+            code="bad_price_period",
+        )
+    if valid_to is not None and valid_to <= at:
+        raise InvalidRequest(
+            f"valid_to ({valid_to.isoformat()}) must be after the price's start "
+            f"({at.isoformat()}).",
+            code="bad_price_period",
+        )
     where = (
-        (Price.location_id.is_(None) & Price.web_store_id.is_(None))
-        if location_id is None
-        else Price.location_id == location_id
+        Price.location_id == location_id
+        if location_id is not None
+        else Price.web_store_id == web_store_id
+        if web_store_id is not None
+        else (Price.location_id.is_(None) & Price.web_store_id.is_(None))
     )
-    current = session.scalar(
+    # The list's rows form one sequence in time; only its last one may be open or end later.
+    latest = session.scalar(
         select(Price)
-        .where(Price.variant_id == variant_id, where, Price.valid_to.is_(None))
+        .where(Price.variant_id == variant_id, where)
+        .order_by(Price.valid_from.desc())
+        .limit(1)
         .with_for_update()
     )
-    if current is not None:
-        if current.amount == amount and current.currency == currency:
-            return current  # nothing changes
-        if at <= current.valid_from:
-            raise InvalidRequest(
-                f"{sku} has a price from {current.valid_from.isoformat()}; a change must start "
-                "after it."
-            )
-        current.valid_to = at
-        session.flush()
+    resume: tuple[int, str, datetime | None] | None = None
+    if latest is not None:
+        if (
+            valid_to is None
+            and latest.valid_to is None
+            and latest.amount == amount
+            and latest.currency == currency
+            and latest.valid_from <= at
+        ):
+            return latest, False  # nothing changes
+        if latest.valid_to is None or latest.valid_to > at:
+            if at <= latest.valid_from:
+                raise InvalidRequest(
+                    f"{sku} has a price from {latest.valid_from.isoformat()} on this list; a "
+                    "change must start after it.",
+                    code="bad_price_period",
+                )
+            if valid_to is not None and (latest.valid_to is None or latest.valid_to > valid_to):
+                resume = (latest.amount, latest.currency, latest.valid_to)
+            latest.valid_to = at
+            session.flush()
     row = Price(
         variant_id=variant_id,
         location_id=location_id,
+        web_store_id=web_store_id,
         amount=amount,
         currency=currency,
         valid_from=at,
+        valid_to=valid_to,
     )
     session.add(row)
     session.flush()
-    return row
+    if resume is not None and valid_to is not None:
+        back_amount, back_currency, back_to = resume
+        session.add(
+            Price(
+                variant_id=variant_id,
+                location_id=location_id,
+                web_store_id=web_store_id,
+                amount=back_amount,
+                currency=back_currency,
+                valid_from=valid_to,
+                valid_to=back_to,
+            )
+        )
+        session.flush()
+    return row, True
 
 
 def price_spans(

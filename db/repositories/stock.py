@@ -24,7 +24,9 @@ class Movement:
     reason: str
     reference: str
     idempotency_key: str
-    bucket: str = "sellable"  # or "quarantine": returned goods awaiting inspection
+    # "sellable" (on_hand) | "quarantine": returned goods awaiting inspection (quarantined) |
+    # "in_transit": on its way here from another location (in_transit)
+    bucket: str = "sellable"
 
 
 @dataclass(frozen=True)
@@ -67,18 +69,23 @@ _WRITE_LEDGER = text("""
 # Creates a missing level, locks every level row in SKU order (so two baskets never deadlock),
 # moves it, and returns it as it is now.
 _MOVE_LEVELS = text("""
-    INSERT INTO stock_levels AS l (location_id, sku, on_hand, reserved, safety_stock, quarantined)
-    SELECT CAST(:location_id AS integer), d.sku, d.sellable, 0, 0, d.quarantine
+    INSERT INTO stock_levels AS l
+        (location_id, sku, on_hand, reserved, safety_stock, quarantined, in_transit)
+    SELECT CAST(:location_id AS integer), d.sku, d.sellable, 0, 0, d.quarantine, d.transit
     FROM unnest(CAST(:skus AS varchar[]), CAST(:sellable AS integer[]),
-                CAST(:quarantine AS integer[]))
-         AS d(sku, sellable, quarantine)
+                CAST(:quarantine AS integer[]), CAST(:transit AS integer[]))
+         AS d(sku, sellable, quarantine, transit)
     ORDER BY d.sku
     ON CONFLICT (location_id, sku) DO UPDATE
         SET on_hand = l.on_hand + EXCLUDED.on_hand,
             quarantined = l.quarantined + EXCLUDED.quarantined,
+            in_transit = l.in_transit + EXCLUDED.in_transit,
             updated_at = now()
     RETURNING l.sku, l.on_hand, l.reserved, l.safety_stock
 """)
+
+
+_BUCKETS = {"sellable": 0, "quarantine": 1, "in_transit": 2}  # index into a level's buckets
 
 
 def apply_movements(
@@ -113,14 +120,14 @@ def apply_movements(
         ).scalars()
     )
     applies = []
-    moved: dict[str, list[int]] = {}  # sku -> [sellable, quarantine] that apply
+    moved: dict[str, list[int]] = {}  # sku -> [sellable, quarantine, in transit] that apply
     for m in movements:
         ok = m.idempotency_key in written
         written.discard(m.idempotency_key)  # a key twice in one batch applies once
         applies.append(ok)
-        acc = moved.setdefault(m.sku, [0, 0])
+        acc = moved.setdefault(m.sku, [0, 0, 0])
         if ok:
-            acc[1 if m.bucket == "quarantine" else 0] += m.delta
+            acc[_BUCKETS[m.bucket]] += m.delta  # an unknown bucket is a bug: KeyError
     skus = sorted(moved)
     now = {
         sku: (on_hand, reserved, safety)
@@ -131,6 +138,7 @@ def apply_movements(
                 "skus": skus,
                 "sellable": [moved[s][0] for s in skus],
                 "quarantine": [moved[s][1] for s in skus],
+                "transit": [moved[s][2] for s in skus],
             },
         )
     }
@@ -140,7 +148,7 @@ def apply_movements(
     for m, ok in zip(movements, applies, strict=True):
         _, reserved, safety = now[m.sku]
         before = on_hand[m.sku]
-        if ok and m.bucket != "quarantine":
+        if ok and m.bucket == "sellable":
             on_hand[m.sku] += m.delta
         out.append(Applied(m.sku, m.delta, ok, before, before - reserved - safety))
     return out
@@ -183,6 +191,7 @@ def ledger_mismatches(session: Session) -> list[tuple[int, str, str, int, int]]:
     for bucket, column in (
         ("sellable", StockLevel.on_hand),
         ("quarantine", StockLevel.quarantined),
+        ("in_transit", StockLevel.in_transit),
     ):
         sums = (
             select(

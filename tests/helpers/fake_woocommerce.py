@@ -3,7 +3,10 @@
 Request and response shapes follow WooCommerce's REST API v3 documentation: HTTP basic auth with
 the consumer key and secret (401 `woocommerce_rest_cannot_view`), WP REST error bodies
 `{"code", "message", "data": {"status"}}`, `X-WP-Total` / `X-WP-TotalPages` pagination, products
-and variations with `stock_quantity`, orders, order notes and order refunds.
+and variations with `stock_quantity`, orders, order notes and order refunds; and the catalogue:
+products (simple and variable) created, read, updated and deleted (`?force=true` for good, else to
+the trash), found by `?sku=`, and their variations created and updated, with `regular_price`,
+`global_unique_id` (unique in the site) and `status` validated as WooCommerce does.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import itertools
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from helpers.fake_http import FakeHttpServer, Reply, Seen
@@ -39,6 +43,11 @@ class FakeWooCommerceServer(FakeHttpServer):
         self.variations: dict[int, dict[int, dict[str, Any]]] = {}
         self.orders: dict[int, dict[str, Any]] = {}
         self.route("GET", f"{API}/products", self._list_products)
+        self.route("POST", f"{API}/products", self._create_product)
+        self.route("GET", f"{API}/products/(?P<id>\\d+)", self._get_product)
+        self.route("DELETE", f"{API}/products/(?P<id>\\d+)", self._delete_product)
+        self.route("POST", f"{API}/products/(?P<id>\\d+)/variations", self._create_variation)
+        self.clock = itertools.count(1)
         self.route("PUT", f"{API}/products/(?P<id>\\d+)", self._update_product)
         self.route("GET", f"{API}/products/(?P<id>\\d+)/variations", self._list_variations)
         self.route(
@@ -50,6 +59,14 @@ class FakeWooCommerceServer(FakeHttpServer):
         self.route("POST", f"{API}/orders/(?P<id>\\d+)/notes", self._add_note)
         self.route("GET", f"{API}/orders/(?P<id>\\d+)/refunds", self._refunds)
         self.route("POST", f"{API}/orders/(?P<id>\\d+)/refunds", self._refund)
+
+    def start(self) -> FakeHttpServer:
+        """Listening; replies go out at once (no Nagle delay between a reply's headers and body,
+        which would add the client's delayed-ACK time, ~40 ms, to every call)."""
+        super().start()
+        assert self._server is not None
+        self._server.RequestHandlerClass.disable_nagle_algorithm = True
+        return self
 
     # ---- seeding --------------------------------------------------------------------------------
 
@@ -141,7 +158,11 @@ class FakeWooCommerceServer(FakeHttpServer):
         )
 
     def _list_products(self, seen: Seen, m: re.Match[str]) -> Reply:
-        return self._page(seen, [self.products[i] for i in sorted(self.products)])
+        items = [self.products[i] for i in sorted(self.products)]
+        if "sku" in seen.query:
+            wanted = set(seen.query["sku"][0].split(","))
+            items = [p for p in items if p.get("sku") in wanted]
+        return self._page(seen, [p for p in items if p.get("status") != "trash"])
 
     def _list_variations(self, seen: Seen, m: re.Match[str]) -> Reply:
         pid = int(m.group("id"))
@@ -171,7 +192,11 @@ class FakeWooCommerceServer(FakeHttpServer):
                 "To manipulate product variations you should use the "
                 "/products/<product_id>/variations/<id> endpoint.",
             )
-        return self._stock_update(product, seen.body) or Reply(200, product)
+        return (
+            self._stock_update(product, seen.body)
+            or self._catalogue_update(product, seen.body, product["id"])
+            or Reply(200, product)
+        )
 
     def _update_variation(self, seen: Seen, m: re.Match[str]) -> Reply:
         variation = self.variations.get(int(m.group("pid")), {}).get(int(m.group("id")))
@@ -179,7 +204,151 @@ class FakeWooCommerceServer(FakeHttpServer):
             return _error(
                 404, "woocommerce_rest_product_variation_invalid_id", "Invalid resource ID."
             )
-        return self._stock_update(variation, seen.body) or Reply(200, variation)
+        return (
+            self._stock_update(variation, seen.body)
+            or self._catalogue_update(variation, seen.body, variation["id"])
+            or Reply(200, variation)
+        )
+
+    # ---- the catalogue: products and variations -------------------------------------------------
+
+    STATUSES = ("draft", "pending", "private", "publish")
+    FIELDS = (
+        "name",
+        "description",
+        "status",
+        "sku",
+        "regular_price",
+        "global_unique_id",
+        "attributes",
+        "meta_data",
+        "type",
+    )
+
+    def _stamp(self) -> str:
+        n = next(self.clock)
+        return f"2026-11-22T10:{n // 60 % 60:02d}:{n % 60:02d}"
+
+    def _catalogue_update(self, item: dict[str, Any], body: Any, own_id: int) -> Reply | None:
+        """Validate and apply the catalogue fields of a product or variation body."""
+        body = body if isinstance(body, dict) else {}
+        if "status" in body and body["status"] not in self.STATUSES:
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): status")
+        if "regular_price" in body and body["regular_price"] != "":
+            try:
+                Decimal(str(body["regular_price"]))
+            except InvalidOperation:
+                return _error(400, "rest_invalid_param", "Invalid parameter(s): regular_price")
+            if not isinstance(body["regular_price"], str):
+                return _error(400, "rest_invalid_param", "Invalid parameter(s): regular_price")
+        for key, message in (
+            ("sku", "Invalid or duplicated SKU."),
+            ("global_unique_id", "Invalid or duplicated GTIN, UPC, EAN or ISBN."),
+        ):
+            value = body.get(key)
+            if value and any(o.get(key) == value and o["id"] != own_id for o in self._all_items()):
+                return _error(400, f"product_invalid_{key}", message)
+        for key in self.FIELDS:
+            if key in body:
+                item[key] = body[key]
+        if "regular_price" in body:
+            item["price"] = body["regular_price"]
+        item["date_modified_gmt"] = self._stamp()
+        return None
+
+    def _all_items(self) -> list[dict[str, Any]]:
+        items = [p for p in self.products.values() if p.get("status") != "trash"]
+        return items + [v for vs in self.variations.values() for v in vs.values()]
+
+    def _create_product(self, seen: Seen, m: re.Match[str]) -> Reply:
+        body = seen.body if isinstance(seen.body, dict) else None
+        if body is None:
+            return _error(400, "rest_invalid_json", "Invalid JSON body passed.")
+        kind = body.get("type", "simple")
+        if kind not in ("simple", "variable", "grouped", "external"):
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): type")
+        pid = next(self.ids)
+        product: dict[str, Any] = {
+            "id": pid,
+            "name": "",
+            "type": kind,
+            "status": "publish",
+            "sku": "",
+            "regular_price": "",
+            "price": "",
+            "global_unique_id": "",
+            "description": "",
+            "manage_stock": False,
+            "stock_quantity": None,
+            "variations": [],
+        }
+        refused = self._catalogue_update(product, body, pid)
+        if refused is not None:
+            return refused
+        self.products[pid] = product
+        if kind == "variable":
+            self.variations.setdefault(pid, {})
+        return Reply(201, product)
+
+    def _get_product(self, seen: Seen, m: re.Match[str]) -> Reply:
+        product = self.products.get(int(m.group("id")))
+        if product is None:
+            return _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        return Reply(200, product)
+
+    def _delete_product(self, seen: Seen, m: re.Match[str]) -> Reply:
+        pid = int(m.group("id"))
+        product = self.products.get(pid)
+        if product is None:
+            return _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        if seen.query.get("force", ["false"])[0] == "true":
+            del self.products[pid]
+            self.variations.pop(pid, None)
+            return Reply(200, product)
+        if product.get("status") == "trash":
+            return _error(
+                410, "woocommerce_rest_already_trashed", "The product has already been deleted."
+            )
+        product["status"] = "trash"
+        return Reply(200, product)
+
+    def _create_variation(self, seen: Seen, m: re.Match[str]) -> Reply:
+        pid = int(m.group("id"))
+        product = self.products.get(pid)
+        if product is None or product.get("type") != "variable":
+            return _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        vid = next(self.ids)
+        variation: dict[str, Any] = {
+            "id": vid,
+            "sku": "",
+            "status": "publish",
+            "regular_price": "",
+            "price": "",
+            "global_unique_id": "",
+            "manage_stock": False,
+            "stock_quantity": None,
+            "attributes": [],
+        }
+        refused = self._catalogue_update(variation, seen.body, vid)
+        if refused is not None:
+            return refused
+        self.variations.setdefault(pid, {})[vid] = variation
+        product.setdefault("variations", []).append(vid)
+        return Reply(201, variation)
+
+    def product_by_sku(self, sku: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((p for p in self.products.values() if p.get("sku") == sku), None)
+
+    def edit_in_admin(self, product_id: int, **changes: Any) -> dict[str, Any]:
+        """A shop manager's edit in wp-admin; returns the product.updated webhook body."""
+        with self.lock:
+            product = self.products[product_id]
+            product.update(changes)
+            if "regular_price" in changes:
+                product["price"] = changes["regular_price"]
+            product["date_modified_gmt"] = self._stamp()
+            return dict(product)
 
     def _find(self, m: re.Match[str]) -> dict[str, Any] | None:
         return self.orders.get(int(m.group("id")))

@@ -20,12 +20,15 @@ def on_hand(db: Database, code: str, sku: str) -> int:
         return level.on_hand if level else 0
 
 
-def ledger_sum(db: Database, code: str, sku: str) -> int:
+def ledger_sum(db: Database, code: str, sku: str, bucket: str = "sellable") -> int:
+    """The sum of a location's movements of a SKU in one bucket (sellable = on_hand)."""
     with db.unit_of_work() as s:
         return (
             s.scalar(
                 select(func.coalesce(func.sum(StockMovement.delta), 0)).where(
-                    StockMovement.location_id == location_id(db, code), StockMovement.sku == sku
+                    StockMovement.location_id == location_id(db, code),
+                    StockMovement.sku == sku,
+                    StockMovement.bucket == bucket,
                 )
             )
             or 0

@@ -23,6 +23,8 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
         stock.Movement(sku, -2, "sale", "t", f"{tag}:2"),
         stock.Movement(sku, 1, "return", "t", f"{tag}:3", bucket="quarantine"),
         stock.Movement(sku, -2, "sale", "t", f"{tag}:2"),  # the same key again in one batch
+        stock.Movement(sku, 4, "transfer", "t", f"{tag}:5", bucket="in_transit"),
+        stock.Movement(sku, -1, "transfer", "t", f"{tag}:6", bucket="in_transit"),
     ]
     with db.unit_of_work() as s:
         # A product this very transaction adds (not flushed yet): its first level row is created.
@@ -37,10 +39,12 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
         (True, 5, 5),
         (True, 3, 3),
         (False, 3, 3),
+        (True, 3, 3),  # in transit: outside on_hand
+        (True, 3, 3),
     ]
     with db.unit_of_work() as s:
         level = s.get_one(StockLevel, (loc, sku))
-        assert (level.on_hand, level.quarantined, level.reserved) == (3, 1, 0)
+        assert (level.on_hand, level.quarantined, level.in_transit, level.reserved) == (3, 1, 3, 0)
         s.execute(StockLevel.__table__.update().where(StockLevel.sku == sku).values(safety_stock=3))  # type: ignore[attr-defined]  # __table__ is a Table
 
     # Run again (a retried activity): nothing applies, each line sees the level as it is now.
@@ -53,7 +57,7 @@ def test_a_batch_applies_each_key_once_and_reports_what_each_line_found(db) -> N
             workflow_id=None,
             occurred_at=now,
         )
-    assert [(a.applied, a.on_hand_before, a.available_before) for a in again] == [(False, 3, 0)] * 4
+    assert [(a.applied, a.on_hand_before, a.available_before) for a in again] == [(False, 3, 0)] * 6
     assert [(a.applied, a.on_hand_before, a.available_before) for a in more] == [(True, 3, 0)]
     with db.unit_of_work() as s:
         assert stock.level(s, loc, sku) == stock.Level(loc, sku, 2, 0, 3)

@@ -13,6 +13,7 @@ from domain.routing import (
     Unroutable,
     distance_km,
     route,
+    ship_to_store,
 )
 
 BERLIN = Destination("DE", 52.52, 13.40)
@@ -144,3 +145,25 @@ def test_distance() -> None:
     ber, _, _ = sites({}, {}, {})
     assert 2300 < distance_km(ber, LISBON) < 2350
     assert distance_km(ber, None) == float("inf")
+
+
+def test_ship_to_store_keeps_what_the_store_has_and_sends_the_rest_from_one_place() -> None:
+    plan = ship_to_store(
+        [Need("A", 3), Need("B", 1)], sites({"A": 5, "B": 1}, {"A": 1}, {"A": 2, "B": 4}), {}, 2
+    )
+    assert plan is not None
+    assert {(a.sku, a.quantity) for a in plan.held_here} == {("A", 1)}
+    assert plan.source_code == "WH1"  # a warehouse first, though Berlin has it too
+    assert set(plan.transfer) == {Need("A", 2), Need("B", 1)}
+
+
+def test_ship_to_store_needs_one_source_with_all_of_the_rest() -> None:
+    # Berlin has A, the warehouse has B: two deliveries would be needed, so no plan.
+    assert ship_to_store([Need("A", 2), Need("B", 2)], sites({"A": 9}, {}, {"B": 9}), {}, 2) is None
+    # A store that already has everything is plain routing's job.
+    assert ship_to_store([Need("A", 1)], sites({}, {"A": 1}, {"A": 9}), {}, 2) is None
+    # Online-only goods are never picked up in a store, transfer or not.
+    flags = {"A": ProductFlags(online_only=True)}
+    assert ship_to_store([Need("A", 1)], sites({}, {}, {"A": 9}), flags, 2) is None
+    # The pickup location must be a store.
+    assert ship_to_store([Need("A", 1)], sites({}, {}, {"A": 9}), {}, 3) is None

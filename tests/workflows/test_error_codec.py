@@ -25,6 +25,8 @@ from temporalio.worker import Worker
 from api.errors import install
 from contracts.errors import as_workflow_failure, decode, encode_errors, from_failure, to_failure
 from domain.errors import (
+    CatalogInvalid,
+    CatalogProblem,
     Conflict,
     DomainError,
     InsufficientBalance,
@@ -58,6 +60,7 @@ def _samples() -> dict[str, DomainError]:
         "TemporarilyUnavailable": TemporarilyUnavailable("The carrier did not answer."),
         "LimitReached": LimitReached("You have 5 open carts; check one out first."),
         "Unroutable": Unroutable([Shortfall("MUG-1", 3, 1, "no_stock")]),
+        "CatalogInvalid": CatalogInvalid([CatalogProblem("sku", "bad_sku", "Too long.")]),
     }
 
 

@@ -1,0 +1,186 @@
+"""The Transfer saga: record and hold at the source (release) → pick (sellable → in transit) →
+receive in one or more deliveries → close (shortages become a variance at the source)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.transfers import TransferActivities
+    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.transfer import (
+        CANCEL_UPDATE,
+        PICK_UPDATE,
+        RECEIVE_UPDATE,
+        REQUEST_UPDATE,
+        STATUS_QUERY,
+        TRANSFER_WORKFLOW,
+        CancelCmd,
+        CancelIn,
+        PickCmd,
+        PickIn,
+        ReceiveCmd,
+        ReceiveIn,
+        RecordTransfer,
+        TransferRef,
+        TransferRequest,
+        TransferView,
+    )
+    from domain.errors import Conflict
+    from workflows.policies import COMPENSATION, STEP
+
+FINAL = ("received", "cancelled", "failed")
+# A person's step (pick, receive) may come weeks later; the workflow waits that long.
+STALE_AFTER = timedelta(days=365)
+
+
+@workflow.defn(name=TRANSFER_WORKFLOW)
+class TransferWorkflow:
+    """One transfer between two locations, from the request to its last delivery."""
+
+    @workflow.init
+    def __init__(self, req: TransferRequest) -> None:
+        self._req = req
+        self._view: TransferView | None = None
+        self._error: ApplicationError | None = None
+        self._lock = asyncio.Lock()  # one person's step at a time
+        self._deliveries = 0
+
+    @workflow.run
+    async def run(self, req: TransferRequest) -> TransferView:
+        wf = workflow.info().workflow_id
+        ref = TransferRef(workflow_id=wf, transfer_id=req.transfer_id)
+        try:
+            # Pushed before the step: a hold half-made, or made with its answer lost, is undone.
+            async with self._lock:
+                try:
+                    self._view = await workflow.execute_activity_method(
+                        TransferActivities.record,
+                        RecordTransfer(workflow_id=wf, request=req),
+                        **STEP,
+                    )
+                except (ActivityError, ApplicationError) as err:
+                    self._error = as_workflow_failure(err)
+                    await workflow.execute_activity_method(
+                        TransferActivities.release, ref, **COMPENSATION
+                    )
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    raise self._error from err
+            await workflow.wait_condition(
+                lambda: self._state in ("picked", *FINAL), timeout=STALE_AFTER
+            )
+        except (TimeoutError, asyncio.CancelledError):
+            if self._state == "requested":
+                # Never picked (cancelled by an operator, or forgotten for a year): give it back.
+                await asyncio.shield(
+                    workflow.execute_activity_method(
+                        TransferActivities.release, ref, **COMPENSATION
+                    )
+                )
+            raise
+        # Picked: the point of no return. The goods must arrive (or be written off as short).
+        await workflow.wait_condition(lambda: self._state in FINAL)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self._view is not None
+        return self._view
+
+    @property
+    def _state(self) -> str:
+        if self._error is not None:
+            return "failed"
+        return self._view.state if self._view else "requesting"
+
+    async def _step(self, fn: Callable[..., Any], make: Callable[[], object]) -> TransferView:
+        """Run one person's step (its argument made once the step before it has finished); a
+        business refusal fails the update, not the transfer."""
+        async with self._lock:
+            try:
+                view = await workflow.execute_activity_method(fn, make(), **STEP)
+            except (ActivityError, ApplicationError) as err:
+                raise as_workflow_failure(err) from err
+            assert isinstance(view, TransferView)
+            self._view = view
+            return view
+
+    def _refuse_unless(self, *states: str, doing: str) -> None:
+        if self._state not in states:
+            raise to_failure(
+                Conflict(
+                    f"Transfer {self._req.transfer_id} is {self._state}; it cannot be {doing}.",
+                    code="transfer_" + ("picked" if self._state == "picked" else "state"),
+                )
+            )
+
+    @workflow.update(name=REQUEST_UPDATE)
+    async def request(self) -> TransferView:
+        """Answer the requester once the units are held at the source (or why not)."""
+        await workflow.wait_condition(lambda: self._view is not None or self._error is not None)
+        if self._error is not None:
+            raise self._error
+        assert self._view is not None
+        return self._view
+
+    @workflow.update(name=PICK_UPDATE)
+    async def pick(self, pick: PickIn) -> TransferView:
+        """The source picked the goods (perhaps fewer than requested)."""
+        wf = workflow.info().workflow_id
+        return await self._step(
+            TransferActivities.pick,
+            lambda: PickCmd(workflow_id=wf, transfer_id=self._req.transfer_id, pick=pick),
+        )
+
+    @pick.validator
+    def _validate_pick(self, pick: PickIn) -> None:
+        self._refuse_unless("requested", doing="picked")
+
+    @workflow.update(name=RECEIVE_UPDATE)
+    async def receive(self, receipt: ReceiveIn) -> TransferView:
+        """A delivery arrived at the destination; `close` ends the transfer."""
+        wf = workflow.info().workflow_id
+
+        def numbered() -> ReceiveCmd:  # numbered in the order deliveries run: keys their rows
+            self._deliveries += 1
+            return ReceiveCmd(
+                workflow_id=wf,
+                transfer_id=self._req.transfer_id,
+                delivery_no=self._deliveries,
+                receipt=receipt,
+            )
+
+        return await self._step(TransferActivities.receive, numbered)
+
+    @receive.validator
+    def _validate_receive(self, receipt: ReceiveIn) -> None:
+        self._refuse_unless("picked", doing="received")
+
+    @workflow.update(name=CANCEL_UPDATE)
+    async def cancel(self, cancel: CancelIn) -> TransferView:
+        """Cancel before the pick (the held units are given back)."""
+        wf = workflow.info().workflow_id
+        return await self._step(
+            TransferActivities.cancel,
+            lambda: CancelCmd(workflow_id=wf, transfer_id=self._req.transfer_id, cancel=cancel),
+        )
+
+    @cancel.validator
+    def _validate_cancel(self, cancel: CancelIn) -> None:
+        if self._state == "picked":
+            raise to_failure(
+                Conflict(
+                    f"Transfer {self._req.transfer_id} has been picked: it must be received "
+                    "(what never arrives is written off as a shortage when it closes).",
+                    code="transfer_picked",
+                )
+            )
+        self._refuse_unless("requested", doing="cancelled")
+
+    @workflow.query(name=STATUS_QUERY)
+    def status(self) -> TransferView | None:
+        """Where the transfer is (None until it is recorded)."""
+        return self._view
