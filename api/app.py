@@ -14,6 +14,7 @@ from api import deadline, errors, input_guard
 from api.routes import (
     admin_places,
     admin_staff,
+    audit,
     auth,
     backoffice_pages,
     catalog,
@@ -26,6 +27,7 @@ from api.routes import (
     health,
     purchasing,
     returns,
+    shifts,
     staff,
     stock_ops,
     stock_view,
@@ -110,6 +112,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tills.router)
+    app.include_router(shifts.router)
     app.include_router(till_offline.router)
     app.include_router(store_offline.router)
     app.include_router(staff.router)
@@ -133,4 +136,5 @@ def create_app(
     app.include_router(counts.router)
     app.include_router(backoffice_pages.router)
     app.include_router(codec.router)  # ops: the Temporal UI's codec server
+    app.include_router(audit.router)  # the hash-chained audit log (issue 15)
     return app

@@ -183,3 +183,64 @@ async def fetch_till_devices(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
     return await handle.result()
+
+
+# ---- Z report of a shift (issue 15): printed on the till's printer like a receipt -------------
+
+PRINT_Z_REPORT_ACTIVITY = "print_z_report"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZTenderLine:
+    tender: str
+    sales: int
+    refunds: int
+    expected: int
+    counted: int
+    variance: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZMovement:
+    kind: str  # float | sale_cash | change | refund_cash | paid_in | paid_out | drop
+    amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZReportDoc:
+    """What the Z report of a closed shift says; stored as JSON and printed."""
+
+    z_number: int
+    shift_n: int
+    till_code: str
+    store_name: str
+    store_address: str
+    currency: str
+    business_date: str  # the store's local date of the close, YYYY-MM-DD
+    opened_at: datetime  # in the store's time
+    closed_at: datetime
+    cashiers: tuple[str, ...]
+    sales_count: int
+    sales_total: int
+    returns_count: int
+    taxes: tuple[ReceiptTax, ...]
+    tenders: tuple[ZTenderLine, ...]
+    movements: tuple[ZMovement, ...]
+    no_sales: int
+    float_amount: int
+    left_in_drawer: int
+    variance: int
+    approved_by: str = ""
+    approval_note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZReportJob:
+    job_id: str  # the shift's workflow id: printed once
+    report: ZReportDoc
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZReportPrinted:
+    result: DeviceResult
+    escpos_b64: str  # the bytes sent, base64, stored beside the report

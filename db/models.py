@@ -438,6 +438,17 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(200))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # ---- audit chain (issue 15, migration 0020): written only by bookkeeping.audit ----
+    # No foreign key on location_id: the record outlives a deleted location.
+    location_id: Mapped[int | None] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(40))  # see db/models_audit.py AuditChain
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        # One successor per row: a chain can never fork, whatever a writer does.
+        UniqueConstraint("chain", "prev_hash"),
+        Index("ix_audit_log_chain_id", "chain", "id"),
+    )
 
 
 # ---- API bookkeeping ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import db.models_audit  # noqa: F401,E402  the audit log's chain heads (issue 15)
 import db.models_catalog  # noqa: F401,E402  the catalogue outbox
 import db.models_catalog_sync  # noqa: F401,E402  catalogue sync: cursors, listings, conflicts
 import db.models_counts  # noqa: F401,E402  cycle counts (transfers and counts, issue 14)
@@ -9,6 +10,7 @@ import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notificati
 import db.models_payments  # noqa: F401,E402
 import db.models_purchasing  # noqa: F401,E402  suppliers, purchase orders, receipts, adjustments
 import db.models_returns  # noqa: F401,E402
+import db.models_shifts  # noqa: F401,E402  till shifts, cash events, Z reports (issue 15)
 
 # Each area keeps its models in its own module; list it here once.
 # (imports below are for their side effect of registering tables on Base.metadata)

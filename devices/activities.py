@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from pathlib import Path
@@ -13,17 +14,21 @@ from temporalio.exceptions import ApplicationError
 from contracts.devices import (
     OPEN_DRAWER_ACTIVITY,
     PRINT_RECEIPT_ACTIVITY,
+    PRINT_Z_REPORT_ACTIVITY,
     SALE_DEVICES_ACTIVITY,
     DeviceResult,
     DrawerKick,
     PrintJob,
     SaleDevices,
     SaleDevicesResult,
+    ZReportJob,
+    ZReportPrinted,
 )
 from devices.joblog import DeviceJobLog
 from devices.printers import EscposPrinter, PrinterConfig, PrinterUnavailable, RawPrinter
 from devices.receipt import receipt_bytes
 from devices.till_record import PrinterFromRecord
+from devices.z_report import z_report_bytes
 
 PRINTER_UNAVAILABLE = "PrinterUnavailable"
 QUIET_SECONDS = 2.0  # a job quicker than this sends no heartbeat
@@ -75,6 +80,15 @@ class DeviceActivities:
         # Rendered completely off-printer first, so a failure never leaves half a receipt.
         data = receipt_bytes(job.receipt, profile=config.profile)
         return self._send_once("receipt", job.job_id, data, started, printer)
+
+    @activity.defn(name=PRINT_Z_REPORT_ACTIVITY)
+    def print_z_report(self, job: ZReportJob) -> ZReportPrinted:
+        """Print a shift's Z report once per job id; answers with the bytes it sent."""
+        started = time.monotonic()
+        config, printer = self._current()
+        data = z_report_bytes(job.report, profile=config.profile)
+        result = self._send_once("z_report", job.job_id, data, started, printer)
+        return ZReportPrinted(result=result, escpos_b64=base64.b64encode(data).decode())
 
     @activity.defn(name=OPEN_DRAWER_ACTIVITY)
     def open_drawer(self, kick: DrawerKick) -> DeviceResult:

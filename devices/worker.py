@@ -52,7 +52,12 @@ def build_device_worker(
     return Worker(
         client,
         task_queue=device_task_queue(till_code),
-        activities=[activities.print_receipt, activities.open_drawer, activities.sale_devices],
+        activities=[
+            activities.print_receipt,
+            activities.open_drawer,
+            activities.sale_devices,
+            activities.print_z_report,
+        ],
         activity_executor=executor,
         # No more activity slots than threads, or tasks would sit in the pool's queue
         # while their heartbeat timeout runs.

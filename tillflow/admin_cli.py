@@ -7,6 +7,7 @@ import getpass
 import sys
 from collections.abc import Callable
 
+from tillflow.databases import database_url
 from tillflow.settings import Settings
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -85,9 +86,8 @@ def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
     from domain import staff
     from domain.errors import DomainError
 
-    if not settings.database_url:
-        raise SystemExit("TILLFLOW_DATABASE_URL is not set.")
-    problem = _not_migrated(settings.database_url)
+    url = database_url(settings)
+    problem = _not_migrated(url)
     if problem:
         raise SystemExit(f"tillflow admin create: {problem}.")
     display = args.display_name or args.username
@@ -104,7 +104,7 @@ def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit(f"tillflow admin create: {err.message}") from None
     if args.role != "admin" and not args.location:
         raise SystemExit(f"tillflow admin create: a {args.role} needs --location CODE.")
-    db = Database(settings.database_url)
+    db = Database(url)
     try:
         with db.unit_of_work() as s:
             ids = staff_admin.location_ids_for_codes(s, args.location).values()

@@ -20,9 +20,9 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def _database_url(settings: Settings) -> str:
-    if not settings.database_url:
-        raise SystemExit("TILLFLOW_DATABASE_URL is not set (tillflow up sets it for its children).")
-    return settings.database_url
+    from tillflow.databases import database_url
+
+    return database_url(settings)
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -11,7 +11,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from tillflow import admin_cli, catalog_cli, logs
+from tillflow import admin_cli, audit_cli, catalog_cli, logs
 from tillflow.runtime import freeze_startup_objects, run_loop
 from tillflow.settings import Settings, get_settings
 
@@ -252,9 +252,9 @@ def _exit_now() -> int:
 
 
 def _database_url(settings: Settings) -> str:
-    if not settings.database_url:
-        raise SystemExit("TILLFLOW_DATABASE_URL is not set (tillflow up sets it for its children).")
-    return settings.database_url
+    from tillflow.databases import database_url
+
+    return database_url(settings)
 
 
 def _temporal_address(settings: Settings) -> str:
@@ -301,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     catalog_cli.add_parsers(sub)  # tillflow catalog import | export
     admin_cli.add_parsers(sub)  # tillflow admin create
+    audit_cli.add_parsers(sub)  # tillflow audit verify
     return p
 
 
@@ -315,6 +316,7 @@ COMMANDS = {
     "configure-till": cmd_configure_till,
     **catalog_cli.COMMANDS,
     **admin_cli.COMMANDS,
+    **audit_cli.COMMANDS,
 }
 
 

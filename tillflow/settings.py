@@ -480,6 +480,31 @@ class Settings(BaseSettings):
         description="rows per page of the back-office product list (GET /backoffice/products)",
     )
 
+    # ---- shifts (issue 15) ----
+    shift_task_queue: str = Field(
+        default="tillflow-sales",
+        description="task queue of the Shift workflow (shift:{till}:{n}) and its activities "
+        "(the sales worker in the API process)",
+    )
+    shift_paid_out_approval_above: int = Field(
+        default=5000,
+        ge=0,
+        description="a paid-out above this many minor units (e.g. cents) needs a manager's "
+        "staff code and PIN at the till; 0: every paid-out needs one",
+    )
+    shift_variance_threshold: int = Field(
+        default=500,
+        ge=0,
+        description="a shift whose counted cash differs from the expected by more than this many "
+        "minor units waits for a manager's approval (with a note) before its Z report",
+    )
+    shift_overdue_grace_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="minutes after the store's closing time before a still-open shift is flagged "
+        "for the manager",
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

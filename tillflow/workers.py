@@ -22,6 +22,7 @@ from activities.refunds import RefundActivities
 from activities.replay import ReplayActivities
 from activities.returns import ReturnActivities
 from activities.sale import SaleActivities
+from activities.shifts import shift_activities
 from activities.tenders import TenderActivities
 from activities.till_devices import till_devices_activities
 from contracts.common import (
@@ -43,6 +44,7 @@ from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sale import SaleWorkflow
+from workflows.shift import ShiftWorkflow
 from workflows.till_devices import TillDevicesWorkflow
 
 # Our own non-workflow modules and heavy libraries are loaded once, outside the sandbox:
@@ -108,6 +110,7 @@ def sale_activities(
         *replay_activities(db, gateway),
         *return_activities(db, gateway, policy or ReturnPolicy(), refunds),
         *till_devices_activities(db),
+        *shift_activities(db),
     ]
 
 
@@ -164,6 +167,7 @@ def sales_worker(
             OfflineReplayWorkflow,
             ReturnWorkflow,
             TillDevicesWorkflow,
+            ShiftWorkflow,
         ],
         activities=activities
         if activities is not None

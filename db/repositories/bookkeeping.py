@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models import AuditEntry, IdempotencyRecord
+from db.repositories import audit_trail
 
 
 def idempotency_record(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
@@ -39,15 +40,22 @@ def audit(
     actor_user_id: int | None = None,
     workflow_id: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditEntry(
-            action=action,
-            subject=subject,
-            actor_user_id=actor_user_id,
-            workflow_id=workflow_id,
-            detail=detail or {},
-        )
+    location_id: int | None = None,
+) -> audit_trail.Appended:
+    """Append one row to the hash-chained audit log, in the caller's transaction: the ONE writer
+    of audit_log. The row goes to its location's chain: `location_id`, else what the subject or
+    detail names ("till:BER1", "location:BER", detail["till"] / ["store"] …), else "central"."""
+    body = detail or {}
+    if location_id is None:
+        location_id = audit_trail.resolve_location(session, subject, body)
+    return audit_trail.append(
+        session,
+        action=action,
+        subject=subject,
+        actor_user_id=actor_user_id,
+        workflow_id=workflow_id,
+        detail=body,
+        location_id=location_id,
     )
 
 

@@ -1,0 +1,85 @@
+"""Z report layout for 42-column ESC/POS paper (the receipt's conventions)."""
+
+from __future__ import annotations
+
+from escpos.escpos import Escpos
+from escpos.printer import Dummy
+
+from contracts.devices import ZReportDoc
+from devices.receipt import PAPER_COLUMNS, RULE, format_rate, two_columns
+from domain.money import format_minor
+
+_LABELS = {
+    "float": "Opening float",
+    "sale_cash": "Cash taken",
+    "change": "Change given",
+    "refund_cash": "Cash refunds",
+    "paid_in": "Paid in",
+    "paid_out": "Paid out",
+    "drop": "Drops to safe",
+}
+
+
+def z_lines(doc: ZReportDoc) -> list[str]:
+    """The report as plain lines, top to bottom."""
+    cur = doc.currency
+
+    def money(v: int) -> str:
+        return format_minor(v, cur)
+
+    lines = [
+        *(s.center(PAPER_COLUMNS).rstrip() for s in (doc.store_name, doc.store_address) if s),
+        f"Z REPORT {doc.z_number}".center(PAPER_COLUMNS).rstrip(),
+        two_columns(f"Till {doc.till_code}", f"Shift {doc.shift_n}"),
+        two_columns("Date", doc.business_date),
+        two_columns("Opened", doc.opened_at.strftime("%Y-%m-%d %H:%M")),
+        two_columns("Closed", doc.closed_at.strftime("%Y-%m-%d %H:%M")),
+        two_columns("Cashiers", ", ".join(doc.cashiers)),
+        RULE,
+        two_columns("Sales", str(doc.sales_count)),
+        two_columns("Sales total", money(doc.sales_total)),
+        two_columns("Returns", str(doc.returns_count)),
+        RULE,
+    ]
+    if doc.taxes:
+        lines.append(f"{'Code':<8}{'Rate':>8}{'Net':>13}{'Tax':>13}")
+        for t in doc.taxes:
+            lines.append(
+                f"{t.code[:8]:<8}{format_rate(t.rate_bp):>8}{money(t.net):>13}{money(t.tax):>13}"
+            )
+        lines.append(RULE)
+    lines.append("Cash movements")
+    lines += [two_columns(_LABELS.get(m.kind, m.kind), money(m.amount)) for m in doc.movements]
+    lines.append(two_columns("No-sale drawer opens", str(doc.no_sales)))
+    lines.append(RULE)
+    lines.append(f"{'Tender':<10}{'Expected':>11}{'Counted':>11}{'Var.':>10}")
+    for line in doc.tenders:
+        label = line.tender.replace("_", " ")[:10]
+        exp, got, var = money(line.expected), money(line.counted), money(line.variance)
+        lines.append(f"{label:<10}{exp:>11}{got:>11}{var:>10}")
+    lines += [
+        RULE,
+        two_columns("VARIANCE", money(doc.variance)),
+        two_columns("Left in drawer", money(doc.left_in_drawer)),
+    ]
+    if doc.approved_by:
+        lines.append(two_columns("Approved by", doc.approved_by))
+    if doc.approval_note:
+        lines.append(f"Note: {doc.approval_note}"[: PAPER_COLUMNS * 3])
+    return lines
+
+
+def render_z_report(printer: Escpos, doc: ZReportDoc) -> None:
+    printer.hw("INIT")
+    printer.set(align="left")
+    for line in z_lines(doc):
+        printer.textln(line)
+    printer.ln()
+    printer.cut()
+
+
+def z_report_bytes(doc: ZReportDoc, profile: str | None = None) -> bytes:
+    """The complete ESC/POS byte stream of a Z report, rendered off-printer."""
+    dummy = Dummy(profile=profile)
+    render_z_report(dummy, doc)
+    return dummy.output
