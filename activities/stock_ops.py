@@ -33,7 +33,7 @@ from db.models_purchasing import (
     StockAdjustmentLine,
     VarianceResolution,
 )
-from db.repositories import purchasing, stock, stock_ops
+from db.repositories import counts, purchasing, stock, stock_ops
 from db.session import Database
 from domain.adjustments import Thresholds, approval_reasons, check_lines, ledger_reason
 from domain.errors import Conflict, InvalidRequest, NotFound
@@ -501,6 +501,20 @@ class StockOpsActivities:
                 raise Conflict(f"Variance {v.id} is resolved already.", code="variance_resolved")
             if req.resolution == "count" and not req.count_id:
                 raise InvalidRequest("Name the count that settled it.", code="count_id_missing")
+            if req.resolution == "count":
+                settled_by = counts.by_code(s, req.count_id)
+                if settled_by is None or settled_by.location_id != v.location_id:
+                    raise NotFound(
+                        f"There is no count {req.count_id} at this location.", code="unknown_count"
+                    )
+                if settled_by.status != "applied" or v.sku not in {
+                    ln.sku for ln in settled_by.lines
+                }:
+                    raise Conflict(
+                        f"Count {req.count_id} has not applied a count of {v.sku}: only an "
+                        "applied count of this SKU settles the variance.",
+                        code="count_not_applied",
+                    )
             quantity = v.quantity_short if req.resolution == "loss" else 0
             info = stock_ops.skus(s, [v.sku]).get(v.sku)
             cost = info.cost_price if info and info.cost_price is not None else 0

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from contracts.stock import ReorderRequest, run_reorder, start_reorder_schedule
 from db.models import StockMovement
+from db.models_counts import StockCount, StockCountLine
 from db.models_tills import StockVariance
 from db.repositories import stock
 
@@ -50,6 +51,24 @@ def _variance(kit: Any, sku: str, sold: int, before: int) -> int:
         return v.id
 
 
+def _count(kit: Any, sku: str, status: str, location: str = "BER") -> str:
+    """A count of `sku` as the Count workflow leaves it (see tests/transfers_counts for one run)."""
+    code = f"CT-{uuid.uuid4().hex[:10].upper()}"
+    with kit.db.unit_of_work() as s:
+        c = StockCount(
+            code=code,
+            workflow_id=f"count:{location}:{code}",
+            location_id=location_id(kit.db, location),
+            status=status,
+            snapshot_movement_id=0,
+            started_at=datetime.now(UTC),
+        )
+        s.add(c)
+        s.flush()
+        s.add(StockCountLine(count_id=c.id, sku=sku, snapshot_on_hand=0, counted=0, expected=0))
+    return code
+
+
 async def test_variance_accepted_as_a_loss_or_matched_to_a_count(kit: Any) -> None:
     sku = kit.sku(cost=300)
     kit.stock("BER", sku, 1)
@@ -75,11 +94,23 @@ async def test_variance_accepted_as_a_loss_or_matched_to_a_count(kit: Any) -> No
         600,
     )
     assert on_hand(kit.db, "BER", sku) == -1  # -3 +2, then the second sale's -1
-    c = await resolve(counted, {"resolution": "count", "count_id": "CNT-7"}, kit.staff.manager)
+    # Only an applied count of this SKU at this store settles it.
+    for count_id, status in (
+        ("CT-NOSUCH", 404),
+        (_count(kit, sku, "counting"), 409),
+        (_count(kit, kit.sku(cost=1), "applied"), 409),
+        (_count(kit, sku, "applied", location="LIS"), 404),
+    ):
+        refused = await resolve(
+            counted, {"resolution": "count", "count_id": count_id}, kit.staff.manager
+        )
+        assert refused.status_code == status, (count_id, refused.text)
+    applied = _count(kit, sku, "applied")
+    c = await resolve(counted, {"resolution": "count", "count_id": applied}, kit.staff.manager)
     assert c.status_code == 200, c.text
     assert (c.json()["resolution"], c.json()["count_id"], c.json()["loss_quantity"]) == (
         "count",
-        "CNT-7",
+        applied,
         0,
     )
     with kit.db.unit_of_work() as s:
@@ -91,7 +122,7 @@ async def test_variance_accepted_as_a_loss_or_matched_to_a_count(kit: Any) -> No
             )
         )
     assert reasons == ["variance_loss"]  # one movement: the count one moved nothing
-    again = await resolve(loss, {"resolution": "count", "count_id": "CNT-8"}, kit.staff.manager)
+    again = await resolve(loss, {"resolution": "count", "count_id": applied}, kit.staff.manager)
     assert again.status_code == 409
     no_count = await resolve(counted, {"resolution": "count"}, kit.staff.manager)
     assert no_count.status_code == 422
