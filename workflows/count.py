@@ -4,12 +4,9 @@ manager's approval over the threshold → one set of ledger corrections (reason 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.counts import CountActivities
@@ -33,39 +30,30 @@ with workflow.unsafe.imports_passed_through():
         SnapshotCmd,
         SubmitIn,
     )
-    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.errors import to_failure
     from domain.errors import Conflict
-    from workflows.policies import COMPENSATION, STEP
+    from workflows.policies import COMPENSATION
+    from workflows.steered import Steered
 
 FINAL = ("applied", "cancelled", "failed")
 ABANDONED_AFTER = timedelta(days=90)  # a count nobody finishes is called off
 
 
 @workflow.defn(name=COUNT_WORKFLOW)
-class CountWorkflow:
+class CountWorkflow(Steered):
     """One cycle count of some SKUs at one location."""
 
     @workflow.init
     def __init__(self, req: CountRequest) -> None:
         self._req = req
-        self._view: CountView | None = None
-        self._error: ApplicationError | None = None
-        self._lock = asyncio.Lock()
+        self._init_steps()
         self._batches = 0
         self._review: tuple[str, ...] = ()
 
     @workflow.run
     async def run(self, req: CountRequest) -> CountView:
         wf = workflow.info().workflow_id
-        async with self._lock:
-            try:
-                self._view = await workflow.execute_activity_method(
-                    CountActivities.snapshot, SnapshotCmd(workflow_id=wf, request=req), **STEP
-                )
-            except (ActivityError, ApplicationError) as err:
-                self._error = as_workflow_failure(err)
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                raise self._error from err
+        await self._record(CountActivities.snapshot, SnapshotCmd(workflow_id=wf, request=req))
         try:
             await workflow.wait_condition(lambda: self._state in FINAL, timeout=ABANDONED_AFTER)
         except (TimeoutError, asyncio.CancelledError):
@@ -81,20 +69,6 @@ class CountWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._view is not None
         return self._view
-
-    @property
-    def _state(self) -> str:
-        if self._error is not None:
-            return "failed"
-        return self._view.state if self._view else "starting"
-
-    async def _step(self, fn: Callable[..., Any], make: Callable[[], object]) -> object:
-        async with self._lock:
-            try:
-                result: object = await workflow.execute_activity_method(fn, make(), **STEP)
-                return result
-            except (ActivityError, ApplicationError) as err:
-                raise as_workflow_failure(err) from err
 
     def _refuse_unless(self, *states: str, doing: str) -> None:
         if self._state not in states:
@@ -118,11 +92,8 @@ class CountWorkflow:
     @workflow.update(name=START_UPDATE)
     async def start(self) -> CountView:
         """Answer the manager who started the count once its snapshot is taken."""
-        await workflow.wait_condition(lambda: self._view is not None or self._error is not None)
-        if self._error is not None:
-            raise self._error
-        assert self._view is not None
-        return self._view
+        view: CountView = await self._first_answer()
+        return view
 
     @workflow.update(name=ENTER_UPDATE)
     async def enter(self, entry: EnterIn) -> CountView:

@@ -4,14 +4,10 @@ stored. A shift still open past the store's closing time is flagged for the mana
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.shifts import ShiftActivities
@@ -21,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         ZReportPrinted,
         device_task_queue,
     )
-    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.errors import to_failure
     from contracts.shift import (
         CASH_UPDATE,
         CLOSE_UPDATE,
@@ -43,20 +39,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import Conflict, InvalidRequest
     from workflows.policies import DEVICE, STEP
+    from workflows.steered import Steered
 
 ABANDONED_AFTER = timedelta(days=40)  # a shift nobody closes stops waiting (it stays flagged)
 
 
 @workflow.defn(name=SHIFT_WORKFLOW)
-class ShiftWorkflow:
+class ShiftWorkflow(Steered):
     """One shift of one till, from its float to its Z report."""
 
     @workflow.init
     def __init__(self, req: ShiftRequest) -> None:
         self._req = req
-        self._view: ShiftView | None = None
-        self._error: ApplicationError | None = None
-        self._lock = asyncio.Lock()
+        self._init_steps()
         self._seq = 0
         self._counted_by = 0
         self._done: Finished | None = None
@@ -64,17 +59,9 @@ class ShiftWorkflow:
     @workflow.run
     async def run(self, req: ShiftRequest) -> ShiftView:
         wf = workflow.info().workflow_id
-        async with self._lock:
-            try:
-                self._view = await workflow.execute_activity_method(
-                    ShiftActivities.open,
-                    OpenCmd(workflow_id=wf, request=req, opened_at=workflow.now()),
-                    **STEP,
-                )
-            except (ActivityError, ApplicationError) as err:
-                self._error = as_workflow_failure(err)
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                raise self._error from err
+        await self._record(
+            ShiftActivities.open, OpenCmd(workflow_id=wf, request=req, opened_at=workflow.now())
+        )
         closes_at = self._view.closes_at
         if closes_at is not None:
             try:
@@ -98,19 +85,6 @@ class ShiftWorkflow:
             await self._print_and_store(self._done)
         assert self._view is not None
         return self._view
-
-    @property
-    def _state(self) -> str:
-        if self._error is not None:
-            return "failed"
-        return self._view.state if self._view else "starting"
-
-    async def _step(self, fn: Callable[..., Any], make: Callable[[], object]) -> Any:
-        async with self._lock:
-            try:
-                return await workflow.execute_activity_method(fn, make(), **STEP)
-            except (ActivityError, ApplicationError) as err:
-                raise as_workflow_failure(err) from err
 
     def _refuse_unless(self, *states: str, doing: str) -> None:
         if self._state not in states:
@@ -154,13 +128,10 @@ class ShiftWorkflow:
         )
 
     @workflow.update(name=OPEN_UPDATE)
-    async def open(self) -> ShiftView:
+    async def opened(self) -> ShiftView:
         """Answer the cashier who opened the shift once its float is recorded."""
-        await workflow.wait_condition(lambda: self._view is not None or self._error is not None)
-        if self._error is not None:
-            raise self._error
-        assert self._view is not None
-        return self._view
+        view: ShiftView = await self._first_answer()
+        return view
 
     @workflow.update(name=CASH_UPDATE)
     async def cash(self, cash: CashIn) -> ShiftView:

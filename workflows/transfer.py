@@ -9,11 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.transfers import TransferActivities
-    from contracts.errors import as_workflow_failure, to_failure
+    from contracts.errors import to_failure
     from contracts.transfer import (
         CANCEL_UPDATE,
         PICK_UPDATE,
@@ -33,7 +32,8 @@ with workflow.unsafe.imports_passed_through():
         TransferView,
     )
     from domain.errors import Conflict
-    from workflows.policies import COMPENSATION, STEP
+    from workflows.policies import COMPENSATION
+    from workflows.steered import Steered
 
 FINAL = ("received", "cancelled", "failed")
 # A person's step (pick, receive) may come weeks later; the workflow waits that long.
@@ -41,15 +41,15 @@ STALE_AFTER = timedelta(days=365)
 
 
 @workflow.defn(name=TRANSFER_WORKFLOW)
-class TransferWorkflow:
+class TransferWorkflow(Steered):
     """One transfer between two locations, from the request to its last delivery."""
+
+    BEFORE = "requesting"
 
     @workflow.init
     def __init__(self, req: TransferRequest) -> None:
         self._req = req
-        self._view: TransferView | None = None
-        self._error: ApplicationError | None = None
-        self._lock = asyncio.Lock()  # one person's step at a time
+        self._init_steps()
         self._deliveries = 0
 
     @workflow.run
@@ -57,21 +57,14 @@ class TransferWorkflow:
         wf = workflow.info().workflow_id
         ref = TransferRef(workflow_id=wf, transfer_id=req.transfer_id)
         try:
-            # Pushed before the step: a hold half-made, or made with its answer lost, is undone.
-            async with self._lock:
-                try:
-                    self._view = await workflow.execute_activity_method(
-                        TransferActivities.record,
-                        RecordTransfer(workflow_id=wf, request=req),
-                        **STEP,
-                    )
-                except (ActivityError, ApplicationError) as err:
-                    self._error = as_workflow_failure(err)
-                    await workflow.execute_activity_method(
-                        TransferActivities.release, ref, **COMPENSATION
-                    )
-                    await workflow.wait_condition(workflow.all_handlers_finished)
-                    raise self._error from err
+            # A hold half-made, or made with its answer lost, is undone when the step fails.
+            await self._record(
+                TransferActivities.record,
+                RecordTransfer(workflow_id=wf, request=req),
+                undo=lambda: workflow.execute_activity_method(
+                    TransferActivities.release, ref, **COMPENSATION
+                ),
+            )
             await workflow.wait_condition(
                 lambda: self._state in ("picked", *FINAL), timeout=STALE_AFTER
             )
@@ -90,23 +83,10 @@ class TransferWorkflow:
         assert self._view is not None
         return self._view
 
-    @property
-    def _state(self) -> str:
-        if self._error is not None:
-            return "failed"
-        return self._view.state if self._view else "requesting"
-
-    async def _step(self, fn: Callable[..., Any], make: Callable[[], object]) -> TransferView:
-        """Run one person's step (its argument made once the step before it has finished); a
-        business refusal fails the update, not the transfer."""
-        async with self._lock:
-            try:
-                view = await workflow.execute_activity_method(fn, make(), **STEP)
-            except (ActivityError, ApplicationError) as err:
-                raise as_workflow_failure(err) from err
-            assert isinstance(view, TransferView)
-            self._view = view
-            return view
+    async def _person(self, fn: Callable[..., Any], make: Callable[[], object]) -> TransferView:
+        """One person's step; its answer is the transfer's new view."""
+        view: TransferView = await self._step(fn, make, keep=True)
+        return view
 
     def _refuse_unless(self, *states: str, doing: str) -> None:
         if self._state not in states:
@@ -120,17 +100,14 @@ class TransferWorkflow:
     @workflow.update(name=REQUEST_UPDATE)
     async def request(self) -> TransferView:
         """Answer the requester once the units are held at the source (or why not)."""
-        await workflow.wait_condition(lambda: self._view is not None or self._error is not None)
-        if self._error is not None:
-            raise self._error
-        assert self._view is not None
-        return self._view
+        view: TransferView = await self._first_answer()
+        return view
 
     @workflow.update(name=PICK_UPDATE)
     async def pick(self, pick: PickIn) -> TransferView:
         """The source picked the goods (perhaps fewer than requested)."""
         wf = workflow.info().workflow_id
-        return await self._step(
+        return await self._person(
             TransferActivities.pick,
             lambda: PickCmd(workflow_id=wf, transfer_id=self._req.transfer_id, pick=pick),
         )
@@ -153,7 +130,7 @@ class TransferWorkflow:
                 receipt=receipt,
             )
 
-        return await self._step(TransferActivities.receive, numbered)
+        return await self._person(TransferActivities.receive, numbered)
 
     @receive.validator
     def _validate_receive(self, receipt: ReceiveIn) -> None:
@@ -163,7 +140,7 @@ class TransferWorkflow:
     async def cancel(self, cancel: CancelIn) -> TransferView:
         """Cancel before the pick (the held units are given back)."""
         wf = workflow.info().workflow_id
-        return await self._step(
+        return await self._person(
             TransferActivities.cancel,
             lambda: CancelCmd(workflow_id=wf, transfer_id=self._req.transfer_id, cancel=cancel),
         )
