@@ -12,7 +12,11 @@ from sqlalchemy import text
 
 from db.schema import Base
 
-CARD_LIKE = re.compile(rb"(?<!\d)\d{15,19}(?!\d)")
+# A card number stands on its own (a JSON string, words, a receipt line). A digit run inside a
+# longer token of letters and digits (a uuid hex, a digest, an id) is part of that token: random
+# hex holds 15-digit runs that pass Luhn about once per thousand uuids, which made this test
+# fail now and then on ids the suite generated, never on card data.
+CARD_LIKE = re.compile(rb"(?<![0-9A-Za-z])\d{15,19}(?![0-9A-Za-z])")
 
 
 def luhn_ok(digits: bytes) -> bool:
@@ -32,6 +36,8 @@ def card_numbers(blob: bytes) -> list[bytes]:
 def test_luhn_detector_finds_a_card_number() -> None:
     assert card_numbers(b'{"number": "4242424242424242"}') == [b"4242424242424242"]
     assert card_numbers(b"ean 4006381000017, ts 1795340829864047119") == []
+    assert card_numbers(b"pan 4242 4242 4242 4242 or 4242424242424242.") == [b"4242424242424242"]
+    assert card_numbers(b'{"key": "0f4721244473434078ab9c"}') == []
 
 
 async def test_no_card_numbers_anywhere(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
