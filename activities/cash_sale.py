@@ -44,6 +44,8 @@ class CashSaleActivities:
         with self.db.unit_of_work() as s:
             till = sale_till(s, req.till_code)
             priced = price_sale(s, req, till)
+            if priced.approval_needed:  # a manager first: the workflow waits, then goes on
+                return CashOutcome(priced=priced)
             plan = _cash_plan(req, priced)
             if plan is None:
                 return CashOutcome(priced=priced)  # rolled back: nothing was written

@@ -20,7 +20,7 @@ from contracts.returns import (
     ReturnRequest,
 )
 from db.models import Location, Order
-from db.repositories import balances, catalog, customers, returns, stock
+from db.repositories import balances, catalog, customers, returns, shifts, stock
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.money import format_minor
@@ -160,7 +160,12 @@ class ReturnActivities:
             lines=tuple(lines),
             refund_total=total,
             refund_method=verdict.refund_method,
-            approval_reasons=verdict.approval_reasons,
+            approval_reasons=verdict.approval_reasons
+            + (
+                ("This store asks a manager to approve every return without a receipt.",)
+                if req.receiptless_needs_manager and not verdict.approval_reasons
+                else ()
+            ),
             fraud_signal=verdict.fraud_signal,
         )
 
@@ -200,6 +205,8 @@ class ReturnActivities:
                 currency=a.currency,
                 receiptless=a.order_id is None,
                 approved_by=cmd.approved_by,
+                shift_id=shifts.open_shift_id(s, a.till_id) if a.till_id else None,
+                void=req.void,
                 lines=[
                     returns.NewReturnLine(
                         ln.line_no,

@@ -12,21 +12,35 @@ from contracts.errors import encode_errors
 from contracts.online import StockTaken
 from contracts.sale import (
     GIFT_CARD_SKU,
+    AppliedChange,
     GiftCardIssue,
     IssuedGiftCard,
     OrderRecord,
     PricedSale,
     RecordedOrder,
+    SaleApprovalRecord,
     SaleRequest,
     StockCommit,
     StockOutcome,
     StockRestore,
 )
-from db.pricing import BasketItem, catalog_items, price_for_till
-from db.repositories import balances, catalog, customers, orders, reservations, stock
+from db.pricing import BasketItem, adjusted_quote, catalog_items, price_for_till
+from db.repositories import (
+    balances,
+    bookkeeping,
+    catalog,
+    customers,
+    orders,
+    reservations,
+    shifts,
+    stock,
+    users,
+)
 from db.repositories.catalog import TillView
 from db.session import Database
-from domain.errors import InvalidRequest, NotFound
+from domain.discounts import Adjustment, approval_reason
+from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.pricing import Quote
 
 GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
 
@@ -117,6 +131,41 @@ class SaleActivities:
                     out.append(IssuedGiftCard(code=card.code, amount=amount, balance=card.balance))
         return tuple(out)
 
+    @activity.defn(name="sale.record_approval")
+    def record_approval(self, cmd: SaleApprovalRecord) -> None:
+        """A manager approved the sale's adjustments at the till: one audit row (once)."""
+        with self.db.unit_of_work() as s:
+            subject = f"sale:{cmd.workflow_id}"
+            if any(
+                e.action == "sale.override_approved" for e in bookkeeping.audit_entries(s, subject)
+            ):
+                return
+            bookkeeping.audit(
+                s,
+                action="sale.override_approved",
+                subject=subject,
+                actor_user_id=cmd.manager_user_id,
+                workflow_id=cmd.workflow_id,
+                location_id=cmd.location_id,
+                detail={
+                    "till": cmd.till_code,
+                    "cashier_id": cmd.cashier_id,
+                    "note": cmd.note,
+                    "adjustments": [
+                        {
+                            "scope": c.scope,
+                            "line": c.line,
+                            "kind": c.kind,
+                            "value": c.value,
+                            "reason": c.reason,
+                            "amount": c.amount,
+                        }
+                        for c in cmd.adjustments
+                        if c.needs_manager
+                    ],
+                },
+            )
+
     @activity.defn(name="sale.record_order")
     def record_order(self, cmd: OrderRecord) -> RecordedOrder:
         """Record the completed sale as an order; the number is what the receipt barcode carries."""
@@ -148,8 +197,13 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
     # An offline sale: the catalogue as it was when the till sold it (prices are never
     # overwritten, so this is what the till's snapshot could have held at the time).
     at = req.sold_at if req.offline else None
+    shift_id = _shift_of(s, req, till)
     items = catalog_items(s, till, basket, at)
-    quote = price_for_till(s, till, basket, items, at=at)
+    changes: tuple[AppliedChange, ...] = ()
+    if req.adjustments:
+        quote, changes = _adjusted_quote(s, req, till, basket, items)
+    else:
+        quote = price_for_till(s, till, basket, items, at=at)
     untracked = {sku for sku, item in items.items() if not item.tracks_stock}
     lines = quote.lines
     return PricedSale(
@@ -163,7 +217,75 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
         subtotal=quote.subtotal,
         tax_total=quote.tax_total,
         total=quote.total,
+        adjustments=changes,
+        approval_needed=tuple(_why(c, till.currency) for c in changes if c.needs_manager),
+        shift_id=shift_id,
     )
+
+
+def _shift_of(s: Session, req: SaleRequest, till: TillView) -> int | None:
+    """The till's shift the sale belongs to. A live sale needs an open one where the store says
+    so; an offline sale (the customer left long ago) belongs to the shift open at its time."""
+    if req.offline:
+        assert req.sold_at is not None
+        return shifts.shift_at(s, till.till_id, req.sold_at)
+    if till.open_shift_id is None and till.shift_required:
+        raise Conflict(
+            f"Till {till.till_code} has no open shift: open one (count the float) before selling.",
+            code="no_open_shift",
+        )
+    return till.open_shift_id
+
+
+def _adjusted_quote(
+    s: Session,
+    req: SaleRequest,
+    till: TillView,
+    basket: list[BasketItem],
+    items: dict[str, catalog.CatalogItem],
+) -> tuple[Quote, tuple[AppliedChange, ...]]:
+    """The quote with the cashier's discounts and overrides, each marked where it is over what
+    the cashier may give alone (the store's approval table)."""
+    if req.offline:
+        raise InvalidRequest("An offline sale carries no discounts.", code="bad_adjustment")
+    asked = [Adjustment(a.scope, a.line, a.kind, a.value, a.reason) for a in req.adjustments]
+    role = users.role_of(s, req.cashier_id)
+    quote, applied = adjusted_quote(s, till, basket, items, asked, role)
+    return quote, tuple(
+        AppliedChange(
+            scope=a.adjustment.scope,
+            kind=a.adjustment.kind,
+            value=a.adjustment.value,
+            reason=a.adjustment.reason,
+            line=a.adjustment.line,
+            amount=a.amount,
+            share_bp=a.share_bp,
+            action=a.action,
+            needs_manager=needs,
+        )
+        for a, needs in applied
+    )
+
+
+def _why(c: AppliedChange, currency: str) -> str:
+    return approval_reason(c.scope, c.line, c.action, c.amount, c.share_bp, currency)
+
+
+def _adjustments_json(p: PricedSale, cmd: OrderRecord) -> list[dict[str, object]]:
+    return [
+        {
+            "scope": c.scope,
+            "line": c.line,
+            "kind": c.kind,
+            "value": c.value,
+            "reason": c.reason,
+            "amount": c.amount,
+            "share_bp": c.share_bp,
+            "action": c.action,
+            "approved_by": cmd.approved_by if c.needs_manager else None,
+        }
+        for c in p.adjustments
+    ]
 
 
 def take_stock(s: Session, cmd: StockCommit) -> StockOutcome:
@@ -247,9 +369,21 @@ def record_order(
             placed_at=cmd.placed_at,
             lines=list(p.lines),
             customer_id=cmd.customer_id,
+            shift_id=p.shift_id,
+            adjustments=_adjustments_json(p, cmd) if p.adjustments else None,
         ),
         payments,
     )
+    if added is not None and p.adjustments:
+        bookkeeping.audit(
+            s,
+            action="sale.adjusted",
+            subject=f"order:{added.number}",
+            actor_user_id=cmd.cashier_id,
+            workflow_id=cmd.workflow_id,
+            location_id=p.location_id,
+            detail={"adjustments": _adjustments_json(p, cmd), "total": p.total},
+        )
     if added is not None and till is not None:
         receipt = receipt_of_sale(
             till, added.number, added.cashier_name, cmd.placed_at, p, cmd.tenders, cmd.change_due

@@ -65,7 +65,7 @@ def z_document(s: Session, shift: Shift) -> ZReportDoc:
     assert till is not None and location is not None and shift.closed_at is not None
     zone = ZoneInfo(location.timezone)
     counted = {k: int(v) for k, v in (shift.counted or {}).items()}
-    fig = shifts.figures(s, shift, shift.counted_at, counted)
+    fig = shifts.figures(s, shift, counted)
     approver = users.display_name(s, shift.approved_by) if shift.approved_by else ""
     return ZReportDoc(
         z_number=shift.z_number or 0,
@@ -78,13 +78,7 @@ def z_document(s: Session, shift: Shift) -> ZReportDoc:
         opened_at=shift.opened_at.astimezone(zone),
         closed_at=shift.closed_at.astimezone(zone),
         cashiers=tuple(
-            shifts.cashier_names(
-                s,
-                shift.till_id,
-                shift.opened_at,
-                shift.counted_at,
-                [shift.opened_by or 0, shift.counted_by or 0],
-            )
+            shifts.cashier_names(s, shift.id, [shift.opened_by or 0, shift.counted_by or 0])
         ),
         sales_count=fig.sales_count,
         sales_total=fig.sales_total,
@@ -103,6 +97,11 @@ def z_document(s: Session, shift: Shift) -> ZReportDoc:
         ),
         movements=tuple(ZMovement(kind=k, amount=v) for k, v in fig.movements.items()),
         no_sales=fig.no_sales,
+        discounts=tuple(ZMovement(kind=k, amount=v) for k, v in fig.discounts.items()),
+        discounted_sales=fig.discounted_sales,
+        approved_overrides=fig.approved_overrides,
+        voids_count=fig.voids_count,
+        voids_total=fig.voids_total,
         float_amount=shift.float_amount,
         left_in_drawer=shift.left_in_drawer or 0,
         variance=fig.variance,
@@ -228,7 +227,7 @@ class ShiftActivities:
                 view = self._view(s, shift, code)
                 return Counted(view=view, needs_approval=shift.status == "review")
             left = rules.left_in_drawer(counted["cash"], cmd.close.drop_at_close)
-            fig = shifts.figures(s, shift, cmd.at, counted)
+            fig = shifts.figures(s, shift, counted)
             review = rules.needs_approval(fig.tenders, cmd.variance_threshold)
             shift.close_count = _count_json(cash)
             shift.counted = counted

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api import deadline, errors, input_guard
 from api.routes import (
+    admin_approvals,
     admin_places,
     admin_staff,
     audit,
@@ -33,7 +34,9 @@ from api.routes import (
     stock_view,
     store_offline,
     storefront,
+    till_lookup,
     till_offline,
+    till_overrides,
     tills,
     transfers,
     webhooks,
@@ -112,6 +115,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tills.router)
+    app.include_router(till_overrides.router)  # manager approvals at the till, voids
+    app.include_router(till_lookup.router)  # product and customer search at the till
     app.include_router(shifts.router)
     app.include_router(till_offline.router)
     app.include_router(store_offline.router)
@@ -129,6 +134,7 @@ def create_app(
     app.include_router(catalog_sync.router)
     app.include_router(admin_places.router)
     app.include_router(admin_staff.router)
+    app.include_router(admin_approvals.router)  # per-store approval table (issue 15)
     app.include_router(stock_view.router)
     app.include_router(stock_ops.router)
     app.include_router(purchasing.router)

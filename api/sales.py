@@ -26,6 +26,7 @@ _LINE_FIELDS = (
     "gross",
     "tax_code",
     "tax_rate_bp",
+    "discount",
 )
 
 

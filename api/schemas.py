@@ -106,9 +106,29 @@ class GiftCardIn(BaseModel):
     )
 
 
+class AdjustmentIn(BaseModel):
+    """A discount or price override the cashier gives, with a reason code; what it takes off is
+    worked out by the server, and over the cashier's limit it waits for a manager."""
+
+    model_config = ConfigDict(extra="forbid")
+    scope: Literal["line", "basket"]
+    line: int | None = Field(
+        default=None, ge=1, le=200, description="the basket line (1-based) of a line adjustment"
+    )
+    kind: Literal["percent", "amount", "price"] = Field(
+        description="percent: value in basis points (1000 = 10 %); amount: minor units off; "
+        "price: the line's new unit price in minor units"
+    )
+    value: int = Field(ge=0, le=100_000_000)
+    reason: str = Field(
+        min_length=1, max_length=32, examples=["damaged"], description="a reason code"
+    )
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lines: list[LineIn] = Field(min_length=1, max_length=200)
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=50)
 
 
 class SaleIn(BaseModel):
@@ -130,6 +150,11 @@ class SaleIn(BaseModel):
     )
     customer_id: int | None = Field(
         default=None, ge=1, description="a known customer (finds the receipt later)"
+    )
+    adjustments: list[AdjustmentIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="line / basket discounts and price overrides, each with a reason code",
     )
 
     @model_validator(mode="after")
@@ -167,6 +192,7 @@ class PricedLineOut(BaseModel):
     gross: int
     tax_code: str
     tax_rate_bp: int
+    discount: int = Field(0, description="minor units off the line by discounts / overrides")
 
 
 class TaxOut(BaseModel):
@@ -184,6 +210,10 @@ class QuoteOut(BaseModel):
     subtotal: int
     tax_total: int
     total: int
+    discount_total: int = 0
+    approval_needed: list[str] = Field(
+        default_factory=list, description="adjustments a manager would have to approve"
+    )
 
 
 class TenderOutBody(BaseModel):
@@ -217,6 +247,30 @@ class SaleOut(BaseModel):
     due: int = Field(0, description="still to pay while the sale is open")
     declines: list[str] = Field(default_factory=list, description="why tenders were refused")
     gift_cards: list[IssuedGiftCardOut] = Field(default_factory=list)
+    approval_needed: list[str] = Field(
+        default_factory=list,
+        description="open and waiting for a manager's staff code + PIN: why "
+        "(POST /tills/{till}/sales/{id}/approve)",
+    )
+    discount_total: int = 0
+    approved_by: str = ""
+
+
+class SaleApproveIn(BaseModel):
+    """A manager approves the sale's discounts at the cashier's till."""
+
+    model_config = ConfigDict(extra="forbid")
+    staff_code: str = Field(min_length=1, max_length=16, examples=["9001"])
+    pin: str = Field(min_length=4, max_length=12, pattern=r"^\d+$", examples=["9001"])
+    note: str = Field(default="", max_length=500)
+
+
+class VoidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200, examples=["rung up twice"])
+    manager: ManagerApprovalIn | None = Field(
+        default=None, description="a manager's staff code + PIN where the store asks for one"
+    )
 
 
 class BalanceOut(BaseModel):

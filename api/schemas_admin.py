@@ -59,6 +59,9 @@ class LocationIn(BaseModel):
     ship_from_store: bool = False
     pickup: bool = True
     safety_stock_default: int = Field(default=0, ge=0, le=1_000_000)
+    shift_required: bool = Field(
+        default=True, description="selling at a till here needs an open shift (counted float)"
+    )
     hours: list[DayHoursIn] = Field(default_factory=list, max_length=7)
     tax_rates: dict[str, int] = Field(
         default_factory=dict, description="basis points per tax category, from now on"
@@ -82,6 +85,7 @@ class LocationPatch(BaseModel):
     ship_from_store: bool | None = None
     pickup: bool | None = None
     safety_stock_default: int | None = Field(default=None, ge=0, le=1_000_000)
+    shift_required: bool | None = None
     active: bool | None = None
 
 
@@ -99,6 +103,7 @@ class LocationOut(BaseModel):
     ship_from_store: bool
     pickup: bool
     safety_stock_default: int
+    shift_required: bool
     active: bool
     hours: list[DayHoursOut]
     tax_rates: dict[str, int] = Field(description="basis points per tax category, in effect now")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas import LineIn, SaleOut, TenderInBody
+from api.schemas import LineIn, ManagerApprovalIn, SaleOut, TenderInBody
 
 Disposition = Literal["restock", "quarantine", "damaged"]
 
@@ -90,6 +90,11 @@ class ReturnOut(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(default="", max_length=300)
+    manager: ManagerApprovalIn | None = Field(
+        default=None,
+        description="the manager's staff code + PIN at the cashier's till (else the caller must "
+        "be a manager of the store)",
+    )
 
 
 class ReturnableLineOut(BaseModel):

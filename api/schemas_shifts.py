@@ -47,6 +47,11 @@ class ApproveShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
     note: str = Field(default="", max_length=500)
+    manager: ManagerApprovalIn | None = Field(
+        default=None,
+        description="the manager's staff code + PIN, given at the cashier's till (else the "
+        "caller must be a manager of the store)",
+    )
 
 
 class ShiftOut(BaseModel):

@@ -232,6 +232,11 @@ class ZReportDoc:
     variance: int
     approved_by: str = ""
     approval_note: str = ""
+    discounts: tuple[ZMovement, ...] = ()  # kind: discount | price_override; amount off
+    discounted_sales: int = 0
+    approved_overrides: int = 0  # adjustments a manager approved at the till
+    voids_count: int = 0
+    voids_total: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

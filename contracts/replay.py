@@ -77,6 +77,26 @@ class JournalEntry:
 RUNNING_WAIT_S = 15 * 60
 
 
+# A journal entry of this kind is a blind shift close the till took while offline (not a sale).
+SHIFT_CLOSE_ENTRY = "shift_close"
+# Runs where the Shift workflow's activities run (`ReplayRequest.shift_task_queue`).
+CLOSE_SHIFT_ACTIVITY = "replay.close_shift"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineShiftClose:
+    """A blind close journaled by a till while it was offline: applied after the shift's offline
+    sales, as the Shift workflow's close update."""
+
+    client_id: str  # the till's id of the journal entry
+    n: int  # the shift number the till last knew; 0: the till's shift open at the central side
+    closed_at: datetime  # when the cashier counted, by the till's clock
+    cashier: str  # username of who counted
+    cash_count: tuple[tuple[int, int], ...]  # (denomination, pieces)
+    other: tuple[tuple[str, int], ...]  # (tender, total read off the terminal)
+    drop_at_close: int = 0
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplayRequest:
     till_code: str
@@ -87,6 +107,9 @@ class ReplayRequest:
     # The offline window's tolerances (TILLFLOW_TILL_CLOCK_SKEW_SECONDS, _OFFLINE_MAX_AGE_HOURS).
     clock_skew_s: int = 120
     max_age_s: int = 24 * 3600
+    # Shift closes journaled offline (each after the sales sold before it) and where they run.
+    shift_closes: tuple[OfflineShiftClose, ...] = ()
+    shift_task_queue: str = SALES_TASK_QUEUE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +198,20 @@ class OutcomeRecord:
     location_id: int
     sold_at: datetime
     failure: str = ""  # why the sale could not be applied; "" = applied or still running elsewhere
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftCloseCmd:
+    till_code: str
+    batch_id: str
+    close: OfflineShiftClose
+    clock_skew_s: int
+    max_age_s: int
+
+
+def offline_close_key(till_code: str, client_id: str) -> str:
+    """The key a journaled shift close is kept under centrally (once per till and entry)."""
+    return f"offline-close:{till_code}:{client_id}"
 
 
 # ---- client side ------------------------------------------------------------------------------

@@ -58,6 +58,11 @@ class ReturnRequest:
     customer_id: int | None = None
     exchange: ExchangeIn | None = None
     approval_timeout_s: int = 1800
+    # A manager vouched at the till before it started (a void): no waiting for a decision.
+    approved_by: int | None = None
+    void: bool = False  # the whole sale, same day, same till, tenders back as taken
+    # The store's approval table: a return without a receipt needs a manager from this cashier.
+    receiptless_needs_manager: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

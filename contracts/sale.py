@@ -11,11 +11,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.approvals import APPROVE_UPDATE, Approval
 from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.devices import Receipt
 from contracts.errors import decode
 from contracts.online import StockTaken
 from domain.errors import Conflict, NotFound
+from domain.pricing import GIFT_CARD_SKU as GIFT_CARD_SKU  # re-exported: the sale names it
 from domain.pricing import PricedLine
 from domain.tenders import CASH, TenderKind
 
@@ -24,6 +26,7 @@ SaleStep = Literal[
     "started",
     "pricing",
     "stock",
+    "approval",  # waiting for a manager's approval of a discount / price override
     "tendering",
     "open",
     "settling",
@@ -54,7 +57,31 @@ class BasketLine:
     quantity: int
 
 
-GIFT_CARD_SKU = "GIFT-CARD"
+@dataclass(frozen=True, kw_only=True)
+class PriceChange:
+    """A discount or price override the cashier asks for (domain/discounts.py): the server works
+    out what it takes off, and whether it needs a manager."""
+
+    scope: Literal["line", "basket"]
+    kind: Literal["percent", "amount", "price"]
+    value: int  # basis points (percent), minor units off (amount), new unit price (price)
+    reason: str  # a reason code (domain.discounts.REASONS)
+    line: int | None = None  # the basket line (1-based) of a line adjustment
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedChange:
+    """A PriceChange as priced: what it took off and the share of its base (the limit's test)."""
+
+    scope: Literal["line", "basket"]
+    kind: Literal["percent", "amount", "price"]
+    value: int
+    reason: str
+    line: int | None
+    amount: int
+    share_bp: int
+    action: str  # discount | price_override (the approval table's action)
+    needs_manager: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +112,7 @@ class SaleRequest:
     offline: bool = False  # replayed from a till's offline journal
     gift_cards: tuple[GiftCardLine, ...] = ()  # gift cards sold (issued or reloaded)
     customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
+    adjustments: tuple[PriceChange, ...] = ()  # discounts and price overrides asked for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +166,10 @@ class SaleResult:
     due: int = 0  # still to pay while open
     declines: tuple[str, ...] = ()  # why a tender was refused, newest last
     gift_cards: tuple[IssuedGiftCard, ...] = ()
+    # Open and waiting for a manager's staff code + PIN at the till: why (empty once approved).
+    approval_needed: tuple[str, ...] = ()
+    discount_total: int = 0  # off the catalogue prices by the sale's adjustments
+    approved_by: str = ""  # the manager who approved them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +214,22 @@ class PricedSale:
     subtotal: int
     tax_total: int
     total: int
+    adjustments: tuple[AppliedChange, ...] = ()
+    approval_needed: tuple[str, ...] = ()  # over the cashier's limits: a manager must approve
+    shift_id: int | None = None  # the till's shift the sale belongs to
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaleApprovalRecord:
+    """A manager approved a sale's adjustments at the till: the audit row's facts."""
+
+    workflow_id: str
+    till_code: str
+    location_id: int
+    cashier_id: int
+    manager_user_id: int
+    note: str
+    adjustments: tuple[AppliedChange, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +267,7 @@ class OrderRecord:
     warnings: tuple[str, ...]
     placed_at: datetime
     customer_id: int | None = None
+    approved_by: int | None = None  # the manager who approved the adjustments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,6 +361,20 @@ async def steer_sale(client: Client, workflow_id: str, more: AddTenders | None) 
         if more is None:
             return await handle.execute_update(ABANDON_UPDATE, result_type=SaleResult)
         return await handle.execute_update(ADD_TENDERS_UPDATE, more, result_type=SaleResult)
+    except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise NotFound("There is no open sale with this id at this till.") from err
+        raise
+
+
+async def approve_sale(client: Client, workflow_id: str, approval: Approval) -> SaleResult:
+    """A manager's decision on the sale's adjustments, given at the cashier's till."""
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            APPROVE_UPDATE, approval, result_type=SaleResult
+        )
     except WorkflowUpdateFailedError as err:
         raise decode(err) from None
     except RPCError as err:

@@ -52,6 +52,7 @@ class ShiftRequest:
     float_count: tuple[tuple[int, int], ...]  # (denomination, pieces), validated
     variance_threshold: int  # settings in force when the shift opened
     paid_out_limit: int
+    no_sale_approval: bool = True  # the store's approval table: a no-sale needs a manager
     overdue_grace_minutes: int
 
 
@@ -88,6 +89,8 @@ class CloseIn:
     other: tuple[tuple[str, int], ...]  # (tender, total the cashier read off the terminal)
     by: int
     drop_at_close: int = 0  # cash taken to the safe now; the rest is left in the drawer
+    # A close a till journaled offline: when its cashier counted (None: counted now, online).
+    closed_at: datetime | None = None
 
 
 # ---- activity payloads ------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Location(Base):
     pickup: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     safety_stock_default: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Shifts (migration 0022): selling at a till here needs an open shift.
+    shift_required: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = _now()
     __table_args__ = (
         CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),
@@ -370,6 +372,10 @@ class Order(Base):
     change_due: Mapped[int] = mapped_column(BigInteger, default=0)
     warnings: Mapped[list[str]] = mapped_column(JSONB, default=list)
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Shifts (migration 0022): the till's shift the sale belongs to (None: sold without one),
+    # and the discounts / price overrides given, with who approved them.
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now()
     __table_args__ = (UniqueConstraint("external_source", "external_id"),)
 
@@ -388,6 +394,8 @@ class OrderLine(Base):
     tax_code: Mapped[str] = mapped_column(String(32))
     tax_rate_bp: Mapped[int] = mapped_column(Integer)
     serial: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Off the line's gross by discounts and price overrides (migration 0022); gross is after it.
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Payment(Base):

@@ -31,6 +31,9 @@ class Return(Base):
     receiptless: Mapped[bool] = mapped_column(Boolean, default=False)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     exchange_workflow_id: Mapped[str | None] = mapped_column(String(200))
+    # Shifts (migration 0022): the till's shift that paid it back; a void names its sale's order.
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    void: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

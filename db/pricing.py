@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from db.repositories import catalog
+from db.repositories import approval_rules, catalog
+from domain.discounts import Adjustment, Applied, apply_adjustments
 from domain.errors import InvalidRequest, NotFound
-from domain.pricing import PriceInput, Quote, price_basket
+from domain.pricing import GIFT_CARD_SKU, PriceInput, Quote, price_basket
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,30 @@ def catalog_items(
 ) -> dict[str, catalog.CatalogItem]:
     """The basket's items with the prices valid now, or at `at`."""
     return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket], at)
+
+
+def adjusted_quote(
+    session: Session,
+    till: catalog.TillView,
+    basket: Sequence[BasketItem],
+    items: dict[str, catalog.CatalogItem] | None,
+    adjustments: Sequence[Adjustment],
+    role: str,
+) -> tuple[Quote, tuple[tuple[Applied, bool], ...]]:
+    """The basket priced now with the cashier's discounts and price overrides, and for each
+    adjustment whether someone of `role` needs a manager for it (the store's approval table)."""
+    plain = price_for_till(session, till, basket, items)
+    if not adjustments:
+        return plain, ()
+    inputs = [
+        PriceInput(ln.line_no, ln.sku, ln.name, ln.quantity, ln.unit_price, ln.tax_code)
+        for ln in plain.lines
+    ]
+    gift_lines = frozenset(ln.line_no for ln in plain.lines if ln.sku == GIFT_CARD_SKU)
+    adjusted, applied = apply_adjustments(inputs, adjustments, gift_lines)
+    rates = {ln.tax_code: ln.tax_rate_bp for ln in plain.lines}
+    quote = price_basket(
+        adjusted, rates, currency=till.currency, prices_include_tax=till.prices_include_tax
+    )
+    rules = approval_rules.rules_for(session, till.location_id)
+    return quote, tuple((a, rules[a.action].needs_manager(role, a.share_bp)) for a in applied)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import db.models_approvals  # noqa: F401,E402  per-store approval rules (issue 15)
 import db.models_audit  # noqa: F401,E402  the audit log's chain heads (issue 15)
 import db.models_catalog  # noqa: F401,E402  the catalogue outbox
 import db.models_catalog_sync  # noqa: F401,E402  catalogue sync: cursors, listings, conflicts

@@ -215,6 +215,7 @@ def seed_demo(
     hash_secret: Callable[[str], str],
     receipts_dir: Path,
     opening_stock: int = 40,
+    shifts_required: bool = True,
 ) -> bool:
     """Create the demo retailer once; returns False when it exists already."""
     if session.scalar(select(Location).where(Location.code == "BER")) is not None:
@@ -234,6 +235,7 @@ def seed_demo(
             currency="EUR",
             prices_include_tax=True,
             ship_from_store=sfs,
+            shift_required=shifts_required and kind == "store",
             **PLACES.get(code, {}),
         )
     session.add_all(locs.values())

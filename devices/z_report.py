@@ -17,6 +17,8 @@ _LABELS = {
     "paid_in": "Paid in",
     "paid_out": "Paid out",
     "drop": "Drops to safe",
+    "discount": "Discounts",
+    "price_override": "Price overrides",
 }
 
 
@@ -39,6 +41,11 @@ def z_lines(doc: ZReportDoc) -> list[str]:
         two_columns("Sales", str(doc.sales_count)),
         two_columns("Sales total", money(doc.sales_total)),
         two_columns("Returns", str(doc.returns_count)),
+        two_columns("Voids", f"{doc.voids_count}  {money(doc.voids_total)}"),
+        RULE,
+        two_columns("Discounted sales", str(doc.discounted_sales)),
+        *(two_columns(_LABELS.get(d.kind, d.kind), money(d.amount)) for d in doc.discounts),
+        two_columns("Approved by a manager", str(doc.approved_overrides)),
         RULE,
     ]
     if doc.taxes:

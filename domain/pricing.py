@@ -11,6 +11,7 @@ from domain.errors import InvalidRequest
 from domain.money import round_half_up
 
 MAX_LINE_QUANTITY = 9999
+GIFT_CARD_SKU = "GIFT-CARD"  # a gift card sold at the value chosen; never discounted
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class PriceInput:
     quantity: int
     unit_price: int  # minor units, tax-inclusive when the store shows inclusive prices
     tax_code: str
+    discount: int = 0  # off the extended price (domain/discounts.py), before tax
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class PricedLine:
     gross: int
     tax_code: str
     tax_rate_bp: int
+    discount: int = 0  # minor units off the line (gross / net as the prices are); gross is after it
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ def price_line(item: PriceInput, rate_bp: int, prices_include_tax: bool) -> Pric
             f"Line {item.line_no} ({item.sku}): "
             f"quantity {item.quantity} is over {MAX_LINE_QUANTITY}."
         )
-    extended = item.unit_price * item.quantity
+    extended = item.unit_price * item.quantity - item.discount
+    if not 0 <= item.discount <= item.unit_price * item.quantity:
+        raise InvalidRequest(f"Line {item.line_no} ({item.sku}): the discount is out of range.")
     if prices_include_tax:
         gross = extended
         net = round_half_up(Decimal(gross) * 10000 / (10000 + rate_bp))
@@ -87,6 +92,7 @@ def price_line(item: PriceInput, rate_bp: int, prices_include_tax: bool) -> Pric
         gross=gross,
         tax_code=item.tax_code,
         tax_rate_bp=rate_bp,
+        discount=item.discount,
     )
 
 

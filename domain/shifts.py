@@ -161,6 +161,17 @@ class RefundPayment:
     tender: str
     amount: int
     reference: str = ""  # the return
+    void: bool = False  # the return voided its whole sale
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscountLine:
+    """What one sale's discounts or price overrides took off (by the approval table's action)."""
+
+    order: str
+    action: str  # discount | price_override
+    amount: int
+    approved: bool = False  # a manager approved it at the till
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +190,11 @@ class ShiftFigures:
     expected: dict[str, int]
     tenders: tuple[TenderLine, ...] = field(default=())
     variance: int = 0
+    discounts: dict[str, int] = field(default_factory=dict)  # action -> minor units off
+    discounted_sales: int = 0
+    approved_overrides: int = 0  # adjustments a manager approved at the till
+    voids_count: int = 0
+    voids_total: int = 0
 
 
 def cash_events_of_sales(
@@ -209,6 +225,7 @@ def shift_figures(
     taxes: Iterable[TaxLine],
     refunds: Iterable[RefundPayment],
     counted: Mapping[str, int] | None = None,
+    discounts: Iterable[DiscountLine] = (),
 ) -> ShiftFigures:
     """The X / Z figures of a shift: sales by tender and tax rate, returns, cash movements, the
     expected per tender and, once counted, counted against expected and the variance."""
@@ -236,6 +253,11 @@ def shift_figures(
     }
     expected["cash"] = expected_cash(events)
     lines = reconcile(expected, counted) if counted is not None else ()
+    discounts = list(discounts)
+    off: dict[str, int] = {}
+    for d in discounts:
+        off[d.action] = off.get(d.action, 0) + d.amount
+    voids = [r for r in refunds if r.void]
     return ShiftFigures(
         currency=currency,
         sales_count=len({p.order for p in payments}),
@@ -249,6 +271,11 @@ def shift_figures(
         expected=expected,
         tenders=lines,
         variance=total_variance(lines),
+        discounts=dict(sorted(off.items())),
+        discounted_sales=len({d.order for d in discounts}),
+        approved_overrides=sum(1 for d in discounts if d.approved),
+        voids_count=len({r.reference for r in voids}),
+        voids_total=sum(r.amount for r in voids),
     )
 
 

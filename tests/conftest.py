@@ -47,7 +47,13 @@ def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  #
     migrate.upgrade(url)
     db = Database(url)
     with db.unit_of_work() as s:
-        seed_demo(s, hash_secret=hash_secret, receipts_dir=tmp_path_factory.mktemp("receipts"))
+        seed_demo(
+            s,
+            hash_secret=hash_secret,
+            receipts_dir=tmp_path_factory.mktemp("receipts"),
+            # Most tests are about selling, not shifts: tests/shifts turn it on where they need.
+            shifts_required=False,
+        )
     db.dispose()
     return url
 

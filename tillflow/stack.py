@@ -86,6 +86,7 @@ def _banner(
     embedded_temporal: bool,
     tills: list[str],
     till_url: str | None = None,
+    opened: list[str] | None = None,
 ) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
@@ -112,6 +113,14 @@ def _banner(
         *(
             [f"  Till {DEMO_TILL}     {till_url}  (keyboard till page; works offline too)"]
             if till_url
+            else []
+        ),
+        *(
+            [
+                f"  Shifts        opened with a 150.00 float today: {', '.join(opened)} "
+                "(close one on the till page, or POST /tills/{till}/shifts/1/close)"
+            ]
+            if opened
             else []
         ),
         "",
@@ -181,6 +190,12 @@ def run_stack(settings: Settings) -> int:
             )
         procs.append(("api", _child("api", ["api"], env, logdir)))
         wait_for_port(settings.api_host, settings.api_port, 60, "The API")
+        opened: list[str] = []
+        if settings.demo_seed:
+            from tillflow.demo_day import open_first_shifts, tills_to_open
+
+            api_url = f"http://{settings.api_host}:{settings.api_port}"
+            opened = open_first_shifts(api_url, tills_to_open(url))
         till_url = None
         if DEMO_TILL in tills:
             till_port = _demo_till_port(settings)
@@ -211,7 +226,10 @@ def run_stack(settings: Settings) -> int:
                 f"http://{settings.api_host}:{settings.api_port}/webhooks/stripe",
                 settings.stripe_webhook_secret,
             )
-        print(_banner(settings, url, address, temporal is not None, tills, till_url), flush=True)
+        print(
+            _banner(settings, url, address, temporal is not None, tills, till_url, opened),
+            flush=True,
+        )
         while not stop["flag"]:
             dead = [(n, p) for n, p in procs if p.poll() is not None]
             if dead:

@@ -20,6 +20,7 @@ from activities.cash_sale import CashSaleActivities
 from activities.receipts import ReceiptActivities
 from activities.refunds import RefundActivities
 from activities.replay import ReplayActivities
+from activities.replay_shift import offline_shift_activities
 from activities.returns import ReturnActivities
 from activities.sale import SaleActivities
 from activities.shifts import shift_activities
@@ -100,6 +101,7 @@ def sale_activities(
         sale.restore_stock,
         sale.issue_gift_cards,
         sale.record_order,
+        sale.record_approval,
         receipts.build,
         money.cash,
         money.balance,
@@ -111,6 +113,7 @@ def sale_activities(
         *return_activities(db, gateway, policy or ReturnPolicy(), refunds),
         *till_devices_activities(db),
         *shift_activities(db),
+        *offline_shift_activities(db),  # an offline till's journaled shift close
     ]
 
 

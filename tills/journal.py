@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS unanswered (
     since TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT ''
 );
+-- The till's shift as the central system last answered for it (its number is what a close taken
+-- offline names).
+CREATE TABLE IF NOT EXISTS shift_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS print_queue (
     job_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -64,6 +72,10 @@ CREATE TABLE IF NOT EXISTS print_queue (
 """
 
 WAITING, APPLIED, FLAGGED, REJECTED = "waiting", "applied", "flagged", "rejected"
+# A blind shift close taken offline is an entry of its own kind, journaled after the sales before
+# it and uploaded with them; its id starts so, and its body says `"kind": "shift_close"`.
+SHIFT_CLOSE_PREFIX = "shift-close:"
+SHIFT_CLOSE_KIND = "shift_close"
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,65 @@ class Journal:
                     WAITING,
                 ),
             )
+
+    # ---- shift closes taken offline --------------------------------------------------------
+
+    def add_shift_close(
+        self,
+        client_id: str,
+        n: int,
+        closed_at: datetime,
+        body: dict[str, Any],
+        answer: dict[str, Any],
+    ) -> StoredEntry:
+        """Journal a blind close after every sale in the journal; when a close of the same shift
+        (or, the shift unknown, one still waiting) is journaled already, that one, unchanged."""
+        with self._tx() as conn:
+            for row in conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE client_sale_id LIKE ? ORDER BY seq",
+                (SHIFT_CLOSE_PREFIX + "%",),
+            ).fetchall():
+                found = _entry(row)
+                if found.body.get("kind") != SHIFT_CLOSE_KIND:
+                    continue
+                if (n and found.body.get("n") == n) or (not n and found.status == WAITING):
+                    return found
+            conn.execute(
+                "INSERT INTO entries (client_sale_id, sold_at, body, sale, card_total)"
+                " VALUES (?, ?, ?, ?, 0)",
+                (client_id, closed_at.isoformat(), json.dumps(body), json.dumps(answer)),
+            )
+            row = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE client_sale_id = ?", (client_id,)
+            ).fetchone()
+        return _entry(row)
+
+    def waiting_shift_close(self) -> StoredEntry | None:
+        """The shift close journaled offline and not yet confirmed by the central system."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE client_sale_id LIKE ? AND status = ?"
+                " ORDER BY seq",
+                (SHIFT_CLOSE_PREFIX + "%", WAITING),
+            ).fetchall()
+        found = [e for e in map(_entry, rows) if e.body.get("kind") == SHIFT_CLOSE_KIND]
+        return found[0] if found else None
+
+    def remember_shift(self, n: int, status: str) -> None:
+        """The till's shift as the central system just answered for it."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO shift_state (id, n, status, updated_at) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET n = excluded.n, status = excluded.status,"
+                " updated_at = excluded.updated_at",
+                (n, status, datetime.now(UTC).isoformat()),
+            )
+
+    def last_shift(self) -> tuple[int, str] | None:
+        """The shift number and state the central system last gave; None if never."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT n, status FROM shift_state WHERE id = 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     # ---- card sales the central system has not answered ----------------------------------
 

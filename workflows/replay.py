@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.common import SALES_TASK_QUEUE, search_attributes
     from contracts.errors import failure_message, timed_out
     from contracts.replay import (
+        CLOSE_SHIFT_ACTIVITY,
         REPLAY_WORKFLOW,
         AttemptCheck,
         AttemptFound,
@@ -23,12 +24,14 @@ with workflow.unsafe.imports_passed_through():
         CardCaptured,
         JournalEntry,
         JournalTender,
+        OfflineShiftClose,
         OutcomeRecord,
         ReceivedBatch,
         ReceivedEntry,
         ReplayEntryResult,
         ReplayRequest,
         ReplayResult,
+        ShiftCloseCmd,
         replacement_workflow_id,
     )
     from contracts.sale import SALE_WORKFLOW, BasketLine, SaleRequest, SaleResult, TenderIn
@@ -46,6 +49,12 @@ CAPTURE: dict[str, Any] = {
 ATTEMPT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=40),
     "schedule_to_close_timeout": timedelta(minutes=2),
+}
+# A shift close waits for its Shift worker for a while; then it is left for the next upload.
+CLOSE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "schedule_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
 # A sale id taken between the look and the start is looked at again, this many times at most.
 ROUNDS = 3
@@ -68,12 +77,65 @@ class OfflineReplayWorkflow:
             key=lambda e: (e.sold_at, e.client_sale_id),
         )
         results: list[ReplayEntryResult] = []
+        # A shift closed offline closes after the sales sold before it (they belong to it) and
+        # before the ones sold after it; never while one of its sales is still pending.
+        for close in sorted(req.shift_closes, key=lambda c: (c.closed_at, c.client_id)):
+            before = [e for e in entries if e.sold_at <= close.closed_at]
+            entries = entries[len(before) :]
+            results += await self._sales(req, batch, received, before)
+            results.append(
+                await self._close_shift(req, close, any(r.status == "pending" for r in results))
+            )
+        results += await self._sales(req, batch, received, entries)
+        return ReplayResult(till_code=req.till_code, batch_id=req.batch_id, entries=tuple(results))
+
+    async def _sales(
+        self,
+        req: ReplayRequest,
+        batch: ReceivedBatch,
+        received: dict[str, ReceivedEntry],
+        entries: list[JournalEntry],
+    ) -> list[ReplayEntryResult]:
+        results: list[ReplayEntryResult] = []
         for at in range(0, len(entries), WINDOW):
             window = entries[at : at + WINDOW]
             results += await asyncio.gather(
                 *(self._entry(req, batch, e, received[e.client_sale_id]) for e in window)
             )
-        return ReplayResult(till_code=req.till_code, batch_id=req.batch_id, entries=tuple(results))
+        return results
+
+    async def _close_shift(
+        self, req: ReplayRequest, close: OfflineShiftClose, sales_pending: bool
+    ) -> ReplayEntryResult:
+        """The blind close as the Shift workflow's close update, run where the Shift's activities
+        run; pending (sent again by the till) while its sales are, or when it cannot run yet."""
+        if sales_pending:
+            return ReplayEntryResult(
+                client_sale_id=close.client_id,
+                status="pending",
+                message="waits until the shift's offline sales are applied",
+            )
+        try:
+            result: ReplayEntryResult = await workflow.execute_activity(
+                CLOSE_SHIFT_ACTIVITY,
+                ShiftCloseCmd(
+                    till_code=req.till_code,
+                    batch_id=req.batch_id,
+                    close=close,
+                    clock_skew_s=req.clock_skew_s,
+                    max_age_s=req.max_age_s,
+                ),
+                task_queue=req.shift_task_queue,
+                result_type=ReplayEntryResult,
+                **CLOSE,
+            )
+        except ActivityError as err:
+            return ReplayEntryResult(
+                client_sale_id=close.client_id,
+                status="pending",
+                message=f"not closed yet: {failure_message(err)}",
+            )
+        return result
 
     async def _entry(
         self, req: ReplayRequest, batch: ReceivedBatch, entry: JournalEntry, got: ReceivedEntry

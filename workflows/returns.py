@@ -117,6 +117,8 @@ class ReturnWorkflow:
         """Outside the policy a manager of the store decides; silence means no."""
         if not a.approval_reasons:
             return None
+        if req.approved_by is not None:  # vouched for at the till before it started
+            return req.approved_by
         self._state = "awaiting_approval"
         self._answers += 1
         try:

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.cash_sale import CashSaleActivities
     from activities.sale import SaleActivities
     from activities.tenders import TenderActivities
+    from contracts.approvals import APPROVE_UPDATE, Approval
     from contracts.devices import (
         SALE_DEVICES_ACTIVITY,
         DrawerKick,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentEvent,
         PricedSale,
         RecordedOrder,
+        SaleApprovalRecord,
         SaleMoney,
         SaleOutcome,
         SaleRequest,
@@ -93,6 +95,8 @@ class SaleWorkflow:
         self._drawer = False
         self._sold_at: datetime | None = None
         self._provider_events: list[PaymentEvent] = []
+        self._approval: Approval | None = None  # a manager's decision on the adjustments
+        self._approved_by: int | None = None
 
     @workflow.run
     async def run(self, req: SaleRequest) -> SaleResult:
@@ -154,6 +158,8 @@ class SaleWorkflow:
                 SaleActivities.price, req, **STEP
             )
             self._book = TenderBook(priced.total, priced.currency)
+        if priced.approval_needed:
+            await self._await_approval(req, priced)
         self._state = "stock"
         if priced.stock_lines:
             saga.push(
@@ -207,9 +213,44 @@ class SaleWorkflow:
                 warnings=self._warnings,
                 placed_at=sold_at,
                 customer_id=req.customer_id,
+                approved_by=self._approved_by,
             ),
             **STEP,
         )
+
+    async def _await_approval(self, req: SaleRequest, priced: PricedSale) -> None:
+        """Discounts over the cashier's limits: the sale waits, open, for a manager's staff code
+        and PIN at the till (update `approve`), before any stock or money moves."""
+        self._state = "approval"
+        self._answers += 1
+        try:
+            await workflow.wait_condition(
+                lambda: self._approval is not None or self._abandon, timeout=OPEN_SALE_TIMEOUT
+            )
+        except TimeoutError:
+            self._declines.append("Nobody approved the discount for 30 minutes; it was abandoned.")
+            raise _Abandoned() from None
+        if self._abandon or self._approval is None:
+            raise _Abandoned()
+        if self._approval.decision != "approve":
+            self._declines.append(
+                f"{self._approval.manager_name} refused the discount. {self._approval.note}".strip()
+            )
+            raise _Abandoned()
+        await workflow.execute_local_activity_method(
+            SaleActivities.record_approval,
+            SaleApprovalRecord(
+                workflow_id=workflow.info().workflow_id,
+                till_code=req.till_code,
+                location_id=priced.location_id,
+                cashier_id=req.cashier_id,
+                manager_user_id=self._approval.manager_user_id,
+                note=self._approval.note,
+                adjustments=priced.adjustments,
+            ),
+            **STEP,
+        )
+        self._approved_by = self._approval.manager_user_id
 
     async def _tell_orders(self, taken: tuple[StockTaken, ...]) -> None:
         """Online orders whose held units this sale took re-source them (signal `stock_taken`)."""
@@ -356,6 +397,11 @@ class SaleWorkflow:
             due=self._book.due,
             declines=tuple(self._declines),
             gift_cards=self._gift_cards,
+            approval_needed=p.approval_needed if p and self._state == "approval" else (),
+            discount_total=sum(c.amount for c in p.adjustments) if p else 0,
+            approved_by=self._approval.manager_name
+            if self._approval and self._approved_by is not None
+            else "",
         )
 
     def _settled_or_answered(self, seen: int) -> bool:
@@ -395,9 +441,22 @@ class SaleWorkflow:
         self._abandon = True
         return await self._answer(seen)
 
+    @workflow.update(name=APPROVE_UPDATE)
+    async def approve(self, approval: Approval) -> SaleResult:
+        """A manager's decision on the sale's discounts, given at the cashier's till (the API
+        checked the staff code and PIN): approved, the sale goes on to its tenders."""
+        seen = self._answers
+        self._approval = approval
+        return await self._answer(seen)
+
+    @approve.validator
+    def _validate_approve(self, approval: Approval) -> None:
+        if self._state != "approval" or self._approval is not None:
+            raise to_failure(Conflict("This sale is not waiting for a manager's approval."))
+
     @abandon.validator
     def _validate_abandon(self) -> None:
-        if self._state != "open":
+        if self._state not in ("open", "approval"):
             raise to_failure(
                 Conflict(
                     f"Only an open sale can be abandoned; this one is {self._snapshot().status}."

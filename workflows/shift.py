@@ -5,7 +5,7 @@ stored. A shift still open past the store's closing time is flagged for the mana
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -54,6 +54,7 @@ class ShiftWorkflow(Steered):
         self._init_steps()
         self._seq = 0
         self._counted_by = 0
+        self._closed_at: datetime | None = None  # an offline close: when the till made it
         self._done: Finished | None = None
 
     @workflow.run
@@ -102,7 +103,7 @@ class ShiftWorkflow(Steered):
             ShiftActivities.finish,
             lambda: FinishCmd(
                 workflow_id=wf,
-                at=workflow.now(),
+                at=(self._closed_at if approval is None else None) or workflow.now(),
                 closed_by=self._counted_by,
                 approved_by=approval.manager_user_id if approval else None,
                 note=approval.note if approval else "",
@@ -149,7 +150,7 @@ class ShiftWorkflow(Steered):
     @cash.validator
     def _validate_cash(self, cash: CashIn) -> None:
         self._refuse_unless("open", doing="given a cash movement")
-        needs = cash.kind == "no_sale" or (
+        needs = (cash.kind == "no_sale" and self._req.no_sale_approval) or (
             cash.kind == "paid_out" and cash.amount > self._req.paid_out_limit
         )
         if needs and cash.approved_by is None:
@@ -165,12 +166,14 @@ class ShiftWorkflow(Steered):
         """The blind count; within the threshold the shift closes with its Z report."""
         wf = workflow.info().workflow_id
         self._counted_by = close.by
+        # An offline till's close counts at the time it was made (its journal's), else now.
+        self._closed_at = close.closed_at
         out: Counted = await self._step(
             ShiftActivities.count,
             lambda: CountCmd(
                 workflow_id=wf,
                 close=close,
-                at=workflow.now(),
+                at=close.closed_at or workflow.now(),
                 variance_threshold=self._req.variance_threshold,
             ),
         )

@@ -53,7 +53,7 @@ router = APIRouter(prefix="/admin", tags=["back office: places"])
 LocationCode = Annotated[str, Path(min_length=1, max_length=32, description="e.g. BER")]
 TillCode = Annotated[str, Path(min_length=1, max_length=32, description="e.g. BER1")]
 # What a store manager may switch at their own stores; everything else is an admin's.
-MANAGER_LOCATION_FIELDS = frozenset({"ship_from_store", "pickup"})
+MANAGER_LOCATION_FIELDS = frozenset({"ship_from_store", "pickup", "shift_required"})
 MANAGER_TILL_FIELDS = frozenset({"name", "printer_url", "card_reader", "scanner"})
 _ERRORS = error_responses(401, 403, 404, 409, 422)
 
@@ -135,6 +135,7 @@ def location_out(s: Session, loc: Location) -> LocationOut:
         ship_from_store=loc.ship_from_store,
         pickup=loc.pickup,
         safety_stock_default=loc.safety_stock_default,
+        shift_required=loc.shift_required,
         active=loc.active,
         hours=_hours_out(store_hours.hours(s, loc.id)),
         tax_rates=catalog.tax_rates(s, loc.id),
@@ -231,9 +232,9 @@ def update_location(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Change a location. Managers of the store: ship_from_store and pickup only. The currency
-    stays once the location has orders or its own prices; `active: false` closes it (and its
-    tills)."""
+    """Change a location. Managers of the store: ship_from_store, pickup and shift_required only.
+    The currency stays once the location has orders or its own prices; `active: false` closes it
+    (and its tills)."""
     fields = body.model_dump(exclude_unset=True)
 
     def run() -> LocationOut:
@@ -246,7 +247,7 @@ def update_location(
                     403,
                     "forbidden",
                     f"Only an admin can change {', '.join(admin_only)}; a store manager changes "
-                    "ship_from_store, pickup and the opening hours.",
+                    "ship_from_store, pickup, shift_required and the opening hours.",
                 )
             _check_location_fields(fields, loc)
             for required in ("name", "kind", "currency", "timezone", "address"):

@@ -12,6 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api import ratelimit
+from api.approvals import manager_approval, store_rule
+from api.auth import require_till
 from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.routes.tills import TillCode, load_till, proven_tenders, till_for
@@ -40,6 +42,7 @@ from db.repositories import availability, bookkeeping, returns
 from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
+from tillflow.settings import Settings
 
 router = APIRouter(tags=["returns"])
 ReturnId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -125,6 +128,7 @@ def _request(
     body: ReturnIn,
     timeout_minutes: int,
     exchange_tenders: tuple[TenderIn, ...] = (),
+    receiptless_needs_manager: bool = False,
 ) -> ReturnRequest:
     exchange = None
     if body.exchange is not None:
@@ -152,6 +156,7 @@ def _request(
         customer_id=body.customer_id,
         exchange=exchange,
         approval_timeout_s=timeout_minutes * 60,
+        receiptless_needs_manager=receiptless_needs_manager,
     )
 
 
@@ -189,7 +194,15 @@ async def submit_return(
     another store used already is a 409 `return_id_taken`.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
+    if view.shift_required and view.open_shift_id is None:
+        raise Conflict(
+            f"Till {till} has no open shift: open one before taking returns.", code="no_open_shift"
+        )
     await run_in_threadpool(_claim_return_id, db, body.return_id, view)
+    receiptless = False
+    if not body.sale_id:
+        rule = await run_in_threadpool(store_rule, db, settings, view, "return_without_receipt")
+        receiptless = rule.needs_manager(principal.role)
     # The exchange's tenders are proven as a sale's are (store credit needs the customer present).
     exchange_tenders: tuple[TenderIn, ...] = ()
     if body.exchange is not None and body.exchange.tenders:
@@ -197,7 +210,12 @@ async def submit_return(
             db, settings, request, view, principal, body.exchange.tenders
         )
     req = _request(
-        till, principal.user_id, body, settings.return_approval_timeout_minutes, exchange_tenders
+        till,
+        principal.user_id,
+        body,
+        settings.return_approval_timeout_minutes,
+        exchange_tenders,
+        receiptless,
     )
     result = await start_return(client, req, store=view.location_code)
     payload = ReturnOut.model_validate(await _with_exchange(client, asdict(result))).model_dump(
@@ -281,15 +299,39 @@ async def get_return(
 
 
 async def _decide(
-    return_id: str, approved: bool, body: DecisionIn, principal: Any, db: Database, client: Any
+    return_id: str,
+    approved: bool,
+    body: DecisionIn,
+    principal: Any,
+    db: Database,
+    client: Any,
+    settings: Settings,
+    request: Request,
 ) -> Any:
     store = await run_in_threadpool(_store_of, db, principal, return_id)
     current = await _status(client, store, return_id)
-    await run_in_threadpool(_may_see, db, principal, current["till_code"], manager=True)
+    by_pin = body.manager is not None
+    await run_in_threadpool(_may_see, db, principal, current["till_code"], manager=not by_pin)
     closed = Conflict(f"This return is not waiting for approval (it is {current['status']}).")
     if current["status"] != "awaiting_approval":
         raise closed
-    decision = ApprovalDecision(approved=approved, manager_id=principal.user_id, note=body.note)
+    manager_id = principal.user_id
+    if body.manager is not None:  # the manager vouches at the cashier's till
+        view = await run_in_threadpool(load_till, db, current["till_code"])
+        require_till(principal, view)  # at the return's own till
+        approver = await run_in_threadpool(
+            manager_approval,
+            db,
+            settings,
+            request,
+            view,
+            principal,
+            body.manager,
+            "return.approval" if approved else "return.rejection",
+            {"return": return_id},
+        )
+        manager_id = approver.user_id
+    decision = ApprovalDecision(approved=approved, manager_id=manager_id, note=body.note)
     result = await decide_return(client, store, return_id, decision, closed)
     return ReturnOut.model_validate(await _with_exchange(client, asdict(result)))
 
@@ -300,10 +342,17 @@ async def _decide(
     responses=error_responses(401, 403, 404, 409),
 )
 async def approve_return(
-    return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep, client: ClientDep
+    return_id: ReturnId,
+    body: DecisionIn,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> Any:
-    """A manager of the store approves a return outside the policy; it then completes."""
-    return await _decide(return_id, True, body, principal, db, client)
+    """A manager of the store approves a return outside the policy; it then completes. Signed in
+    themselves, or with their staff code and PIN as `manager` at the cashier's till."""
+    return await _decide(return_id, True, body, principal, db, client, settings, request)
 
 
 @router.post(
@@ -312,7 +361,14 @@ async def approve_return(
     responses=error_responses(401, 403, 404, 409),
 )
 async def reject_return(
-    return_id: ReturnId, body: DecisionIn, principal: PrincipalDep, db: DbDep, client: ClientDep
+    return_id: ReturnId,
+    body: DecisionIn,
+    principal: PrincipalDep,
+    db: DbDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> Any:
-    """A manager of the store rejects a return outside the policy."""
-    return await _decide(return_id, False, body, principal, db, client)
+    """A manager of the store rejects a return outside the policy (signed in, or by PIN at the
+    till)."""
+    return await _decide(return_id, False, body, principal, db, client, settings, request)

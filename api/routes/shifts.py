@@ -3,14 +3,14 @@ approval of a variance, the stored Z report, and a store's shifts for its manage
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api import idempotency, ratelimit
-from api.auth import SignIn, authenticate_at_till, require_till, sign_in, token_hash
+from api import idempotency
+from api.approvals import Approver, manager_approval, store_rule, store_rules
+from api.auth import authenticate_at_till, require_till
 from api.deps import (
     AuthorizationHeader,
     ClientDep,
@@ -21,7 +21,6 @@ from api.deps import (
 )
 from api.errors import ApiError, error_responses
 from api.permissions import require_manager_of
-from api.schemas import ManagerApprovalIn
 from api.schemas_shifts import (
     ApprovalOut,
     ApproveShiftIn,
@@ -44,18 +43,19 @@ from contracts.shift import (
     record_cash,
 )
 from db.models_shifts import Shift
-from db.repositories import bookkeeping, catalog, shifts, transfers, users
+from db.repositories import catalog, shifts, transfers, users
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
 from domain import shifts as rules
+from domain.approvals import Rule
 from domain.errors import Conflict, NotFound
-from tillflow.settings import Settings
 
 router = APIRouter(tags=["shifts"])
 TillCode = Annotated[str, Path(min_length=1, max_length=32)]
 ShiftN = Annotated[int, Path(ge=1, le=10_000_000)]
 ERRORS = error_responses(401, 403, 404, 409, 422)
+NO_LIMIT = 2**62  # an action the store lets anyone do: never over the limit
 
 
 def _at_till(db: Database, authorization: str | None, code: str) -> tuple[Principal, TillView]:
@@ -121,51 +121,11 @@ def _scope(principal: Principal, till: TillView, what: str) -> str:
     return f"shift:{till.till_code}:{principal.user_id}:{what}"
 
 
-def manager_approval(
-    db: Database,
-    settings: Settings,
-    request: Request,
-    till: TillView,
-    principal: Principal,
-    approval: ManagerApprovalIn,
-    action: str,
-) -> tuple[int, str]:
-    """The manager of this store who vouched with staff code and PIN at this till: checked as a
-    sign-in is (throttled, wrong PINs lock the staff code, every failure audited); the token that
-    check issues is revoked at once. 403 when the code or PIN is wrong or not a manager's."""
-    attempt = SignIn(
-        kind="staff",
-        name=approval.staff_code,
-        secret=approval.pin,
-        address=ratelimit.address_of(request),
-        till=till,
-    )
-    try:
-        user, token, _ = sign_in(db, settings, ratelimit.limits_of(request.app), attempt)
-    except ApiError as err:
-        if err.status != 401:
-            raise
-        raise ApiError(
-            403, "approval_refused", "The manager's staff code or PIN is wrong."
-        ) from None
-    with db.unit_of_work() as s:
-        users.revoke_token(s, token_hash(token), datetime.now(UTC))
-        manager = user.role == "manager" and till.location_id in users.user_location_ids(s, user.id)
-        bookkeeping.audit(
-            s,
-            action=f"shift.{action}_approved" if manager else f"shift.{action}_refused",
-            subject=f"till:{till.till_code}",
-            actor_user_id=user.id,
-            detail={"cashier": principal.username},
-        )
-        name = user.display_name
-    if not manager:
-        raise ApiError(
-            403,
-            "approval_refused",
-            f"Only a manager of store {till.location_code} can approve this.",
-        )
-    return user.id, name
+def _limit(rule: Rule) -> int:
+    """A rule's allowance as the Shift workflow checks it: off is no limit, none is zero."""
+    if not rule.approval:
+        return NO_LIMIT
+    return rule.cashier_limit or 0
 
 
 @router.post("/tills/{till}/shifts", response_model=ShiftOut, status_code=201, responses=ERRORS)
@@ -181,6 +141,7 @@ async def open_till_shift(
     """Open the till's next shift with the counted float (by denomination)."""
     principal, view = await run_in_threadpool(_at_till, db, authorization, till)
     count = _count(view.currency, body.float)
+    table = await run_in_threadpool(store_rules, db, settings, view.location_id)
 
     async def run() -> ShiftOut:
         with db.unit_of_work() as s:
@@ -199,8 +160,9 @@ async def open_till_shift(
             n=n,
             opened_by=principal.user_id,
             float_count=count,
-            variance_threshold=settings.shift_variance_threshold,
-            paid_out_limit=settings.shift_paid_out_approval_above,
+            variance_threshold=_limit(table["shift_variance"]),
+            paid_out_limit=_limit(table["paid_out"]),
+            no_sale_approval=table["no_sale"].approval,
             overdue_grace_minutes=settings.shift_overdue_grace_minutes,
         )
         return _out(await open_shift(client, req, task_queue=settings.shift_task_queue))
@@ -232,7 +194,7 @@ def x_report(
         shift = shifts.by_n(s, view.till_id, n)
         if shift is None:
             raise NotFound(f"Till {view.till_code} has no shift {n}.", code="unknown_shift")
-        fig = shifts.figures(s, shift, shift.counted_at)
+        fig = shifts.figures(s, shift)
         return XReportOut(
             till=view.till_code,
             n=n,
@@ -270,20 +232,29 @@ async def cash_movement(
         raise ApiError(422, "bad_amount", f"A {body.kind.replace('_', '-')} needs an amount.")
     if body.kind in ("paid_in", "paid_out") and not body.reason.strip():
         raise ApiError(422, "reason_required", f"A {body.kind.replace('_', '-')} needs a reason.")
-    needs = body.kind == "no_sale" or (
-        body.kind == "paid_out" and body.amount > settings.shift_paid_out_approval_above
-    )
+    action = body.kind if body.kind in ("no_sale", "paid_out") else ""
+    rule = await run_in_threadpool(store_rule, db, settings, view, action) if action else None
+    needs = rule is not None and rule.needs_manager(principal.role, body.amount)
     if shift.status == "closed":
         raise Conflict(f"Shift {n} of till {till} is closed.", code="shift_closed")
     if needs and body.manager is None:
         raise ApiError(
             403, "approval_required", "This needs a manager's approval (staff code and PIN)."
         )
-    approved_by = None
+    # A manager signed in at the till vouches for their own no-sale or paid-out.
+    approved_by = principal.user_id if principal.role in ("manager", "admin") else None
     if body.manager is not None:
-        approved_by, _ = await run_in_threadpool(
-            manager_approval, db, settings, request, view, principal, body.manager, body.kind
+        approver = await run_in_threadpool(
+            manager_approval,
+            db,
+            settings,
+            request,
+            view,
+            principal,
+            body.manager,
+            f"shift.{body.kind}",
         )
+        approved_by = approver.user_id
     request_body = body.model_dump(exclude={"manager"})  # no PIN in the stored hash
 
     async def run() -> ShiftOut:
@@ -339,37 +310,56 @@ async def approve_till_shift(
     till: TillCode,
     n: ShiftN,
     body: ApproveShiftIn,
+    request: Request,
     principal: PrincipalDep,
     db: DbDep,
     client: ClientDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """A manager of the store accepts the variance with a note (the shift closes, Z printed) or
-    rejects the count (the cashier counts again)."""
+    rejects the count (the cashier counts again): signed in themselves, or with their staff code
+    and PIN as `manager` at the cashier's till."""
     with db.unit_of_work() as s:
         view = catalog.till_view(s, till)
     if view is None:
         raise NotFound(f"There is no till {till}.")
-    require_manager_of(principal, {view.location_id}, view.location_code)
+    if body.manager is None:
+        require_manager_of(principal, {view.location_id}, view.location_code)
+        with db.unit_of_work() as s:
+            approver = Approver(principal.user_id, users.display_name(s, principal.user_id))
+    else:
+        require_till(principal, view)
     shift = await run_in_threadpool(_shift, db, view, n)
+    if body.manager is not None:
+        approver = await run_in_threadpool(
+            manager_approval,
+            db,
+            settings,
+            request,
+            view,
+            principal,
+            body.manager,
+            "shift.variance",
+            {"shift": n, "decision": body.decision},
+        )
 
     async def run() -> ApprovalOut:
-        with db.unit_of_work() as s:
-            name = users.display_name(s, principal.user_id)
         answer = await approve_shift(
             client,
             shift.workflow_id,
             Approval(
-                manager_user_id=principal.user_id,
-                manager_name=name,
+                manager_user_id=approver.user_id,
+                manager_name=approver.name,
                 decision=body.decision,
                 note=body.note.strip(),
             ),
         )
         return ApprovalOut(status=answer.state, message=answer.message)
 
+    request_body = body.model_dump(exclude={"manager"})
     return await idempotency.once(
-        db, _scope(principal, view, f"{n}:approve"), idempotency_key, body.model_dump(), run
+        db, _scope(principal, view, f"{n}:approve"), idempotency_key, request_body, run
     )
 
 

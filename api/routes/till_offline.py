@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from api.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from api.errors import error_responses
 from api.routes.tills import TillCode, till_for
+from api.schemas_offline_shift import JournalWithClosesUpload, ShiftCloseEntryIn
 from api.schemas_tills import (
     CatalogSnapshot,
     CatalogVersion,
     JournalAnswer,
+    JournalEntryIn,
     JournalEntryOut,
-    JournalUpload,
     OfflineCardLimits,
     SnapshotItem,
     SnapshotStore,
@@ -30,6 +31,7 @@ from contracts.replay import (
     JournalEntry,
     JournalLine,
     JournalTender,
+    OfflineShiftClose,
     ReplayRequest,
     replay_journal,
     replay_workflow_id,
@@ -124,15 +126,33 @@ def snapshot_version(till: TillCode, principal: PrincipalDep, db: DbDep) -> Cata
         return CatalogVersion(version=_catalog_version(s, view))
 
 
+def _close(e: ShiftCloseEntryIn) -> OfflineShiftClose:
+    merged: dict[int, int] = {}
+    for d in e.cash:
+        merged[d.denomination] = merged.get(d.denomination, 0) + d.quantity
+    return OfflineShiftClose(
+        client_id=e.client_sale_id,
+        n=e.n or 0,
+        closed_at=e.closed_at,
+        cashier=e.cashier,
+        cash_count=tuple(sorted(merged.items(), reverse=True)),
+        other=tuple((t.tender, t.amount) for t in e.tenders),
+        drop_at_close=e.drop_at_close,
+    )
+
+
 def _request(
-    view: TillView, body: JournalUpload, user_id: int, settings: Settings
+    view: TillView, body: JournalWithClosesUpload, user_id: int, settings: Settings
 ) -> ReplayRequest:
+    sales = [e for e in body.entries if isinstance(e, JournalEntryIn)]
     return ReplayRequest(
         till_code=view.till_code,
         batch_id=body.batch_id,
         uploaded_by=user_id,
         clock_skew_s=settings.till_clock_skew_seconds,
         max_age_s=settings.offline_max_age_hours * 3600,
+        shift_closes=tuple(_close(e) for e in body.entries if isinstance(e, ShiftCloseEntryIn)),
+        shift_task_queue=settings.shift_task_queue,
         entries=tuple(
             JournalEntry(
                 client_sale_id=e.client_sale_id,
@@ -156,7 +176,7 @@ def _request(
                 total=e.total,
                 change_due=e.change_due,
             )
-            for e in body.entries
+            for e in sales
         ),
     )
 
@@ -202,7 +222,7 @@ def _state_in_db(db: Database, view: TillView, ids: list[str]) -> list[JournalEn
 )
 async def upload_journal(
     till: TillCode,
-    body: JournalUpload,
+    body: JournalWithClosesUpload,
     principal: PrincipalDep,
     db: DbDep,
     client: ClientDep,
@@ -226,6 +246,11 @@ async def upload_journal(
     limits or whose stored card payment is not this sale's comes back `flagged` (kept for a
     manager, never applied). Mark an entry done at the till only when it comes back `applied` or
     `flagged`; send `pending` ones again later.
+
+    An entry of kind `shift_close` is a blind close the till took offline: once the sales sold
+    before it are applied, it closes the shift (Z printed on the till's printer) or leaves it
+    waiting for a manager's approval of the variance (both `applied`, the message says which);
+    a shift closed or counted at the central system already comes back `flagged` with why.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     workflow_id = replay_workflow_id(till, body.batch_id)

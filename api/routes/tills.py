@@ -12,13 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api import idempotency, ratelimit
+from api.approvals import manager_approval
 from api.auth import (
     SIGN_IN_LOCKED,
     SignIn,
     authenticate_at_till,
     require_till,
     sign_in,
-    token_hash,
 )
 from api.deps import (
     AuthorizationHeader,
@@ -32,7 +32,6 @@ from api.errors import ApiError, error_responses
 from api.sales import run_sale, steer_sale, stored_sale
 from api.schemas import (
     ItemOut,
-    ManagerApprovalIn,
     QuoteIn,
     QuoteOut,
     ReprintOut,
@@ -48,15 +47,17 @@ from contracts.sale import (
     AddTenders,
     BasketLine,
     GiftCardLine,
+    PriceChange,
     SaleRequest,
     TenderIn,
     sale_workflow_id,
 )
-from db.pricing import BasketItem, price_for_till
-from db.repositories import bookkeeping, catalog, customers, orders, stock, tills, users
+from db.pricing import BasketItem, adjusted_quote
+from db.repositories import bookkeeping, catalog, customers, orders, stock, tills
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
+from domain.discounts import Adjustment, approval_reason
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.offline import contact_due
 from tillflow.settings import Settings
@@ -188,9 +189,20 @@ def lookup(
 def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> QuoteOut:
     """Price a basket (lines, tax, totals) without side effects."""
     view = till_for(db, principal, till)
+    asked = [Adjustment(a.scope, a.line, a.kind, a.value, a.reason) for a in body.adjustments]
+    basket = [BasketItem(ln.sku, ln.quantity) for ln in body.lines]
     with db.unit_of_work() as s:
-        q = price_for_till(s, view, [BasketItem(ln.sku, ln.quantity) for ln in body.lines])
-    return QuoteOut.model_validate(q, from_attributes=True)
+        q, applied = adjusted_quote(s, view, basket, None, asked, principal.role)
+    out = QuoteOut.model_validate(q, from_attributes=True)
+    out.discount_total = sum(a.amount for a, _ in applied)
+    out.approval_needed = [
+        approval_reason(
+            a.adjustment.scope, a.adjustment.line, a.action, a.amount, a.share_bp, view.currency
+        )
+        for a, needs in applied
+        if needs
+    ]
+    return out
 
 
 @router.post(
@@ -232,6 +244,11 @@ async def create_sale(
     ):
         return replayed
     workflow_id = sale_workflow_id(till, body.client_sale_id)
+    if view.shift_required and view.open_shift_id is None:
+        raise Conflict(
+            f"Till {till} has no open shift: open one (count the float) before selling.",
+            code="no_open_shift",
+        )
     _check_simulation(view, body.tenders)
     tenders = await proven_tenders(db, settings, request, view, principal, body.tenders)
     req = SaleRequest(
@@ -244,6 +261,10 @@ async def create_sale(
             GiftCardLine(amount=g.amount, reload_code=g.reload_code) for g in body.gift_cards
         ),
         customer_id=body.customer_id,
+        adjustments=tuple(
+            PriceChange(scope=a.scope, line=a.line, kind=a.kind, value=a.value, reason=a.reason)
+            for a in body.adjustments
+        ),
     )
     try:
         # A repeat of a running sale joins it; a repeat of a closed one is answered from the
@@ -302,10 +323,17 @@ async def proven_tenders(
             proofs.append(await run_in_threadpool(_customer_proof, db, view, principal, t))
         else:
             assert t.approval is not None  # the schema asks for one or the other
-            manager_id = await run_in_threadpool(
-                _manager_approval, db, settings, request, view, principal, t.approval
+            approver = await run_in_threadpool(
+                manager_approval,
+                db,
+                settings,
+                request,
+                view,
+                principal,
+                t.approval,
+                "till.store_credit",
             )
-            proofs.append(f"manager:{manager_id}")
+            proofs.append(f"manager:{approver.user_id}")
     return _tenders(tenders, proofs)
 
 
@@ -330,52 +358,6 @@ def _customer_proof(db: Database, view: TillView, principal: Principal, t: Tende
             "manager's approval.",
         )
     return f"customer:{digest}"
-
-
-def _manager_approval(
-    db: Database,
-    settings: Settings,
-    request: Request,
-    view: TillView,
-    principal: Principal,
-    approval: ManagerApprovalIn,
-) -> int:
-    """The manager of this store who approved with staff code and PIN. The PIN is checked as a
-    sign-in at this till is (throttled; wrong ones lock the staff code); the token that check
-    issues is revoked at once: an approval opens no session."""
-    attempt = SignIn(
-        kind="staff",
-        name=approval.staff_code,
-        secret=approval.pin,
-        address=ratelimit.address_of(request),
-        till=view,
-    )
-    try:
-        user, token, _ = sign_in(db, settings, ratelimit.limits_of(request.app), attempt)
-    except ApiError as err:
-        if err.status != 401:
-            raise  # throttled (429) or locked (423): as at sign-in
-        # Not 401: the cashier's own session is fine, only the approval failed.
-        raise ApiError(
-            403, "approval_refused", "The manager's staff code or PIN is wrong."
-        ) from None
-    with db.unit_of_work() as s:
-        users.revoke_token(s, token_hash(token), datetime.now(UTC))
-        manager = user.role == "manager"
-        bookkeeping.audit(
-            s,
-            action="till.store_credit_approved" if manager else "till.store_credit_refused",
-            subject=f"till:{view.till_code}",
-            actor_user_id=user.id,
-            detail={"cashier": principal.username},
-        )
-    if not manager:
-        raise ApiError(
-            403,
-            "approval_refused",
-            "Only a manager of this store can approve store credit without the customer's code.",
-        )
-    return user.id
 
 
 def _check_simulation(view: TillView, tenders: list[TenderInBody]) -> None:

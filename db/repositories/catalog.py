@@ -11,6 +11,7 @@ from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, fu
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Barcode, Location, LocationTaxRate, Price, Product, TaxCategory, Till, Variant
+from db.models_shifts import Shift
 from db.session import core
 from domain.errors import InvalidRequest, NotFound
 from domain.pricing import PriceSpan
@@ -45,6 +46,8 @@ class TillView:
     prices_include_tax: bool
     card_reader: str = "simulated"
     last_contact_at: datetime | None = None  # the till's last authenticated call (see tills.py)
+    shift_required: bool = False  # the store sells only in an open shift
+    open_shift_id: int | None = None  # the till's open shift, if any
 
 
 def _display_name(product: str, variant: str) -> str:
@@ -196,6 +199,20 @@ def items_by_sku(
     return {item.sku: item for item in map(_item, rows)}
 
 
+def search_items(session: Session, location_id: int, q: str, limit: int = 20) -> list[CatalogItem]:
+    """Items whose SKU starts with `q` or whose product / variant name contains it (case
+    blind), with their price here now: the till's search when a barcode will not scan."""
+    term = q.strip()
+    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = _items_query(location_id).where(
+        Variant.sku.ilike(like.lstrip("%"), escape="\\")
+        | Product.name.ilike(like, escape="\\")
+        | Variant.name.ilike(like, escape="\\")
+    )
+    rows = session.execute(query.order_by(Product.name, Variant.sku).limit(limit))
+    return [_item(r) for r in rows]
+
+
 def all_items(session: Session, location_id: int, at: datetime | None = None) -> list[CatalogItem]:
     """Every active item with its price valid now, or at `at` (an offline snapshot's time)."""
     query = _items_query(location_id, None if at is None else literal(at))
@@ -273,6 +290,12 @@ TILL_VIEW = (
         Location.prices_include_tax,
         Till.card_reader,
         Till.last_contact_at,
+        Location.shift_required,
+        select(Shift.id)
+        .where(Shift.till_id == Till.id, Shift.status == "open")
+        .limit(1)
+        .scalar_subquery()
+        .label("open_shift_id"),
     )
     .join(Location, Location.id == Till.location_id)
     .where(Till.code == bindparam("code"), Till.active)

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Customer
@@ -79,3 +79,34 @@ def digest_matches(session: Session, customer_id: int, digest: str) -> bool:
     """Whether `digest` is the hash of this customer's current code (compared in constant time)."""
     stored = code_hash(session, customer_id)
     return stored is not None and hmac.compare_digest(stored, digest)
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def find_for_till(session: Session, q: str, limit: int = 10) -> list[CustomerMatch]:
+    """Customers a cashier can attach to a sale: the exact email, the phone number (its digits,
+    ignoring spaces and punctuation), a card code, or a name containing `q` (3 letters or more)."""
+    term = q.strip()
+    digits = "".join(ch for ch in term if ch.isdigit())
+    conditions = [func.lower(Customer.email) == term.lower()]
+    if len(digits) >= 6:
+        conditions.append(
+            func.regexp_replace(func.coalesce(Customer.phone, ""), "[^0-9]", "", "g").like(
+                "%" + digits
+            )
+        )
+    if len(normalize_code(term)) == CODE_CHARS:
+        conditions.append(Customer.code_hash == code_digest(term))
+    if len(term) >= 3:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Customer.name.ilike(f"%{escaped}%", escape="\\"))
+    rows = session.scalars(
+        select(Customer).where(or_(*conditions)).order_by(Customer.name).limit(limit)
+    )
+    return [CustomerMatch(c.id, c.name, c.email, c.phone) for c in rows]

@@ -38,6 +38,8 @@ class NewOrder:
     placed_at: datetime
     lines: list[NewOrderLine]
     customer_id: int | None = None
+    shift_id: int | None = None
+    adjustments: list[dict[str, object]] | None = None  # discounts / overrides, who approved
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ _ADD_ORDER = text("""
     o AS (
         INSERT INTO orders (id, number, workflow_id, channel, fulfilment_type, status, location_id,
                             till_id, cashier_id, customer_id, currency, subtotal, tax_total, total,
-                            change_due, warnings, placed_at)
+                            change_due, warnings, placed_at, shift_id, adjustments)
         SELECT n.id,
                CAST(:prefix AS varchar) || '-'
                    || lpad(n.id::text, greatest(6, length(n.id::text)), '0'),
@@ -66,18 +68,19 @@ _ADD_ORDER = text("""
                CAST(:currency AS varchar),
                CAST(:subtotal AS bigint), CAST(:tax_total AS bigint), CAST(:total AS bigint),
                CAST(:change_due AS bigint), CAST(:warnings AS jsonb),
-               CAST(:placed_at AS timestamptz)
+               CAST(:placed_at AS timestamptz), CAST(:shift_id AS bigint),
+               CAST(:adjustments AS jsonb)
         FROM n
         ON CONFLICT (workflow_id) DO NOTHING
         RETURNING id, number),
     lines AS (
         INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, net, tax,
-                                 gross, tax_code, tax_rate_bp)
+                                 gross, tax_code, tax_rate_bp, discount)
         SELECT o.id, x.* FROM o, unnest(
             CAST(:line_no AS integer[]), CAST(:sku AS varchar[]), CAST(:name AS varchar[]),
             CAST(:quantity AS integer[]), CAST(:unit_price AS bigint[]), CAST(:net AS bigint[]),
             CAST(:tax AS bigint[]), CAST(:gross AS bigint[]), CAST(:tax_code AS varchar[]),
-            CAST(:tax_rate_bp AS integer[])) AS x),
+            CAST(:tax_rate_bp AS integer[]), CAST(:discount AS bigint[])) AS x),
     pays AS (
         INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status,
                               idempotency_key, location_id, till_id, provider, provider_ref)
@@ -105,6 +108,7 @@ _LINE_COLUMNS = (
     "gross",
     "tax_code",
     "tax_rate_bp",
+    "discount",
 )
 _PAYMENT_COLUMNS = (
     "workflow_id",
@@ -144,6 +148,8 @@ def add_order(
         "change_due": new.change_due,
         "warnings": json.dumps(new.warnings),
         "placed_at": new.placed_at,
+        "shift_id": new.shift_id,
+        "adjustments": None if new.adjustments is None else json.dumps(new.adjustments),
     }
     for column in _LINE_COLUMNS:
         params[column] = [getattr(line, column) for line in new.lines]

@@ -178,6 +178,8 @@ def insert_return(
     receiptless: bool,
     approved_by: int | None,
     lines: list[NewReturnLine],
+    shift_id: int | None = None,
+    void: bool = False,
 ) -> Return:
     ret = Return(
         return_id=return_id,
@@ -193,6 +195,8 @@ def insert_return(
         currency=currency,
         receiptless=receiptless,
         approved_by=approved_by,
+        shift_id=shift_id,
+        void=void,
     )
     session.add(ret)
     session.flush()

@@ -17,6 +17,7 @@ from db.models_returns import Return
 from db.models_shifts import Shift, ShiftCounter, ShiftEvent, ZReport
 from domain.shifts import (
     CashEvent,
+    DiscountLine,
     RefundPayment,
     SalePayment,
     ShiftFigures,
@@ -39,6 +40,25 @@ def by_n(session: Session, till_id: int, n: int) -> Shift | None:
 def current(session: Session, till_id: int) -> Shift | None:
     """The till's shift that is open or waiting for its manager (at most one)."""
     return session.scalar(select(Shift).where(Shift.till_id == till_id, Shift.status != "closed"))
+
+
+def open_shift_id(session: Session, till_id: int) -> int | None:
+    """The till's shift that is open for sales now (not one counted and waiting)."""
+    return session.scalar(select(Shift.id).where(Shift.till_id == till_id, Shift.status == "open"))
+
+
+def shift_at(session: Session, till_id: int, at: datetime) -> int | None:
+    """The till's shift that was open at `at` (an offline sale's time): the last one opened by
+    then, unless it was counted before."""
+    row = session.execute(
+        select(Shift.id, Shift.counted_at)
+        .where(Shift.till_id == till_id, Shift.opened_at <= at)
+        .order_by(Shift.opened_at.desc())
+        .limit(1)
+    ).first()
+    if row is None or (row.counted_at is not None and row.counted_at < at):
+        return None
+    return int(row.id)
 
 
 def next_n(session: Session, till_id: int) -> int:
@@ -89,81 +109,72 @@ def cash_events(session: Session, shift_id: int) -> list[CashEvent]:
     ]
 
 
-def _window(column: Any, start: datetime, end: datetime | None) -> Any:
-    return (column >= start) & (column < end) if end is not None else column >= start
-
-
-def sale_payments(
-    session: Session, till_id: int, start: datetime, end: datetime | None
-) -> list[SalePayment]:
-    """Tenders taken at the till between `start` and `end` (None: up to now)."""
+def sale_payments(session: Session, shift_id: int) -> list[SalePayment]:
+    """Tenders taken by the sales of the shift (an offline sale's too, once it replayed)."""
     rows = session.execute(
         select(Order.number, Payment.tender, Payment.amount, Payment.tendered)
         .join(Order, Order.workflow_id == Payment.workflow_id)
-        .where(
-            Payment.till_id == till_id,
-            Payment.status.in_(PAID),
-            _window(Payment.created_at, start, end),
-        )
+        .where(Order.shift_id == shift_id, Payment.status.in_(PAID))
         .order_by(Payment.id)
     )
     return [SalePayment(order=o, tender=t, amount=a, tendered=d) for o, t, a, d in rows]
 
 
-def sale_taxes(
-    session: Session, till_id: int, start: datetime, end: datetime | None
-) -> list[TaxLine]:
-    paid = (
-        select(Payment.workflow_id)
-        .where(
-            Payment.till_id == till_id,
-            Payment.status.in_(PAID),
-            _window(Payment.created_at, start, end),
-        )
-        .scalar_subquery()
-    )
+def sale_taxes(session: Session, shift_id: int) -> list[TaxLine]:
     rows = session.execute(
         select(
             Order.number, OrderLine.tax_code, OrderLine.tax_rate_bp, OrderLine.net, OrderLine.tax
         )
         .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(Order.workflow_id.in_(paid))
-        .order_by(Order.id)
+        .where(Order.shift_id == shift_id)
+        .order_by(Order.id, OrderLine.line_no)
     )
     return [TaxLine(order=o, tax_code=c, rate_bp=r, net=n, tax=t) for o, c, r, n, t in rows]
 
 
-def refunds(
-    session: Session, till_id: int, start: datetime, end: datetime | None
-) -> list[RefundPayment]:
-    """Money paid back by returns taken at the till in the window, by tender."""
+def sale_discounts(session: Session, shift_id: int) -> list[DiscountLine]:
+    """Discounts and price overrides of the shift's sales, as their orders recorded them."""
     rows = session.execute(
-        select(Payment.tender, Refund.amount, Return.return_id)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .join(Return, Return.workflow_id == Refund.workflow_id)
-        .where(
-            Return.till_id == till_id,
-            Refund.status == "succeeded",
-            _window(Refund.created_at, start, end),
+        select(Order.number, Order.adjustments)
+        .where(Order.shift_id == shift_id, Order.adjustments.is_not(None))
+        .order_by(Order.id)
+    )
+    return [
+        DiscountLine(
+            order=number,
+            action=str(a.get("action", "discount")),
+            amount=int(a.get("amount", 0)),
+            approved=a.get("approved_by") is not None,
         )
+        for number, adjustments in rows
+        for a in adjustments or ()
+    ]
+
+
+def refunds(session: Session, shift_id: int) -> list[RefundPayment]:
+    """Money paid back by the shift's returns (and voids), by tender."""
+    prefix = func.concat("return:", Return.return_id, ":")
+    rows = session.execute(
+        select(Payment.tender, Refund.amount, Return.return_id, Return.void)
+        .join(Payment, Payment.id == Refund.payment_id)
+        # A return's refunds are keyed "return:{return_id}:{payment}" (activities/refunds.py);
+        # their workflow_id is the sale's.
+        .join(Return, func.left(Refund.idempotency_key, func.length(prefix)) == prefix)
+        .where(Return.shift_id == shift_id, Refund.status == "succeeded")
         .order_by(Refund.id)
     )
-    return [RefundPayment(tender=t, amount=a, reference=r) for t, a, r in rows]
+    return [RefundPayment(tender=t, amount=a, reference=r, void=v) for t, a, r, v in rows]
 
 
-def cashier_names(
-    session: Session, till_id: int, start: datetime, end: datetime | None, also: list[int]
-) -> list[str]:
-    """Who sold at the till during the shift, and who opened and closed it."""
+def cashier_names(session: Session, shift_id: int, also: list[int]) -> list[str]:
+    """Who sold in the shift, and who opened and closed it."""
     ids = set(
         session.scalars(
             select(Order.cashier_id).where(
-                Order.till_id == till_id,
-                Order.cashier_id.is_not(None),
-                _window(Order.placed_at, start, end),
+                Order.shift_id == shift_id, Order.cashier_id.is_not(None)
             )
         )
-    ) | {i for i in also if i is not None}
+    ) | {i for i in also if i}
     if not ids:
         return []
     return sorted(session.scalars(select(User.display_name).where(User.id.in_(ids))))
@@ -235,16 +246,15 @@ def for_store(
     return [ShiftListRow(*r) for r in rows]
 
 
-def figures(
-    session: Session, shift: Shift, end: datetime | None, counted: dict[str, int] | None = None
-) -> ShiftFigures:
-    """The shift's X (end None: so far) or Z figures, from its events and the till's payments."""
+def figures(session: Session, shift: Shift, counted: dict[str, int] | None = None) -> ShiftFigures:
+    """The shift's X (not counted yet) or Z figures, from its events and its sales' rows."""
     return shift_figures(
         currency=shift.currency,
         float_amount=shift.float_amount,
         manual=cash_events(session, shift.id),
-        payments=sale_payments(session, shift.till_id, shift.opened_at, end),
-        taxes=sale_taxes(session, shift.till_id, shift.opened_at, end),
-        refunds=refunds(session, shift.till_id, shift.opened_at, end),
+        payments=sale_payments(session, shift.id),
+        taxes=sale_taxes(session, shift.id),
+        refunds=refunds(session, shift.id),
         counted=counted,
+        discounts=sale_discounts(session, shift.id),
     )

@@ -121,6 +121,11 @@ def revoke_token(session: Session, token_hash: str, now: datetime) -> None:
 _DISPLAY_NAME = select(User.display_name).where(User.id == bindparam("user_id"))
 
 
+def role_of(session: Session, user_id: int) -> str:
+    """The user's role ("" for no such user: treated as the least trusted)."""
+    return session.scalar(select(User.role).where(User.id == user_id)) or ""
+
+
 def display_name(session: Session, user_id: int) -> str:
     return core(session).execute(_DISPLAY_NAME, {"user_id": user_id}).scalar() or ""
 

@@ -61,6 +61,7 @@ async def make_store(api: Any, admin: dict[str, str]) -> Store:
             "longitude": 13.4,
             "hours": [{"day": "Mon", "opens": "09:00", "closes": "20:00"}],
             "tax_rates": {"standard": 1900, "reduced": 700, "zero": 0},
+            "shift_required": False,  # these tests sell without opening a shift
         },
     )
     assert r.status_code == 201, r.text

@@ -72,7 +72,12 @@ async def stack(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     migrate.upgrade(url)
     db = Database(url)
     with db.unit_of_work() as s:
-        seed_demo(s, hash_secret=hash_secret, receipts_dir=tmp_path_factory.mktemp("fuzz-receipts"))
+        seed_demo(
+            s,
+            hash_secret=hash_secret,
+            receipts_dir=tmp_path_factory.mktemp("fuzz-receipts"),
+            shifts_required=False,
+        )
     settings_ = test_settings.model_copy(update={"var_dir": tmp_path_factory.mktemp("fuzz-var")})
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
