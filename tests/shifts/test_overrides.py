@@ -196,15 +196,30 @@ async def test_a_day_with_discounts_a_void_and_a_refund(api, shift_till, db) -> 
             )
         assert len(shift_ids) == 1 and None not in shift_ids
 
-        # X so far, then the blind close with the counted cash equal to the expected:
-        # 150 + 26.10 + 15.26 + 17.80 (voided sale) − 17.80 (void) − 13.05 (refund) = 178.31
+        # A card sale, a paid-out and a drop to the safe as well.
+        card = await api.post(
+            f"/tills/{t}/sales",
+            json=sale_body(
+                [{"sku": "NOTEBOOK-A5", "quantity": 1}],
+                [{"kind": "card", "amount": 1450, "simulate": "pm_card_visa"}],
+            ),
+            headers=carl,
+        )
+        assert card.status_code == 200 and card.json()["status"] == "completed", card.text
+        for move in (
+            {"kind": "paid_out", "amount": 500, "reason": "milk for the staff room"},
+            {"kind": "drop", "amount": 5000},
+        ):
+            moved = await s.post(f"/tills/{t}/shifts/{n}/cash", json=move, headers=key(carl))
+            assert moved.status_code == 200, moved.text
+
+        # The blind close with the counted cash equal to the expected: 150 + 26.10 + 15.26
+        # + 17.80 (the voided sale) − 17.80 (its void) − 13.05 (the refund) − 5 − 50 = 123.31
         x = await s.get(f"/tills/{t}/shifts/{n}/x", headers=carl)
-        assert x.status_code == 200, x.text
+        assert x.status_code == 200 and x.json()["by_tender"]["card"] == 1450, x.text
         counted = [
             {"denomination": 10000, "quantity": 1},
-            {"denomination": 5000, "quantity": 1},
             {"denomination": 2000, "quantity": 1},
-            {"denomination": 500, "quantity": 1},
             {"denomination": 200, "quantity": 1},
             {"denomination": 100, "quantity": 1},
             {"denomination": 20, "quantity": 1},
@@ -212,7 +227,9 @@ async def test_a_day_with_discounts_a_void_and_a_refund(api, shift_till, db) -> 
             {"denomination": 1, "quantity": 1},
         ]
         close = await s.post(
-            f"/tills/{t}/shifts/{n}/close", json={"cash": counted}, headers=key(carl)
+            f"/tills/{t}/shifts/{n}/close",
+            json={"cash": counted, "tenders": [{"tender": "card", "amount": 1450}]},
+            headers=key(carl),
         )
         assert close.status_code == 200, close.text
         assert close.json()["status"] == "closed" and close.json()["variance"] == 0, close.text
@@ -222,7 +239,7 @@ async def test_a_day_with_discounts_a_void_and_a_refund(api, shift_till, db) -> 
         return z.json() if z.status_code == 200 and z.json()["printed"] else None
 
     z = (await eventually(printed))["report"]
-    assert z["sales_count"] == 3 and z["voids_count"] == 1 and z["voids_total"] == 1780
+    assert z["sales_count"] == 4 and z["voids_count"] == 1 and z["voids_total"] == 1780
     assert z["discounted_sales"] == 2 and z["approved_overrides"] == 1
     assert {d["kind"]: d["amount"] for d in z["discounts"]} == {"discount": 290 + 654}
     escpos = shift_till.printer.read_bytes()
