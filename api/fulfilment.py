@@ -37,18 +37,21 @@ def location(db: Database, code: str) -> LocationRef:
 
 
 def require_staff(
-    db: Database, principal: Principal, code: str, *, manager: bool = False
+    db: Database, principal: Principal, code: str, *, manager: bool = False, till: bool = False
 ) -> LocationRef:
-    """Fulfilment staff and managers of this location only (unknown location: 404)."""
+    """Fulfilment staff and managers of this location only (unknown location: 404); with `till`,
+    its cashiers too (a pickup handed over at the till)."""
     ref = location(db, code)
-    roles = {"manager"} if manager else FULFILMENT_ROLES
+    roles = {"manager"} if manager else FULFILMENT_ROLES | ({"cashier"} if till else set())
     if principal.role not in roles:
         raise ApiError(
             403,
             "forbidden",
             "Only a manager can do that."
             if manager
-            else "Fulfilment is for fulfilment staff and managers; "
+            else "Fulfilment is for fulfilment staff and managers"
+            + (" and the store's cashiers" if till else "")
+            + "; "
             f"you are signed in as {principal.role}.",
         )
     if ref.id not in principal.location_ids:

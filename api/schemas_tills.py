@@ -22,6 +22,7 @@ class SnapshotStore(BaseModel):
     name: str
     address: str
     timezone: str
+    shift_required: bool = False  # the till page asks for a float count before selling
 
 
 class SnapshotItem(BaseModel):

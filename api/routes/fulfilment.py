@@ -416,8 +416,9 @@ def set_hours(
 async def pickup(
     store: StoreCode, order: OrderNo, principal: PrincipalDep, db: DbDep, client: ClientDep
 ) -> Any:
-    """Where a pickup stands: phase, deadline, wrong codes, curbside bay."""
-    ref = await run_in_threadpool(steer.require_staff, db, principal, store)
+    """Where a pickup stands: phase, deadline, wrong codes, curbside bay (also for the store's
+    cashiers: a pickup is handed over at the till too)."""
+    ref = await run_in_threadpool(lambda: steer.require_staff(db, principal, store, till=True))
     wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
     state = await steer.query(client, wf)
     if state is None:
@@ -446,8 +447,9 @@ async def hand_over(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Give the order to the customer who shows the pickup code (or its barcode); a wrong code is
-    refused and counted, and too many lock the code until a manager checks the customer's ID."""
-    ref = await run_in_threadpool(steer.require_staff, db, principal, store)
+    refused and counted, and too many lock the code until a manager checks the customer's ID.
+    The store's cashiers may hand over at the till."""
+    ref = await run_in_threadpool(lambda: steer.require_staff(db, principal, store, till=True))
     _order_of(body.barcode, order)
     wf = await run_in_threadpool(steer.pickup_at, db, ref, order)
 

@@ -74,6 +74,7 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
             name=view.location_name,
             address=view.address,
             timezone=view.timezone,
+            shift_required=view.shift_required,
         ),
         currency=view.currency,
         prices_include_tax=view.prices_include_tax,
