@@ -413,3 +413,36 @@ async def test_variance_and_receiptless_return_approved_by_pin_at_the_till(  # t
 
     report = (await eventually(z))["report"]
     assert report["variance"] == -1000 and report["approved_by"] == "Mia Manager"
+
+
+async def test_two_cashiers_opening_at_once_open_one_shift(api, shift_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    import asyncio
+
+    from db.models import Till
+    from db.models_shifts import Shift
+
+    t, s = shift_till.code, shift_till.api
+    carl = await till_login(s, t)
+    cora = await till_login(s, t, "1002", "2345")
+    answers = await asyncio.gather(
+        s.post(f"/tills/{t}/shifts", json={"float": FLOAT}, headers=key(carl)),
+        s.post(f"/tills/{t}/shifts", json={"float": FLOAT[:1]}, headers=key(cora)),
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes[0] == 201 and codes[1] in (201, 409), [a.text for a in answers]
+    with db.unit_of_work() as session:
+        till_id = session.scalar(select(Till.id).where(Till.code == t))
+        open_rows = session.scalars(
+            select(Shift).where(Shift.till_id == till_id, Shift.status == "open")
+        ).all()
+    assert len(open_rows) == 1
+    n = open_rows[0].n
+    # Close it again for whatever runs next at this till.
+    r = await s.post(
+        f"/tills/{t}/shifts/{n}/close",
+        json={"cash": [{"denomination": 2000, "quantity": 5}]}
+        if open_rows[0].float_amount == 10000
+        else {"cash": FLOAT},
+        headers=key(carl),
+    )
+    assert r.status_code == 200, r.text
