@@ -93,6 +93,7 @@ class CashSaleActivities:
                     warnings=outcome.warnings,
                     placed_at=cmd.sold_at,
                     customer_id=req.customer_id,
+                    basket_started_at=req.basket_started_at,
                 ),
                 till,
                 payments,

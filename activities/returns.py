@@ -20,7 +20,7 @@ from contracts.returns import (
     ReturnRequest,
 )
 from db.models import Location, Order
-from db.repositories import balances, catalog, customers, returns, shifts, stock
+from db.repositories import balances, bookkeeping, catalog, customers, returns, shifts, stock
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.money import format_minor
@@ -276,9 +276,25 @@ class ReturnActivities:
     def complete(self, cmd: CompleteCmd) -> None:
         """Close the return; a receipt-less return over the cap leaves a fraud signal."""
         with self.db.unit_of_work() as s:
+            ret = returns.by_return_id(s, cmd.return_id)
+            first = ret is not None and ret.status != cmd.status
             returns.set_status(
                 s, cmd.return_id, cmd.status, exchange_workflow_id=cmd.exchange_workflow_id or None
             )
+            if first and ret is not None:  # a refund (or a void) is a sensitive action: audited
+                bookkeeping.audit(
+                    s,
+                    action=("sale.voided" if ret.void else f"return.{cmd.status}"),
+                    subject=f"return:{ret.return_id}",
+                    actor_user_id=ret.cashier_id,
+                    location_id=ret.location_id,
+                    detail={
+                        "refund_total": ret.refund_total,
+                        "refund_method": ret.refund_method,
+                        "approved_by": ret.approved_by,
+                        "receiptless": ret.receiptless,
+                    },
+                )
             if cmd.fraud_signal and not returns.fraud_signals(s, cmd.return_id):
                 returns.add_fraud_signal(
                     s,

@@ -371,6 +371,7 @@ def record_order(
             customer_id=cmd.customer_id,
             shift_id=p.shift_id,
             adjustments=_adjustments_json(p, cmd) if p.adjustments else None,
+            basket_started_at=cmd.basket_started_at,
         ),
         payments,
     )

@@ -27,6 +27,7 @@ from api.routes import (
     giftcards,
     health,
     purchasing,
+    reports,
     returns,
     shifts,
     staff,
@@ -142,5 +143,6 @@ def create_app(
     app.include_router(counts.router)
     app.include_router(backoffice_pages.router)
     app.include_router(codec.router)  # ops: the Temporal UI's codec server
+    app.include_router(reports.router)  # finance reports and the daily packs (issue 16)
     app.include_router(audit.router)  # the hash-chained audit log (issue 15)
     return app

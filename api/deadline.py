@@ -34,11 +34,14 @@ log = logging.getLogger("tillflow.api")
 PAYMENT_ROUTES = (
     re.compile(r"^/tills/[^/]+/sales$"),
     re.compile(r"^/tills/[^/]+/sales/[^/]+/tenders$"),
+    re.compile(r"^/tills/[^/]+/sales/[^/]+/approve$"),  # the sale goes on to its tenders
+    re.compile(r"^/tills/[^/]+/sales/[^/]+/void$"),  # refunds cards
     re.compile(r"^/tills/[^/]+/returns$"),
     re.compile(r"^/returns/[^/]+/(approve|reject)$"),
     re.compile(r"^/storefront/carts/[^/]+/checkout$"),
 )
 JOURNAL_ROUTE = re.compile(r"^/tills/[^/]+/journal$")
+REPORT_ROUTE = re.compile(r"^/reports/[^/]+$")  # a month of every store takes a while
 JOURNAL_WAIT_DEFAULT_S = 20.0  # as POST /tills/{till}/journal's `wait`
 
 
@@ -49,6 +52,7 @@ class DeadlineMiddleware:
         self.app = app
         self.default_s = settings.api_deadline_s
         self.payment_s = settings.api_payment_deadline_s
+        self.report_s = settings.api_report_deadline_s
         self._leftovers: set[asyncio.Task[None]] = set()
 
     def deadline_for(self, scope: Scope) -> float:
@@ -59,6 +63,8 @@ class DeadlineMiddleware:
                 return self.payment_s
             if JOURNAL_ROUTE.match(path):
                 return self.default_s + _journal_wait(scope)
+        if scope.get("method") == "GET" and REPORT_ROUTE.match(path):
+            return self.report_s
         return self.default_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.pricing import MAX_LINE_QUANTITY
 
 Sku = Field(min_length=1, max_length=64, description="SKU of a product variant")
+
+BASKET_CLOCK_SKEW = timedelta(minutes=2)  # a till's clock may run this far ahead
+BASKET_MAX_AGE = timedelta(hours=12)
 
 
 class TillLogin(BaseModel):
@@ -156,11 +159,25 @@ class SaleIn(BaseModel):
         max_length=50,
         description="line / basket discounts and price overrides, each with a reason code",
     )
+    basket_started_at: datetime | None = Field(
+        default=None,
+        description="when the till scanned the first item (for the checkout-time KPI); within "
+        "the last 12 hours, not in the future",
+    )
 
     @model_validator(mode="after")
     def _something_to_sell(self) -> SaleIn:
         if not self.lines and not self.gift_cards:
             raise ValueError("the basket is empty: give lines or gift cards")
+        started = self.basket_started_at
+        if started is not None:
+            if started.tzinfo is None:
+                raise ValueError("basket_started_at needs a timezone (e.g. 2026-12-01T10:00:00Z)")
+            age = datetime.now(UTC) - started
+            if age < -BASKET_CLOCK_SKEW or age > BASKET_MAX_AGE:
+                raise ValueError(
+                    "basket_started_at must be within the last 12 hours and not in the future"
+                )
         return self
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -113,6 +113,7 @@ class SaleRequest:
     gift_cards: tuple[GiftCardLine, ...] = ()  # gift cards sold (issued or reloaded)
     customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
     adjustments: tuple[PriceChange, ...] = ()  # discounts and price overrides asked for
+    basket_started_at: datetime | None = None  # the till's first scan (checkout time KPI)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,6 +269,7 @@ class OrderRecord:
     placed_at: datetime
     customer_id: int | None = None
     approved_by: int | None = None  # the manager who approved the adjustments
+    basket_started_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -389,10 +391,17 @@ async def signal_payment_event(client: Client, workflow_id: str, event: PaymentE
 
 
 async def sale_answer(client: Client, workflow_id: str) -> SaleResult:
-    """The running sale's current answer (paid, or open with what is still due)."""
+    """The sale's current answer (paid, or open with what is still due); a sale that has ended
+    answers with its result."""
+    handle = client.get_workflow_handle(workflow_id, result_type=SaleResult)
     try:
-        return await client.get_workflow_handle(workflow_id).execute_update(
-            CHECKOUT_UPDATE, result_type=SaleResult
-        )
+        return await handle.execute_update(CHECKOUT_UPDATE, result_type=SaleResult)
     except WorkflowUpdateFailedError as err:
+        raise decode(err) from None
+    except RPCError as err:
+        if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise
+    try:
+        return await handle.result()
+    except WorkflowFailureError as err:
         raise decode(err) from None

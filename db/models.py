@@ -376,6 +376,8 @@ class Order(Base):
     # and the discounts / price overrides given, with who approved them.
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
     adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # Reports (migration 0023): when the till started the basket (first scan), for checkout time.
+    basket_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
     __table_args__ = (UniqueConstraint("external_source", "external_id"),)
 

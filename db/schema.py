@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import db.models_accounting  # noqa: F401,E402  exported journal entries (issue 16)
 import db.models_approvals  # noqa: F401,E402  per-store approval rules (issue 15)
 import db.models_audit  # noqa: F401,E402  the audit log's chain heads (issue 15)
 import db.models_catalog  # noqa: F401,E402  the catalogue outbox
@@ -10,6 +11,8 @@ import db.models_counts  # noqa: F401,E402  cycle counts (transfers and counts, 
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 import db.models_payments  # noqa: F401,E402
 import db.models_purchasing  # noqa: F401,E402  suppliers, purchase orders, receipts, adjustments
+import db.models_reconciliation  # noqa: F401,E402  Stripe balance transactions (issue 16)
+import db.models_reports  # noqa: F401,E402  report packs of the daily schedule (issue 16)
 import db.models_returns  # noqa: F401,E402
 import db.models_shifts  # noqa: F401,E402  till shifts, cash events, Z reports (issue 15)
 

@@ -11,7 +11,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from tillflow import admin_cli, audit_cli, catalog_cli, logs
+from tillflow import admin_cli, audit_cli, catalog_cli, logs, report_cli
 from tillflow.runtime import freeze_startup_objects, run_loop
 from tillflow.settings import Settings, get_settings
 
@@ -75,6 +75,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         sales_worker,
         start_catalog_syncs,
         start_reorder_schedule,
+        start_report_schedule,
         start_stock_sync,
         webstore_worker,
     )
@@ -105,11 +106,14 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         fulfil_task = asyncio.create_task(fulfil.run())
         # The back office's stock workflows: receipts, adjustments, reorder drafts, transfers,
         # counts.
-        office = backoffice_worker(client, db, task_queue=settings.backoffice_task_queue)
+        office = backoffice_worker(
+            client, db, task_queue=settings.backoffice_task_queue, settings=settings
+        )
         office_task = asyncio.create_task(office.run())
         await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
         await start_catalog_syncs(client, db, settings)
         await start_reorder_schedule(client, settings)
+        await start_report_schedule(client, db, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
@@ -302,6 +306,7 @@ def parser() -> argparse.ArgumentParser:
     catalog_cli.add_parsers(sub)  # tillflow catalog import | export
     admin_cli.add_parsers(sub)  # tillflow admin create
     audit_cli.add_parsers(sub)  # tillflow audit verify
+    report_cli.add_parsers(sub)  # tillflow report NAME --from --to …
     return p
 
 
@@ -317,6 +322,7 @@ COMMANDS = {
     **catalog_cli.COMMANDS,
     **admin_cli.COMMANDS,
     **audit_cli.COMMANDS,
+    **report_cli.COMMANDS,
 }
 
 

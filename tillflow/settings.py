@@ -505,6 +505,66 @@ class Settings(BaseSettings):
         "for the manager",
     )
 
+    # ---- reports (issue 16) ----
+    api_report_deadline_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="deadline of GET /reports/{name} (a month of every store takes a while; the "
+        "CLI has none)",
+    )
+    temporal_ui_url: str = Field(
+        default="",
+        max_length=300,
+        description="the Temporal UI's base URL, for the workflow links in reports (empty: the "
+        "local dev server's UI at http://127.0.0.1:<temporal_ui_port>)",
+    )
+    report_pack_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=720,
+        description="the daily report pack runs this long after the last store's closing time",
+    )
+
+    # ---- reconciliation (issue 16) ----
+    reconciliation_stripe_sync: bool = Field(
+        default=True,
+        description="copy Stripe's balance transactions and payouts into tillflow before the "
+        "day-close pack (needs TILLFLOW_STRIPE_API_KEY: the localstripe emulator has no balance, "
+        "so without a key the sync reads nothing)",
+    )
+    reconciliation_sync_margin_hours: int = Field(
+        default=1,
+        ge=0,
+        le=48,
+        description="hours either side of the business days' UTC window that the Stripe sync "
+        "also copies (a charge captured just before midnight reaches the balance just after)",
+    )
+
+    # ---- accounting (issue 16) ----
+    account_map: dict[str, dict[str, str] | str] = Field(
+        default_factory=dict,
+        description="the chart of accounts of the journal export, as JSON: {role or role:rate_bp: "
+        '{"code": "...", "name": "..."}} (or role: "code"), overlaid on the defaults of '
+        "domain/accounts.py DEFAULT_ACCOUNT_MAP (cash 1000, card_clearing 1010, bank 1020, "
+        "tender_suspense 1090, inventory 1200, gift_card_liability 2100, store_credit_liability "
+        "2110, vat 2200, sales 4000, discounts 4900, returns 4910, paid_in 4990, cogs 5000, "
+        "over_short 6900, paid_out 6910, merchant_fees 6920); e.g. "
+        '{"sales:2000": {"code": "4020", "name": "Sales 20%"}}',
+    )
+    journal_lookback_days: int = Field(
+        default=35,
+        ge=1,
+        le=400,
+        description="how many exported business days before the one being exported are compared "
+        "with today's figures for late arrivals (posted as adjusting entries)",
+    )
+    xero_tax_rate: str = Field(
+        default="No VAT",
+        max_length=100,
+        description="the Xero tax rate name written in the *TaxRate column of the Xero manual "
+        "journal CSV (VAT is posted on its own lines, so a no-tax rate of the organisation)",
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

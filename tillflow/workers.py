@@ -414,15 +414,34 @@ def backoffice_activities(db: Database) -> list[Callable[..., Any]]:
 
 
 def backoffice_worker(
-    client: Client, db: Database, *, task_queue: str = CENTRAL_TASK_QUEUE, max_threads: int = 8
+    client: Client,
+    db: Database,
+    *,
+    task_queue: str = CENTRAL_TASK_QUEUE,
+    max_threads: int = 8,
+    settings: Settings | None = None,
 ) -> Worker:
-    """GoodsReceipt, StockAdjustment, ResolveVariance, ReorderDraft, Transfer and Count."""
+    """GoodsReceipt, StockAdjustment, ResolveVariance, ReorderDraft, Transfer and Count, and the
+    daily report pack (DailyReports)."""
+    from activities.accounting import accounting_activities
+    from activities.reconciliation import reconciliation_activities
+    from activities.reports import report_activities
+    from integrations.stripe_balance import balance_source
+    from reports.registry import ReportContext
     from workflows.adjustment import StockAdjustmentWorkflow
     from workflows.count import CountWorkflow
+    from workflows.daily_reports import DailyReportsWorkflow
     from workflows.goods_receipt import GoodsReceiptWorkflow
     from workflows.reorder import ReorderDraftWorkflow
     from workflows.transfer import TransferWorkflow
     from workflows.variance import ResolveVarianceWorkflow
+
+    def report_context() -> ReportContext:
+        if settings is None:
+            return ReportContext()
+        from api.routes.reports import context
+
+        return context(settings)
 
     return Worker(
         client,
@@ -434,8 +453,25 @@ def backoffice_worker(
             ReorderDraftWorkflow,
             TransferWorkflow,
             CountWorkflow,
+            DailyReportsWorkflow,
         ],
-        activities=backoffice_activities(db),
+        activities=[
+            *backoffice_activities(db),
+            *report_activities(db, report_context),
+            *accounting_activities(
+                db,
+                settings.account_map if settings else None,
+                settings.journal_lookback_days if settings else 35,
+            ),
+            *reconciliation_activities(
+                db,
+                balance_source(
+                    settings.stripe_api_key if settings else None,
+                    settings.stripe_api_base if settings else None,
+                    enabled=settings.reconciliation_stripe_sync if settings else False,
+                ),
+            ),
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
     )
@@ -454,5 +490,30 @@ async def start_reorder_schedule(client: Client, settings: Settings) -> None:
             default_lead_time_days=settings.reorder_default_lead_time_days,
         ),
         cron=settings.reorder_schedule_cron,
+        task_queue=settings.backoffice_task_queue,
+    )
+
+
+async def start_report_schedule(client: Client, db: Database, settings: Settings) -> None:
+    """The daily report pack, after the last store's closing time plus the grace (in that
+    store's timezone); its spec is set again at every start (store hours may have changed)."""
+    from datetime import UTC, datetime, timedelta
+
+    from activities.reports import all_store_hours
+    from contracts.reports import PackRequest, start_pack_schedule
+    from domain.day_close import pack_schedule
+
+    grace = settings.report_pack_grace_minutes
+    cron, timezone = pack_schedule(
+        all_store_hours(db), timedelta(minutes=grace), datetime.now(UTC).date()
+    )
+    await start_pack_schedule(
+        client,
+        PackRequest(
+            grace_minutes=grace,
+            stripe_sync_margin_hours=settings.reconciliation_sync_margin_hours,
+        ),
+        cron=cron,
+        timezone=timezone,
         task_queue=settings.backoffice_task_queue,
     )

@@ -10,7 +10,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,12 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from devices.printers import RawPrinter
 from domain.errors import DomainError
-from tills.cashiers import Session
 from tills.central import CentralRefused, CentralUnavailable
 from tills.config import AgentConfig
 from tills.offline_sale import TenderInput
 from tills.page_models import LoginIn, QuoteIn, SaleIn
 from tills.till import AgentError, TillAgent
+from tills.till_routes import SessionDep
+from tills.till_routes import router as day_router
 
 log = logging.getLogger("tillflow.till")
 STATIC = FsPath(__file__).parent / "static"
@@ -74,17 +75,6 @@ def _install_errors(app: FastAPI) -> None:
         return _error(exc.status_code, code, str(exc.detail))
 
 
-def page_session(
-    request: Request, x_till_session: Annotated[str | None, Header()] = None
-) -> Session:
-    """The person signed in at the page, from the X-Till-Session header."""
-    found = request.app.state.till.sessions.get(x_till_session)
-    if found is None:
-        raise AgentError(401, "unauthorized", "Sign in first.")
-    return found
-
-
-SessionDep = Annotated[Session, Depends(page_session)]
 SaleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -162,7 +152,11 @@ def create_agent_app(
     @app.post("/api/quote")
     async def quote(body: QuoteIn, s: SessionDep) -> Any:
         """Basket totals with the store's tax."""
-        return await till.quote(s, [(ln.sku, ln.quantity) for ln in body.lines])
+        return await till.quote(
+            s,
+            [(ln.sku, ln.quantity) for ln in body.lines],
+            [a.model_dump() for a in body.adjustments],
+        )
 
     @app.post("/api/sales")
     async def sale(body: SaleIn, s: SessionDep) -> Any:
@@ -172,7 +166,14 @@ def create_agent_app(
             TenderInput(t.kind, t.amount, t.reference, t.brand, t.last4) for t in body.tenders
         ]
         return await till.sale(
-            s, body.client_sale_id, [(ln.sku, ln.quantity) for ln in body.lines], tenders
+            s,
+            body.client_sale_id,
+            [(ln.sku, ln.quantity) for ln in body.lines],
+            tenders,
+            adjustments=[a.model_dump() for a in body.adjustments],
+            customer_id=body.customer_id,
+            basket_started_at=body.basket_started_at,
+            simulate=[t.simulate for t in body.tenders],
         )
 
     @app.post("/api/sales/{sale_id}/reprint")
@@ -180,5 +181,6 @@ def create_agent_app(
         """Print a sale's receipt again, marked REPRINT."""
         return await till.reprint(s, sale_id)
 
+    app.include_router(day_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

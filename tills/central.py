@@ -69,18 +69,20 @@ class CentralClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        at_till: bool = True,
     ) -> tuple[int, Any]:
         """(status, body) for 2xx; CentralRefused for 4xx; CentralUnavailable for no answer or
         5xx.
 
-        `timeout` bounds the whole call (connecting, sending, the central side's work, reading the
-        answer), not each of its steps."""
+        `path` is under /tills/{till} unless `at_till` is False (returns by id, a store's
+        pickups). `timeout` bounds the whole call (connecting, sending, the central side's work,
+        reading the answer), not each of its steps."""
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
         request = self._http.request(
             method,
-            f"/tills/{self.till}{path}",
+            f"/tills/{self.till}{path}" if at_till else path,
             json=json,
             params=params,
             headers=hdrs,

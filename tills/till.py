@@ -36,6 +36,11 @@ LOGIN_TIMEOUT = 10.0  # a sign-in checks a PIN centrally (scrypt); offline sign-
 CATALOG_TIMEOUT = 30.0  # the snapshot is fetched in the background
 VERSION_TIMEOUT = 5.0  # the catalogue version: one small answer
 REPRINT_TIMEOUT = 10.0
+FORWARD_TIMEOUT = 30.0  # shifts, returns and pickups: central work with a workflow behind it
+OFFLINE_ADJUSTMENT = (
+    "Discounts and price overrides need the central system, which cannot be reached: sell at "
+    "the normal price, or wait for the link."
+)
 CARD_OUTCOME_UNKNOWN = (
     "The central system has not confirmed this card payment: it may still be in progress, so "
     "the sale stays open. Do not take the card again: press Pay again in a moment for this same "
@@ -322,8 +327,27 @@ class TillAgent:
                 )[1]
         return self._snapshot_or_fail().lookup(barcode)
 
-    async def quote(self, session: Session, lines: list[tuple[str, int]]) -> dict[str, Any]:
-        """Basket totals: central while online, the same pricing rules on the snapshot offline."""
+    async def quote(
+        self,
+        session: Session,
+        lines: list[tuple[str, int]],
+        adjustments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Basket totals: central while online, the same pricing rules on the snapshot offline.
+        Discounts and price overrides are the central system's to price and approve."""
+        if adjustments:
+            return (
+                await self._central(
+                    session,
+                    "POST",
+                    "/quote",
+                    json={
+                        "lines": [{"sku": s, "quantity": q} for s, q in lines],
+                        "adjustments": adjustments,
+                    },
+                    timeout=self.config.cash_timeout,
+                )
+            )[1]
         if self.online:
             body = {"lines": [{"sku": s, "quantity": q} for s, q in lines]}
             with contextlib.suppress(CentralUnavailable):
@@ -340,9 +364,14 @@ class TillAgent:
         client_sale_id: str,
         lines: list[tuple[str, int]],
         tenders: list[TenderInput],
+        *,
+        adjustments: list[dict[str, Any]] | None = None,
+        customer_id: int | None = None,
+        basket_started_at: datetime | None = None,
+        simulate: list[str] | None = None,
     ) -> dict[str, Any]:
         """Online: the central Sale. Unreachable: the same sale from the snapshot, into the
-        journal.
+        journal (never with discounts or overrides: those need the central system's approval).
 
         A cash sale goes offline when the central system has not answered within the cash timeout.
         A sale with a card waits as long as the card flow needs; when even then no answer comes
@@ -363,9 +392,17 @@ class TillAgent:
                         "kind": t.kind,
                         "amount": t.amount,
                         **({"reference": t.reference} if t.reference and t.kind != "card" else {}),
+                        **({"simulate": sim} if sim and t.kind == "card" else {}),
                     }
-                    for t in tenders
+                    for t, sim in zip(tenders, simulate or [""] * len(tenders), strict=True)
                 ],
+                **({"adjustments": adjustments} if adjustments else {}),
+                **({"customer_id": customer_id} if customer_id else {}),
+                **(
+                    {"basket_started_at": basket_started_at.isoformat()}
+                    if basket_started_at
+                    else {}
+                ),
             }
             timeout = self.config.card_timeout if card else self.config.cash_timeout
             try:
@@ -380,12 +417,43 @@ class TillAgent:
                     raise AgentError(503, "card_outcome_unknown", CARD_OUTCOME_UNKNOWN) from err
                 # The answer is unknown: the same client id offline is applied once at most.
                 log.warning("sale %s goes offline: %s", client_sale_id, err)
+                if adjustments:
+                    raise AgentError(503, "offline", OFFLINE_ADJUSTMENT) from err
             else:
                 # Only an answer settles it; a refusal (4xx) passes through and settles nothing: it
                 # may be about this request (its sign-in, its body), not the earlier attempt.
                 await self._answered(client_sale_id, unanswered)
                 return answer
+        if adjustments:
+            raise AgentError(503, "offline", OFFLINE_ADJUSTMENT)
         return await self._sale_offline(session, client_sale_id, lines, tenders)
+
+    async def forward(
+        self,
+        session: Session,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+        at_till: bool = True,
+        timeout: float = FORWARD_TIMEOUT,
+    ) -> tuple[int, Any]:
+        """A call to the central API as the signed-in person, for the screens that only work
+        online (shifts, returns, pickups, search): writes carry an Idempotency-Key, the page's
+        own when it sent one, so a retried tap never acts twice."""
+        headers = {"Idempotency-Key": key or uuid.uuid4().hex} if method != "GET" else None
+        return await self._central(
+            session,
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            at_till=at_till,
+            timeout=timeout,
+        )
 
     async def _answered(self, client_sale_id: str, unanswered: bool) -> None:
         """The central system answered for the sale (completed, or open with what is due)."""

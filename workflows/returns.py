@@ -116,7 +116,7 @@ class ReturnWorkflow:
     async def _approval(self, req: ReturnRequest, a: ReturnAssessment) -> int | None:
         """Outside the policy a manager of the store decides; silence means no."""
         if not a.approval_reasons:
-            return None
+            return req.approved_by  # a void: the manager who vouched at the till, if any
         if req.approved_by is not None:  # vouched for at the till before it started
             return req.approved_by
         self._state = "awaiting_approval"

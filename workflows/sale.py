@@ -214,6 +214,7 @@ class SaleWorkflow:
                 placed_at=sold_at,
                 customer_id=req.customer_id,
                 approved_by=self._approved_by,
+                basket_started_at=req.basket_started_at,
             ),
             **STEP,
         )

@@ -29,7 +29,7 @@ from api.schemas_catalog import (
     ProductPatchIn,
     TaxCategoryOut,
 )
-from db.repositories import catalog_admin
+from db.repositories import bookkeeping, catalog_admin
 from db.repositories.catalog_admin import ProductView
 from db.repositories.users import Principal
 from db.session import Database
@@ -411,7 +411,15 @@ def schedule_price(
 
     def run() -> ProductView:
         with db.unit_of_work() as s:
-            return catalog_admin.schedule_price(s, code, draft)
+            view = catalog_admin.schedule_price(s, code, draft)
+            bookkeeping.audit(
+                s,
+                action="catalog.price_scheduled",
+                subject=f"product:{code}",
+                actor_user_id=principal.user_id,
+                detail={"by": principal.username, **body.model_dump(mode="json")},
+            )
+            return view
 
     request = {"code": code, "body": body.model_dump(mode="json")}
     return _write(db, principal, idempotency_key, f"price:{code}", request, 200, run)

@@ -261,6 +261,7 @@ async def create_sale(
             GiftCardLine(amount=g.amount, reload_code=g.reload_code) for g in body.gift_cards
         ),
         customer_id=body.customer_id,
+        basket_started_at=body.basket_started_at,
         adjustments=tuple(
             PriceChange(scope=a.scope, line=a.line, kind=a.kind, value=a.value, reason=a.reason)
             for a in body.adjustments

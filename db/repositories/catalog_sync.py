@@ -265,7 +265,9 @@ def unknown_products(session: Session, codes: Sequence[str]) -> list[str]:
 
 
 def resync_products(session: Session, store_id: int) -> list[str]:
-    """Every product a full resync looks at: those sold online, and those the store lists."""
+    """Every product a full resync looks at: those sold online, and those the store lists —
+    the ones the store does not list yet first (missing in the shop is what hurts), then the
+    rest, each group by code."""
     sold = set(
         session.scalars(
             select(Product.code).where(Product.active.is_(True), Product.store_only.is_(False))
@@ -276,7 +278,7 @@ def resync_products(session: Session, store_id: int) -> list[str]:
             select(CatalogSyncProduct.product_code).where(CatalogSyncProduct.store_id == store_id)
         )
     )
-    return sorted(sold | linked)
+    return sorted(sold - linked) + sorted(linked)
 
 
 # ---- where a product sits in a store ------------------------------------------------------------

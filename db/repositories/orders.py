@@ -40,6 +40,7 @@ class NewOrder:
     customer_id: int | None = None
     shift_id: int | None = None
     adjustments: list[dict[str, object]] | None = None  # discounts / overrides, who approved
+    basket_started_at: datetime | None = None  # the till's first scan
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ _ADD_ORDER = text("""
     o AS (
         INSERT INTO orders (id, number, workflow_id, channel, fulfilment_type, status, location_id,
                             till_id, cashier_id, customer_id, currency, subtotal, tax_total, total,
-                            change_due, warnings, placed_at, shift_id, adjustments)
+                            change_due, warnings, placed_at, shift_id, adjustments,
+                            basket_started_at)
         SELECT n.id,
                CAST(:prefix AS varchar) || '-'
                    || lpad(n.id::text, greatest(6, length(n.id::text)), '0'),
@@ -69,7 +71,7 @@ _ADD_ORDER = text("""
                CAST(:subtotal AS bigint), CAST(:tax_total AS bigint), CAST(:total AS bigint),
                CAST(:change_due AS bigint), CAST(:warnings AS jsonb),
                CAST(:placed_at AS timestamptz), CAST(:shift_id AS bigint),
-               CAST(:adjustments AS jsonb)
+               CAST(:adjustments AS jsonb), CAST(:basket_started_at AS timestamptz)
         FROM n
         ON CONFLICT (workflow_id) DO NOTHING
         RETURNING id, number),
@@ -150,6 +152,7 @@ def add_order(
         "placed_at": new.placed_at,
         "shift_id": new.shift_id,
         "adjustments": None if new.adjustments is None else json.dumps(new.adjustments),
+        "basket_started_at": new.basket_started_at,
     }
     for column in _LINE_COLUMNS:
         params[column] = [getattr(line, column) for line in new.lines]

@@ -4,11 +4,11 @@ as, one headless Chromium per module."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.api import password_login
+from helpers.chromium import CHROMIUM, launch
 from helpers.tills import Served
 from sqlalchemy import select
 
@@ -16,16 +16,6 @@ from api.auth import hash_secret
 from db.models import Location, User, UserLocation
 from db.session import Database
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LISBON_MANAGER = ("bo-lis-manager", "Leonor Lisboa", "bo-lis-demo-Pass1")
 
 
@@ -70,7 +60,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        chromium = await launch(pw)
         yield chromium
         await chromium.close()
 

@@ -3,28 +3,12 @@ refresh."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers.chromium import launch, needs_chromium
 from helpers.tills import Served
 from helpers.webstore import barcode_of, new_product
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian chromium is not installed at /usr/bin/chromium "
-    "(`make test` installs it when run as root)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -67,7 +51,7 @@ async def test_board_page_in_chromium(board_server, orders, fapi, db, finn, tmp_
     await orders.task("BER", wf_ship, "pick", finn)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = await launch(pw)
         page = await browser.new_page()
         try:
             await page.goto(board_server.url + "/fulfilment/BER")

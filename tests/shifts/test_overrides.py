@@ -446,3 +446,85 @@ async def test_two_cashiers_opening_at_once_open_one_shift(api, shift_till, db) 
         headers=key(carl),
     )
     assert r.status_code == 200, r.text
+
+
+async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(
+    api, shift_till, db
+) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    from db.models import User
+    from db.models_returns import Return
+
+    t = shift_till.code
+    carl = await till_login(api, t)
+    sold = await api.post(
+        f"/tills/{t}/sales",
+        json=sale_body([{"sku": "NOTEBOOK-A5", "quantity": 1}], [{"kind": "cash", "amount": 1450}]),
+        headers=carl,
+    )
+    number = sold.json()["sale_id"]
+    void = await api.post(
+        f"/tills/{t}/sales/{number}/void",
+        json={"reason": "wrong item", "manager": MANAGER},
+        headers=carl,
+    )
+    assert void.status_code == 200, void.text
+    with db.unit_of_work() as session:
+        ret = session.scalar(select(Return).where(Return.return_id == void.json()["return_id"]))
+        mia = session.scalar(select(User.id).where(User.username == "mia"))
+        assert ret is not None and ret.void and ret.approved_by == mia
+        logged = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject == f"return:{ret.return_id}")
+        ).all()
+        assert logged == ["sale.voided"]
+
+    # An exchange for dearer goods, paid in cash; the same return sent again answers the same.
+    first = await api.post(
+        f"/tills/{t}/sales",
+        json=sale_body([{"sku": "NOTEBOOK-A5", "quantity": 1}], [{"kind": "cash", "amount": 1450}]),
+        headers=carl,
+    )
+    body = {
+        "return_id": f"X{uuid.uuid4().hex[:10]}",
+        "sale_id": first.json()["sale_id"],
+        "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}],
+        "exchange": {
+            "lines": [{"sku": "MUG-ENAMEL", "quantity": 2}],
+            "tenders": [{"kind": "cash", "amount": 2000}],
+        },
+    }
+    answer = await api.post(f"/tills/{t}/returns", json=body, headers=carl)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["exchange_sale"]["status"] == "completed"
+    again = await api.post(f"/tills/{t}/returns", json=body, headers=carl)
+    assert again.status_code == 200, again.text
+    assert again.json()["exchange_sale"]["sale_id"] == answer.json()["exchange_sale"]["sale_id"]
+
+
+async def test_the_basket_start_is_kept_for_checkout_time(api, shift_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    from datetime import UTC, datetime, timedelta
+
+    t = shift_till.code
+    carl = await till_login(api, t)
+    lines, cash = [{"sku": "POSTCARD", "quantity": 1}], [{"kind": "cash", "amount": 500}]
+    for bad in [
+        (datetime.now(UTC) + timedelta(minutes=10)).isoformat(),
+        (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "2026-12-01T10:00:00",  # no timezone
+        "yesterday",
+    ]:
+        r = await api.post(
+            f"/tills/{t}/sales", json=sale_body(lines, cash, basket_started_at=bad), headers=carl
+        )
+        assert r.status_code == 422, (bad, r.text)
+    started = datetime.now(UTC) - timedelta(seconds=42)
+    ok = await api.post(
+        f"/tills/{t}/sales",
+        json=sale_body(lines, cash, basket_started_at=started.isoformat()),
+        headers=carl,
+    )
+    assert ok.status_code == 200, ok.text
+    with db.unit_of_work() as session:
+        kept = session.scalar(
+            select(Order.basket_started_at).where(Order.number == ok.json()["sale_id"])
+        )
+    assert kept is not None and abs((kept - started).total_seconds()) < 0.01

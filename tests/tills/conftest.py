@@ -4,7 +4,7 @@ printer."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +71,73 @@ async def fake_printer() -> AsyncIterator[FakeEscposPrinter]:
     await printer.start()
     yield printer
     await printer.stop()
+
+
+# ---- the till page's day (issue 15): a till of its own with a Shift worker and its printer -------
+
+
+@dataclass
+class DayTill:
+    """A till of its own at BER; `central` runs shifts on its own Shift worker; `printer` is the
+    file its device worker prints central's jobs (receipts, Z reports) to."""
+
+    code: str
+    printer: Path
+    central: Served
+
+
+@pytest.fixture
+async def day_till(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    db, temporal_client, api, test_settings, gateway, tmp_path
+) -> AsyncIterator[DayTill]:
+    import asyncio
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select, update
+    from temporalio.worker import Worker
+
+    from activities.shifts import shift_activities
+    from api.app import create_app
+    from db.models import Location, Till
+    from devices.worker import build_device_worker
+    from workflows.shift import ShiftWorkflow
+
+    code = f"D{uuid.uuid4().hex[:6].upper()}"
+    queue = f"test-day-{code}"
+    with db.unit_of_work() as s:
+        ber = s.scalar(select(Location.id).where(Location.code == "BER"))
+        s.add(Till(code=code, location_id=ber, name=f"Day test {code}", active=True))
+        # A store that sells in shifts, as a real one does (the suite's seed leaves BER without).
+        s.execute(update(Location).where(Location.id == ber).values(shift_required=True))
+    printer = tmp_path / f"{code}.central.bin"
+    devices = build_device_worker(
+        temporal_client, code, f"file:{printer}", tmp_path / f"{code}.jobs.sqlite"
+    )
+    with ThreadPoolExecutor(4) as pool:
+        worker = Worker(
+            temporal_client,
+            task_queue=queue,
+            workflows=[ShiftWorkflow],
+            activities=shift_activities(db),
+            activity_executor=pool,
+        )
+        tasks = [asyncio.create_task(w.run()) for w in (devices, worker)]
+        settings = test_settings.model_copy(
+            update={"shift_task_queue": queue, "shift_variance_threshold": 100}
+        )
+        server = Served(
+            lambda: create_app(
+                settings, db=db, client=temporal_client, gateway=gateway, run_worker=False
+            )
+        )
+        await server.start()
+        try:
+            yield DayTill(code=code, printer=printer, central=server)
+        finally:
+            await server.stop()
+            await worker.shutdown()
+            await devices.shutdown()
+            await asyncio.gather(*tasks)
+            with db.unit_of_work() as s:
+                s.execute(update(Location).where(Location.id == ber).values(shift_required=False))

@@ -5,27 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
+from helpers.chromium import launch, needs_chromium
 from helpers.tills import wait_until
 
 from db.repositories import catalog, orders
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian chromium is not installed at /usr/bin/chromium "
-    "(`make test` installs it when run as root)",
-)
+pytestmark = needs_chromium
 
 
 def barcodes(db, skus: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]  # takes untyped fixture values
@@ -43,7 +28,7 @@ async def test_keyboard_only_cash_sale(central, start_agent, db) -> None:  # typ
     await wait_until(lambda: agent.agent.online, 10, "the agent to see the central API")
     codes = barcodes(db, ["MUG-ENAMEL", "TEA-GREEN", "POSTCARD"])
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = await launch(pw)
         page = await browser.new_page()
         try:
             await page.goto(agent.url + "/")

@@ -17,6 +17,10 @@ const state = {
   lastSale: null,
   currency: "EUR",
   busy: Promise.resolve(),
+  screen: "login",     // the section shown: login | sale | shift-open | close | return | ...
+  openSale: null,      // the central answer while a sale is open (a declined card, an approval)
+  adjustments: [],     // discounts and price overrides: {scope, line, kind, value, reason}
+  customer: null,      // {customer_id, name} attached to the sale
 };
 
 // ---- money --------------------------------------------------------------------------------
@@ -40,9 +44,10 @@ function parseAmount(text) {
 }
 
 // ---- talking to the agent -----------------------------------------------------------------
-async function api(method, path, body) {
+async function api(method, path, body, key) {
   const headers = { "content-type": "application/json" };
   if (state.session) headers["X-Till-Session"] = state.session;
+  if (key) headers["Idempotency-Key"] = key;
   let response;
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -55,20 +60,21 @@ async function api(method, path, body) {
     if (response.status === 401 && state.session) signOut(message);
     const err = new Error(message);
     err.status = response.status;
+    err.code = data.error && data.error.code;
     throw err;
   }
   return data;
 }
 
 function say(text, kind = "") {
-  const el = state.session ? $("message") : $("login-message");
+  const el = (state.session && document.querySelector(`#${state.screen} .message`)) || $("login-message");
   el.textContent = text;
   el.className = `message ${kind}`;
 }
 
 // Scans and keys run one after another, so a fast scanner never reorders lines.
 function serial(task) {
-  state.busy = state.busy.then(task).catch((err) => say(err.message, "error"));
+  state.busy = state.busy.then(task).catch((err) => { if (!Day.refused(err)) say(err.message, "error"); });
   return state.busy;
 }
 
@@ -108,11 +114,10 @@ async function signIn() {
     state.session = s.session;
     state.who = s.display_name;
     $("who").textContent = s.display_name + (s.offline ? " (signed in offline)" : "");
-    $("login").hidden = true;
-    $("sale").hidden = false;
     $("pin").value = "";
     newBasket();
-    say(s.offline ? "Signed in offline: sales are kept on this till until the link is back." : "", "ok");
+    // The till's shift: no open shift means the float count comes first (Day, till-day.js).
+    await Day.afterSignIn(s);
   } catch (err) {
     say(err.message, "error");
     $("pin").value = "";
@@ -123,8 +128,7 @@ async function signIn() {
 function signOut(message = "") {
   if (state.session) api("POST", "/api/logout").catch(() => {});
   state.session = null;
-  $("sale").hidden = true;
-  $("login").hidden = false;
+  showScreen("login");
   $("staff").value = "";
   $("pin").value = "";
   $("login-message").textContent = message;
@@ -132,8 +136,18 @@ function signOut(message = "") {
   $("staff").focus();
 }
 
+// ---- screens ------------------------------------------------------------------------------
+function showScreen(name) {
+  for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== name;
+  state.screen = name;
+}
+
 // ---- the basket ---------------------------------------------------------------------------
 function newBasket() {
+  state.openSale = null;
+  state.adjustments = [];
+  state.customer = null;
+  state.basketStartedAt = null;  // the first scan: sent with the sale (checkout time)
   state.basket = [];
   state.quote = null;
   state.selected = -1;
@@ -153,6 +167,7 @@ async function addBarcode(code, quantity) {
     state.selected = at;
   } else {
     state.basket.push({ sku: item.sku, name: item.name, quantity, unit_price: item.unit_price });
+    state.basketStartedAt = state.basketStartedAt || new Date().toISOString();
     state.selected = state.basket.length - 1;
   }
   say(`${item.name} added`, "ok");
@@ -162,8 +177,11 @@ async function addBarcode(code, quantity) {
 async function requote() {
   state.saleId = null;  // a changed basket is a new sale
   state.parts = [];
-  if (!state.basket.length) { state.quote = null; render(); return; }
-  state.quote = await api("POST", "/api/quote", { lines: state.basket.map((l) => ({ sku: l.sku, quantity: l.quantity })) });
+  state.openSale = null;
+  if (!state.basket.length) { state.quote = null; state.adjustments = []; render(); return; }
+  const body = { lines: state.basket.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
+  if (state.adjustments.length) body.adjustments = state.adjustments;
+  state.quote = await api("POST", "/api/quote", body);
   state.currency = state.quote.currency;
   render();
 }
@@ -193,7 +211,8 @@ function render() {
     if (i === state.selected) row.className = "selected";
     const p = priced[i];
     for (const [text, cls] of [[i + 1, ""], [line.name, ""], [line.quantity, "num"],
-                               [fmt(p ? p.unit_price : line.unit_price || 0), "num"], [p ? fmt(p.gross) : "…", "num"]]) {
+                               [fmt(p ? p.unit_price : line.unit_price || 0), "num"],
+                               [p ? fmt(p.gross) + (p.discount ? ` (−${fmt(p.discount)})` : "") : "…", "num"]]) {
       const cell = document.createElement("td");
       cell.textContent = text;
       if (cls) cell.className = cls;
@@ -209,10 +228,11 @@ function render() {
   const paid = state.parts.reduce((sum, t) => sum + t.amount, 0);
   $("paid-row").hidden = !state.parts.length;
   $("paid").textContent = fmt(paid);
+  Day.renderExtras();
 }
 
 // ---- paying -------------------------------------------------------------------------------
-const due = () => (state.quote ? state.quote.total : 0) - state.parts.reduce((s, t) => s + t.amount, 0);
+const due = () => (state.openSale ? state.openSale.due : (state.quote ? state.quote.total : 0)) - state.parts.reduce((s, t) => s + t.amount, 0);
 const LABELS = { cash: "Cash given", card: "Card amount", gift_card: "Gift card amount" };
 
 function enterTender(kind) {
@@ -245,8 +265,10 @@ async function takeTender() {
     tender.reference = $("gift-code").value.trim();
     if (!tender.reference) { say("Scan or type the gift card code.", "error"); $("gift-code").focus(); return; }
   }
+  if (state.tenderKind === "card" && Day.testCard()) tender.simulate = Day.testCard();
   const tenders = [...state.parts, tender];
   const given = tenders.reduce((s, t) => s + t.amount, 0);
+  if (state.openSale) { await pay(tenders); return; }
   if (state.split && given < state.quote.total) {
     state.parts = tenders;
     render();
@@ -261,20 +283,45 @@ async function takeTender() {
 async function pay(tenders) {
   state.saleId = state.saleId || `${($("till-name").textContent.replace("Till ", "") || "T")}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const body = { client_sale_id: state.saleId, lines: state.basket.map((l) => ({ sku: l.sku, quantity: l.quantity })), tenders };
+  if (state.adjustments.length) body.adjustments = state.adjustments;
+  if (state.customer) body.customer_id = state.customer.customer_id;
+  if (state.basketStartedAt) body.basket_started_at = state.basketStartedAt;
   say("Taking payment…");
   let sale;
   try {
-    sale = await api("POST", "/api/sales", body);
+    // A sale left open (declined card) takes the new tender on the same sale, never a new one.
+    sale = state.openSale
+      ? await api("POST", `/api/sales/${encodeURIComponent(state.saleId)}/tenders`, { tenders: tenders.slice(-1) }, `${state.saleId}:t:${Date.now()}`)
+      : await api("POST", "/api/sales", body);
   } catch (err) {
     state.parts = [];
     render();
+    if (Day.refused(err)) return;
     say(err.message, "error");
     $("amount").select();
     return;
   }
+  finishSale(sale);
+}
+
+function finishSale(sale) {
+  if (sale.status === "abandoned") { newBasket(); say("Sale abandoned: nothing was charged.", "ok"); return; }
   if (sale.status && sale.status !== "completed") {
+    state.openSale = sale;
+    state.parts = [];
+    render();
+    if ((sale.approval_needed || []).length) {
+      leaveTender();
+      Day.askManager(`Needs a manager: ${sale.approval_needed.join(" · ")}`, (m) =>
+        api("POST", `/api/sales/${encodeURIComponent(state.saleId)}/approve`, m, `${state.saleId}:approve`).then((answer) => {
+          showScreen("sale");
+          finishSale(answer);
+        }));
+      return;
+    }
     const why = (sale.declines || []).join(" ") || `The sale is ${sale.status}.`;
-    say(`${why} ${sale.due ? fmt(sale.due) + " still due." : ""}`, "error");
+    leaveTender();
+    say(`${why} ${fmt(sale.due)} still due: F4 cash · F6 card · F7 gift card · Alt+A abandon.`, "error");
     return;
   }
   state.lastSale = sale.sale_id;
@@ -348,8 +395,10 @@ document.addEventListener("keydown", (e) => {
     }
     return;
   }
-  const fkeys = { F2: 1, F3: 1, F4: 1, F6: 1, F7: 1, F8: 1, F9: 1, F10: 1 };
+  const fkeys = { F2: 1, F3: 1, F4: 1, F5: 1, F6: 1, F7: 1, F8: 1, F9: 1, F10: 1 };
   if (e.key in fkeys) e.preventDefault();
+  if (state.screen !== "sale") { if (e.key === "F10") signOut(); else Day.key(e); return; }
+  if (e.altKey && state.mode === "scan" && Day.saleAlt(e)) { e.preventDefault(); return; }
   if (e.key === "Escape") {
     e.preventDefault();
     if (state.mode === "tender") leaveTender();

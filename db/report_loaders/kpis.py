@@ -1,0 +1,375 @@
+"""The KPI report's loader: one aggregated query per frame (sales, stock, stock-outs, pickups,
+returns, refund times, sync failures, reconciliation discrepancies, checkout times). Each frame
+gives numerators and denominators; reports/kpis.py divides them (docs/finance.md says how)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from db.report_loaders.sales import NOT_SOLD, PAID
+from db.report_loaders.scope import Scope, read_frame
+
+# Ledger reasons (db/repositories/stock.py callers): what a sale takes, what arrives, and the
+# movements that say stock went missing (counts and adjustments, pick and transfer shortages).
+SOLD_REASONS = ("sale", "online_order", "pickup", "sale_reversal")
+RECEIVED_REASONS = ("receipt", "receipt_reversal", "transfer_in", "opening_balance")
+SHRINK_REASONS = ("count", "pick_shortage", "transfer_short")  # and every "adjustment:…"
+# Card tenders at a till that ended in one of these have a provider record to match.
+CARD_SETTLED = ("captured", "completed", "refunded")
+CARD_NORMAL = (*CARD_SETTLED, "voided")  # voided: a compensated sale, nothing was taken
+SYNC_GRACE = "1 hour"  # a webhook delivery still not handed on after this has failed
+
+
+def _b(scope: Scope) -> tuple[str, dict[str, Any]]:
+    bounds, params = scope.bounds()
+    return f"b(location_id, utc_from, utc_to) AS ({bounds})", dict(params)
+
+
+def _ints(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        frame[c] = frame[c].fillna(0).astype("int64")
+    return frame
+
+
+def _floats(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        frame[c] = frame[c].fillna(0).astype("float64")
+    return frame
+
+
+def load_orders(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store, channel and fulfilment type: orders, units, revenue (after discounts, tax
+    included), net ex tax, cost of goods (lines with a cost in the store's currency) and the
+    units without one; `location_kind` tells stores from warehouses."""
+    b, params = _b(scope)
+    params["not_sold"] = list(NOT_SOLD)
+    where = ""
+    if scope.till_ids:
+        params["till_ids"] = list(scope.till_ids)
+        where += " AND o.till_id = ANY(CAST(:till_ids AS integer[]))"
+    if scope.channels:
+        params["channels"] = list(scope.channels)
+        where += " AND o.channel = ANY(CAST(:channels AS varchar[]))"
+    sql = f"""
+    WITH {b},
+    per_order AS (
+        SELECT o.id, o.location_id, o.currency, o.channel, o.fulfilment_type,
+               sum(ol.quantity) AS units, sum(ol.gross) AS revenue, sum(ol.net) AS net_ex_tax,
+               sum(ol.quantity * p.cost_price) FILTER (WHERE p.cost_price IS NOT NULL
+                   AND coalesce(p.cost_currency, o.currency) = o.currency) AS cogs,
+               sum(ol.quantity) FILTER (WHERE p.cost_price IS NULL
+                   OR coalesce(p.cost_currency, o.currency) <> o.currency) AS uncosted_units,
+               sum(ol.net) FILTER (WHERE p.cost_price IS NOT NULL
+                   AND coalesce(p.cost_currency, o.currency) = o.currency) AS costed_net_ex_tax
+        FROM orders o
+        JOIN b ON b.location_id = o.location_id
+              AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+        JOIN order_lines ol ON ol.order_id = o.id
+        LEFT JOIN variants v ON v.sku = ol.sku
+        LEFT JOIN products p ON p.id = v.product_id
+        WHERE o.status <> ALL(CAST(:not_sold AS varchar[])){where}
+        GROUP BY o.id
+    )
+    SELECT x.location_id, l.kind AS location_kind, x.currency, x.channel, x.fulfilment_type,
+           count(*) AS orders, sum(x.units) AS units, sum(x.revenue) AS revenue,
+           sum(x.net_ex_tax) AS net_ex_tax, sum(x.cogs) AS cogs,
+           sum(x.costed_net_ex_tax) AS costed_net_ex_tax, sum(x.uncosted_units) AS uncosted_units
+    FROM per_order x JOIN locations l ON l.id = x.location_id
+    GROUP BY x.location_id, l.kind, x.currency, x.channel, x.fulfilment_type
+    ORDER BY 1, 3, 4, 5
+    """
+    return _ints(
+        read_frame(session, sql, params),
+        "orders",
+        "units",
+        "revenue",
+        "net_ex_tax",
+        "cogs",
+        "costed_net_ex_tax",
+        "uncosted_units",
+    )
+
+
+def load_stock(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store: sellable units and their cost at the start and the end of the range (on hand
+    now less the movements since), units received, sold and lost (shrinkage) in the range, at
+    units and at today's cost price."""
+    b, params = _b(scope)
+    params |= {
+        "sold": list(SOLD_REASONS),
+        "received": list(RECEIVED_REASONS),
+        "shrink": list(SHRINK_REASONS),
+    }
+    sql = f"""
+    WITH {b},
+    mv AS (
+        SELECT m.location_id, m.sku,
+               sum(m.delta) FILTER (WHERE m.bucket = 'sellable') AS after_from,
+               sum(m.delta) FILTER (WHERE m.bucket = 'sellable' AND m.occurred_at >= b.utc_to)
+                   AS after_to,
+               sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to AND m.bucket = 'sellable'
+                   AND m.reason = ANY(CAST(:received AS varchar[]))) AS received,
+               -sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to
+                   AND m.reason = ANY(CAST(:sold AS varchar[]))) AS sold,
+               -sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to
+                   AND (m.reason = ANY(CAST(:shrink AS varchar[]))
+                        OR m.reason LIKE 'adjustment:%')) AS shrink
+        FROM stock_movements m
+        JOIN b ON b.location_id = m.location_id AND m.occurred_at >= b.utc_from
+        GROUP BY m.location_id, m.sku
+    ),
+    x AS (
+        SELECT sl.location_id, l.currency,
+               greatest(sl.on_hand - coalesce(mv.after_from, 0), 0) AS opening,
+               greatest(sl.on_hand - coalesce(mv.after_to, 0), 0) AS closing,
+               coalesce(mv.received, 0) AS received, coalesce(mv.sold, 0) AS sold,
+               coalesce(mv.shrink, 0) AS shrink,
+               CASE WHEN p.cost_price IS NOT NULL
+                         AND coalesce(p.cost_currency, l.currency) = l.currency
+                    THEN p.cost_price END AS cost
+        FROM stock_levels sl
+        JOIN b ON b.location_id = sl.location_id
+        JOIN locations l ON l.id = sl.location_id
+        JOIN variants v ON v.sku = sl.sku
+        JOIN products p ON p.id = v.product_id
+        LEFT JOIN mv ON mv.location_id = sl.location_id AND mv.sku = sl.sku
+        WHERE p.tracks_stock
+    )
+    SELECT location_id, currency,
+           sum(opening) AS opening_units, sum(closing) AS closing_units,
+           sum(opening * cost) AS opening_cost, sum(closing * cost) AS closing_cost,
+           sum(received) AS received_units, sum(sold) AS sold_units,
+           sum(shrink) AS shrink_units, sum(shrink * cost) AS shrink_cost
+    FROM x GROUP BY location_id, currency ORDER BY location_id
+    """
+    return _ints(
+        read_frame(session, sql, params),
+        "opening_units",
+        "closing_units",
+        "opening_cost",
+        "closing_cost",
+        "received_units",
+        "sold_units",
+        "shrink_units",
+        "shrink_cost",
+    )
+
+
+def load_stockouts(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store: SKU-days (every stocked SKU with a stock level, every business day of the
+    range) and those that ended the day with nothing on hand. The on hand at each day's end is
+    on hand now less every sellable movement after that end."""
+    b, params = _b(scope)
+    params |= {"date_from": scope.date_from, "date_to": scope.date_to}
+    sql = f"""
+    WITH {b},
+    days AS (
+        SELECT b.location_id, CAST(d AS date) AS day,
+               (CAST(d AS timestamp) + interval '1 day') AT TIME ZONE l.timezone AS day_end
+        FROM b JOIN locations l ON l.id = b.location_id,
+             generate_series(CAST(:date_from AS date), CAST(:date_to AS date),
+                             interval '1 day') AS d
+    ),
+    per_day AS (
+        SELECT m.location_id, m.sku, CAST(m.occurred_at AT TIME ZONE l.timezone AS date) AS day,
+               sum(m.delta) AS delta
+        FROM stock_movements m
+        JOIN b ON b.location_id = m.location_id AND m.occurred_at >= b.utc_from
+        JOIN locations l ON l.id = m.location_id
+        WHERE m.bucket = 'sellable'
+        GROUP BY 1, 2, 3
+    ),
+    after_range AS (
+        SELECT location_id, sku, sum(delta) AS delta FROM per_day pd
+        WHERE pd.day > CAST(:date_to AS date) GROUP BY 1, 2
+    ),
+    grid AS (
+        SELECT sl.location_id, sl.sku, d.day,
+               sl.on_hand - coalesce(ar.delta, 0)
+               - coalesce(sum(pd.delta) OVER (
+                     PARTITION BY sl.location_id, sl.sku ORDER BY d.day DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS closing
+        FROM stock_levels sl
+        JOIN b ON b.location_id = sl.location_id
+        JOIN variants v ON v.sku = sl.sku
+        JOIN products p ON p.id = v.product_id AND p.tracks_stock
+        JOIN days d ON d.location_id = sl.location_id
+        LEFT JOIN per_day pd
+               ON pd.location_id = sl.location_id AND pd.sku = sl.sku AND pd.day = d.day
+        LEFT JOIN after_range ar ON ar.location_id = sl.location_id AND ar.sku = sl.sku
+    )
+    SELECT location_id, count(*) AS sku_days, count(*) FILTER (WHERE closing <= 0) AS out_days
+    FROM grid GROUP BY location_id ORDER BY location_id
+    """
+    return _ints(read_frame(session, sql, params), "sku_days", "out_days")
+
+
+def load_pickups(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store: click & collect orders made ready in the range (the hand-over task appears
+    when the order is ready) with the seconds from order to ready, and those collected in the
+    range with the seconds from ready to collected."""
+    b, params = _b(scope)
+    sql = f"""
+    WITH {b}
+    SELECT ft.location_id,
+           count(*) FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
+               AS ready_orders,
+           sum(extract(epoch FROM ft.created_at - o.placed_at))
+               FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
+               AS ready_seconds,
+           count(*) FILTER (WHERE ft.status = 'done'
+               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to) AS collected_orders,
+           sum(extract(epoch FROM ft.done_at - ft.created_at)) FILTER (WHERE ft.status = 'done'
+               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to) AS collect_seconds
+    FROM fulfilment_tasks ft
+    JOIN b ON b.location_id = ft.location_id
+          AND ((ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
+               OR (ft.done_at >= b.utc_from AND ft.done_at < b.utc_to))
+    JOIN orders o ON o.number = ft.order_number
+    WHERE ft.kind = 'handover' AND ft.workflow_id LIKE 'bopis:%'
+    GROUP BY ft.location_id ORDER BY ft.location_id
+    """
+    frame = read_frame(session, sql, params)
+    return _floats(
+        _ints(frame, "ready_orders", "collected_orders"), "ready_seconds", "collect_seconds"
+    )
+
+
+def load_returns(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store, currency and channel of the original sale (receiptless: store): returns
+    completed in the range, their refunded total, and the seconds from the return to its last
+    refund (`timed` returns with a refund row)."""
+    b, params = _b(scope)
+    sql = f"""
+    WITH {b}
+    SELECT r.location_id, r.currency, coalesce(o.channel, 'store') AS channel,
+           count(*) AS returns, sum(r.refund_total) AS returned,
+           count(f.last) AS timed, sum(extract(epoch FROM f.last - r.created_at)) AS seconds
+    FROM returns r
+    JOIN b ON b.location_id = r.location_id
+          AND r.created_at >= b.utc_from AND r.created_at < b.utc_to
+    LEFT JOIN orders o ON o.id = r.order_id
+    LEFT JOIN LATERAL (
+        SELECT max(f.created_at) AS last FROM refunds f
+        WHERE f.idempotency_key LIKE 'return:' || r.return_id || ':%'
+          AND f.status = 'succeeded') f ON true
+    WHERE r.status = 'completed'
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    """
+    return _floats(
+        _ints(read_frame(session, sql, params), "returns", "returned", "timed"), "seconds"
+    )
+
+
+def load_sync(session: Session, scope: Scope) -> pd.DataFrame:
+    """One row for every web store: webhook deliveries of the range and those never handed to a
+    workflow (after the grace), and stock listings and those whose last push failed (now)."""
+    if scope.stores.empty:
+        return pd.DataFrame(
+            {"deliveries": [0], "failed_deliveries": [0], "listings": [0], "failed_listings": [0]}
+        )
+    params = {"from": scope.stores["utc_from"].min(), "to": scope.stores["utc_to"].max()}
+    sql = f"""
+    SELECT
+      (SELECT count(*) FROM webhook_inbox w WHERE w.provider <> 'stripe'
+          AND w.received_at >= CAST(:from AS timestamptz)
+          AND w.received_at < CAST(:to AS timestamptz)) AS deliveries,
+      (SELECT count(*) FROM webhook_inbox w WHERE w.provider <> 'stripe'
+          AND w.received_at >= CAST(:from AS timestamptz)
+          AND w.received_at < CAST(:to AS timestamptz)
+          AND w.status = 'received' AND w.received_at < now() - interval '{SYNC_GRACE}')
+          AS failed_deliveries,
+      (SELECT count(*) FROM web_store_listings) AS listings,
+      (SELECT count(*) FROM web_store_listings WHERE last_error <> '') AS failed_listings
+    """
+    return _ints(
+        read_frame(session, sql, params),
+        "deliveries",
+        "failed_deliveries",
+        "listings",
+        "failed_listings",
+    )
+
+
+def load_discrepancies(session: Session, scope: Scope) -> pd.DataFrame:
+    """Every till card tender of the range without a settled provider record, and every till
+    sale whose paid tenders differ from its total: one row each, with the ids to chase it."""
+    b, params = _b(scope)
+    params |= {"settled": list(CARD_SETTLED), "normal": list(CARD_NORMAL), "paid": list(PAID)}
+    sql = f"""
+    WITH {b}
+    SELECT py.location_id, CAST(
+               CASE WHEN py.status = ANY(CAST(:settled AS varchar[]))
+                    THEN 'card_without_provider_id' ELSE 'card_not_settled' END AS varchar)
+               AS kind,
+           o.number AS order_number, py.id AS payment_id, py.workflow_id, py.amount,
+           py.currency, py.status, py.provider_ref, coalesce(o.placed_at, py.created_at) AS at
+    FROM payments py
+    LEFT JOIN orders o ON o.workflow_id = py.workflow_id
+    -- a tender belongs to the day of its sale (a late offline upload to its own day)
+    JOIN b ON b.location_id = py.location_id
+          AND coalesce(o.placed_at, py.created_at) >= b.utc_from
+          AND coalesce(o.placed_at, py.created_at) < b.utc_to
+    WHERE py.tender = 'card' AND py.till_id IS NOT NULL
+      AND (py.status <> ALL(CAST(:normal AS varchar[]))
+           OR (py.status = ANY(CAST(:settled AS varchar[])) AND py.provider_ref = ''))
+    UNION ALL
+    SELECT o.location_id, CAST('paid_differs_from_total' AS varchar), o.number,
+           CAST(NULL AS bigint), o.workflow_id, o.total - p.paid, o.currency, o.status, '',
+           o.placed_at
+    FROM orders o
+    JOIN b ON b.location_id = o.location_id
+          AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(amount), 0) AS paid FROM payments
+        WHERE workflow_id = o.workflow_id AND status = ANY(CAST(:paid AS varchar[]))) p
+    WHERE o.channel = 'store' AND o.status = 'completed' AND p.paid <> o.total
+    ORDER BY 1, 10, 2
+    """
+    frame = read_frame(session, sql, params)
+    return _ints(frame, "amount")
+
+
+def load_checkout(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store and cashier: till sales that say when their basket started, and the seconds
+    from that first scan to the sale."""
+    b, params = _b(scope)
+    where = ""
+    if scope.till_ids:
+        params["till_ids"] = list(scope.till_ids)
+        where = " AND o.till_id = ANY(CAST(:till_ids AS integer[]))"
+    sql = f"""
+    WITH {b}
+    SELECT o.location_id, o.cashier_id, coalesce(u.display_name, u.username, 'no cashier')
+               AS cashier,
+           count(*) AS sales, sum(extract(epoch FROM o.placed_at - o.basket_started_at))
+               AS seconds
+    FROM orders o
+    JOIN b ON b.location_id = o.location_id
+          AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+    LEFT JOIN users u ON u.id = o.cashier_id
+    WHERE o.channel = 'store' AND o.basket_started_at IS NOT NULL
+      AND o.basket_started_at <= o.placed_at{where}
+    GROUP BY 1, 2, 3 ORDER BY 1, 3
+    """
+    return _floats(_ints(read_frame(session, sql, params), "sales"), "seconds")
+
+
+def load(session: Session, scope: Scope, ctx: object) -> dict[str, pd.DataFrame]:
+    """The KPI report's frames, and `stores` (the scope, with the number of days)."""
+    stores = scope.stores[["location_id", "code", "name", "currency"]].copy()
+    stores["days"] = (scope.date_to - scope.date_from).days + 1
+    return {
+        "orders": load_orders(session, scope),
+        "stock": load_stock(session, scope),
+        "stockouts": load_stockouts(session, scope),
+        "pickups": load_pickups(session, scope),
+        "returns": load_returns(session, scope),
+        "sync": load_sync(session, scope),
+        "discrepancies": load_discrepancies(session, scope),
+        "checkout": load_checkout(session, scope),
+        "stores": stores,
+    }

@@ -1,0 +1,295 @@
+"""Frames of the tender reconciliation (reports/reconciliation.py), one SQL query each: the shifts
+of the days with their cash rows, sales tenders and refunds; card tenders and card refunds
+tillflow recorded; Stripe's balance transactions (copied by `reconciliation.sync_stripe`), each
+with the tillflow payment or refund that claims it; gift card and store credit ledger movements
+by store and day; offline card payments still uncaptured and collection tasks still open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Location
+from db.report_loaders.scope import Scope, read_frame
+from domain.report_context import ReportContext
+
+PAID = ("completed", "captured", "refunded")  # as db/repositories/shifts.py reads a shift's sales
+EXPIRED = ("expire", "expired", "expiry", "breakage")
+
+
+def _tills(scope: Scope, column: str) -> tuple[str, dict[str, Any]]:
+    if not scope.till_ids:
+        return "", {}
+    return f" AND {column} = ANY(:till_ids)", {"till_ids": list(scope.till_ids)}
+
+
+def _channels(scope: Scope, column: str) -> tuple[str, dict[str, Any]]:
+    if not scope.channels:
+        return "", {}
+    return f" AND {column} = ANY(:channels)", {"channels": list(scope.channels)}
+
+
+def _window(scope: Scope) -> dict[str, Any]:
+    if scope.stores.empty:
+        return {"w_from": None, "w_to": None}
+    return {"w_from": min(scope.stores["utc_from"]), "w_to": max(scope.stores["utc_to"])}
+
+
+def _sees_all(session: Session, scope: Scope) -> bool:
+    """Whether the report covers every location (then Stripe items no store claims are shown)."""
+    total = session.scalar(select(func.count()).select_from(Location)) or 0
+    return len(scope.stores) == total and not scope.till_ids
+
+
+SHIFTS = """
+SELECT s.id AS shift_id, s.workflow_id, s.location_id, l.code AS store, t.code AS till, s.n,
+       s.z_number, s.status, s.currency, s.opened_at, s.closed_at, s.float_amount, s.counted,
+       s.variance AS z_variance, s.approval_note,
+       ua.display_name AS approved_by, uo.display_name AS opened_by,
+       uc.display_name AS closed_by,
+       (s.opened_at AT TIME ZONE l.timezone)::date AS business_day
+FROM shifts s
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+JOIN locations l ON l.id = s.location_id
+JOIN tills t ON t.id = s.till_id
+LEFT JOIN users ua ON ua.id = s.approved_by
+LEFT JOIN users uo ON uo.id = s.opened_by
+LEFT JOIN users uc ON uc.id = s.closed_by
+WHERE true {tills}
+ORDER BY l.code, t.code, s.n
+"""
+
+# Cash rows the cashier made (paid in / out, drops, no-sales), summed per shift and kind.
+SHIFT_EVENTS = """
+SELECT e.shift_id, e.kind, SUM(e.amount)::bigint AS amount, COUNT(*) AS events
+FROM shift_events e
+JOIN shifts s ON s.id = e.shift_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+WHERE true {tills}
+GROUP BY e.shift_id, e.kind
+"""
+
+# Tenders of the shifts' sales per tender: applied, handed over and change given (as the Z).
+SHIFT_PAYMENTS = """
+SELECT o.shift_id, p.tender, SUM(p.amount)::bigint AS amount,
+       SUM(p.tendered)::bigint AS tendered,
+       SUM(GREATEST(p.tendered - p.amount, 0))::bigint AS change,
+       COUNT(DISTINCT o.id) AS sales
+FROM orders o
+JOIN shifts s ON s.id = o.shift_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+JOIN payments p ON p.workflow_id = o.workflow_id
+WHERE p.status = ANY(:paid) {tills}
+GROUP BY o.shift_id, p.tender
+"""
+
+# Money the shifts' returns paid back, per tender (a return's refunds are keyed
+# "return:{return_id}:{payment}", see db/repositories/shifts.py refunds).
+SHIFT_REFUNDS = """
+SELECT r.shift_id, p.tender, SUM(f.amount)::bigint AS amount
+FROM returns r
+JOIN shifts s ON s.id = r.shift_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+JOIN refunds f ON left(f.idempotency_key, length('return:' || r.return_id || ':'))
+                  = 'return:' || r.return_id || ':'
+JOIN payments p ON p.id = f.payment_id
+WHERE f.status = 'succeeded' {tills}
+GROUP BY r.shift_id, p.tender
+"""
+
+CARD_TENDERS = """
+SELECT p.id AS payment_id, p.provider_ref AS payment_intent, p.amount, p.currency, p.status,
+       p.created_at, p.workflow_id, o.number AS order_number, o.channel,
+       COALESCE(p.location_id, o.location_id) AS location_id, l.code AS store, t.code AS till,
+       o.shift_id, (p.created_at AT TIME ZONE l.timezone)::date AS business_day
+FROM payments p
+LEFT JOIN orders o ON o.workflow_id = p.workflow_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = COALESCE(p.location_id, o.location_id)
+ AND p.created_at >= b.utc_from AND p.created_at < b.utc_to
+JOIN locations l ON l.id = b.location_id
+LEFT JOIN tills t ON t.id = p.till_id
+WHERE p.tender = 'card' AND p.status IN ('captured', 'refunded', 'completed') {tills} {channels}
+ORDER BY p.id
+"""
+
+CARD_REFUNDS = """
+SELECT f.id AS refund_id, f.provider_ref AS stripe_refund, f.amount, p.currency, f.created_at,
+       f.idempotency_key, f.workflow_id, p.provider_ref AS payment_intent, p.id AS payment_id,
+       o.number AS order_number, COALESCE(p.location_id, o.location_id) AS location_id,
+       l.code AS store,
+       CASE WHEN f.idempotency_key LIKE 'return:%'
+            THEN split_part(f.idempotency_key, ':', 2) ELSE '' END AS return_id,
+       (f.created_at AT TIME ZONE l.timezone)::date AS business_day
+FROM refunds f
+JOIN payments p ON p.id = f.payment_id
+LEFT JOIN orders o ON o.workflow_id = p.workflow_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = COALESCE(p.location_id, o.location_id)
+ AND f.created_at >= b.utc_from AND f.created_at < b.utc_to
+JOIN locations l ON l.id = b.location_id
+WHERE p.tender = 'card' AND f.status = 'succeeded' {tills} {channels}
+ORDER BY f.id
+"""
+
+# Stripe's side: the window's transactions, and any transaction of a PaymentIntent a tender of
+# the window names (it may reach Stripe's balance just after the day). Each carries what claims
+# it in tillflow: the payment of its PaymentIntent, the refund of its Stripe refund id.
+STRIPE = """
+WITH mine AS (
+  SELECT DISTINCT p.provider_ref
+  FROM payments p
+  LEFT JOIN orders o ON o.workflow_id = p.workflow_id
+  JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+    ON b.location_id = COALESCE(p.location_id, o.location_id)
+   AND p.created_at >= b.utc_from AND p.created_at < b.utc_to
+  WHERE p.tender = 'card' AND p.provider_ref <> ''
+)
+SELECT x.id AS txn_id, x.type, x.reporting_category, x.amount, x.fee, x.net, x.currency,
+       x.created_at, x.source_id, x.payment_intent, x.charge_id, x.details, x.payout_id,
+       x.payout_status, x.payout_arrival,
+       p.id AS claimed_payment_id, o.number AS claimed_order, p.workflow_id AS claimed_workflow,
+       f.id AS claimed_refund_id,
+       COALESCE(p.location_id, o.location_id, tl.location_id) AS location_id,
+       l.code AS store,
+       (x.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date AS business_day
+FROM stripe_balance_txns x
+LEFT JOIN payments p ON p.tender = 'card' AND p.provider_ref <> ''
+                    AND p.provider_ref = x.payment_intent
+LEFT JOIN orders o ON o.workflow_id = p.workflow_id
+LEFT JOIN refunds f ON f.provider_ref <> '' AND f.provider_ref = x.source_id
+LEFT JOIN tills tl ON tl.code = x.details -> 'metadata' ->> 'till'
+LEFT JOIN locations l ON l.id = COALESCE(p.location_id, o.location_id, tl.location_id)
+WHERE x.type <> 'payout'
+  AND ((x.created_at >= :w_from AND x.created_at < :w_to)
+       OR x.payment_intent IN (SELECT provider_ref FROM mine))
+  AND (COALESCE(p.location_id, o.location_id, tl.location_id) = ANY(:locations)
+       OR (:sees_all AND COALESCE(p.location_id, o.location_id, tl.location_id) IS NULL))
+ORDER BY x.created_at, x.id
+"""
+
+# Gift card and store credit ledger rows, each attributed to the store of the sale (or the
+# return) that wrote it: issue / reload / redeem / reversal name the sale's workflow id, refunds
+# "return:{id}:{payment}", store credit from a return "return:{id}".
+_LEDGER = """
+WITH moves AS (
+  SELECT 'gift_card' AS kind, g.currency, e.delta, e.reason, e.created_at, e.reference
+  FROM gift_card_ledger e JOIN gift_cards g ON g.id = e.gift_card_id
+  UNION ALL
+  SELECT 'store_credit', a.currency, e.delta, e.reason, e.created_at, e.reference
+  FROM store_credit_ledger e JOIN store_credit_accounts a ON a.id = e.account_id
+), placed AS (
+  SELECT m.*, COALESCE(o.location_id, r.location_id) AS location_id
+  FROM moves m
+  LEFT JOIN orders o ON o.workflow_id = m.reference
+  LEFT JOIN returns r ON m.reference LIKE 'return:%'
+                     AND r.return_id = split_part(m.reference, ':', 2)
+)
+"""
+
+LIABILITY_OPENING = (
+    _LEDGER
+    + """
+SELECT m.location_id, m.kind, m.currency, SUM(m.delta)::bigint AS opening
+FROM placed m
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = m.location_id AND m.created_at < b.utc_from
+GROUP BY m.location_id, m.kind, m.currency
+"""
+)
+
+LIABILITY_MOVES = (
+    _LEDGER
+    + """
+SELECT m.location_id, m.kind, m.currency,
+       (m.created_at AT TIME ZONE l.timezone)::date AS business_day,
+       COALESCE(SUM(m.delta) FILTER (WHERE m.delta > 0 AND m.reason <> ALL(:spent)), 0)::bigint
+         AS issued,
+       COALESCE(-SUM(m.delta) FILTER (WHERE m.reason IN ('redeem', 'reversal')), 0)::bigint
+         AS redeemed,
+       COALESCE(-SUM(m.delta) FILTER (WHERE m.reason = ANY(:expired)), 0)::bigint AS expired,
+       COALESCE(SUM(m.delta) FILTER (WHERE m.delta < 0 AND m.reason <> ALL(:spent)), 0)::bigint
+         AS adjusted
+FROM placed m
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = m.location_id AND m.created_at >= b.utc_from AND m.created_at < b.utc_to
+JOIN locations l ON l.id = m.location_id
+GROUP BY m.location_id, m.kind, m.currency, business_day
+"""
+)
+
+# Still uncaptured at the end of the range: journaled card sales not applied yet (received, or
+# flagged for a person to look at).
+OFFLINE = """
+SELECT j.workflow_id, j.client_sale_id, j.batch_id, j.status, j.message, j.sold_at,
+       j.received_at, t.code AS till, l.id AS location_id, l.code AS store, l.currency,
+       (SELECT COALESCE(SUM((x ->> 'amount')::bigint), 0) FROM
+          jsonb_array_elements(COALESCE(j.payload -> 'tenders', '[]'::jsonb)) AS x
+        WHERE x ->> 'kind' = 'card')::bigint AS card_amount
+FROM offline_journal_entries j
+JOIN tills t ON t.id = j.till_id
+JOIN locations l ON l.id = t.location_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = t.location_id AND j.sold_at < b.utc_to
+WHERE j.status IN ('received', 'flagged') {tills}
+  AND jsonb_path_exists(j.payload, '$.tenders[*] ? (@.kind == "card")')
+ORDER BY j.sold_at
+"""
+
+COLLECTIONS = """
+SELECT c.id AS collection_id, c.workflow_id, c.client_sale_id, c.amount, c.currency,
+       c.card_brand, c.card_last4, c.decline_reason, c.sold_at, c.created_at, c.status,
+       t.code AS till, l.id AS location_id, l.code AS store
+FROM collection_tasks c
+JOIN tills t ON t.id = c.till_id
+JOIN locations l ON l.id = c.location_id
+JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
+  ON b.location_id = c.location_id AND c.sold_at < b.utc_to
+WHERE c.status = 'open' {tills}
+ORDER BY c.sold_at
+"""
+
+
+def load(session: Session, scope: Scope, ctx: ReportContext) -> dict[str, pd.DataFrame]:
+    """Every frame of the reconciliation for the scope's stores, tills and days."""
+    bounds, bp = scope.bounds()
+
+    # Shifts are the tills' own: a report of web channels only has none.
+    no_tills = bool(scope.channels) and "store" not in scope.channels
+
+    def q(sql: str, till_col: str = "", chan_col: str = "", **extra: Any) -> pd.DataFrame:
+        tills, tp = _tills(scope, till_col) if till_col else ("", {})
+        if till_col and not chan_col and no_tills:
+            tills += " AND false"
+        chans, cp = _channels(scope, chan_col) if chan_col else ("", {})
+        text = sql.format(bounds=bounds, tills=tills, channels=chans)
+        return read_frame(session, text, {**bp, **tp, **cp, **extra})
+
+    return {
+        "stores": scope.stores.copy(),
+        "shifts": q(SHIFTS, "s.till_id"),
+        "shift_events": q(SHIFT_EVENTS, "s.till_id"),
+        "shift_payments": q(SHIFT_PAYMENTS, "s.till_id", paid=list(PAID)),
+        "shift_refunds": q(SHIFT_REFUNDS, "s.till_id"),
+        "card_tenders": q(CARD_TENDERS, "p.till_id", "o.channel"),
+        "card_refunds": q(CARD_REFUNDS, "p.till_id", "o.channel"),
+        "stripe": q(
+            STRIPE,
+            **_window(scope),
+            locations=scope.location_ids,
+            sees_all=_sees_all(session, scope),
+        ),
+        "liability_opening": q(LIABILITY_OPENING),
+        "liability_moves": q(
+            LIABILITY_MOVES, expired=list(EXPIRED), spent=["redeem", "reversal", *EXPIRED]
+        ),
+        "offline": q(OFFLINE, "j.till_id"),
+        "collections": q(COLLECTIONS, "c.till_id"),
+    }

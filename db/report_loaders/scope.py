@@ -1,0 +1,134 @@
+"""A report's scope: which stores (with their timezone and currency), tills and channels, and for
+each store the UTC instants its business days start and end, so loaders filter on indexed
+timestamps (`placed_at >= utc_from AND placed_at < utc_to`) rather than converting every row."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Location, Till
+from domain.errors import NotFound
+
+CHANNELS = ("store", "web", "shopify", "woocommerce", "magento")
+
+
+@dataclass(frozen=True)
+class Scope:
+    date_from: date
+    date_to: date
+    # location_id, code, name, timezone, currency, utc_from, utc_to (one row per store in scope)
+    stores: pd.DataFrame
+    till_ids: tuple[int, ...]  # empty: every till of the stores
+    channels: tuple[str, ...]  # empty: every channel
+
+    @property
+    def location_ids(self) -> list[int]:
+        return [int(v) for v in self.stores["location_id"]]
+
+    def bounds(self) -> tuple[str, dict[str, Any]]:
+        """A VALUES list of (location_id, utc_from, utc_to) to join on: `JOIN ({sql}) AS b(...)`."""
+        rows = []
+        params: dict[str, Any] = {}
+        for i, r in enumerate(self.stores.itertuples(index=False)):
+            rows.append(
+                f"(CAST(:loc{i} AS integer), CAST(:from{i} AS timestamptz), "
+                f"CAST(:to{i} AS timestamptz))"
+            )
+            params |= {f"loc{i}": int(r.location_id), f"from{i}": r.utc_from, f"to{i}": r.utc_to}
+        if not rows:  # nothing in scope: a VALUES list that matches nothing
+            return "SELECT NULL::integer, NULL::timestamptz, NULL::timestamptz WHERE false", {}
+        return "VALUES " + ", ".join(rows), params
+
+    def day_bounds(self, location_id: int, day: date) -> tuple[datetime, datetime]:
+        tz = self.stores.loc[self.stores["location_id"] == location_id, "timezone"].iloc[0]
+        return local_day_bounds(str(tz), day)
+
+
+def local_day_bounds(timezone: str, day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of `days` business days from `day` in `timezone` (DST-safe)."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=days), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def resolve(
+    session: Session,
+    date_from: date,
+    date_to: date,
+    stores: Sequence[str] = (),
+    tills: Sequence[str] = (),
+    channels: Sequence[str] = (),
+    allowed_location_ids: Collection[int] | None = None,
+) -> Scope:
+    """The scope of a report for a caller who may see `allowed_location_ids` (None: all): its
+    stores and warehouses (web orders are the location's that fulfilled them).
+    Unknown store or till codes are a 404; stores the caller may not see are left out (and a
+    named one is a 404, as if it did not exist)."""
+    q = select(Location.id, Location.code, Location.name, Location.timezone, Location.currency)
+    rows = session.execute(q.order_by(Location.code)).all()
+    known = {r.code: r for r in rows}
+    for code in stores:
+        r = known.get(code)
+        if r is None or (allowed_location_ids is not None and r.id not in allowed_location_ids):
+            raise NotFound(f"There is no store {code} you may report on.", code="unknown_store")
+    picked = [
+        r
+        for r in rows
+        if (not stores or r.code in stores)
+        and (allowed_location_ids is None or r.id in allowed_location_ids)
+    ]
+    bad_channels = sorted(set(channels) - set(CHANNELS))
+    if bad_channels:
+        raise NotFound(
+            f"Unknown channel {', '.join(bad_channels)}; channels: {', '.join(CHANNELS)}.",
+            code="unknown_channel",
+        )
+    till_ids: list[int] = []
+    if tills:
+        found = dict(
+            session.execute(
+                select(Till.code, Till.id).where(
+                    Till.code.in_(list(tills)), Till.location_id.in_([r.id for r in picked])
+                )
+            ).all()
+        )
+        missing = sorted(set(tills) - set(found))
+        if missing:
+            raise NotFound(
+                f"No till {', '.join(missing)} in the stores of this report.", code="unknown_till"
+            )
+        till_ids = [int(found[t]) for t in tills]
+    days = (date_to - date_from).days + 1
+    frame = pd.DataFrame(
+        [
+            {
+                "location_id": int(r.id),
+                "code": r.code,
+                "name": r.name,
+                "timezone": r.timezone,
+                "currency": r.currency,
+                "utc_from": local_day_bounds(r.timezone, date_from, days)[0],
+                "utc_to": local_day_bounds(r.timezone, date_from, days)[1],
+            }
+            for r in picked
+        ],
+        columns=["location_id", "code", "name", "timezone", "currency", "utc_from", "utc_to"],
+    )
+    return Scope(date_from, date_to, frame, tuple(till_ids), tuple(channels))
+
+
+def read_frame(session: Session, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """One query's rows as a frame (column names from the query)."""
+    from sqlalchemy import text
+
+    result = session.execute(text(sql), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

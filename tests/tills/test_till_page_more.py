@@ -1,0 +1,210 @@
+"""More of the cashier's day on the till page in a real headless Chromium, keyboard only: a cash
+sale voided with the manager's PIN (Alt+V), an exchange for dearer goods with the difference paid
+in cash (Alt+R), and a paid-in (Alt+M) seen on the X report (Alt+X)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from helpers.chromium import launch, needs_chromium
+from test_till_page_day import EUR, barcode, count, focused
+
+from db.repositories import orders
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture
+async def page(day_till, start_agent) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """The till page of `day_till` in Chromium, the cashier signed in and the shift open with a
+    float of 100.00."""
+    from playwright.async_api import async_playwright
+
+    agent = await start_agent(day_till.code, day_till.central.url)
+    async with async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            page = await browser.new_page()
+            await page.goto(agent.url + "/")
+            await focused(page, "staff")
+            await page.keyboard.type("1001")
+            await page.keyboard.press("Enter")
+            await page.keyboard.type("1234")
+            await page.keyboard.press("Enter")
+            await focused(page, f"open-{EUR[0]}")
+            await count(page, {1000: 10})
+            await page.keyboard.press("F5")
+            await focused(page, "scan")
+            yield page
+        finally:
+            await browser.close()
+
+
+async def _text(page: Any, selector: str) -> str:
+    return await page.text_content(selector) or ""
+
+
+async def cash_sale(page: Any, code: str) -> tuple[str, str]:
+    """Scan `code`, pay cash with the total offered: the sale's number and total."""
+    before = await _text(page, "#last-sale")
+    await page.keyboard.type(code)
+    await page.keyboard.press("Enter")
+    await page.wait_for_function("document.getElementById('total').textContent !== '0.00'")
+    total = await _text(page, "#total")
+    await page.keyboard.press("F4")
+    await focused(page, "amount")
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(
+        "text => document.getElementById('last-sale').textContent.startsWith('Sale ')"
+        " && document.getElementById('last-sale').textContent !== text",
+        arg=before,
+    )
+    match = re.search(r"Sale (\S+) · total", await _text(page, "#last-sale"))
+    assert match, await _text(page, "#last-sale")
+    await focused(page, "scan")
+    return match.group(1), total
+
+
+async def test_a_cash_sale_voided_with_the_managers_pin(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    from sqlalchemy import select
+
+    from db.models_returns import Return
+
+    key = page.keyboard
+    number, total = await cash_sale(page, barcode(db, day_till.code, "NOTEBOOK-A5"))
+
+    # Alt+V: the sale number, the reason, F5; a void needs a manager, so the prompt comes up.
+    await key.press("Alt+v")
+    await focused(page, "void-sale")
+    await key.type(number)
+    await key.press("Enter")
+    await focused(page, "void-reason")
+    await key.type("rung up twice")
+    await key.press("F5")
+    await focused(page, "manager-staff")
+    assert "needs a manager" in await _text(page, "#manager-why")
+    await key.type("9001")
+    await key.press("Enter")
+    await key.type("9001")
+    await key.press("F5")
+    await page.wait_for_function(
+        "document.getElementById('void-result').textContent.includes('voided')"
+    )
+    result = await _text(page, "#void-result")
+    assert f"Sale {number} voided" in result and f"Give back {total} cash" in result, result
+    await focused(page, "void-sale")
+
+    with db.unit_of_work() as s:
+        order = orders.order_by_number(s, number)
+        assert order is not None
+        voids = s.scalars(select(Return).where(Return.order_id == order.id)).all()
+        assert [(r.void, r.status, r.refund_total) for r in voids] == [
+            (True, "completed", order.total)
+        ]
+
+
+async def test_an_exchange_for_dearer_goods_paid_in_cash(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    key = page.keyboard
+    number, _ = await cash_sale(page, barcode(db, day_till.code, "NOTEBOOK-A5"))  # 14.50
+
+    await key.press("Alt+r")
+    await focused(page, "return-receipt")
+    await key.type(number)
+    await key.press("Enter")
+    await focused(page, "return-qty-1")
+    await key.type("1")
+    for field in ("return-disposition", "return-refund", "return-reason", "return-new"):
+        await key.press("Enter")
+        await focused(page, field)
+    # The new goods, scanned like on the sale screen: the page shows what the customer pays.
+    await key.type(barcode(db, day_till.code, "MUG-STONE"))  # 14.90
+    await key.press("Enter")
+    await page.wait_for_selector("#exchange-lines tbody tr[data-sku='MUG-STONE']")
+    await page.wait_for_function(
+        "document.getElementById('exchange-diff').dataset.difference === '40'"
+    )
+    assert "the customer pays 0.40" in await _text(page, "#exchange-diff")
+    await key.press("F5")
+
+    # The exchange sale is open for the difference: the sale screen takes the cash.
+    await page.wait_for_selector("#sale:not([hidden])")
+    await page.wait_for_function(
+        "document.getElementById('message').textContent.includes('still due')"
+    )
+    assert await page.locator("#change").count() == 0  # the sale before's change is gone
+    message = await _text(page, "#message")
+    assert "pay 14.50 of 14.90" in message and "0.40 still due" in message, message
+    assert await page.locator("#basket tbody tr[data-sku='MUG-STONE']").count() == 1
+    await key.press("F4")
+    await focused(page, "amount")
+    assert await page.input_value("#amount") == "0.40"
+    await key.type("1")
+    assert await page.input_value("#amount") == "1"
+    await key.press("Enter")
+    await page.wait_for_selector("#change")
+    assert await _text(page, "#change") == "Change due 0.60", await _text(page, "#last-sale")
+    assert await page.locator("#basket tbody tr").count() == 0
+
+
+async def test_a_paid_in_on_the_cash_screen_and_the_x_report(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    key = page.keyboard
+    _, total = await cash_sale(page, barcode(db, day_till.code, "NOTEBOOK-A5"))
+
+    # Alt+M: 1 paid in, the amount, the reason, F5.
+    await key.press("Alt+m")
+    await focused(page, "cash-kind")
+    await key.press("1")
+    await key.press("Enter")
+    await focused(page, "cash-amount")
+    await key.type("5")
+    await key.press("Enter")
+    await focused(page, "cash-reason")
+    await key.type("change from the bank")
+    await key.press("F5")
+    await page.wait_for_function(
+        "document.getElementById('message').textContent === 'Paid in 5.00.'"
+    )
+    await focused(page, "scan")
+
+    # Alt+X: the running totals; nothing changes; Esc goes back.
+    await key.press("Alt+x")
+    await page.wait_for_selector("#x-report:not([hidden]) #x-table tbody tr")
+    rows = await page.eval_on_selector_all(
+        "#x-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    figures = {label: value for label, value in rows}
+    assert figures["Sales"] == "1" and figures["Taken by cash"] == total, figures
+    assert figures["paid in"] == "5.00", figures
+    assert "shift" in await _text(page, "#x-title")
+    await key.press("Escape")
+    await focused(page, "scan")
+
+
+async def test_an_exchange_for_cheaper_goods_refunds_the_difference(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    key = page.keyboard
+    number, _ = await cash_sale(page, barcode(db, day_till.code, "MUG-STONE"))  # 14.90
+    await key.press("Alt+r")
+    await focused(page, "return-receipt")
+    await key.type(number)
+    await key.press("Enter")
+    await focused(page, "return-qty-1")
+    await key.type("1")
+    for _ in range(4):
+        await key.press("Enter")
+    await focused(page, "return-new")
+    await key.type(barcode(db, day_till.code, "MUG-ENAMEL"))  # 12.90
+    await key.press("Enter")
+    await page.wait_for_function(
+        "document.getElementById('exchange-diff').dataset.difference === '-200'"
+    )
+    assert "the shop refunds 2.00" in await _text(page, "#exchange-diff")
+    await key.press("F5")
+    await page.wait_for_function(
+        "document.getElementById('return-result').textContent.startsWith('Exchanged')"
+    )
+    result = await _text(page, "#return-result")
+    assert "pay 12.90 for the new goods" in result and "Give back 2.00 cash" in result, result
+    await focused(page, "return-receipt")  # ready for the next receipt
