@@ -29,13 +29,18 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas' NA (nullable columns); never true for a list or a dict."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
 def _plain(value: Any) -> Any:
     """A cell as JSON has it: numbers stay numbers, missing is null, times are ISO 8601."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NaT:
+    if _missing(value):
         return None
     if isinstance(value, Decimal):  # numeric sums from PostgreSQL
         return int(value) if value == value.to_integral_value() else float(value)
@@ -99,11 +104,29 @@ def _money_frame(s: Section, currency: str) -> pd.DataFrame:
         values = out[col]
         out[col] = [
             ""
-            if v is None or (isinstance(v, float) and math.isnan(v))
+            if _missing(v)
             else format_minor(int(v), str(cur.iloc[i]) if cur is not None else currency)
             for i, v in enumerate(values)
         ]
     return out
+
+
+def _safe_cell(v: Any) -> Any:
+    if isinstance(v, list | dict | tuple):
+        return json.dumps(v, default=_json_default)
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+        return "'" + v
+    return v
+
+
+def _csv_text(s: Section, currency: str) -> str:
+    """A section as CSV; text that a spreadsheet would run as a formula is quoted with '."""
+    frame = _money_frame(s, currency)
+    for col in frame.columns:
+        if col in s.money or pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        frame[col] = [_safe_cell(v) for v in frame[col]]
+    return frame.to_csv(index=False)
 
 
 def to_csv(result: ReportResult, section: str | None = None) -> tuple[bytes, str]:
@@ -111,14 +134,11 @@ def to_csv(result: ReportResult, section: str | None = None) -> tuple[bytes, str
     Returns the bytes and the format they are in ("csv" or "zip")."""
     if section is not None or len(result.sections) == 1:
         s = result.section(section) if section else result.sections[0]
-        return _money_frame(s, result.currency).to_csv(index=False).encode(), "csv"
+        return _csv_text(s, result.currency).encode(), "csv"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for s in result.sections:
-            z.writestr(
-                f"{result.name}-{s.name}.csv",
-                _money_frame(s, result.currency).to_csv(index=False),
-            )
+            z.writestr(f"{result.name}-{s.name}.csv", _csv_text(s, result.currency))
     return buf.getvalue(), "zip"
 
 
@@ -148,13 +168,14 @@ def to_xlsx(result: ReportResult) -> bytes:
         money_at = {i for i, c in enumerate(cols) if c in s.money}
         for row in s.frame.itertuples(index=False, name=None):
             values = [_plain(v) for v in row]
-            currency = str(values[cols.index(cur_col)]) if cur_col else result.currency
+            row_currency = values[cols.index(cur_col)] if cur_col else None
+            currency = str(row_currency) if row_currency else result.currency
             out: list[Any] = []
             for i, v in enumerate(values):
                 if i in money_at and isinstance(v, int | float):
                     out.append(v / 10 ** exponent(currency))
                 else:
-                    out.append(v)
+                    out.append(_safe_cell(v))  # never a formula from data (CSV/XLSX injection)
             ws.append(out)
             r = ws.max_row
             for i in money_at:
@@ -171,8 +192,11 @@ def chart_svg(s: Section, currency: str) -> str:
     """The section's chart as an inline SVG drawn with matplotlib ("" without a chart)."""
     if s.chart is None or s.frame.empty:
         return ""
+    import logging
+
     import matplotlib
 
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its category notes are noise
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 

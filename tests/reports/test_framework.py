@@ -50,6 +50,9 @@ def toy_result(params: ReportParams | None = None) -> ReportResult:
             "sales": [2, 1],
             "total": [123456, -50],
             "workflow_link": [workflow_link("http://ui:8233", "default", "sale:BER1:x y"), ""],
+            "note": ['=HYPERLINK("http://evil")', None],
+            "count": pd.array([3, pd.NA], dtype="Int64"),
+            "ids": [["a", "b"], []],
         }
     )
     hours = pd.DataFrame({"hour": ["09", "10"], "total": [1000, 2500]})
@@ -103,6 +106,11 @@ def test_renderers_keep_money_exact_and_trace_rows() -> None:
     assert b"1234.56" in page and b"href='http://ui:8233" in page
     with pytest.raises(InvalidRequest):
         render(r, "csv", "nope")
+    # Missing values, lists and text a spreadsheet would run as a formula.
+    assert j["sections"][0]["rows"][1]["count"] is None
+    assert b"'=HYPERLINK" in csv_one and b"\n=HYPERLINK" not in csv_one
+    assert wb["by_store"]["F2"].value == '\'=HYPERLINK("http://evil")'
+    assert wb["by_store"]["G3"].value is None and wb["by_store"]["H2"].value == '["a", "b"]'
 
 
 def test_day_close_arithmetic() -> None:
