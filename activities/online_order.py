@@ -37,6 +37,7 @@ from db.location_pricing import price_at_location
 from db.repositories import (
     availability,
     carts,
+    customers,
     online_orders,
     order_exceptions,
     orders,
@@ -153,6 +154,8 @@ class OnlineOrderActivities:
                     change_due=0,
                     warnings=[],
                     placed_at=req.placed_at,
+                    # The customer of its (web-store-verified) email, else a new one: one profile
+                    customer_id=customers.link_for_order(s, o.email, o.customer_name, ""),
                     lines=[
                         orders.NewOrderLine(
                             no,

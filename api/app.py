@@ -22,6 +22,7 @@ from api.routes import (
     catalog_sync,
     codec,
     counts,
+    customers,
     fulfilment,
     fulfilment_board,
     giftcards,
@@ -145,4 +146,5 @@ def create_app(
     app.include_router(codec.router)  # ops: the Temporal UI's codec server
     app.include_router(reports.router)  # finance reports and the daily packs (issue 16)
     app.include_router(audit.router)  # the hash-chained audit log (issue 15)
+    app.include_router(customers.router)  # customer profiles, merge, export, erasure (issue 17)
     return app

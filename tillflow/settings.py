@@ -565,6 +565,15 @@ class Settings(BaseSettings):
         "journal CSV (VAT is posted on its own lines, so a no-tax rate of the organisation)",
     )
 
+    # ---- customers (issue 17) ----
+    customer_default_region: str = Field(
+        default="DE",
+        min_length=2,
+        max_length=2,
+        description="the country (ISO 3166 alpha-2) a customer's phone number without a +country "
+        "prefix is read in when the store has no country of its own",
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
