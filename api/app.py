@@ -27,6 +27,8 @@ from api.routes import (
     fulfilment_board,
     giftcards,
     health,
+    loyalty,
+    promotions,
     purchasing,
     reports,
     returns,
@@ -147,4 +149,6 @@ def create_app(
     app.include_router(reports.router)  # finance reports and the daily packs (issue 16)
     app.include_router(audit.router)  # the hash-chained audit log (issue 15)
     app.include_router(customers.router)  # customer profiles, merge, export, erasure (issue 17)
+    app.include_router(promotions.router)  # promotions, coupons, preview (issue 17)
+    app.include_router(loyalty.router)  # loyalty points: balance, ledger, adjust (issue 17)
     return app

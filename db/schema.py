@@ -10,9 +10,12 @@ import db.models_catalog_sync  # noqa: F401,E402  catalogue sync: cursors, listi
 import db.models_counts  # noqa: F401,E402  cycle counts (transfers and counts, issue 14)
 import db.models_customers  # noqa: F401,E402  customer profiles, contacts, consents (issue 17)
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
+import db.models_loyalty  # noqa: F401,E402  loyalty accounts and the points ledger (issue 17)
 import db.models_payments  # noqa: F401,E402
+import db.models_promotions  # noqa: F401,E402  promotions, coupons, redemptions (issue 17)
 import db.models_purchasing  # noqa: F401,E402  suppliers, purchase orders, receipts, adjustments
 import db.models_reconciliation  # noqa: F401,E402  Stripe balance transactions (issue 16)
+import db.models_report_indexes  # noqa: F401,E402  indexes the finance reports need (issue 16)
 import db.models_reports  # noqa: F401,E402  report packs of the daily schedule (issue 16)
 import db.models_returns  # noqa: F401,E402
 import db.models_shifts  # noqa: F401,E402  till shifts, cash events, Z reports (issue 15)

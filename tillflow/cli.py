@@ -74,6 +74,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         ownership,
         sales_worker,
         start_catalog_syncs,
+        start_loyalty_expiry_schedule,
         start_reorder_schedule,
         start_report_schedule,
         start_stock_sync,
@@ -114,6 +115,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         await start_catalog_syncs(client, db, settings)
         await start_reorder_schedule(client, settings)
         await start_report_schedule(client, db, settings)
+        await start_loyalty_expiry_schedule(client, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:

@@ -574,6 +574,50 @@ class Settings(BaseSettings):
         "prefix is read in when the store has no country of its own",
     )
 
+    # ---- loyalty (issue 17) ----
+    loyalty_points_per_unit: int = Field(
+        default=1,
+        ge=0,
+        le=1000,
+        description="loyalty points earned per whole currency unit (100 minor units) spent, "
+        "before the tier's multiplier",
+    )
+    loyalty_product_bonus: dict[str, int] = Field(
+        default_factory=dict,
+        description='extra points per unit sold of a SKU, as JSON: {"SKU-1": 50}',
+    )
+    loyalty_order_bonus: int = Field(
+        default=0, ge=0, le=100_000, description="extra points for every order with a customer"
+    )
+    loyalty_expiry_months: int = Field(
+        default=12, ge=1, le=120, description="months after which an earned lot of points expires"
+    )
+    loyalty_point_value_minor: int = Field(
+        default=1,
+        ge=1,
+        le=10_000,
+        description="what one point is worth when redeemed, in minor units (1: 100 points = 1.00)",
+    )
+    loyalty_tiers: str = Field(
+        default="base:0:100,silver:50000:125,gold:150000:150",
+        max_length=500,
+        description="tiers as name:12-month spend in minor units:earn multiplier in percent, "
+        "comma-separated, the first starting at 0",
+    )
+    loyalty_task_queue: str = Field(
+        default="tillflow-central",
+        description="task queue of the LoyaltyAdjust and LoyaltyExpiry workflows and the loyalty "
+        "activities (the central worker)",
+    )
+    loyalty_expiry_cron: str = Field(
+        default="30 3 * * *",
+        max_length=100,
+        description="when the daily loyalty expiry runs (cron, in loyalty_expiry_timezone)",
+    )
+    loyalty_expiry_timezone: str = Field(
+        default="UTC", max_length=64, description="time zone of loyalty_expiry_cron"
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

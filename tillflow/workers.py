@@ -114,7 +114,17 @@ def sale_activities(
         *till_devices_activities(db),
         *shift_activities(db),
         *offline_shift_activities(db),  # an offline till's journaled shift close
+        *loyalty_points(db),  # earned by a completed sale, taken back by a return
     ]
+
+
+def loyalty_points(db: Database) -> list[Callable[..., Any]]:
+    """The loyalty activities, with the rules of the deployment's settings."""
+    from activities.loyalty import loyalty_activities
+    from domain.loyalty import rules_from_config
+    from tillflow.settings import get_settings
+
+    return loyalty_activities(db, rules_from_config(get_settings()))
 
 
 def return_activities(
@@ -228,6 +238,7 @@ def webstore_activities(
         cart.set_line,
         cart.close,
         cart.view,
+        *loyalty_points(db),  # earned when an online order is fulfilled
         sync.wait_for_changes,
         sync.push,
         sync.ack,
@@ -432,6 +443,7 @@ def backoffice_worker(
     from workflows.count import CountWorkflow
     from workflows.daily_reports import DailyReportsWorkflow
     from workflows.goods_receipt import GoodsReceiptWorkflow
+    from workflows.loyalty_expiry import LoyaltyAdjustWorkflow, LoyaltyExpiryWorkflow
     from workflows.reorder import ReorderDraftWorkflow
     from workflows.transfer import TransferWorkflow
     from workflows.variance import ResolveVarianceWorkflow
@@ -454,10 +466,13 @@ def backoffice_worker(
             TransferWorkflow,
             CountWorkflow,
             DailyReportsWorkflow,
+            LoyaltyExpiryWorkflow,
+            LoyaltyAdjustWorkflow,
         ],
         activities=[
             *backoffice_activities(db),
             *report_activities(db, report_context),
+            *loyalty_points(db),
             *accounting_activities(
                 db,
                 settings.account_map if settings else None,
@@ -516,4 +531,16 @@ async def start_report_schedule(client: Client, db: Database, settings: Settings
         cron=cron,
         timezone=timezone,
         task_queue=settings.backoffice_task_queue,
+    )
+
+
+async def start_loyalty_expiry_schedule(client: Client, settings: Settings) -> None:
+    """The daily expiry of loyalty points (oldest lots first), on the back-office queue."""
+    from contracts.loyalty import start_expiry_schedule
+
+    await start_expiry_schedule(
+        client,
+        cron=settings.loyalty_expiry_cron,
+        timezone=settings.loyalty_expiry_timezone,
+        task_queue=settings.loyalty_task_queue,
     )

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         transfer_workflow_id,
     )
     from domain.errors import Conflict, NotFound, OutOfStock
+    from workflows.loyalty_steps import earn_points
     from workflows.policies import COMPENSATION, NETWORK_STEP, STEP
     from workflows.saga import Saga
 
@@ -462,6 +463,7 @@ class OnlineOrderWorkflow:
             )
         self._status = "completed"
         await self._set_status("completed")
+        await earn_points()  # the goods have left: the customer's points
         done = [r for r in self._results.values() if r.status in DONE]
         tracked = next((r for r in done if r.tracking_number), None)
         status = "picked_up" if req.order.pickup_location else "shipped"

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.sale import SALE_WORKFLOW, SaleRequest, TenderIn, sale_workflow_id
     from domain.errors import Conflict
+    from workflows.loyalty_steps import reverse_points
     from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
 
@@ -111,6 +112,8 @@ class ReturnWorkflow:
             await self._start_exchange(req)
         await self._finish(req, a, "completed")
         await self._devices(req)
+        if a.order_id is not None:  # a return of a sale: its points go back with it
+            await reverse_points()
         return self._snapshot()
 
     async def _approval(self, req: ReturnRequest, a: ReturnAssessment) -> int | None:

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, InvalidRequest
     from domain.money import format_minor
     from domain.tenders import CASH, EXCHANGE, TenderBook
+    from workflows.loyalty_steps import earn_points
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
 
@@ -143,6 +144,8 @@ class SaleWorkflow:
             await self._devices(
                 req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken)
             )
+        if req.customer_id is not None:  # after the answer and the receipt: never holds a sale
+            await earn_points()
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._snapshot()
 

@@ -38,6 +38,7 @@ sale_orders AS (
     FROM orders o
     JOIN b ON b.location_id = o.location_id
           AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
     JOIN locations l ON l.id = o.location_id
     WHERE o.status <> ALL(CAST(:excluded AS varchar[]))
 ),
@@ -47,6 +48,7 @@ done_returns AS (
     FROM returns r
     JOIN b ON b.location_id = r.location_id
           AND r.created_at >= b.utc_from AND r.created_at < b.utc_to
+          AND r.created_at >= :env_from AND r.created_at < :env_to
     JOIN locations l ON l.id = r.location_id
     WHERE r.status = 'completed'
 ),
@@ -56,6 +58,7 @@ closed_shifts AS (
     FROM shifts sh
     JOIN b ON b.location_id = sh.location_id
           AND sh.closed_at >= b.utc_from AND sh.closed_at < b.utc_to
+          AND sh.closed_at >= :env_from AND sh.closed_at < :env_to
     JOIN locations l ON l.id = sh.location_id
     WHERE sh.status = 'closed'
 ),
@@ -125,6 +128,7 @@ figures(location_id, business_date, item, amount) AS (
     JOIN shifts sh ON sh.id = ev.shift_id
     JOIN b ON b.location_id = sh.location_id
           AND ev.created_at >= b.utc_from AND ev.created_at < b.utc_to
+          AND ev.created_at >= :env_from AND ev.created_at < :env_to
     JOIN locations l ON l.id = sh.location_id
     WHERE ev.kind IN ('paid_in', 'paid_out')
     GROUP BY 1, 2, 3{stripe}
@@ -164,6 +168,7 @@ _STRIPE = """
           AND x.payout_arrival >= :s_from AND x.payout_arrival < :s_to
     ) t
     JOIN b ON b.location_id = t.location_id AND t.at >= b.utc_from AND t.at < b.utc_to
+          AND t.at >= :env_from AND t.at < :env_to
     JOIN locations l ON l.id = t.location_id
     GROUP BY 1, 2, 3"""
 
@@ -248,6 +253,7 @@ def late_orders(session: Session, scope: Scope) -> pd.DataFrame:
         FROM orders o
         JOIN b ON b.location_id = o.location_id
               AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
         JOIN locations l ON l.id = o.location_id
         JOIN journal_exports je ON je.location_id = o.location_id AND je.kind = 'day'
               AND je.covers_date = (o.placed_at AT TIME ZONE l.timezone)::date

@@ -67,6 +67,7 @@ def load_orders(session: Session, scope: Scope) -> pd.DataFrame:
         FROM orders o
         JOIN b ON b.location_id = o.location_id
               AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
         JOIN order_lines ol ON ol.order_id = o.id
         LEFT JOIN variants v ON v.sku = ol.sku
         LEFT JOIN products p ON p.id = v.product_id
@@ -215,19 +216,25 @@ def load_pickups(session: Session, scope: Scope) -> pd.DataFrame:
     sql = f"""
     WITH {b}
     SELECT ft.location_id,
-           count(*) FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
+           count(*) FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to
+          AND ft.created_at >= :env_from AND ft.created_at < :env_to)
                AS ready_orders,
            sum(extract(epoch FROM ft.created_at - o.placed_at))
-               FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
+               FILTER (WHERE ft.created_at >= b.utc_from AND ft.created_at < b.utc_to
+          AND ft.created_at >= :env_from AND ft.created_at < :env_to)
                AS ready_seconds,
            count(*) FILTER (WHERE ft.status = 'done'
-               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to) AS collected_orders,
+               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to
+          AND ft.done_at >= :env_from AND ft.done_at < :env_to) AS collected_orders,
            sum(extract(epoch FROM ft.done_at - ft.created_at)) FILTER (WHERE ft.status = 'done'
-               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to) AS collect_seconds
+               AND ft.done_at >= b.utc_from AND ft.done_at < b.utc_to
+          AND ft.done_at >= :env_from AND ft.done_at < :env_to) AS collect_seconds
     FROM fulfilment_tasks ft
     JOIN b ON b.location_id = ft.location_id
-          AND ((ft.created_at >= b.utc_from AND ft.created_at < b.utc_to)
-               OR (ft.done_at >= b.utc_from AND ft.done_at < b.utc_to))
+          AND ((ft.created_at >= b.utc_from AND ft.created_at < b.utc_to
+          AND ft.created_at >= :env_from AND ft.created_at < :env_to)
+               OR (ft.done_at >= b.utc_from AND ft.done_at < b.utc_to
+          AND ft.done_at >= :env_from AND ft.done_at < :env_to))
     JOIN orders o ON o.number = ft.order_number
     WHERE ft.kind = 'handover' AND ft.workflow_id LIKE 'bopis:%'
     GROUP BY ft.location_id ORDER BY ft.location_id
@@ -251,11 +258,13 @@ def load_returns(session: Session, scope: Scope) -> pd.DataFrame:
     FROM returns r
     JOIN b ON b.location_id = r.location_id
           AND r.created_at >= b.utc_from AND r.created_at < b.utc_to
+          AND r.created_at >= :env_from AND r.created_at < :env_to
     LEFT JOIN orders o ON o.id = r.order_id
-    LEFT JOIN LATERAL (
-        SELECT max(f.created_at) AS last FROM refunds f
-        WHERE f.idempotency_key LIKE 'return:' || r.return_id || ':%'
-          AND f.status = 'succeeded') f ON true
+    -- a return's refunds are keyed return:<return id>:<payment>: one pass over them, hashed
+    LEFT JOIN (
+        SELECT split_part(idempotency_key, ':', 2) AS return_id, max(created_at) AS last
+        FROM refunds WHERE idempotency_key LIKE 'return:%' AND status = 'succeeded'
+        GROUP BY 1) f ON f.return_id = r.return_id
     WHERE r.status = 'completed'
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """
@@ -323,6 +332,7 @@ def load_discrepancies(session: Session, scope: Scope) -> pd.DataFrame:
     FROM orders o
     JOIN b ON b.location_id = o.location_id
           AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(amount), 0) AS paid FROM payments
         WHERE workflow_id = o.workflow_id AND status = ANY(CAST(:paid AS varchar[]))) p
@@ -350,6 +360,7 @@ def load_checkout(session: Session, scope: Scope) -> pd.DataFrame:
     FROM orders o
     JOIN b ON b.location_id = o.location_id
           AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
     LEFT JOIN users u ON u.id = o.cashier_id
     WHERE o.channel = 'store' AND o.basket_started_at IS NOT NULL
       AND o.basket_started_at <= o.placed_at{where}

@@ -54,6 +54,7 @@ SELECT s.id AS shift_id, s.workflow_id, s.location_id, l.code AS store, t.code A
 FROM shifts s
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+          AND s.opened_at >= :env_from AND s.opened_at < :env_to
 JOIN locations l ON l.id = s.location_id
 JOIN tills t ON t.id = s.till_id
 LEFT JOIN users ua ON ua.id = s.approved_by
@@ -70,6 +71,7 @@ FROM shift_events e
 JOIN shifts s ON s.id = e.shift_id
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+          AND s.opened_at >= :env_from AND s.opened_at < :env_to
 WHERE true {tills}
 GROUP BY e.shift_id, e.kind
 """
@@ -84,6 +86,7 @@ FROM orders o
 JOIN shifts s ON s.id = o.shift_id
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
+          AND s.opened_at >= :env_from AND s.opened_at < :env_to
 JOIN payments p ON p.workflow_id = o.workflow_id
 WHERE p.status = ANY(:paid) {tills}
 GROUP BY o.shift_id, p.tender
@@ -97,8 +100,9 @@ FROM returns r
 JOIN shifts s ON s.id = r.shift_id
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = s.location_id AND s.opened_at >= b.utc_from AND s.opened_at < b.utc_to
-JOIN refunds f ON left(f.idempotency_key, length('return:' || r.return_id || ':'))
-                  = 'return:' || r.return_id || ':'
+          AND s.opened_at >= :env_from AND s.opened_at < :env_to
+JOIN refunds f ON f.idempotency_key LIKE 'return:%'
+                AND split_part(f.idempotency_key, ':', 2) = r.return_id
 JOIN payments p ON p.id = f.payment_id
 WHERE f.status = 'succeeded' {tills}
 GROUP BY r.shift_id, p.tender
@@ -114,6 +118,7 @@ LEFT JOIN orders o ON o.workflow_id = p.workflow_id
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = COALESCE(p.location_id, o.location_id)
  AND p.created_at >= b.utc_from AND p.created_at < b.utc_to
+          AND p.created_at >= :env_from AND p.created_at < :env_to
 JOIN locations l ON l.id = b.location_id
 LEFT JOIN tills t ON t.id = p.till_id
 WHERE p.tender = 'card' AND p.status IN ('captured', 'refunded', 'completed') {tills} {channels}
@@ -134,6 +139,7 @@ LEFT JOIN orders o ON o.workflow_id = p.workflow_id
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = COALESCE(p.location_id, o.location_id)
  AND f.created_at >= b.utc_from AND f.created_at < b.utc_to
+          AND f.created_at >= :env_from AND f.created_at < :env_to
 JOIN locations l ON l.id = b.location_id
 WHERE p.tender = 'card' AND f.status = 'succeeded' {tills} {channels}
 ORDER BY f.id
@@ -150,6 +156,7 @@ WITH mine AS (
   JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
     ON b.location_id = COALESCE(p.location_id, o.location_id)
    AND p.created_at >= b.utc_from AND p.created_at < b.utc_to
+          AND p.created_at >= :env_from AND p.created_at < :env_to
   WHERE p.tender = 'card' AND p.provider_ref <> ''
 )
 SELECT x.id AS txn_id, x.type, x.reporting_category, x.amount, x.fee, x.net, x.currency,
@@ -220,6 +227,7 @@ SELECT m.location_id, m.kind, m.currency,
 FROM placed m
 JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
   ON b.location_id = m.location_id AND m.created_at >= b.utc_from AND m.created_at < b.utc_to
+          AND m.created_at >= :env_from AND m.created_at < :env_to
 JOIN locations l ON l.id = m.location_id
 GROUP BY m.location_id, m.kind, m.currency, business_day
 """

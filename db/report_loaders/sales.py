@@ -77,6 +77,7 @@ def _rows_sql(scope: Scope, params: dict[str, Any]) -> str:
         FROM orders o
         JOIN b ON b.location_id = o.location_id
               AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
         JOIN locations l ON l.id = o.location_id
         JOIN order_lines ol ON ol.order_id = o.id
         LEFT JOIN variants v ON v.sku = ol.sku
@@ -96,6 +97,7 @@ def _rows_sql(scope: Scope, params: dict[str, Any]) -> str:
         FROM returns r
         JOIN b ON b.location_id = r.location_id
               AND r.created_at >= b.utc_from AND r.created_at < b.utc_to
+          AND r.created_at >= :env_from AND r.created_at < :env_to
         JOIN locations l ON l.id = r.location_id
         JOIN return_lines rl ON rl.return_pk = r.id
         LEFT JOIN orders o ON o.id = r.order_id
@@ -181,6 +183,7 @@ def load_tenders(session: Session, scope: Scope) -> pd.DataFrame:
     FROM orders o
     JOIN b ON b.location_id = o.location_id
           AND o.placed_at >= b.utc_from AND o.placed_at < b.utc_to
+          AND o.placed_at >= :env_from AND o.placed_at < :env_to
     JOIN payments py ON py.workflow_id = o.workflow_id
     WHERE o.status <> ALL(CAST(:not_sold AS varchar[]))
       AND py.status = ANY(CAST(:paid AS varchar[])){where}

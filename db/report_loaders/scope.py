@@ -34,7 +34,12 @@ class Scope:
         return [int(v) for v in self.stores["location_id"]]
 
     def bounds(self) -> tuple[str, dict[str, Any]]:
-        """A VALUES list of (location_id, utc_from, utc_to) to join on: `JOIN ({sql}) AS b(...)`."""
+        """A VALUES list of (location_id, utc_from, utc_to) to join on: `JOIN ({sql}) AS b(...)`.
+
+        The parameters also hold `env_from` / `env_to`, the earliest start and latest end over
+        the stores: a loader filters on them as constants beside the per-store join, since
+        PostgreSQL cannot see through the VALUES list how narrow the window is (without them it
+        guesses a third of the table and scans all of it)."""
         rows = []
         params: dict[str, Any] = {}
         for i, r in enumerate(self.stores.itertuples(index=False)):
@@ -44,7 +49,12 @@ class Scope:
             )
             params |= {f"loc{i}": int(r.location_id), f"from{i}": r.utc_from, f"to{i}": r.utc_to}
         if not rows:  # nothing in scope: a VALUES list that matches nothing
-            return "SELECT NULL::integer, NULL::timestamptz, NULL::timestamptz WHERE false", {}
+            empty = "SELECT NULL::integer, NULL::timestamptz, NULL::timestamptz WHERE false"
+            return empty, {"env_from": None, "env_to": None}
+        params |= {
+            "env_from": min(self.stores["utc_from"]),
+            "env_to": max(self.stores["utc_to"]),
+        }
         return "VALUES " + ", ".join(rows), params
 
     def day_bounds(self, location_id: int, day: date) -> tuple[datetime, datetime]:

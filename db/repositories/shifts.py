@@ -153,14 +153,17 @@ def sale_discounts(session: Session, shift_id: int) -> list[DiscountLine]:
 
 def refunds(session: Session, shift_id: int) -> list[RefundPayment]:
     """Money paid back by the shift's returns (and voids), by tender."""
-    prefix = func.concat("return:", Return.return_id, ":")
     rows = session.execute(
         select(Payment.tender, Refund.amount, Return.return_id, Return.void)
         .join(Payment, Payment.id == Refund.payment_id)
         # A return's refunds are keyed "return:{return_id}:{payment}" (activities/refunds.py);
         # their workflow_id is the sale's.
-        .join(Return, func.left(Refund.idempotency_key, func.length(prefix)) == prefix)
-        .where(Return.shift_id == shift_id, Refund.status == "succeeded")
+        .join(Return, func.split_part(Refund.idempotency_key, ":", 2) == Return.return_id)
+        .where(
+            Return.shift_id == shift_id,
+            Refund.status == "succeeded",
+            Refund.idempotency_key.like("return:%"),
+        )
         .order_by(Refund.id)
     )
     return [RefundPayment(tender=t, amount=a, reference=r, void=v) for t, a, r, v in rows]

@@ -240,9 +240,9 @@ async def _manager_of(api: Any, store: str) -> dict[str, str]:
     return await password_login(api, name, "Correct-Horse-Battery-9")
 
 
-def test_cli_writes_the_report(
+def test_cli_writes_the_report(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     database_url, toy_report, tmp_path, test_settings, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+) -> None:
     from tillflow.cli import main
 
     settings = test_settings.model_copy(update={"database_url": database_url})

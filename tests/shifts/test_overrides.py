@@ -448,9 +448,9 @@ async def test_two_cashiers_opening_at_once_open_one_shift(api, shift_till, db) 
     assert r.status_code == 200, r.text
 
 
-async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(
+async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     api, shift_till, db
-) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+) -> None:
     from db.models import User
     from db.models_returns import Return
 
