@@ -60,7 +60,9 @@ class ReverseCmd:
 
 @dataclass(frozen=True, kw_only=True)
 class LoyaltyPosting:
-    status: PostingStatus
+    # One of PostingStatus's values. Typed str: an OnlineOrder (sandboxed) decoding this result
+    # could not resolve the module-level Literal alias under postponed annotations.
+    status: str
     customer_id: int | None = None
     points: int = 0  # signed: what the entry moved
     balance: int = 0  # the account's balance after it
