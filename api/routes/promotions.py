@@ -223,6 +223,7 @@ def list_promotions(
 
 @router.get("/{code}", response_model=PromotionOut, responses=error_responses(401, 403, 404))
 def get_promotion(code: PromoCode, principal: PrincipalDep, db: DbDep) -> Any:
+    """One promotion: its rule, scope, window, stacking class, budget and what is left of it."""
     _may_read(principal)
     with db.unit_of_work() as s:
         return _out(repo.get(s, code))
@@ -232,6 +233,7 @@ def get_promotion(code: PromoCode, principal: PrincipalDep, db: DbDep) -> Any:
     "/{code}/coupons", response_model=list[CouponOut], responses=error_responses(401, 403, 404)
 )
 def list_coupons(code: PromoCode, principal: PrincipalDep, db: DbDep) -> Any:
+    """The promotion's coupon codes, single or multi use, with their limits and uses so far."""
     _may_read(principal)
     with db.unit_of_work() as s:
         return [CouponOut(**vars(c)) for c in repo.coupons(s, code)]
