@@ -266,19 +266,21 @@ def unknown_products(session: Session, codes: Sequence[str]) -> list[str]:
 
 def resync_products(session: Session, store_id: int) -> list[str]:
     """Every product a full resync looks at: those sold online, and those the store lists —
-    the ones the store does not list yet first (missing in the shop is what hurts), then the
-    rest, each group by code."""
-    sold = set(
-        session.scalars(
-            select(Product.code).where(Product.active.is_(True), Product.store_only.is_(False))
-        )
-    )
+    the ones the store does not list yet first, the most recently changed of them first
+    (missing in the shop is what hurts, and a new product is the likeliest to be missing),
+    then the rest by code."""
     linked = set(
         session.scalars(
             select(CatalogSyncProduct.product_code).where(CatalogSyncProduct.store_id == store_id)
         )
     )
-    return sorted(sold - linked) + sorted(linked)
+    sold = session.execute(
+        select(Product.code)
+        .where(Product.active.is_(True), Product.store_only.is_(False))
+        .order_by(Product.updated_at.desc(), Product.code)
+    ).scalars()
+    missing = [code for code in sold if code not in linked]
+    return missing + sorted(linked)
 
 
 # ---- where a product sits in a store ------------------------------------------------------------

@@ -21,6 +21,7 @@ from helpers.webstore import (
 )
 from sqlalchemy import func, select
 
+from contracts.catalog import sync_status
 from db.models_payments import WebhookEvent
 from db.repositories import webstores
 
@@ -187,7 +188,9 @@ async def test_busy_shop_is_retried_after_retry_after_and_throttle(db, shop, fak
     )
 
 
-async def test_full_resync_on_demand(db, shop, fake_shopify, capi, head_office) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+async def test_full_resync_on_demand(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    db, shop, fake_shopify, capi, head_office, temporal_client
+) -> None:
     sku = new_product(db, {"BER": 3}, price=2000)  # never announced in the outbox
     r = await capi.post(
         f"/webstores/{shop.code}/catalog/resync",
@@ -197,6 +200,14 @@ async def test_full_resync_on_demand(db, shop, fake_shopify, capi, head_office) 
     assert r.json()["workflow_id"] == f"catalogsync:{shop.code}"
     await eventually(lambda: fake_shopify.product_by_sku(sku), timeout=30)
     assert shopify_variant(fake_shopify, sku)["price"] == "20.00"
+
+    # The full resync goes on through every product of the (shared, by now large) catalogue;
+    # a resync asked for meanwhile runs after it.
+    async def full_resync_done() -> bool:
+        status = await sync_status(temporal_client, shop.code)
+        return status is not None and status.resyncs >= 1
+
+    await eventually(full_resync_done, timeout=300, interval=0.5)
 
     # Drift no webhook told us of (edited while the webhook was off): a resync of that product.
     fake_shopify.edit_in_admin(fake_shopify.product_by_sku(sku)["id"], title="Drifted")
