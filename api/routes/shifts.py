@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api import idempotency
-from api.approvals import Approver, manager_approval, store_rule, store_rules
+from api.approvals import Approver, approval_required, manager_approval, store_rule, store_rules
 from api.auth import authenticate_at_till, require_till
 from api.deps import (
     AuthorizationHeader,
@@ -238,9 +238,7 @@ async def cash_movement(
     if shift.status == "closed":
         raise Conflict(f"Shift {n} of till {till} is closed.", code="shift_closed")
     if needs and body.manager is None:
-        raise ApiError(
-            403, "approval_required", "This needs a manager's approval (staff code and PIN)."
-        )
+        raise approval_required(f"A {body.kind.replace('_', '-')}")
     # A manager signed in at the till vouches for their own no-sale or paid-out.
     approved_by = principal.user_id if principal.role in ("manager", "admin") else None
     if body.manager is not None:
