@@ -35,6 +35,10 @@ from workflows.online_order import OnlineOrderWorkflow
 pytestmark = pytest.mark.usefixtures("web_worker")
 
 
+async def children(handle) -> tuple[str, ...]:  # type: ignore[no-untyped-def]  # a workflow handle
+    return tuple((await handle.query(OnlineOrderWorkflow.status)).children)
+
+
 def inbox_count(db, provider: str = "shopify", like: str = "") -> int:  # type: ignore[no-untyped-def]  # takes untyped fixture values
     with db.unit_of_work() as s:
         return (
@@ -124,6 +128,8 @@ async def test_order_is_reserved_and_duplicates_are_dropped(api, db, shop, tempo
     assert atp(db, "BER", sku) == 1
     assert inbox_count(db, like=f"{shop.code}:evt-1") == 1
     handle = temporal_client.get_workflow_handle_for(OnlineOrderWorkflow.run, wf)
+    # The database says "fulfilling" once the holds are in; the store's child starts just after.
+    await eventually(lambda: children(handle), timeout=20)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("BER",)
     # The store ships: stock leaves through the ledger, the reservation is consumed, Shopify hears
     # it.

@@ -253,6 +253,10 @@ async def test_checkout_without_a_card_waits_for_stripe_then_pickup(  # type: ig
         if (await handle.query(OnlineOrderWorkflow.status)).status == "fulfilling":
             break
         await asyncio.sleep(0.1)
+    for _ in range(100):  # the store's child starts just after the status turns
+        if (await handle.query(OnlineOrderWorkflow.status)).children:
+            break
+        await asyncio.sleep(0.1)
     assert (await handle.query(OnlineOrderWorkflow.status)).children == ("LIS",)
     await temporal_client.get_workflow_handle(f"bopis:{wf}:LIS").signal(
         "finish", FulfilmentResult(status="picked_up")
