@@ -15,6 +15,7 @@ from temporalio import activity
 from activities.sale import price_sale, record_order, sale_till, take_stock
 from activities.tenders import payment_row
 from contracts.errors import encode_errors
+from contracts.promotions import PromotionReservation
 from contracts.sale import (
     CashCheckout,
     CashOutcome,
@@ -26,6 +27,7 @@ from contracts.sale import (
     TenderAttempt,
     TenderOut,
 )
+from db.repositories import promotions
 from db.session import Database
 from domain.tenders import CASH, settle_exactly
 
@@ -50,6 +52,15 @@ class CashSaleActivities:
             if plan is None:
                 return CashOutcome(priced=priced)  # rolled back: nothing was written
             tenders, change = plan
+            if priced.promotion_takes:  # the budgets and coupons, in the same transaction
+                promotions.take(
+                    s,
+                    PromotionReservation(
+                        key=cmd.workflow_id,
+                        takes=priced.promotion_takes,
+                        customer_id=req.customer_id,
+                    ),
+                )
             outcome = StockOutcome(warnings=())
             if priced.stock_lines:
                 outcome = take_stock(

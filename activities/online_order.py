@@ -7,6 +7,7 @@ target (not added to), ledger rows and exception entries carry unique keys.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -32,8 +33,10 @@ from contracts.online import (
     StatusRequest,
     TransferLink,
 )
+from contracts.promotions import PromotionReservation, pinned_json
 from contracts.transfer import CancelIn, cancel_transfer, transfer_workflow_id
-from db.location_pricing import price_at_location
+from db.location_pricing import promoted_at_location, web_scope
+from db.promotion_pricing import NOTHING, Promoted, line_promotions, refuse_coupons
 from db.repositories import (
     availability,
     carts,
@@ -41,6 +44,7 @@ from db.repositories import (
     online_orders,
     order_exceptions,
     orders,
+    promotions,
     reservations,
     transfers,
     webstores,
@@ -127,7 +131,7 @@ class OnlineOrderActivities:
                     fulfilment_queue=self.fulfilment_queue,
                     transfer_queue=self.transfer_queue,
                 )
-            lines = self._price(
+            lines, promoted = self._price(
                 s,
                 r,
                 store.pricing_location_id
@@ -135,7 +139,10 @@ class OnlineOrderActivities:
                 or (store.location_ids[0] if store.location_ids else None),
                 mapped,
                 store.id,
+                req.placed_at,
             )
+            # The customer of its (web-store-verified) email, else a new one: one profile
+            customer_id = customers.link_for_order(s, o.email, o.customer_name, "")
             number = online_orders.record(
                 s,
                 orders.NewOrder(
@@ -154,8 +161,7 @@ class OnlineOrderActivities:
                     change_due=0,
                     warnings=[],
                     placed_at=req.placed_at,
-                    # The customer of its (web-store-verified) email, else a new one: one profile
-                    customer_id=customers.link_for_order(s, o.email, o.customer_name, ""),
+                    customer_id=customer_id,
                     lines=[
                         orders.NewOrderLine(
                             no,
@@ -168,13 +174,22 @@ class OnlineOrderActivities:
                             ln.gross,
                             ln.tax_code,
                             ln.tax_rate_bp,
+                            discount=ln.discount,
                         )
                         for no, ln in enumerate(lines, start=1)
                     ],
+                    line_promotions=line_promotions(promoted.lines) if promoted.lines else None,
                 ),
                 source=r.source,
                 external_id=f"{r.store_code}:{o.external_id}",
             )
+            if promoted.takes:  # budgets and coupons, with the order (given back by `release`)
+                promotions.take(
+                    s,
+                    PromotionReservation(
+                        key=req.workflow_id, takes=promoted.takes, customer_id=customer_id
+                    ),
+                )
             if req.retry:
                 order_exceptions.resolve_for_order(s, req.workflow_id)
         return Accepted(
@@ -195,21 +210,31 @@ class OnlineOrderActivities:
         r: OnlineOrderRequest,
         location_id: int | None,
         mapped: dict[str, str],
-        web_store_id: int | None = None,
-    ) -> tuple[MappedLine, ...]:
+        web_store_id: int | None,
+        at: datetime,
+    ) -> tuple[tuple[MappedLine, ...], Promoted]:
         o = r.order
         if r.source == "web" or any(ln.unit_price == 0 for ln in o.lines):
             if location_id is None:
                 raise DomainError(
                     f"Web store {r.store_code} has no location to price its orders at."
                 )
+            # Our storefront: our promotions (those pinned at checkout). A web store's order with
+            # lines to price from our catalogue: its own discounts are the web store's business.
+            scope = (
+                web_scope(s, location_id, pinned_json(r.promotions), r.coupon_codes, at)
+                if r.source == "web"
+                else None
+            )
             # The web store's own price list wins, then the location's, then the default.
-            quote = price_at_location(
+            priced = promoted_at_location(
                 s,
                 location_id,
                 [(mapped[ln.sku], ln.quantity) for ln in o.lines],
                 web_store_id=web_store_id,
+                scope=scope,
             )
+            refuse_coupons(priced.promoted)
             return tuple(
                 MappedLine(
                     sku=q.sku,
@@ -222,10 +247,11 @@ class OnlineOrderActivities:
                     tax_code=q.tax_code,
                     tax_rate_bp=q.tax_rate_bp,
                     external_line_id=ln.line_id,
+                    discount=q.discount,
                 )
-                for q, ln in zip(quote.lines, o.lines, strict=True)
-            )
-        return tuple(_external(ln, mapped[ln.sku], o.prices_include_tax) for ln in o.lines)
+                for q, ln in zip(priced.quote.lines, o.lines, strict=True)
+            ), priced.promoted
+        return tuple(_external(ln, mapped[ln.sku], o.prices_include_tax) for ln in o.lines), NOTHING
 
     @activity.defn(name="online.route")
     def route(self, req: RouteRequest) -> Routed:
@@ -362,8 +388,10 @@ class OnlineOrderActivities:
 
     @activity.defn(name="online.release")
     def release(self, ref: OrderRef) -> int:
-        """Compensation: give back everything the order holds; once."""
+        """Compensation: give back everything the order holds (and the promotion budgets and
+        coupons it took); once."""
         with self.db.unit_of_work() as s:
+            promotions.release(s, ref.workflow_id)
             return sum(
                 h.quantity for h in reservations.release(s, kind=ORDER, reference=ref.workflow_id)
             )
@@ -522,7 +550,8 @@ def _plus(site: routing.Site, held: list[reservations.Hold]) -> routing.Site:
 
 
 def _external(ln: ExternalLine, sku: str, inclusive: bool) -> MappedLine:
-    gross = ln.unit_price * ln.quantity + (0 if inclusive else ln.tax)
+    """A web store's line as it charged it: its unit price, its discount, its tax."""
+    gross = ln.unit_price * ln.quantity - ln.discount + (0 if inclusive else ln.tax)
     return MappedLine(
         sku=sku,
         quantity=ln.quantity,
@@ -534,4 +563,5 @@ def _external(ln: ExternalLine, sku: str, inclusive: bool) -> MappedLine:
         tax_code="web",
         tax_rate_bp=ln.tax_rate_bp,
         external_line_id=ln.line_id,
+        discount=ln.discount,
     )

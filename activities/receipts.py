@@ -3,7 +3,7 @@ recorded (every other sale and every reprint). A test holds the two equal."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -11,14 +11,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from contracts.devices import Receipt, ReceiptLine, ReceiptRequest, ReceiptTax, ReceiptTender
+from contracts.devices import (
+    Receipt,
+    ReceiptDiscount,
+    ReceiptLine,
+    ReceiptRequest,
+    ReceiptTax,
+    ReceiptTender,
+)
 from contracts.errors import encode_errors
 from contracts.sale import SaleLine, TenderOut
 from db.models import Location, Order, OrderLine, Till
-from db.repositories import balances, orders, users
+from db.promotion_pricing import line_promotions
+from db.repositories import balances, loyalty, orders, users
 from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import NotFound
+from domain.loyalty import receipt_note
 from domain.money import format_minor
 from domain.secrets import mask
 
@@ -46,7 +55,10 @@ def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
     return ""
 
 
-def _receipt_lines(lines: Sequence[SaleLine] | Sequence[OrderLine]) -> tuple[ReceiptLine, ...]:
+def _receipt_lines(
+    lines: Sequence[SaleLine] | Sequence[OrderLine],
+    promotions: Mapping[int, Sequence[Mapping[str, Any]]],
+) -> tuple[ReceiptLine, ...]:
     return tuple(
         ReceiptLine(
             name=ln.name,
@@ -55,6 +67,10 @@ def _receipt_lines(lines: Sequence[SaleLine] | Sequence[OrderLine]) -> tuple[Rec
             unit_price=ln.unit_price,
             line_total=ln.gross,
             tax_code=ln.tax_code,
+            discounts=tuple(
+                ReceiptDiscount(label=f"{p['name']} ({p['code']})", amount=int(p["amount"]))
+                for p in promotions.get(ln.line_no, ())
+            ),
         )
         for ln in lines
     )
@@ -86,7 +102,7 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         if location
         else order.placed_at,
         currency=order.currency,
-        lines=_receipt_lines(lines),
+        lines=_receipt_lines(lines, {ln.line_no: ln.promotions or () for ln in lines}),
         taxes=_taxes(lines),
         subtotal=order.subtotal,
         tax_total=order.tax_total,
@@ -107,8 +123,17 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
             f"Gift card {mask(code) if reprint else code}: "
             f"{format_minor(delta, order.currency)} loaded"
             for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
-        ),
+        )
+        + _points_notes(s, order),
     )
+
+
+def _points_notes(s: Session, order: Order) -> tuple[str, ...]:
+    """The points the sale earned and the balance just after, as the Sale printed them."""
+    earned = loyalty.earned_for(s, order.workflow_id) if order.customer_id else None
+    if earned is None:
+        return ()
+    return (receipt_note(earned.points, loyalty.balance_after(s, earned)),)
 
 
 def receipt_of_sale(
@@ -130,7 +155,7 @@ def receipt_of_sale(
         cashier_name=cashier_name,
         sold_at=placed_at.astimezone(ZoneInfo(till.timezone)),
         currency=priced.currency,
-        lines=_receipt_lines(priced.lines),
+        lines=_receipt_lines(priced.lines, line_promotions(priced.promotions)),
         taxes=_taxes(list(priced.lines)),
         subtotal=priced.subtotal,
         tax_total=priced.tax_total,

@@ -6,13 +6,15 @@ provider call, and the provider call carries the same key, so a retried activity
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from contracts.errors import encode_errors
 from contracts.returns import RefundedPart, RefundOutcome, RefundRequest
-from db.repositories import balances, orders
+from db.repositories import balances, loyalty, orders
 from db.session import Database
 from domain.errors import NotFound
+from domain.loyalty import points_to_reverse
 from domain.refunds import Paid, allocate_refund
 from integrations.payments import PaymentGateway
 
@@ -21,9 +23,12 @@ from integrations.payments import PaymentGateway
 class RefundActivities:
     """Refund money to where it came from."""
 
-    def __init__(self, db: Database, gateway: PaymentGateway) -> None:
+    def __init__(
+        self, db: Database, gateway: PaymentGateway, points_expiry_months: int = 12
+    ) -> None:
         self.db = db
         self.gateway = gateway
+        self.points_expiry_months = points_expiry_months  # points given back: a lot like an earn
 
     @activity.defn(name="refund.to_original_tenders")
     def to_original_tenders(self, req: RefundRequest) -> RefundOutcome:
@@ -85,6 +90,7 @@ class RefundActivities:
                 r.provider_ref,
             )
             intent, code = p.provider_ref, p.provider_ref
+            pay_key, paid = p.idempotency_key, p.amount
         if status == "succeeded":
             return RefundedPart(kind=kind, payment_id=r.payment_id, amount=amount, provider_ref=ref)
         provider_ref = ""
@@ -111,7 +117,35 @@ class RefundActivities:
                     s, int(code), delta=amount, reason="refund", reference=req.key, key=key
                 )
                 provider_ref = code
+            elif kind == "points":
+                provider_ref = code
+                self._points_back(s, req, pay_key, paid, r.payment_id, amount, key)
             orders.update_refund(s, refund_id, status="succeeded", provider_ref=provider_ref)
         return RefundedPart(
             kind=kind, payment_id=r.payment_id, amount=amount, provider_ref=provider_ref
+        )
+
+    def _points_back(
+        self,
+        s: Session,
+        req: RefundRequest,
+        pay_key: str,
+        paid: int,
+        payment_id: int,
+        amount: int,
+        key: str,
+    ) -> None:
+        """A points tender refunded: the share of its points this refund is of what it paid,
+        counted over every refund of it, so refunding it all gives back exactly what it took."""
+        spent = loyalty.redemption(s, pay_key)
+        if spent is None:
+            return
+        before = sum(
+            x.amount
+            for x in orders.refunds_for(s, req.sale_workflow_id)
+            if x.payment_id == payment_id and x.status == "succeeded"
+        )
+        points = points_to_reverse(-spent.points, paid, before, amount)
+        loyalty.refund_points(
+            s, pay_key, points, f"{pay_key}:return:{key}", expiry_months=self.points_expiry_months
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -10,6 +11,7 @@ from temporalio import activity
 from activities.receipts import receipt_of, receipt_of_sale
 from contracts.errors import encode_errors
 from contracts.online import StockTaken
+from contracts.promotions import PromotionRelease, PromotionReservation
 from contracts.sale import (
     GIFT_CARD_SKU,
     AppliedChange,
@@ -24,13 +26,15 @@ from contracts.sale import (
     StockOutcome,
     StockRestore,
 )
-from db.pricing import BasketItem, adjusted_quote, catalog_items, price_for_till
+from db.pricing import BasketItem, PricedBasket, adjusted_quote, catalog_items, price_for_till
+from db.promotion_pricing import NOTHING, PromotionScope, line_promotions, refuse_coupons
 from db.repositories import (
     balances,
     bookkeeping,
     catalog,
     customers,
     orders,
+    promotions,
     reservations,
     shifts,
     stock,
@@ -40,7 +44,6 @@ from db.repositories.catalog import TillView
 from db.session import Database
 from domain.discounts import Adjustment, approval_reason
 from domain.errors import Conflict, InvalidRequest, NotFound
-from domain.pricing import Quote
 
 GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
 
@@ -75,6 +78,19 @@ class SaleActivities:
         """Price the basket with the store's prices and tax (an offline sale's: as of its time)."""
         with self.db.unit_of_work() as s:
             return price_sale(s, req)
+
+    @activity.defn(name="sale.take_promotions")
+    def take_promotions(self, cmd: PromotionReservation) -> int:
+        """Reserve the budgets and coupons the sale's promotions use (409 when another sale took
+        the last of them first: the sale is rung up again without it); once per sale."""
+        with self.db.unit_of_work() as s:
+            return len(promotions.take(s, cmd))
+
+    @activity.defn(name="sale.release_promotions")
+    def release_promotions(self, cmd: PromotionRelease) -> int:
+        """Compensation: give back every budget and coupon the sale reserved, once."""
+        with self.db.unit_of_work() as s:
+            return promotions.release(s, cmd.key)
 
     @activity.defn(name="sale.commit_stock")
     def commit_stock(self, cmd: StockCommit) -> StockOutcome:
@@ -199,11 +215,13 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
     at = req.sold_at if req.offline else None
     shift_id = _shift_of(s, req, till)
     items = catalog_items(s, till, basket, at)
-    changes: tuple[AppliedChange, ...] = ()
-    if req.adjustments:
-        quote, changes = _adjusted_quote(s, req, till, basket, items)
+    scope = _promotion_scope(s, req, till)
+    if req.adjustments or scope is not None:
+        priced = _adjusted_quote(s, req, till, basket, items, scope)
+        quote, changes, promoted = priced.quote, _changes(priced), priced.promoted
     else:
-        quote = price_for_till(s, till, basket, items, at=at)
+        quote, changes, promoted = price_for_till(s, till, basket, items, at=at), (), NOTHING
+    refuse_coupons(promoted)
     untracked = {sku for sku, item in items.items() if not item.tracks_stock}
     lines = quote.lines
     return PricedSale(
@@ -220,6 +238,34 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
         adjustments=changes,
         approval_needed=tuple(_why(c, till.currency) for c in changes if c.needs_manager),
         shift_id=shift_id,
+        promotions=promoted.lines,
+        promotion_takes=promoted.takes,
+        promotion_total=promoted.total,
+    )
+
+
+def _promotion_scope(s: Session, req: SaleRequest, till: TillView) -> PromotionScope | None:
+    """The promotions the sale is priced with: those it pinned when it started (as they are now
+    if it pinned none); an offline sale: those of the time the till sold it, without coupons or
+    budgets (the till could check neither), whatever changed since."""
+    if req.offline:
+        if req.coupon_codes:
+            raise InvalidRequest("An offline sale carries no coupons.", code="bad_coupon")
+        assert req.sold_at is not None
+        pinned = promotions.pin_at(s, till.location_code, "store", req.sold_at, offline=True)
+    else:
+        pinned = req.promotions or promotions.pin(s, till.location_code, "store")
+    if not pinned.promotions and not req.coupon_codes:
+        return None
+    return PromotionScope(
+        pin=pinned,
+        channel="store",
+        currency=till.currency,
+        timezone=till.timezone,
+        at=req.sold_at or datetime.now(UTC),
+        # Offline, the till priced without the customer's groups: so does its replay.
+        customer_id=None if req.offline else req.customer_id,
+        coupon_codes=req.coupon_codes,
     )
 
 
@@ -243,15 +289,19 @@ def _adjusted_quote(
     till: TillView,
     basket: list[BasketItem],
     items: dict[str, catalog.CatalogItem],
-) -> tuple[Quote, tuple[AppliedChange, ...]]:
-    """The quote with the cashier's discounts and overrides, each marked where it is over what
-    the cashier may give alone (the store's approval table)."""
-    if req.offline:
+    scope: PromotionScope | None,
+) -> PricedBasket:
+    """The quote with the promotions and then the cashier's discounts and overrides, each
+    adjustment marked where it is over what the cashier may give alone (the approval table)."""
+    if req.offline and req.adjustments:
         raise InvalidRequest("An offline sale carries no discounts.", code="bad_adjustment")
     asked = [Adjustment(a.scope, a.line, a.kind, a.value, a.reason) for a in req.adjustments]
-    role = users.role_of(s, req.cashier_id)
-    quote, applied = adjusted_quote(s, till, basket, items, asked, role)
-    return quote, tuple(
+    role = users.role_of(s, req.cashier_id) if asked else ""
+    return adjusted_quote(s, till, basket, items, asked, role, scope)
+
+
+def _changes(priced: PricedBasket) -> tuple[AppliedChange, ...]:
+    return tuple(
         AppliedChange(
             scope=a.adjustment.scope,
             kind=a.adjustment.kind,
@@ -263,7 +313,7 @@ def _adjusted_quote(
             action=a.action,
             needs_manager=needs,
         )
-        for a, needs in applied
+        for a, needs in priced.changes
     )
 
 
@@ -372,6 +422,7 @@ def record_order(
             shift_id=p.shift_id,
             adjustments=_adjustments_json(p, cmd) if p.adjustments else None,
             basket_started_at=cmd.basket_started_at,
+            line_promotions=line_promotions(p.promotions) if p.promotions else None,
         ),
         payments,
     )

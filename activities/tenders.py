@@ -16,9 +16,10 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.errors import encode_errors
 from contracts.sale import SaleMoney, TenderAttempt, TenderResult
-from db.repositories import balances, customers, orders, tills
+from db.repositories import balances, customers, loyalty, orders, tills
 from db.session import Database
-from domain.errors import InvalidRequest
+from domain import loyalty as loyalty_rules
+from domain.errors import InsufficientBalance, InvalidRequest, NotFound
 from integrations.payments import CardReader, GatewayError, Intent, PaymentGateway
 
 CARD_WAIT_SECONDS = 90  # how long a customer has to tap / insert at the reader
@@ -64,11 +65,17 @@ class TenderActivities:
     """Each method takes one tender of a sale, or settles / voids all of them."""
 
     def __init__(
-        self, db: Database, gateway: PaymentGateway, reader_for: Callable[[str], CardReader]
+        self,
+        db: Database,
+        gateway: PaymentGateway,
+        reader_for: Callable[[str], CardReader],
+        points_rules: loyalty_rules.LoyaltyRules | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
         self.reader_for = reader_for
+        # What a point is worth (a points tender) and how long given-back points last.
+        self.points_rules = points_rules or loyalty_rules.LoyaltyRules()
 
     # ---- cash, gift card, store credit: local activities, one transaction each ----------
 
@@ -136,6 +143,8 @@ class TenderActivities:
                         reference=t.workflow_id,
                         key=key,
                     )
+                elif t.kind == "points":
+                    self._redeem_points(s, t, key)
                 else:
                     raise InvalidRequest(f"{t.kind} is not a balance tender.")
                 orders.insert_payment(
@@ -144,6 +153,24 @@ class TenderActivities:
         except balances.InsufficientBalance as err:
             return TenderResult(approved=False, message=err.message)
         return TenderResult(approved=True, reference=t.reference.upper())
+
+    def _redeem_points(self, s: Session, t: TenderAttempt, key: str) -> None:
+        """Points that pay for the tender's amount (rounded up), taken under the account's lock
+        with the tender's key: a short balance is InsufficientBalance, never a negative one."""
+        if not t.reference.isdigit():
+            raise InvalidRequest("A points tender needs the customer id as its reference.")
+        if not _customer_present(s, t):
+            raise InvalidRequest(
+                "Points pay only with proof the customer is here: the code on their card, or a "
+                "manager's approval."
+            )
+        points = loyalty_rules.points_for_amount(t.amount, self.points_rules)
+        try:
+            loyalty.redeem(s, int(t.reference), points, key, reference=t.workflow_id)
+        except NotFound:
+            raise InsufficientBalance(
+                "The customer has no loyalty points yet.", code="insufficient_points"
+            ) from None
 
     # ---- cards: regular activities (provider round trips, customer at the reader) --------
 
@@ -282,6 +309,9 @@ class TenderActivities:
                         reference=m.workflow_id,
                         key=f"{key}:reversal",
                     )
+                elif tender == "points" and status == "completed":
+                    # Every point the tender took goes back (a lot of its own), once.
+                    loyalty.refund_redeem(s, key, expiry_months=self.points_rules.expiry_months)
                 orders.update_payment(s, payment_id, status=final)
             voided += 1
         return voided

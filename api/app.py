@@ -38,6 +38,7 @@ from api.routes import (
     stock_view,
     store_offline,
     storefront,
+    storefront_prices,
     till_lookup,
     till_offline,
     till_overrides,
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(webstore_webhooks.router)
     app.include_router(storefront.router)
+    app.include_router(storefront_prices.router)
     app.include_router(webstores.router)
     app.include_router(returns.router)
     app.include_router(fulfilment.router)

@@ -29,4 +29,5 @@ def describe(answer: Any) -> dict[str, Any]:
             for ln in answer.lines
         ],
         "message": answer.message,
+        "points_paid": getattr(answer, "points_paid", 0),
     }

@@ -41,14 +41,16 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
             p for p in orders.payments_for(s, workflow_id) if p.status not in ("voided", "declined")
         ]
         cards = balances.gift_cards_loaded_by(s, workflow_id)
+        lines = orders.order_lines(s, order.id)
+        promotions = [{**p, "line_no": ln.line_no} for ln in lines for p in ln.promotions or ()]
         return {
             "sale_id": order.number,
             "workflow_id": order.workflow_id,
             "status": order.status,
             "currency": order.currency,
-            "lines": [
-                {k: getattr(ln, k) for k in _LINE_FIELDS} for ln in orders.order_lines(s, order.id)
-            ],
+            "lines": [{k: getattr(ln, k) for k in _LINE_FIELDS} for ln in lines],
+            "promotions": promotions,
+            "promotion_total": sum(int(p["amount"]) for p in promotions),
             "subtotal": order.subtotal,
             "tax_total": order.tax_total,
             "total": order.total,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,15 +53,19 @@ class ManagerApprovalIn(BaseModel):
 
 class TenderInBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["cash", "card", "gift_card", "store_credit"]
+    kind: Literal["cash", "card", "gift_card", "store_credit", "points"]
     amount: int = Field(
-        gt=0, le=10**9, description="minor units handed over or asked of the card / balance"
+        gt=0,
+        le=10**9,
+        description="minor units handed over or asked of the card / balance (points: the money "
+        "the points pay for; the server converts at the loyalty rate)",
     )
     reference: str = Field(
         default="",
         max_length=40,
         pattern=r"^[A-Za-z0-9-]*$",
-        description="gift card code (gift_card) or customer id (store_credit)",
+        description="gift card code (gift_card) or customer id (store_credit, points: the sale's "
+        "own customer)",
     )
     simulate: str = Field(
         default="",
@@ -75,26 +79,28 @@ class TenderInBody(BaseModel):
         default="",
         max_length=40,
         pattern=r"^[A-Za-z0-9 -]*$",
-        description="store_credit: the code on the customer's card (proves they are here)",
+        description="store_credit / points: the code on the customer's card (proves they are here)",
     )
     approval: ManagerApprovalIn | None = Field(
         default=None,
-        description="store_credit without the customer's code: a manager of the store approves",
+        description="store_credit / points without the customer's code: a manager of the store "
+        "approves",
     )
 
     @model_validator(mode="after")
     def _reference_where_needed(self) -> TenderInBody:
         if self.kind == "gift_card" and not self.reference:
             raise ValueError("a gift_card tender needs the card code as reference")
-        if self.kind == "store_credit" and not self.reference.isdigit():
-            raise ValueError("a store_credit tender needs the customer id as reference")
-        if self.kind == "store_credit" and not (self.customer_code.strip() or self.approval):
+        proven = self.kind in ("store_credit", "points")  # a customer's balance: proof needed
+        if proven and not self.reference.isdigit():
+            raise ValueError(f"a {self.kind} tender needs the customer id as reference")
+        if proven and not (self.customer_code.strip() or self.approval):
             raise ValueError(
-                "a store_credit tender needs proof the customer is here: the customer_code on "
+                f"a {self.kind} tender needs proof the customer is here: the customer_code on "
                 "their card, or a manager's approval"
             )
-        if self.kind != "store_credit" and (self.customer_code or self.approval):
-            raise ValueError("customer_code and approval are for store_credit tenders only")
+        if not proven and (self.customer_code or self.approval):
+            raise ValueError("customer_code and approval are for store_credit and points only")
         return self
 
 
@@ -128,10 +134,24 @@ class AdjustmentIn(BaseModel):
     )
 
 
+CouponCode = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["WINTER10"])
+]
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=50)
+    coupon_codes: list[CouponCode] = Field(
+        default_factory=list, max_length=10, description="coupons the customer hands over"
+    )
+    customer_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="the customer (their groups and coupon limits count)",
+    )
 
 
 class SaleIn(BaseModel):
@@ -152,12 +172,18 @@ class SaleIn(BaseModel):
         description="taken in order; if they do not cover the total the sale stays open for more",
     )
     customer_id: int | None = Field(
-        default=None, ge=1, description="a known customer (finds the receipt later)"
+        default=None, ge=1, le=2**31 - 1, description="a known customer (finds the receipt later)"
     )
     adjustments: list[AdjustmentIn] = Field(
         default_factory=list,
         max_length=50,
         description="line / basket discounts and price overrides, each with a reason code",
+    )
+    coupon_codes: list[CouponCode] = Field(
+        default_factory=list,
+        max_length=10,
+        description="coupons the customer hands over; one that cannot be honoured refuses the "
+        "sale (409 coupon_refused): take it off and ring up again",
     )
     basket_started_at: datetime | None = Field(
         default=None,
@@ -198,6 +224,29 @@ class ItemOut(BaseModel):
     available: int
 
 
+class LinePromotionOut(BaseModel):
+    code: str
+    name: str
+    amount: int = Field(description="minor units off the line")
+    coupon: str = ""
+
+
+class SalePromotionOut(LinePromotionOut):
+    line_no: int
+
+
+def _onto_lines(lines: list[PricedLineOut], promotions: list[SalePromotionOut]) -> None:
+    """Each line says which promotion gave what."""
+    by_line: dict[int, list[LinePromotionOut]] = {}
+    for p in promotions:
+        by_line.setdefault(p.line_no, []).append(
+            LinePromotionOut(code=p.code, name=p.name, amount=p.amount, coupon=p.coupon)
+        )
+    for line in lines:
+        if line.line_no in by_line:
+            line.promotions = by_line[line.line_no]
+
+
 class PricedLineOut(BaseModel):
     line_no: int
     sku: str
@@ -209,7 +258,12 @@ class PricedLineOut(BaseModel):
     gross: int
     tax_code: str
     tax_rate_bp: int
-    discount: int = Field(0, description="minor units off the line by discounts / overrides")
+    discount: int = Field(
+        0, description="minor units off the line by promotions, discounts and overrides"
+    )
+    promotions: list[LinePromotionOut] = Field(
+        default_factory=list, description="what each promotion took off this line"
+    )
 
 
 class TaxOut(BaseModel):
@@ -231,6 +285,19 @@ class QuoteOut(BaseModel):
     approval_needed: list[str] = Field(
         default_factory=list, description="adjustments a manager would have to approve"
     )
+    promotions: list[SalePromotionOut] = Field(
+        default_factory=list, description="what each promotion took off which line"
+    )
+    promotion_total: int = Field(0, description="off the catalogue prices by promotions")
+    coupons_refused: list[str] = Field(
+        default_factory=list,
+        description="coupons that cannot be honoured, and why (a sale with them is refused)",
+    )
+
+    @model_validator(mode="after")
+    def _line_promotions(self) -> QuoteOut:
+        _onto_lines(self.lines, self.promotions)
+        return self
 
 
 class TenderOutBody(BaseModel):
@@ -271,6 +338,15 @@ class SaleOut(BaseModel):
     )
     discount_total: int = 0
     approved_by: str = ""
+    promotions: list[SalePromotionOut] = Field(
+        default_factory=list, description="what each promotion took off which line"
+    )
+    promotion_total: int = Field(0, description="off the catalogue prices by promotions")
+
+    @model_validator(mode="after")
+    def _line_promotions(self) -> SaleOut:
+        _onto_lines(self.lines, self.promotions)
+        return self
 
 
 class SaleApproveIn(BaseModel):

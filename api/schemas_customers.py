@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,10 +30,19 @@ class CustomerIn(_In):
     notes: str = Field(default="", max_length=2000)
 
 
+GroupName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class CustomerPatch(_In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
     tax_exempt: bool | None = Field(default=None, description="managers and admins only")
+    groups: list[GroupName] | None = Field(
+        default=None,
+        max_length=20,
+        description="managers and admins only: the customer groups promotions may be scoped to "
+        "(replaced; the loyalty tier counts as a group by itself)",
+    )
     add_emails: list[str] = Field(default_factory=list, max_length=10)
     remove_emails: list[str] = Field(default_factory=list, max_length=10)
     primary_email: str | None = Field(default=None, max_length=320)
@@ -87,6 +96,7 @@ class CustomerOut(BaseModel):
     consents: dict[str, bool]  # the current state per channel (the latest record)
     consent_history: list[ConsentOut]
     tax_exempt: bool
+    groups: list[str] = Field(default_factory=list, description="customer groups (promotions)")
     notes: str
     merged_into: int | None
     erased: bool

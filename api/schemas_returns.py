@@ -51,7 +51,7 @@ class ReturnIn(BaseModel):
     )
     lines: list[ReturnLineBody] = Field(min_length=1, max_length=200)
     refund_to: Literal["original", "store_credit"] = "original"
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     exchange: ExchangeBody | None = None
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,6 +31,7 @@ class SnapshotItem(BaseModel):
     tax_code: str
     unit_price: int
     barcodes: list[str]
+    category: str = ""
 
 
 class OfflineCardLimits(BaseModel):
@@ -48,6 +49,11 @@ class CatalogSnapshot(BaseModel):
     tax_rates: dict[str, int] = Field(description="basis points per tax code")
     items: list[SnapshotItem]
     offline_card: OfflineCardLimits
+    promotions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the store's promotions without coupons or budgets, with the engine "
+        "version: the offline till prices with them, the replay with the same ones",
+    )
     generated_at: datetime
     catalog_version: str = Field(
         default="",
@@ -121,6 +127,12 @@ class JournalEntryIn(BaseModel):
     tenders: list[JournalTenderIn] = Field(min_length=1, max_length=10)
     total: int = Field(ge=0, le=10**11)
     change_due: int = Field(default=0, ge=0, le=10**9)
+    customer_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="the customer the till attached: they earn the sale's points at replay",
+    )
 
     @field_validator("sold_at")
     @classmethod

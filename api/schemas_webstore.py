@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.schemas import CouponCode
 from domain.pricing import MAX_LINE_QUANTITY
 
 StoreCode = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -68,6 +69,22 @@ class CartOut(BaseModel):
     lines: list[CartLineOut]
 
 
+class PointsIn(BaseModel):
+    """Loyalty points paying part or all of the order: the shopper is the customer of the
+    checkout's email and proves it with the code on their loyalty card."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount: int = Field(
+        gt=0, le=10**9, description="minor units the points pay for (the card pays the rest)"
+    )
+    card_code: str = Field(
+        min_length=4,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9 -]+$",
+        description="the code on the customer's loyalty card (checked, never stored)",
+    )
+
+
 class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -84,6 +101,15 @@ class CheckoutIn(BaseModel):
         description="Stripe test mode only: confirm at once with this test payment method "
         "(pm_card_visa); "
         "in production the storefront confirms the card with Stripe.js and the client_secret",
+    )
+    coupon_codes: list[CouponCode] = Field(
+        default_factory=list,
+        max_length=10,
+        description="coupons the shopper entered; one that cannot be honoured refuses the "
+        "checkout (409 coupon_refused)",
+    )
+    points: PointsIn | None = Field(
+        default=None, description="pay part or all with the email owner's loyalty points"
     )
 
     @model_validator(mode="after")
@@ -111,6 +137,9 @@ class CheckoutOut(BaseModel):
     payment_status: str
     lines: list[PlacedLineOut]
     message: str = ""
+    points_paid: int = Field(
+        default=0, description="minor units paid with loyalty points; the PaymentIntent is the rest"
+    )
 
 
 class OrderOut(BaseModel):

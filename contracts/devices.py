@@ -25,13 +25,20 @@ def device_task_queue(till_code: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReceiptDiscount:
+    label: str  # the promotion's name and code
+    amount: int  # minor units off the line
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReceiptLine:
     name: str
     sku: str
     quantity: int
     unit_price: int
-    line_total: int
+    line_total: int  # after its discounts
     tax_code: str
+    discounts: tuple[ReceiptDiscount, ...] = ()  # the promotions that took something off it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,6 +64,15 @@ PAYMENT_TIMEOUT_S = 30 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
+class PointsUse:
+    """Storefront: loyalty points paying part (or all) of the order, taken before the card."""
+
+    customer_id: int
+    amount: int  # minor units the points pay for (converted at the loyalty rate, rounded up)
+    proof: str  # "customer:{sha256 of their card code}": how the API saw it is their points
+
+
+@dataclass(frozen=True, kw_only=True)
 class OnlineOrderRequest:
     source: str  # web | shopify | woocommerce
     store_code: str
@@ -78,6 +87,13 @@ class OnlineOrderRequest:
     stores_first: bool = True
     # A pickup its store cannot fill is sent there from another location by a Transfer.
     ship_to_store: bool = False
+    coupon_codes: tuple[str, ...] = ()  # storefront: the coupons the shopper entered
+    # Storefront: the promotions it is priced with, pinned at checkout, as `pin_to_json` writes
+    # them ("": as they are when accepted). JSON text rather than PromotionPin: the sandboxed
+    # OnlineOrder decodes its input inside the sandbox, which only the accept activity reads.
+    # Web store orders arrive priced by the web store: they never get ours.
+    promotions: str = ""
+    points: PointsUse | None = None  # storefront: points pay this much; the card the rest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +130,7 @@ class CheckoutAnswer:
     payment_status: str = ""
     lines: tuple[PlacedLine, ...] = ()
     message: str = ""
+    points_paid: int = 0  # minor units paid with loyalty points (the card pays total - this)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +157,7 @@ class MappedLine:
     tax_code: str
     tax_rate_bp: int
     external_line_id: str = ""
+    discount: int = 0  # off the line's gross: the web store's discounts, or our promotions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,6 +312,7 @@ class PaymentRequest:
     currency: str
     store_code: str
     payment_method: str = ""  # test mode: confirm at once with this Stripe test payment method
+    points: PointsUse | None = None  # taken first; the PaymentIntent is for the rest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,6 +322,7 @@ class PaymentState:
     authorized: bool
     client_secret: str = ""
     message: str = ""
+    points_amount: int = 0  # paid with loyalty points before the card
 
 
 @dataclass(frozen=True, kw_only=True)

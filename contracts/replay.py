@@ -70,6 +70,7 @@ class JournalEntry:
     tenders: tuple[JournalTender, ...]
     total: int
     change_due: int = 0
+    customer_id: int | None = None  # the customer the till attached (earns at replay)
 
 
 # An online attempt of an entry's sale that is still running (a card at the reader, say) is waited

@@ -16,6 +16,7 @@ from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes
 from contracts.devices import Receipt
 from contracts.errors import decode
 from contracts.online import StockTaken
+from contracts.promotions import LinePromotion, PromotionPin, PromotionTake
 from domain.errors import Conflict, NotFound
 from domain.pricing import GIFT_CARD_SKU as GIFT_CARD_SKU  # re-exported: the sale names it
 from domain.pricing import PricedLine
@@ -114,6 +115,10 @@ class SaleRequest:
     customer_id: int | None = None  # known customer (receipt look-up by email / phone later)
     adjustments: tuple[PriceChange, ...] = ()  # discounts and price overrides asked for
     basket_started_at: datetime | None = None  # the till's first scan (checkout time KPI)
+    coupon_codes: tuple[str, ...] = ()  # coupons the customer handed over
+    # The promotions it is priced with, pinned when it started (None: as they are when priced;
+    # an offline sale is always priced with the promotions of the time the till sold it).
+    promotions: PromotionPin | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +176,8 @@ class SaleResult:
     approval_needed: tuple[str, ...] = ()
     discount_total: int = 0  # off the catalogue prices by the sale's adjustments
     approved_by: str = ""  # the manager who approved them
+    promotions: tuple[LinePromotion, ...] = ()  # what each promotion took off each line
+    promotion_total: int = 0  # off the catalogue prices by promotions (before adjustments)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +225,9 @@ class PricedSale:
     adjustments: tuple[AppliedChange, ...] = ()
     approval_needed: tuple[str, ...] = ()  # over the cashier's limits: a manager must approve
     shift_id: int | None = None  # the till's shift the sale belongs to
+    promotions: tuple[LinePromotion, ...] = ()  # what each promotion took off each line
+    promotion_takes: tuple[PromotionTake, ...] = ()  # budgets and coupons it reserves
+    promotion_total: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -398,6 +398,10 @@ class OrderLine(Base):
     serial: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Off the line's gross by discounts and price overrides (migration 0022); gross is after it.
     discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What each promotion took off the line: [{"code", "name", "amount", "coupon"}] (mig. 0034).
+    promotions: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
 
 
 class Payment(Base):

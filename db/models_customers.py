@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
@@ -27,6 +28,11 @@ class CustomerProfile(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Customer groups promotions may be scoped to (e.g. "staff", "wholesale"); the loyalty tier
+    # counts as a group too (migration 0034).
+    groups: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     updated_at: Mapped[datetime] = _now()
 
 

@@ -109,3 +109,18 @@ class PromotionBudgetUsage(Base):
         CheckConstraint("kind IN ('reserve', 'release')", name="kind"),
         CheckConstraint("amount >= 0", name="amount"),
     )
+
+
+class PromotionVersion(Base):
+    """Append-only: a promotion's terms from one save on (an offline sale is priced with the
+    terms valid when the till sold it; the row's budget is never part of them)."""
+
+    __tablename__ = "promotion_versions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+    )
+    __table_args__ = (UniqueConstraint("promotion_id", "version"),)

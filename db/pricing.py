@@ -8,10 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from db.promotion_pricing import NOTHING, Promoted, PromotionScope, promote
 from db.repositories import approval_rules, catalog
 from domain.discounts import Adjustment, Applied, apply_adjustments
 from domain.errors import InvalidRequest, NotFound
 from domain.pricing import GIFT_CARD_SKU, PriceInput, Quote, price_basket
+from domain.promotions import price_inputs
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,16 @@ def catalog_items(
     return catalog.items_by_sku(session, till.location_id, [b.sku for b in basket], at)
 
 
+@dataclass(frozen=True)
+class PricedBasket:
+    """A basket priced with its promotions and the cashier's adjustments."""
+
+    quote: Quote
+    # Each adjustment as applied, and whether someone of the role needs a manager for it.
+    changes: tuple[tuple[Applied, bool], ...] = ()
+    promoted: Promoted = NOTHING
+
+
 def adjusted_quote(
     session: Session,
     till: catalog.TillView,
@@ -69,21 +81,37 @@ def adjusted_quote(
     items: dict[str, catalog.CatalogItem] | None,
     adjustments: Sequence[Adjustment],
     role: str,
-) -> tuple[Quote, tuple[tuple[Applied, bool], ...]]:
-    """The basket priced now with the cashier's discounts and price overrides, and for each
-    adjustment whether someone of `role` needs a manager for it (the store's approval table)."""
+    promotions: PromotionScope | None = None,
+) -> PricedBasket:
+    """The basket priced with the promotions (first) and the cashier's discounts and price
+    overrides (after them), and for each adjustment whether someone of `role` needs a manager
+    for it (the store's approval table)."""
+    if items is None:
+        items = catalog_items(session, till, basket)
     plain = price_for_till(session, till, basket, items)
-    if not adjustments:
-        return plain, ()
+    if not adjustments and promotions is None:
+        return PricedBasket(plain)
     inputs = [
         PriceInput(ln.line_no, ln.sku, ln.name, ln.quantity, ln.unit_price, ln.tax_code)
         for ln in plain.lines
     ]
-    gift_lines = frozenset(ln.line_no for ln in plain.lines if ln.sku == GIFT_CARD_SKU)
-    adjusted, applied = apply_adjustments(inputs, adjustments, gift_lines)
+    promoted = promote(session, inputs, {k: v.category for k, v in items.items()}, promotions)
+    if promoted.result is None and not adjustments:
+        return PricedBasket(plain)
+    if promoted.result is None:
+        gift_lines = frozenset(ln.line_no for ln in plain.lines if ln.sku == GIFT_CARD_SKU)
+        adjusted, applied = apply_adjustments(inputs, adjustments, gift_lines)
+    else:
+        adjusted, applied = price_inputs(inputs, promoted.result, adjustments)
     rates = {ln.tax_code: ln.tax_rate_bp for ln in plain.lines}
     quote = price_basket(
         adjusted, rates, currency=till.currency, prices_include_tax=till.prices_include_tax
     )
+    if not applied:
+        return PricedBasket(quote, (), promoted)
     rules = approval_rules.rules_for(session, till.location_id)
-    return quote, tuple((a, rules[a.action].needs_manager(role, a.share_bp)) for a in applied)
+    return PricedBasket(
+        quote,
+        tuple((a, rules[a.action].needs_manager(role, a.share_bp)) for a in applied),
+        promoted,
+    )

@@ -63,11 +63,16 @@ def info_lines(receipt: Receipt) -> list[str]:
 def item_lines(line: ReceiptLine, currency: str) -> list[str]:
     """One line per item; a name too long to share it gets a line of its own above."""
     detail = f"{line.quantity} x {format_minor(line.unit_price, currency)}"
-    total = format_minor(line.line_total, currency)
+    # With promotions: the price before them, then one row per promotion, adding up to the total.
+    total = format_minor(line.line_total + sum(d.amount for d in line.discounts), currency)
     room = _DETAIL_END - len(detail) - 1
+    off = [
+        two_columns(f"  {d.label}"[:_DETAIL_END], format_minor(-d.amount, currency))
+        for d in line.discounts
+    ]
     if len(line.name) <= room:
-        return [two_columns(two_columns(line.name, detail, _DETAIL_END), total)]
-    return [*_wrap(line.name), two_columns(two_columns("", detail, _DETAIL_END), total)]
+        return [two_columns(two_columns(line.name, detail, _DETAIL_END), total), *off]
+    return [*_wrap(line.name), two_columns(two_columns("", detail, _DETAIL_END), total), *off]
 
 
 def tax_lines(receipt: Receipt) -> list[str]:

@@ -139,6 +139,11 @@ def points_for_amount(amount: int, rules: LoyaltyRules) -> int:
     return -(-max(amount, 0) // rules.point_value_minor)
 
 
+def receipt_note(points: int, balance: int) -> str:
+    """The receipt's loyalty line: what this sale earned and the balance after it."""
+    return f"Points: {points:+d}, balance {balance}"
+
+
 def add_months(at: datetime, months: int) -> datetime:
     """The same day and time `months` later (the month's last day if it has fewer days)."""
     month0 = at.month - 1 + months

@@ -65,6 +65,11 @@ def check_offline_tenders(
     for t in tenders:
         if t.amount <= 0:
             raise InvalidRequest(f"A {t.kind} tender must be a positive amount.")
+        if t.kind == "points":
+            raise OfflineRefused(
+                "Loyalty points can't be redeemed while the till is offline: the balance is kept "
+                "centrally. Take cash or card; the customer still earns points for this sale."
+            )
         if t.kind in CENTRAL_LEDGER_TENDERS:
             label = t.kind.replace("_", " ")
             raise OfflineRefused(

@@ -22,6 +22,7 @@ class ExternalLine:
     title: str = ""
     tax: int = 0  # tax of the whole line, minor units
     tax_rate_bp: int = 0
+    discount: int = 0  # minor units off the line (unit_price x quantity) as the web store gave it
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ discounted. Integer minor units only; nothing ever goes below zero.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from decimal import Decimal
@@ -874,6 +874,26 @@ def evaluate(
     )
 
 
+Engine = Callable[[Basket, Sequence[Promotion], Sequence[CouponState]], PromotionResult]
+
+# Every version a sale in flight may have pinned. When a rule's arithmetic changes: copy
+# `evaluate` as it was under its version number here, bump ENGINE_VERSION, and drop the old one
+# only once no running sale or order has pinned it (docs/promotions.md, "Engine versions").
+_ENGINES: dict[int, Engine] = {1: evaluate}
+
+
+def engine(version: int) -> Engine:
+    """The engine of the version a sale or order pinned."""
+    found = _ENGINES.get(version)
+    if found is None:
+        raise InvalidRequest(
+            f"The promotions were pinned with engine version {version}; this server has "
+            f"{', '.join(str(v) for v in sorted(_ENGINES))}.",
+            code="promotion_engine_version",
+        )
+    return found
+
+
 # ---- into domain/pricing.py -----------------------------------------------------------------
 
 
@@ -980,6 +1000,7 @@ __all__ = [
     "allocate",
     "basket_lines",
     "check_promotion",
+    "engine",
     "evaluate",
     "parse_rule",
     "parse_window",

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from domain.errors import Conflict, InvalidRequest
 from domain.money import format_minor
 
-# Cards first (money goes back where it came from), then cash, then balances.
-REFUND_ORDER = ("card", "cash", "gift_card", "store_credit")
+# Cards first (money goes back where it came from), then cash, then balances (points last).
+REFUND_ORDER = ("card", "cash", "gift_card", "store_credit", "points")
 
 
 @dataclass(frozen=True)

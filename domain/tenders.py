@@ -14,11 +14,12 @@ CASH: Final = "cash"
 CARD: Final = "card"
 GIFT_CARD: Final = "gift_card"
 STORE_CREDIT: Final = "store_credit"
+POINTS: Final = "points"  # loyalty points, the amount in money (converted at the configured rate)
 EXCHANGE: Final = (
     "exchange"  # the value of goods returned in the same transaction (set by the Return workflow)
 )
-TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, EXCHANGE)
-TenderKind = Literal["cash", "card", "gift_card", "store_credit", "exchange"]
+TENDER_KINDS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, EXCHANGE, POINTS)
+TenderKind = Literal["cash", "card", "gift_card", "store_credit", "exchange", "points"]
 
 
 @dataclass(frozen=True)

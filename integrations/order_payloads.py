@@ -71,6 +71,7 @@ def shopify_order(payload: Any) -> ExternalOrder:
                 unit_price=to_minor(item.get("price"), currency),
                 title=str(item.get("title") or item.get("name") or ""),
                 tax=sum(to_minor(t.get("price"), currency) for t in taxes),
+                discount=_shopify_discount(item, currency, f"line_items[{n}]"),
                 tax_rate_bp=round_half_up(Decimal(str(taxes[0].get("rate") or 0)) * 10000)
                 if taxes
                 else 0,
@@ -104,6 +105,22 @@ def shopify_order(payload: Any) -> ExternalOrder:
     )
 
 
+def _shopify_discount(item: dict[str, Any], currency: str, where: str) -> int:
+    """What Shopify's discounts took off a line: its `discount_allocations` (else
+    `total_discount`), never more than the line is worth, never negative."""
+    allocations = item.get("discount_allocations")
+    if isinstance(allocations, list) and allocations:
+        amount = sum(
+            to_minor(a.get("amount"), currency) for a in allocations if isinstance(a, dict)
+        )
+    else:
+        amount = to_minor(item.get("total_discount"), currency)
+    worth = to_minor(item.get("price"), currency) * _quantity(item.get("quantity"), where)
+    if not 0 <= amount <= worth:
+        raise InvalidRequest(f"{where}: its discount is out of range.")
+    return amount
+
+
 def woocommerce_order(payload: Any) -> ExternalOrder:
     """An order.created / order.updated webhook body (the Order resource of REST API v3)."""
     order_id = str(_require(payload, "id"))
@@ -119,17 +136,22 @@ def woocommerce_order(payload: Any) -> ExternalOrder:
             raise InvalidRequest(f"line_items[{n}] is not an object.")
         qty = _quantity(item.get("quantity"), f"line_items[{n}]")
         net, tax = to_minor(item.get("total"), currency), to_minor(item.get("total_tax"), currency)
+        # WooCommerce line totals exclude tax; `subtotal` (+ `subtotal_tax`) is before coupons.
+        before = to_minor(item.get("subtotal") or item.get("total"), currency) + to_minor(
+            item.get("subtotal_tax") or item.get("total_tax"), currency
+        )
+        unit = -(-max(before, net + tax) // qty)  # rounded up: the discount is never negative
         lines.append(
             ExternalLine(
                 line_id=str(_require(item, "id")),
                 sku=str(item.get("sku") or "").strip(),
                 quantity=qty,
-                unit_price=round_half_up(
-                    Decimal(net + tax) / qty
-                ),  # WooCommerce line totals exclude tax
+                unit_price=unit,
                 title=str(item.get("name") or ""),
                 tax=tax,
                 tax_rate_bp=round_half_up(Decimal(tax) * 10000 / net) if net else 0,
+                # What the coupons took off, so that the line's gross is what WooCommerce charged.
+                discount=unit * qty - (net + tax),
             )
         )
     shipping = payload.get("shipping") if isinstance(payload.get("shipping"), dict) else {}

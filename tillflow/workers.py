@@ -34,6 +34,7 @@ from contracts.common import (
 )
 from db.session import Database
 from domain.catalog_sync import Ownership
+from domain.loyalty import LoyaltyRules
 from domain.returns import ReturnPolicy
 from integrations.payments import PaymentGateway
 from integrations.storefront import Storefront
@@ -93,7 +94,9 @@ def sale_activities(
     sale = SaleActivities(db)
     cash_sale = CashSaleActivities(db)
     receipts = ReceiptActivities(db)
-    money = tenders or TenderActivities(db, gateway, reader_factory(db, gateway))
+    money = tenders or TenderActivities(
+        db, gateway, reader_factory(db, gateway), points_rules=points_rules()
+    )
     return [
         cash_sale.checkout,
         sale.price,
@@ -102,6 +105,8 @@ def sale_activities(
         sale.issue_gift_cards,
         sale.record_order,
         sale.record_approval,
+        sale.take_promotions,
+        sale.release_promotions,
         receipts.build,
         money.cash,
         money.balance,
@@ -121,10 +126,23 @@ def sale_activities(
 def loyalty_points(db: Database) -> list[Callable[..., Any]]:
     """The loyalty activities, with the rules of the deployment's settings."""
     from activities.loyalty import loyalty_activities
+
+    return loyalty_activities(db, points_rules())
+
+
+def points_rules() -> LoyaltyRules:
+    """What a point earns and is worth, from the deployment's settings (tenders pay with them)."""
     from domain.loyalty import rules_from_config
     from tillflow.settings import get_settings
 
-    return loyalty_activities(db, rules_from_config(get_settings()))
+    return rules_from_config(get_settings())
+
+
+def points_expiry() -> int:
+    """Months before points given back by a refund expire (as earned points do)."""
+    from tillflow.settings import get_settings
+
+    return get_settings().loyalty_expiry_months
 
 
 def return_activities(
@@ -135,7 +153,7 @@ def return_activities(
 ) -> list[Callable[..., Any]]:
     """The Return workflow's activities, with refunds to the original tenders."""
     ret = ReturnActivities(db, policy)
-    money = refunds or RefundActivities(db, gateway)
+    money = refunds or RefundActivities(db, gateway, points_expiry_months=points_expiry())
     return [
         ret.assess,
         ret.claim,
@@ -212,8 +230,8 @@ def webstore_activities(
     from activities.web_store_notices import WebStoreNoticeActivities
 
     order = OnlineOrderActivities(db, fulfilment_queue, transfer_queue)
-    pay = OnlinePaymentActivities(db, gateway)
-    money = TenderActivities(db, gateway, reader_factory(db, gateway))
+    pay = OnlinePaymentActivities(db, gateway, points_rules=points_rules())
+    money = TenderActivities(db, gateway, reader_factory(db, gateway), points_rules=points_rules())
     cart = CartActivities(db)
     sync = StockSyncActivities(db, storefronts)
     notices = WebStoreNoticeActivities(storefronts)
@@ -233,7 +251,7 @@ def webstore_activities(
         pay.payment_status,
         money.capture_cards,
         money.void_all,
-        RefundActivities(db, gateway).to_original_tenders,
+        RefundActivities(db, gateway, points_expiry_months=points_expiry()).to_original_tenders,
         cart.open,
         cart.set_line,
         cart.close,

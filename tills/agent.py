@@ -156,6 +156,8 @@ def create_agent_app(
             s,
             [(ln.sku, ln.quantity) for ln in body.lines],
             [a.model_dump() for a in body.adjustments],
+            coupon_codes=body.coupon_codes,
+            customer_id=body.customer_id,
         )
 
     @app.post("/api/sales")
@@ -171,9 +173,11 @@ def create_agent_app(
             [(ln.sku, ln.quantity) for ln in body.lines],
             tenders,
             adjustments=[a.model_dump() for a in body.adjustments],
+            coupon_codes=body.coupon_codes,
             customer_id=body.customer_id,
             basket_started_at=body.basket_started_at,
             simulate=[t.simulate for t in body.tenders],
+            customer_codes=[t.customer_code for t in body.tenders],
         )
 
     @app.post("/api/sales/{sale_id}/reprint")

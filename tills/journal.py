@@ -4,6 +4,7 @@ and receipts waiting for the printer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -62,6 +63,21 @@ CREATE TABLE IF NOT EXISTS shift_state (
     status TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+-- Customers the till looked up while online, with the loyalty points balance it last saw: what it
+-- shows when offline. Names and masked contacts only; a look-up is kept by its query's hash.
+CREATE TABLE IF NOT EXISTS known_customers (
+    customer_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email_masked TEXT NOT NULL DEFAULT '',
+    phone_masked TEXT NOT NULL DEFAULT '',
+    points_balance INTEGER NOT NULL DEFAULT 0,
+    seen_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customer_lookups (
+    q_hash TEXT PRIMARY KEY,
+    customer_ids TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS print_queue (
     job_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -98,6 +114,24 @@ class CachedCashier:
     display_name: str
     role: str
     pin_hash: str
+
+
+@dataclass(frozen=True)
+class KnownCustomer:
+    customer_id: int
+    name: str
+    email_masked: str
+    phone_masked: str
+    points_balance: int
+    seen_at: datetime
+
+
+KNOWN_CUSTOMERS_KEPT = 2000  # the cache stays small: the customers seen most recently
+
+
+def lookup_hash(q: str) -> str:
+    """What the till keeps of a customer look-up's query (an email or phone is never stored)."""
+    return hashlib.sha256(" ".join(q.lower().split()).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -296,6 +330,75 @@ class Journal:
         with self._tx() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM unanswered").fetchone()[0])
 
+    # ---- customers looked up while online (their last known points) ----------------------
+
+    def remember_lookup(self, q: str, found: list[dict[str, Any]], at: datetime) -> None:
+        """A customer look-up central answered: the customers and their balances, kept for
+        offline; the oldest beyond KNOWN_CUSTOMERS_KEPT are forgotten."""
+        with self._tx() as conn:
+            for c in found:
+                conn.execute(
+                    "INSERT OR REPLACE INTO known_customers VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        int(c["customer_id"]),
+                        str(c.get("name", "")),
+                        str(c.get("email_masked", "")),
+                        str(c.get("phone_masked", "")),
+                        int(c.get("points_balance", 0)),
+                        at.isoformat(),
+                    ),
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO customer_lookups VALUES (?, ?, ?)",
+                (
+                    lookup_hash(q),
+                    json.dumps([int(c["customer_id"]) for c in found]),
+                    at.isoformat(),
+                ),
+            )
+            for table in ("known_customers", "customer_lookups"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE rowid NOT IN (SELECT rowid FROM {table}"
+                    " ORDER BY seen_at DESC LIMIT ?)",
+                    (KNOWN_CUSTOMERS_KEPT,),
+                )
+
+    def remember_points(self, customer_id: int, balance: int, at: datetime) -> None:
+        """A balance central just gave for a customer the till knows."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE known_customers SET points_balance = ?, seen_at = ? WHERE customer_id = ?",
+                (balance, at.isoformat(), customer_id),
+            )
+
+    def known_lookup(self, q: str) -> list[KnownCustomer] | None:
+        """The customers this same look-up found when last online (None: never asked online)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT customer_ids FROM customer_lookups WHERE q_hash = ?", (lookup_hash(q),)
+            ).fetchone()
+            if row is None:
+                return None
+            ids = [int(i) for i in json.loads(row[0])]
+            rows = {
+                int(r[0]): r
+                for r in conn.execute(
+                    "SELECT customer_id, name, email_masked, phone_masked, points_balance, seen_at"
+                    f" FROM known_customers WHERE customer_id IN ({','.join('?' * len(ids))})",
+                    ids,
+                )
+            }
+        return [_known(rows[i]) for i in ids if i in rows]
+
+    def known_customer(self, customer_id: int) -> KnownCustomer | None:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT customer_id, name, email_masked, phone_masked, points_balance, seen_at"
+                " FROM known_customers WHERE customer_id = ?",
+                (customer_id,),
+            ).fetchone()
+        return _known(row) if row else None
+
     # ---- catalogue snapshot --------------------------------------------------------------
 
     def save_snapshot(self, body: dict[str, Any], fetched_at: datetime) -> None:
@@ -401,4 +504,15 @@ def _entry(row: tuple[Any, ...]) -> StoredEntry:
         status,
         central,
         message,
+    )
+
+
+def _known(row: tuple[Any, ...]) -> KnownCustomer:
+    return KnownCustomer(
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        int(row[4]),
+        datetime.fromisoformat(row[5]),
     )

@@ -67,7 +67,7 @@ def make_offline_sale(
                 "The card terminal did not store this payment (no reference from it); "
                 "take cash instead."
             )
-    quote = snapshot.quote(lines)
+    quote = snapshot.quote(lines, now)
     settled = settle_offline(
         quote.total, [OfflineTender(t.kind, t.amount) for t in tenders], currency
     )

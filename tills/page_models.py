@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,15 +34,20 @@ class AdjustmentIn(BaseModel):
     reason: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")
 
 
+CouponCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=50)
+    coupon_codes: list[CouponCode] = Field(default_factory=list, max_length=10)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class TenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["cash", "card", "gift_card", "store_credit"]
+    kind: Literal["cash", "card", "gift_card", "store_credit", "points"]
     amount: int = Field(gt=0, le=10**9, description="minor units")
     # Gift card code / customer id; for a card stored offline, the terminal's token (never the
     # number).
@@ -51,6 +56,8 @@ class TenderIn(BaseModel):
     last4: str = Field(default="", pattern=r"^(\d{4})?$")
     # Simulated card readers only: the Stripe test payment method "tapped" (never a card number).
     simulate: str = Field(default="", max_length=60, pattern=r"^(pm_[A-Za-z_]+)?$")
+    # Store credit / points: the code on the customer's card (central checks it; never kept).
+    customer_code: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9 -]*$")
 
     @field_validator("reference")
     @classmethod
@@ -66,7 +73,8 @@ class SaleIn(BaseModel):
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     tenders: list[TenderIn] = Field(min_length=1, max_length=10)
     adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=50)
-    customer_id: int | None = Field(default=None, ge=1, le=2**62)
+    coupon_codes: list[CouponCode] = Field(default_factory=list, max_length=10)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     basket_started_at: datetime | None = None  # the first scan, for the checkout-time KPI
 
 
@@ -144,7 +152,7 @@ class ReturnIn(BaseModel):
     sale_id: str | None = Field(default=None, min_length=1, max_length=64)
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=200)
     refund_to: Literal["original", "store_credit"] = "original"
-    customer_id: int | None = Field(default=None, ge=1, le=2**62)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     exchange: ExchangeIn | None = None
 
 

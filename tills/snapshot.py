@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contracts.promotions import pin_from_json
 from domain.errors import InvalidRequest, NotFound
 from domain.offline import OfflineCardPolicy
 from domain.pricing import PriceInput, Quote, price_basket
+from domain.promotions import Basket, basket_lines, engine, price_inputs
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Snapshot:
             for i in body["items"]
         }
         self._barcodes = {code: item for item in self.items.values() for code in item.barcodes}
+        self.categories = {i["sku"]: i.get("category", "") for i in body["items"]}
+        # The store's promotions without coupons or budgets (a snapshot of an older central
+        # system has none): the replay prices the sale with the same ones, as of its time.
+        self.promotions = pin_from_json(body.get("promotions") or {})
         card = body["offline_card"]
         self.card_policy = OfflineCardPolicy(
             enabled=card["enabled"],
@@ -81,9 +87,9 @@ class Snapshot:
             "available": None,
         }
 
-    def quote(self, lines: Sequence[tuple[str, int]]) -> Quote:
-        """Price a basket exactly as the central quote does, from the snapshot's prices and
-        rates."""
+    def quote(self, lines: Sequence[tuple[str, int]], at: datetime | None = None) -> Quote:
+        """Price a basket exactly as the central quote does, from the snapshot's prices, rates and
+        promotions (at `at`, the sale's time)."""
         inputs = []
         for no, (sku, quantity) in enumerate(lines, start=1):
             item = self.items.get(sku)
@@ -96,8 +102,22 @@ class Snapshot:
             )
         if not inputs:
             raise InvalidRequest("The basket is empty.")
+        priced: Sequence[PriceInput] = inputs
+        if self.promotions.promotions:
+            result = engine(self.promotions.engine_version)(
+                Basket(
+                    lines=basket_lines(inputs, self.categories),
+                    currency=self.currency,
+                    channel="store",
+                    at=at or datetime.now(UTC),
+                    timezone=self.timezone,
+                ),
+                [p.to_engine() for p in self.promotions.promotions],
+                (),
+            )
+            priced, _ = price_inputs(inputs, result)
         return price_basket(
-            inputs,
+            priced,
             self.tax_rates,
             currency=self.currency,
             prices_include_tax=self.prices_include_tax,

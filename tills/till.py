@@ -38,8 +38,8 @@ VERSION_TIMEOUT = 5.0  # the catalogue version: one small answer
 REPRINT_TIMEOUT = 10.0
 FORWARD_TIMEOUT = 30.0  # shifts, returns and pickups: central work with a workflow behind it
 OFFLINE_ADJUSTMENT = (
-    "Discounts and price overrides need the central system, which cannot be reached: sell at "
-    "the normal price, or wait for the link."
+    "Discounts, price overrides and coupons need the central system, which cannot be reached: "
+    "sell at the normal price (the store's own promotions still apply), or wait for the link."
 )
 CARD_OUTCOME_UNKNOWN = (
     "The central system has not confirmed this card payment: it may still be in progress, so "
@@ -332,24 +332,26 @@ class TillAgent:
         session: Session,
         lines: list[tuple[str, int]],
         adjustments: list[dict[str, Any]] | None = None,
+        *,
+        coupon_codes: list[str] | None = None,
+        customer_id: int | None = None,
     ) -> dict[str, Any]:
-        """Basket totals: central while online, the same pricing rules on the snapshot offline.
-        Discounts and price overrides are the central system's to price and approve."""
-        if adjustments:
+        """Basket totals: central while online, the same pricing rules (and the store's
+        promotions without coupons) on the snapshot offline. Discounts, price overrides and
+        coupons are the central system's to price and approve."""
+        body: dict[str, Any] = {
+            "lines": [{"sku": s, "quantity": q} for s, q in lines],
+            **({"adjustments": adjustments} if adjustments else {}),
+            **({"coupon_codes": coupon_codes} if coupon_codes else {}),
+            **({"customer_id": customer_id} if customer_id else {}),
+        }
+        if adjustments or coupon_codes:
             return (
                 await self._central(
-                    session,
-                    "POST",
-                    "/quote",
-                    json={
-                        "lines": [{"sku": s, "quantity": q} for s, q in lines],
-                        "adjustments": adjustments,
-                    },
-                    timeout=self.config.cash_timeout,
+                    session, "POST", "/quote", json=body, timeout=self.config.cash_timeout
                 )
             )[1]
         if self.online:
-            body = {"lines": [{"sku": s, "quantity": q} for s, q in lines]}
             with contextlib.suppress(CentralUnavailable):
                 return (
                     await self._central(
@@ -366,9 +368,11 @@ class TillAgent:
         tenders: list[TenderInput],
         *,
         adjustments: list[dict[str, Any]] | None = None,
+        coupon_codes: list[str] | None = None,
         customer_id: int | None = None,
         basket_started_at: datetime | None = None,
         simulate: list[str] | None = None,
+        customer_codes: list[str] | None = None,
     ) -> dict[str, Any]:
         """Online: the central Sale. Unreachable: the same sale from the snapshot, into the
         journal (never with discounts or overrides: those need the central system's approval).
@@ -393,10 +397,17 @@ class TillAgent:
                         "amount": t.amount,
                         **({"reference": t.reference} if t.reference and t.kind != "card" else {}),
                         **({"simulate": sim} if sim and t.kind == "card" else {}),
+                        **({"customer_code": code} if code else {}),
                     }
-                    for t, sim in zip(tenders, simulate or [""] * len(tenders), strict=True)
+                    for t, sim, code in zip(
+                        tenders,
+                        simulate or [""] * len(tenders),
+                        customer_codes or [""] * len(tenders),
+                        strict=True,
+                    )
                 ],
                 **({"adjustments": adjustments} if adjustments else {}),
+                **({"coupon_codes": coupon_codes} if coupon_codes else {}),
                 **({"customer_id": customer_id} if customer_id else {}),
                 **(
                     {"basket_started_at": basket_started_at.isoformat()}
@@ -417,16 +428,16 @@ class TillAgent:
                     raise AgentError(503, "card_outcome_unknown", CARD_OUTCOME_UNKNOWN) from err
                 # The answer is unknown: the same client id offline is applied once at most.
                 log.warning("sale %s goes offline: %s", client_sale_id, err)
-                if adjustments:
+                if adjustments or coupon_codes:
                     raise AgentError(503, "offline", OFFLINE_ADJUSTMENT) from err
             else:
                 # Only an answer settles it; a refusal (4xx) passes through and settles nothing: it
                 # may be about this request (its sign-in, its body), not the earlier attempt.
                 await self._answered(client_sale_id, unanswered)
                 return answer
-        if adjustments:
+        if adjustments or coupon_codes:
             raise AgentError(503, "offline", OFFLINE_ADJUSTMENT)
-        return await self._sale_offline(session, client_sale_id, lines, tenders)
+        return await self._sale_offline(session, client_sale_id, lines, tenders, customer_id)
 
     async def forward(
         self,
@@ -467,6 +478,7 @@ class TillAgent:
         client_sale_id: str,
         lines: list[tuple[str, int]],
         tenders: list[TenderInput],
+        customer_id: int | None = None,
     ) -> dict[str, Any]:
         snapshot = self._snapshot_or_fail()
         if await asyncio.to_thread(self.journal.unanswered, client_sale_id):
@@ -483,12 +495,14 @@ class TillAgent:
                 self.clock(),
             )
             sale = {**made.sale, "receipt": receipt_to_json(made.receipt)}
+            # The customer it names earns the sale's points when it is replayed.
+            body = {**made.body, **({"customer_id": customer_id} if customer_id else {})}
             # Written and fsync'd before anything prints: a receipt never exists without its sale.
             await asyncio.to_thread(
                 self.journal.add_sale,
                 client_sale_id,
                 datetime.fromisoformat(made.body["sold_at"]),
-                made.body,
+                body,
                 sale,
                 made.card_total,
             )

@@ -8,6 +8,7 @@ refusal with its own code and message. Only a shift close has an offline path (j
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from domain import shifts as shift_rules
 from tills.cashiers import Session
 from tills.central import CentralRefused, CentralUnavailable
+from tills.journal import KnownCustomer
 from tills.page_models import (
     ApproveIn,
     CashMoveIn,
@@ -54,6 +56,7 @@ OpenSaleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 ReturnId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 OrderNo = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Search = Annotated[str, Query(min_length=1, max_length=100)]
+CustomerId = Annotated[int, Path(ge=1, le=2**62)]
 # The page sends one key per attempt and the same one when it retries: an act happens once.
 IdemKey = Annotated[
     str | None,
@@ -79,6 +82,7 @@ def _tenders(tenders: list[TenderIn]) -> list[dict[str, Any]]:
             "amount": t.amount,
             **({"reference": t.reference} if t.reference and t.kind != "card" else {}),
             **({"simulate": t.simulate} if t.simulate and t.kind == "card" else {}),
+            **({"customer_code": t.customer_code} if t.customer_code else {}),
         }
         for t in tenders
     ]
@@ -350,5 +354,57 @@ async def products(s: SessionDep, till: TillDep, q: Search) -> Any:
 
 @router.get("/customers")
 async def customers(s: SessionDep, till: TillDep, q: Search) -> Any:
-    """Customers by phone, email or name, to attach to the sale."""
-    return (await till.forward(s, "GET", "/customers", params={"q": q}))[1]
+    """Customers by phone, email or name, to attach to the sale, with their points balance.
+    Offline, the same look-up made here while online answers from the till's cache: the last
+    known balance (`offline` true, `points_as_of` when it was seen)."""
+    found: Any = None
+    if s.central_token is not None:  # signed in offline: the cache is all there is
+        with contextlib.suppress(CentralUnavailable):
+            found = (await till.forward(s, "GET", "/customers", params={"q": q}))[1]
+    if found is None:
+        known = await asyncio.to_thread(till.journal.known_lookup, q)
+        if known is None:
+            raise AgentError(503, "offline", OFFLINE_CUSTOMER)
+        return [_known_json(c) for c in known]
+    if isinstance(found, list):
+        await asyncio.to_thread(till.journal.remember_lookup, q, found, till.clock())
+    return found
+
+
+@router.get("/customers/{customer_id}/points")
+async def customer_points(s: SessionDep, till: TillDep, customer_id: CustomerId) -> Any:
+    """A customer's points balance: central's while online (and kept), the last known one
+    offline (`offline` true, `points_as_of`). Points are never redeemed offline."""
+    body: Any = None
+    if s.central_token is not None:
+        with contextlib.suppress(CentralUnavailable):
+            path = f"/customers/{customer_id}/loyalty"
+            body = (await till.forward(s, "GET", path, at_till=False))[1]
+    if not isinstance(body, dict):
+        known = await asyncio.to_thread(till.journal.known_customer, customer_id)
+        if known is None:
+            raise AgentError(503, "offline", OFFLINE_CUSTOMER)
+        return _known_json(known)
+    if isinstance(body.get("balance"), int):
+        await asyncio.to_thread(
+            till.journal.remember_points, customer_id, body["balance"], till.clock()
+        )
+    return {**body, "points_balance": body.get("balance"), "offline": False}
+
+
+OFFLINE_CUSTOMER = (
+    "The till is offline and has not looked this customer up before: sell without points (the "
+    "sale can still name a customer the till knows)."
+)
+
+
+def _known_json(c: KnownCustomer) -> dict[str, Any]:
+    return {
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "email_masked": c.email_masked,
+        "phone_masked": c.phone_masked,
+        "points_balance": c.points_balance,
+        "points_as_of": c.seen_at.isoformat(),
+        "offline": True,
+    }

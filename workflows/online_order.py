@@ -89,6 +89,7 @@ WEB_STORE: dict[str, Any] = {
     ),
 }
 EXCEPTION_HOLD = timedelta(days=30)  # an order in the exception queue waits this long for a person
+POINTS_PATCH = "online-order-points"  # before it, storefront orders never paid with points
 PAYMENT_POLL = timedelta(seconds=60)  # between looks at the intent when no webhook arrives
 ROUTE_ATTEMPTS = 3  # route + reserve again when the stock moved between the two
 DONE = ("picked_up", "shipped")
@@ -163,6 +164,10 @@ class OnlineOrderWorkflow:
                         currency=accepted.currency,
                         store_code=req.store_code,
                         payment_method=req.payment_method,
+                        # Points go first (void_all above gives them back); the card the rest.
+                        points=req.points
+                        if req.points is not None and workflow.patched(POINTS_PATCH)
+                        else None,
                     ),
                     **NETWORK_STEP,
                 )
@@ -740,6 +745,7 @@ class OnlineOrderWorkflow:
             payment_status=p.status if p else "",
             lines=self._lines,
             message=self._message,
+            points_paid=p.points_amount if p else 0,
         )
 
     @workflow.update(name=CHECKOUT_UPDATE)

@@ -58,6 +58,9 @@ CLOSE: dict[str, Any] = {
 }
 # A sale id taken between the look and the start is looked at again, this many times at most.
 ROUNDS = 3
+# Before it, an offline sale never named its customer; since, the Sale gets the customer the till
+# attached (who earns its points).
+OFFLINE_CUSTOMER_PATCH = "replay-offline-customer"
 
 
 @workflow.defn(name=REPLAY_WORKFLOW)
@@ -170,6 +173,9 @@ class OfflineReplayWorkflow:
                 tenders=tenders,
                 sold_at=entry.sold_at,
                 offline=True,
+                customer_id=entry.customer_id
+                if entry.customer_id is not None and workflow.patched(OFFLINE_CUSTOMER_PATCH)
+                else None,
             )
             failure = ""
             try:

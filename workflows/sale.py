@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.errors import as_workflow_failure, refusal, to_failure
     from contracts.online import STOCK_TAKEN_SIGNAL, StockTaken
+    from contracts.promotions import PromotionRelease, PromotionReservation
     from contracts.sale import (
         ABANDON_UPDATE,
         ADD_TENDERS_UPDATE,
@@ -57,12 +58,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import Conflict, DomainError, InvalidRequest
     from domain.money import format_minor
-    from domain.tenders import CASH, EXCHANGE, TenderBook
-    from workflows.loyalty_steps import earn_points
+    from domain.tenders import CASH, EXCHANGE, POINTS, TenderBook
+    from workflows.loyalty_steps import earn_onto_receipt, earn_points
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
 
 OPEN_SALE_TIMEOUT = timedelta(minutes=30)  # an open sale nobody tenders is abandoned
+PROMOTIONS_PATCH = "promotion-takes"  # the reserve step of budgets and coupons (issue 17)
+POINTS_TENDER_PATCH = "loyalty-points-tender"  # before it, a points tender was refused
 
 
 class _Abandoned(Exception):
@@ -140,11 +143,14 @@ class SaleWorkflow:
         self._number = recorded.number
         self._state = "completed"
         self._answers += 1
+        receipt, earned = recorded.receipt, False
+        if req.customer_id is not None and not req.offline:  # the points and balance printed
+            receipt, earned = await earn_onto_receipt(receipt)
         if not req.offline:  # an offline sale printed its receipt and opened the drawer at the time
             await self._devices(
-                req, recorded.number, recorded.receipt, any(t.kind == CASH for t in self._taken)
+                req, recorded.number, receipt, any(t.kind == CASH for t in self._taken)
             )
-        if req.customer_id is not None:  # after the answer and the receipt: never holds a sale
+        if req.customer_id is not None and not earned:  # after the answer: never holds a sale
             await earn_points()
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
         return self._snapshot()
@@ -163,6 +169,21 @@ class SaleWorkflow:
             self._book = TenderBook(priced.total, priced.currency)
         if priced.approval_needed:
             await self._await_approval(req, priced)
+        if priced.promotion_takes and workflow.patched(PROMOTIONS_PATCH):
+            # Budgets and coupons before any stock or money moves; given back if the sale fails.
+            saga.push(
+                SaleActivities.release_promotions,
+                PromotionRelease(key=wf_id),
+                local=True,
+                **COMPENSATION,
+            )
+            await workflow.execute_local_activity_method(
+                SaleActivities.take_promotions,
+                PromotionReservation(
+                    key=wf_id, takes=priced.promotion_takes, customer_id=req.customer_id
+                ),
+                **STEP,
+            )
         self._state = "stock"
         if priced.stock_lines:
             saga.push(
@@ -294,6 +315,9 @@ class SaleWorkflow:
     async def _take_pending(self, req: SaleRequest, priced: PricedSale) -> None:
         while self._pending:
             tender = self._pending.pop(0)
+            if tender.kind == POINTS and (refused_points := _points_refusal(req, tender)):
+                self._declines.append(refused_points)
+                continue
             try:
                 plan = self._book.plan(tender.kind, tender.amount)
             except DomainError as err:
@@ -403,6 +427,8 @@ class SaleWorkflow:
             gift_cards=self._gift_cards,
             approval_needed=p.approval_needed if p and self._state == "approval" else (),
             discount_total=sum(c.amount for c in p.adjustments) if p else 0,
+            promotions=p.promotions if p else (),
+            promotion_total=p.promotion_total if p else 0,
             approved_by=self._approval.manager_name
             if self._approval and self._approved_by is not None
             else "",
@@ -485,3 +511,15 @@ class SaleWorkflow:
             error=self._error.message if self._error else "",
             due=self._book.due,
         )
+
+
+def _points_refusal(req: SaleRequest, tender: TenderIn) -> str:
+    """Why a points tender cannot pay this sale ("" when it may): only the sale's own customer's
+    points, and never offline (the till refuses it; a journal holding one is declined here)."""
+    if not workflow.patched(POINTS_TENDER_PATCH):
+        return "Tender 'points' is not accepted."  # what histories before the patch decided
+    if req.offline:
+        return "Points cannot be redeemed offline."
+    if req.customer_id is None or tender.reference != str(req.customer_id):
+        return "Points pay only for the sale's own customer: attach the customer to the sale first."
+    return ""

@@ -81,6 +81,7 @@ def _out(view: customers.ProfileView, principal: Principal) -> dict[str, Any]:
         "consents": current,
         "consent_history": view.consents,
         "tax_exempt": view.tax_exempt,
+        "groups": list(view.groups),
         "notes": view.notes,
         "merged_into": view.merged_into,
         "erased": view.erased,
@@ -191,11 +192,16 @@ def update_customer(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Any store's staff: the name, notes, emails and phones (added, removed, made primary),
-    addresses (replaced). Managers and admins: the tax exemption and verified emails."""
+    addresses (replaced). Managers and admins: the tax exemption, customer groups and verified
+    emails."""
     _staff(principal)
-    if (body.tax_exempt is not None or body.verified_emails) and principal.role not in _FULL:
+    if (
+        body.tax_exempt is not None or body.verified_emails or body.groups is not None
+    ) and principal.role not in _FULL:
         raise ApiError(
-            403, "forbidden", "Only a manager may change tax exemption or verify an email."
+            403,
+            "forbidden",
+            "Only a manager may change tax exemption or customer groups, or verify an email.",
         )
 
     def run() -> dict[str, Any]:
@@ -224,6 +230,8 @@ def update_customer(
                 row.notes = body.notes
             if body.tax_exempt is not None:
                 row.tax_exempt = body.tax_exempt
+            if body.groups is not None:
+                customers.set_groups(s, customer_id, body.groups)
             for e in body.remove_emails:
                 customers.remove_email(s, customer_id, rules.normalize_email(e))
             for p in body.remove_phones:
@@ -363,6 +371,7 @@ def export_customer(customer_id: CustomerId, principal: PrincipalDep, db: DbDep)
                 "addresses": view.addresses,
                 "consents": view.consents,
                 "tax_exempt": view.tax_exempt,
+                "groups": list(view.groups),
                 "notes": view.notes,
                 "merged_into": view.merged_into,
                 "erased": view.erased,

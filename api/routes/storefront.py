@@ -8,13 +8,14 @@ to that store's locations, and a cart or order of another store is simply not fo
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api import idempotency, ratelimit
+from api import idempotency, ratelimit, storefront_pricing
 from api.deps import ClientDep, DbDep, IdempotencyKey, SettingsDep
 from api.errors import ApiError, error_responses
 from api.online import checkout_order, describe, open_cart, steer_cart
@@ -32,8 +33,18 @@ from api.schemas_webstore import (
     PlacedLineOut,
 )
 from contracts.cart import CartLineChange, CartRequest, CartState
-from contracts.online import OnlineOrderRequest, online_order_workflow_id
-from db.repositories import availability, carts, online_orders, reservations, webstores
+from contracts.online import OnlineOrderRequest, PointsUse, online_order_workflow_id
+from contracts.promotions import pin_to_json
+from db.promotion_pricing import refuse_coupons
+from db.repositories import (
+    availability,
+    carts,
+    customers,
+    loyalty,
+    online_orders,
+    reservations,
+    webstores,
+)
 from db.session import Database
 from domain import routing
 from domain.errors import InvalidRequest, NotFound
@@ -334,6 +345,23 @@ async def remove_line(
     )
 
 
+def _points_use(db: Database, body: CheckoutIn) -> PointsUse | None:
+    """The points the shopper pays with: the checkout email's customer, proven by the code on
+    their card (403 `points_refused` otherwise). Their balance is checked when they are taken."""
+    if body.points is None:
+        return None
+    digest = customers.code_digest(body.points.card_code)
+    with db.unit_of_work() as s:
+        owner = loyalty.customer_of_email(s, body.email)
+        if owner is None or not customers.digest_matches(s, owner, digest):
+            raise ApiError(
+                403,
+                "points_refused",
+                "That is not the code on the loyalty card of this email's customer.",
+            )
+    return PointsUse(customer_id=owner, amount=body.points.amount, proof=f"customer:{digest}")
+
+
 def _test_mode(settings: Settings) -> bool:
     return not settings.stripe_api_key or settings.stripe_api_key.startswith("sk_test_")
 
@@ -358,12 +386,18 @@ async def checkout(
 
     Confirm the card on the storefront with Stripe.js and the `client_secret`; the order goes on
     when Stripe says the payment is authorized. Calling this again returns the same order.
+
+    `points` pays part or all of it with loyalty points: those of the customer who owns the
+    checkout's `email`, proven with the `card_code` on their loyalty card (403 `points_refused`);
+    they are taken before the card (409 `insufficient_points` when short), the PaymentIntent is
+    for the rest (`points_paid` says how much), and a cancelled or failed order gives them back.
     """
     if body.payment_method and not _test_mode(settings):
         raise InvalidRequest(
             "payment_method is for Stripe test mode only; confirm cards with Stripe.js."
         )
     view = await run_in_threadpool(_own_cart, db, store, cart_id)
+    points = await run_in_threadpool(_points_use, db, body)
 
     async def run() -> dict[str, Any]:
         state = await steer_cart(client, store.code, cart_id, None)
@@ -385,6 +419,9 @@ async def checkout(
             if view.pickup_location_id
             else "",
         )
+        pinned = await run_in_threadpool(
+            storefront_pricing.checkout_pin, db, store, view.pickup_location_id
+        )
         req = OnlineOrderRequest(
             source="web",
             store_code=store.code,
@@ -395,7 +432,15 @@ async def checkout(
             allow_split=settings.routing_allow_split,
             stores_first=settings.routing_stores_first,
             ship_to_store=settings.routing_ship_to_store,
+            points=points,
+            coupon_codes=tuple(body.coupon_codes),
+            promotions=json.dumps(pin_to_json(pinned)),
         )
+        if body.coupon_codes:  # a coupon it cannot honour: 409 before any order exists
+            priced = await run_in_threadpool(
+                storefront_pricing.price_cart, db, store, view, req.coupon_codes, pinned
+            )
+            refuse_coupons(priced.promoted)
         answer = await checkout_order(
             client, online_order_workflow_id("web", cart_id), req, settings.web_task_queue
         )

@@ -13,7 +13,7 @@ from api.deps import DbDep, PrincipalDep
 from api.errors import error_responses
 from api.routes.tills import TillCode, till_for
 from api.schemas import ItemOut
-from db.repositories import catalog, customers, stock
+from db.repositories import catalog, customers, loyalty, stock
 from domain.secrets import mask
 
 router = APIRouter(prefix="/tills", tags=["till"])
@@ -25,6 +25,7 @@ class CustomerMatchOut(BaseModel):
     name: str
     email_masked: str
     phone_masked: str
+    points_balance: int = 0  # loyalty points (the till keeps the last one seen for offline)
 
 
 def _mask_email(email: str | None) -> str:
@@ -76,20 +77,23 @@ async def search_customers(
 ) -> list[CustomerMatchOut]:
     """Customers to attach to the sale: by exact email, phone number, the code on their card, or
     a name containing `q` (3 letters or more). Emails and phones come back masked: the cashier
-    confirms with the customer, the till never lists anyone's contact details."""
+    confirms with the customer, the till never lists anyone's contact details. Each comes with
+    their loyalty points balance."""
     await run_in_threadpool(till_for, db, principal, till)
 
-    def find() -> list[customers.CustomerMatch]:
+    def find() -> tuple[list[customers.CustomerMatch], dict[int, int]]:
         with db.unit_of_work() as s:
-            return customers.find_for_till(s, q)
+            matches = customers.find_for_till(s, q)
+            return matches, loyalty.balances_of(s, [c.id for c in matches])
 
-    found = await run_in_threadpool(find)
+    found, points = await run_in_threadpool(find)
     return [
         CustomerMatchOut(
             customer_id=c.id,
             name=c.name,
             email_masked=_mask_email(c.email),
             phone_masked=mask(c.phone) if c.phone else "",
+            points_balance=points[c.id],
         )
         for c in found
     ]

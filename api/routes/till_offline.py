@@ -27,6 +27,7 @@ from api.schemas_tills import (
     SnapshotItem,
     SnapshotStore,
 )
+from contracts.promotions import pin_to_json
 from contracts.replay import (
     JournalEntry,
     JournalLine,
@@ -37,7 +38,7 @@ from contracts.replay import (
     replay_workflow_id,
 )
 from contracts.sale import GIFT_CARD_SKU, sale_workflow_id
-from db.repositories import catalog, orders, places_admin, tills
+from db.repositories import catalog, customers, orders, places_admin, promotions, tills
 from db.repositories.catalog import TillView
 from db.session import Database
 from tillflow.settings import Settings
@@ -66,6 +67,7 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
         items = catalog.all_items(s, view.location_id, at)
         rates = catalog.tax_rates(s, view.location_id)
         policy = tills.offline_card_policy(s, view.location_id)
+        offline_promotions = promotions.pin(s, view.location_code, "store", at=at, offline=True)
         tills.record_snapshot(s, view.till_id, at)
     return CatalogSnapshot(
         till=view.till_code,
@@ -87,6 +89,7 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
                 tax_code=i.tax_code,
                 unit_price=i.unit_price,
                 barcodes=list(i.barcodes),
+                category=i.category,
             )
             for i in items
             if i.unit_price is not None and i.currency == view.currency and i.sku != GIFT_CARD_SKU
@@ -97,6 +100,7 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
             total_cap=policy.total_cap,
             max_age_hours=int(policy.max_age.total_seconds() // 3600),
         ),
+        promotions=pin_to_json(offline_promotions),
         generated_at=at,
         catalog_version=version,
         next_change_at=next_change,
@@ -111,7 +115,7 @@ def _catalog_version(s: Session, view: TillView) -> str:
     store = (view.location_name, view.address, view.timezone, view.currency)
     staff = sorted(places_admin.till_staff(s, view.location_id).items())
     digest = hashlib.sha256(repr((store, view.prices_include_tax, staff)).encode()).hexdigest()[:8]
-    return f"{changes}.{rates}.{digest}"
+    return f"{changes}.{rates}.{digest}.{promotions.last_change(s)}"
 
 
 @router.get(
@@ -142,8 +146,19 @@ def _close(e: ShiftCloseEntryIn) -> OfflineShiftClose:
     )
 
 
+def _known_customers(db: Database, ids: list[int]) -> frozenset[int]:
+    """Which of the customers the journal names exist (a sale naming another is replayed without
+    one: an offline sale is never refused for it)."""
+    with db.unit_of_work() as s:
+        return frozenset(i for i in ids if customers.exists(s, i))
+
+
 def _request(
-    view: TillView, body: JournalWithClosesUpload, user_id: int, settings: Settings
+    view: TillView,
+    body: JournalWithClosesUpload,
+    user_id: int,
+    settings: Settings,
+    known_customers: frozenset[int] = frozenset(),
 ) -> ReplayRequest:
     sales = [e for e in body.entries if isinstance(e, JournalEntryIn)]
     return ReplayRequest(
@@ -176,6 +191,7 @@ def _request(
                 ),
                 total=e.total,
                 change_due=e.change_due,
+                customer_id=e.customer_id if e.customer_id in known_customers else None,
             )
             for e in sales
         ),
@@ -255,9 +271,13 @@ async def upload_journal(
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     workflow_id = replay_workflow_id(till, body.batch_id)
+    named = sorted(
+        {e.customer_id for e in body.entries if isinstance(e, JournalEntryIn) and e.customer_id}
+    )
+    known = await run_in_threadpool(_known_customers, db, named) if named else frozenset()
     result = await replay_journal(
         client,
-        _request(view, body, principal.user_id, settings),
+        _request(view, body, principal.user_id, settings, known),
         store=view.location_code,
         wait_s=wait,
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from api import idempotency, ratelimit
 from api.approvals import manager_approval
@@ -37,12 +39,14 @@ from api.schemas import (
     ReprintOut,
     SaleIn,
     SaleOut,
+    SalePromotionOut,
     TenderInBody,
     TendersIn,
     TillLogin,
     TokenOut,
 )
 from contracts.devices import ReprintRequest, start_reprint
+from contracts.promotions import PromotionPin
 from contracts.sale import (
     AddTenders,
     BasketLine,
@@ -53,7 +57,8 @@ from contracts.sale import (
     sale_workflow_id,
 )
 from db.pricing import BasketItem, adjusted_quote
-from db.repositories import bookkeeping, catalog, customers, orders, stock, tills
+from db.promotion_pricing import PromotionScope
+from db.repositories import bookkeeping, catalog, customers, orders, promotions, stock, tills
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
@@ -187,22 +192,46 @@ def lookup(
     "/{till}/quote", response_model=QuoteOut, responses=error_responses(401, 403, 404, 422)
 )
 def quote(till: TillCode, body: QuoteIn, principal: PrincipalDep, db: DbDep) -> QuoteOut:
-    """Price a basket (lines, tax, totals) without side effects."""
+    """Price a basket (promotions, the cashier's adjustments, tax, totals) without side effects.
+
+    Each line says which promotion took what off it; coupons that cannot be honoured are listed
+    in `coupons_refused` (a sale with them would be refused)."""
     view = till_for(db, principal, till)
     asked = [Adjustment(a.scope, a.line, a.kind, a.value, a.reason) for a in body.adjustments]
     basket = [BasketItem(ln.sku, ln.quantity) for ln in body.lines]
     with db.unit_of_work() as s:
-        q, applied = adjusted_quote(s, view, basket, None, asked, principal.role)
-    out = QuoteOut.model_validate(q, from_attributes=True)
-    out.discount_total = sum(a.amount for a, _ in applied)
+        if body.customer_id is not None and not customers.exists(s, body.customer_id):
+            raise NotFound(f"There is no customer {body.customer_id}.")
+        scope = till_promotions(s, view, tuple(body.coupon_codes), body.customer_id)
+        priced = adjusted_quote(s, view, basket, None, asked, principal.role, scope)
+    out = QuoteOut.model_validate(priced.quote, from_attributes=True)
+    out.discount_total = sum(a.amount for a, _ in priced.changes)
     out.approval_needed = [
         approval_reason(
             a.adjustment.scope, a.adjustment.line, a.action, a.amount, a.share_bp, view.currency
         )
-        for a, needs in applied
+        for a, needs in priced.changes
         if needs
     ]
-    return out
+    out.promotions = [SalePromotionOut(**asdict(p)) for p in priced.promoted.lines]
+    out.promotion_total = priced.promoted.total
+    out.coupons_refused = list(priced.promoted.refused)
+    return out.model_validate(out.model_dump())  # each line gets its promotions
+
+
+def till_promotions(
+    s: Session, view: TillView, coupon_codes: tuple[str, ...], customer_id: int | None
+) -> PromotionScope:
+    """The store's promotions as they are now, for a quote at the till."""
+    return PromotionScope(
+        pin=promotions.pin(s, view.location_code, "store"),
+        channel="store",
+        currency=view.currency,
+        timezone=view.timezone,
+        at=datetime.now(UTC),
+        customer_id=customer_id,
+        coupon_codes=coupon_codes,
+    )
 
 
 @router.post(
@@ -229,6 +258,9 @@ async def create_sale(
     Store credit pays only with proof the customer is there: the `customer_code` on their card
     (403 `customer_code_refused` when it is not theirs) or a manager's `approval` (403
     `approval_refused`; wrong PINs count as failed sign-ins of that staff code, 429 / 423).
+    Loyalty points (`kind` `points`, `amount` in money, `reference` the customer id) pay the
+    same way, and only for the sale's own `customer_id` (422 `points_not_own_customer`); a short
+    balance is a decline (the sale stays open).
     """
     principal, view = context
     scope = f"{principal.user_id}:sales:{till}"
@@ -250,6 +282,7 @@ async def create_sale(
             code="no_open_shift",
         )
     _check_simulation(view, body.tenders)
+    _points_of_own_customer(body.tenders, body.customer_id)
     tenders = await proven_tenders(db, settings, request, view, principal, body.tenders)
     req = SaleRequest(
         till_code=till,
@@ -266,6 +299,9 @@ async def create_sale(
             PriceChange(scope=a.scope, line=a.line, kind=a.kind, value=a.value, reason=a.reason)
             for a in body.adjustments
         ),
+        coupon_codes=tuple(body.coupon_codes),
+        # The promotions as they are now: a change while the sale is open never changes its price.
+        promotions=await run_in_threadpool(_pin, db, view),
     )
     try:
         # A repeat of a running sale joins it; a repeat of a closed one is answered from the
@@ -295,6 +331,22 @@ async def create_sale(
     return JSONResponse(payload)
 
 
+def _points_of_own_customer(tenders: list[TenderInBody], customer_id: int | None) -> None:
+    """Points pay only for the sale's own customer (the Sale workflow checks it again)."""
+    for t in tenders:
+        if t.kind == "points" and (customer_id is None or t.reference != str(customer_id)):
+            raise InvalidRequest(
+                "Points pay only for the sale's own customer: attach the customer to the sale "
+                "and give their id as the points tender's reference.",
+                code="points_not_own_customer",
+            )
+
+
+def _pin(db: Database, view: TillView) -> PromotionPin:
+    with db.unit_of_work() as s:
+        return promotions.pin(s, view.location_code, "store")
+
+
 def _tenders(tenders: list[TenderInBody], proofs: list[str] | None = None) -> tuple[TenderIn, ...]:
     return tuple(
         TenderIn(
@@ -314,11 +366,11 @@ async def proven_tenders(
 ) -> tuple[TenderIn, ...]:
     """The tenders, each store credit with the proof (checked here) that its customer is present;
     the secret itself goes no further than this request."""
-    if not any(t.kind == "store_credit" for t in tenders):
+    if not any(t.kind in ("store_credit", "points") for t in tenders):
         return _tenders(tenders)  # the everyday sale: nothing to look up
     proofs = []
     for t in tenders:
-        if t.kind != "store_credit":
+        if t.kind not in ("store_credit", "points"):
             proofs.append("")
         elif t.customer_code.strip():
             proofs.append(await run_in_threadpool(_customer_proof, db, view, principal, t))
@@ -332,7 +384,7 @@ async def proven_tenders(
                 view,
                 principal,
                 t.approval,
-                "till.store_credit",
+                f"till.{t.kind}",
             )
             proofs.append(f"manager:{approver.user_id}")
     return _tenders(tenders, proofs)

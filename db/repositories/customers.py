@@ -23,6 +23,7 @@ from db.models_customers import (
     CustomerPhone,
     CustomerProfile,
 )
+from db.models_loyalty import LoyaltyAccount
 from db.models_payments import StoreCreditAccount, StoreCreditEntry
 from db.models_returns import FraudSignal, Return
 from db.repositories import balances
@@ -448,6 +449,7 @@ class ProfileView:
     addresses: list[dict[str, Any]]
     consents: list[dict[str, Any]]  # the whole history, oldest first
     tax_exempt: bool
+    groups: tuple[str, ...]
     notes: str
     merged_into: int | None
     erased: bool
@@ -514,6 +516,7 @@ def profile(session: Session, customer_id: int) -> ProfileView:
             for k in consents
         ],
         tax_exempt=bool(p and p.tax_exempt),
+        groups=tuple(p.groups or ()) if p else (),
         notes=p.notes if p else "",
         merged_into=p.merged_into_id if p else None,
         erased=bool(p and p.erased_at is not None),
@@ -740,3 +743,24 @@ def verify_email(session: Session, customer_id: int, email: str) -> None:
     )
     if not changed.rowcount:  # type: ignore[attr-defined]  # DML executes to a CursorResult
         raise NotFound(f"Customer {customer_id} has no email {email}.")
+
+
+def groups_of(session: Session, customer_id: int | None) -> frozenset[str]:
+    """The groups a customer's promotions may be scoped to: the profile's own groups and the
+    loyalty tier (e.g. "gold"); nobody: none."""
+    if customer_id is None:
+        return frozenset()
+    own = session.scalar(
+        select(CustomerProfile.groups).where(CustomerProfile.customer_id == customer_id)
+    )
+    tier = session.scalar(
+        select(LoyaltyAccount.tier).where(LoyaltyAccount.customer_id == customer_id)
+    )
+    return frozenset([*(own or ()), *([tier] if tier else [])])
+
+
+def set_groups(session: Session, customer_id: int, groups: Iterable[str]) -> None:
+    """Replace the profile's customer groups (trimmed, lower-cased, unique)."""
+    row = profile_row(session, customer_id, lock=True)
+    row.groups = sorted({g.strip().lower() for g in groups if g.strip()})
+    session.flush()

@@ -15,9 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Customer
+from db.models_customers import CustomerEmail
 from db.models_loyalty import LoyaltyAccount, LoyaltyEntry
+from domain import customers as domain_customers
 from domain import loyalty as rules
-from domain.errors import InsufficientBalance, InvalidRequest, NotFound
+from domain.errors import DomainError, InsufficientBalance, InvalidRequest, NotFound
 
 CREDITS = ("earn", "refund_redeem")  # and an adjust with points > 0: every credit is a lot
 
@@ -254,6 +256,64 @@ def refund_redeem(
     )
 
 
+def redemption(session: Session, key: str) -> LoyaltyEntry | None:
+    """The redemption posted with `key` (a points tender's key), if it was posted."""
+    spent = _entry(session, key)
+    return spent if spent is not None and spent.kind == "redeem" else None
+
+
+def refund_points(
+    session: Session,
+    redeem_key: str,
+    points: int,
+    key: str,
+    *,
+    expiry_months: int = 12,
+    at: datetime | None = None,
+) -> Posted:
+    """Give back `points` of the redemption posted with `redeem_key` (a return refunding a points
+    tender), once per `key`; never more than that redemption took, counting earlier give-backs."""
+    spent = redemption(session, redeem_key)
+    if spent is None:
+        raise NotFound("No points were redeemed with this tender.", code="no_redemption")
+    acct = session.scalar(
+        select(LoyaltyAccount).where(LoyaltyAccount.id == spent.account_id).with_for_update()
+    )
+    assert acct is not None
+    back = session.scalar(
+        select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
+            LoyaltyEntry.idempotency_key.startswith(f"{redeem_key}:", autoescape=True),
+            LoyaltyEntry.kind == "refund_redeem",
+        )
+    )
+    done = _entry(session, key)
+    if done is not None:
+        return Posted(False, done.points, acct.balance)
+    give = min(max(points, 0), -spent.points - int(back or 0))
+    if give <= 0:
+        return Posted(False, 0, acct.balance)
+    return _post(
+        session,
+        acct,
+        kind="refund_redeem",
+        points=give,
+        key=key,
+        reference=spent.reference,
+        at=at,
+        expiry_months=expiry_months,
+    )
+
+
+def balance_after(session: Session, entry: LoyaltyEntry) -> int:
+    """The account's balance just after `entry` was posted (the ledger up to and including it)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
+            LoyaltyEntry.account_id == entry.account_id, LoyaltyEntry.id <= entry.id
+        )
+    )
+    return int(total or 0)
+
+
 def adjust(
     session: Session,
     customer_id: int,
@@ -395,6 +455,31 @@ def balance(session: Session, customer_id: int) -> LoyaltyBalance:
         nxt[0] if nxt else None,
         nxt[1] if nxt else 0,
     )
+
+
+def customer_of_email(session: Session, email: str) -> int | None:
+    """The customer who owns this email (a storefront shopper paying with points), if any."""
+    try:
+        address = domain_customers.normalize_email(email)
+    except DomainError:
+        return None
+    owner = session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == address))
+    if owner is None:
+        owner = session.scalar(select(Customer.id).where(func.lower(Customer.email) == address))
+    return owner
+
+
+def balances_of(session: Session, customer_ids: list[int]) -> dict[int, int]:
+    """The points balance of each of these customers (0 for one without an account)."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(LoyaltyAccount.customer_id, LoyaltyAccount.balance).where(
+            LoyaltyAccount.customer_id.in_(customer_ids)
+        )
+    ).all()
+    found = {int(c): int(b) for c, b in rows}
+    return {cid: found.get(cid, 0) for cid in customer_ids}
 
 
 def ledger_page(

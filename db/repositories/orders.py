@@ -41,6 +41,8 @@ class NewOrder:
     shift_id: int | None = None
     adjustments: list[dict[str, object]] | None = None  # discounts / overrides, who approved
     basket_started_at: datetime | None = None  # the till's first scan
+    # What each promotion took off each line, by line number: [{"code", "name", "amount", …}].
+    line_promotions: dict[int, list[dict[str, object]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,13 @@ _ADD_ORDER = text("""
         RETURNING id, number),
     lines AS (
         INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, net, tax,
-                                 gross, tax_code, tax_rate_bp, discount)
+                                 gross, tax_code, tax_rate_bp, discount, promotions)
         SELECT o.id, x.* FROM o, unnest(
             CAST(:line_no AS integer[]), CAST(:sku AS varchar[]), CAST(:name AS varchar[]),
             CAST(:quantity AS integer[]), CAST(:unit_price AS bigint[]), CAST(:net AS bigint[]),
             CAST(:tax AS bigint[]), CAST(:gross AS bigint[]), CAST(:tax_code AS varchar[]),
-            CAST(:tax_rate_bp AS integer[]), CAST(:discount AS bigint[])) AS x),
+            CAST(:tax_rate_bp AS integer[]), CAST(:discount AS bigint[]),
+            CAST(:promotions AS jsonb[])) AS x),
     pays AS (
         INSERT INTO payments (workflow_id, tender, amount, tendered, currency, status,
                               idempotency_key, location_id, till_id, provider, provider_ref)
@@ -156,6 +159,8 @@ def add_order(
     }
     for column in _LINE_COLUMNS:
         params[column] = [getattr(line, column) for line in new.lines]
+    promos = new.line_promotions or {}
+    params["promotions"] = [json.dumps(promos.get(line.line_no, [])) for line in new.lines]
     for column in _PAYMENT_COLUMNS:
         params[f"pay_{column}"] = [getattr(p, column) for p in payments]
     row = core(session).execute(_ADD_ORDER, params).first()

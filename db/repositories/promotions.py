@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from contracts.promotions import PinnedPromotion, PromotionPin, PromotionReservation
 from db.models import Location
-from db.models_promotions import Coupon, CouponRedemption, PromotionBudgetUsage, PromotionRow
+from db.models_promotions import (
+    Coupon,
+    CouponRedemption,
+    PromotionBudgetUsage,
+    PromotionRow,
+    PromotionVersion,
+)
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.promotions import (
     CouponState,
@@ -33,6 +40,7 @@ from domain.promotions import (
 BUDGET_SPENT = "promotion_budget_spent"
 COUPON_USED = "coupon_used"
 COUPON_CUSTOMER_LIMIT = "coupon_customer_limit"
+DAY = timedelta(days=1)  # a promotion over by more than this is left out of a pin
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,29 +113,6 @@ class Reservation:
 # ---- building the engine's input ------------------------------------------------------------
 
 
-def to_promotion(row: PromotionRow, used_amount: int = 0, used_uses: int = 0) -> Promotion:
-    """The engine's frozen promotion for a row, with what is left of its budget."""
-    return Promotion(
-        code=row.code,
-        name=row.name,
-        kind=row.kind,  # type: ignore[arg-type]  # checked on the way in
-        rule=parse_rule(row.kind, row.rule),
-        priority=row.priority,
-        combines_with=frozenset(row.combines_with),
-        channels=frozenset(row.channels),
-        customer_groups=frozenset(row.customer_groups),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        windows=tuple(parse_window(w) for w in row.windows),
-        requires_coupon=row.requires_coupon,
-        currency=row.currency,
-        active=row.active,
-        version=row.version,
-        remaining_amount=None if row.budget_amount is None else row.budget_amount - used_amount,
-        remaining_uses=None if row.budget_uses is None else row.budget_uses - used_uses,
-    )
-
-
 def validate(session: Session, draft: PromotionDraft) -> Promotion:
     """The draft as the engine would take it; every problem a 422 (code bad_promotion)."""
     code = normalise_code(draft.code)
@@ -154,7 +139,7 @@ def validate(session: Session, draft: PromotionDraft) -> Promotion:
         priority=draft.priority,
         combines_with=frozenset(draft.combines_with),
         channels=frozenset(draft.channels),
-        customer_groups=frozenset(draft.customer_groups),
+        customer_groups=frozenset(g.strip().lower() for g in draft.customer_groups),
         starts_at=draft.starts_at,
         ends_at=draft.ends_at,
         windows=tuple(parse_window(w) for w in draft.windows),
@@ -203,22 +188,7 @@ def active_set(
     """Every switched-on promotion that may apply at the location on the channel, with its
     remaining budget (the engine checks the time window itself, in the store's timezone; `at`
     only drops promotions long over: an end more than a day before it)."""
-    rows = list(
-        session.scalars(select(PromotionRow).where(PromotionRow.active).order_by(PromotionRow.code))
-    )
-    fit = [
-        r
-        for r in rows
-        if (not r.location_codes or location_code in r.location_codes)
-        and (not r.channels or channel in r.channels)
-        and not (
-            at is not None
-            and r.ends_at is not None
-            and (at.replace(tzinfo=None) - r.ends_at).days >= 1
-        )
-    ]
-    used = _usage(session, [r.id for r in fit])
-    return tuple(to_promotion(r, *used.get(r.id, (0, 0))) for r in fit)
+    return engine_set(session, pin(session, location_code, channel, at=at))
 
 
 def coupon_states(
@@ -319,7 +289,7 @@ def _fill(row: PromotionRow, draft: PromotionDraft, promo: Promotion) -> None:
     row.combination_class = combination_class(promo.rule)
     row.combines_with = sorted(set(draft.combines_with))
     row.channels = sorted(set(draft.channels))
-    row.customer_groups = sorted(set(draft.customer_groups))
+    row.customer_groups = sorted({g.strip().lower() for g in draft.customer_groups})
     row.location_codes = sorted(set(draft.location_codes))
     row.starts_at = draft.starts_at
     row.ends_at = draft.ends_at
@@ -339,6 +309,7 @@ def create(session: Session, draft: PromotionDraft) -> PromotionView:
     _fill(row, draft, promo)
     session.add(row)
     session.flush()
+    _record_version(session, row)
     return _view(row, (0, 0))
 
 
@@ -352,6 +323,7 @@ def update(session: Session, code: str, draft: PromotionDraft) -> PromotionView:
     row.updated_at = func.now()
     session.flush()
     session.refresh(row)
+    _record_version(session, row)
     return _view(row, _usage(session, [row.id]).get(row.id, (0, 0)))
 
 
@@ -362,6 +334,7 @@ def deactivate(session: Session, code: str) -> PromotionView:
         row.active = False
         row.version += 1
         session.flush()
+        _record_version(session, row)
     return _view(row, _usage(session, [row.id]).get(row.id, (0, 0)))
 
 
@@ -581,3 +554,171 @@ def location(session: Session, code: str) -> PlaceView:
     if loc is None:
         raise NotFound(f"There is no location {code}.", code="unknown_location")
     return PlaceView(loc.id, loc.code, loc.timezone, loc.currency)
+
+
+# ---- pins: the set a sale is priced with ----------------------------------------------------
+
+
+def _terms(row: PromotionRow) -> dict[str, Any]:
+    """A promotion's terms as saved (its budget's size is not part of them: only whether it has
+    one)."""
+    return {
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "rule": row.rule,
+        "priority": row.priority,
+        "combines_with": list(row.combines_with),
+        "channels": list(row.channels),
+        "customer_groups": list(row.customer_groups),
+        "location_codes": list(row.location_codes),
+        "starts_at": row.starts_at.isoformat() if row.starts_at else None,
+        "ends_at": row.ends_at.isoformat() if row.ends_at else None,
+        "windows": list(row.windows),
+        "requires_coupon": row.requires_coupon,
+        "currency": row.currency,
+        "budgeted": row.budget_amount is not None or row.budget_uses is not None,
+        "active": row.active,
+    }
+
+
+def _record_version(session: Session, row: PromotionRow) -> None:
+    session.add(
+        PromotionVersion(
+            promotion_id=row.id, version=row.version, terms=_terms(row), recorded_at=func.now()
+        )
+    )
+    session.flush()
+
+
+def _moment(raw: object) -> datetime | None:
+    return datetime.fromisoformat(raw) if isinstance(raw, str) and raw else None
+
+
+def _pinned(promotion_id: int, version: int, t: dict[str, Any]) -> PinnedPromotion:
+    return PinnedPromotion(
+        promotion_id=promotion_id,
+        code=str(t["code"]),
+        name=str(t["name"]),
+        kind=str(t["kind"]),
+        rule=dict(t["rule"]),
+        priority=int(t.get("priority") or 0),
+        combines_with=tuple(t.get("combines_with") or ()),
+        channels=tuple(t.get("channels") or ()),
+        customer_groups=tuple(t.get("customer_groups") or ()),
+        starts_at=_moment(t.get("starts_at")),
+        ends_at=_moment(t.get("ends_at")),
+        windows=tuple(dict(w) for w in t.get("windows") or ()),
+        requires_coupon=bool(t.get("requires_coupon")),
+        currency=t.get("currency"),
+        version=version,
+        budgeted=bool(t.get("budgeted")),
+    )
+
+
+def _fits(
+    t: dict[str, Any], location_code: str, channel: str, at: datetime | None, offline: bool
+) -> bool:
+    """Active, for this location and channel, not long over; offline: neither a coupon nor a
+    budget (a till without the network can check neither)."""
+    ends = _moment(t.get("ends_at"))
+    return (
+        bool(t.get("active"))
+        and (not t.get("location_codes") or location_code in t["location_codes"])
+        and (not t.get("channels") or channel in t["channels"])
+        and not (at is not None and ends is not None and at.replace(tzinfo=None) - ends >= DAY)
+        and not (offline and (t.get("requires_coupon") or t.get("budgeted")))
+    )
+
+
+def pin(
+    session: Session,
+    location_code: str,
+    channel: str,
+    *,
+    at: datetime | None = None,
+    offline: bool = False,
+) -> PromotionPin:
+    """The promotions a sale or order at the location on the channel is priced with, as they are
+    now (the engine checks their time windows in the store's timezone itself)."""
+    rows = session.scalars(
+        select(PromotionRow).where(PromotionRow.active).order_by(PromotionRow.code)
+    )
+    found = []
+    for r in rows:
+        terms = _terms(r)
+        if _fits(terms, location_code, channel, at, offline):
+            found.append(_pinned(r.id, r.version, terms))
+    return PromotionPin(promotions=tuple(found))
+
+
+def pin_at(
+    session: Session, location_code: str, channel: str, at: datetime, *, offline: bool = False
+) -> PromotionPin:
+    """The promotions as they were at `at` (from their history): how an offline sale is priced
+    at its replay, whatever changed since."""
+    latest = (
+        select(PromotionVersion.promotion_id, func.max(PromotionVersion.version))
+        .where(PromotionVersion.recorded_at <= at)
+        .group_by(PromotionVersion.promotion_id)
+    )
+    rows = session.scalars(
+        select(PromotionVersion)
+        .where(tuple_(PromotionVersion.promotion_id, PromotionVersion.version).in_(latest))
+        .order_by(PromotionVersion.promotion_id)
+    )
+    return PromotionPin(
+        promotions=tuple(
+            _pinned(v.promotion_id, v.version, v.terms)
+            for v in rows
+            if _fits(v.terms, location_code, channel, at, offline)
+        )
+    )
+
+
+def engine_set(session: Session, pinned: PromotionPin) -> tuple[Promotion, ...]:
+    """The pinned promotions for the engine, each with what is left of its budget now."""
+    budgeted = [p.promotion_id for p in pinned.promotions if p.budgeted]
+    budgets: dict[int, tuple[int | None, int | None]] = {}
+    if budgeted:
+        budgets = {
+            pid: (amount, uses)
+            for pid, amount, uses in session.execute(
+                select(PromotionRow.id, PromotionRow.budget_amount, PromotionRow.budget_uses).where(
+                    PromotionRow.id.in_(budgeted)
+                )
+            )
+        }
+    used = _usage(session, budgeted)
+    out = []
+    for p in pinned.promotions:
+        amount, uses = budgets.get(p.promotion_id, (None, None)) if p.budgeted else (None, None)
+        spent_amount, spent_uses = used.get(p.promotion_id, (0, 0))
+        out.append(
+            p.to_engine(
+                None if amount is None else max(0, amount - spent_amount),
+                None if uses is None else max(0, uses - spent_uses),
+            )
+        )
+    return tuple(out)
+
+
+def take(session: Session, cmd: PromotionReservation) -> tuple[Reservation, ...]:
+    """Reserve every budget and coupon the sale takes, in promotion order (so two sales never
+    wait on each other's locks in opposite orders); refused (Conflict) as `reserve` refuses."""
+    return tuple(
+        reserve(session, t.promotion_id, t.coupon or None, cmd.customer_id, cmd.key, t.amount)
+        for t in sorted(cmd.takes, key=lambda t: t.promotion_id)
+    )
+
+
+def last_change(session: Session) -> int:
+    """Moves whenever any promotion is saved (an offline till's snapshot is then stale)."""
+    return int(session.scalar(select(func.max(PromotionVersion.id))) or 0)
+
+
+def location_code(session: Session, location_id: int) -> str:
+    code = session.scalar(select(Location.code).where(Location.id == location_id))
+    if code is None:
+        raise NotFound(f"There is no location {location_id}.")
+    return code

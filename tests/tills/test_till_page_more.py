@@ -208,3 +208,72 @@ async def test_an_exchange_for_cheaper_goods_refunds_the_difference(page, day_ti
     result = await _text(page, "#return-result")
     assert "pay 12.90 for the new goods" in result and "Give back 2.00 cash" in result, result
     await focused(page, "return-receipt")  # ready for the next receipt
+
+
+async def test_a_coupon_at_the_till_page(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """Alt+K: a coupon the customer hands over is priced at once, a refused one is said and left
+    off, and the sale is paid and recorded with it."""
+    import uuid
+
+    from db.repositories import promotions
+
+    tag = uuid.uuid4().hex[:6].upper()
+    code = f"PAGE{tag}"
+    with db.unit_of_work() as s:
+        promotions.create(
+            s,
+            promotions.PromotionDraft(
+                code=f"PG{tag}",
+                name="Page coupon 1.00 off",
+                kind="amount_off",
+                rule={"target": {"skus": ["NOTEBOOK-A5"]}, "amount": 100},
+                requires_coupon=True,
+                currency="EUR",
+                channels=("store",),
+            ),
+        )
+        promotions.add_coupon(s, f"PG{tag}", code, multi_use=True, per_customer_limit=None)
+    try:
+        key = page.keyboard
+        await key.type(barcode(db, day_till.code, "NOTEBOOK-A5"))
+        await key.press("Enter")
+        await page.wait_for_function("document.getElementById('total').textContent !== '0.00'")
+        full = await _text(page, "#total")
+
+        await key.press("Alt+k")
+        await focused(page, "coupon-code")
+        await key.type("NOSUCH" + tag)
+        await key.press("F5")
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.message')].some(m => m.textContent.includes("
+            "'Coupon refused'))"
+        )
+        assert await _text(page, "#total") == full
+
+        await key.press("Alt+k")
+        await focused(page, "coupon-code")
+        await key.type(code.lower())
+        await key.press("F5")
+        await page.wait_for_function(
+            "text => document.getElementById('total').textContent !== text", arg=full
+        )
+        assert code in await _text(page, "#coupon-pill")
+        discounted = await _text(page, "#total")
+        assert float(full) - float(discounted) == pytest.approx(1.00)
+
+        await key.press("F4")
+        await focused(page, "amount")
+        await key.press("Enter")
+        await page.wait_for_function(
+            "document.getElementById('last-sale').textContent.startsWith('Sale ')"
+        )
+        match = re.search(r"Sale (\S+) · total", await _text(page, "#last-sale"))
+        assert match, await _text(page, "#last-sale")
+        with db.unit_of_work() as s:
+            order = orders.order_by_number(s, match.group(1))
+            assert order is not None
+            lines = orders.order_lines(s, order.id)
+            assert lines[0].promotions[0]["coupon"] == code and lines[0].discount == 100
+    finally:
+        with db.unit_of_work() as s:
+            promotions.deactivate(s, f"PG{tag}")

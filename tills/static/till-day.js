@@ -593,6 +593,30 @@ const Day = (() => {
     say(needs.length ? `Discount needs a manager when paying: ${needs.join(" · ")}` : "Discount applied.", needs.length ? "error" : "ok");
   }
 
+  function couponScreen() {
+    if (!state.basket.length) { say("Scan something first.", "error"); return; }
+    showScreen("coupon");
+    $("coupon-code").value = "";
+    say(state.coupons.length ? `Coupons on this sale: ${state.coupons.join(", ")}` : "");
+    $("coupon-code").focus();
+  }
+
+  async function applyCoupon() {
+    const code = $("coupon-code").value.trim().toUpperCase();
+    if (!/^[A-Z0-9_.-]{1,64}$/.test(code)) throw new Error("Type the coupon's code (letters, digits, - _ .).");
+    if (!state.coupons.includes(code)) state.coupons = [...state.coupons, code];
+    toSale();
+    await requote();
+    const refused = ((state.quote && state.quote.coupons_refused) || []).filter((r) => r.startsWith(`${code}:`));
+    if (refused.length) {
+      state.coupons = state.coupons.filter((c) => c !== code);  // never paid with a coupon it refuses
+      await requote();
+      say(`Coupon refused: ${refused[0]}`, "error");
+      return;
+    }
+    say(`Coupon ${code} applied: ${fmt(state.quote.promotion_total || 0)} off with promotions.`, "ok");
+  }
+
   function renderExtras() {
     const c = $("customer-pill");
     c.hidden = !state.customer;
@@ -600,13 +624,16 @@ const Day = (() => {
     const a = $("adjust-pill");
     a.hidden = !state.adjustments.length;
     a.textContent = state.adjustments.length ? `Discounts: ${state.adjustments.length}` + (state.quote && state.quote.approval_needed && state.quote.approval_needed.length ? " (needs a manager)" : "") : "";
+    const k = $("coupon-pill");
+    k.hidden = !state.coupons.length;
+    k.textContent = state.coupons.length ? `Coupons: ${state.coupons.join(", ")}` : "";
   }
 
   // ---- keys ---------------------------------------------------------------------------------------------
   const ALT = {
     KeyX: () => serial(xReport), KeyC: closeScreen, KeyM: cashScreen, KeyR: returnScreen, KeyP: pickupScreen,
     KeyV: voidScreen, KeyS: () => listScreen("search"), KeyU: () => listScreen("customer"), KeyD: discountScreen,
-    KeyA: () => serial(abandon),
+    KeyA: () => serial(abandon), KeyK: couponScreen,
     KeyO: () => (day.shift ? say(`Shift ${day.shift.n} is open already.`, "error") : openShiftScreen()),
   };
   function saleAlt(e) {
@@ -626,6 +653,7 @@ const Day = (() => {
   const F5 = {
     "shift-open": openShift, close: closeShift, cash: () => recordCash(null), return: submitReturn,
     pickup: handOver, manager: managerApproves, discount: applyDiscount, void: () => voidSale(null),
+    coupon: applyCoupon,
   };
   function onKey(e) {
     const screen = state.screen;

@@ -21,6 +21,7 @@ const state = {
   openSale: null,      // the central answer while a sale is open (a declined card, an approval)
   adjustments: [],     // discounts and price overrides: {scope, line, kind, value, reason}
   customer: null,      // {customer_id, name} attached to the sale
+  coupons: [],         // coupon codes the customer handed over (central prices them)
 };
 
 // ---- money --------------------------------------------------------------------------------
@@ -146,6 +147,7 @@ function showScreen(name) {
 function newBasket() {
   state.openSale = null;
   state.adjustments = [];
+  state.coupons = [];
   state.customer = null;
   state.basketStartedAt = null;  // the first scan: sent with the sale (checkout time)
   state.basket = [];
@@ -181,6 +183,8 @@ async function requote() {
   if (!state.basket.length) { state.quote = null; state.adjustments = []; render(); return; }
   const body = { lines: state.basket.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
   if (state.adjustments.length) body.adjustments = state.adjustments;
+  if (state.coupons.length) body.coupon_codes = state.coupons;
+  if (state.customer) body.customer_id = state.customer.customer_id;
   state.quote = await api("POST", "/api/quote", body);
   state.currency = state.quote.currency;
   render();
@@ -284,6 +288,7 @@ async function pay(tenders) {
   state.saleId = state.saleId || `${($("till-name").textContent.replace("Till ", "") || "T")}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const body = { client_sale_id: state.saleId, lines: state.basket.map((l) => ({ sku: l.sku, quantity: l.quantity })), tenders };
   if (state.adjustments.length) body.adjustments = state.adjustments;
+  if (state.coupons.length) body.coupon_codes = state.coupons;
   if (state.customer) body.customer_id = state.customer.customer_id;
   if (state.basketStartedAt) body.basket_started_at = state.basketStartedAt;
   say("Taking payment…");
