@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from db.repositories import catalog
 from db.session import Database
@@ -17,6 +18,9 @@ from integrations.stripe_gateway import (
     make_client,
 )
 from tillflow.settings import Settings
+
+if TYPE_CHECKING:
+    from reports.registry import ReportContext
 
 LOCALSTRIPE_KEY = "sk_test_localstripe"
 
@@ -114,3 +118,16 @@ def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Stor
             return adapter
 
     return storefront_for
+
+
+def report_context(settings: Settings) -> ReportContext:
+    """What the reports need from the deployment: the Temporal UI's address (workflow links), the
+    account map and the Xero tax rate of the journal export."""
+    from reports.registry import context_for
+
+    return context_for(
+        settings.temporal_ui_url,
+        settings.temporal_ui_port,
+        settings.temporal_namespace,
+        {"account_map": settings.account_map, "xero_tax_rate": settings.xero_tax_rate},
+    )

@@ -54,11 +54,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from api.routes.reports import context
     from db.session import Database
     from domain.errors import DomainError
     from reports import registry
     from reports.base import ReportParams
+    from tillflow.adapters import report_context
 
     if args.list:
         for spec in registry.all_specs():
@@ -80,7 +80,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
                 tuple(args.channel),
             )
             bar.set_postfix_str("loading")
-            ctx = context(settings)
+            ctx = report_context(settings)
             with db.unit_of_work() as s:
                 result = registry.run(s, args.name, params, ctx)
             bar.update()

@@ -469,9 +469,9 @@ def backoffice_worker(
     def report_context() -> ReportContext:
         if settings is None:
             return ReportContext()
-        from api.routes.reports import context
+        from tillflow.adapters import report_context
 
-        return context(settings)
+        return report_context(settings)
 
     return Worker(
         client,

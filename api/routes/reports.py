@@ -21,6 +21,7 @@ from domain.errors import NotFound
 from reports import registry
 from reports.base import FORMATS, ReportParams
 from reports.render import MEDIA_TYPES
+from tillflow.adapters import report_context
 from tillflow.settings import Settings
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -57,15 +58,6 @@ def allowed_locations(principal: Principal) -> frozenset[int] | None:
     )
 
 
-def context(settings: Settings) -> registry.ReportContext:
-    return registry.context_for(
-        settings.temporal_ui_url,
-        settings.temporal_ui_port,
-        settings.temporal_namespace,
-        {"account_map": settings.account_map, "xero_tax_rate": settings.xero_tax_rate},
-    )
-
-
 @router.get("", response_model=list[ReportInfo], responses=error_responses(401, 403))
 def list_reports(principal: PrincipalDep) -> list[ReportInfo]:
     """Every report there is, and whether the daily pack has it."""
@@ -94,7 +86,7 @@ def _run(
     section: str | None,
 ) -> tuple[bytes, str, str]:
     allowed = allowed_locations(principal)
-    ctx = context(settings)
+    ctx = report_context(settings)
     registry.spec(name)  # an unknown report is a 404 before anything is loaded
     with db.unit_of_work() as s:
         result = registry.run(s, name, params, ctx, allowed)
