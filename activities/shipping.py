@@ -1,5 +1,5 @@
-"""Buying a parcel's label through the Carrier and recording the parcel; a regular activity
-(network)."""
+"""Buying a parcel's label through the Carrier, storing it (FileStore: PostgreSQL or S3, never a
+container's disk) and recording the parcel; a regular activity (network)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from db.repositories import parcels
 from db.session import Database
 from domain.errors import InvalidRequest
 from integrations.carrier import Carrier, CarrierError, LabelRequest
+from integrations.files import MEDIA_TYPES, FileStore, PostgresFileStore
 
 
 @encode_errors
 class ShippingActivities:
     """Labels from the configured carrier."""
 
-    def __init__(self, db: Database, carrier: Carrier) -> None:
+    def __init__(self, db: Database, carrier: Carrier, files: FileStore | None = None) -> None:
         self.db = db
         self.carrier = carrier
+        self.files: FileStore = files if files is not None else PostgresFileStore(db)
 
     @activity.defn(name="shipping.buy_label")
     def buy_label(self, req: BuyLabel) -> ParcelOut:
@@ -40,6 +42,14 @@ class ShippingActivities:
             )
         except CarrierError as err:
             raise InvalidRequest(str(err)) from None
+        label_ref = label.path
+        if label.content:
+            # Keyed by tracking number: a retry stores the same label once.
+            label_ref = self.files.put(
+                f"labels/{label.tracking_number}.{label.format}",
+                label.content,
+                MEDIA_TYPES.get(label.format, "application/octet-stream"),
+            )
         with self.db.unit_of_work() as s:
             p = parcels.record(
                 s,
@@ -54,7 +64,7 @@ class ShippingActivities:
                 carrier=label.carrier,
                 tracking_number=label.tracking_number,
                 tracking_url=label.tracking_url,
-                label_path=label.path,
+                label_path=label_ref,
                 label_format=label.format,
             )
         return ParcelOut(

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import deadline, errors, input_guard
+from api import deadline, errors, input_guard, offline_docs
+from api import metrics as api_metrics  # /metrics and request metrics (issue 18)
 from api.routes import (
     admin_approvals,
     admin_places,
@@ -113,10 +114,14 @@ def create_app(
         version="0.1.0",
         description="Tills, web stores and one stock pool, every process a durable Temporal saga.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and its assets: api/offline_docs.py (issue 18)
+        redoc_url=None,
     )
     errors.install(app)
     input_guard.install(app, settings)  # bad input and oversized bodies: a 4xx at the door
     deadline.install(app, settings)  # a hung dependency: 503 + Retry-After, never a long wait
+    api_metrics.install(app)  # outermost: refusals at the door are counted too (issue 18)
+    offline_docs.install(app)  # Swagger UI served from the swagger-ui-bundle package (issue 18)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tills.router)
@@ -153,4 +158,7 @@ def create_app(
     app.include_router(customers.router)  # customer profiles, merge, export, erasure (issue 17)
     app.include_router(promotions.router)  # promotions, coupons, preview (issue 17)
     app.include_router(loyalty.router)  # loyalty points: balance, ledger, adjust (issue 17)
+    from api.routes import messages as customer_messages  # customer messages (issue 18)
+
+    app.include_router(customer_messages.router)
     return app

@@ -118,3 +118,22 @@ class OutboxNotice(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = _now()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Delivery (issue 18, migration 0032_message_delivery; db/repositories/messages.py drains it):
+    # pending -> sending (claimed) -> sent | pending again (backoff) | failed | bounced; rows for
+    # the store (channel "store") are "skipped": the fulfilment board shows them.
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    store_code: Mapped[str | None] = mapped_column(String(32))  # whose staff see it
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'bounced', 'skipped')",
+            name="status",
+        ),
+        Index("ix_notification_outbox_due", "status", "next_attempt_at"),
+        Index("ix_notification_outbox_store_status", "store_code", "status"),
+    )

@@ -2,8 +2,9 @@
 label.
 
 Local default: `LocalCarrier` makes a tracking number from the parcel's key (so a retry buys nothing
-twice) and writes the label as PDF or ZPL under `var/labels/`. Real adapters (DHL, UPS, a label
-broker) implement the same Protocol.
+twice) and draws the label as PDF or ZPL. A carrier returns the label's bytes; the shipping activity
+puts them in the FileStore (integrations/files.py: PostgreSQL or S3), never on a container's disk
+(issue 18). Real adapters (DHL, UPS, a label broker) implement the same Protocol.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ class Label:
     carrier: str
     tracking_number: str
     tracking_url: str
-    path: str  # the label file to print
+    path: str  # a label file an older adapter wrote to disk ("" when it returns content)
     format: str  # pdf | zpl
+    content: bytes = b""  # the label itself, stored by the shipping activity
 
 
 class CarrierError(Exception):
@@ -49,12 +51,15 @@ class Carrier(Protocol):
 
 
 class LocalCarrier:
-    """No carrier account needed: a deterministic tracking number and a label file on disk."""
+    """No carrier account needed: a deterministic tracking number and the label's bytes.
+
+    `labels_dir` is no longer written (issue 18: labels go to the FileStore); it is accepted so
+    existing callers keep building it."""
 
     name = "tillflow-local"
     MAX_WEIGHT_G = 31_500
 
-    def __init__(self, labels_dir: Path, label_format: str = "pdf") -> None:
+    def __init__(self, labels_dir: Path | None = None, label_format: str = "pdf") -> None:
         if label_format not in LABEL_FORMATS:
             raise ValueError(
                 f"label format must be one of {', '.join(LABEL_FORMATS)}, not {label_format!r}"
@@ -67,8 +72,6 @@ class LocalCarrier:
             raise CarrierError(f"A parcel may weigh at most {self.MAX_WEIGHT_G / 1000:g} kg.")
         digits = int(hashlib.sha256(req.key.encode()).hexdigest(), 16) % 10**12
         tracking = f"TF{digits:012d}DE"
-        self.labels_dir.mkdir(parents=True, exist_ok=True)
-        path = self.labels_dir / f"{tracking}.{self.format}"
         text = [
             f"tillflow local carrier  {tracking}",
             f"Order {req.order_number}",
@@ -77,10 +80,7 @@ class LocalCarrier:
             f"{req.weight_g} g  {req.length_cm} x {req.width_cm} x {req.height_cm} cm",
         ]
         data = _pdf(text) if self.format == "pdf" else _zpl(tracking, text)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # a reader never sees half a label
-        return Label(self.name, tracking, "", str(path), self.format)
+        return Label(self.name, tracking, "", "", self.format, content=data)
 
 
 def _zpl(tracking: str, lines: list[str]) -> bytes:

@@ -48,8 +48,10 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from tillflow.metrics import enable_sdk_metrics
 
     settings = settings.model_copy(update={"database_url": _database_url(settings)})
+    enable_sdk_metrics()  # the in-process sale worker's temporal_* metrics on /metrics (issue 18)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -67,6 +69,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from db.session import Database
     from tillflow.adapters import payment_gateway, return_policy, storefront_factory
+    from tillflow.metrics import enable_sdk_metrics, start_worker_metrics
     from tillflow.temporal import connect, ensure_search_attributes
     from tillflow.workers import (
         backoffice_worker,
@@ -75,6 +78,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         sales_worker,
         start_catalog_syncs,
         start_loyalty_expiry_schedule,
+        start_message_drain_schedule,
         start_reorder_schedule,
         start_report_schedule,
         start_stock_sync,
@@ -87,9 +91,11 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         os.nice(settings.worker_nice)
 
     async def run() -> None:
+        enable_sdk_metrics()  # before the first Client: temporal_* worker metrics (issue 18)
         client = await connect(_temporal_address(settings), settings.temporal_namespace)
         await ensure_search_attributes(client)
         db = Database(_database_url(settings))
+        start_worker_metrics(settings, settings.worker_metrics_port, db)  # /metrics (issue 18)
         gateway = payment_gateway(settings)
         # The web-store link (online orders, carts, stock sync) runs beside the sales worker.
         web = webstore_worker(
@@ -116,6 +122,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         await start_reorder_schedule(client, settings)
         await start_report_schedule(client, db, settings)
         await start_loyalty_expiry_schedule(client, settings)
+        await start_message_drain_schedule(client, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
@@ -138,7 +145,9 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     from devices.worker import build_device_worker
+    from tillflow.metrics import enable_sdk_metrics, start_worker_metrics
     from tillflow.temporal import connect
+    from tillflow.temporal_tls import temporal_tls
 
     # The printer is the one stored for the till (`configure-till --printer`, the back office),
     # read again as it changes; --printer overrides it, the receipts file stands in for none.
@@ -147,7 +156,14 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     journal.parent.mkdir(parents=True, exist_ok=True)
 
     async def run() -> None:
-        client = await connect(_temporal_address(settings), settings.temporal_namespace)
+        enable_sdk_metrics()  # before the first Client: temporal_* worker metrics (issue 18)
+        start_worker_metrics(settings, settings.devices_metrics_port)  # /metrics (issue 18)
+        # A till machine reaches Temporal through the proxy with its own client certificate.
+        client = await connect(
+            _temporal_address(settings),
+            settings.temporal_namespace,
+            tls=temporal_tls(settings) or False,
+        )
         log.info(
             "device worker polling",
             extra={"till": args.till, "printer": args.printer or "the till's record"},
@@ -330,7 +346,10 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValueError as err:  # pydantic's ValidationError: name the settings, no traceback
+        raise SystemExit(f"tillflow: the settings are refused:\n{err}") from None
     logs.configure(settings.log_level, settings.log_format)
     return COMMANDS[args.command](settings, args)
 

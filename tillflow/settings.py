@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -618,6 +619,216 @@ class Settings(BaseSettings):
         default="UTC", max_length=64, description="time zone of loyalty_expiry_cron"
     )
 
+    # ---- metrics (issue 18) ----
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token a scraper sends to /metrics of the API and the workers "
+        "(`Authorization: Bearer …`); unset: /metrics is open, so bind the workers' metrics "
+        "ports to a private address and keep /metrics off the public proxy",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        max_length=100,
+        description="address the workers' /metrics ports bind to (0.0.0.0 for a scraper on "
+        "another machine: then set TILLFLOW_METRICS_TOKEN)",
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="port of the central worker's /metrics (`tillflow worker`); 0: none",
+    )
+    devices_metrics_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="port of a device worker's /metrics (`tillflow devices`, one per till "
+        "machine); 0: none. `tillflow up` gives each of its device workers a free port",
+    )
+    metrics_reconciliation_days: int = Field(
+        default=7,
+        ge=1,
+        le=93,
+        description="tillflow_reconciliation_discrepancies counts the discrepancies of this many "
+        "last days",
+    )
+    up_restart_limit: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="`tillflow up` restarts a child (API, worker, device worker, till agent) "
+        "that exits at most this many times per TILLFLOW_UP_RESTART_WINDOW_S; past that it "
+        "waits until the window allows the next restart",
+    )
+    up_restart_window_s: float = Field(
+        default=300.0, gt=0, description="the window of TILLFLOW_UP_RESTART_LIMIT, in seconds"
+    )
+    up_restart_backoff_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="longest wait before restarting a child that keeps exiting (the wait doubles "
+        "from 0.5 s per quick exit; a child that ran a minute starts again at 0.5 s)",
+    )
+    up_service_retries: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="times `tillflow up` tries to bring back its embedded PostgreSQL or Temporal "
+        "before stopping the stack (they failing for good is the one thing that stops it)",
+    )
+
+    # ---- production (issue 18) ----
+    files_s3_bucket: str = Field(
+        default="",
+        max_length=63,
+        description="generated files (carrier labels) go to this bucket of an S3-compatible "
+        "store; empty: into PostgreSQL (the stored_files table), never a container's disk",
+    )
+    files_s3_prefix: str = Field(
+        default="tillflow/", max_length=200, description="key prefix of those files in the bucket"
+    )
+    files_s3_endpoint_url: str = Field(
+        default="",
+        max_length=300,
+        description="URL of the S3-compatible store (MinIO, Ceph, R2, …); empty: AWS S3",
+    )
+    files_s3_region: str = Field(
+        default="", max_length=64, description="region of the bucket (empty: boto3's default)"
+    )
+    files_s3_access_key_id: str = Field(
+        default="",
+        max_length=200,
+        description="access key id for the bucket (empty: boto3's own chain, e.g. an instance "
+        "role)",
+    )
+    files_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="secret access key for the bucket (with the key id above)"
+    )
+    temporal_tls_cert: Path | None = Field(
+        default=None,
+        description="a till machine's client certificate (PEM) for the Temporal frontend behind "
+        "the TLS proxy (mTLS); with TILLFLOW_TEMPORAL_TLS_KEY. Unset: plain gRPC (inside the "
+        "compose network)",
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, description="the private key (PEM) of TILLFLOW_TEMPORAL_TLS_CERT"
+    )
+    temporal_tls_ca: Path | None = Field(
+        default=None,
+        description="CA certificate (PEM) the Temporal frontend's server certificate is checked "
+        "against; unset: the system's roots (a public certificate, e.g. Let's Encrypt via Caddy)",
+    )
+    temporal_tls_server_name: str = Field(
+        default="",
+        max_length=253,
+        description="server name (SNI) for the Temporal frontend's certificate; empty: the host "
+        "of TILLFLOW_TEMPORAL_ADDRESS",
+    )
+
+    # ---- customer messages (issue 18) ----
+    messages_task_queue: str = Field(
+        default="tillflow-central",
+        description="task queue of the MessageDrain, MessageRetry and EmailReceipt workflows and "
+        "the message activities (the central worker)",
+    )
+    smtp_host: str = Field(
+        default="",
+        max_length=253,
+        description="SMTP server that sends customer e-mail (pickup codes, notices, receipts); "
+        "empty: no e-mail is sent and the outbox drain is not scheduled (messages wait, pending)",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, description="SMTP port: 587 STARTTLS, 465 SSL, 25 plain"
+    )
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls (upgrade after connecting), ssl (implicit TLS) or none (a relay on "
+        "a trusted network)",
+    )
+    smtp_username: str = Field(
+        default="", max_length=320, description="SMTP AUTH user; empty: no AUTH"
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None,
+        description="SMTP AUTH password (a secret: required in production with a user)",
+    )
+    smtp_from: str = Field(
+        default="shop@localhost",
+        max_length=320,
+        description="the From address of customer e-mail (its domain also names the Message-IDs)",
+    )
+    smtp_from_name: str = Field(
+        default="", max_length=200, description="display name beside the From address"
+    )
+    smtp_validate_certs: bool = Field(
+        default=True, description="check the SMTP server's TLS certificate (off only for tests)"
+    )
+    smtp_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="seconds one SMTP session may take"
+    )
+    sms_provider: Literal["none", "twilio"] = Field(
+        default="none",
+        description="who sends text messages (outbox rows with channel sms); none: they fail "
+        "with 'no SMS provider is configured'",
+    )
+    sms_twilio_account_sid: str = Field(
+        default="", max_length=64, description="Twilio Account SID (AC…)"
+    )
+    sms_twilio_api_key_sid: str = Field(
+        default="",
+        max_length=64,
+        description="Twilio API key SID (SK…) to authenticate as instead of the account; empty: "
+        "the account SID",
+    )
+    sms_twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Twilio auth token (or the API key's secret); a secret"
+    )
+    sms_twilio_from: str = Field(
+        default="", max_length=32, description="sender number in E.164 (+4930…)"
+    )
+    sms_twilio_messaging_service_sid: str = Field(
+        default="",
+        max_length=64,
+        description="Twilio Messaging Service SID (MG…), used instead of the sender number",
+    )
+    sms_twilio_base_url: str = Field(
+        default="https://api.twilio.com", max_length=300, description="Twilio REST API base URL"
+    )
+    messages_drain_interval_s: int = Field(
+        default=15, ge=1, le=3600, description="seconds between runs of the outbox drain"
+    )
+    messages_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="attempts of one message (refused for now, timed out) before it is failed",
+    )
+    messages_backoff_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86400,
+        description="wait after a message's first failed attempt; doubled after each next one",
+    )
+    messages_backoff_cap_s: float = Field(
+        default=3600.0, gt=0, le=86400, description="longest wait between two attempts"
+    )
+    messages_batch_size: int = Field(
+        default=50, ge=1, le=1000, description="messages one drain run sends at most"
+    )
+    messages_claim_lease_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="a message 'sending' for longer was interrupted (worker died mid-send): it "
+        "is marked failed, never sent again on its own (staff may retry)",
+    )
+    messages_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        le=8760,
+        description="a pending message older than this is failed instead of sent (stale news)",
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -627,16 +838,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_public_secrets_in_production(self) -> Settings:
+        # Issue 18: production refuses every secret with a public default, set but empty, or
+        # missing where there is no safe local stand-in, and names each such setting.
         if self.env == "production":
-            for name, key in (
-                ("TILLFLOW_PAYLOAD_KEY", self.payload_key),
-                ("TILLFLOW_PAYLOAD_PREVIOUS_KEY", self.payload_previous_key),
-            ):
-                if key is not None and key.get_secret_value() == LOCAL_PAYLOAD_KEY:
-                    raise ValueError(
-                        f"{name} is the public local default key; production needs a key of its "
-                        "own (base64 of 32 random bytes)"
-                    )
+            problems = production_problems(self)
+            if problems:
+                raise ValueError(
+                    "TILLFLOW_ENV=production refuses to start: "
+                    + "; ".join(problems)
+                    + " (see docs/operations.md, Production with docker-compose)"
+                )
         return self
 
     @property
@@ -646,6 +857,81 @@ class Settings(BaseSettings):
     @property
     def labels_dir(self) -> Path:
         return self.var_dir / "labels"
+
+
+# ---- production checks (issue 18) ----
+# A setting is a secret when its name says so (and it is not a rate limit of one); a secret set to
+# its public default, or set but empty, is refused in production.
+_SECRET_NAME = re.compile(
+    r"(^|_)(secret|secrets|password|passwd|token|api_key|payload_key|private_key|hmac)"
+    r"(_previous|_access_key)?$|_secret_access_key$|_previous_key$|_key$"
+)
+_NOT_SECRETS = re.compile(r"^rate_limit_|_ttl_|^token_ttl_hours$")
+# Production needs these (no safe stand-in): the embedded PostgreSQL and Temporal are for one
+# laptop, and without a Stripe key the payment gateway points at the localstripe emulator. A
+# field can ask for the same with json_schema_extra={"production_required": True}.
+PRODUCTION_REQUIRED = {
+    "database_url": "the PostgreSQL URL (the embedded one is for a laptop)",
+    "temporal_address": "host:port of the Temporal frontend (the embedded one is for a laptop)",
+    "stripe_api_key": "the Stripe secret key (without it payments go to the localstripe "
+    "emulator on 127.0.0.1)",
+}
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
+_MIN_WEBSTORE_SECRET = 16
+
+
+def _env_name(field: str) -> str:
+    return "TILLFLOW_" + field.upper()
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def is_secret_field(name: str) -> bool:
+    """Whether a setting is a secret (by its name, or by its type SecretStr)."""
+    field = Settings.model_fields[name]
+    kind = str(field.annotation)
+    if "SecretStr" in kind:
+        return True
+    textual = field.annotation in (str, str | None) or kind.startswith("dict[str, str]")
+    return textual and bool(_SECRET_NAME.search(name)) and not _NOT_SECRETS.search(name)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What production refuses in these settings, each naming its TILLFLOW_* variable."""
+    problems: list[str] = []
+    for name, field in Settings.model_fields.items():
+        value = _plain(getattr(settings, name))
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        required = name in PRODUCTION_REQUIRED or bool(extra.get("production_required"))
+        if required and (value is None or value == "" or value == {}):
+            why = PRODUCTION_REQUIRED.get(name, field.description or "")
+            problems.append(f"{_env_name(name)} is not set: {why}")
+            continue
+        if not is_secret_field(name):
+            continue
+        default = _plain(field.get_default(call_default_factory=True))
+        if isinstance(value, dict):
+            for key, secret in value.items():
+                if not isinstance(secret, str) or len(secret) < _MIN_WEBSTORE_SECRET:
+                    problems.append(
+                        f"{_env_name(name)}[{key!r}] is empty or shorter than "
+                        f"{_MIN_WEBSTORE_SECRET} characters"
+                    )
+        elif value == "":
+            problems.append(f"{_env_name(name)} is set but empty")
+        elif value is not None and default not in (None, "") and value == default:
+            problems.append(f"{_env_name(name)} is the public local default; set a secret of its own")
+        elif name == "payload_previous_key" and value == LOCAL_PAYLOAD_KEY:
+            problems.append(f"{_env_name(name)} is the public local default key")
+    base = settings.stripe_api_base or ""
+    if base and any(h in base for h in _LOCAL_HOSTS):
+        problems.append(
+            "TILLFLOW_STRIPE_API_BASE points at this machine (the localstripe emulator); unset it "
+            "for Stripe itself"
+        )
+    return problems
 
 
 @lru_cache

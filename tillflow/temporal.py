@@ -8,13 +8,20 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 
 from contracts.common import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES  # noqa: F401  (re-exported)
 from tillflow.payloads import DATA_CONVERTER
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+async def connect(
+    address: str, namespace: str = "default", *, tls: TLSConfig | bool = False
+) -> Client:
+    """A client of the Temporal frontend; a till machine passes its client certificate (mTLS
+    through the proxy, tillflow/temporal_tls.py)."""
+    return await Client.connect(
+        address, namespace=namespace, data_converter=DATA_CONVERTER, tls=tls
+    )
 
 
 async def ensure_search_attributes(client: Client) -> None:

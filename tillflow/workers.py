@@ -367,14 +367,11 @@ def fulfilment_activities(
     from contracts.fulfilment import FulfilmentConfig
     from integrations.carrier import Carrier, LocalCarrier
     from integrations.notifier import Notifier, OutboxNotifier
+    from tillflow.files import file_store_for
 
     notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]
     labels: Carrier = (
-        carrier
-        if carrier is not None
-        else LocalCarrier(  # type: ignore[assignment]
-            settings.labels_dir.resolve(), settings.label_format
-        )
+        carrier if carrier is not None else LocalCarrier(label_format=settings.label_format)  # type: ignore[assignment]
     )
     config = FulfilmentConfig(
         pick_sla_minutes=settings.pick_sla_minutes,
@@ -400,7 +397,8 @@ def fulfilment_activities(
         f.hand_over,
         f.release_pickup,
         NoticeActivities(notes).send,
-        ShippingActivities(db, labels).buy_label,
+        # Labels go to PostgreSQL (or the S3-compatible store when one is set), never a disk.
+        ShippingActivities(db, labels, file_store_for(settings, db)).buy_label,
     ]
 
 
@@ -442,6 +440,59 @@ def backoffice_activities(db: Database) -> list[Callable[..., Any]]:
     return [*stock_ops_activities(db), *transfers, *counts]
 
 
+def message_activities(db: Database, settings: Settings) -> list[Callable[..., Any]]:
+    """The outbox drain, retry and e-mail receipt activities, with SMTP and (optionally) Twilio."""
+    from activities.messages import message_activities as build
+    from contracts.messages import MessageConfig
+    from integrations.email_smtp import NoEmailSender, SmtpConfig, SmtpEmailSender
+    from integrations.sms import TwilioConfig, TwilioSms
+
+    def secret(value: Any) -> str:  # a SecretStr, or None when unset
+        return value.get_secret_value() if value is not None else ""
+
+    email = (
+        SmtpEmailSender(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                tls=settings.smtp_tls,
+                username=settings.smtp_username,
+                password=secret(settings.smtp_password),
+                from_address=settings.smtp_from,
+                from_name=settings.smtp_from_name,
+                timeout_s=settings.smtp_timeout_s,
+                validate_certs=settings.smtp_validate_certs,
+            )
+        )
+        if settings.smtp_host
+        else NoEmailSender()
+    )
+    sms = (
+        TwilioSms(
+            TwilioConfig(
+                account_sid=settings.sms_twilio_account_sid,
+                auth_token=secret(settings.sms_twilio_auth_token),
+                api_key_sid=settings.sms_twilio_api_key_sid,
+                from_number=settings.sms_twilio_from,
+                messaging_service_sid=settings.sms_twilio_messaging_service_sid,
+                base_url=settings.sms_twilio_base_url,
+                timeout_s=settings.smtp_timeout_s,
+            )
+        )
+        if settings.sms_provider == "twilio"
+        else None
+    )
+    config = MessageConfig(
+        max_attempts=settings.messages_max_attempts,
+        backoff_base_s=settings.messages_backoff_base_s,
+        backoff_cap_s=settings.messages_backoff_cap_s,
+        batch_size=settings.messages_batch_size,
+        claim_lease_s=settings.messages_claim_lease_s,
+        max_age_hours=settings.messages_max_age_hours,
+    )
+    return build(db, email, sms, config)
+
+
 def backoffice_worker(
     client: Client,
     db: Database,
@@ -462,6 +513,7 @@ def backoffice_worker(
     from workflows.daily_reports import DailyReportsWorkflow
     from workflows.goods_receipt import GoodsReceiptWorkflow
     from workflows.loyalty_expiry import LoyaltyAdjustWorkflow, LoyaltyExpiryWorkflow
+    from workflows.messages import EmailReceiptWorkflow, MessageDrainWorkflow, MessageRetryWorkflow
     from workflows.reorder import ReorderDraftWorkflow
     from workflows.transfer import TransferWorkflow
     from workflows.variance import ResolveVarianceWorkflow
@@ -486,11 +538,16 @@ def backoffice_worker(
             DailyReportsWorkflow,
             LoyaltyExpiryWorkflow,
             LoyaltyAdjustWorkflow,
+            # Customer messages: the outbox drain, a staff retry, an e-mail receipt (issue 18).
+            MessageDrainWorkflow,
+            MessageRetryWorkflow,
+            EmailReceiptWorkflow,
         ],
         activities=[
             *backoffice_activities(db),
             *report_activities(db, report_context),
             *loyalty_points(db),
+            *message_activities(db, settings or _default_settings()),
             *accounting_activities(
                 db,
                 settings.account_map if settings else None,
@@ -562,3 +619,24 @@ async def start_loyalty_expiry_schedule(client: Client, settings: Settings) -> N
         timezone=settings.loyalty_expiry_timezone,
         task_queue=settings.loyalty_task_queue,
     )
+
+
+async def start_message_drain_schedule(client: Client, settings: Settings) -> None:
+    """The outbox drain every TILLFLOW_MESSAGES_DRAIN_INTERVAL_S, once a sender is configured."""
+    from datetime import timedelta
+
+    from contracts.messages import start_drain_schedule
+
+    if not settings.smtp_host and settings.sms_provider == "none":
+        return  # nothing could be sent: messages wait in the outbox, pending
+    await start_drain_schedule(
+        client,
+        every=timedelta(seconds=settings.messages_drain_interval_s),
+        task_queue=settings.messages_task_queue,
+    )
+
+
+def _default_settings() -> Settings:
+    from tillflow.settings import get_settings
+
+    return get_settings()

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from api import fulfilment as steer
 from api import ratelimit
-from api.deps import ClientDep, DbDep, IdempotencyKey, PrincipalDep
+from api.deps import ClientDep, DbDep, IdempotencyKey, PrincipalDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.schemas_fulfilment import (
     ArrivedIn,
@@ -60,6 +60,8 @@ from contracts.fulfilment import (
 from db.repositories import bookkeeping, fulfilment, parcels, store_hours
 from domain.errors import DomainError, InvalidRequest, NotFound
 from domain.store_hours import DayHours, StoreHours, parse_hhmm
+from integrations import files as stored_files
+from tillflow.files import file_store_for
 
 router = APIRouter(prefix="/fulfilment", tags=["fulfilment"])
 StoreCode = Annotated[
@@ -334,15 +336,30 @@ def label(
     store: StoreCode,
     principal: PrincipalDep,
     db: DbDep,
+    settings: SettingsDep,
     tracking: Annotated[str, Path(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9]+$")],
 ) -> Any:
     """The shipping label of a parcel packed here, to print."""
     ref = steer.require_staff(db, principal, store)
     with db.unit_of_work() as s:
         parcel = parcels.by_tracking(s, ref.id, tracking)
-    if parcel is None or not FilePath(parcel.label_path).is_file():
+    if parcel is None:
         raise NotFound(f"There is no label {tracking} at {store}.")
     media = "application/pdf" if parcel.label_format == "pdf" else "application/x-zpl"
+    # Issue 18: labels live in the FileStore (PostgreSQL or S3), whichever worker bought them.
+    key = stored_files.key_of(parcel.label_path)
+    if key is not None:
+        blob = file_store_for(settings, db).get(key)
+        if blob is None:
+            raise NotFound(f"There is no label {tracking} at {store}.")
+        name = f"{tracking}.{parcel.label_format}"
+        return Response(
+            blob.content,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if not FilePath(parcel.label_path).is_file():  # a label written to disk before issue 18
+        raise NotFound(f"There is no label {tracking} at {store}.")
     return FileResponse(
         parcel.label_path, media_type=media, filename=f"{tracking}.{parcel.label_format}"
     )

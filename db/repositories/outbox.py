@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from db.models_fulfilment import OutboxNotice
 
+CUSTOMER_CHANNELS = ("email", "sms")  # what the message drain sends
+
 
 @dataclass(frozen=True)
 class OutboxEntry:
@@ -51,6 +53,11 @@ def add(
             body=body,
             reference=reference,
             data=data,
+            # Customer channels wait for the drain (db/repositories/messages.py); store notices
+            # are the fulfilment board's. The store scopes who of the staff sees the row.
+            status="pending" if channel in CUSTOMER_CHANNELS else "skipped",
+            store_code=(recipient if channel == "store" else str(data.get("store") or ""))[:32]
+            or None,
         )
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxNotice.id)

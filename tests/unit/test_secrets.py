@@ -104,7 +104,14 @@ def test_production_refuses_the_public_payload_key() -> None:
             payload_key=secret(new_key()),
             payload_previous_key=secret(LOCAL_PAYLOAD_KEY),
         )
-    own = Settings(env="production", payload_key=secret(new_key()))
+    own = Settings(  # everything else production asks for set too (tests/deploy checks those)
+        env="production",
+        payload_key=secret(new_key()),
+        database_url="postgresql://tillflow:pw@postgres:5432/tillflow",
+        temporal_address="temporal:7233",
+        stripe_api_key="sk_live_" + "x" * 24,
+        stripe_webhook_secret="whsec_" + "y" * 32,
+    )
     assert own.payload_key.get_secret_value() != LOCAL_PAYLOAD_KEY
     assert Settings().payload_key.get_secret_value() == LOCAL_PAYLOAD_KEY  # local default works
     with pytest.raises(ValidationError, match="32 bytes"):
