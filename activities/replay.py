@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.sale import offline_quote
 from contracts.errors import encode_errors
 from contracts.replay import (
     CAPTURE_UNAVAILABLE,
@@ -30,7 +31,7 @@ from contracts.replay import (
 )
 from contracts.sale import GIFT_CARD_SKU, sale_workflow_id
 from db.models import Order
-from db.pricing import BasketItem, price_for_till
+from db.pricing import BasketItem
 from db.repositories import catalog, orders, tills, users
 from db.repositories.catalog import TillView
 from db.session import Database
@@ -225,8 +226,9 @@ class ReplayActivities:
         if any(ln.sku == GIFT_CARD_SKU for ln in e.lines):
             return ["Gift cards are never sold offline."]
         try:
-            quote = price_for_till(
-                s, till, [BasketItem(ln.sku, ln.quantity) for ln in e.lines], at=e.sold_at
+            # As the till priced it offline: with the store's promotions of the time.
+            quote = offline_quote(
+                s, till, [BasketItem(ln.sku, ln.quantity) for ln in e.lines], e.sold_at
             )
         except DomainError as err:
             return [err.message]

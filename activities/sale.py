@@ -44,6 +44,7 @@ from db.repositories.catalog import TillView
 from db.session import Database
 from domain.discounts import Adjustment, approval_reason
 from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.pricing import Quote
 
 GIFT_CARD_MIN, GIFT_CARD_MAX = 500, 50_000  # minor units a gift card may be sold for
 
@@ -242,6 +243,27 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
         promotion_takes=promoted.takes,
         promotion_total=promoted.total,
     )
+
+
+def offline_quote(
+    s: Session, till: TillView, basket: Sequence[BasketItem], sold_at: datetime
+) -> Quote:
+    """An offline sale priced as the till priced it and its replay will: the catalogue, tax rates
+    and coupon-free promotions valid when it was sold."""
+    items = catalog_items(s, till, basket, sold_at)
+    pinned = promotions.pin_at(s, till.location_code, "store", sold_at, offline=True)
+    scope = (
+        PromotionScope(
+            pin=pinned,
+            channel="store",
+            currency=till.currency,
+            timezone=till.timezone,
+            at=sold_at,
+        )
+        if pinned.promotions
+        else None
+    )
+    return adjusted_quote(s, till, basket, items, (), "", scope).quote
 
 
 def _promotion_scope(s: Session, req: SaleRequest, till: TillView) -> PromotionScope | None:

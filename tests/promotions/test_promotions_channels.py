@@ -18,15 +18,16 @@ import httpx
 from helpers.api import password_login, till_login
 from helpers.catalog import Codes, product_body
 from helpers.promotion_rules import rules_over
+from helpers.webstore import eventually
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from activities.sale import price_sale
 from contracts.promotions import PinnedPromotion, PromotionPin
-from contracts.sale import BasketLine, SaleRequest
+from contracts.sale import BasketLine, SaleRequest, sale_workflow_id
 from db.location_pricing import promoted_at_location
-from db.models import Location
+from db.models import Location, Order, OrderLine
 from db.pricing import BasketItem, adjusted_quote
 from db.promotion_pricing import PromotionScope
 from db.repositories import catalog
@@ -206,5 +207,58 @@ async def test_an_offline_sale_is_replayed_with_the_promotions_of_its_time(
                 ),
             )
             assert before.total == 1980 and before.promotion_total == 0
+    finally:
+        await api.delete(f"/promotions/{promo['code']}", headers=key(admin))
+
+
+async def test_an_offline_sale_with_a_promotion_replays_as_the_till_charged(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    """The journal's cash covers the promoted total exactly: the replay prices it with the same
+    promotion (a replay without it would find the cash short and flag the sale)."""
+    admin = await password_login(api, "admin", "admin-demo")
+    codes = Codes()
+    made = await api.post("/catalog/products", json=product_body(codes), headers=key(admin))
+    assert made.status_code == 201, made.text
+    sku = f"{made.json()['code']}-L"  # 12.90
+    promo = {
+        "code": f"JRN{codes.tag}",
+        "name": "Journal 20 %",
+        "kind": "percent_off",
+        "rule": {"target": {"skus": [sku]}, "percent_bp": 2000},
+        "channels": ["store"],
+    }
+    assert (await api.post("/promotions", json=promo, headers=key(admin))).status_code == 201
+    try:
+        await asyncio.sleep(0.05)
+        auth = await till_login(api, "BER2", "1002", "2345")
+        total = 2 * 1290 - 516  # 20 % off 25.80
+        sale_id = f"jrn-{uuid.uuid4().hex[:10]}"
+        entry = {
+            "client_sale_id": sale_id,
+            "sold_at": datetime.now(UTC).isoformat(),
+            "cashier": "cora",
+            "lines": [{"sku": sku, "quantity": 2, "unit_price": 1290}],
+            "tenders": [{"kind": "cash", "amount": total, "tendered": total}],
+            "total": total,
+            "change_due": 0,
+        }
+        sent = await api.post(
+            "/tills/BER2/journal",
+            json={"batch_id": f"jrn-{codes.tag}", "entries": [entry]},
+            headers=auth,
+        )
+        assert sent.status_code in (200, 202), sent.text
+        wf = sale_workflow_id("BER2", sale_id)
+
+        def recorded() -> tuple[int, int] | None:
+            with db.unit_of_work() as s:
+                order = s.scalars(select(Order).where(Order.workflow_id == wf)).first()
+                if order is None:
+                    return None
+                line = s.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).one()
+                return order.total, line.discount
+
+        assert await eventually(recorded, timeout=60) == (total, 516)
     finally:
         await api.delete(f"/promotions/{promo['code']}", headers=key(admin))
