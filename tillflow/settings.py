@@ -922,7 +922,9 @@ def production_problems(settings: Settings) -> list[str]:
         elif value == "":
             problems.append(f"{_env_name(name)} is set but empty")
         elif value is not None and default not in (None, "") and value == default:
-            problems.append(f"{_env_name(name)} is the public local default; set a secret of its own")
+            problems.append(
+                f"{_env_name(name)} is the public local default; set a secret of its own"
+            )
         elif name == "payload_previous_key" and value == LOCAL_PAYLOAD_KEY:
             problems.append(f"{_env_name(name)} is the public local default key")
     base = settings.stripe_api_base or ""
