@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from domain.shifts import CashEvent, RefundPayment, SalePayment, shift_figures
@@ -199,7 +200,11 @@ def cash_totals(cash: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     out.insert(
         len(keys) + 1,
         "uncounted",
-        g["counted"].agg(lambda c: int(c.isna().sum()))["counted"].to_numpy(),
+        cash.assign(_uncounted=cash["counted"].isna())
+        .groupby(keys, as_index=False, dropna=False)["_uncounted"]
+        .sum()["_uncounted"]
+        .astype("int64")
+        .to_numpy(),
     )
     for c in CASH_MONEY:
         out[c] = out[c].astype("int64")
@@ -225,6 +230,87 @@ def _discrepancy(**values: Any) -> dict[str, Any]:
     return row
 
 
+CARD_COLUMNS = [
+    "business_day", "store", "till", "channel", "currency", "order_number", "payment_intent",
+    "tillflow_amount", "stripe_amount", "stripe_refunded", "fee", "net", "payout_id", "status",
+    "workflow_id", "workflow_link",
+]  # fmt: skip
+
+
+def _records(frame: pd.DataFrame) -> list[Any]:
+    """The rows as dicts, for the few rows a loop still needs (to_dict boxes every value)."""
+    return frame.to_dict("records") if not frame.empty else []
+
+
+def _col(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column's values as Python objects (None where the frame has no such column)."""
+    if frame.empty:
+        return []
+    return frame[column].tolist() if column in frame else [None] * len(frame)
+
+
+def _notna(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame[column].notna()
+
+
+def _joined(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """Per key, its distinct values as text, sorted and joined by ", "."""
+    groups: dict[Any, set[str]] = {}
+    for k, v in zip(keys.tolist(), values.tolist(), strict=True):
+        groups.setdefault(k, set()).add(str(v))
+    return pd.Series({k: ", ".join(sorted(v)) for k, v in groups.items()}, dtype=object)
+
+
+def _by_payment_intent(
+    stripe: pd.DataFrame, charges: pd.DataFrame, s_refunds: pd.DataFrame
+) -> pd.DataFrame:
+    """Stripe's side per PaymentIntent: fees and net of all its transactions, the payouts that
+    paid them, and what its charges took (their currency and ids) and its refunds gave back."""
+    cols = ["known", "fee", "net", "payouts", "charged", "currency", "has_charge", "charge_ids",
+            "refunded"]  # fmt: skip
+    if stripe.empty:
+        return pd.DataFrame(columns=cols)
+
+    def key(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [str(v or "") if not _missing(v) else "nan" for v in frame["payment_intent"].tolist()],
+            index=frame.index,
+            dtype=object,
+        )
+
+    k = key(stripe)
+    out = stripe.groupby(k)[["fee", "net"]].sum()
+    out["known"] = True
+    paid = stripe["payout_id"].notna()
+    out["payouts"] = _joined(k[paid], stripe.loc[paid, "payout_id"]).reindex(out.index)
+    out["payouts"] = out["payouts"].astype(object).where(out["payouts"].notna(), "")
+    if not charges.empty:
+        kc = key(charges)
+        g = charges.groupby(kc)
+        out["charged"] = g["amount"].sum().reindex(out.index)
+        out["currency"] = g["currency"].last().reindex(out.index)
+        out["charge_ids"] = _joined(kc, charges["txn_id"]).reindex(out.index)
+        out["has_charge"] = out.index.isin(kc.unique())
+    else:
+        out["charged"], out["currency"], out["charge_ids"], out["has_charge"] = 0, "", "", False
+    out["charged"] = out["charged"].fillna(0).astype("int64")
+    out["currency"] = out["currency"].astype(object).where(out["currency"].notna(), "")
+    out["charge_ids"] = out["charge_ids"].astype(object).where(out["charge_ids"].notna(), "")
+    refunded = (
+        -s_refunds.groupby(key(s_refunds))["amount"].sum()
+        if not s_refunds.empty
+        else pd.Series(dtype="int64")
+    )
+    out["refunded"] = refunded.reindex(out.index).fillna(0).astype("int64")
+    return out[cols]
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and pd.isna(value)
+
+
 def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """Card tenders against Stripe (one row per tender), totals per store and day, and the
     discrepancies: tenders Stripe does not know, amounts that differ, charges no sale claims,
@@ -234,95 +320,95 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
     stripe = _frame(frames, "stripe")
     charges, s_refunds, disputes = _stripe_parts(stripe)
     issues: list[dict[str, Any]] = []
-    by_pi: dict[str, dict[str, Any]] = {}
-    for x in stripe.to_dict("records") if not stripe.empty else []:
-        agg = by_pi.setdefault(
-            str(x["payment_intent"] or ""),
-            {
-                "charged": 0,
-                "refunded": 0,
-                "fee": 0,
-                "net": 0,
-                "currency": "",
-                "payouts": set(),
-                "charge_ids": set(),
-                "has_charge": False,
-            },
-        )
-        agg["fee"] += int(x["fee"])
-        agg["net"] += int(x["net"])
-        if x["payout_id"] is not None and not pd.isna(x["payout_id"]):
-            agg["payouts"].add(str(x["payout_id"]))
-    for x in charges.to_dict("records") if not charges.empty else []:
-        agg = by_pi[str(x["payment_intent"] or "")]
-        agg["charged"] += int(x["amount"])
-        agg["currency"] = str(x["currency"])
-        agg["has_charge"] = True
-        agg["charge_ids"].add(str(x["txn_id"]))
-    for x in s_refunds.to_dict("records") if not s_refunds.empty else []:
-        by_pi[str(x["payment_intent"] or "")]["refunded"] += -int(x["amount"])
+    acc = _by_payment_intent(stripe, charges, s_refunds)
+    pis = [_s(v) for v in tenders["payment_intent"].tolist()] if not tenders.empty else []
+    tender_pis = set(pis)
+    # Each tender's Stripe figures by its PaymentIntent (none without one, or unknown to Stripe).
+    mine = acc.reindex([pi if pi else None for pi in pis])
+    known = (
+        pd.Series([bool(pi) for pi in pis], dtype=bool).to_numpy()
+        & mine["known"].eq(True).to_numpy()
+    )
+    amount = tenders["amount"].astype("int64").to_numpy() if not tenders.empty else []
+    charged = mine["charged"].fillna(0).astype("int64").to_numpy()
+    has_charge = known & mine["has_charge"].eq(True).to_numpy()
+    same_currency = mine["currency"].to_numpy(dtype=object) == (
+        tenders["currency"].to_numpy(dtype=object) if not tenders.empty else []
+    )
+    status = np.select(
+        [~has_charge, (charged != amount) | ~same_currency],
+        ["unknown_to_stripe", "amount_differs"],
+        "matched",
+    )
 
-    rows = []
-    tender_pis: set[str] = set()
-    for t in tenders.to_dict("records") if not tenders.empty else []:
-        pi = _s(t["payment_intent"])
-        tender_pis.add(pi)
-        acc: dict[str, Any] | None = by_pi.get(pi) if pi else None
-        amount = int(t["amount"])
-        if acc is None or not acc["has_charge"]:
-            status = "unknown_to_stripe"
-        elif acc["charged"] != amount or acc["currency"] != t["currency"]:
-            status = "amount_differs"
-        else:
-            status = "matched"
-        stripe_amount = acc["charged"] if acc else 0
-        rows.append(
-            {
-                "business_day": t["business_day"],
-                "store": t["store"],
-                "till": _s(t.get("till")),
-                "channel": _s(t.get("channel")),
-                "currency": t["currency"],
-                "order_number": _s(t["order_number"]),
-                "payment_intent": pi,
-                "tillflow_amount": amount,
-                "stripe_amount": stripe_amount,
-                "stripe_refunded": acc["refunded"] if acc else 0,
-                "fee": acc["fee"] if acc else 0,
-                "net": acc["net"] if acc else 0,
-                "payout_id": ", ".join(sorted(acc["payouts"])) if acc else "",
-                "status": status,
-                "workflow_id": t["workflow_id"],
-                "workflow_link": _link(ctx, t["workflow_id"]),
-            }
-        )
-        if status != "matched":
-            issues.append(
-                _discrepancy(
-                    kind="card_unknown_to_stripe" if status == "unknown_to_stripe" else status,
-                    business_day=t["business_day"],
-                    store=t["store"],
-                    currency=t["currency"],
-                    tillflow_amount=amount,
-                    stripe_amount=stripe_amount,
-                    difference=stripe_amount - amount,
-                    order_number=_s(t["order_number"]),
-                    payment_intent=pi,
-                    stripe_id=", ".join(sorted(acc["charge_ids"])) if acc else "",
-                    workflow_id=t["workflow_id"],
-                    at=t["created_at"],
-                    age_days=_age_days(ctx.now, t["created_at"]),
-                    detail="Stripe has no charge for this card tender"
-                    if status == "unknown_to_stripe"
-                    else f"Stripe charged {stripe_amount} {acc['currency'] if acc else ''}",
-                    workflow_link=_link(ctx, t["workflow_id"]),
-                )
+    def known_or(column: str, empty: Any) -> Any:
+        values = mine[column].to_numpy(dtype=object)
+        return [v if k else empty for v, k in zip(values, known, strict=True)]
+
+    cards = pd.DataFrame(
+        {
+            "business_day": tenders["business_day"].tolist() if not tenders.empty else [],
+            "store": tenders["store"].tolist() if not tenders.empty else [],
+            "till": [_s(v) for v in _col(tenders, "till")],
+            "channel": [_s(v) for v in _col(tenders, "channel")],
+            "currency": tenders["currency"].tolist() if not tenders.empty else [],
+            "order_number": [_s(v) for v in _col(tenders, "order_number")],
+            "payment_intent": pis,
+            "tillflow_amount": [int(v) for v in amount],
+            "stripe_amount": [int(v) if k else 0 for v, k in zip(charged, known, strict=True)],
+            "stripe_refunded": [int(v) for v in known_or("refunded", 0)],
+            "fee": [int(v) for v in known_or("fee", 0)],
+            "net": [int(v) for v in known_or("net", 0)],
+            "payout_id": known_or("payouts", ""),
+            "status": status.tolist() if len(status) else [],
+            "workflow_id": tenders["workflow_id"].tolist() if not tenders.empty else [],
+            "workflow_link": [_link(ctx, w) for w in _col(tenders, "workflow_id")],
+        },
+        columns=CARD_COLUMNS,
+    )
+    odd = np.flatnonzero(status != "matched") if len(status) else np.array([], dtype=int)
+    for i, t in zip(odd, _records(tenders.iloc[odd]) if len(odd) else [], strict=True):
+        c = cards.iloc[i]
+        a = acc.loc[c["payment_intent"]] if known[i] else None
+        unknown = c["status"] == "unknown_to_stripe"
+        issues.append(
+            _discrepancy(
+                kind="card_unknown_to_stripe" if unknown else c["status"],
+                business_day=t["business_day"],
+                store=t["store"],
+                currency=t["currency"],
+                tillflow_amount=int(c["tillflow_amount"]),
+                stripe_amount=int(c["stripe_amount"]),
+                difference=int(c["stripe_amount"]) - int(c["tillflow_amount"]),
+                order_number=_s(t["order_number"]),
+                payment_intent=c["payment_intent"],
+                stripe_id=a["charge_ids"] if a is not None else "",
+                workflow_id=t["workflow_id"],
+                at=t["created_at"],
+                age_days=_age_days(ctx.now, t["created_at"]),
+                detail="Stripe has no charge for this card tender"
+                if unknown
+                else f"Stripe charged {int(c['stripe_amount'])} "
+                f"{a['currency'] if a is not None else ''}",
+                workflow_link=c["workflow_link"],
             )
-    for x in charges.to_dict("records") if not charges.empty else []:
+        )
+    # Charges no tender of the report names and no tillflow payment claims (matched above, or
+    # claimed by a tender outside this report's scope).
+    unclaimed = (
+        charges[
+            ~pd.Series(
+                [_s(v) in tender_pis for v in charges["payment_intent"].tolist()],
+                dtype=bool,
+                index=charges.index,
+            )
+            & ~_notna(charges, "claimed_payment_id")
+        ]
+        if not charges.empty
+        else charges
+    )
+    for x in _records(unclaimed):
         pi = _s(x["payment_intent"])
-        claimed = pd.notna(x.get("claimed_payment_id"))
-        if pi in tender_pis or claimed:
-            continue  # matched above, or claimed by a tender outside this report's scope
         issues.append(
             _discrepancy(
                 kind="stripe_charge_unclaimed",
@@ -395,9 +481,19 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
                     **common,
                 )
             )
-    for x in s_refunds.to_dict("records") if not s_refunds.empty else []:
-        if str(x["source_id"]) in ours or pd.notna(x.get("claimed_refund_id")):
-            continue
+    stripe_only = (
+        s_refunds[
+            ~pd.Series(
+                [str(v) in ours for v in s_refunds["source_id"].tolist()],
+                dtype=bool,
+                index=s_refunds.index,
+            )
+            & ~_notna(s_refunds, "claimed_refund_id")
+        ]
+        if not s_refunds.empty
+        else s_refunds
+    )
+    for x in _records(stripe_only):
         wf = _s(x.get("claimed_workflow"))
         issues.append(
             _discrepancy(
@@ -440,12 +536,6 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
                 workflow_link=_link(ctx, wf),
             )
         )
-    card_columns = [
-        "business_day", "store", "till", "channel", "currency", "order_number", "payment_intent",
-        "tillflow_amount", "stripe_amount", "stripe_refunded", "fee", "net", "payout_id", "status",
-        "workflow_id", "workflow_link",
-    ]  # fmt: skip
-    cards = pd.DataFrame(rows, columns=card_columns)
     return cards, _card_totals(cards, refunds, charges, s_refunds, stripe), issues
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.models_accounting import JournalExport
-from db.report_loaders.scope import Scope, read_frame
+from db.report_loaders.scope import Scope, read_frame, tune
 from domain.accounts import JournalEntry
 from domain.pricing import GIFT_CARD_SKU
 
@@ -63,19 +63,27 @@ closed_shifts AS (
     WHERE sh.status = 'closed'
 ),
 figures(location_id, business_date, item, amount) AS (
-    SELECT so.location_id, so.business_date, x.item, sum(x.amount)
-    FROM sale_orders so
-    JOIN order_lines ol ON ol.order_id = so.id
-    LEFT JOIN variants v ON v.sku = ol.sku
-    LEFT JOIN products p ON p.id = v.product_id
+    -- the lines summed per store-day, tax rate and gift card or not first, then one figure each
+    SELECT a.location_id, a.business_date, x.item, sum(x.amount)
+    FROM (
+        SELECT so.location_id, so.business_date, ol.tax_rate_bp, ol.sku = :gift AS gift,
+               sum(ol.gross) AS gross, sum(ol.net) AS net, sum(ol.tax) AS tax,
+               sum(ol.discount) AS discount,
+               sum(ol.quantity * coalesce(p.cost_price, 0)) AS cogs,
+               coalesce(sum(ol.quantity) FILTER (WHERE p.cost_price IS NULL), 0) AS uncosted
+        FROM sale_orders so
+        JOIN order_lines ol ON ol.order_id = so.id
+        LEFT JOIN variants v ON v.sku = ol.sku
+        LEFT JOIN products p ON p.id = v.product_id
+        GROUP BY 1, 2, 3, 4
+    ) a
     CROSS JOIN LATERAL (VALUES
-        (CASE WHEN ol.sku = :gift THEN 'gift_cards_sold' ELSE 'sales_net:' || ol.tax_rate_bp END,
-         CASE WHEN ol.sku = :gift THEN ol.gross ELSE ol.net END),
-        ('sales_tax:' || ol.tax_rate_bp, CASE WHEN ol.sku = :gift THEN 0 ELSE ol.tax END),
-        ('sales_discount:' || ol.tax_rate_bp, CASE WHEN ol.sku = :gift THEN 0 ELSE ol.discount END),
-        ('cogs', CASE WHEN ol.sku = :gift THEN 0 ELSE ol.quantity * coalesce(p.cost_price, 0) END),
-        ('missing_cost',
-         CASE WHEN ol.sku <> :gift AND p.cost_price IS NULL THEN ol.quantity ELSE 0 END)
+        (CASE WHEN a.gift THEN 'gift_cards_sold' ELSE 'sales_net:' || a.tax_rate_bp END,
+         CASE WHEN a.gift THEN a.gross ELSE a.net END),
+        ('sales_tax:' || a.tax_rate_bp, CASE WHEN a.gift THEN 0 ELSE a.tax END),
+        ('sales_discount:' || a.tax_rate_bp, CASE WHEN a.gift THEN 0 ELSE a.discount END),
+        ('cogs', CASE WHEN a.gift THEN 0 ELSE a.cogs END),
+        ('missing_cost', CASE WHEN a.gift THEN 0 ELSE a.uncosted END)
     ) AS x(item, amount)
     GROUP BY 1, 2, 3
     UNION ALL
@@ -153,7 +161,7 @@ _STRIPE = """
                'merchant_fees' AS item, x.fee AS amount
         FROM stripe_balance_txns x
         LEFT JOIN payments pi ON x.payment_intent <> '' AND pi.tender = 'card'
-                             AND pi.provider_ref = x.payment_intent
+                             AND pi.provider_ref <> '' AND pi.provider_ref = x.payment_intent
         LEFT JOIN refunds rf ON x.source_id <> '' AND rf.provider_ref = x.source_id
         LEFT JOIN payments pr ON pr.id = rf.payment_id
         WHERE x.type <> 'payout' AND x.created_at >= :s_from AND x.created_at < :s_to
@@ -161,7 +169,7 @@ _STRIPE = """
         SELECT COALESCE(pi.location_id, pr.location_id), x.payout_arrival, 'payouts', x.net
         FROM stripe_balance_txns x
         LEFT JOIN payments pi ON x.payment_intent <> '' AND pi.tender = 'card'
-                             AND pi.provider_ref = x.payment_intent
+                             AND pi.provider_ref <> '' AND pi.provider_ref = x.payment_intent
         LEFT JOIN refunds rf ON x.source_id <> '' AND rf.provider_ref = x.source_id
         LEFT JOIN payments pr ON pr.id = rf.payment_id
         WHERE x.type <> 'payout' AND x.payout_status = 'paid'
@@ -270,6 +278,7 @@ def late_orders(session: Session, scope: Scope) -> pd.DataFrame:
 
 def load(session: Session, scope: Scope, ctx: Any) -> dict[str, pd.DataFrame]:
     """The journal report's frames: stores, figures, exported entries and late arrivals."""
+    tune(session, lookups=True)
     return {
         "stores": scope.stores,
         "figures": figures(session, scope),

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from db.report_loaders.sales import NOT_SOLD, PAID
-from db.report_loaders.scope import Scope, read_frame
+from db.report_loaders.scope import Scope, read_frame, tune
 
 # Ledger reasons (db/repositories/stock.py callers): what a sale takes, what arrives, and the
 # movements that say stock went missing (counts and adjustments, pick and transfer shortages).
@@ -94,40 +94,70 @@ def load_orders(session: Session, scope: Scope) -> pd.DataFrame:
     )
 
 
-def load_stock(session: Session, scope: Scope) -> pd.DataFrame:
-    """Per store: sellable units and their cost at the start and the end of the range (on hand
-    now less the movements since), units received, sold and lost (shrinkage) in the range, at
-    units and at today's cost price."""
+_STOCK_COLUMNS = (
+    "opening_units",
+    "closing_units",
+    "opening_cost",
+    "closing_cost",
+    "received_units",
+    "sold_units",
+    "shrink_units",
+    "shrink_cost",
+)
+
+
+def load_stock_and_stockouts(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per store, in one pass over the stock movements since the range began: the stock figures
+    of `load_stock` and the SKU-days of `load_stockouts`.
+
+    The movements are summed per store, SKU and business day of the range (those after the range
+    in one sum per store and SKU). A SKU's on hand at a day's end is on hand now less the
+    sellable movements after that end; it only changes on the days it moved, so each day it moved
+    starts a run of days with one closing figure (and the days before its first movement of the
+    range have that day's opening): the SKU-days out of stock are counted run by run, not day
+    by day (a month is 30 days of every stock level otherwise)."""
     b, params = _b(scope)
     params |= {
         "sold": list(SOLD_REASONS),
         "received": list(RECEIVED_REASONS),
         "shrink": list(SHRINK_REASONS),
+        "date_from": scope.date_from,
+        "date_to": scope.date_to,
+        "ndays": (scope.date_to - scope.date_from).days + 1,
     }
     sql = f"""
     WITH {b},
-    mv AS (
+    per AS (
         SELECT m.location_id, m.sku,
-               sum(m.delta) FILTER (WHERE m.bucket = 'sellable') AS after_from,
-               sum(m.delta) FILTER (WHERE m.bucket = 'sellable' AND m.occurred_at >= b.utc_to)
-                   AS after_to,
-               sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to AND m.bucket = 'sellable'
+               CASE WHEN m.occurred_at < b.utc_to
+                    THEN CAST(m.occurred_at AT TIME ZONE l.timezone AS date) END AS day,
+               sum(m.delta) FILTER (WHERE m.bucket = 'sellable') AS delta,
+               sum(m.delta) FILTER (WHERE m.bucket = 'sellable'
                    AND m.reason = ANY(CAST(:received AS varchar[]))) AS received,
-               -sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to
-                   AND m.reason = ANY(CAST(:sold AS varchar[]))) AS sold,
-               -sum(m.delta) FILTER (WHERE m.occurred_at < b.utc_to
-                   AND (m.reason = ANY(CAST(:shrink AS varchar[]))
-                        OR m.reason LIKE 'adjustment:%')) AS shrink
+               -sum(m.delta) FILTER (WHERE m.reason = ANY(CAST(:sold AS varchar[]))) AS sold,
+               -sum(m.delta) FILTER (WHERE m.reason = ANY(CAST(:shrink AS varchar[]))
+                   OR m.reason LIKE 'adjustment:%') AS shrink
         FROM stock_movements m
         JOIN b ON b.location_id = m.location_id AND m.occurred_at >= b.utc_from
-        GROUP BY m.location_id, m.sku
+        JOIN locations l ON l.id = m.location_id
+        WHERE m.occurred_at >= :env_from
+        GROUP BY 1, 2, 3
     ),
-    x AS (
-        SELECT sl.location_id, l.currency,
-               greatest(sl.on_hand - coalesce(mv.after_from, 0), 0) AS opening,
-               greatest(sl.on_hand - coalesce(mv.after_to, 0), 0) AS closing,
+    mv AS (
+        SELECT location_id, sku, sum(delta) AS after_from,
+               sum(delta) FILTER (WHERE day IS NULL) AS after_to,
+               sum(received) FILTER (WHERE day IS NOT NULL) AS received,
+               sum(sold) FILTER (WHERE day IS NOT NULL) AS sold,
+               sum(shrink) FILTER (WHERE day IS NOT NULL) AS shrink,
+               bool_or(day IS NOT NULL) AS moved
+        FROM per GROUP BY 1, 2
+    ),
+    lv AS (
+        SELECT sl.location_id, sl.sku, l.currency,
+               sl.on_hand - coalesce(mv.after_from, 0) AS opening,
+               sl.on_hand - coalesce(mv.after_to, 0) AS closing,
                coalesce(mv.received, 0) AS received, coalesce(mv.sold, 0) AS sold,
-               coalesce(mv.shrink, 0) AS shrink,
+               coalesce(mv.shrink, 0) AS shrink, coalesce(mv.moved, false) AS moved,
                CASE WHEN p.cost_price IS NOT NULL
                          AND coalesce(p.cost_currency, l.currency) = l.currency
                     THEN p.cost_price END AS cost
@@ -138,74 +168,63 @@ def load_stock(session: Session, scope: Scope) -> pd.DataFrame:
         JOIN products p ON p.id = v.product_id
         LEFT JOIN mv ON mv.location_id = sl.location_id AND mv.sku = sl.sku
         WHERE p.tracks_stock
+    ),
+    -- one row per SKU and day it moved in the range: the closing of that day (closing at the
+    -- range's end less the later days' movements), the days it holds (to the next day it
+    -- moved), and for its first day the days before, which hold that day's opening
+    runs AS (
+        SELECT pr.location_id,
+               lv.closing - coalesce(sum(coalesce(pr.delta, 0)) OVER (
+                   w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS closing,
+               coalesce(pr.delta, 0) AS delta,
+               coalesce(lead(pr.day) OVER w, CAST(:date_to AS date) + 1) - pr.day AS days,
+               CASE WHEN row_number() OVER w = 1
+                    THEN pr.day - CAST(:date_from AS date) ELSE 0 END AS days_before
+        FROM per pr
+        JOIN lv ON lv.location_id = pr.location_id AND lv.sku = pr.sku
+        WHERE pr.day IS NOT NULL
+        WINDOW w AS (PARTITION BY pr.location_id, pr.sku ORDER BY pr.day)
+    ),
+    run_outs AS (
+        SELECT location_id,
+               sum(CASE WHEN closing <= 0 THEN days ELSE 0 END
+                   + CASE WHEN closing - delta <= 0 THEN days_before ELSE 0 END) AS out_days
+        FROM runs GROUP BY location_id
     )
-    SELECT location_id, currency,
-           sum(opening) AS opening_units, sum(closing) AS closing_units,
-           sum(opening * cost) AS opening_cost, sum(closing * cost) AS closing_cost,
-           sum(received) AS received_units, sum(sold) AS sold_units,
-           sum(shrink) AS shrink_units, sum(shrink * cost) AS shrink_cost
-    FROM x GROUP BY location_id, currency ORDER BY location_id
+    SELECT lv.location_id, lv.currency,
+           sum(greatest(lv.opening, 0)) AS opening_units,
+           sum(greatest(lv.closing, 0)) AS closing_units,
+           sum(greatest(lv.opening, 0) * lv.cost) AS opening_cost,
+           sum(greatest(lv.closing, 0) * lv.cost) AS closing_cost,
+           sum(lv.received) AS received_units, sum(lv.sold) AS sold_units,
+           sum(lv.shrink) AS shrink_units, sum(lv.shrink * lv.cost) AS shrink_cost,
+           count(*) * CAST(:ndays AS integer) AS sku_days,
+           count(*) FILTER (WHERE NOT lv.moved AND lv.closing <= 0) * CAST(:ndays AS integer)
+               + coalesce(max(ro.out_days), 0) AS out_days
+    FROM lv LEFT JOIN run_outs ro ON ro.location_id = lv.location_id
+    GROUP BY lv.location_id, lv.currency ORDER BY lv.location_id
     """
-    return _ints(
-        read_frame(session, sql, params),
-        "opening_units",
-        "closing_units",
-        "opening_cost",
-        "closing_cost",
-        "received_units",
-        "sold_units",
-        "shrink_units",
-        "shrink_cost",
-    )
+    return _ints(read_frame(session, sql, params), *_STOCK_COLUMNS, "sku_days", "out_days")
 
 
-def load_stockouts(session: Session, scope: Scope) -> pd.DataFrame:
+def load_stock(session: Session, scope: Scope, both: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per store: sellable units and their cost at the start and the end of the range (on hand
+    now less the movements since), units received, sold and lost (shrinkage) in the range, at
+    units and at today's cost price."""
+    if both is None:
+        both = load_stock_and_stockouts(session, scope)
+    return both[["location_id", "currency", *_STOCK_COLUMNS]].reset_index(drop=True)
+
+
+def load_stockouts(
+    session: Session, scope: Scope, both: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per store: SKU-days (every stocked SKU with a stock level, every business day of the
     range) and those that ended the day with nothing on hand. The on hand at each day's end is
     on hand now less every sellable movement after that end."""
-    b, params = _b(scope)
-    params |= {"date_from": scope.date_from, "date_to": scope.date_to}
-    sql = f"""
-    WITH {b},
-    days AS (
-        SELECT b.location_id, CAST(d AS date) AS day,
-               (CAST(d AS timestamp) + interval '1 day') AT TIME ZONE l.timezone AS day_end
-        FROM b JOIN locations l ON l.id = b.location_id,
-             generate_series(CAST(:date_from AS date), CAST(:date_to AS date),
-                             interval '1 day') AS d
-    ),
-    per_day AS (
-        SELECT m.location_id, m.sku, CAST(m.occurred_at AT TIME ZONE l.timezone AS date) AS day,
-               sum(m.delta) AS delta
-        FROM stock_movements m
-        JOIN b ON b.location_id = m.location_id AND m.occurred_at >= b.utc_from
-        JOIN locations l ON l.id = m.location_id
-        WHERE m.bucket = 'sellable'
-        GROUP BY 1, 2, 3
-    ),
-    after_range AS (
-        SELECT location_id, sku, sum(delta) AS delta FROM per_day pd
-        WHERE pd.day > CAST(:date_to AS date) GROUP BY 1, 2
-    ),
-    grid AS (
-        SELECT sl.location_id, sl.sku, d.day,
-               sl.on_hand - coalesce(ar.delta, 0)
-               - coalesce(sum(pd.delta) OVER (
-                     PARTITION BY sl.location_id, sl.sku ORDER BY d.day DESC
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS closing
-        FROM stock_levels sl
-        JOIN b ON b.location_id = sl.location_id
-        JOIN variants v ON v.sku = sl.sku
-        JOIN products p ON p.id = v.product_id AND p.tracks_stock
-        JOIN days d ON d.location_id = sl.location_id
-        LEFT JOIN per_day pd
-               ON pd.location_id = sl.location_id AND pd.sku = sl.sku AND pd.day = d.day
-        LEFT JOIN after_range ar ON ar.location_id = sl.location_id AND ar.sku = sl.sku
-    )
-    SELECT location_id, count(*) AS sku_days, count(*) FILTER (WHERE closing <= 0) AS out_days
-    FROM grid GROUP BY location_id ORDER BY location_id
-    """
-    return _ints(read_frame(session, sql, params), "sku_days", "out_days")
+    if both is None:
+        both = load_stock_and_stockouts(session, scope)
+    return both[["location_id", "sku_days", "out_days"]].reset_index(drop=True)
 
 
 def load_pickups(session: Session, scope: Scope) -> pd.DataFrame:
@@ -373,10 +392,12 @@ def load(session: Session, scope: Scope, ctx: object) -> dict[str, pd.DataFrame]
     """The KPI report's frames, and `stores` (the scope, with the number of days)."""
     stores = scope.stores[["location_id", "code", "name", "currency"]].copy()
     stores["days"] = (scope.date_to - scope.date_from).days + 1
+    tune(session)
+    both = load_stock_and_stockouts(session, scope)
     return {
         "orders": load_orders(session, scope),
-        "stock": load_stock(session, scope),
-        "stockouts": load_stockouts(session, scope),
+        "stock": load_stock(session, scope, both),
+        "stockouts": load_stockouts(session, scope, both),
         "pickups": load_pickups(session, scope),
         "returns": load_returns(session, scope),
         "sync": load_sync(session, scope),

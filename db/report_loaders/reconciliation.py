@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Location
-from db.report_loaders.scope import Scope, read_frame
+from db.report_loaders.scope import Scope, read_frame, tune
 from domain.report_context import ReportContext
 
 PAID = ("completed", "captured", "refunded")  # as db/repositories/shifts.py reads a shift's sales
@@ -152,32 +152,45 @@ STRIPE = """
 WITH mine AS (
   SELECT DISTINCT p.provider_ref
   FROM payments p
-  LEFT JOIN orders o ON o.workflow_id = p.workflow_id
+  -- the sale's store only for a payment without one (looked up, not a join of every order)
   JOIN ({bounds}) AS b(location_id, utc_from, utc_to)
-    ON b.location_id = COALESCE(p.location_id, o.location_id)
+    ON b.location_id = COALESCE(p.location_id, (
+         SELECT o.location_id FROM orders o WHERE o.workflow_id = p.workflow_id))
    AND p.created_at >= b.utc_from AND p.created_at < b.utc_to
           AND p.created_at >= :env_from AND p.created_at < :env_to
   WHERE p.tender = 'card' AND p.provider_ref <> ''
+),
+-- the transactions first (each way by its own index), so the planner sees how few they are and
+-- looks their claims up by index instead of hashing every card payment and order
+x AS MATERIALIZED (
+  SELECT x.* FROM stripe_balance_txns x
+  WHERE x.type <> 'payout' AND x.created_at >= :w_from AND x.created_at < :w_to
+  UNION ALL
+  SELECT x.* FROM stripe_balance_txns x JOIN mine ON x.payment_intent = mine.provider_ref
+  WHERE x.type <> 'payout' AND NOT (x.created_at >= :w_from AND x.created_at < :w_to)
 )
 SELECT x.id AS txn_id, x.type, x.reporting_category, x.amount, x.fee, x.net, x.currency,
-       x.created_at, x.source_id, x.payment_intent, x.charge_id, x.details, x.payout_id,
+       x.created_at, x.source_id, x.payment_intent, x.charge_id,
+       -- of Stripe's details only what the report reads (parsing all of it is most of the
+       -- memory and the time of a month's frame)
+       jsonb_strip_nulls(jsonb_build_object(
+           'metadata', jsonb_build_object('workflow_id', x.details -> 'metadata' -> 'workflow_id'),
+           'reason', x.details -> 'reason')) AS details,
+       x.payout_id,
        x.payout_status, x.payout_arrival,
        p.id AS claimed_payment_id, o.number AS claimed_order, p.workflow_id AS claimed_workflow,
        f.id AS claimed_refund_id,
        COALESCE(p.location_id, o.location_id, tl.location_id) AS location_id,
        l.code AS store,
        (x.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date AS business_day
-FROM stripe_balance_txns x
+FROM x
 LEFT JOIN payments p ON p.tender = 'card' AND p.provider_ref <> ''
                     AND p.provider_ref = x.payment_intent
 LEFT JOIN orders o ON o.workflow_id = p.workflow_id
 LEFT JOIN refunds f ON f.provider_ref <> '' AND f.provider_ref = x.source_id
 LEFT JOIN tills tl ON tl.code = x.details -> 'metadata' ->> 'till'
 LEFT JOIN locations l ON l.id = COALESCE(p.location_id, o.location_id, tl.location_id)
-WHERE x.type <> 'payout'
-  AND ((x.created_at >= :w_from AND x.created_at < :w_to)
-       OR x.payment_intent IN (SELECT provider_ref FROM mine))
-  AND (COALESCE(p.location_id, o.location_id, tl.location_id) = ANY(:locations)
+WHERE (COALESCE(p.location_id, o.location_id, tl.location_id) = ANY(:locations)
        OR (:sees_all AND COALESCE(p.location_id, o.location_id, tl.location_id) IS NULL))
 ORDER BY x.created_at, x.id
 """
@@ -267,6 +280,7 @@ ORDER BY c.sold_at
 
 def load(session: Session, scope: Scope, ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Every frame of the reconciliation for the scope's stores, tills and days."""
+    tune(session, lookups=True)
     bounds, bp = scope.bounds()
 
     # Shifts are the tills' own: a report of web channels only has none.

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from db.report_loaders.scope import Scope, read_frame
+from db.report_loaders.scope import Scope, read_frame, tune
 
 # Orders that never became a sale (or were taken back whole before they were): not sales.
 NOT_SOLD = ("cancelled", "canceled", "rejected", "failed", "expired")
@@ -198,8 +198,12 @@ def load_tenders(session: Session, scope: Scope) -> pd.DataFrame:
 
 def load(session: Session, scope: Scope, ctx: object) -> dict[str, pd.DataFrame]:
     """The sales report's frames: `facts` (every breakdown), `tenders`, `stores` (the scope)."""
+    from db.report_loaders.wallets import load_wallets  # issue 19 (it imports this module)
+
+    tune(session)
     return {
         "facts": load_facts(session, scope),
         "tenders": load_tenders(session, scope),
+        "wallets": load_wallets(session, scope),  # issue 19: card payments by wallet
         "stores": scope.stores[["location_id", "code", "name", "currency"]].copy(),
     }

@@ -136,9 +136,35 @@ def resolve(
     return Scope(date_from, date_to, frame, tuple(till_ids), tuple(channels))
 
 
+# Memory a report's sorts and hash tables may each use before spilling to disk (PostgreSQL's
+# default is 4 MB): a day of 200 stores is a few hundred thousand lines, which then fit.
+REPORT_WORK_MEM = "64MB"
+# What the planner takes a random page read to cost against a sequential one (default 4, for
+# spinning disks): a report looks a window's rows up by index (an order by its workflow id, a
+# payment by its PaymentIntent) in tables that are cached or on SSD, and with the default the
+# planner would rather read the whole table to hash it.
+REPORT_RANDOM_PAGE_COST = 1.1
+
+
+def tune(session: Session, lookups: bool = False) -> None:
+    """Planner settings for a report's statements, for this transaction only (`SET LOCAL`: the
+    connection goes back to the pool with its own settings). `lookups`: the report joins a
+    window's rows to others one by one by index (REPORT_RANDOM_PAGE_COST); a report that reads
+    most of a table (the stock ledger since a day) keeps the default."""
+    from sqlalchemy import text
+
+    session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    if lookups:
+        session.execute(text(f"SET LOCAL random_page_cost = {REPORT_RANDOM_PAGE_COST}"))
+
+
 def read_frame(session: Session, sql: str, params: dict[str, Any]) -> pd.DataFrame:
     """One query's rows as a frame (column names from the query)."""
     from sqlalchemy import text
 
     result = session.execute(text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    columns = list(result.keys())
+    # Plain tuples: pandas probes each SQLAlchemy Row for namedtuple fields, and a Row answers
+    # an unknown attribute by raising inside (a few microseconds a row, seconds a report).
+    rows = [tuple(r) for r in result.fetchall()]
+    return pd.DataFrame(rows, columns=columns)
