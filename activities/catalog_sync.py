@@ -54,7 +54,7 @@ from integrations.shopify_catalog import remote_from_webhook
 from integrations.storefront import Storefront, StorefrontError, StorefrontUnavailable
 from integrations.woocommerce_catalog import remote_from_rest
 
-PLATFORMS = ("shopify", "woocommerce")
+PLATFORMS = ("shopify", "woocommerce", "magento")  # magento: products out only (issue 19)
 Outcome = Literal["pushed", "archived", "unchanged", "refused", "skipped"]
 DELETE_TOPICS = ("products/delete", "product.deleted")
 

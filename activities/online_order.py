@@ -38,6 +38,7 @@ from contracts.transfer import CancelIn, cancel_transfer, transfer_workflow_id
 from db.location_pricing import promoted_at_location, web_scope
 from db.promotion_pricing import NOTHING, Promoted, line_promotions, refuse_coupons
 from db.repositories import (
+    addresses,
     availability,
     carts,
     customers,
@@ -183,6 +184,8 @@ class OnlineOrderActivities:
                 source=r.source,
                 external_id=f"{r.store_code}:{o.external_id}",
             )
+            if o.address is not None:  # issue 19: where it ships, with the order
+                addresses.save(s, number, o.address)
             if promoted.takes:  # budgets and coupons, with the order (given back by `release`)
                 promotions.take(
                     s,

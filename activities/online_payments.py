@@ -164,6 +164,7 @@ class OnlinePaymentActivities:
                     status="authorized" if intent.authorized else "pending",
                     card_brand=intent.card_brand,
                     card_last4=intent.card_last4,
+                    card_wallet=intent.card_wallet,  # Apple Pay / Google Pay: from the charge
                     failure_message=intent.decline_message[:300],
                 )
         return PaymentState(

@@ -30,6 +30,7 @@ from domain.errors import NotFound
 from domain.loyalty import receipt_note
 from domain.money import format_minor
 from domain.secrets import mask
+from domain.wallets import wallet_label
 
 if TYPE_CHECKING:  # activities.sale imports this module
     from contracts.sale import PricedSale
@@ -46,10 +47,11 @@ def _taxes(lines: Sequence[Any]) -> tuple[ReceiptTax, ...]:
     )
 
 
-def _tender_detail(kind: str, brand: str, last4: str, reference: str) -> str:
-    """What a receipt may say about a tender: brand and last four, never more."""
+def _tender_detail(kind: str, brand: str, last4: str, reference: str, wallet: str = "") -> str:
+    """What a receipt may say about a tender: brand and last four (and the wallet), never more."""
     if kind == "card" and last4:
-        return f"{brand.upper()} ****{last4}"
+        paid_with = f" ({wallet_label(wallet)})" if wallet else ""
+        return f"{brand.upper()} ****{last4}{paid_with}"
     if kind == "gift_card" and reference:
         return f"****{reference[-4:]}"
     return ""
@@ -111,7 +113,9 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
             ReceiptTender(
                 kind=p.tender,
                 amount=p.tendered,
-                detail=_tender_detail(p.tender, p.card_brand, p.card_last4, p.provider_ref),
+                detail=_tender_detail(
+                    p.tender, p.card_brand, p.card_last4, p.provider_ref, p.card_wallet
+                ),
             )
             for p in pays
         ),
@@ -164,7 +168,9 @@ def receipt_of_sale(
             ReceiptTender(
                 kind=t.kind,
                 amount=t.tendered,
-                detail=_tender_detail(t.kind, t.card_brand, t.card_last4, t.reference),
+                detail=_tender_detail(
+                    t.kind, t.card_brand, t.card_last4, t.reference, t.card_wallet
+                ),
             )
             for t in tenders
         ),

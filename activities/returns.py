@@ -21,6 +21,7 @@ from contracts.returns import (
 )
 from db.models import Location, Order
 from db.repositories import balances, bookkeeping, catalog, customers, returns, shifts, stock
+from db.repositories import events as outbound_events  # issue 19
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.money import format_minor
@@ -295,6 +296,8 @@ class ReturnActivities:
                         "receiptless": ret.receiptless,
                     },
                 )
+                if cmd.status == "completed":
+                    outbound_events.return_completed(s, ret)  # outbound events (issue 19)
             if cmd.fraud_signal and not returns.fraud_signals(s, cmd.return_id):
                 returns.add_fraud_signal(
                     s,

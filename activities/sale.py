@@ -40,6 +40,7 @@ from db.repositories import (
     stock,
     users,
 )
+from db.repositories import events as outbound_events  # issue 19
 from db.repositories.catalog import TillView
 from db.session import Database
 from domain.discounts import Adjustment, approval_reason
@@ -448,6 +449,8 @@ def record_order(
         ),
         payments,
     )
+    if added is not None:
+        outbound_events.sale_completed(s, cmd, added.number)  # outbound events (issue 19)
     if added is not None and p.adjustments:
         bookkeeping.audit(
             s,

@@ -31,6 +31,7 @@ from contracts.shift import (
 from db.models import Location, Till
 from db.models_shifts import Shift
 from db.repositories import bookkeeping, shifts, store_hours, users
+from db.repositories import events as outbound_events  # issue 19
 from db.session import Database
 from domain import shifts as rules
 from domain.errors import Conflict, NotFound
@@ -290,6 +291,7 @@ class ShiftActivities:
                     workflow_id=cmd.workflow_id,
                     detail={"z": shift.z_number, "variance": shift.variance},
                 )
+                outbound_events.shift_closed(s, shift, code)  # outbound events (issue 19)
             else:
                 doc = z_document(s, shift)
             job = ZReportJob(job_id=cmd.workflow_id, report=doc)

@@ -7,7 +7,7 @@ from temporalio import activity
 
 from contracts.errors import encode_errors
 from contracts.fulfilment import BuyLabel, ParcelOut
-from db.repositories import parcels
+from db.repositories import addresses, parcels
 from db.session import Database
 from domain.errors import InvalidRequest
 from integrations.carrier import Carrier, CarrierError, LabelRequest
@@ -26,6 +26,24 @@ class ShippingActivities:
     @activity.defn(name="shipping.buy_label")
     def buy_label(self, req: BuyLabel) -> ParcelOut:
         """Buy the label (once per key) and record the parcel with its tracking number."""
+        with self.db.unit_of_work() as s:
+            # Issue 19: the order's shipping address and the location's, for a real carrier.
+            ctx = addresses.label_context(
+                s,
+                key=req.key,
+                order_number=req.order_number,
+                location_id=req.location_id,
+                workflow_id=req.workflow_id,
+            )
+        before = ctx.bought
+        if before is not None:  # bought on an earlier attempt: never buy it twice
+            return ParcelOut(
+                tracking_number=before.tracking_number,
+                carrier=before.carrier,
+                tracking_url=before.tracking_url,
+                label_path=before.label_path,
+                weight_g=before.weight_g,
+            )
         try:
             label = self.carrier.buy_label(
                 LabelRequest(
@@ -38,6 +56,9 @@ class ShippingActivities:
                     req.length_cm,
                     req.width_cm,
                     req.height_cm,
+                    ship_to=ctx.ship_to,
+                    ship_from_address=ctx.ship_from,
+                    email=ctx.email,
                 )
             )
         except CarrierError as err:

@@ -32,6 +32,8 @@ from db.session import Database
 from domain import routing
 from integrations.storefront import Storefront, StorefrontError, StorefrontUnavailable, StoreItem
 
+STOCK_PLATFORMS = ("shopify", "woocommerce", "magento")  # the stores with a stock adapter
+
 
 def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, int]:
     """{external location id (Shopify) or "" (WooCommerce): what the store may sell of the SKU}."""
@@ -45,7 +47,7 @@ def targets(db: Database, store: webstores.StoreConfig, sku: str) -> dict[str, i
             return 0
         return site.has(sku)
 
-    if store.platform == "shopify":
+    if store.platform in ("shopify", "magento"):  # Magento: the MSI source codes (issue 19)
         return {
             ext[site.location_id]: sellable(site) for site in sites if ext.get(site.location_id)
         }
@@ -75,7 +77,7 @@ class StockSyncActivities:
                 pushes = []
                 if entries:
                     skus = [sku for sku, _ in entries]
-                    for st in webstores.stores(s, platforms=("shopify", "woocommerce")):
+                    for st in webstores.stores(s, platforms=STOCK_PLATFORMS):
                         listed = tuple(ln.sku for ln in webstores.listings(s, st.id, skus))
                         if listed:  # a store only hears about what it sells
                             pushes.append((st.code, listed))
@@ -154,9 +156,7 @@ class StockSyncActivities:
     def stores(self) -> tuple[str, ...]:
         """Active web stores that have a stock adapter (Shopify, WooCommerce)."""
         with self.db.unit_of_work() as s:
-            return tuple(
-                st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))
-            )
+            return tuple(st.code for st in webstores.stores(s, platforms=STOCK_PLATFORMS))
 
     @activity.defn(name="stocksync.resync_store")
     def resync_store(self, req: StoreResync) -> ResyncResult:

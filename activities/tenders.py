@@ -201,12 +201,19 @@ class TenderActivities:
             self._finish(payment_id, "declined", failure=str(err))
             return TenderResult(approved=False, message=f"Card declined: {err}")
         if intent.authorized:
-            self._finish(payment_id, "authorized", brand=intent.card_brand, last4=intent.card_last4)
+            self._finish(
+                payment_id,
+                "authorized",
+                brand=intent.card_brand,
+                last4=intent.card_last4,
+                wallet=intent.card_wallet,
+            )
             return TenderResult(
                 approved=True,
                 reference=intent.id,
                 card_brand=intent.card_brand,
                 card_last4=intent.card_last4,
+                card_wallet=intent.card_wallet,
             )
         message = intent.decline_message or "The card was not authorized."
         self._finish(payment_id, "declined", failure=message)
@@ -324,7 +331,14 @@ class TenderActivities:
         return payment_row(t, status=status, provider=provider, provider_ref=provider_ref)
 
     def _finish(
-        self, payment_id: int, status: str, *, brand: str = "", last4: str = "", failure: str = ""
+        self,
+        payment_id: int,
+        status: str,
+        *,
+        brand: str = "",
+        last4: str = "",
+        wallet: str = "",
+        failure: str = "",
     ) -> None:
         with self.db.unit_of_work() as s:
             orders.update_payment(
@@ -333,6 +347,7 @@ class TenderActivities:
                 status=status,
                 card_brand=brand,
                 card_last4=last4,
+                card_wallet=wallet,  # from the provider's charge only (domain/wallets.py)
                 failure_message=failure[:300],
             )
 
@@ -344,4 +359,5 @@ class TenderActivities:
                 reference=p.provider_ref,
                 card_brand=p.card_brand,
                 card_last4=p.card_last4,
+                card_wallet=p.card_wallet,
             )

@@ -19,6 +19,7 @@ from api.routes import (
     audit,
     auth,
     backoffice_pages,
+    carrier_webhooks,
     catalog,
     catalog_sync,
     codec,
@@ -134,6 +135,7 @@ def create_app(
     app.include_router(giftcards.router)
     app.include_router(webhooks.router)
     app.include_router(webstore_webhooks.router)
+    app.include_router(carrier_webhooks.router)  # Shippo tracking (issue 19)
     app.include_router(storefront.router)
     app.include_router(storefront_prices.router)
     app.include_router(webstores.router)
@@ -158,6 +160,9 @@ def create_app(
     app.include_router(customers.router)  # customer profiles, merge, export, erasure (issue 17)
     app.include_router(promotions.router)  # promotions, coupons, preview (issue 17)
     app.include_router(loyalty.router)  # loyalty points: balance, ledger, adjust (issue 17)
+    from api.routes import event_subscriptions  # outbound events for middleware (issue 19)
+
+    app.include_router(event_subscriptions.router)
     from api.routes import messages as customer_messages  # customer messages (issue 18)
 
     app.include_router(customer_messages.router)

@@ -62,6 +62,7 @@ def stored_sale(db: Database, workflow_id: str) -> dict[str, Any] | None:
                     "reference": mask(p.provider_ref) if p.tender == GIFT_CARD else p.provider_ref,
                     "card_brand": p.card_brand,
                     "card_last4": p.card_last4,
+                    "card_wallet": p.card_wallet,  # issue 19
                 }
                 for p in pays
             ],

@@ -307,6 +307,9 @@ class TenderOutBody(BaseModel):
     reference: str = ""
     card_brand: str = ""
     card_last4: str = ""
+    card_wallet: str = Field(
+        default="", description="apple_pay, google_pay … as Stripe's charge reports it; '' for none"
+    )
 
 
 class IssuedGiftCardOut(BaseModel):

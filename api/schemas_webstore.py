@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas import CouponCode
 from domain.pricing import MAX_LINE_QUANTITY
@@ -85,6 +85,29 @@ class PointsIn(BaseModel):
     )
 
 
+class AddressIn(BaseModel):
+    """Where to ship the order (issue 19)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=200, description="the recipient; default: `name`")
+    lines: list[str] = Field(
+        min_length=1, max_length=3, description="street and number first, then flat / company"
+    )
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(default="", max_length=20)
+    region: str = Field(default="", max_length=50, description="state / province code")
+    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2")
+    phone: str = Field(default="", max_length=40, pattern=r"^[0-9 +()./-]*$")
+
+    @field_validator("lines")
+    @classmethod
+    def _lines(cls, value: list[str]) -> list[str]:
+        lines = [ln.strip() for ln in value]
+        if not lines[0] or any(len(ln) > 200 for ln in lines):
+            raise ValueError("the first line is the street; lines are at most 200 characters")
+        return [ln for ln in lines if ln]
+
+
 class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -110,6 +133,9 @@ class CheckoutIn(BaseModel):
     )
     points: PointsIn | None = Field(
         default=None, description="pay part or all with the email owner's loyalty points"
+    )
+    address: AddressIn | None = Field(
+        default=None, description="the shipping address (issue 19); its country wins over `country`"
     )
 
     @model_validator(mode="after")
@@ -170,7 +196,7 @@ class StoreLocationIn(BaseModel):
 class WebStoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = StoreCode
-    platform: Literal["shopify", "woocommerce", "web"]
+    platform: Literal["shopify", "woocommerce", "web", "magento"]
     name: str = Field(default="", max_length=200)
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
     shop_domain: str = Field(
@@ -187,7 +213,9 @@ class WebStoreIn(BaseModel):
     )
     webhook_secret: str = Field(default="", max_length=300, description="value or secret:NAME")
     access_token: str = Field(
-        default="", max_length=300, description="Shopify Admin API token, or secret:NAME"
+        default="",
+        max_length=300,
+        description="Shopify Admin API token / Magento integration access token, or secret:NAME",
     )
     consumer_key: str = Field(
         default="", max_length=300, description="WooCommerce consumer key, or secret:NAME"
@@ -208,6 +236,13 @@ class WebStoreIn(BaseModel):
 
     @model_validator(mode="after")
     def _platform_needs(self) -> WebStoreIn:
+        if self.platform == "magento":  # issue 19: pulled; webhooks only where configured
+            if not self.access_token:
+                raise ValueError("a magento store needs its integration access_token")
+            if not (self.shop_domain or self.api_base_url):
+                raise ValueError("give shop_domain (or api_base_url)")
+            if any(not loc.external_id for loc in self.locations):
+                raise ValueError("each Magento location needs its MSI source code as external_id")
         if self.platform in ("shopify", "woocommerce"):
             if not self.webhook_secret:
                 raise ValueError(f"a {self.platform} store needs its webhook_secret")

@@ -23,7 +23,13 @@ from db.repositories import inbox
 from db.session import Database
 from domain.errors import InvalidRequest
 from domain.online_orders import ExternalOrder, timestamp_us
-from integrations.order_payloads import shopify_order, woocommerce_order, woocommerce_version
+from integrations.order_payloads import (
+    magento_order,
+    magento_version,
+    shopify_order,
+    woocommerce_order,
+    woocommerce_version,
+)
 
 log = logging.getLogger("tillflow.api.webstore_deliveries")
 SHOPIFY_ORDER_TOPICS = (
@@ -34,7 +40,7 @@ SHOPIFY_ORDER_TOPICS = (
     "orders/edited",
 )
 WOO_ORDER_TOPICS = ("order.created", "order.updated")
-PROVIDERS = ("shopify", "woocommerce")
+PROVIDERS = ("shopify", "woocommerce", "magento")
 RELAY_AFTER = timedelta(
     seconds=10
 )  # a delivery still `received` this long after it came is relayed
@@ -106,6 +112,9 @@ def _work_for(
             return None
         order = shopify_order(d.body)
         version = timestamp_us(d.triggered_at or str(d.body.get("updated_at") or ""))
+    elif d.provider == "magento":  # the pull's orders and Adobe Commerce order webhooks (issue 19)
+        order = magento_order(d.body)
+        version = timestamp_us(magento_version(d.body))
     else:
         if d.topic not in WOO_ORDER_TOPICS:
             return None

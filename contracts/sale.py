@@ -146,6 +146,7 @@ class TenderOut:
     reference: str = ""  # Stripe PaymentIntent id, gift card code, customer id
     card_brand: str = ""
     card_last4: str = ""
+    card_wallet: str = ""  # apple_pay, google_pay … as Stripe's charge says (issue 19)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,6 +321,7 @@ class TenderResult:
     reference: str = ""
     card_brand: str = ""
     card_last4: str = ""
+    card_wallet: str = ""  # from Stripe's charge only (issue 19)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -418,6 +418,7 @@ class Payment(Base):
     # Only what a receipt may show: never a card number.
     card_brand: Mapped[str] = mapped_column(String(32), default="", server_default="")
     card_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    card_wallet: Mapped[str] = mapped_column(String(32), default="", server_default="")  # mig 0036
     failure_message: Mapped[str] = mapped_column(String(300), default="", server_default="")
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
 
-PLATFORMS = ("shopify", "woocommerce", "web")
+PLATFORMS = ("shopify", "woocommerce", "web", "magento")
 
 
 def _now() -> Any:
@@ -57,7 +57,9 @@ class WebStore(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _now()
     __table_args__ = (
-        CheckConstraint("platform IN ('shopify', 'woocommerce', 'web')", name="platform"),
+        CheckConstraint(
+            "platform IN ('shopify', 'woocommerce', 'web', 'magento')", name="platform"
+        ),
     )
 
 

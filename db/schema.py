@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import db.models_accounting  # noqa: F401,E402  exported journal entries (issue 16)
+import db.models_addresses  # noqa: F401,E402  order addresses, tracking events (issue 19)
 import db.models_approvals  # noqa: F401,E402  per-store approval rules (issue 15)
 import db.models_audit  # noqa: F401,E402  the audit log's chain heads (issue 15)
 import db.models_catalog  # noqa: F401,E402  the catalogue outbox
 import db.models_catalog_sync  # noqa: F401,E402  catalogue sync: cursors, listings, conflicts
 import db.models_counts  # noqa: F401,E402  cycle counts (transfers and counts, issue 14)
 import db.models_customers  # noqa: F401,E402  customer profiles, contacts, consents (issue 17)
+import db.models_events  # noqa: F401,E402  outbound events: outbox, subscriptions (issue 19)
 import db.models_files  # noqa: F401,E402  generated files (labels) in PostgreSQL (issue 18)
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 import db.models_loyalty  # noqa: F401,E402  loyalty accounts and the points ledger (issue 17)

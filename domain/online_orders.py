@@ -26,6 +26,24 @@ class ExternalLine:
 
 
 @dataclass(frozen=True)
+class ShippingAddress:
+    """Where a parcel goes (issue 19): as the web store or the shopper gave it."""
+
+    name: str = ""
+    lines: tuple[str, ...] = ()  # street and number, then flat / company lines
+    city: str = ""
+    postcode: str = ""
+    region: str = ""  # state / province code where the country has them
+    country: str = ""  # ISO 3166 alpha-2
+    phone: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Enough for a carrier: a street line, a city and a country."""
+        return bool(self.lines and self.lines[0].strip() and self.city and self.country)
+
+
+@dataclass(frozen=True)
 class ExternalOrder:
     external_id: str
     number: str  # what the customer sees, e.g. "#1001"
@@ -42,6 +60,7 @@ class ExternalOrder:
     financial_status: str = ""  # paid | refunded | voided | pending ... (as the web store says)
     status: str = ""  # the web store's own order status
     prices_include_tax: bool = True  # unit prices include the line's tax
+    address: ShippingAddress | None = None  # where to ship (issue 19); None = not given
 
     @property
     def fulfilment(self) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from domain.online_orders import ShippingAddress
+
 LABEL_FORMATS = ("pdf", "zpl")
 
 
@@ -28,6 +30,11 @@ class LabelRequest:
     length_cm: int
     width_cm: int
     height_cm: int
+    # Issue 19: the structured addresses a real carrier needs (None: not known; LocalCarrier
+    # prints the one-line texts above).
+    ship_to: ShippingAddress | None = None
+    ship_from_address: ShippingAddress | None = None
+    email: str = ""  # the recipient's, for the carrier's delivery notices
 
 
 @dataclass(frozen=True)

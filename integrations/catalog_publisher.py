@@ -62,4 +62,9 @@ def publisher_for(storefront: Storefront | None) -> CatalogPublisher | None:
         return ShopifyCatalog(storefront)
     if isinstance(storefront, WooCommerceStorefront):
         return WooCommerceCatalog(storefront)
+    from integrations.magento import MagentoStorefront  # issue 19
+    from integrations.magento_catalog import MagentoCatalog
+
+    if isinstance(storefront, MagentoStorefront):
+        return MagentoCatalog(storefront)
     return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.errors import InvalidRequest
 from domain.money import round_half_up
-from domain.online_orders import ExternalLine, ExternalOrder, to_minor
+from domain.online_orders import ExternalLine, ExternalOrder, ShippingAddress, to_minor
 
 PICKUP_FIELD = "pickup_location"
 
@@ -102,6 +102,12 @@ def shopify_order(payload: Any) -> ExternalOrder:
         if payload.get("cancelled_at")
         else ("closed" if payload.get("closed_at") else "open"),
         prices_include_tax=bool(payload.get("taxes_included", True)),
+        address=_address(
+            address,
+            name or "",
+            ("address1", "address2", "company"),
+            ("city", "zip", "province_code", "country_code", "phone"),
+        ),
     )
 
 
@@ -175,6 +181,37 @@ def woocommerce_order(payload: Any) -> ExternalOrder:
         if status == "refunded"
         else ("paid" if payload.get("date_paid") else "pending"),
         status=status,
+        address=_address(
+            shipping,
+            name,
+            ("address_1", "address_2", "company"),
+            ("city", "postcode", "state", "country", "phone"),
+        ),
+    )
+
+
+def _address(
+    raw: dict[str, Any], fallback_name: str, line_keys: tuple[str, ...], keys: tuple[str, ...]
+) -> ShippingAddress | None:
+    """A Shopify `shipping_address` / WooCommerce `shipping` object as our address (issue 19);
+    None when it has no street line (a pickup order, a digital one)."""
+
+    def text(key: str, limit: int) -> str:
+        return str(raw.get(key) or "").strip()[:limit]
+
+    lines = tuple(t for t in (text(k, 200) for k in line_keys) if t)
+    if not lines:
+        return None
+    city, postcode, region, country, phone = (text(k, 100) for k in keys)
+    own = " ".join(text(k, 100) for k in ("first_name", "last_name")).strip()
+    return ShippingAddress(
+        name=(text("name", 200) or own or fallback_name)[:200],
+        lines=lines,
+        city=city,
+        postcode=postcode[:20],
+        region=region[:50],
+        country=country.upper()[:2],
+        phone=phone[:40],
     )
 
 
@@ -187,3 +224,127 @@ def woocommerce_version(payload: Any) -> str:
     if not value:
         raise InvalidRequest("The order has no date_modified.")
     return str(value)
+
+
+# ---- Magento 2 / Adobe Commerce (issue 19) ------------------------------------------------------
+
+MAGENTO_CANCELLED = ("canceled",)
+
+
+def _magento_address(payload: dict[str, Any]) -> dict[str, Any]:
+    """The shipping address: extension_attributes.shipping_assignments[0].shipping.address (the
+    billing address for a virtual order)."""
+    ext = payload.get("extension_attributes")
+    assignments = ext.get("shipping_assignments") if isinstance(ext, dict) else None
+    if isinstance(assignments, list) and assignments and isinstance(assignments[0], dict):
+        shipping = assignments[0].get("shipping")
+        if isinstance(shipping, dict) and isinstance(shipping.get("address"), dict):
+            return dict(shipping["address"])
+    billing = payload.get("billing_address")
+    return dict(billing) if isinstance(billing, dict) else {}
+
+
+def _magento_pickup(payload: dict[str, Any]) -> str:
+    """In-Store Pickup (MSI): extension_attributes.pickup_location_code, one of our store codes
+    (the pickup location's code in Magento is set to it)."""
+    ext = payload.get("extension_attributes")
+    return str(ext.get("pickup_location_code") or "").strip() if isinstance(ext, dict) else ""
+
+
+def magento_order(payload: Any) -> ExternalOrder:
+    """A Magento order (GET /rest/V1/orders item, or an Adobe Commerce webhook's `order`).
+
+    Lines: the items without a `parent_item_id` (a configurable product's parent line carries the
+    child's SKU and the price); `price_incl_tax` per unit, `discount_amount` for the line, as the
+    other adapters keep theirs. external_id is the `entity_id` (the REST API's order id), number the
+    `increment_id` the customer sees."""
+    order_id = str(_require(payload, "entity_id"))
+    currency = str(payload.get("order_currency_code") or payload.get("base_currency_code") or "")
+    currency = currency.upper()
+    if len(currency) != 3:
+        raise InvalidRequest("The order has no currency.")
+    items = payload.get("items")
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest("The order has no items.")
+    lines = []
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"items[{n}] is not an object.")
+        if item.get("parent_item_id"):
+            continue
+        ordered = item.get("qty_ordered")
+        qty_value = _float(ordered)
+        if qty_value is None or qty_value != int(qty_value):
+            raise InvalidRequest(f"items[{n}]: quantity must be a whole number of at least 1.")
+        qty = _quantity(int(qty_value), f"items[{n}]")
+        unit = to_minor(item.get("price_incl_tax") or item.get("price"), currency)
+        discount = to_minor(item.get("discount_amount"), currency)
+        if not 0 <= discount <= unit * qty:
+            raise InvalidRequest(f"items[{n}]: its discount is out of range.")
+        lines.append(
+            ExternalLine(
+                line_id=str(_require(item, "item_id")),
+                sku=str(item.get("sku") or "").strip(),
+                quantity=qty,
+                unit_price=unit,
+                title=str(item.get("name") or ""),
+                tax=to_minor(item.get("tax_amount"), currency),
+                discount=discount,
+                tax_rate_bp=round_half_up(Decimal(str(item.get("tax_percent") or 0)) * 100),
+            )
+        )
+    if not lines:
+        raise InvalidRequest("The order has no items.")
+    address = _magento_address(payload)
+    name = " ".join(
+        str(payload.get(k) or "") for k in ("customer_firstname", "customer_lastname")
+    ).strip()
+    state = str(payload.get("state") or "")
+    total_paid = to_minor(payload.get("total_paid"), currency)
+    refunded = to_minor(payload.get("total_refunded"), currency)
+    street = address.get("street")
+    return ExternalOrder(
+        external_id=order_id,
+        number=str(payload.get("increment_id") or order_id),
+        currency=currency,
+        lines=tuple(lines),
+        total=to_minor(payload.get("grand_total"), currency),
+        email=str(payload.get("customer_email") or address.get("email") or ""),
+        customer_name=name
+        or " ".join(str(address.get(k) or "") for k in ("firstname", "lastname")).strip(),
+        country=str(address.get("country_id") or "").upper(),
+        pickup_location=_magento_pickup(payload),
+        cancelled=state in MAGENTO_CANCELLED,
+        financial_status="refunded"
+        if refunded and refunded >= total_paid
+        else ("paid" if total_paid else "pending"),
+        status=str(payload.get("status") or state),
+        address=ShippingAddress(
+            name=" ".join(str(address.get(k) or "") for k in ("firstname", "lastname")).strip(),
+            lines=tuple(str(x) for x in street) if isinstance(street, list) else (),
+            city=str(address.get("city") or ""),
+            postcode=str(address.get("postcode") or ""),
+            region=str(address.get("region_code") or ""),
+            country=str(address.get("country_id") or "").upper(),
+            phone=str(address.get("telephone") or ""),
+        )
+        if address
+        else None,
+    )
+
+
+def magento_version(payload: Any) -> str:
+    """`updated_at` ("YYYY-MM-DD HH:MM:SS", UTC): with the increment id, the dedupe key."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest("Not a Magento order.")
+    value = payload.get("updated_at") or payload.get("created_at")
+    if not value:
+        raise InvalidRequest("The order has no updated_at.")
+    return str(value)
+
+
+def magento_event_id(store: str, payload: Any) -> str:
+    """The inbox event id of a Magento order state: `{store}:{increment_id}:{updated_at}` (the
+    pull and the webhooks share it, so a state arriving both ways is stored once)."""
+    increment = payload.get("increment_id") if isinstance(payload, dict) else None
+    return f"{store}:{increment or _require(payload, 'entity_id')}:{magento_version(payload)}"

@@ -21,6 +21,8 @@ class Intent:
     key: str = ""  # our idempotency key, kept in the provider's metadata
     card_brand: str = ""
     card_last4: str = ""
+    # The card's wallet as the provider's charge names it (apple_pay, google_pay …; "" for none).
+    card_wallet: str = ""
     decline_code: str = ""
     decline_message: str = ""
     client_secret: str = ""  # online payments: what the storefront's Stripe.js confirms with

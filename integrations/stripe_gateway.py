@@ -7,6 +7,7 @@ from typing import Any
 
 import stripe
 
+from domain.wallets import wallet_type
 from integrations.payments import CardReader, GatewayError, Intent, PaymentGateway, RefundResult
 
 KEY_FIELD = "tillflow_key"
@@ -36,6 +37,8 @@ def _intent(obj: Any) -> Intent:
         key=metadata.get(KEY_FIELD, ""),
         card_brand=str(card.get("brand") or ""),
         card_last4=str(card.get("last4") or ""),
+        # Only the charge says whether a wallet paid (never a client or the metadata).
+        card_wallet=wallet_type(card),
         decline_code=str(error.get("decline_code") or error.get("code") or ""),
         decline_message=str(error.get("message") or ""),
         client_secret=str(pi.get("client_secret") or ""),
@@ -119,11 +122,13 @@ class StripeGateway(PaymentGateway):
         pm = pi.to_dict().get("payment_method")
         if not intent.card_last4 and isinstance(pm, str) and intent.authorized:
             # Some charges (and emulators) carry no card details: the payment method has them.
-            card = _call(self.client.v1.payment_methods.retrieve, pm).to_dict().get("card") or {}
+            method = _call(self.client.v1.payment_methods.retrieve, pm).to_dict()
+            card = method.get("card") or method.get("card_present") or {}
             intent = replace(
                 intent,
                 card_brand=str(card.get("brand") or ""),
                 card_last4=str(card.get("last4") or ""),
+                card_wallet=intent.card_wallet or wallet_type(card),
             )
         return intent
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from reports.base import Chart, ReportParams, ReportResult, Section
+from reports.wallets import wallet_sections
 
 CHANNEL_LABELS = {
     "store": "till",
@@ -240,7 +241,7 @@ def build(frames: Mapping[str, pd.DataFrame], params: ReportParams, ctx: object)
             frame=build_tenders(frames["tenders"], stores, by_store=True),
             money=("amount",),
         ),
-    )
+    ) + wallet_sections(frames, stores)  # issue 19: card payments by wallet
     return ReportResult(
         name="sales",
         title="Sales",

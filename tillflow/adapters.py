@@ -74,6 +74,7 @@ def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Stor
     Adapters are kept per connection and rebuilt when its address or credentials change.
     """
     from db.repositories import webstores
+    from integrations.magento import MagentoStorefront
     from integrations.shopify import ShopifyStorefront
     from integrations.storefront import resolve_secret
     from integrations.woocommerce import WooCommerceStorefront
@@ -84,7 +85,7 @@ def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Stor
     def storefront_for(code: str) -> Storefront | None:
         with db.unit_of_work() as s:
             store = webstores.store(s, code)
-        if store is None or store.platform not in ("shopify", "woocommerce"):
+        if store is None or store.platform not in ("shopify", "woocommerce", "magento"):
             return None
         base = store.api_base_url or f"https://{store.shop_domain}"
         secret = lambda v: resolve_secret(v, settings.webstore_secrets)  # noqa: E731
@@ -106,6 +107,10 @@ def storefront_factory(db: Database, settings: Settings) -> Callable[[str], Stor
                     secret(store.access_token),
                     api_version=settings.shopify_api_version,
                     timeout=settings.webstore_timeout_s,
+                )
+            elif store.platform == "magento":  # integration access token (issue 19)
+                adapter = MagentoStorefront(
+                    base, secret(store.access_token), timeout=settings.webstore_timeout_s
                 )
             else:
                 adapter = WooCommerceStorefront(

@@ -77,7 +77,9 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         ownership,
         sales_worker,
         start_catalog_syncs,
+        start_event_deliveries,
         start_loyalty_expiry_schedule,
+        start_magento_schedule,
         start_message_drain_schedule,
         start_reorder_schedule,
         start_report_schedule,
@@ -106,6 +108,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
             task_queue=settings.web_task_queue,
             ownership=ownership(settings),
             transfer_queue=settings.backoffice_task_queue,
+            settings=settings,
         )
         web_task = asyncio.create_task(web.run())
         # Bopis and ShipFromStore, the online orders' children, on the fulfilment queue.
@@ -119,10 +122,12 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         office_task = asyncio.create_task(office.run())
         await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
         await start_catalog_syncs(client, db, settings)
+        await start_event_deliveries(client, db, settings)
         await start_reorder_schedule(client, settings)
         await start_report_schedule(client, db, settings)
         await start_loyalty_expiry_schedule(client, settings)
         await start_message_drain_schedule(client, settings)
+        await start_magento_schedule(client, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:

@@ -829,6 +829,102 @@ class Settings(BaseSettings):
         description="a pending message older than this is failed instead of sent (stale news)",
     )
 
+    # ---- magento (issue 19) ----
+    magento_pull_every_s: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="how often the MagentoPull schedule asks each Magento store for updated orders",
+    )
+    magento_first_pull_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 90,
+        description="a Magento store's first pull takes the orders updated this many hours back",
+    )
+
+    # ---- outbound events (issue 19) ----
+    events_allow_private_urls: bool = Field(
+        default=False,
+        description="let event subscriptions point at loopback / private / link-local hosts "
+        "(local tests and an ERP on the same network); off: only public hosts",
+    )
+    events_require_https: bool = Field(
+        default=False,
+        description="refuse http:// subscription URLs outside production too (production always "
+        "requires https)",
+    )
+    events_batch_size: int = Field(
+        default=100, ge=1, le=1000, description="outbox events one delivery round takes at most"
+    )
+    events_poll_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=60_000,
+        description="how often a waiting delivery looks at the outbox",
+    )
+    events_wait_s: float = Field(
+        default=20.0, gt=0, le=600, description="longest a delivery waits for new events per round"
+    )
+    events_initial_backoff_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86400,
+        description="wait after an event's first failed delivery; doubled after each next one",
+    )
+    events_max_backoff_s: float = Field(
+        default=3600.0, gt=0, le=86400, description="longest wait between two delivery attempts"
+    )
+    events_retry_window_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 7,
+        description="how long a failing event is retried before it goes on the dead-letter list",
+    )
+    events_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="how long a receiver has to answer one delivery"
+    )
+    events_rotation_overlap_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 14,
+        description="how long a subscription's previous secret still signs (a second v1) after "
+        "a rotation",
+    )
+
+    # ---- carriers (issue 19) ----
+    shippo_api_token: SecretStr | None = Field(
+        default=None,
+        description="Shippo API token (shippo_test_… or shippo_live_…); set: ship-from-store "
+        "labels are bought through Shippo instead of the local carrier",
+    )
+    shippo_base_url: str = Field(
+        default="https://api.goshippo.com", description="Shippo's REST API (a fake in tests)"
+    )
+    shippo_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="secret of Shippo's tracking webhooks: the HMAC key of the "
+        "Shippo-Auth-Signature header, or the ?token= of the webhook URL; empty: every "
+        "delivery is refused (401)",
+    )
+    shippo_webhook_tolerance_s: int = Field(
+        default=300, ge=1, le=3600, description="a signed webhook older than this is refused"
+    )
+    shippo_carrier_account: str = Field(
+        default="",
+        max_length=64,
+        description="only rates of this Shippo carrier account object_id; empty: any account",
+    )
+    shippo_service_level: str = Field(
+        default="",
+        max_length=100,
+        description="only rates of this service level token (e.g. dhl_express_worldwide); "
+        "empty: the cheapest rate",
+    )
+    shippo_timeout_s: float = Field(
+        default=20.0, gt=0, le=120, description="how long one Shippo API call may take"
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

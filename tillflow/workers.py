@@ -278,16 +278,44 @@ def webstore_worker(
     fulfilment_queue: str = FULFILMENT_TASK_QUEUE,
     ownership: Ownership | None = None,
     transfer_queue: str = CENTRAL_TASK_QUEUE,
+    settings: Settings | None = None,
 ) -> Worker:
-    """OnlineOrder, Cart, StockSync, StockResync and CatalogSync workflows on the web queue.
+    """OnlineOrder, Cart, StockSync, StockResync and CatalogSync workflows on the web queue, and
+    with `settings` the Magento order pull (MagentoPull, on its schedule) and the outbound events'
+    deliveries (EventDelivery, one per subscription).
 
     `fulfilment_queue` is where the orders start their Bopis / ShipFromStore children (tests point
     it at stand-ins of their own); `transfer_queue` is where ship-to-store Transfers run."""
     from workflows.cart import CartWorkflow
     from workflows.catalog_sync import CatalogSyncWorkflow
+    from workflows.magento_pull import MagentoPullWorkflow
     from workflows.online_order import OnlineOrderWorkflow
     from workflows.stock_sync import StockResyncWorkflow, StockSyncWorkflow
 
+    magento: list[Callable[..., Any]] = []
+    extra_workflows: list[type] = []
+    if settings is not None:
+        from activities.event_delivery import event_delivery_activities
+        from activities.magento_pull import MagentoPullActivities
+        from workflows.event_delivery import EventDeliveryWorkflow
+
+        pull = MagentoPullActivities(
+            db,
+            storefronts,
+            client,
+            allow_split=settings.routing_allow_split,
+            stores_first=settings.routing_stores_first,
+            ship_to_store=settings.routing_ship_to_store,
+            first_pull_hours=settings.magento_first_pull_hours,
+            order_queue=task_queue,
+        )
+        # The Magento order pull, and the outbound events' deliveries (issue 19).
+        magento = [
+            pull.stores,
+            pull.pull_orders,
+            *event_delivery_activities(db, timeout_s=settings.events_timeout_s),
+        ]
+        extra_workflows = [MagentoPullWorkflow, EventDeliveryWorkflow]
     return Worker(
         client,
         task_queue=task_queue,
@@ -297,10 +325,14 @@ def webstore_worker(
             StockSyncWorkflow,
             StockResyncWorkflow,
             CatalogSyncWorkflow,
+            *extra_workflows,
         ],
-        activities=webstore_activities(
-            db, gateway, storefronts, fulfilment_queue, ownership, transfer_queue
-        ),
+        activities=[
+            *webstore_activities(
+                db, gateway, storefronts, fulfilment_queue, ownership, transfer_queue
+            ),
+            *magento,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
         max_concurrent_local_activities=max_threads,
@@ -326,12 +358,15 @@ def ownership(settings: Settings) -> Ownership:
 
 
 async def start_catalog_syncs(client: Client, db: Database, settings: Settings) -> int:
-    """One CatalogSync per active Shopify / WooCommerce store (a running one is kept); how many."""
+    """One CatalogSync per active Shopify / WooCommerce / Magento store (a running one is kept);
+    how many."""
     from contracts.catalog import start_catalog_syncs as start
     from db.repositories import webstores
 
     with db.unit_of_work() as s:
-        codes = [st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce"))]
+        codes = [
+            st.code for st in webstores.stores(s, platforms=("shopify", "woocommerce", "magento"))
+        ]
     return await start(client, codes, settings, task_queue=settings.web_task_queue)
 
 
@@ -362,16 +397,19 @@ def fulfilment_activities(
     search_attributes: bool = True,
 ) -> list[Callable[..., Any]]:
     """Tasks, pickup holds, notices (outbox) and labels (local carrier unless one is given)."""
+    from activities.carriers import CarrierActivities
     from activities.fulfilment import FulfilmentActivities, NoticeActivities
     from activities.shipping import ShippingActivities
     from contracts.fulfilment import FulfilmentConfig
-    from integrations.carrier import Carrier, LocalCarrier
+    from integrations.carrier import Carrier
     from integrations.notifier import Notifier, OutboxNotifier
+    from tillflow.carriers import carrier_for
     from tillflow.files import file_store_for
 
     notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]
     labels: Carrier = (
-        carrier if carrier is not None else LocalCarrier(label_format=settings.label_format)  # type: ignore[assignment]
+        # Shippo when its token is set, else the local carrier (issue 19).
+        carrier if carrier is not None else carrier_for(settings)  # type: ignore[assignment]
     )
     config = FulfilmentConfig(
         pick_sla_minutes=settings.pick_sla_minutes,
@@ -399,6 +437,7 @@ def fulfilment_activities(
         NoticeActivities(notes).send,
         # Labels go to PostgreSQL (or the S3-compatible store when one is set), never a disk.
         ShippingActivities(db, labels, file_store_for(settings, db)).buy_label,
+        CarrierActivities(db).record_tracking,  # a carrier's tracking webhook (issue 19)
     ]
 
 
@@ -413,12 +452,13 @@ def fulfilment_worker(
 ) -> Worker:
     """Bopis and ShipFromStore with their activities, on the fulfilment queue."""
     from workflows.bopis import BopisWorkflow
+    from workflows.carrier_tracking import CarrierTrackingWorkflow
     from workflows.ship_from_store import ShipFromStoreWorkflow
 
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[BopisWorkflow, ShipFromStoreWorkflow],
+        workflows=[BopisWorkflow, ShipFromStoreWorkflow, CarrierTrackingWorkflow],
         activities=fulfilment_activities(db, settings, search_attributes=search_attributes),
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         workflow_runner=sandbox_runner(),
@@ -640,3 +680,25 @@ def _default_settings() -> Settings:
     from tillflow.settings import get_settings
 
     return get_settings()
+
+
+async def start_magento_schedule(client: Client, settings: Settings) -> None:
+    """The Magento order pull every TILLFLOW_MAGENTO_PULL_EVERY_S, on the web queue."""
+    from contracts.magento import start_magento_pull
+
+    await start_magento_pull(
+        client,
+        every=timedelta(seconds=settings.magento_pull_every_s),
+        task_queue=settings.web_task_queue,
+    )
+
+
+async def start_event_deliveries(client: Client, db: Database, settings: Settings) -> int:
+    """One EventDelivery per active subscription (the API starts them as they are made; this
+    brings them back after a deploy); how many."""
+    from contracts.events import start_event_deliveries as start
+    from db.repositories import events
+
+    with db.unit_of_work() as s:
+        codes = [v.code for v in events.subscriptions(s, active_only=True)]
+    return await start(client, codes, settings, task_queue=settings.web_task_queue)

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
 
-WEB_STORES = ("shopify", "woocommerce")
+WEB_STORES = ("shopify", "woocommerce", "magento")
 # Once money has moved, the remaining steps must finish: they retry until they do.
 AFTER_REFUND = COMPENSATION
 

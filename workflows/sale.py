@@ -362,6 +362,7 @@ class SaleWorkflow:
                     reference=result.reference,
                     card_brand=result.card_brand,
                     card_last4=result.card_last4,
+                    card_wallet=result.card_wallet,  # issue 19: data only, no new command
                 )
             )
 

@@ -65,7 +65,7 @@ def _sync_store(db: Database, code: str, products: tuple[str, ...] = ()) -> webs
         raise InvalidRequest(f"No such product: {', '.join(unknown[:10])}.", code="unknown_product")
     if store is None:
         raise NotFound(f"There is no web store {code} connected.")
-    if store.platform not in ("shopify", "woocommerce"):
+    if store.platform not in ("shopify", "woocommerce", "magento"):
         raise InvalidRequest(
             f"Web store {code} is tillflow's own storefront: it reads the catalogue directly.",
             code="no_catalog_sync",

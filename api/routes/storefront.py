@@ -48,7 +48,7 @@ from db.repositories import (
 from db.session import Database
 from domain import routing
 from domain.errors import InvalidRequest, NotFound
-from domain.online_orders import ExternalLine, ExternalOrder
+from domain.online_orders import ExternalLine, ExternalOrder, ShippingAddress
 from tillflow.settings import Settings
 
 # Every call is rate limited per storefront key and per address (429 with Retry-After).
@@ -412,7 +412,18 @@ async def checkout(
             ),
             email=body.email,
             customer_name=body.name,
-            country=body.country.upper(),
+            country=(body.address.country if body.address else body.country).upper(),
+            address=ShippingAddress(
+                name=body.address.name or body.name,
+                lines=tuple(body.address.lines),
+                city=body.address.city.strip(),
+                postcode=body.address.postcode.strip(),
+                region=body.address.region.strip(),
+                country=body.address.country.upper(),
+                phone=body.address.phone.strip(),
+            )
+            if body.address
+            else None,
             latitude=body.latitude,
             longitude=body.longitude,
             pickup_location=codes.get(view.pickup_location_id, "")

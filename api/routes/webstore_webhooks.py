@@ -263,3 +263,38 @@ async def woocommerce_webhook(
         delivery = _header(request, "x-wc-webhook-delivery-id", _EVENT_ID)
         event_id = f"{store}:{topic}:{delivery or d.body.get('id', '')}"
     return await _accept(request, db, event_id, d, work)
+
+
+# ---- Magento 2 / Adobe Commerce (issue 19) -----------------------------------------------------
+
+
+@router.post("/magento/{store}", responses=error_responses(400, 401, 404, 422))
+async def magento_webhook(
+    store: StoreCode, request: Request, db: DbDep, settings: SettingsDep
+) -> Any:
+    """Adobe Commerce order webhooks (e.g. observer.sales_order_save_after) with the order in
+    `data.order`; x-adobe-commerce-webhook-signature (RSA-SHA256, the store's public key) checked.
+    Deduped with the order pull on increment_id + updated_at; answered `{"op": "success"}`."""
+    from integrations.magento import SIGNATURE_HEADER, verify_webhook, webhook_order
+    from integrations.order_payloads import magento_event_id
+
+    raw = await request.body()  # within the webhooks' size limit (api/body_limits.py)
+    config = await _store(db, store, "magento")
+    try:
+        verify_webhook(raw, _signature(request, SIGNATURE_HEADER), _secrets(config, settings))
+    except SignatureError as err:
+        raise ApiError(401, "bad_signature", f"Adobe Commerce signature rejected: {err}.") from None
+    body = _json(raw)
+    order = webhook_order(body)
+    if order is None:
+        raise _malformed("An Adobe Commerce order webhook needs the order (data.order).")
+    topic = str(body.get("eventName") or "magento.order.webhook")[:100]
+    d = Delivery("magento", store, topic, "", order)
+    work = _work(d, settings)
+    try:
+        event_id = magento_event_id(store, order)
+    except InvalidRequest as err:
+        raise _malformed(err.message) from None
+    answer = await _accept(request, db, event_id, d, work)
+    # Adobe Commerce reads `op` of the answer: "success" lets the store's operation go on.
+    return JSONResponse({"op": "success", **json.loads(bytes(answer.body))})

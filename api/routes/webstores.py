@@ -41,6 +41,7 @@ def _out(store: webstores.StoreConfig, base: str, key: str | None = None) -> Web
     hook = {
         "shopify": f"{base}/webhooks/shopify/{store.code}",
         "woocommerce": f"{base}/webhooks/woocommerce/{store.code}",
+        "magento": f"{base}/webhooks/magento/{store.code}",
     }.get(store.platform, "")
     return WebStoreOut(
         code=store.code,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models_catalog import CatalogChange
+from db.repositories import events  # outbound events (issue 19)
 
 Action = Literal["upsert", "delete"]
 
@@ -33,6 +34,7 @@ def record(
     )
     session.add(row)
     session.flush()
+    events.product_changed(session, row.id, product_code, action, fields, source)  # issue 19
     return row.id
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from db.models import Order
-from db.repositories import orders
+from db.repositories import events, orders  # events: outbound events (issue 19)
 
-PREFIX = {"web": "WEB", "shopify": "SHOP", "woocommerce": "WOO"}
+PREFIX = {"web": "WEB", "shopify": "SHOP", "woocommerce": "WOO", "magento": "MAG"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def record(session: Session, new: orders.NewOrder, *, source: str, external_id: 
     if order.external_source is None:
         order.external_source, order.external_id = source, external_id
         session.flush()
+    events.order_created(session, order)  # outbound events (issue 19); once per order
     return order.number
 
 
@@ -52,6 +53,7 @@ def set_status(
     if location_id is not None:
         values["location_id"] = location_id
     session.execute(update(Order).where(Order.workflow_id == workflow_id).values(**values))
+    events.order_status(session, workflow_id, status)  # outbound events (issue 19)
 
 
 def summary(session: Session, workflow_id: str) -> OrderSummary | None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import StockLevel, StockMovement
+from db.repositories import events  # outbound events (issue 19)
 from db.session import core
 
 
@@ -151,6 +152,7 @@ def apply_movements(
         if ok and m.bucket == "sellable":
             on_hand[m.sku] += m.delta
         out.append(Applied(m.sku, m.delta, ok, before, before - reserved - safety))
+    events.stock_changed(session, location_id, movements, out, occurred_at)  # issue 19
     return out
 
 

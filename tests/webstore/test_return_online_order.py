@@ -1,5 +1,5 @@
-"""Bought on Shopify, returned in a store: the refund goes back through Shopify and the unit is
-restocked."""
+"""Bought on Shopify, returned in a store: the cashier finds the customer by the web order's email,
+the refund goes back through Shopify and the unit is restocked."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ async def test_buy_online_return_in_store_refunds_through_shopify(  # type: igno
     fake_shopify.add_order(
         order_id, [{"id": order_id * 10 + 1, "sku": sku, "quantity": 1}], total="10.00"
     )
-    r = await post_shopify(api, shop.code, shopify_order(order_id, [(sku, 1, "10.00")]))
+    payload = shopify_order(order_id, [(sku, 1, "10.00")])
+    email = f"kim-{uuid.uuid4().hex[:8]}@example.test"
+    payload["email"] = email
+    r = await post_shopify(api, shop.code, payload)
     assert r.status_code == 200, r.text
     wf = online_order_workflow_id("shopify", str(order_id), shop.code)
 
@@ -56,6 +59,13 @@ async def test_buy_online_return_in_store_refunds_through_shopify(  # type: igno
     with db.unit_of_work() as s:
         number = s.scalar(select(Order.number).where(Order.workflow_id == wf))
     after_shipping = level(db, "BER", sku).on_hand
+
+    # In the store, the cashier finds the customer by the email of the web order, and the order
+    # on their profile: one customer across channels.
+    people = await api.get("/tills/BER1/customers", params={"q": email}, headers=cashier)
+    assert people.status_code == 200 and len(people.json()) == 1, people.text
+    profile = await api.get(f"/customers/{people.json()[0]['customer_id']}", headers=cashier)
+    assert number in [o["number"] for o in profile.json()["orders"]], profile.text
 
     found = await api.get("/tills/BER1/returns/lookup", params={"receipt": number}, headers=cashier)
     assert found.status_code == 200 and found.json()[0]["channel"] == "shopify"
