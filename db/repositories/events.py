@@ -4,6 +4,7 @@ admin's subscription and dead-letter routes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,9 +25,39 @@ if TYPE_CHECKING:
     from db.repositories.stock import Applied, Movement
 
 
+# The event types some active subscription wants, read at most every WANTED_TTL_S per process:
+# a change nobody subscribed to writes no outbox row (a sale or a stock movement stays as cheap
+# as before, and the outbox does not grow for nobody). A subscription saved in this process is
+# seen at once; one saved elsewhere within WANTED_TTL_S (it hears of changes from its creation
+# on, so at most those seconds are missed; docs/outbound-events.md).
+WANTED_TTL_S = 5.0
+_wanted: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def _forget_wanted() -> None:
+    _wanted.clear()
+
+
+def wants(session: Session, event_type: str) -> bool:
+    """Whether an active subscription takes `event_type`."""
+    engine = session.get_bind()
+    bind = str(getattr(engine, "url", id(engine)))
+    now = time.monotonic()
+    cached = _wanted.get(bind)
+    if cached is None or now - cached[0] > WANTED_TTL_S:
+        types = session.scalars(
+            select(func.unnest(EventSubscription.event_types)).where(EventSubscription.active)
+        )
+        cached = (now, frozenset(types))
+        _wanted[bind] = cached
+    return event_type in cached[1]
+
+
 def emit(session: Session, event: Event) -> str:
-    """Add `event` to the outbox in the caller's transaction; emitting the same change again (same
-    type and key) is a no-op. Returns the event id."""
+    """Add `event` to the outbox in the caller's transaction (when a subscription wants its type);
+    emitting the same change again (same type and key) is a no-op. Returns the event id."""
+    if not wants(session, event.type):
+        return event.event_id
     session.execute(
         insert(OutboxEvent)
         .values(
@@ -104,6 +135,7 @@ def add_subscription(
 ) -> SubscriptionView | None:
     """A new subscription, starting at the outbox's head (it hears of changes from now on); None
     when the code is taken."""
+    _forget_wanted()
     if _row(s, code) is not None:
         return None
     row = EventSubscription(
@@ -155,6 +187,7 @@ def update_subscription(
             row.cursor = latest_id(s)  # switched back on: from now, not a backlog
         row.active = active
     s.flush()
+    _forget_wanted()
     return _view(s, row)
 
 
@@ -524,6 +557,8 @@ def stock_changed(
 ) -> int:
     """`stock.changed` for each movement that applied (db/repositories/stock.py apply_movements),
     in one statement; keyed by the movement's own idempotency key."""
+    if not wants(s, "stock.changed"):
+        return 0
     code = _location_code(s, location_id)
     rows = []
     for m, a in zip(movements, applied, strict=True):

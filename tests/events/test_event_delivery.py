@@ -23,7 +23,7 @@ from db.models import Location, StockMovement
 from db.models_events import OutboxEvent
 from db.repositories import catalog_outbox, events, online_orders, orders, stock
 from db.session import Database
-from domain.events import Event
+from domain.events import EVENT_TYPES, Event
 from domain.pricing import PricedLine
 
 pytestmark = pytest.mark.usefixtures("events_worker")
@@ -95,6 +95,36 @@ async def test_subscriptions_are_admin_only_validated_and_show_the_secret_once( 
     await _stop(temporal_client, eapi, admin, code)
 
 
+@pytest.fixture
+def subscribed(db: Database):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """A subscription to every event type for the test (an outbox row is written only for types
+    some active subscription wants); switched off after it."""
+    code = f"all-{uuid.uuid4().hex[:8]}"
+    with db.unit_of_work() as s:
+        events.add_subscription(
+            s,
+            code=code,
+            url="https://receiver.example.test/hook",
+            event_types=EVENT_TYPES,
+            secret="whsec_" + "t" * 32,
+            description="test: every type",
+        )
+    yield code
+    with db.unit_of_work() as s:
+        events.update_subscription(s, code, active=False)
+
+
+def test_a_change_nobody_subscribed_to_writes_no_outbox_row(db: Database) -> None:
+    with db.unit_of_work() as s:
+        taken = {t for v in events.subscriptions(s, active_only=True) for t in v.event_types}
+    if "product.changed" in taken:
+        pytest.skip("another test's subscription takes product.changed right now")
+    with db.unit_of_work() as s:
+        change = catalog_outbox.record(s, f"P-NOBODY-{uuid.uuid4().hex[:6]}", fields=["title"])
+        ev_id = Event(type="product.changed", entity="", key=f"catalog:{change}").event_id
+        assert s.scalar(select(OutboxEvent).where(OutboxEvent.event_id == ev_id)) is None
+
+
 def _emit(db: Database, event: Event) -> None:
     with db.unit_of_work() as s:
         events.emit(s, event)
@@ -162,6 +192,7 @@ async def test_delivery_is_signed_in_order_per_entity_and_redelivery_keeps_the_i
     await _stop(temporal_client, eapi, admin, sub["code"])
 
 
+@pytest.mark.usefixtures("subscribed")
 def test_business_changes_write_their_event_in_the_same_transaction(db: Database) -> None:
     sku = new_product(db, {}, sku=new_sku("EVT"))
     with db.unit_of_work() as s:
@@ -200,6 +231,7 @@ def test_business_changes_write_their_event_in_the_same_transaction(db: Database
         )
 
 
+@pytest.mark.usefixtures("subscribed")
 def test_a_cash_sale_emits_sale_completed_and_stock_changed_once(db: Database) -> None:
     """The real checkout activity, run twice (a local activity retried after its commit)."""
     wf_id = sale_workflow_id("BER1", uuid.uuid4().hex[:12])
@@ -248,6 +280,7 @@ def test_a_cash_sale_emits_sale_completed_and_stock_changed_once(db: Database) -
         assert len(keys) == 1 and [m.data["delta"] for m in moved if m.event_id in ids] == [-1]
 
 
+@pytest.mark.usefixtures("subscribed")
 def test_an_online_order_emits_created_then_one_event_per_status(db: Database) -> None:
     sku = new_product(db, {}, sku=new_sku("EVO"))
     wf_id = f"order:web:{uuid.uuid4().hex[:10]}"
