@@ -42,6 +42,7 @@ from db.repositories import (
     availability,
     carts,
     customers,
+    endless_aisle,
     online_orders,
     order_exceptions,
     orders,
@@ -77,7 +78,11 @@ class OnlineOrderActivities:
         queue."""
         r, o = req.request, req.request.order
         with self.db.unit_of_work() as s:
-            store = webstores.store(s, r.store_code)
+            store = (
+                endless_aisle.till_store(s, r.till_code)  # issue 19: sold at a till, shipped
+                if r.source == "store"
+                else webstores.store(s, r.store_code)
+            )
             if store is None:
                 raise DomainError(f"There is no web store {r.store_code}.")
             mapped = availability.resolve_skus(s, [ln.sku for ln in o.lines])
@@ -105,7 +110,7 @@ class OnlineOrderActivities:
                             f"Pickup store {o.pickup_location!r} does not exist.",
                         )
                     )
-            for kind, sku, reason in problems:
+            for kind, sku, reason in problems if r.source != "store" else ():  # a till hears it
                 order_exceptions.raise_exception(
                     s,
                     order_exceptions.NewException(
@@ -139,7 +144,7 @@ class OnlineOrderActivities:
                 or pickup_id
                 or (store.location_ids[0] if store.location_ids else None),
                 mapped,
-                store.id,
+                store.id or None,
                 req.placed_at,
             )
             # The customer of its (web-store-verified) email, else a new one: one profile
@@ -162,6 +167,10 @@ class OnlineOrderActivities:
                     change_due=0,
                     warnings=[],
                     placed_at=req.placed_at,
+                    # A till's ship order: its cash is in the drawer, so it counts in the shift.
+                    shift_id=endless_aisle.till_shift(s, r.till_code)
+                    if r.source == "store"
+                    else None,
                     customer_id=customer_id,
                     lines=[
                         orders.NewOrderLine(
@@ -186,6 +195,15 @@ class OnlineOrderActivities:
             )
             if o.address is not None:  # issue 19: where it ships, with the order
                 addresses.save(s, number, o.address)
+            if r.source == "store":  # the till's cash, once, with the order (tender keys)
+                endless_aisle.record_till_cash(
+                    s,
+                    req.workflow_id,
+                    r.till_code,
+                    sum(ln.gross for ln in lines),
+                    o.currency,
+                    r.till_cash,
+                )
             if promoted.takes:  # budgets and coupons, with the order (given back by `release`)
                 promotions.take(
                     s,
@@ -217,7 +235,7 @@ class OnlineOrderActivities:
         at: datetime,
     ) -> tuple[tuple[MappedLine, ...], Promoted]:
         o = r.order
-        if r.source == "web" or any(ln.unit_price == 0 for ln in o.lines):
+        if r.source in ("web", "store") or any(ln.unit_price == 0 for ln in o.lines):
             if location_id is None:
                 raise DomainError(
                     f"Web store {r.store_code} has no location to price its orders at."
@@ -227,6 +245,8 @@ class OnlineOrderActivities:
             scope = (
                 web_scope(s, location_id, pinned_json(r.promotions), r.coupon_codes, at)
                 if r.source == "web"
+                else endless_aisle.store_scope(s, r.till_code, at)
+                if r.source == "store"
                 else None
             )
             # The web store's own price list wins, then the location's, then the default.
@@ -395,6 +415,7 @@ class OnlineOrderActivities:
         coupons it took); once."""
         with self.db.unit_of_work() as s:
             promotions.release(s, ref.workflow_id)
+            endless_aisle.void_till_cash(s, ref.workflow_id)  # a till's ship order: cash back
             return sum(
                 h.quantity for h in reservations.release(s, kind=ORDER, reference=ref.workflow_id)
             )

@@ -91,6 +91,7 @@ class RefundActivities:
             )
             intent, code = p.provider_ref, p.provider_ref
             pay_key, paid = p.idempotency_key, p.amount
+            currency = p.currency  # issue 19: back into the balance in the sale's currency
         if status == "succeeded":
             return RefundedPart(kind=kind, payment_id=r.payment_id, amount=amount, provider_ref=ref)
         provider_ref = ""
@@ -109,12 +110,24 @@ class RefundActivities:
         with self.db.unit_of_work() as s:
             if kind == "gift_card":
                 balances.post_gift_card(
-                    s, code, delta=amount, reason="refund", reference=req.key, key=key
+                    s,
+                    code,
+                    delta=amount,
+                    reason="refund",
+                    reference=req.key,
+                    key=key,
+                    currency=currency,
                 )
                 provider_ref = code
             elif kind == "store_credit":
                 balances.post_store_credit(
-                    s, int(code), delta=amount, reason="refund", reference=req.key, key=key
+                    s,
+                    int(code),
+                    delta=amount,
+                    reason="refund",
+                    reference=req.key,
+                    key=key,
+                    currency=currency,
                 )
                 provider_ref = code
             elif kind == "points":

@@ -135,7 +135,13 @@ class SaleActivities:
                 key = f"{cmd.workflow_id}:giftcard:{i}"
                 if code:
                     posted = balances.post_gift_card(
-                        s, code, delta=amount, reason="reload", reference=cmd.workflow_id, key=key
+                        s,
+                        code,
+                        delta=amount,
+                        reason="reload",
+                        reference=cmd.workflow_id,
+                        key=key,
+                        currency=cmd.currency,  # issue 19: a card reloads in its own currency
                     )
                     out.append(
                         IssuedGiftCard(

@@ -124,6 +124,7 @@ class TenderActivities:
                         reason="redeem",
                         reference=t.workflow_id,
                         key=key,
+                        currency=t.currency,  # issue 19: refused in another currency
                     )
                 elif t.kind == "store_credit":
                     if not t.reference.isdigit():
@@ -142,6 +143,7 @@ class TenderActivities:
                         reason="redeem",
                         reference=t.workflow_id,
                         key=key,
+                        currency=t.currency,  # issue 19: refused in another currency
                     )
                 elif t.kind == "points":
                     self._redeem_points(s, t, key)

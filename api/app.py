@@ -44,6 +44,7 @@ from api.routes import (
     till_lookup,
     till_offline,
     till_overrides,
+    till_ship,
     tills,
     transfers,
     webhooks,
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(tills.router)
     app.include_router(till_overrides.router)  # manager approvals at the till, voids
     app.include_router(till_lookup.router)  # product and customer search at the till
+    app.include_router(till_ship.router)  # endless aisle: sell at the till, ship to home
     app.include_router(shifts.router)
     app.include_router(till_offline.router)
     app.include_router(store_offline.router)
@@ -156,6 +158,9 @@ def create_app(
     app.include_router(backoffice_pages.router)
     app.include_router(codec.router)  # ops: the Temporal UI's codec server
     app.include_router(reports.router)  # finance reports and the daily packs (issue 16)
+    from api.routes import fx_rates  # daily exchange rates for group totals (issue 19)
+
+    app.include_router(fx_rates.router)
     app.include_router(audit.router)  # the hash-chained audit log (issue 15)
     app.include_router(customers.router)  # customer profiles, merge, export, erasure (issue 17)
     app.include_router(promotions.router)  # promotions, coupons, preview (issue 17)

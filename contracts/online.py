@@ -94,6 +94,10 @@ class OnlineOrderRequest:
     # Web store orders arrive priced by the web store: they never get ours.
     promotions: str = ""
     points: PointsUse | None = None  # storefront: points pay this much; the card the rest
+    # Endless aisle (issue 19, source "store"): the till that sold it (priced at its store) and
+    # the cash taken there, recorded as the order's payment when it is accepted.
+    till_code: str = ""
+    till_cash: tuple[int, ...] = ()  # minor units handed over, one per cash tender
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,5 @@
-"""The demo retailer: two stores and a warehouse, four tills, 42 products (53 SKUs), staff with
-PINs.
+"""The demo retailer: three stores (Zürich in CHF) and a warehouse, five tills, 42 products
+(53 SKUs), staff with PINs.
 
 Seeding is idempotent: it does nothing when the demo locations exist already.
 Opening stock goes through the ledger, so on_hand equals the sum of movements from the start.
@@ -53,6 +53,15 @@ LOCATIONS = [
         True,
         {"standard": 2300, "reduced": 600, "zero": 0},
     ),
+    (  # issue 19: a store in another currency (CHF, Swiss VAT); sells only what has a CHF price
+        "ZRH",
+        "tillflow Zürich Kreis 1",
+        "store",
+        "Europe/Zurich",
+        "Rennweg 12, 8001 Zürich",
+        False,
+        {"standard": 810, "reduced": 260, "zero": 0},
+    ),
     (
         "WH1",
         "tillflow Warehouse Leipzig",
@@ -63,7 +72,19 @@ LOCATIONS = [
         {"standard": 1900, "reduced": 700, "zero": 0},
     ),
 ]
-TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS")]
+TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS"), ("ZRH1", "ZRH")]
+# Every location sells in EUR but these (issue 19); a store in another currency sells only the
+# SKUs of its own price list, and holds stock of those only.
+CURRENCIES = {"ZRH": "CHF"}
+# sku -> price in CHF centimes (tax inclusive) at ZRH
+CHF_PRICES = {
+    "MUG-ENAMEL": 1490,
+    "TOTE-CANVAS": 2290,
+    "NOTEBOOK-A5": 1690,
+    "COFFEE-BEANS": 1590,
+    "CHOC-DARK": 450,
+    "PEN-BRASS": 4500,
+}
 # The demo's prices hold since the shop opened: an offline sale is priced as of its own time.
 PRICES_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 # Opening hours (local time): weekdays 0 = Monday … 5 = Saturday; closed on Sunday. Pickup deadlines
@@ -71,11 +92,13 @@ PRICES_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 STORE_HOURS = {
     "BER": [(d, "09:00", "20:00") for d in range(6)],
     "LIS": [(d, "10:00", "20:00") for d in range(6)],
+    "ZRH": [(d, "09:00", "19:00") for d in range(6)],
 }
 # Coordinates and country, so online orders are routed to the nearest location.
 PLACES: dict[str, dict[str, object]] = {
     "BER": {"latitude": 52.5291, "longitude": 13.4016, "country": "DE"},
     "LIS": {"latitude": 38.7107, "longitude": -9.1422, "country": "PT"},
+    "ZRH": {"latitude": 47.3717, "longitude": 8.5393, "country": "CH"},
     "WH1": {"latitude": 51.3727, "longitude": 12.3730, "country": "DE"},
 }
 
@@ -176,6 +199,8 @@ DEMO_USERS = [
     DemoUser("cora", "Cora Cashier", "cashier", ("BER",), "1002", "2345", None),
     DemoUser("luis", "Luis Caixa", "cashier", ("LIS",), "2001", "1234", None),
     DemoUser("lara", "Lara Caixa", "cashier", ("LIS",), "2002", "2345", None),
+    DemoUser("zoe", "Zoe Kasse", "cashier", ("ZRH",), "3001", "1234", None),
+    DemoUser("max", "Max Filialleiter", "manager", ("ZRH",), "9003", "9003", "zurich-demo"),
     DemoUser(
         "mia", "Mia Manager", "manager", ("BER", "LIS", "WH1"), "9001", "9001", "manager-demo"
     ),
@@ -232,7 +257,7 @@ def seed_demo(
             kind=kind,
             timezone=tz,
             address=address,
-            currency="EUR",
+            currency=CURRENCIES.get(code, "EUR"),
             prices_include_tax=True,
             ship_from_store=sfs,
             shift_required=shifts_required and kind == "store",
@@ -288,6 +313,16 @@ def seed_demo(
                     valid_from=PRICES_SINCE,
                 )
             )
+            if sku in CHF_PRICES:
+                session.add(
+                    Price(
+                        variant_id=variant.id,
+                        location_id=locs["ZRH"].id,
+                        amount=CHF_PRICES[sku],
+                        currency="CHF",
+                        valid_from=PRICES_SINCE,
+                    )
+                )
             skus.append(sku)
     # Gift cards are sold at the till for any amount; they carry no stock and no tax.
     gift = Product(
@@ -310,6 +345,7 @@ def seed_demo(
             [
                 Movement(sku, qty, "opening_balance", "demo seed", f"seed:{code}:{sku}")
                 for sku in skus
+                if code not in CURRENCIES or sku in CHF_PRICES
             ],
             workflow_id=None,
             occurred_at=now,

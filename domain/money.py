@@ -4,8 +4,36 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-# Currencies whose minor unit is not 1/100; everything else has two decimals.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3, "TND": 3}
+# Currencies whose minor unit is not 1/100 (everything else has two decimals), as ISO 4217
+# List One has them (published 2026-01-01). tests/currencies/test_minor_units.py checks this
+# table against the `iso4217` package's copy of the official table; it is spelled out here so
+# the domain (imported inside workflow sandboxes) reads no data file.
+_EXPONENTS = {
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
 _SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "CHF": "CHF "}
 
 

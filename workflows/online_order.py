@@ -90,6 +90,9 @@ WEB_STORE: dict[str, Any] = {
 }
 EXCEPTION_HOLD = timedelta(days=30)  # an order in the exception queue waits this long for a person
 POINTS_PATCH = "online-order-points"  # before it, storefront orders never paid with points
+# Endless aisle (issue 19): an order a till sold (source "store") answers the till at once, and
+# has no web store to tell. Only such orders take these paths; the marker records that they did.
+STORE_SOURCE_PATCH = "online-order-store-source"
 PAYMENT_POLL = timedelta(seconds=60)  # between looks at the intent when no webhook arrives
 ROUTE_ATTEMPTS = 3  # route + reserve again when the stock moved between the two
 DONE = ("picked_up", "shipped")
@@ -110,6 +113,11 @@ class _Cancelled(Exception):
 
 class _GaveUp(Exception):
     pass
+
+
+def _from_till(req: OnlineOrderRequest) -> bool:
+    """A till's ship-to-home order (issue 19): no web store behind it."""
+    return req.source == "store" and workflow.patched(STORE_SOURCE_PATCH)
 
 
 @workflow.defn(name=ONLINE_ORDER_WORKFLOW)
@@ -241,7 +249,7 @@ class OnlineOrderWorkflow:
                     return accepted
             else:
                 problem = "; ".join(accepted.problems)
-            if req.source == "web":  # the storefront's customer hears it at checkout
+            if req.source == "web" or _from_till(req):  # the customer hears it at checkout
                 raise to_failure(Conflict(problem) if accepted.ok else NotFound(problem))
             self._status, self._message, self._answered = "exception", problem, True
             if accepted.ok:
@@ -279,7 +287,7 @@ class OnlineOrderWorkflow:
                         raise
                     continue  # the store's own units moved meanwhile: route again
             if not routed.ok:
-                if req.source != "web":
+                if req.source != "web" and not _from_till(req):
                     for short in routed.shortfalls:
                         await self._exception(
                             "no_stock",
@@ -497,7 +505,7 @@ class OnlineOrderWorkflow:
         self._message = self._message or "Cancelled by the web store."
         if self._number:
             await self._set_status("cancelled")
-        if req.source == "web":
+        if req.source == "web" or _from_till(req):
             return
         if self._financial_status in PAID and self._total > 0:
             lines = tuple(
@@ -709,8 +717,8 @@ class OnlineOrderWorkflow:
     async def _tell(
         self, req: OnlineOrderRequest, status: str, tracked: FulfilmentResult | None
     ) -> None:
-        if req.source == "web":
-            return  # our storefront reads the order's status from the API
+        if req.source == "web" or _from_till(req):
+            return  # our storefront (or the till) reads the order's status from the API
         notice = StatusNotice(
             store_code=req.store_code,
             order_external_id=req.order.external_id,

@@ -58,13 +58,23 @@ from contracts.sale import (
 )
 from db.pricing import BasketItem, adjusted_quote
 from db.promotion_pricing import PromotionScope
-from db.repositories import bookkeeping, catalog, customers, orders, promotions, stock, tills
+from db.repositories import (
+    balances,  # issue 19: gift cards / store credit in their currency
+    bookkeeping,
+    catalog,
+    customers,
+    orders,
+    promotions,
+    stock,
+    tills,
+)
 from db.repositories.catalog import TillView
 from db.repositories.users import Principal
 from db.session import Database
 from domain.discounts import Adjustment, approval_reason
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.offline import contact_due
+from domain.secrets import mask
 from tillflow.settings import Settings
 
 log = logging.getLogger("tillflow.api.tills")
@@ -283,6 +293,8 @@ async def create_sale(
         )
     _check_simulation(view, body.tenders)
     _points_of_own_customer(body.tenders, body.customer_id)
+    if reloads := tuple(g.reload_code for g in body.gift_cards if g.reload_code):  # issue 19
+        await run_in_threadpool(balances_in_currency, db, view.currency, [], reloads)
     tenders = await proven_tenders(db, settings, request, view, principal, body.tenders)
     req = SaleRequest(
         till_code=till,
@@ -366,6 +378,8 @@ async def proven_tenders(
 ) -> tuple[TenderIn, ...]:
     """The tenders, each store credit with the proof (checked here) that its customer is present;
     the secret itself goes no further than this request."""
+    if any(t.kind in ("gift_card", "store_credit") for t in tenders):  # issue 19: 409 up front
+        await run_in_threadpool(balances_in_currency, db, view.currency, tenders)
     if not any(t.kind in ("store_credit", "points") for t in tenders):
         return _tenders(tenders)  # the everyday sale: nothing to look up
     proofs = []
@@ -388,6 +402,32 @@ async def proven_tenders(
             )
             proofs.append(f"manager:{approver.user_id}")
     return _tenders(tenders, proofs)
+
+
+def balances_in_currency(
+    db: Database, currency: str, tenders: list[TenderInBody], reload_codes: tuple[str, ...] = ()
+) -> None:
+    """Gift cards and store credit pay (and cards reload) only in their own currency: 409
+    currency_mismatch before anything is taken (the activities check again under the lock)."""
+    with db.unit_of_work() as s:
+        for code in reload_codes:
+            try:
+                card = balances.gift_card(s, code)
+            except NotFound:
+                continue  # refused by the sale as before
+            balances.require_currency(card.currency, currency, f"Gift card {mask(card.code)}")
+        for t in tenders:
+            try:
+                if t.kind == "gift_card":
+                    card = balances.gift_card(s, t.reference)
+                    balances.require_currency(
+                        card.currency, currency, f"Gift card {mask(card.code)}"
+                    )
+                elif t.kind == "store_credit" and t.reference.isdigit():
+                    acc = balances.store_credit_account(s, int(t.reference))
+                    balances.require_currency(acc.currency, currency, "The customer's store credit")
+            except NotFound:
+                continue  # the tender declines as before (unknown card, no credit yet)
 
 
 def _customer_proof(db: Database, view: TillView, principal: Principal, t: TenderInBody) -> str:

@@ -98,10 +98,27 @@ def issue_gift_card(
     return card
 
 
+def require_currency(held: str, wanted: str | None, label: str) -> None:
+    """A balance is spent or loaded only in its own currency (issue 19): 409 currency_mismatch."""
+    if wanted is not None and held.upper() != wanted.upper():
+        raise Conflict(
+            f"{label} is in {held.upper()}; it cannot be used for {wanted.upper()}.",
+            code="currency_mismatch",
+        )
+
+
 def post_gift_card(
-    session: Session, code: str, *, delta: int, reason: str, reference: str, key: str
+    session: Session,
+    code: str,
+    *,
+    delta: int,
+    reason: str,
+    reference: str,
+    key: str,
+    currency: str | None = None,  # issue 19: given, a card in another currency is refused
 ) -> Posted:
     card = gift_card(session, code, lock=True)
+    require_currency(card.currency, currency, f"Gift card {mask(card.code)}")
     if card.status != "active" and delta < 0:
         raise Conflict(f"Gift card {mask(card.code)} is {card.status}.")
     return _post(
@@ -161,11 +178,12 @@ def post_store_credit(
     reason: str,
     reference: str,
     key: str,
-    currency: str = "EUR",
+    currency: str | None = None,  # issue 19: given, an account in another currency is refused
 ) -> Posted:
     account = store_credit_account(
-        session, customer_id, currency=currency, lock=True, create=delta > 0
+        session, customer_id, currency=currency or "EUR", lock=True, create=delta > 0
     )
+    require_currency(account.currency, currency, "The customer's store credit")
     return _post(
         session,
         account,
