@@ -5,7 +5,15 @@ from __future__ import annotations
 import contextlib
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -93,3 +101,16 @@ async def update_with_start(
         if err.status in _CLOSED:
             raise WorkflowClosed(workflow_id) from err
         raise
+
+
+async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule, or give an existing one this spec and action again (a setting or a
+    store's hours may have changed since it was made). Called at worker start-up."""
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule)
+        return
+
+    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    await client.get_schedule_handle(schedule_id).update(update)

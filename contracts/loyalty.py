@@ -4,7 +4,6 @@ LoyaltyExpiry workflows, and the daily expiry schedule."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -13,16 +12,13 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from contracts.common import CENTRAL_TASK_QUEUE
+from contracts.common import CENTRAL_TASK_QUEUE, upsert_schedule
 
 TASK_QUEUE = CENTRAL_TASK_QUEUE
 EXPIRY_WORKFLOW = "LoyaltyExpiry"
@@ -145,11 +141,4 @@ async def start_expiry_schedule(
         spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=timezone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id, schedule)
-        return
-
-    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    await client.get_schedule_handle(schedule_id).update(update)
+    await upsert_schedule(client, schedule_id, schedule)

@@ -7,7 +7,6 @@ OnlineOrder, as the web store webhooks do.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,16 +14,13 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
-from contracts.common import WEB_TASK_QUEUE
+from contracts.common import WEB_TASK_QUEUE, upsert_schedule
 
 TASK_QUEUE = WEB_TASK_QUEUE
 PULL_WORKFLOW = "MagentoPull"
@@ -84,11 +80,4 @@ async def start_magento_pull(
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id, schedule)
-        return
-
-    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    await client.get_schedule_handle(schedule_id).update(update)
+    await upsert_schedule(client, schedule_id, schedule)

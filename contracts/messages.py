@@ -5,7 +5,6 @@ sender answers, and the start helpers."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -14,18 +13,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from contracts.common import CENTRAL_TASK_QUEUE
+from contracts.common import CENTRAL_TASK_QUEUE, upsert_schedule
 
 TASK_QUEUE = CENTRAL_TASK_QUEUE
 DRAIN_WORKFLOW = "MessageDrain"
@@ -150,14 +146,7 @@ async def start_drain_schedule(
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id, schedule)
-        return
-
-    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    await client.get_schedule_handle(schedule_id).update(update)
+    await upsert_schedule(client, schedule_id, schedule)
 
 
 async def drain_now(

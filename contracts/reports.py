@@ -3,7 +3,6 @@ the last store's closing time, and the payloads of its activities."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,15 +10,12 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
-from contracts.common import CENTRAL_TASK_QUEUE
+from contracts.common import CENTRAL_TASK_QUEUE, upsert_schedule
 
 TASK_QUEUE = CENTRAL_TASK_QUEUE
 PACK_WORKFLOW = "DailyReports"
@@ -102,14 +98,7 @@ async def start_pack_schedule(
         spec=spec,
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id, schedule)
-        return
-
-    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    await client.get_schedule_handle(schedule_id).update(update)
+    await upsert_schedule(client, schedule_id, schedule)
 
 
 async def run_pack(client: Client, req: PackRequest, *, task_queue: str = TASK_QUEUE) -> PackResult:
