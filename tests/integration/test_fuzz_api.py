@@ -47,8 +47,7 @@ from tillflow.temporal import SEARCH_ATTRIBUTE_KEYS
 from tillflow.workers import fulfilment_worker, webstore_worker
 
 BIN = Path(sys.executable).parent
-# x 6 callers over the ~150 operations: ~4,500 requests, about a minute (15-minute suite budget)
-EXAMPLES_PER_ROUTE = 5
+EXAMPLES_PER_ROUTE = 10  # x 6 callers over the ~150 operations: ~9,000 requests, about 2 minutes
 REQUEST_TIMEOUT_S = 30.0
 ROLES = ("as-generated", "cashier", "manager", "fulfilment", "finance", "admin")
 # Sent only as generated: with a real token it would sign the fuzzer's own callers out.
