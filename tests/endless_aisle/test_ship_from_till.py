@@ -179,3 +179,57 @@ async def test_an_unknown_sku_is_a_404_and_nothing_is_queued(aisle_api, aisle_ca
     with db.unit_of_work() as s:
         queued = s.scalars(select(OrderException).where(OrderException.workflow_id == wf)).all()
     assert queued == [] and _payments(db, wf) == []
+
+
+async def test_the_cash_of_a_ship_order_is_in_the_tills_x_report(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    aisle_api, aisle_cashier, db
+) -> None:
+    """The cash went into BER1's drawer: the till's open shift counts it as a cash sale (change
+    given back), so the X (and the Z) expect it in the drawer."""
+    from datetime import UTC, datetime
+
+    from db.models import Order, Till
+    from db.models_shifts import Shift
+    from db.repositories import shifts
+
+    with db.unit_of_work() as s:
+        till = s.scalars(select(Till).where(Till.code == "BER1")).one()
+        assert shifts.current(s, till.id) is None  # the suite sells at BER1 without shifts
+        n = shifts.next_n(s, till.id)
+        shift = shifts.add_shift(
+            s,
+            workflow_id=f"shift:BER1:{n}:aisle-{uuid.uuid4().hex[:6]}",
+            till_id=till.id,
+            n=n,
+            location_id=till.location_id,
+            currency="EUR",
+            status="open",
+            opened_at=datetime.now(UTC),
+            float_count={"5000": 2},
+            float_amount=10000,
+        )
+        shift_id = shift.id
+    try:
+        sku = new_product(db, {"BER": 0, "WH1": 2}, price=1800)
+        body = {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "ship_to": ADDRESS,
+            "email": "kim@example.test",
+            "cash": [2000],
+        }
+        r = await _place(aisle_api, aisle_cashier, body)
+        assert r.status_code == 201, r.text
+        number = r.json()["order_number"]
+        with db.unit_of_work() as s:
+            order = s.scalars(select(Order).where(Order.number == number)).one()
+            assert order.shift_id == shift_id
+            added = s.get(Shift, shift_id)
+            assert added is not None
+            x = shifts.figures(s, added)
+        assert x.sales_count == 1 and x.by_tender == {"cash": 1800}
+        assert x.expected["cash"] == 10000 + 1800  # float + the sale (2000 taken, 200 back)
+    finally:
+        with db.unit_of_work() as s:
+            row = s.get(Shift, shift_id)
+            assert row is not None
+            row.status, row.closed_at = "closed", datetime.now(UTC)
