@@ -55,6 +55,12 @@ class LocationIn(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2, examples=["DE"])
     currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
     timezone: str = Field(min_length=1, max_length=64, examples=["Europe/Berlin"])
+    locale: str = Field(
+        default="",
+        max_length=16,
+        examples=["de_DE"],
+        description="how receipts and reports write money here (CLDR); empty: EUR 1234.50",
+    )
     prices_include_tax: bool = True
     ship_from_store: bool = False
     pickup: bool = True
@@ -81,6 +87,7 @@ class LocationPatch(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    locale: str | None = Field(default=None, max_length=16)
     prices_include_tax: bool | None = None
     ship_from_store: bool | None = None
     pickup: bool | None = None
@@ -99,6 +106,7 @@ class LocationOut(BaseModel):
     country: str | None
     currency: str
     timezone: str
+    locale: str
     prices_include_tax: bool
     ship_from_store: bool
     pickup: bool

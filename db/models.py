@@ -61,6 +61,9 @@ class Location(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     country: Mapped[str | None] = mapped_column(String(2))
+    # How receipts and reports write money here (migration 0045, issue 19): a CLDR locale such
+    # as de_DE; empty: tillflow's plain "EUR 1234.50".
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # Back office (migration 0014): pickup in store on/off, the safety stock a new SKU starts
     # with here, and whether the location still trades (a closed one keeps its history).
     pickup: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

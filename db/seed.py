@@ -76,6 +76,8 @@ TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS"), ("Z
 # Every location sells in EUR but these (issue 19); a store in another currency sells only the
 # SKUs of its own price list, and holds stock of those only.
 CURRENCIES = {"ZRH": "CHF"}
+# How each store's receipts and reports write money (issue 19); the warehouse prints no receipts.
+LOCALES = {"BER": "de_DE", "LIS": "pt_PT", "ZRH": "de_CH"}
 # sku -> price in CHF centimes (tax inclusive) at ZRH
 CHF_PRICES = {
     "MUG-ENAMEL": 1490,
@@ -241,8 +243,10 @@ def seed_demo(
     receipts_dir: Path,
     opening_stock: int = 40,
     shifts_required: bool = True,
+    locales: bool = True,
 ) -> bool:
-    """Create the demo retailer once; returns False when it exists already."""
+    """Create the demo retailer once; returns False when it exists already. `locales` False
+    leaves the stores without a locale (money written as EUR 1234.50)."""
     if session.scalar(select(Location).where(Location.code == "BER")) is not None:
         return False
     taxes = {
@@ -261,6 +265,7 @@ def seed_demo(
             prices_include_tax=True,
             ship_from_store=sfs,
             shift_required=shifts_required and kind == "store",
+            locale=LOCALES.get(code, "") if locales else "",
             **PLACES.get(code, {}),
         )
     session.add_all(locs.values())

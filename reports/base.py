@@ -74,6 +74,7 @@ class ReportResult:
     sections: tuple[Section, ...]
     currency: str = "EUR"  # for sections without a currency column
     notes: tuple[str, ...] = field(default=())
+    locale: str = ""  # how the HTML page writes money (the stores' locale); CSV stays plain
 
     def section(self, name: str) -> Section:
         for s in self.sections:

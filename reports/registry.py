@@ -5,7 +5,7 @@ run a report through `run`, with the same parameters."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -111,7 +111,8 @@ def run(
         params.channels,
         allowed_location_ids,
     )
-    return s.build(s.load(session, sc, ctx), params, ctx)
+    result = s.build(s.load(session, sc, ctx), params, ctx)
+    return replace(result, locale=sc.locale) if sc.locale and not result.locale else result
 
 
 def _load_all() -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from domain.money import exponent, format_minor
+from domain.money import exponent
+from domain.money_format import format_amount
 from reports.base import Format, ReportResult, Section
 
 MEDIA_TYPES: dict[str, str] = {
@@ -94,8 +95,10 @@ def to_json(result: ReportResult) -> dict[str, Any]:
     }
 
 
-def _money_frame(s: Section, currency: str) -> pd.DataFrame:
-    """Money columns in major units as text with the right number of decimals (CSV, HTML)."""
+def _money_frame(s: Section, currency: str, locale: str = "") -> pd.DataFrame:
+    """Money columns in major units as text with the right number of decimals: plain for CSV
+    (1234.50, what a spreadsheet or an import reads), as the stores' locale writes it on the
+    HTML page (1.234,50 in de_DE)."""
     out = s.frame.copy()
     cur = out[s.currency_column] if s.currency_column in out.columns else None
     for col in s.money:
@@ -105,7 +108,7 @@ def _money_frame(s: Section, currency: str) -> pd.DataFrame:
         out[col] = [
             ""
             if _missing(v)
-            else format_minor(int(v), str(cur.iloc[i]) if cur is not None else currency)
+            else format_amount(int(v), str(cur.iloc[i]) if cur is not None else currency, locale)
             for i, v in enumerate(values)
         ]
     return out
@@ -256,7 +259,7 @@ def to_html(result: ReportResult) -> bytes:
         if s.note:
             parts.append(f"<p class='note'>{e(s.note)}</p>")
         parts.append(chart_svg(s, result.currency))
-        shown = _money_frame(s, result.currency)
+        shown = _money_frame(s, result.currency, result.locale)
         cols = [str(c) for c in shown.columns]
         parts.append("<table><thead><tr>")
         parts += [f"<th>{e(c)}</th>" for c in cols]

@@ -53,6 +53,8 @@ def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  #
             receipts_dir=tmp_path_factory.mktemp("receipts"),
             # Most tests are about selling, not shifts: tests/shifts turn it on where they need.
             shifts_required=False,
+            # The suite checks amounts as EUR 12.34; tests/currencies give a store its locale.
+            locales=False,
         )
     db.dispose()
     return url

@@ -47,6 +47,7 @@ from devices.printers import PrinterConfig
 from devices.scanner import ScannerConfig
 from domain import places
 from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.money_format import check_locale
 from domain.store_hours import WEEKDAYS, DayHours, StoreHours, parse_hhmm
 
 router = APIRouter(prefix="/admin", tags=["back office: places"])
@@ -131,6 +132,7 @@ def location_out(s: Session, loc: Location) -> LocationOut:
         country=loc.country,
         currency=loc.currency,
         timezone=loc.timezone,
+        locale=loc.locale,
         prices_include_tax=loc.prices_include_tax,
         ship_from_store=loc.ship_from_store,
         pickup=loc.pickup,
@@ -159,6 +161,8 @@ def _check_location_fields(fields: dict[str, Any], current: Location | None) -> 
         places.check_timezone(fields["timezone"])
     if "currency" in fields:
         places.check_currency(fields["currency"])
+    if fields.get("locale"):
+        fields["locale"] = check_locale(fields["locale"])
     if fields.get("country") is not None:
         places.check_country(fields["country"])
     if "latitude" in fields or "longitude" in fields:

@@ -28,6 +28,7 @@ class Scope:
     stores: pd.DataFrame
     till_ids: tuple[int, ...]  # empty: every till of the stores
     channels: tuple[str, ...]  # empty: every channel
+    locale: str = ""  # the stores' common locale (money on the report's page); "" when mixed
 
     @property
     def location_ids(self) -> list[int]:
@@ -83,7 +84,14 @@ def resolve(
     stores and warehouses (web orders are the location's that fulfilled them).
     Unknown store or till codes are a 404; stores the caller may not see are left out (and a
     named one is a 404, as if it did not exist)."""
-    q = select(Location.id, Location.code, Location.name, Location.timezone, Location.currency)
+    q = select(
+        Location.id,
+        Location.code,
+        Location.name,
+        Location.timezone,
+        Location.currency,
+        Location.locale,
+    )
     rows = session.execute(q.order_by(Location.code)).all()
     known = {r.code: r for r in rows}
     for code in stores:
@@ -133,7 +141,9 @@ def resolve(
         ],
         columns=["location_id", "code", "name", "timezone", "currency", "utc_from", "utc_to"],
     )
-    return Scope(date_from, date_to, frame, tuple(till_ids), tuple(channels))
+    locales = {r.locale for r in picked}
+    common = locales.pop() if len(locales) == 1 else ""
+    return Scope(date_from, date_to, frame, tuple(till_ids), tuple(channels), common)
 
 
 # Memory a report's sorts and hash tables may each use before spilling to disk (PostgreSQL's

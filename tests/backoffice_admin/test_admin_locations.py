@@ -172,3 +172,16 @@ async def test_cashier_and_strangers_are_refused(api, cashier) -> None:  # type:
     assert (await api.get("/admin/locations")).status_code == 401
     r = await api.post("/admin/locations", headers=cashier, json=location_body(unique("C")))
     assert r.status_code == 403
+
+
+async def test_a_locations_locale_is_checked_and_kept_canonical(api, admin) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    code = unique("L")
+    r = await api.post("/admin/locations", headers=admin, json=location_body(code, locale="pt-PT"))
+    assert r.status_code == 201 and r.json()["locale"] == "pt_PT", r.text
+    bad = await api.patch(f"/admin/locations/{code}", headers=admin, json={"locale": "xx_QQ"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_locale", bad.text
+    assert "de_DE" in bad.json()["error"]["message"]
+    r = await api.patch(f"/admin/locations/{code}", headers=admin, json={"locale": "de_ch"})
+    assert r.status_code == 200 and r.json()["locale"] == "de_CH", r.text
+    r = await api.patch(f"/admin/locations/{code}", headers=admin, json={"locale": ""})
+    assert r.status_code == 200 and r.json()["locale"] == ""  # back to EUR 1234.50
