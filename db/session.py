@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,17 @@ def sqlalchemy_url(url: str) -> str:
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
+
+def _no_rows(record: logging.LogRecord) -> bool:
+    """SQLAlchemy's DEBUG lines are the rows a statement returned (and their column names)."""
+    return record.levelno > logging.DEBUG
+
+
+# SQL echo (sqlalchemy.engine at INFO or DEBUG, as TILLFLOW_LOG_LEVEL=DEBUG makes it) shows the
+# statements, never the values in them nor the rows they return: those hold gift card and pickup
+# codes, customers' details, digests. Bound values are hidden by the engine (hide_parameters, in
+# its errors too); the rows by this filter on the engines' logger.
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_rows)
 
 # A pooled connection idle this long is pinged before use: the server may have restarted meanwhile.
 IDLE_BEFORE_PING_SECONDS = 5.0
@@ -55,7 +67,9 @@ class Database:
         self, url: str, *, pool_size: int = 10, ping_after_idle: float = IDLE_BEFORE_PING_SECONDS
     ) -> None:
         self.url = sqlalchemy_url(url)
-        self.engine: Engine = create_engine(self.url, pool_size=pool_size, max_overflow=20)
+        self.engine: Engine = create_engine(
+            self.url, pool_size=pool_size, max_overflow=20, hide_parameters=True
+        )
         ping_when_idle(self.engine, ping_after_idle)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

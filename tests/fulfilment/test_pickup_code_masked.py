@@ -1,16 +1,37 @@
 """A pickup code is the customer's: it is in their "ready" message and nowhere else in the clear —
-not on the board, the task list, the staff's answers, nor in the Bopis workflow's history."""
+not on the board, the task list, the staff's answers, the logs, nor in the Bopis workflow's
+history."""
 
 from __future__ import annotations
 
+import re
+
+from helpers.log_capture import every_logger_at_debug, logged
 from helpers.webstore import barcode_of, eventually, new_product
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 
+def standing_alone(code: str) -> re.Pattern[str]:
+    """The code as a token of its own (a JSON string, PU:{order}:{code}, words): not a digit run
+    inside a longer number, id or timestamp, which six random digits would sometimes be."""
+    return re.compile(rf"(?<![0-9A-Za-z.]){re.escape(code)}(?![0-9A-Za-z])")
+
+
 async def test_pickup_code_is_only_in_the_customers_message(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    orders, fapi, db, finn, fulfilment_env
+    orders, fapi, db, finn, fulfilment_env, caplog
 ) -> None:
+    with every_logger_at_debug(caplog):
+        code = await _ready_and_handed_over(orders, fapi, db, finn, fulfilment_env)
+    # Nothing logged from the order to the hand-over, at any level by any logger, holds the code.
+    lines = logged(caplog)
+    assert "/handover" in lines  # the capture heard the hand-over
+    assert not standing_alone(code).search(lines)
+
+
+async def _ready_and_handed_over(orders, fapi, db, finn, fulfilment_env) -> str:  # type: ignore[no-untyped-def]  # takes untyped fixture values
+    """A pickup order picked (its code sent to the customer), a wrong code refused, then handed
+    over with the right one; the code."""
     sku = new_product(db, {"BER": 2})
     wf = await orders.place([(sku, 1)], pickup="BER")
     number = await eventually(lambda: orders.number(wf))
@@ -54,3 +75,4 @@ async def test_pickup_code_is_only_in_the_customers_message(  # type: ignore[no-
         f"/fulfilment/BER/pickups/{number}/handover", headers=finn, json={"code": code}
     )
     assert done.status_code == 200 and code not in done.text, done.text
+    return str(code)

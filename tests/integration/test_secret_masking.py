@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from helpers.api import till_login
+from helpers.log_capture import every_logger_at_debug, logged
 
 from domain.secrets import mask
 
@@ -21,8 +22,19 @@ async def cora(api) -> dict[str, str]:  # type: ignore[no-untyped-def]  # untype
 
 
 async def test_only_the_selling_tills_answer_shows_the_code(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    api, cashier, cora, temporal_client
+    api, cashier, cora, temporal_client, caplog
 ) -> None:
+    with every_logger_at_debug(caplog):
+        code = await _sell_and_redeem(api, cashier, cora, temporal_client)
+    # Nothing logged meanwhile, at any level by any logger, holds the code in full: the last 4
+    # characters (as mask() shows them) at most.
+    lines = logged(caplog)
+    assert "/tills/BER1/sales" in lines  # the capture heard the calls
+    assert code not in lines and code.replace("-", "") not in lines
+
+
+async def _sell_and_redeem(api, cashier, cora, temporal_client) -> str:  # type: ignore[no-untyped-def]  # takes untyped fixture values
+    """Sell a gift card, look the sale up, pay a sale with the card; the card's code."""
     body = {
         "client_sale_id": cid(),
         "gift_cards": [{"amount": 3000}],
@@ -62,6 +74,7 @@ async def test_only_the_selling_tills_answer_shows_the_code(  # type: ignore[no-
     (tender,) = later.json()["tenders"]
     assert tender["kind"] == "gift_card" and tender["reference"] == mask(code)
     assert code not in later.text
+    return str(code)
 
 
 async def test_a_reprint_and_every_refusal_mask_the_code(  # type: ignore[no-untyped-def]  # untyped pytest fixtures

@@ -23,6 +23,7 @@ from contracts.replay import CardCapture, JournalLine
 from contracts.sale import sale_workflow_id
 from db.models import (
     Location,
+    LocationTaxRate,
     Order,
     OrderLine,
     Payment,
@@ -229,6 +230,66 @@ async def test_offline_sale_is_repriced_as_of_its_time_never_at_the_tills_word(a
     }
 
 
+async def test_offline_sale_is_taxed_at_the_rate_of_its_time_not_of_its_upload(api, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    till = fresh_till(db)
+    auth = await login(api, till, *CORA)
+    now = datetime.now(UTC)
+    last_seen = now - timedelta(minutes=30)
+    code, sku = f"t-{uuid.uuid4().hex[:8]}", f"TAXED-{uuid.uuid4().hex[:8].upper()}"
+    with db.unit_of_work() as s:  # a tax category of its own: no other test sees its change
+        ber = s.scalar(select(Location.id).where(Location.code == "BER"))
+        assert ber is not None
+        category = TaxCategory(code=code, name=code)
+        s.add(category)
+        s.flush()
+        s.add(
+            LocationTaxRate(
+                location_id=ber,
+                tax_category_id=category.id,
+                rate_bp=1900,
+                valid_from=now - timedelta(days=1),
+            )
+        )
+        product = Product(code=sku, name=sku, category="test", tax_category_id=category.id)
+        product.tracks_stock = False
+        s.add(product)
+        s.flush()
+        variant = Variant(product_id=product.id, sku=sku, name="", attributes={})
+        s.add(variant)
+        s.flush()
+        s.add(
+            Price(
+                variant_id=variant.id,
+                amount=1190,
+                currency="EUR",
+                valid_from=now - timedelta(days=1),
+            )
+        )
+        # The till last called 30 minutes ago and sold offline since.
+        s.execute(
+            update(Till)
+            .where(Till.code == till)
+            .values(last_contact_at=last_seen, offline_from=now - timedelta(hours=3))
+        )
+    sold_before = entry([(sku, 1, 1190)], sold_at=now - timedelta(minutes=10))
+    with db.unit_of_work() as s:  # while the till is offline, the rate goes down from 19 % to 7 %
+        catalog.change_tax_rate(s, ber, code, 700)
+    sold_after = entry([(sku, 1, 1190)], sold_at=datetime.now(UTC))  # after the change began
+    got = await upload(api, till, auth, [sold_before, sold_after])
+
+    taxed = {}
+    for sent in (sold_before, sold_after):
+        assert got[sent["client_sale_id"]]["status"] == "applied", got[sent["client_sale_id"]]
+        applied = order_of(db, till, sent["client_sale_id"])
+        assert applied is not None
+        order, lines = applied
+        assert [ln.unit_price for ln in lines] == [1190] and order.total == 1190
+        taxed[sent["client_sale_id"]] = ([ln.tax_rate_bp for ln in lines], order.tax_total)
+    # Prices include tax at the Berlin store: 11.90 holds 1.90 at 19 % and 0.78 at 7 %.
+    assert taxed[sold_before["client_sale_id"]] == ([1900], 190)  # the rate at its sold_at
+    assert taxed[sold_after["client_sale_id"]] == ([700], 78)  # the rate in force since
+
+
 # ---- 2. the offline window -------------------------------------------------------------------
 
 
@@ -325,6 +386,21 @@ def stored_payment(gateway, amount: int, metadata: dict[str, str], currency: str
     )
 
 
+def unconfirmed_payment(gateway, amount: int, metadata: dict[str, str]) -> str:  # type: ignore[no-untyped-def]  # takes the untyped gateway fixture
+    """A payment that was never authorized: a card is attached but nobody confirmed it, so the
+    provider holds it as requires_confirmation, nothing a terminal stores offline."""
+    intent = gateway.create_intent(
+        amount=amount,
+        currency="EUR",
+        key=f"t:{uuid.uuid4().hex}",
+        card_present=True,
+        metadata=metadata,
+    )
+    gateway.client.v1.payment_intents.update(intent.id, {"payment_method": "pm_card_visa"})
+    assert gateway.retrieve_intent(intent.id).status == "requires_confirmation"
+    return str(intent.id)
+
+
 def capture_cmd(db: Database, reference: str, amount: int = 2500) -> CardCapture:
     with db.unit_of_work() as s:
         till = catalog.till_view(s, "BER2")
@@ -387,6 +463,20 @@ def test_a_stored_card_payment_must_be_this_sales_and_is_used_once(db, gateway) 
     for bad, words in cases:
         assert words in refusal_of(acts, bad)
         assert gateway.retrieve_intent(bad.reference).status == "requires_capture"  # untouched
+
+    # This sale's own payment, but in no state a stored payment is in (never authorized): refused,
+    # neither captured nor confirmed, and no collection task either.
+    cmd = capture_cmd(db, "")
+    cmd = replace(cmd, reference=unconfirmed_payment(gateway, 2500, ours(cmd)))
+    assert "is requires_confirmation, not a stored payment" in refusal_of(acts, cmd)
+    assert gateway.retrieve_intent(cmd.reference).status == "requires_confirmation"
+    # A canceled one holds no money: never captured, the amount is collected from the customer.
+    cmd = capture_cmd(db, "")
+    cmd = replace(cmd, reference=stored_payment(gateway, 2500, ours(cmd)))
+    gateway.cancel(cmd.reference, key=f"t:{uuid.uuid4().hex}")
+    canceled = acts.capture_card(cmd)
+    assert not canceled.approved and canceled.collection_task_id and not canceled.provider_ref
+    assert gateway.retrieve_intent(cmd.reference).status == "canceled"
 
     # Already recorded for another payment row: refused, never captured again for this sale.
     cmd = capture_cmd(db, "")
@@ -459,7 +549,11 @@ async def test_a_card_tender_with_someone_elses_payment_is_flagged_not_applied( 
         gateway, 2000, {"till": till, "client_sale_id": cheaper["client_sale_id"]}
     )
     reused = entry([(sku, 1, 2500)], tenders=[card(2500, good["tenders"][0]["reference"])])
-    got = await upload(api, till, auth, [good, cheaper])
+    unconfirmed = entry([(sku, 1, 2500)], tenders=[card(2500)])
+    unconfirmed["tenders"][0]["reference"] = unconfirmed_payment(
+        gateway, 2500, {"till": till, "client_sale_id": unconfirmed["client_sale_id"]}
+    )
+    got = await upload(api, till, auth, [good, cheaper, unconfirmed])
     assert got[good["client_sale_id"]]["status"] == "applied", got
     with db.unit_of_work() as s:
         pays = s.scalars(
@@ -473,11 +567,18 @@ async def test_a_card_tender_with_someone_elses_payment_is_flagged_not_applied( 
     assert got[cheaper["client_sale_id"]]["status"] == "flagged"
     assert "is for 20.00" in got[cheaper["client_sale_id"]]["message"]
     assert gateway.retrieve_intent(cheaper["tenders"][0]["reference"]).status == "requires_capture"
+    # Its own payment, but one that was never authorized: flagged, the payment left as it was.
+    assert got[unconfirmed["client_sale_id"]]["status"] == "flagged"
+    assert "is requires_confirmation" in got[unconfirmed["client_sale_id"]]["message"]
+    assert (
+        gateway.retrieve_intent(unconfirmed["tenders"][0]["reference"]).status
+        == "requires_confirmation"
+    )
 
     again = await upload(api, till, auth, [reused])
     assert again[reused["client_sale_id"]]["status"] == "flagged"
     assert "belongs to till" in again[reused["client_sale_id"]]["message"]
-    for sent in (cheaper, reused):
+    for sent in (cheaper, unconfirmed, reused):
         assert order_of(db, till, sent["client_sale_id"]) is None
 
 
