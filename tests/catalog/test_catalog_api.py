@@ -10,6 +10,7 @@ from helpers.catalog import Codes, product_body
 
 from db.repositories import catalog_outbox
 from db.session import Database
+from domain.barcodes import make_ean13
 
 
 def _outbox(db: Database, after: int, code: str) -> list[tuple[str, list[str], str]]:
@@ -188,6 +189,43 @@ async def test_validation_errors_are_clear_4xx(
         written = {c.product_code for c in catalog_outbox.since(s, before, limit=10_000)}
     assert {p["code"] for p in (bad_digit, taken, period, tax, many)}.isdisjoint(written)
     assert good["code"] in written
+
+
+async def test_a_upc_a_and_its_ean_13_spelling_are_one_barcode(
+    capi: httpx.AsyncClient, admin: dict[str, str], codes: Codes
+) -> None:
+    ean13 = make_ean13(f"02{uuid.uuid4().int % 10**10:010d}")  # leading 0: a UPC-A's EAN-13 form
+    upc = ean13[1:]
+    first = product_body(codes, "UPC")
+    first["variants"][0]["barcodes"] = [upc]
+    r = await capi.post("/catalog/products", json=first, headers={**admin, **_key()})
+    assert r.status_code == 201, r.text
+    stored = r.json()["variants"][0]["barcodes"][0]
+    assert (stored["code"], stored["kind"]) == (upc, "UPCA")
+
+    # Another product's variant with the EAN-13 spelling of that UPC-A: the same barcode.
+    second = product_body(codes, "EAN")
+    second["variants"][1]["barcodes"] = [ean13]
+    r = await capi.post("/catalog/products", json=second, headers={**admin, **_key()})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "duplicate_barcode", r.text
+    assert f"belongs to {first['code']}-S" in r.json()["error"]["message"]
+    gone = await capi.get(f"/catalog/products/{second['code']}", headers=admin)
+    assert gone.status_code == 404  # nothing of it was written
+
+    # A second variant of the same product with the other spelling: refused too.
+    r = await capi.patch(
+        f"/catalog/products/{first['code']}",
+        json={"variants": [{"sku": f"{first['code']}-XL", "name": "XL", "barcodes": [ean13]}]},
+        headers={**admin, "If-Match": '"v1"', **_key()},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "duplicate_barcode", r.text
+    assert "given twice in this product" in r.json()["error"]["message"]
+    unchanged = await capi.get(f"/catalog/products/{first['code']}", headers=admin)
+    assert unchanged.headers["ETag"] == '"v1"' and len(unchanged.json()["variants"]) == 2
+    # Searching by either spelling finds the one product.
+    for spelling in (upc, ean13):
+        found = await capi.get("/catalog/products", params={"barcode": spelling}, headers=admin)
+        assert [p["code"] for p in found.json()["items"]] == [first["code"]]
 
 
 async def test_etag_if_match(capi: httpx.AsyncClient, admin: dict[str, str], codes: Codes) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers.catalog import Codes
 from sqlalchemy import func, select
 
@@ -171,3 +173,56 @@ def test_import_checks_every_row_then_applies_all_in_one_go(
     with db.unit_of_work() as s:
         changes = [c for c in catalog_outbox.since(s, before) if c.product_code.startswith(prefix)]
     assert [(c.product_code, c.fields) for c in changes] == [(mine[0][0], ["title"])]
+
+
+class _Terminal(io.StringIO):
+    """Standard error as a terminal (isatty true): where tqdm's bar is drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(
+    db: Database,
+    database_url: str,
+    test_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = test_settings.model_copy(update={"database_url": database_url})
+    codes = Codes()
+    products = 3
+    rows = [
+        [
+            codes.code(f"BAR{p}"),
+            f"Bar product {p}",
+            "apparel",
+            "standard",
+            "1.00",
+            "EUR",
+            f"{codes.code(f'BAR{p}')}-{v}",
+            f"Size {v}",
+            f"size={v}",
+            codes.barcode(),
+            "5.00",
+            "EUR",
+            "",
+        ]
+        for p in range(products)
+        for v in range(2)
+    ]
+    path = _write(tmp_path / "small.csv", HEADER, rows)
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    rc, out = _run(settings, "import", file=str(path), dry_run=False)
+    assert rc == 0 and f"{products} products created" in out, out
+    bar = terminal.getvalue()
+    assert "importing: 100%" in bar and f"{products}/{products} " in bar, bar  # done / total
+    assert "product/s" in bar
+
+    piped = io.StringIO()  # a pipe or a log file: no bar, only the summary on stdout
+    monkeypatch.setattr(sys, "stderr", piped)
+    rc, out = _run(settings, "import", file=str(path), dry_run=False)
+    assert rc == 0 and f"{products} unchanged" in out.replace(" products", ""), out
+    assert piped.getvalue() == ""

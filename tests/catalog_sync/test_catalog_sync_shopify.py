@@ -3,6 +3,7 @@ the shop's own edits come back through signed product webhooks."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -14,16 +15,26 @@ from helpers.webstore import (
     SECRET,
     at,
     barcode_of,
+    connect,
+    disconnect,
     eventually,
     new_product,
     post_shopify,
     shopify_headers,
 )
 from sqlalchemy import func, select
+from temporalio.service import RPCError
 
-from contracts.catalog import sync_status
+from contracts.catalog import (
+    catalog_sync_workflow_id,
+    start_catalog_sync,
+    sync_request,
+    sync_status,
+)
+from db.models import Variant
+from db.models_catalog_sync import CatalogSyncCursor
 from db.models_payments import WebhookEvent
-from db.repositories import webstores
+from db.repositories import catalog_outbox, webstores
 
 pytestmark = pytest.mark.usefixtures("catalog_worker")
 
@@ -243,3 +254,105 @@ async def test_a_scheduled_price_reaches_the_shop_at_its_time(db, shop, fake_sho
         catalog_outbox.record(s, sku, "upsert", fields=["price"])  # scheduling is a change too
     await eventually(lambda: shopify_variant(fake_shopify, sku)["price"] == "7.00")
     assert datetime.now(UTC) >= starts  # not before its time
+
+
+async def test_products_made_or_deleted_in_the_shop_are_conflicts(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    db, shop, fake_shopify, capi, head_office
+) -> None:
+    # products/create of a product tillflow does not know: a `product` conflict, nothing made.
+    theirs = fake_shopify.add_variant(f"THEIRS-{uuid.uuid4().hex[:8]}")
+    body = fake_shopify.edit_in_admin(theirs["product_id"], title="Made in the Shopify admin")
+    r = await post_shopify(capi, shop.code, body, topic="products/create")
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    await eventually(lambda: cat.store_conflicts(db, shop.id))
+    assert cat.store_conflicts(db, shop.id) == [
+        {"field": "product", "sku": theirs["sku"], "product": "", "theirs": body["title"]}
+    ]
+    listed = await capi.get("/catalog/conflicts", params={"store": shop.code}, headers=head_office)
+    assert [(c["field"], c["sku"]) for c in listed.json()["items"]] == [("product", theirs["sku"])]
+    with db.unit_of_work() as s:  # tillflow is the catalogue's master: nothing was made
+        assert s.scalar(select(func.count()).where(Variant.sku == theirs["sku"])) == 0
+
+    # products/delete of a product tillflow still sells: a `deleted` conflict, and it is listed
+    # in the shop again (a new Shopify product: the old id is gone for good).
+    sku = new_product(db, {"BER": 1}, price=1500)
+    cat.publish(db, sku)
+    await eventually(lambda: fake_shopify.product_by_sku(sku))
+    pid = fake_shopify.product_by_sku(sku)["id"]
+    with fake_shopify.lock:
+        del fake_shopify.products[pid]  # the merchant deleted it in the Shopify admin
+    r = await post_shopify(capi, shop.code, {"id": pid}, topic="products/delete")
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    await eventually(lambda: [c["field"] for c in cat.conflicts(db, sku)] == ["deleted"])
+    (deleted,) = cat.conflicts(db, sku)
+    assert (deleted["ours"], deleted["theirs"]) == ("active", "deleted")
+    again = await eventually(lambda: fake_shopify.product_by_sku(sku))
+    assert again["id"] != pid and again["status"] == "active"
+    assert shopify_variant(fake_shopify, sku)["price"] == "15.00"
+
+
+@pytest.fixture
+async def calm_shop(db, temporal_client, sync_settings, fake_shopify, catalog_worker):  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """A Shopify store whose CatalogSync waits for 1 s of quiet: a burst of edits made back to
+    back always falls inside one window, however slow the machine is between two of them."""
+    calm = sync_settings.model_copy(
+        update={"catalog_sync_debounce_ms": 1000, "catalog_sync_max_delay_ms": 30_000}
+    )
+    store = connect(
+        db,
+        "shopify",
+        base_url=fake_shopify.url,
+        access_token=fake_shopify.token,
+        locations=[("BER", str(fake_shopify.add_location()))],
+    )
+    await start_catalog_sync(
+        temporal_client, sync_request(calm, store.code), task_queue=sync_settings.web_task_queue
+    )
+
+    def cursor_ready() -> bool:
+        with db.unit_of_work() as s:
+            return s.get(CatalogSyncCursor, store.id) is not None
+
+    await eventually(cursor_ready)
+    yield store
+    disconnect(db, store.code)
+    with contextlib.suppress(RPCError):
+        await temporal_client.get_workflow_handle(catalog_sync_workflow_id(store.code)).terminate()
+
+
+def _product_mutations(fake: FakeShopifyServer, product_id: int) -> list[dict[str, Any]]:
+    """The productSet / productUpdate calls the shop got for one product (their variables)."""
+    gid = f"gid://shopify/Product/{product_id}"
+    out = []
+    for seen in fake.requests("POST", "graphql.json"):
+        query = str(seen.body.get("query") or "") if isinstance(seen.body, dict) else ""
+        variables = seen.body.get("variables") or {} if isinstance(seen.body, dict) else {}
+        target = (variables.get("input") or variables.get("product") or {}).get("id")
+        if ("productSet(" in query or "productUpdate(" in query) and target == gid:
+            out.append(variables)
+    return out
+
+
+async def test_a_burst_of_edits_is_one_push(db, calm_shop, fake_shopify) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    sku = new_product(db, {"BER": 1}, price=1000)
+    cat.publish(db, sku)
+    await eventually(lambda: fake_shopify.product_by_sku(sku))
+    pid = fake_shopify.product_by_sku(sku)["id"]
+
+    for n in range(1, 4):  # five changes, back to back: three renames and two prices
+        cat.rename(db, sku, f"Burst {n}")
+    cat.reprice(db, sku, 1100)
+    cat.reprice(db, sku, 1200)
+    with db.unit_of_work() as s:
+        last = catalog_outbox.latest_id(s)
+
+    def told_up_to_last() -> bool:
+        with db.unit_of_work() as s:
+            cursor = s.get(CatalogSyncCursor, calm_shop.id)
+            return cursor is not None and cursor.last_change_id >= last
+
+    await eventually(told_up_to_last)  # the quiet time passed and the round is done
+    (push,) = _product_mutations(fake_shopify, pid)  # one mutation for the five edits
+    assert push["input"]["title"] == "Burst 3"
+    assert [v["price"] for v in push["input"]["variants"]] == ["12.00"]
+    assert fake_shopify.product_by_sku(sku)["title"] == "Burst 3"

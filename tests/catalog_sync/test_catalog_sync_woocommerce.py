@@ -97,3 +97,30 @@ async def test_a_refusal_is_recorded_and_the_queue_moves_on(db, woo, fake_woo) -
     await eventually(lambda: fake_woo.product_by_sku(fine))
     await eventually(lambda: "GTIN" in cat.link_error(db, woo.id, taken))
     assert fake_woo.product_by_sku(taken) is None
+
+
+async def test_a_product_made_in_wp_admin_is_a_conflict(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    db, woo, fake_woo, capi, head_office
+) -> None:
+    theirs = fake_woo.add_product(f"THEIRS-{uuid.uuid4().hex[:8]}")
+    body = fake_woo.edit_in_admin(theirs["id"], name="Made in wp-admin", regular_price="7.00")
+    r = await post_woo(capi, woo.code, body, topic="product.created")
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    await eventually(lambda: cat.store_conflicts(db, woo.id))
+    assert cat.store_conflicts(db, woo.id) == [
+        {"field": "product", "sku": theirs["sku"], "product": "", "theirs": "Made in wp-admin"}
+    ]
+    listed = await capi.get("/catalog/conflicts", params={"store": woo.code}, headers=head_office)
+    (item,) = listed.json()["items"]
+    assert (item["field"], item["platform"], item["product_code"]) == (
+        "product",
+        "woocommerce",
+        "",
+    )
+    # Keeping the site's version needs the product in tillflow first: a clear 422.
+    r = await capi.post(
+        f"/catalog/conflicts/{item['id']}/resolve",
+        json={"keep": "webstore"},
+        headers={**head_office, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_product", r.text

@@ -87,6 +87,19 @@ def conflicts(db: Database, code: str, status: str = "open") -> list[dict[str, A
         ]
 
 
+def store_conflicts(db: Database, store_id: int) -> list[dict[str, Any]]:
+    """Every open conflict of one web store (a product made in the store has no product code)."""
+    with db.unit_of_work() as s:
+        return [
+            {"field": c.field, "sku": c.sku, "product": c.product_code, "theirs": c.webstore_value}
+            for c in s.scalars(
+                select(CatalogConflict)
+                .where(CatalogConflict.store_id == store_id, CatalogConflict.status == "open")
+                .order_by(CatalogConflict.id)
+            )
+        ]
+
+
 def link_error(db: Database, store_id: int, code: str) -> str:
     with db.unit_of_work() as s:
         row = s.get(CatalogSyncProduct, (store_id, code))
