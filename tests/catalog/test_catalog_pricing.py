@@ -11,7 +11,7 @@ from helpers.webstore import connect, disconnect, eventually
 from sqlalchemy import func, select
 
 from db.location_pricing import price_at_location
-from db.models import Location, Price, Variant
+from db.models import AuditEntry, Location, Price, Variant
 from db.pricing import BasketItem, price_for_till
 from db.repositories import catalog
 from db.session import Database
@@ -129,6 +129,15 @@ async def test_scheduled_price_change_on_the_till_and_the_storefront(
         ).all()
     assert [a for a, _ in rows] == [1000, 800, 1000]
     assert rows[0][1] == start and rows[1][1] == end and rows[2][1] is None
+    # Each scheduled price is one row of the audit log, with who set what.
+    with db.unit_of_work() as s:
+        audited = s.execute(
+            select(AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.subject == f"product:{code}")
+            .where(AuditEntry.action == "catalog.price_scheduled")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [(d["sku"], d["amount"]) for _, d in audited] == [(sku, 800), (f"{code}-L", 1490)]
 
 
 async def test_web_store_price_list_wins_on_its_storefront_only(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from helpers.api import password_login, till_login
@@ -257,6 +258,29 @@ async def test_a_day_with_discounts_a_void_and_a_refund(api, shift_till, db) -> 
         )
     assert {"sale.discount_approved", "sale.override_approved", "sale.void_approved"} <= actions
 
+    # The shift's own rows, from open to close, and the refund and the void as one row each.
+    with db.unit_of_work() as session:
+        shift_rows = session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.workflow_id == opened.json()["workflow_id"])
+            .order_by(AuditEntry.id)
+        ).all()
+        refund_rows = session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.subject.in_(
+                    [f"return:{ret.json()['return_id']}", f"return:{void.json()['return_id']}"]
+                )
+            )
+        ).all()
+    assert shift_rows == [
+        "shift.open",
+        "shift.paid_out",
+        "shift.drop",
+        "shift.count",
+        "shift.close",
+    ], shift_rows
+    assert sorted(refund_rows) == ["return.completed", "sale.voided"]
+
 
 async def test_store_approval_table(api, shift_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """A store's managers set which actions need them; a cashier cannot; a bad rule is a 422."""
@@ -449,7 +473,7 @@ async def test_two_cashiers_opening_at_once_open_one_shift(api, shift_till, db) 
 
 
 async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    api, shift_till, db
+    api, shift_till, db, gateway
 ) -> None:
     from db.models import User
     from db.models_returns import Return
@@ -477,6 +501,62 @@ async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(  # type
         ).all()
         assert logged == ["sale.voided"]
 
+    # A card sale voided: the card is refunded, nothing leaves the drawer.
+    card = await api.post(
+        f"/tills/{t}/sales",
+        json=sale_body(
+            [{"sku": "NOTEBOOK-A5", "quantity": 1}],
+            [{"kind": "card", "amount": 1450, "simulate": "pm_card_visa"}],
+        ),
+        headers=carl,
+    )
+    assert card.status_code == 200 and card.json()["status"] == "completed", card.text
+    card_void = await api.post(
+        f"/tills/{t}/sales/{card.json()['sale_id']}/void",
+        json={"reason": "wrong card", "manager": MANAGER},
+        headers=carl,
+    )
+    assert card_void.status_code == 200, card_void.text
+    assert card_void.json()["refunds"] == [{"kind": "card", "amount": 1450}]
+    assert card_void.json()["cash_out"] == 0
+    intent = card.json()["tenders"][0]["reference"]
+    assert [x.amount for x in gateway.list_refunds(intent)] == [1450]
+
+    # Another till's sale is not this till's to void: as if there were no such sale.
+    elsewhere = await till_login(api, "BER1")
+    other = await api.post(
+        "/tills/BER1/sales",
+        json=sale_body([{"sku": "POSTCARD", "quantity": 1}], [{"kind": "cash", "amount": 500}]),
+        headers=elsewhere,
+    )
+    assert other.status_code == 200, other.text
+    foreign = await api.post(
+        f"/tills/{t}/sales/{other.json()['sale_id']}/void",
+        json={"reason": "not mine", "manager": MANAGER},
+        headers=carl,
+    )
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "unknown_sale"
+
+    # Yesterday's sale is a return now, not a void.
+    old = await api.post(
+        f"/tills/{t}/sales",
+        json=sale_body([{"sku": "POSTCARD", "quantity": 1}], [{"kind": "cash", "amount": 500}]),
+        headers=carl,
+    )
+    assert old.status_code == 200, old.text
+    with db.unit_of_work() as session:
+        session.execute(
+            update(Order)
+            .where(Order.number == old.json()["sale_id"])
+            .values(placed_at=Order.placed_at - timedelta(days=1))
+        )
+    late = await api.post(
+        f"/tills/{t}/sales/{old.json()['sale_id']}/void",
+        json={"reason": "too late", "manager": MANAGER},
+        headers=carl,
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "void_too_late", late.text
+
     # An exchange for dearer goods, paid in cash; the same return sent again answers the same.
     first = await api.post(
         f"/tills/{t}/sales",
@@ -501,7 +581,7 @@ async def test_a_void_names_its_manager_and_a_repeated_exchange_answers(  # type
 
 
 async def test_the_basket_start_is_kept_for_checkout_time(api, shift_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     t = shift_till.code
     carl = await till_login(api, t)

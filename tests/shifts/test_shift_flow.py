@@ -54,8 +54,19 @@ async def test_open_sell_move_cash_close_and_z(api, shift_till, db) -> None:  # 
         headers=key(carl),
     )
     assert paid_out.status_code == 200, paid_out.text
+    # Above the store's limit (20.00 here) a paid-out needs the manager's staff code and PIN.
+    big = {"kind": "paid_out", "amount": 2500, "reason": "plumber"}
+    unapproved = await s.post(f"/tills/{t}/shifts/{n}/cash", json=big, headers=key(carl))
+    assert unapproved.status_code == 403, unapproved.text
+    assert unapproved.json()["error"]["code"] == "approval_required"
+    approved = await s.post(
+        f"/tills/{t}/shifts/{n}/cash",
+        json={**big, "manager": {"staff_code": "9001", "pin": "9001"}},
+        headers=key(carl),
+    )
+    assert approved.status_code == 200, approved.text
     drop = await s.post(
-        f"/tills/{t}/shifts/{n}/cash", json={"kind": "drop", "amount": 5000}, headers=key(carl)
+        f"/tills/{t}/shifts/{n}/cash", json={"kind": "drop", "amount": 2500}, headers=key(carl)
     )
     assert drop.status_code == 200, drop.text
     no_sale = await s.post(
@@ -72,7 +83,7 @@ async def test_open_sell_move_cash_close_and_z(api, shift_till, db) -> None:  # 
     x = await s.get(f"/tills/{t}/shifts/{n}/x", headers=carl)
     assert x.status_code == 200 and x.json()["expected"] is None  # blind for the cashier
     assert x.json()["by_tender"] == {"card": 2900, "cash": 2900}
-    # expected cash = 150 + 50 − 21 − 15 − 50 = 114.00
+    # expected cash = 150 + 50 − 21 − 15 − 25 (paid out) − 25 (drop) = 114.00
     close = await s.post(
         f"/tills/{t}/shifts/{n}/close",
         json={
@@ -91,6 +102,9 @@ async def test_open_sell_move_cash_close_and_z(api, shift_till, db) -> None:  # 
 
     z = await eventually(printed)
     assert z["z_number"] == 1 and z["report"]["sales_count"] == 2
+    assert z["report"]["left_in_drawer"] == 11400
+    moved = {m["kind"]: m["amount"] for m in z["report"]["movements"]}
+    assert moved["paid_out"] == 1500 + 2500 and moved["drop"] == 2500, moved
     assert shift_till.printer.read_bytes().count(b"Z REPORT 1") == 1
     late = await s.post(
         f"/tills/{t}/shifts/{n}/cash", json={"kind": "drop", "amount": 100}, headers=key(carl)
@@ -100,6 +114,8 @@ async def test_open_sell_move_cash_close_and_z(api, shift_till, db) -> None:  # 
     # Shift 2: a short drawer waits for the manager; the Z number follows on without a gap.
     r2 = await s.post(f"/tills/{t}/shifts", json={"float": FLOAT}, headers=key(carl))
     assert r2.status_code == 201 and r2.json()["n"] == n + 1
+    # The new float against what shift 1 left in the drawer: 150.00 − 114.00.
+    assert r2.json()["float_difference"] == 15000 - z["report"]["left_in_drawer"] == 3600
     n2 = r2.json()["n"]
     short = await s.post(
         f"/tills/{t}/shifts/{n2}/close",

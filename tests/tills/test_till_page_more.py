@@ -1,6 +1,7 @@
 """More of the cashier's day on the till page in a real headless Chromium, keyboard only: a cash
 sale voided with the manager's PIN (Alt+V), an exchange for dearer goods with the difference paid
-in cash (Alt+R), and a paid-in (Alt+M) seen on the X report (Alt+X)."""
+in cash (Alt+R), a paid-in, a paid-out and a drop (Alt+M) seen on the X report (Alt+X), and a sale
+found by name with a basket discount returned to the customer's store credit."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from helpers.chromium import launch, needs_chromium
+from helpers.webstore import eventually
 from test_till_page_day import EUR, barcode, count, focused
 
 from db.repositories import orders
@@ -149,25 +151,54 @@ async def test_an_exchange_for_dearer_goods_paid_in_cash(page, day_till, db) -> 
     assert await page.locator("#basket tbody tr").count() == 0
 
 
-async def test_a_paid_in_on_the_cash_screen_and_the_x_report(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+async def cash_move(page: Any, choice: str, amount: str, reason: str, said: str) -> None:
+    """Alt+M: the kind by its digit, the amount, the reason, F5; back on the sale screen."""
+    key = page.keyboard
+    await key.press("Alt+m")
+    await focused(page, "cash-kind")
+    await key.press(choice)
+    await key.press("Enter")
+    await focused(page, "cash-amount")
+    await key.type(amount)
+    await key.press("Enter")
+    await focused(page, "cash-reason")
+    await key.type(reason)
+    await key.press("F5")
+    await page.wait_for_function(
+        "said => document.getElementById('message').textContent === said", arg=said
+    )
+    await focused(page, "scan")
+
+
+async def attach_customer(page: Any, name: str) -> None:
+    """Alt+U: the customer found by name and attached to the sale."""
+    await page.keyboard.press("Alt+u")
+    await focused(page, "customer-q")
+    await page.keyboard.type(name)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#customer-results li.selected")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#customer-pill:not([hidden])")
+    await focused(page, "scan")
+
+
+async def test_cash_in_and_out_the_x_report_and_a_store_credit_return(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
+    """A paid-in, a paid-out and a drop (Alt+M) seen on the X report (Alt+X); then, on the same
+    page, a product found by name (Alt+S), a basket discount (Alt+D), a customer (Alt+U), and the
+    sale returned to the customer's store credit (Alt+R) with its return receipt printed."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from db.models_returns import Return
+    from db.repositories import balances, customers
+
     key = page.keyboard
     _, total = await cash_sale(page, barcode(db, day_till.code, "NOTEBOOK-A5"))
 
-    # Alt+M: 1 paid in, the amount, the reason, F5.
-    await key.press("Alt+m")
-    await focused(page, "cash-kind")
-    await key.press("1")
-    await key.press("Enter")
-    await focused(page, "cash-amount")
-    await key.type("5")
-    await key.press("Enter")
-    await focused(page, "cash-reason")
-    await key.type("change from the bank")
-    await key.press("F5")
-    await page.wait_for_function(
-        "document.getElementById('message').textContent === 'Paid in 5.00.'"
-    )
-    await focused(page, "scan")
+    await cash_move(page, "1", "5", "change from the bank", "Paid in 5.00.")
+    await cash_move(page, "2", "3", "stamps", "Paid out 3.00.")
+    await cash_move(page, "3", "20", "", "Dropped to the safe 20.00.")
 
     # Alt+X: the running totals; nothing changes; Esc goes back.
     await key.press("Alt+x")
@@ -177,10 +208,97 @@ async def test_a_paid_in_on_the_cash_screen_and_the_x_report(page, day_till, db)
     )
     figures = {label: value for label, value in rows}
     assert figures["Sales"] == "1" and figures["Taken by cash"] == total, figures
-    assert figures["paid in"] == "5.00", figures
+    assert figures["paid in"] == "5.00" and figures["paid out"] == "3.00", figures
+    assert figures["drop"] == "20.00", figures
     assert "shift" in await _text(page, "#x-title")
     await key.press("Escape")
     await focused(page, "scan")
+
+    # Alt+S: the notebook found by its name, not its barcode.
+    await key.press("Alt+s")
+    await focused(page, "search-q")
+    await key.type("dotted notebook")
+    await key.press("Enter")
+    await page.wait_for_selector("#search-results li.selected")
+    assert "NOTEBOOK-A5" in await _text(page, "#search-results li.selected")
+    await key.press("Enter")
+    await page.wait_for_selector("#basket tbody tr[data-sku='NOTEBOOK-A5']")
+    await page.wait_for_function("document.getElementById('total').textContent === '14.50'")
+
+    # Alt+D: 10 % off the whole basket (b), within a cashier's limit: no manager.
+    await key.press("Alt+d")
+    await focused(page, "discount-scope")
+    await key.press("b")
+    await key.press("Enter")
+    await focused(page, "discount-kind")
+    await key.press("p")
+    await key.press("Enter")
+    await focused(page, "discount-value")
+    await key.type("10")
+    await key.press("Enter")
+    await focused(page, "discount-reason")
+    await key.press("Enter")
+    await page.wait_for_function("document.getElementById('total').textContent === '13.05'")
+    assert await _text(page, "#message") == "Discount applied."
+
+    name = f"Rosa {uuid.uuid4().hex[:8]}"
+    with db.unit_of_work() as s:
+        customer = customers.create(s, name=name, email=f"{uuid.uuid4().hex}@example.com").id
+    await attach_customer(page, name)
+    before = await _text(page, "#last-sale")
+    await key.press("F4")
+    await focused(page, "amount")
+    await key.press("Enter")
+    await page.wait_for_function(
+        "text => document.getElementById('last-sale').textContent.startsWith('Sale ')"
+        " && document.getElementById('last-sale').textContent !== text",
+        arg=before,
+    )
+    match = re.search(r"Sale (\S+) · total 13\.05", await _text(page, "#last-sale"))
+    assert match, await _text(page, "#last-sale")
+    number = match.group(1)
+    await focused(page, "scan")
+
+    # Alt+R with the customer attached: the notebook back onto their store credit (s).
+    await attach_customer(page, name)
+    await key.press("Alt+r")
+    await focused(page, "return-receipt")
+    await key.type(number)
+    await key.press("Enter")
+    await focused(page, "return-qty-1")
+    await key.type("1")
+    await key.press("Enter")
+    await focused(page, "return-disposition")
+    await key.press("Enter")
+    await focused(page, "return-refund")
+    await key.press("s")
+    await key.press("F5")
+    await page.wait_for_function(
+        "document.getElementById('return-result').textContent.startsWith('Refunded')"
+    )
+    result = await _text(page, "#return-result")
+    assert "13.05 on store credit" in result and "Give back" not in result, result
+
+    with db.unit_of_work() as s:
+        order = orders.order_by_number(s, number)
+        assert order is not None and order.customer_id == customer
+        ret = s.scalar(select(Return).where(Return.order_id == order.id))
+        assert ret is not None and ret.customer_id == customer
+        assert (ret.refund_method, ret.refund_total, ret.status) == (
+            "store_credit",
+            1305,
+            "completed",
+        )
+        assert balances.store_credit_account(s, customer).balance == 1305
+    receipt_id = f"R-{ret.return_id}"[:20].encode()
+
+    async def return_receipt() -> bytes | None:
+        data = day_till.printer.read_bytes() if day_till.printer.exists() else b""
+        at = data.find(b"Sale " + receipt_id)
+        return data[at:] if at >= 0 and b"RETURN" in data[at:] else None
+
+    printed = await eventually(return_receipt)
+    assert b"Refund 13.05 to store_credit" in printed and b"-13.05" in printed, printed
 
 
 async def test_an_exchange_for_cheaper_goods_refunds_the_difference(page, day_till, db) -> None:  # type: ignore[no-untyped-def]  # untyped pytest fixtures

@@ -308,10 +308,16 @@ const Day = (() => {
     if (!lines.length) throw new Error("Type how many come back on at least one line.");
     const returnId = key(`return-${day.returnSale.sale_id}`).replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 40);
     const body = { return_id: returnId, sale_id: day.returnSale.sale_id, lines, refund_to: $("return-refund").value };
+    // Store credit goes on a customer's account: the customer attached on the sale screen.
+    if (body.refund_to === "store_credit") {
+      if (!state.customer) throw new Error("Store credit goes on the customer's account: Esc, Alt+U to attach the customer, then Alt+R again.");
+      body.customer_id = state.customer.customer_id;
+    }
     // An exchange: the new goods become a sale paid first by the returned goods' value; a
     // difference the customer owes is taken afterwards, on that sale, as on the sale screen.
     if (day.exchange.length) body.exchange = { lines: day.exchange.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
     const answer = await api("POST", "/api/returns", body);
+    if (body.customer_id && answer.status === "completed" && !state.basket.length) state.customer = null;  // credited: not on the next sale
     returned(answer, `return-${day.returnSale.sale_id}`);
   }
 
