@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from helpers.catalog import Codes
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.models import Price, Product, Variant
 from db.models_catalog import CatalogChange
@@ -173,6 +173,11 @@ def test_import_checks_every_row_then_applies_all_in_one_go(
     with db.unit_of_work() as s:
         changes = [c for c in catalog_outbox.since(s, before) if c.product_code.startswith(prefix)]
     assert [(c.product_code, c.fields) for c in changes] == [(mine[0][0], ["title"])]
+
+    # Cleaned up: archived in the database, so the 400 products never reach the shops a later
+    # test connects (a full catalogue resync goes through every active product).
+    with db.unit_of_work() as s:
+        s.execute(update(Product).where(Product.code.like(f"{prefix}%")).values(active=False))
 
 
 class _Terminal(io.StringIO):
