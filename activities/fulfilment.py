@@ -32,6 +32,7 @@ from contracts.fulfilment import (
     Setup,
     ShortageCmd,
     TaskRef,
+    task_status,
 )
 from contracts.notices import Notice
 from db.repositories import availability, catalog, fulfilment, pick_stock, reservations, store_hours
@@ -111,7 +112,7 @@ class FulfilmentActivities:
             kind=t.kind,
             due_at=t.due_at,
             lines=tuple(_line(ln) for ln in t.lines),
-            status=t.status,
+            status=task_status(t.status),
         )
 
     @activity.defn(name="fulfilment.claim")
@@ -124,7 +125,7 @@ class FulfilmentActivities:
             kind=t.kind,
             due_at=t.due_at,
             lines=tuple(_line(ln) for ln in t.lines),
-            status=t.status,
+            status=task_status(t.status),
         )
 
     @activity.defn(name="fulfilment.close_task")

@@ -9,6 +9,22 @@ from typing import Literal
 
 APPROVE_UPDATE = "approve"  # every workflow that waits for a manager names its update this
 
+# The state the deciding workflow is in after the decision: every state of the workflows that take
+# APPROVE_UPDATE (CountState, ShiftState, AdjustmentStatus; mypy checks each is covered).
+ApprovalState = Literal[
+    "counting",
+    "review",
+    "applied",
+    "cancelled",
+    "failed",
+    "starting",
+    "open",
+    "closed",
+    "assessing",
+    "awaiting_approval",
+    "rejected",
+]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Approval:
@@ -24,5 +40,5 @@ class Approval:
 class ApprovalAnswer:
     """What the workflow did with the decision: its state after it."""
 
-    state: str
+    state: ApprovalState
     message: str = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from temporalio.client import (
     Client,
@@ -20,6 +20,19 @@ from domain.errors import Conflict, TemporarilyUnavailable
 FulfilmentOutcome = Literal[
     "picked_up", "shipped", "rejected", "expired", "cancelled", "withdrawn", "failed"
 ]
+# A board task's status (the CHECK constraint of fulfilment_tasks.status) and what it was closed
+# with; a workflow's own result is a FulfilmentOutcome.
+TaskStatus = Literal["open", "claimed", "done", "cancelled"]
+TaskOutcome = Literal["picked", "short", "rejected", "packed", "shipped"]
+
+
+def task_status(status: str) -> TaskStatus:
+    """A fulfilment_tasks.status read from the database, checked against TaskStatus."""
+    if status not in get_args(TaskStatus):
+        raise ValueError(f"{status!r} is not a fulfilment task status.")
+    return cast(TaskStatus, status)
+
+
 FulfilmentPhase = Literal[
     "picking",
     "ready",
@@ -270,7 +283,7 @@ class TaskRef:
     kind: str
     due_at: datetime
     lines: tuple[FulfilmentLine, ...]
-    status: str = "open"
+    status: TaskStatus = "open"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,7 +297,7 @@ class ClaimCmd:
 @dataclass(frozen=True, kw_only=True)
 class CloseTask:
     task_id: int
-    outcome: str
+    outcome: TaskOutcome
     at: datetime
     user_id: int | None = None
     cancelled: bool = False

@@ -240,7 +240,8 @@ class ReserveRequest:
     workflow_id: str
     lines: tuple[PlacedLine, ...]
     cart_id: str = ""
-    status: str = ""  # the order's status once held, in the same transaction ("" = unchanged)
+    # The order's status once held, in the same transaction ("" = unchanged).
+    status: OrderStatus | Literal[""] = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,7 +293,7 @@ class ConsumeRequest:
 @dataclass(frozen=True, kw_only=True)
 class StatusRequest:
     workflow_id: str
-    status: str
+    status: OrderStatus
     warnings: tuple[str, ...] | None = None
 
 

@@ -1,5 +1,9 @@
 """The Count saga: snapshot → entries (nothing frozen; sales go on) → submit → recount or a
-manager's approval over the threshold → one set of ledger corrections (reason "count")."""
+manager's approval over the threshold → one set of ledger corrections (reason "count").
+
+Its one compensation, on workflows/saga.py, is `count.close` ("Abandoned."), pushed once the
+snapshot is taken and run when the count is cancelled by an operator or left for 90 days; a
+count that ends (applied, cancelled, rejected) has nothing to undo."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import to_failure
     from domain.errors import Conflict
     from workflows.policies import COMPENSATION
+    from workflows.saga import Saga
     from workflows.steered import Steered
 
 FINAL = ("applied", "cancelled", "failed")
@@ -54,18 +59,19 @@ class CountWorkflow(Steered):
     async def run(self, req: CountRequest) -> CountView:
         wf = workflow.info().workflow_id
         await self._record(CountActivities.snapshot, SnapshotCmd(workflow_id=wf, request=req))
+        saga = Saga()
+        # Nothing applied when it is abandoned: close the record so it stops showing as open.
+        saga.push(
+            CountActivities.close,
+            CloseCountCmd(workflow_id=wf, reason="Abandoned."),
+            **COMPENSATION,
+        )
         try:
             await workflow.wait_condition(lambda: self._state in FINAL, timeout=ABANDONED_AFTER)
         except (TimeoutError, asyncio.CancelledError):
-            # Nothing was applied: close the record so the count stops showing as open.
-            await asyncio.shield(
-                workflow.execute_activity_method(
-                    CountActivities.close,
-                    CloseCountCmd(workflow_id=wf, reason="Abandoned."),
-                    **COMPENSATION,
-                )
-            )
+            await saga.compensate()
             raise
+        saga.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._view is not None
         return self._view

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         ShortageCmd,
         ShortageReport,
         Staff,
+        TaskOutcome,
         TaskRef,
     )
     from contracts.notices import Notice
@@ -205,7 +206,7 @@ class FulfilmentBase:
     async def _close(
         self,
         kind: str,
-        outcome: str,
+        outcome: TaskOutcome,
         staff: Staff | None = None,
         *,
         cancelled: bool = False,

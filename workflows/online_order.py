@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -303,7 +303,7 @@ class OnlineOrderWorkflow:
             try:
                 # A web store's order goes straight on to fulfilment: its status changes with the
                 # holds.
-                held_status = "" if req.source == "web" else "fulfilling"
+                held_status: OrderStatus | Literal[""] = "" if req.source == "web" else "fulfilling"
                 self._lines = await workflow.execute_local_activity_method(
                     OnlineOrderActivities.reserve,
                     ReserveRequest(
@@ -346,7 +346,7 @@ class OnlineOrderWorkflow:
         )
         if not plan.ok:
             return False
-        held_status = "" if req.source == "web" else "fulfilling"
+        held_status: OrderStatus | Literal[""] = "" if req.source == "web" else "fulfilling"
         self._lines = await workflow.execute_local_activity_method(
             OnlineOrderActivities.reserve,
             ReserveRequest(

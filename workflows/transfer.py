@@ -1,5 +1,9 @@
 """The Transfer saga: record and hold at the source (release) → pick (sellable → in transit) →
-receive in one or more deliveries → close (shortages become a variance at the source)."""
+receive in one or more deliveries → close (shortages become a variance at the source).
+
+Its one compensation, `transfer.release` (the hold at the source), is on workflows/saga.py: pushed
+before the record step, run when that step fails, or when the transfer is cancelled or forgotten
+for a year before its pick; the pick clears it (the goods must then be received)."""
 
 from __future__ import annotations
 
@@ -33,11 +37,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import Conflict
     from workflows.policies import COMPENSATION
+    from workflows.saga import Saga
     from workflows.steered import Steered
 
 FINAL = ("received", "cancelled", "failed")
 # A person's step (pick, receive) may come weeks later; the workflow waits that long.
 STALE_AFTER = timedelta(days=365)
+# Since it, a failed record step undoes its hold through the Saga (shielded from cancellation);
+# histories from before ran the same `transfer.release`, unshielded.
+SAGA_PATCH = "transfer-saga"
 
 
 @workflow.defn(name=TRANSFER_WORKFLOW)
@@ -56,14 +64,14 @@ class TransferWorkflow(Steered):
     async def run(self, req: TransferRequest) -> TransferView:
         wf = workflow.info().workflow_id
         ref = TransferRef(workflow_id=wf, transfer_id=req.transfer_id)
+        saga = Saga()
         try:
             # A hold half-made, or made with its answer lost, is undone when the step fails.
+            saga.push(TransferActivities.release, ref, **COMPENSATION)
             await self._record(
                 TransferActivities.record,
                 RecordTransfer(workflow_id=wf, request=req),
-                undo=lambda: workflow.execute_activity_method(
-                    TransferActivities.release, ref, **COMPENSATION
-                ),
+                undo=lambda: self._undo_record(saga, ref),
             )
             await workflow.wait_condition(
                 lambda: self._state in ("picked", *FINAL), timeout=STALE_AFTER
@@ -71,17 +79,23 @@ class TransferWorkflow(Steered):
         except (TimeoutError, asyncio.CancelledError):
             if self._state == "requested":
                 # Never picked (cancelled by an operator, or forgotten for a year): give it back.
-                await asyncio.shield(
-                    workflow.execute_activity_method(
-                        TransferActivities.release, ref, **COMPENSATION
-                    )
-                )
+                await saga.compensate()
             raise
-        # Picked: the point of no return. The goods must arrive (or be written off as short).
+        # Picked (the point of no return: the goods must arrive, or be written off as short), or
+        # cancelled by its own step, which gave the hold back: nothing is left to undo.
+        saga.clear()
         await workflow.wait_condition(lambda: self._state in FINAL)
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self._view is not None
         return self._view
+
+    @staticmethod
+    async def _undo_record(saga: Saga, ref: TransferRef) -> None:
+        if workflow.patched(SAGA_PATCH):
+            await saga.compensate()
+            return
+        saga.clear()  # a history from before the Saga: the same release, unshielded
+        await workflow.execute_activity_method(TransferActivities.release, ref, **COMPENSATION)
 
     async def _person(self, fn: Callable[..., Any], make: Callable[[], object]) -> TransferView:
         """One person's step; its answer is the transfer's new view."""

@@ -209,7 +209,7 @@ def _state_in_db(db: Database, view: TillView, ids: list[str]) -> list[JournalEn
                 out.append(
                     JournalEntryOut(
                         client_sale_id=cid,
-                        status=row.status,  # type: ignore[arg-type]
+                        status=row.status,  # type: ignore[arg-type]  # narrowed by the `in` test above
                         sale_id=row.order_number or "",
                         message=row.message,
                     )

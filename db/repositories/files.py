@@ -49,4 +49,4 @@ def get(session: Session, key: str) -> FileView | None:
 
 def remove(session: Session, key: str) -> bool:
     """Delete a file; False when there was none."""
-    return bool(session.execute(delete(StoredFile).where(StoredFile.key == key)).rowcount)  # type: ignore[attr-defined]
+    return bool(session.execute(delete(StoredFile).where(StoredFile.key == key)).rowcount)  # type: ignore[attr-defined]  # DML executes to a CursorResult

@@ -42,7 +42,7 @@ def test_every_tillflow_service_starts_in_production_with_what_compose_passes(
         # Exactly the settings the container would build from its environment: production
         # accepts them.
         with mock.patch.dict(os.environ, env, clear=True):
-            settings = Settings(_env_file=None)  # type: ignore[call-arg]
+            settings = Settings(_env_file=None)  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
         assert settings.env == "production"
         assert settings.database_url and "@postgres:5432/tillflow" in settings.database_url
         assert settings.temporal_address == "temporal:7233"

@@ -31,22 +31,22 @@ def _good() -> dict[str, Any]:
 
 def _refused(**changes: Any) -> str:
     with pytest.raises(ValidationError) as err:
-        Settings(_env_file=None, **{**_good(), **changes})  # type: ignore[call-arg]
+        Settings(_env_file=None, **{**_good(), **changes})  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
     return str(err.value)
 
 
 def test_a_complete_production_configuration_starts() -> None:
-    s = Settings(_env_file=None, **_good())  # type: ignore[call-arg]
+    s = Settings(_env_file=None, **_good())  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
     assert production_problems(s) == []
 
 
 def test_the_local_defaults_are_fine_locally() -> None:
-    assert Settings(_env_file=None).env == "local"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).env == "local"  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
 
 
 def test_production_with_nothing_set_names_every_missing_setting() -> None:
     with pytest.raises(ValidationError) as err:
-        Settings(_env_file=None, env="production")  # type: ignore[call-arg]
+        Settings(_env_file=None, env="production")  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
     text = str(err.value)
     for name in (
         "TILLFLOW_DATABASE_URL",

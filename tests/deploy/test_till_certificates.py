@@ -110,7 +110,7 @@ async def test_a_tills_certificate_opens_the_temporal_frontend_and_nothing_else_
     upstream = temporal_client.service_client.config.target_host
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
         temporal_tls_cert=ber1 / "till.crt",
         temporal_tls_key=ber1 / "till.key",
         temporal_tls_ca=server_ca,
@@ -139,12 +139,12 @@ async def test_a_tills_certificate_opens_the_temporal_frontend_and_nothing_else_
 
 
 def test_half_a_certificate_or_an_unreadable_file_is_named(tmp_path: Path) -> None:
-    assert temporal_tls(Settings(_env_file=None)) is None  # type: ignore[call-arg]
+    assert temporal_tls(Settings(_env_file=None)) is None  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
     with pytest.raises(SystemExit, match="TILLFLOW_TEMPORAL_TLS_KEY"):
-        temporal_tls(Settings(_env_file=None, temporal_tls_cert=tmp_path / "c.crt"))  # type: ignore[call-arg]
+        temporal_tls(Settings(_env_file=None, temporal_tls_cert=tmp_path / "c.crt"))  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
     with pytest.raises(SystemExit, match="TILLFLOW_TEMPORAL_TLS_CERT: cannot read"):
         temporal_tls(
-            Settings(  # type: ignore[call-arg]
+            Settings(  # type: ignore[call-arg]  # _env_file is pydantic-settings' own init argument
                 _env_file=None,
                 temporal_tls_cert=tmp_path / "c.crt",
                 temporal_tls_key=tmp_path / "k",

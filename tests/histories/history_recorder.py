@@ -121,8 +121,8 @@ def _patch_client() -> None:
         _started.setdefault(key, _current[0])
         return await update_with_start(self, input)
 
-    _ClientImpl.start_workflow = recording_start  # type: ignore[method-assign]
-    _ClientImpl.start_update_with_start_workflow = recording_update_with_start  # type: ignore[method-assign]
+    _ClientImpl.start_workflow = recording_start  # type: ignore[method-assign]  # patched to record
+    _ClientImpl.start_update_with_start_workflow = recording_update_with_start  # type: ignore[method-assign]  # patched
 
 
 def _patch_environments() -> None:
@@ -138,13 +138,13 @@ def _patch_environments() -> None:
         def wrap(original: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
             async def shutdown(self: testing_impl.WorkflowEnvironment) -> None:
                 if not getattr(self, "_histories_recorded", False):
-                    self._histories_recorded = True  # type: ignore[attr-defined]
+                    self._histories_recorded = True  # type: ignore[attr-defined]  # our own flag
                     await _record_all(self.client)
                 await original(self)
 
             return shutdown
 
-        cls.shutdown = wrap(original)  # type: ignore[method-assign,assignment]
+        cls.shutdown = wrap(original)  # type: ignore[method-assign,assignment]  # patched to record
 
 
 def _attribute(started: datetime | None) -> str:

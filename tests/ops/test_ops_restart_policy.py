@@ -77,8 +77,8 @@ def test_only_postgres_or_temporal_down_for_good_stops_the_stack(tmp_path: Path)
         state["tries"] += 1
 
     services._pg_alive = lambda: state["pg"]  # type: ignore[method-assign]  # no server here
-    services._temporal_alive = lambda: True  # type: ignore[method-assign]
-    services._pg_restart = restart  # type: ignore[method-assign]
+    services._temporal_alive = lambda: True  # type: ignore[method-assign]  # no server here
+    services._pg_restart = restart  # type: ignore[method-assign]  # records the restart
     assert services.check(0) is None
     state["pg"] = False
     assert services.check(10) is None and services.check(20) is None  # two tries to bring it back

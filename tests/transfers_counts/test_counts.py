@@ -3,15 +3,21 @@ the threshold wait for a recount or a manager and are applied once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
+import pytest
+from helpers.history import activity_types
 from helpers.stock import assert_ledger_balanced, ledger_sum
 from helpers.transfers import with_key
 from helpers.webstore import level, new_product
 from sqlalchemy import select
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import CancelledError
 
+from contracts.count import count_workflow_id
 from db.models import StockMovement
 from db.session import Database
 
@@ -150,7 +156,7 @@ async def test_a_recount_that_confirms_the_first_count_applies_it(  # type: igno
 
 
 async def test_bad_count_input_is_a_clear_4xx(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    ops: httpx.AsyncClient, db: Database, mia, carl, luis
+    ops: httpx.AsyncClient, db: Database, mia, carl, luis, temporal_client: Client
 ) -> None:
     sku, other = new_product(db, {"BER": 2}), new_product(db, {"BER": 2})
     bad = await ops.post(
@@ -178,3 +184,15 @@ async def test_bad_count_input_is_a_clear_4xx(  # type: ignore[no-untyped-def]  
     )
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     assert _count_moves(db, cid) == [] and level(db, "BER", sku).on_hand == 2
+
+    # Abandoned (cancelled in Temporal): the Saga's one compensation closes the record.
+    gone = (await _start(ops, mia, [sku]))["count_id"]
+    handle = temporal_client.get_workflow_handle(count_workflow_id("BER", gone))
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as closed:
+        await asyncio.wait_for(handle.result(), timeout=30)
+    assert isinstance(closed.value.cause, CancelledError)
+    assert activity_types(await handle.fetch_history()) == ["count.snapshot", "count.close"]
+    view = await ops.get(f"/stock/counts/{gone}", headers=mia)
+    assert view.status_code == 200 and view.json()["status"] == "cancelled", view.text
+    assert _count_moves(db, gone) == [] and level(db, "BER", sku).on_hand == 2

@@ -3,14 +3,20 @@ partial receipts, shortage as a variance at the source, cancellation rules, bad 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
+from helpers.history import activity_types
 from helpers.stock import assert_ledger_balanced, ledger_sum
 from helpers.transfers import with_key
 from helpers.webstore import assert_reservations_balanced, holds, level, new_product
 from sqlalchemy import select
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import CancelledError
 
+from contracts.transfer import transfer_workflow_id
 from db.models import StockLevel
 from db.models_tills import StockVariance
 from db.session import Database
@@ -150,7 +156,7 @@ async def test_a_transfer_with_a_partial_receipt_and_its_ledger(  # type: ignore
 
 
 async def test_cancel_before_pick_releases_and_after_pick_is_refused(  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    ops: httpx.AsyncClient, db: Database, mia, finn
+    ops: httpx.AsyncClient, db: Database, mia, finn, temporal_client: Client
 ) -> None:
     sku = new_product(db, {"WH1": 8})
     t = await _request(ops, mia, sku, 8, dst="LIS")
@@ -169,6 +175,20 @@ async def test_cancel_before_pick_releases_and_after_pick_is_refused(  # type: i
         headers=with_key(finn),
     )
     assert nope.status_code == 409, nope.text
+    # The cancel step gave the hold back itself: the Saga has nothing left to undo.
+    handle = temporal_client.get_workflow_handle(transfer_workflow_id(t["transfer_id"]))
+    assert activity_types(await handle.fetch_history()) == ["transfer.record", "transfer.cancel"]
+
+    # Cancelled in Temporal before its pick: the Saga's compensation gives the hold back.
+    t3 = await _request(ops, mia, sku, 2, dst="LIS")
+    assert level(db, "WH1", sku).available == 6
+    handle = temporal_client.get_workflow_handle(transfer_workflow_id(t3["transfer_id"]))
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as closed:
+        await asyncio.wait_for(handle.result(), timeout=30)
+    assert isinstance(closed.value.cause, CancelledError)
+    assert activity_types(await handle.fetch_history()) == ["transfer.record", "transfer.release"]
+    assert (level(db, "WH1", sku).reserved, level(db, "WH1", sku).available) == (0, 8)
 
     t2 = await _request(ops, mia, sku, 3, dst="LIS")
     r = await ops.post(
