@@ -23,7 +23,7 @@ from contracts.errors import encode_errors
 from contracts.sale import SaleLine, TenderOut
 from db.models import Location, Order, OrderLine, Till
 from db.promotion_pricing import line_promotions
-from db.repositories import balances, loyalty, orders, users
+from db.repositories import balances, fiscal, loyalty, orders, users
 from db.repositories.catalog import TillView
 from db.session import Database
 from domain.errors import NotFound
@@ -129,7 +129,17 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
             for code, delta in balances.gift_cards_loaded_by(s, order.workflow_id)
         )
         + _points_notes(s, order),
+        **_fiscal(s, order),
     )
+
+
+def _fiscal(s: Session, order: Order) -> dict[str, Any]:
+    """The sale's fiscal signature as its receipt printed it (issue 20); a reprint shows the
+    signature completed since, where the original said "signature pending"."""
+    record = fiscal.record_of(s, order.workflow_id, "sale")
+    if record is None or record.status == "not_required":
+        return {}
+    return {"fiscal_lines": tuple(record.receipt_lines or ()), "fiscal_qr": record.qr or ""}
 
 
 def _points_notes(s: Session, order: Order) -> tuple[str, ...]:

@@ -3,9 +3,11 @@ goods."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from contracts.devices import Receipt, ReceiptLine, ReceiptTender
@@ -20,7 +22,16 @@ from contracts.returns import (
     ReturnRequest,
 )
 from db.models import Location, Order
-from db.repositories import balances, bookkeeping, catalog, customers, returns, shifts, stock
+from db.repositories import (
+    balances,
+    bookkeeping,
+    catalog,
+    customers,
+    fiscal,  # issue 20
+    returns,
+    shifts,
+    stock,
+)
 from db.repositories import events as outbound_events  # issue 19
 from db.session import Database
 from domain.errors import Conflict, InvalidRequest, NotFound
@@ -58,11 +69,17 @@ class ReturnActivities:
             # (a foreign key) on every retry instead of being refused at once.
             if req.customer_id is not None and not customers.exists(s, req.customer_id):
                 raise NotFound(f"There is no customer {req.customer_id}.")
-            if req.sale_number:
-                return self._with_receipt(s, req, till)
-            return self._without_receipt(s, req, till)
+            found = (
+                self._with_receipt(s, req, till)
+                if req.sale_number
+                else self._without_receipt(s, req, till)
+            )
+            # issue 20: the workflow signs the refund only where the location signs
+            return replace(found, fiscal_scheme=fiscal.scheme_of(s, till.location_id))
 
-    def _with_receipt(self, s, req: ReturnRequest, till: catalog.TillView) -> ReturnAssessment:  # type: ignore[no-untyped-def]
+    def _with_receipt(
+        self, s: Session, req: ReturnRequest, till: catalog.TillView
+    ) -> ReturnAssessment:
         found = returns.find_orders(s, number=req.sale_number)
         if not found:
             raise NotFound(f"No sale {req.sale_number}: check the receipt number.")
@@ -119,7 +136,9 @@ class ReturnActivities:
             web_order_id=web_order_id,
         )
 
-    def _without_receipt(self, s, req: ReturnRequest, till: catalog.TillView) -> ReturnAssessment:  # type: ignore[no-untyped-def]
+    def _without_receipt(
+        self, s: Session, req: ReturnRequest, till: catalog.TillView
+    ) -> ReturnAssessment:
         if req.customer_id is None:
             raise InvalidRequest(
                 "A return without a receipt needs the customer (store credit goes to them)."

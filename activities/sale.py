@@ -33,6 +33,7 @@ from db.repositories import (
     bookkeeping,
     catalog,
     customers,
+    fiscal,  # issue 20
     orders,
     promotions,
     reservations,
@@ -249,6 +250,7 @@ def price_sale(s: Session, req: SaleRequest, till: TillView | None = None) -> Pr
         promotions=promoted.lines,
         promotion_takes=promoted.takes,
         promotion_total=promoted.total,
+        fiscal_scheme=fiscal.scheme_of(s, till.location_id),  # issue 20
     )
 
 

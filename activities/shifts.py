@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from contracts.devices import ReceiptTax, ZMovement, ZReportDoc, ZReportJob, ZTenderLine
+from contracts.devices import (
+    ReceiptTax,
+    ZMovement,
+    ZReportDoc,
+    ZReportJob,
+    ZTenderLine,
+    z_movement_kind,
+)
 from contracts.errors import encode_errors
 from contracts.shift import (
     CashCmd,
@@ -30,7 +37,13 @@ from contracts.shift import (
 )
 from db.models import Location, Till
 from db.models_shifts import Shift
-from db.repositories import bookkeeping, shifts, store_hours, users
+from db.repositories import (
+    bookkeeping,
+    fiscal,  # issue 20
+    shifts,
+    store_hours,
+    users,
+)
 from db.repositories import events as outbound_events  # issue 19
 from db.session import Database
 from domain import shifts as rules
@@ -96,9 +109,13 @@ def z_document(s: Session, shift: Shift) -> ZReportDoc:
             )
             for t in fig.tenders
         ),
-        movements=tuple(ZMovement(kind=k, amount=v) for k, v in fig.movements.items()),
+        movements=tuple(
+            ZMovement(kind=z_movement_kind(k), amount=v) for k, v in fig.movements.items()
+        ),
         no_sales=fig.no_sales,
-        discounts=tuple(ZMovement(kind=k, amount=v) for k, v in fig.discounts.items()),
+        discounts=tuple(
+            ZMovement(kind=z_movement_kind(k), amount=v) for k, v in fig.discounts.items()
+        ),
         discounted_sales=fig.discounted_sales,
         approved_overrides=fig.approved_overrides,
         voids_count=fig.voids_count,
@@ -295,7 +312,8 @@ class ShiftActivities:
             else:
                 doc = z_document(s, shift)
             job = ZReportJob(job_id=cmd.workflow_id, report=doc)
-            return Finished(view=self._view(s, shift, code), job=job)
+            scheme = fiscal.scheme_of(s, shift.location_id)  # issue 20: sign the closing?
+            return Finished(view=self._view(s, shift, code), job=job, fiscal_scheme=scheme)
 
     @activity.defn(name="shift.flag")
     def flag(self, cmd: FlagCmd) -> ShiftView:

@@ -171,4 +171,7 @@ def create_app(
     from api.routes import messages as customer_messages  # customer messages (issue 18)
 
     app.include_router(customer_messages.router)
+    from api.routes import fiscal as fiscal_routes  # fiscal units, records, exports (issue 20)
+
+    app.include_router(fiscal_routes.router)
     return app

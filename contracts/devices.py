@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, cast, get_args
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -76,6 +77,9 @@ class Receipt:
     footer: str = "Thank you for shopping with us"
     reprint: bool = False
     notes: tuple[str, ...] = ()  # e.g. gift cards issued, printed above the footer
+    # The fiscal signature (issue 20): its lines printed under the tenders, then its QR code.
+    fiscal_lines: tuple[str, ...] = ()
+    fiscal_qr: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,9 +211,30 @@ class ZTenderLine:
     variance: int
 
 
+# A Z report's cash movements (domain/shifts.py movement_totals) and discount actions.
+ZMovementKind = Literal[
+    "float",
+    "sale_cash",
+    "change",
+    "refund_cash",
+    "paid_in",
+    "paid_out",
+    "drop",
+    "discount",
+    "price_override",
+]
+
+
+def z_movement_kind(kind: str) -> ZMovementKind:
+    """A movement or discount kind of the shift figures, checked against ZMovementKind."""
+    if kind not in get_args(ZMovementKind):
+        raise ValueError(f"{kind!r} is not a Z report movement kind.")
+    return cast(ZMovementKind, kind)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ZMovement:
-    kind: str  # float | sale_cash | change | refund_cash | paid_in | paid_out | drop
+    kind: ZMovementKind
     amount: int
 
 

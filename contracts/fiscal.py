@@ -13,7 +13,7 @@ Money is in integer minor units of `currency`; VAT rates in basis points (19 % =
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
@@ -107,6 +107,18 @@ class FiscalClosing:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FiscalUnit:
+    """A location's fiscal configuration, as stored in `fiscal_units` (the signers' input;
+    `integrations.fiscal.FiscalUnit` is this class)."""
+
+    location_code: str
+    scheme: FiscalScheme
+    country: str  # ISO 3166-1 alpha-2 of the location
+    # the scheme's own settings (fiskaly: tss_id, client_id; pt-at: series per document type)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class FiscalExportRequest:
     location_code: str
     date_from: date  # inclusive, in the store's timezone
@@ -134,3 +146,35 @@ class SignDocument:
     # how long the till's receipt may wait for the signer before it prints "signature pending"
     # (0: wait for the signature, as a replay or a retry on recovery does)
     pending_after_s: float = 0.0
+    # The till waits for this receipt: up to `pending_after_s` when given, else the worker's
+    # TILLFLOW_FISCAL_TILL_WAIT_S; then, where the scheme allows it, the record is stored pending.
+    at_till: bool = False
+    # An offline sale replayed: recorded pending without asking the signer; the replay signs its
+    # batch's pending records in sold-at order (`complete_pending`).
+    defer: bool = False
+
+
+# Only a scheme listed here may print a receipt before its signature; the others wait for it
+# (Portugal signs locally: never pending). Germany: AEAO zu § 146a, Nr. 1.11 / BMF 2019: a TSE
+# outage does not stop the sale; the receipt says the TSE failed, and the outage is documented.
+PENDING_ALLOWED: frozenset[str] = frozenset({"de-fiskaly"})
+PENDING_LINES: dict[str, tuple[str, ...]] = {
+    "de-fiskaly": (
+        "TSE ausgefallen: Signatur wird nachgereicht",
+        "(TSE failure: signature pending)",
+    ),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletePending:
+    """Sign a location's pending records in occurred_at order (replay; recovery)."""
+
+    location_code: str
+    limit: int = 500  # at most this many in one activity; the caller asks again for the rest
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletedPending:
+    signed: tuple[str, ...]  # document ids, in the order they were signed
+    still_pending: int = 0

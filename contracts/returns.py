@@ -11,6 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.errors import decode
+from contracts.fiscal import FiscalScheme
 from contracts.sale import BasketLine, TenderIn
 from domain.errors import Conflict, NotFound
 
@@ -146,6 +147,8 @@ class ReturnAssessment:
     channel: str = "store"  # where it was bought: store | web | shopify | woocommerce
     web_store: str = ""  # the web store's code, for orders from Shopify / WooCommerce
     web_order_id: str = ""  # the order's id in that web store
+    # The location's fiscal signing scheme (issue 20): "none" runs no signing step at all.
+    fiscal_scheme: FiscalScheme = "none"
 
 
 @dataclass(frozen=True, kw_only=True)

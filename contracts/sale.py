@@ -15,6 +15,7 @@ from contracts.approvals import APPROVE_UPDATE, Approval
 from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.devices import Receipt
 from contracts.errors import decode
+from contracts.fiscal import FiscalScheme
 from contracts.online import StockTaken
 from contracts.promotions import LinePromotion, PromotionPin, PromotionTake
 from domain.errors import Conflict, NotFound
@@ -179,6 +180,9 @@ class SaleResult:
     approved_by: str = ""  # the manager who approved them
     promotions: tuple[LinePromotion, ...] = ()  # what each promotion took off each line
     promotion_total: int = 0  # off the catalogue prices by promotions (before adjustments)
+    # The fiscal signature's status once the sale ended (issue 20): signed | pending |
+    # not_required; "" when the location signs nothing.
+    fiscal_status: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +233,8 @@ class PricedSale:
     promotions: tuple[LinePromotion, ...] = ()  # what each promotion took off each line
     promotion_takes: tuple[PromotionTake, ...] = ()  # budgets and coupons it reserves
     promotion_total: int = 0
+    # The location's fiscal signing scheme (issue 20): "none" runs no signing step at all.
+    fiscal_scheme: FiscalScheme = "none"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from contracts.approvals import APPROVE_UPDATE, Approval, ApprovalAnswer
 from contracts.common import SALES_TASK_QUEUE, WorkflowClosed, search_attributes, update_with_start
 from contracts.devices import ZReportJob
 from contracts.errors import decode
+from contracts.fiscal import FiscalScheme
 from domain.errors import Conflict
 
 TASK_QUEUE = SALES_TASK_QUEUE  # production: the sales worker in the API process
@@ -138,6 +139,8 @@ class FinishCmd:
 class Finished:
     view: ShiftView
     job: ZReportJob
+    # The location's fiscal signing scheme (issue 20): "none" signs no closing.
+    fiscal_scheme: FiscalScheme = "none"
 
 
 @dataclass(frozen=True, kw_only=True)

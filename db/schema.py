@@ -13,6 +13,7 @@ import db.models_customers  # noqa: F401,E402  customer profiles, contacts, cons
 import db.models_events  # noqa: F401,E402  outbound events: outbox, subscriptions (issue 19)
 import db.models_files  # noqa: F401,E402  generated files (labels) in PostgreSQL (issue 18)
 import db.models_fiscal  # noqa: F401,E402  fiscal units and signed documents (issue 20)
+import db.models_fiscal_pt  # noqa: F401,E402  Portuguese series and signed documents (issue 20)
 import db.models_fulfilment  # noqa: F401,E402  staff tasks, parcels, notification outbox, store hours
 import db.models_fx  # noqa: F401,E402  daily exchange rates for group totals (issue 19)
 import db.models_loyalty  # noqa: F401,E402  loyalty accounts and the points ledger (issue 17)

@@ -115,6 +115,14 @@ def change_lines(receipt: Receipt) -> list[str]:
     return [two_columns("Change due", format_minor(receipt.change_due, receipt.currency))]
 
 
+def fiscal_lines(receipt: Receipt) -> list[str]:
+    """The fiscal signature's lines (issue 20: TSE data, ATCUD, "signature pending"), wrapped;
+    none for a location that signs nothing."""
+    if not receipt.fiscal_lines:
+        return []
+    return [RULE, *(part for line in receipt.fiscal_lines for part in _wrap_hard(line))]
+
+
 def receipt_text(receipt: Receipt) -> str:
     """The receipt as plain text lines (for logs and receipt files), without styling or barcode."""
     lines = [line.center(PAPER_COLUMNS).rstrip() for line in header_lines(receipt)]
@@ -124,7 +132,9 @@ def receipt_text(receipt: Receipt) -> str:
     for item in receipt.lines:
         lines += item_lines(item, receipt.currency)
     lines += [RULE, *tax_lines(receipt), RULE, total_line(receipt)]
-    lines += [*tender_lines(receipt), *change_lines(receipt), ""]
+    lines += [*tender_lines(receipt), *change_lines(receipt), *fiscal_lines(receipt), ""]
+    if receipt.fiscal_qr:
+        lines += [f"QR: {receipt.fiscal_qr}", ""]
     lines += [part for note in receipt.notes for part in _wrap(note)]
     lines += [line.center(PAPER_COLUMNS).rstrip() for line in _wrap(receipt.footer)]
     return "\n".join(lines) + "\n"
@@ -141,6 +151,7 @@ def render_receipt(printer: Escpos, receipt: Receipt) -> None:
     _render_total(printer, receipt)
     _lines(printer, tender_lines(receipt))
     _render_change(printer, receipt)
+    _render_fiscal(printer, receipt)
     _render_barcode(printer, receipt)
     _lines(printer, [part for note in receipt.notes for part in _wrap(note)])
     _render_footer(printer, receipt)
@@ -195,6 +206,17 @@ def _render_barcode(printer: Escpos, receipt: Receipt) -> None:
     printer.ln()
 
 
+def _render_fiscal(printer: Escpos, receipt: Receipt) -> None:
+    """The signature's lines, then its QR code (native ESC/POS QR: the printer draws it from the
+    content, so the bytes carry the content as the tax office's app will read it)."""
+    _lines(printer, fiscal_lines(receipt))
+    if receipt.fiscal_qr:
+        printer.ln()
+        printer.set(align="center")
+        printer.qr(receipt.fiscal_qr, size=4, native=True)
+        printer.set(align="left")
+
+
 def _render_footer(printer: Escpos, receipt: Receipt) -> None:
     printer.set(align="center")
     _lines(printer, _wrap(receipt.footer))
@@ -203,6 +225,15 @@ def _render_footer(printer: Escpos, receipt: Receipt) -> None:
 def _lines(printer: Escpos, lines: list[str]) -> None:
     for line in lines:
         printer.textln(line)
+
+
+def _wrap_hard(text: str) -> list[str]:
+    """Wrapped at the paper width, long words (a base64 signature) cut rather than overflowing."""
+    return [
+        part
+        for para in text.splitlines()
+        for part in textwrap.wrap(para, PAPER_COLUMNS, break_long_words=True) or [""]
+    ]
 
 
 def _wrap(text: str) -> list[str]:

@@ -12,7 +12,6 @@ signature, never a second transaction or a second number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from contracts.fiscal import (
@@ -23,18 +22,11 @@ from contracts.fiscal import (
     FiscalScheme,
     FiscalSignature,
 )
+
+# A location's fiscal configuration: defined in contracts/fiscal.py (db/repositories/fiscal.py
+# reads it, and db/ may not import integrations/), named here for the signers as before.
+from contracts.fiscal import FiscalUnit as FiscalUnit
 from domain.errors import Conflict, InvalidRequest
-
-
-@dataclass(frozen=True, kw_only=True)
-class FiscalUnit:
-    """A location's fiscal configuration, as stored in `fiscal_units`."""
-
-    location_code: str
-    scheme: FiscalScheme
-    country: str  # ISO 3166-1 alpha-2 of the location
-    # the scheme's own settings (fiskaly: tss_id, client_id; pt-at: series per document type)
-    options: dict[str, str] = field(default_factory=dict)
 
 
 class FiscalSigner(Protocol):

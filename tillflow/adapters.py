@@ -6,9 +6,21 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
+from contracts.fiscal import (
+    FiscalClosing,
+    FiscalDocument,
+    FiscalExport,
+    FiscalExportRequest,
+    FiscalScheme,
+    FiscalSignature,
+    FiscalUnit,
+)
 from db.repositories import catalog
 from db.session import Database
 from domain.returns import ReturnPolicy
+from integrations.fiscal import FiscalSigner, FiscalSigners
 from integrations.payments import CardReader, PaymentGateway
 from integrations.storefront import Storefront
 from integrations.stripe_gateway import (
@@ -136,3 +148,64 @@ def report_context(settings: Settings) -> ReportContext:
         settings.temporal_namespace,
         {"account_map": settings.account_map, "xero_tax_rate": settings.xero_tax_rate},
     )
+
+
+def fiscal_signers(settings: Settings, db: Database) -> FiscalSigners:
+    """Issue 20: one signer per fiscal scheme, with the worker's secrets (fiskaly's API key for
+    German TSEs, the certified software's key for Portugal); "none" signs nothing."""
+    from integrations.fiscal_pt import PortugalSigner, PtSoftware
+    from integrations.fiskaly import FiskalySigner
+
+    return FiscalSigners(
+        {
+            "de-fiskaly": FiskalySigner(
+                None,
+                settings.fiskaly_base_url,
+                _secret(settings.fiskaly_api_key),
+                _secret(settings.fiskaly_api_secret),
+                db,
+                timeout_s=settings.fiskaly_timeout_s,
+            ),
+            # Its key is read (or the demo key made) when a Portuguese document is first signed.
+            "pt-at": _FirstUse(
+                "pt-at", lambda: PortugalSigner(db, PtSoftware.from_settings(settings))
+            ),
+        }
+    )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+class _FirstUse:
+    """A signer built when it is first used (a worker with no store of its scheme never reads
+    that scheme's key files)."""
+
+    def __init__(self, scheme: FiscalScheme, build: Callable[[], FiscalSigner]) -> None:
+        self.scheme: FiscalScheme = scheme
+        self._build = build
+        self._signer: FiscalSigner | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def signer(self) -> FiscalSigner:
+        with self._lock:
+            if self._signer is None:
+                self._signer = self._build()
+            return self._signer
+
+    async def start(self, unit: FiscalUnit, doc: FiscalDocument) -> None:
+        await self.signer.start(unit, doc)
+
+    async def finish(self, unit: FiscalUnit, doc: FiscalDocument) -> FiscalSignature:
+        return await self.signer.finish(unit, doc)
+
+    async def cancel(self, unit: FiscalUnit, doc: FiscalDocument) -> None:
+        await self.signer.cancel(unit, doc)
+
+    async def sign_closing(self, unit: FiscalUnit, closing: FiscalClosing) -> FiscalSignature:
+        return await self.signer.sign_closing(unit, closing)
+
+    async def export(self, unit: FiscalUnit, request: FiscalExportRequest) -> FiscalExport:
+        return await self.signer.export(unit, request)

@@ -11,7 +11,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from tillflow import admin_cli, audit_cli, catalog_cli, logs, report_cli
+from tillflow import admin_cli, audit_cli, catalog_cli, fiscal_cli, logs, report_cli
 from tillflow.runtime import freeze_startup_objects, run_loop
 from tillflow.settings import Settings, get_settings
 
@@ -330,6 +330,7 @@ def parser() -> argparse.ArgumentParser:
     admin_cli.add_parsers(sub)  # tillflow admin create
     audit_cli.add_parsers(sub)  # tillflow audit verify
     report_cli.add_parsers(sub)  # tillflow report NAME --from --to …
+    fiscal_cli.add_parsers(sub)  # tillflow fiscal export --location --from --to (issue 20)
     return p
 
 
@@ -346,6 +347,7 @@ COMMANDS = {
     **admin_cli.COMMANDS,
     **audit_cli.COMMANDS,
     **report_cli.COMMANDS,
+    **fiscal_cli.COMMANDS,
 }
 
 

@@ -925,6 +925,71 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=120, description="how long one Shippo API call may take"
     )
 
+    # ---- fiscal signing step (issue 20) ----
+    fiscal_till_wait_s: float = Field(
+        default=3.0,
+        ge=0.1,
+        le=30,
+        description="how long a till's receipt waits for the fiscal signer (a TSE) before it "
+        "prints 'signature pending' where the law allows it (Germany); the sale is signed later",
+    )
+
+    # ---- fiscal: Germany (issue 20) ----
+    fiskaly_base_url: str = Field(
+        default="https://kassensichv-middleware.fiskaly.com",
+        description="fiskaly SIGN DE's API (the cloud TSE of German stores; a fake in tests)",
+    )
+    fiskaly_api_key: SecretStr | None = Field(
+        default=None,
+        description="fiskaly API key (the SIGN DE organisation's key); unset: German stores "
+        "cannot sign, their sales print 'signature pending' until it is set",
+    )
+    fiskaly_api_secret: SecretStr | None = Field(
+        default=None, description="fiskaly API secret belonging to fiskaly_api_key"
+    )
+    fiskaly_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="how long one fiskaly API call may take"
+    )
+
+    # ---- fiscal: Portugal (issue 20) ----
+    pt_signing_key: SecretStr | None = Field(
+        default=None,
+        description="the certified software's 1024-bit RSA private key (PEM) that signs "
+        "Portuguese documents; unset (and no pt_signing_key_file): a demo key generated once "
+        "under var_dir/fiscal-pt, NOT certified",
+    )
+    pt_signing_key_file: Path | None = Field(
+        default=None,
+        description="file holding pt_signing_key's PEM instead (e.g. a mounted secret)",
+    )
+    pt_key_version: int = Field(
+        default=1,
+        ge=1,
+        le=999,
+        description="version of the signing key (SAF-T HashControl); raise it when the key changes",
+    )
+    pt_certificate_number: str = Field(
+        default="0",
+        pattern=r"^[0-9]{1,4}$",
+        description="the AT's software certificate number printed on every document "
+        "('Processado por programa certificado n.º <n>/AT') and in the QR code (field R); "
+        "0: not certified",
+    )
+    pt_producer_nif: str = Field(
+        default="999999990",
+        pattern=r"^[0-9]{9}$",
+        description="NIF of the software's producer (SAF-T ProductCompanyTaxID)",
+    )
+    pt_software_name: str = Field(
+        default="tillflow", max_length=100, description="SAF-T ProductID: the software's name"
+    )
+    pt_producer_name: str = Field(
+        default="tillflow", max_length=100, description="SAF-T ProductID: the producer's name"
+    )
+    pt_software_version: str = Field(
+        default="0.1", max_length=30, description="SAF-T ProductVersion"
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import contracts.stock_sync as stock_sync
 import workflows
 from activities.cash_sale import CashSaleActivities
+from activities.fiscal import FiscalActivities
 from activities.receipts import ReceiptActivities
 from activities.refunds import RefundActivities
 from activities.replay import ReplayActivities
@@ -89,8 +90,10 @@ def sale_activities(
     tenders: TenderActivities | None = None,
     policy: ReturnPolicy | None = None,
     refunds: RefundActivities | None = None,
+    fiscal: FiscalActivities | None = None,
 ) -> list[Callable[..., Any]]:
-    """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook."""
+    """The till workflows' activities; `tenders` / `refunds` let tests inject a crash hook,
+    `fiscal` a signer of their own."""
     sale = SaleActivities(db)
     cash_sale = CashSaleActivities(db)
     receipts = ReceiptActivities(db)
@@ -120,7 +123,23 @@ def sale_activities(
         *shift_activities(db),
         *offline_shift_activities(db),  # an offline till's journaled shift close
         *loyalty_points(db),  # earned by a completed sale, taken back by a return
+        *fiscal_signing(db, fiscal),  # the signing step of Sale, Return, Shift (issue 20)
     ]
+
+
+def fiscal_signing(
+    db: Database, fiscal: FiscalActivities | None = None
+) -> list[Callable[..., Any]]:
+    """The fiscal signing activities (issue 20), with the signers of the deployment's settings."""
+    if fiscal is None:
+        from tillflow.adapters import fiscal_signers
+        from tillflow.settings import get_settings
+
+        settings = get_settings()
+        fiscal = FiscalActivities(
+            db, fiscal_signers(settings, db), till_wait_s=settings.fiscal_till_wait_s
+        )
+    return [fiscal.sign_document, fiscal.complete_pending]
 
 
 def loyalty_points(db: Database) -> list[Callable[..., Any]]:
@@ -406,10 +425,10 @@ def fulfilment_activities(
     from tillflow.carriers import carrier_for
     from tillflow.files import file_store_for
 
-    notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]
+    notes: Notifier = notifier if notifier is not None else OutboxNotifier(db)  # type: ignore[assignment]  # param is `object`
     labels: Carrier = (
         # Shippo when its token is set, else the local carrier (issue 19).
-        carrier if carrier is not None else carrier_for(settings)  # type: ignore[assignment]
+        carrier if carrier is not None else carrier_for(settings)  # type: ignore[assignment]  # param is `object`
     )
     config = FulfilmentConfig(
         pick_sla_minutes=settings.pick_sla_minutes,

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.replay import ReplayActivities
     from contracts.common import SALES_TASK_QUEUE, search_attributes
     from contracts.errors import failure_message, timed_out
+    from contracts.fiscal import FISCAL_SIGN_PATCH
     from contracts.replay import (
         CLOSE_SHIFT_ACTIVITY,
         REPLAY_WORKFLOW,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         replacement_workflow_id,
     )
     from contracts.sale import SALE_WORKFLOW, BasketLine, SaleRequest, SaleResult, TenderIn
+    from workflows.fiscal_steps import complete_pending
     from workflows.policies import STEP
 
 # A few sales at a time: in sold_at order, without one slow sale holding up the whole batch.
@@ -68,6 +70,9 @@ class OfflineReplayWorkflow:
     """One uploaded batch of a till's offline journal, replayed as Sale children in the order
     sold."""
 
+    def __init__(self) -> None:
+        self._fiscal_pending = False  # issue 20: a sale of the batch waits for its signature
+
     @workflow.run
     async def run(self, req: ReplayRequest) -> ReplayResult:
         batch: ReceivedBatch = await workflow.execute_local_activity_method(
@@ -86,10 +91,12 @@ class OfflineReplayWorkflow:
             before = [e for e in entries if e.sold_at <= close.closed_at]
             entries = entries[len(before) :]
             results += await self._sales(req, batch, received, before)
+            await self._sign_pending(batch)  # the shift's sales signed before its closing
             results.append(
                 await self._close_shift(req, close, any(r.status == "pending" for r in results))
             )
         results += await self._sales(req, batch, received, entries)
+        await self._sign_pending(batch)
         return ReplayResult(till_code=req.till_code, batch_id=req.batch_id, entries=tuple(results))
 
     async def _sales(
@@ -106,6 +113,13 @@ class OfflineReplayWorkflow:
                 *(self._entry(req, batch, e, received[e.client_sale_id]) for e in window)
             )
         return results
+
+    async def _sign_pending(self, batch: ReceivedBatch) -> None:
+        """Issue 20: the sales this batch recorded pending (a fiscal location) signed now, all of
+        them in sold-at order, after they all ran (they run a few at a time, in any order)."""
+        if self._fiscal_pending and workflow.patched(FISCAL_SIGN_PATCH):
+            self._fiscal_pending = False
+            await complete_pending(batch.location_code)
 
     async def _close_shift(
         self, req: ReplayRequest, close: OfflineShiftClose, sales_pending: bool
@@ -200,6 +214,8 @@ class OfflineReplayWorkflow:
                     ),
                 )
                 result: SaleResult = await child
+                if result.fiscal_status == "pending":
+                    self._fiscal_pending = True
                 if result.status != "completed":
                     failure = (
                         "; ".join(getattr(result, "declines", ()) or ())

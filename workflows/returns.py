@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         device_task_queue,
     )
     from contracts.errors import as_workflow_failure, to_failure
+    from contracts.fiscal import FiscalSignature
     from contracts.online import StoreRefundRequest
     from contracts.returns import (
         DECIDE_UPDATE,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.sale import SALE_WORKFLOW, SaleRequest, TenderIn, sale_workflow_id
     from domain.errors import Conflict
+    from workflows.fiscal_steps import complete_after_print, onto_receipt, sign_at_till
     from workflows.loyalty_steps import reverse_points
     from workflows.policies import COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
@@ -111,7 +113,11 @@ class ReturnWorkflow:
         if req.exchange is not None:
             await self._start_exchange(req)
         await self._finish(req, a, "completed")
-        await self._devices(req)
+        # Issue 20: a fiscal location's refund (a void: its cancellation) is signed before its
+        # slip prints; no step at all where the location signs nothing.
+        signature = await sign_at_till(a.fiscal_scheme, "void" if req.void else "return")
+        await self._devices(req, signature)
+        await complete_after_print(signature, "void" if req.void else "return")
         if a.order_id is not None:  # a return of a sale: its points go back with it
             await reverse_points()
         return self._snapshot()
@@ -237,12 +243,13 @@ class ReturnWorkflow:
         self._state = status
         self._answers += 1
 
-    async def _devices(self, req: ReturnRequest) -> None:
+    async def _devices(self, req: ReturnRequest, signature: FiscalSignature | None) -> None:
         """Cash back opens the drawer; the return receipt prints on the till's own queue."""
         queue = device_task_queue(req.till_code)
         receipt = await workflow.execute_local_activity_method(
             ReturnActivities.receipt, req.return_id, **STEP
         )
+        receipt = onto_receipt(receipt, signature)
         if self._cash_out:
             await workflow.execute_activity(
                 OPEN_DRAWER_ACTIVITY,

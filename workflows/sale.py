@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         device_task_queue,
     )
     from contracts.errors import as_workflow_failure, refusal, to_failure
+    from contracts.fiscal import FiscalSignature
     from contracts.online import STOCK_TAKEN_SIGNAL, StockTaken
     from contracts.promotions import PromotionRelease, PromotionReservation
     from contracts.sale import (
@@ -59,6 +60,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, InvalidRequest
     from domain.money import format_minor
     from domain.tenders import CASH, EXCHANGE, POINTS, TenderBook
+    from workflows.fiscal_steps import (
+        complete_after_print,
+        onto_receipt,
+        record_offline,
+        sign_at_till,
+    )
     from workflows.loyalty_steps import earn_onto_receipt, earn_points
     from workflows.policies import CARD, COMPENSATION, DEVICE, NETWORK_STEP, STEP
     from workflows.saga import Saga
@@ -101,6 +108,7 @@ class SaleWorkflow:
         self._provider_events: list[PaymentEvent] = []
         self._approval: Approval | None = None  # a manager's decision on the adjustments
         self._approved_by: int | None = None
+        self._fiscal: FiscalSignature | None = None  # issue 20: None when nothing is signed
 
     @workflow.run
     async def run(self, req: SaleRequest) -> SaleResult:
@@ -146,10 +154,20 @@ class SaleWorkflow:
         receipt, earned = recorded.receipt, False
         if req.customer_id is not None and not req.offline:  # the points and balance printed
             receipt, earned = await earn_onto_receipt(receipt)
+        # Issue 20: a fiscal location's sale is signed before its receipt prints (no step at
+        # all elsewhere); an offline one is recorded pending and signed by its replay, in order.
+        scheme = self._priced.fiscal_scheme if self._priced else "none"
+        if req.offline:
+            self._fiscal = await record_offline(scheme, "sale")
+        else:
+            self._fiscal = await sign_at_till(scheme, "sale")
+            receipt = onto_receipt(receipt, self._fiscal)
         if not req.offline:  # an offline sale printed its receipt and opened the drawer at the time
             await self._devices(
                 req, recorded.number, receipt, any(t.kind == CASH for t in self._taken)
             )
+        if not req.offline:
+            self._fiscal = await complete_after_print(self._fiscal, "sale")
         if req.customer_id is not None and not earned:  # after the answer: never holds a sale
             await earn_points()
         await workflow.wait_condition(lambda: workflow.all_handlers_finished())
@@ -433,6 +451,7 @@ class SaleWorkflow:
             approved_by=self._approval.manager_name
             if self._approval and self._approved_by is not None
             else "",
+            fiscal_status=self._fiscal.status if self._fiscal else "",
         )
 
     def _settled_or_answered(self, seen: int) -> bool:

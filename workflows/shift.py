@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ShiftView,
     )
     from domain.errors import Conflict, InvalidRequest
+    from workflows.fiscal_steps import complete_after_print, sign_at_till
     from workflows.policies import DEVICE, STEP
     from workflows.steered import Steered
 
@@ -83,7 +84,10 @@ class ShiftWorkflow(Steered):
             await workflow.wait_condition(lambda: self._state == "closed", timeout=ABANDONED_AFTER)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._done is not None:
+            # Issue 20: a fiscal location's closing is signed at its Z (no step elsewhere).
+            signature = await sign_at_till(self._done.fiscal_scheme, "closing")
             await self._print_and_store(self._done)
+            await complete_after_print(signature, "closing")
         assert self._view is not None
         return self._view
 
