@@ -41,7 +41,7 @@ def add_record(db: Database, code: str, document_id: str, at: datetime, status: 
             s, kind="sale", location_id=loc.id, till_code=f"{code}1", number=document_id,
             occurred_at=at, document={"total": 1190, "currency": "EUR"},
             signature=FiscalSignature(
-                document_id=document_id, scheme="de-fiskaly", status=status,  # type: ignore[arg-type]
+                document_id=document_id, scheme="de-fiskaly", status=status,  # type: ignore[arg-type]  # a str holding one of the Literal statuses
                 receipt_lines=("TSE-Transaktion: 1",), qr="V0;x", fields=(("signature", "c2ln"),),
             ),
         )  # fmt: skip

@@ -145,7 +145,7 @@ async def test_the_signed_sale_is_in_the_records_and_the_export_of_api_and_cli( 
     sig = signature(db, answer.workflow_id)
     assert sig is not None and sig.status == "signed"
     with db.unit_of_work() as s:
-        tz = ZoneInfo(s.get(Location, berlin.location_id).timezone)  # type: ignore[union-attr]
+        tz = ZoneInfo(s.get(Location, berlin.location_id).timezone)  # type: ignore[union-attr]  # the test store exists
     day = answer.sold_at.astimezone(tz).date().isoformat() if answer.sold_at else ""
     fiona = await password_login(api, "fiona", "finance-demo")
     span = {"from": day, "to": day}
