@@ -104,6 +104,7 @@ def receipt_of(s: Session, order: Order, *, reprint: bool = False) -> Receipt:
         if location
         else order.placed_at,
         currency=order.currency,
+        locale=location.locale if location else "",
         lines=_receipt_lines(lines, {ln.line_no: ln.promotions or () for ln in lines}),
         taxes=_taxes(lines),
         subtotal=order.subtotal,
@@ -169,6 +170,7 @@ def receipt_of_sale(
         cashier_name=cashier_name,
         sold_at=placed_at.astimezone(ZoneInfo(till.timezone)),
         currency=priced.currency,
+        locale=till.locale,
         lines=_receipt_lines(priced.lines, line_promotions(priced.promotions)),
         taxes=_taxes(list(priced.lines)),
         subtotal=priced.subtotal,

@@ -345,6 +345,7 @@ class ReturnActivities:
                 cashier_name="",
                 sold_at=ret.created_at.astimezone(tz),
                 currency=ret.currency,
+                locale=loc.locale,
                 lines=tuple(
                     ReceiptLine(
                         name=names[ln.sku].name if ln.sku in names else ln.sku,

@@ -120,6 +120,7 @@ def z_document(s: Session, shift: Shift) -> ZReportDoc:
         approved_overrides=fig.approved_overrides,
         voids_count=fig.voids_count,
         voids_total=fig.voids_total,
+        locale=location.locale,
         float_amount=shift.float_amount,
         left_in_drawer=shift.left_in_drawer or 0,
         variance=fig.variance,

@@ -23,6 +23,7 @@ class SnapshotStore(BaseModel):
     address: str
     timezone: str
     shift_required: bool = False  # the till page asks for a float count before selling
+    locale: str = ""  # how the offline receipt writes money (issue 19); "": 1234.50
 
 
 class SnapshotItem(BaseModel):

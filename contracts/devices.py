@@ -80,6 +80,7 @@ class Receipt:
     # The fiscal signature (issue 20): its lines printed under the tenders, then its QR code.
     fiscal_lines: tuple[str, ...] = ()
     fiscal_qr: str = ""
+    locale: str = ""  # the store's locale: how money is written (issue 19); "": 1234.50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,6 +270,7 @@ class ZReportDoc:
     approved_overrides: int = 0  # adjustments a manager approved at the till
     voids_count: int = 0
     voids_total: int = 0
+    locale: str = ""  # the store's locale: how money is written (issue 19); "": 1234.50
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,7 @@ from escpos.escpos import Escpos
 from escpos.printer import Dummy
 
 from contracts.devices import Receipt, ReceiptLine
-from domain.money import format_minor
+from domain.money_format import format_amount, format_money
 
 PAPER_COLUMNS = 42  # font A on 80 mm paper
 RULE = "-" * PAPER_COLUMNS
@@ -60,14 +60,19 @@ def info_lines(receipt: Receipt) -> list[str]:
     return [till, *chunks, sold_at]
 
 
-def item_lines(line: ReceiptLine, currency: str) -> list[str]:
+def _amount(amount: int, currency: str, locale: str) -> str:
+    """An amount in a column: as the store's locale writes it (1.234,50), else 1234.50."""
+    return format_amount(amount, currency, locale, paper=True)
+
+
+def item_lines(line: ReceiptLine, currency: str, locale: str = "") -> list[str]:
     """One line per item; a name too long to share it gets a line of its own above."""
-    detail = f"{line.quantity} x {format_minor(line.unit_price, currency)}"
+    detail = f"{line.quantity} x {_amount(line.unit_price, currency, locale)}"
     # With promotions: the price before them, then one row per promotion, adding up to the total.
-    total = format_minor(line.line_total + sum(d.amount for d in line.discounts), currency)
+    total = _amount(line.line_total + sum(d.amount for d in line.discounts), currency, locale)
     room = _DETAIL_END - len(detail) - 1
     off = [
-        two_columns(f"  {d.label}"[:_DETAIL_END], format_minor(-d.amount, currency))
+        two_columns(f"  {d.label}"[:_DETAIL_END], _amount(-d.amount, currency, locale))
         for d in line.discounts
     ]
     if len(line.name) <= room:
@@ -77,24 +82,25 @@ def item_lines(line: ReceiptLine, currency: str) -> list[str]:
 
 def tax_lines(receipt: Receipt) -> list[str]:
     """Subtotal, tax total and one row per tax rate: code, rate, net, tax."""
-    cur = receipt.currency
+    cur, loc = receipt.currency, receipt.locale
     label = "Tax included" if receipt.prices_include_tax else "Tax"
     lines = [
-        two_columns("Subtotal", format_minor(receipt.subtotal, cur)),
-        two_columns(label, format_minor(receipt.tax_total, cur)),
+        two_columns("Subtotal", _amount(receipt.subtotal, cur, loc)),
+        two_columns(label, _amount(receipt.tax_total, cur, loc)),
     ]
     if receipt.taxes:
         lines.append(f"{'Code':<8}{'Rate':>8}{'Net':>13}{'Tax':>13}")
     for tax in receipt.taxes:
-        net, amount = format_minor(tax.net, cur), format_minor(tax.tax, cur)
+        net, amount = _amount(tax.net, cur, loc), _amount(tax.tax, cur, loc)
         lines.append(f"{tax.code[:8]:<8}{format_rate(tax.rate_bp):>8}{net:>13}{amount:>13}")
     return lines
 
 
 def total_line(receipt: Receipt, width: int = PAPER_COLUMNS) -> str:
-    """The grand total with its currency code."""
+    """The grand total with its currency: as the store's locale writes it (29,80 €), else
+    EUR 29.80."""
     return two_columns(
-        "TOTAL", f"{receipt.currency} {format_minor(receipt.total, receipt.currency)}", width
+        "TOTAL", format_money(receipt.total, receipt.currency, receipt.locale, paper=True), width
     )
 
 
@@ -104,7 +110,7 @@ def tender_lines(receipt: Receipt) -> list[str]:
     for tender in receipt.tenders:
         label = tender.kind.replace("_", " ").title()
         left = f"{label} {tender.detail}" if tender.detail else label
-        lines.append(two_columns(left, format_minor(tender.amount, receipt.currency)))
+        lines.append(two_columns(left, _amount(tender.amount, receipt.currency, receipt.locale)))
     return lines
 
 
@@ -112,7 +118,8 @@ def change_lines(receipt: Receipt) -> list[str]:
     """The change due line, only when there is change to give."""
     if receipt.change_due <= 0:
         return []
-    return [two_columns("Change due", format_minor(receipt.change_due, receipt.currency))]
+    change = _amount(receipt.change_due, receipt.currency, receipt.locale)
+    return [two_columns("Change due", change)]
 
 
 def fiscal_lines(receipt: Receipt) -> list[str]:
@@ -130,7 +137,7 @@ def receipt_text(receipt: Receipt) -> str:
         lines.append("*** REPRINT ***".center(PAPER_COLUMNS).rstrip())
     lines += [*info_lines(receipt), RULE]
     for item in receipt.lines:
-        lines += item_lines(item, receipt.currency)
+        lines += item_lines(item, receipt.currency, receipt.locale)
     lines += [RULE, *tax_lines(receipt), RULE, total_line(receipt)]
     lines += [*tender_lines(receipt), *change_lines(receipt), *fiscal_lines(receipt), ""]
     if receipt.fiscal_qr:
@@ -146,7 +153,7 @@ def render_receipt(printer: Escpos, receipt: Receipt) -> None:
     _render_header(printer, receipt)
     _lines(printer, [*info_lines(receipt), RULE])
     for item in receipt.lines:
-        _lines(printer, item_lines(item, receipt.currency))
+        _lines(printer, item_lines(item, receipt.currency, receipt.locale))
     _lines(printer, [RULE, *tax_lines(receipt), RULE])
     _render_total(printer, receipt)
     _lines(printer, tender_lines(receipt))

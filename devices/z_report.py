@@ -7,7 +7,7 @@ from escpos.printer import Dummy
 
 from contracts.devices import ZReportDoc
 from devices.receipt import PAPER_COLUMNS, RULE, format_rate, two_columns
-from domain.money import format_minor
+from domain.money_format import format_amount
 
 _LABELS = {
     "float": "Opening float",
@@ -26,8 +26,8 @@ def z_lines(doc: ZReportDoc) -> list[str]:
     """The report as plain lines, top to bottom."""
     cur = doc.currency
 
-    def money(v: int) -> str:
-        return format_minor(v, cur)
+    def money(v: int) -> str:  # as the store's locale writes it (1.234,50), else 1234.50
+        return format_amount(v, cur, doc.locale, paper=True)
 
     lines = [
         *(s.center(PAPER_COLUMNS).rstrip() for s in (doc.store_name, doc.store_address) if s),

@@ -132,6 +132,7 @@ def make_offline_sale(
         cashier_name=cashier[1],
         sold_at=now.astimezone(ZoneInfo(snapshot.timezone)),
         currency=currency,
+        locale=snapshot.locale,
         lines=tuple(
             ReceiptLine(
                 name=ln.name,
@@ -179,7 +180,7 @@ def receipt_from_json(body: dict[str, Any], *, reprint: bool = False) -> Receipt
     fields["lines"] = tuple(ReceiptLine(**ln) for ln in body["lines"])
     fields["taxes"] = tuple(ReceiptTax(**t) for t in body["taxes"])
     fields["tenders"] = tuple(ReceiptTender(**t) for t in body["tenders"])
-    for name in ("notes",):
+    for name in ("notes", "fiscal_lines"):
         if name in fields and isinstance(fields[name], list):
             fields[name] = tuple(fields[name])
     fields["reprint"] = reprint

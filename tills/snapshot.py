@@ -36,6 +36,7 @@ class Snapshot:
         self.store_name: str = store["name"]
         self.address: str = store["address"]
         self.timezone: str = store["timezone"]
+        self.locale: str = store.get("locale", "")  # a snapshot of an older central: none
         self.currency: str = body["currency"]
         self.prices_include_tax: bool = body["prices_include_tax"]
         self.tax_rates: dict[str, int] = dict(body["tax_rates"])

@@ -77,6 +77,7 @@ def snapshot(till: TillCode, principal: PrincipalDep, db: DbDep) -> CatalogSnaps
             address=view.address,
             timezone=view.timezone,
             shift_required=view.shift_required,
+            locale=view.locale,
         ),
         currency=view.currency,
         prices_include_tax=view.prices_include_tax,

@@ -48,6 +48,7 @@ class TillView:
     last_contact_at: datetime | None = None  # the till's last authenticated call (see tills.py)
     shift_required: bool = False  # the store sells only in an open shift
     open_shift_id: int | None = None  # the till's open shift, if any
+    locale: str = ""  # how its receipts write money (issue 19); "": EUR 1234.50
 
 
 def _display_name(product: str, variant: str) -> str:
@@ -296,6 +297,7 @@ TILL_VIEW = (
         .limit(1)
         .scalar_subquery()
         .label("open_shift_id"),
+        Location.locale,
     )
     .join(Location, Location.id == Till.location_id)
     .where(Till.code == bindparam("code"), Till.active)
