@@ -22,6 +22,7 @@ from contracts.online import (
 )
 from db.repositories import availability
 from domain.errors import Conflict, InvalidRequest
+from domain.money_format import format_money
 from domain.online_orders import ExternalLine, ExternalOrder, ShippingAddress
 
 router = APIRouter(prefix="/tills", tags=["till"])
@@ -95,7 +96,7 @@ def _location_names(db: Any, codes: set[str]) -> dict[str, str]:
 
 
 def receipt_lines(
-    answer: CheckoutAnswer, body: ShipOrderIn, names: dict[str, str], change: int
+    answer: CheckoutAnswer, body: ShipOrderIn, names: dict[str, str], change: int, locale: str
 ) -> list[str]:
     """What the receipt says: where it ships, from where, and the order's number."""
     where = ", ".join(
@@ -104,7 +105,8 @@ def receipt_lines(
     return [
         f"Shipped to {body.ship_to.name}, {body.ship_to.city} from {where} — order "
         f"{answer.order_number}",
-        f"Paid in cash: {answer.total} {answer.currency} (minor units), change {change}",
+        f"Paid in cash: {format_money(answer.total, answer.currency, locale, paper=True)}, "
+        f"change {format_money(change, answer.currency, locale, paper=True)}",
     ]
 
 
@@ -191,7 +193,7 @@ async def place_ship_order(
                 ShipOrderLineOut(sku=ln.sku, quantity=ln.quantity, location=ln.location_code)
                 for ln in answer.lines
             ],
-            receipt=receipt_lines(answer, body, names, change),
+            receipt=receipt_lines(answer, body, names, change, view.locale),
         ).model_dump(mode="json")
 
     return await idempotency.once(

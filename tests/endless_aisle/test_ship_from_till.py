@@ -78,6 +78,7 @@ async def test_an_item_the_store_does_not_have_is_paid_in_cash_and_shipped_from_
     assert out["lines"] == [{"sku": sku, "quantity": 2, "location": "WH1"}]
     assert out["receipt"][0].startswith("Shipped to Kim Kunde, Hamburg from ")
     assert out["receipt"][0].endswith(f"order {number}")
+    assert out["receipt"][1] == "Paid in cash: EUR 50.00, change EUR 10.00"
     # Paid once at the till; held at the warehouse; the address is kept with the order.
     assert _payments(db, wf) == [("cash", 5000, 6000, "completed")]
     assert holds(db, "order", wf) == {("WH1", sku): 2}
