@@ -7,22 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from tillflow.databases import database_url
+from tillflow.report_cli import EXIT_BAD_INPUT, EXIT_OK, Command, day_arg
 from tillflow.settings import Settings
-
-Command = Callable[[Settings, argparse.Namespace], int]
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +24,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     fsub = p.add_subparsers(dest="fiscal_command", required=True)
     e = fsub.add_parser("export", help="write a location's fiscal export into a file")
     e.add_argument("--location", required=True, metavar="CODE", help="the store, e.g. BER")
-    e.add_argument("--from", dest="date_from", type=_day, required=True, help="YYYY-MM-DD")
-    e.add_argument("--to", dest="date_to", type=_day, required=True, help="YYYY-MM-DD, included")
+    e.add_argument("--from", dest="date_from", type=day_arg, required=True, help="YYYY-MM-DD")
+    e.add_argument("--to", dest="date_to", type=day_arg, required=True, help="YYYY-MM-DD, included")
     e.add_argument("--till", default="", metavar="CODE", help="one till only (DSFinV-K)")
     e.add_argument("--out", type=Path, help="the file to write (default: the export's own name)")
 

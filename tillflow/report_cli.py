@@ -17,7 +17,8 @@ Command = Callable[[Settings, argparse.Namespace], int]
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-def _day(value: str) -> date:
+def day_arg(value: str) -> date:
+    """An argparse type: a YYYY-MM-DD business day (the report and fiscal commands)."""
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -35,8 +36,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", nargs="?", help="the report, e.g. sales (see --list)")
     p.add_argument("--list", action="store_true", help="list the reports and exit")
-    p.add_argument("--from", dest="date_from", type=_day, help="first business day, YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", type=_day, help="last business day (included)")
+    p.add_argument("--from", dest="date_from", type=day_arg, help="first business day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=day_arg, help="last business day (included)")
     p.add_argument("--store", action="append", default=[], metavar="CODE")
     p.add_argument("--till", action="append", default=[], metavar="CODE")
     p.add_argument("--channel", action="append", default=[], metavar="CHANNEL")
