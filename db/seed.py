@@ -28,6 +28,7 @@ from db.models import (
     UserLocation,
     Variant,
 )
+from db.models_fiscal import FiscalUnitRow
 from db.models_fulfilment import StoreHoursRow
 from db.repositories.stock import Movement, apply_movements
 from domain.barcodes import make_ean13
@@ -78,6 +79,27 @@ TILLS = [("BER1", "BER"), ("BER2", "BER"), ("LIS1", "LIS"), ("LIS2", "LIS"), ("Z
 CURRENCIES = {"ZRH": "CHF"}
 # How each store's receipts and reports write money (issue 19); the warehouse prints no receipts.
 LOCALES = {"BER": "de_DE", "LIS": "pt_PT", "ZRH": "de_CH"}
+# Issue 20: the Lisbon store signs its documents as certified software does (signed locally: it
+# works with no internet), with DEMO series and validation codes the AT never issued and the key
+# generated for the local default, so nothing it prints is fiscally valid. Berlin needs a fiskaly
+# account for its TSE, which a demo has not: it signs nothing until one is configured
+# (docs/fiscal-germany.md).
+DEMO_FISCAL_UNITS: dict[str, tuple[str, dict[str, str]]] = {
+    "LIS": (
+        "pt-at",
+        {
+            "nif": "500000000",
+            "company_name": "tillflow Demo Retalho, Lda. (DEMO)",
+            "address": "Rua Augusta 100",
+            "city": "Lisboa",
+            "postal_code": "1100-053",
+            "series.FS": "DEMOFS",
+            "validation_code.DEMOFS": "DEMOFS00",
+            "series.NC": "DEMONC",
+            "validation_code.DEMONC": "DEMONC00",
+        },
+    )
+}
 # sku -> price in CHF centimes (tax inclusive) at ZRH
 CHF_PRICES = {
     "MUG-ENAMEL": 1490,
@@ -244,9 +266,11 @@ def seed_demo(
     opening_stock: int = 40,
     shifts_required: bool = True,
     locales: bool = True,
+    fiscal: bool = True,
 ) -> bool:
     """Create the demo retailer once; returns False when it exists already. `locales` False
-    leaves the stores without a locale (money written as EUR 1234.50)."""
+    leaves the stores without a locale (money written as EUR 1234.50); `fiscal` False leaves
+    Lisbon without its (demo) fiscal unit."""
     if session.scalar(select(Location).where(Location.code == "BER")) is not None:
         return False
     taxes = {
@@ -270,6 +294,11 @@ def seed_demo(
         )
     session.add_all(locs.values())
     session.flush()
+    if fiscal:
+        session.add_all(
+            FiscalUnitRow(location_id=locs[code].id, scheme=scheme, options=options)
+            for code, (scheme, options) in DEMO_FISCAL_UNITS.items()
+        )
     for code, *_, rates in LOCATIONS:
         for tax, bp in rates.items():
             session.add(

@@ -55,6 +55,7 @@ def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  #
             shifts_required=False,
             # The suite checks amounts as EUR 12.34; tests/currencies give a store its locale.
             locales=False,
+            fiscal=False,  # tests/fiscal give a store of their own its fiscal unit
         )
     db.dispose()
     return url

@@ -119,6 +119,27 @@ def test_up_runs_everything_stops_cleanly_and_reuses_data(tmp_path: Path) -> Non
         while not (receipt.exists() and sale["sale_id"].encode() in receipt.read_bytes()):
             assert time.monotonic() < deadline, "the demo till never printed the receipt"
             time.sleep(0.3)
+        # The demo's Lisbon store signs as Portuguese certified software does (a demo series,
+        # signed locally): its receipt carries the ATCUD and money written the Portuguese way.
+        luis = httpx.post(
+            f"{base}/tills/LIS1/login", json={"staff_code": "2001", "pin": "1234"}
+        ).json()["token"]
+        lisbon = httpx.post(
+            f"{base}/tills/LIS1/sales",
+            headers={"Authorization": f"Bearer {luis}"},
+            timeout=30,
+            json={
+                "client_sale_id": "up-test-lisbon",
+                "lines": [{"sku": "MUG-STONE", "quantity": 1}],
+                "tenders": [{"kind": "cash", "amount": 2000}],
+            },
+        ).json()
+        assert lisbon["status"] == "completed", lisbon
+        slip = tmp_path / "var" / "receipts" / "LIS1.bin"
+        while not (slip.exists() and b"ATCUD:DEMOFS00-1" in slip.read_bytes()):
+            assert time.monotonic() < deadline + 30, "the Lisbon receipt has no ATCUD"
+            time.sleep(0.3)
+        assert b"14,90" in slip.read_bytes()  # pt_PT: a decimal comma
     finally:
         family = _stop(proc) if proc.poll() is None else []
     assert family and not [
