@@ -7,7 +7,7 @@ idempotent per document id, so a retry never opens a second transaction or takes
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -16,6 +16,7 @@ from contracts.errors import encode_errors
 from contracts.fiscal import (
     PENDING_ALLOWED,
     PENDING_LINES,
+    CatchUpRequest,
     CompletedPending,
     CompletePending,
     FiscalClosing,
@@ -99,6 +100,14 @@ class FiscalActivities:
         left = await asyncio.to_thread(self._count_pending, location_id)
         return CompletedPending(signed=tuple(signed), still_pending=left)
 
+    @activity.defn(name="fiscal.pending_locations")
+    def pending_locations(self, req: CatchUpRequest) -> tuple[str, ...]:
+        """The locations (of `req.locations`, or all) with records pending longer than
+        `req.stale_after_s`: what the catch-up signs."""
+        before = datetime.now(UTC) - timedelta(seconds=req.stale_after_s)
+        with self.db.unit_of_work() as s:
+            return tuple(fiscal.locations_with_pending(s, before, req.locations))
+
     # ---- the database side (in a thread: the signer calls are async) ----
 
     def _prepare(
@@ -152,7 +161,12 @@ class FiscalActivities:
     ) -> tuple[int, FiscalUnit | None, list[tuple[str, str, dict[str, Any]]]]:
         with self.db.unit_of_work() as s:
             loc, _ = fiscal.unit_row(s, cmd.location_code)
-            rows = fiscal.pending(s, loc.id, cmd.limit)
+            before = (
+                datetime.now(UTC) - timedelta(seconds=cmd.stale_after_s)
+                if cmd.stale_after_s
+                else None
+            )
+            rows = fiscal.pending(s, loc.id, cmd.limit, created_before=before)
             return (
                 loc.id,
                 fiscal.unit_of(s, loc.id),

@@ -14,8 +14,20 @@ Money is in integer minor units of `currency`; VAT rates in basis points (19 % =
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+
+from contracts.common import upsert_schedule
 
 # The signing scheme of a location's fiscal unit: "none" signs nothing; "de-fiskaly" is a cloud
 # TSE (fiskaly SIGN DE, KassenSichV); "pt-at" is Portugal's certified-software signature
@@ -172,9 +184,53 @@ class CompletePending:
 
     location_code: str
     limit: int = 500  # at most this many in one activity; the caller asks again for the rest
+    # Only records pending at least this long (the catch-up: a fresh one is still its own
+    # workflow's, a replay's sales still being recorded); 0: every pending record (a replay).
+    stale_after_s: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class CompletedPending:
     signed: tuple[str, ...]  # document ids, in the order they were signed
     still_pending: int = 0
+
+
+# ---- the catch-up: documents left pending, signed later (issue 20) ----
+
+CATCH_UP_WORKFLOW = "FiscalCatchUp"
+CATCH_UP_SCHEDULE_ID = "fiscal-catch-up"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatchUpRequest:
+    """Sign what was left pending: a signer that refused until its unit was put right, a replay
+    cut off before it signed its batch. Records younger than `stale_after_s` are left to the
+    workflow that is still signing them."""
+
+    locations: tuple[str, ...] = ()  # empty: every location with such records
+    stale_after_s: int = 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatchUpResult:
+    signed: int
+    still_pending: tuple[tuple[str, int], ...] = ()  # (location, records) left for next time
+
+
+async def start_catch_up_schedule(
+    client: Client, *, every: timedelta, stale_after: timedelta, task_queue: str
+) -> None:
+    """The catch-up every `every` (one run at a time: a run waiting for a TSE makes the next
+    skip); an existing schedule gets the spec again. Call at worker start-up."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            CATCH_UP_WORKFLOW,
+            CatchUpRequest(stale_after_s=int(stale_after.total_seconds())),
+            id=CATCH_UP_SCHEDULE_ID,
+            task_queue=task_queue,
+            execution_timeout=timedelta(hours=1),
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    await upsert_schedule(client, CATCH_UP_SCHEDULE_ID, schedule)

@@ -78,6 +78,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         sales_worker,
         start_catalog_syncs,
         start_event_deliveries,
+        start_fiscal_catch_up_schedule,
         start_loyalty_expiry_schedule,
         start_magento_schedule,
         start_message_drain_schedule,
@@ -128,6 +129,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         await start_loyalty_expiry_schedule(client, settings)
         await start_message_drain_schedule(client, settings)
         await start_magento_schedule(client, settings)
+        await start_fiscal_catch_up_schedule(client, settings)
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:

@@ -933,6 +933,20 @@ class Settings(BaseSettings):
         description="how long a till's receipt waits for the fiscal signer (a TSE) before it "
         "prints 'signature pending' where the law allows it (Germany); the sale is signed later",
     )
+    fiscal_catch_up_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=24 * 60,
+        description="how often the fiscal catch-up signs documents left pending (a signer that "
+        "refused until its unit was put right, a replay cut off before it signed)",
+    )
+    fiscal_catch_up_stale_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="the catch-up signs only documents pending at least this long (younger ones "
+        "are still being signed by their own sale or replay)",
+    )
 
     # ---- fiscal: Germany (issue 20) ----
     fiskaly_base_url: str = Field(

@@ -43,6 +43,7 @@ from integrations.stripe_gateway import StripeGateway
 from integrations.stripe_offline import StripeOfflineCapturer
 from tillflow.adapters import reader_factory
 from tillflow.settings import Settings
+from workflows.fiscal_catch_up import FiscalCatchUpWorkflow
 from workflows.receipt import ReprintWorkflow
 from workflows.replay import OfflineReplayWorkflow
 from workflows.returns import ReturnWorkflow
@@ -139,7 +140,7 @@ def fiscal_signing(
         fiscal = FiscalActivities(
             db, fiscal_signers(settings, db), till_wait_s=settings.fiscal_till_wait_s
         )
-    return [fiscal.sign_document, fiscal.complete_pending]
+    return [fiscal.sign_document, fiscal.complete_pending, fiscal.pending_locations]
 
 
 def loyalty_points(db: Database) -> list[Callable[..., Any]]:
@@ -218,6 +219,7 @@ def sales_worker(
             ReturnWorkflow,
             TillDevicesWorkflow,
             ShiftWorkflow,
+            FiscalCatchUpWorkflow,
         ],
         activities=activities
         if activities is not None
@@ -699,6 +701,19 @@ def _default_settings() -> Settings:
     from tillflow.settings import get_settings
 
     return get_settings()
+
+
+async def start_fiscal_catch_up_schedule(client: Client, settings: Settings) -> None:
+    """The fiscal catch-up every TILLFLOW_FISCAL_CATCH_UP_MINUTES, on the sales queue."""
+    from contracts.common import SALES_TASK_QUEUE
+    from contracts.fiscal import start_catch_up_schedule
+
+    await start_catch_up_schedule(
+        client,
+        every=timedelta(minutes=settings.fiscal_catch_up_minutes),
+        stale_after=timedelta(minutes=settings.fiscal_catch_up_stale_minutes),
+        task_queue=SALES_TASK_QUEUE,
+    )
 
 
 async def start_magento_schedule(client: Client, settings: Settings) -> None:

@@ -121,14 +121,15 @@ async def record_offline(scheme: FiscalScheme, kind: FiscalKind) -> FiscalSignat
     return deferred
 
 
-async def complete_pending(location_code: str) -> CompletedPending:
+async def complete_pending(location_code: str, stale_after_s: int = 0) -> CompletedPending:
     """Every pending record of the location signed, oldest first (a replay calls it after the
-    sales of its batch, so they are signed in the order they were sold)."""
+    sales of its batch, so they are signed in the order they were sold; the catch-up only for
+    records pending longer than `stale_after_s`)."""
     while True:
         try:
             done: CompletedPending = await workflow.execute_activity_method(
                 FiscalActivities.complete_pending,
-                CompletePending(location_code=location_code),
+                CompletePending(location_code=location_code, stale_after_s=stale_after_s),
                 **UNTIL_SIGNED,
             )
         except ActivityError as err:  # a refusal: the records stay pending for ops

@@ -185,16 +185,39 @@ def store_record(
     return signature_of(stored)
 
 
-def pending(session: Session, location_id: int, limit: int = 500) -> list[FiscalRecord]:
-    """The location's pending records, oldest first (sold-at order; ties by document id)."""
-    return list(
-        session.scalars(
-            select(FiscalRecord)
-            .where(FiscalRecord.location_id == location_id, FiscalRecord.status == "pending")
-            .order_by(FiscalRecord.occurred_at, FiscalRecord.document_id)
-            .limit(limit)
-        )
+def pending(
+    session: Session,
+    location_id: int,
+    limit: int = 500,
+    created_before: datetime | None = None,
+) -> list[FiscalRecord]:
+    """The location's pending records, oldest first (sold-at order; ties by document id); only
+    those recorded before `created_before` when given."""
+    q = select(FiscalRecord).where(
+        FiscalRecord.location_id == location_id, FiscalRecord.status == "pending"
     )
+    if created_before is not None:
+        q = q.where(FiscalRecord.created_at < created_before)
+    return list(
+        session.scalars(q.order_by(FiscalRecord.occurred_at, FiscalRecord.document_id).limit(limit))
+    )
+
+
+def locations_with_pending(
+    session: Session, created_before: datetime, codes: Sequence[str] = ()
+) -> list[str]:
+    """The codes of the locations (of `codes`, or all) with records pending since before
+    `created_before`, in code order."""
+    q = (
+        select(Location.code)
+        .join(FiscalRecord, FiscalRecord.location_id == Location.id)
+        .where(FiscalRecord.status == "pending", FiscalRecord.created_at < created_before)
+        .distinct()
+        .order_by(Location.code)
+    )
+    if codes:
+        q = q.where(Location.code.in_(list(codes)))
+    return list(session.scalars(q))
 
 
 def count_pending(session: Session, location_id: int) -> int:

@@ -9,6 +9,7 @@ import asyncio
 import io
 import uuid
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,13 +19,13 @@ from helpers.api import password_login
 from helpers.fake_fiskaly import FakeFiskalyServer, signed_message, verify_signature
 from helpers.history import activity_types
 from helpers.webstore import eventually
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
 from activities.receipts import receipt_for_order
-from contracts.fiscal import FISCAL_SIGN_PATCH, FiscalSignature
+from contracts.fiscal import FISCAL_SIGN_PATCH, CatchUpRequest, CatchUpResult, FiscalSignature
 from contracts.sale import (
     CHECKOUT_UPDATE,
     BasketLine,
@@ -43,6 +44,7 @@ from domain.fiscal_pt import generate_private_key_pem, load_private_key
 from integrations.fiscal_pt import PortugalSigner, PtSoftware
 from tillflow.cli import main
 from tillflow.payloads import DATA_CONVERTER
+from workflows.fiscal_catch_up import FiscalCatchUpWorkflow
 from workflows.fiscal_steps import onto_receipt
 from workflows.sale import SaleWorkflow
 
@@ -304,5 +306,42 @@ async def test_a_signer_that_refuses_leaves_the_sale_standing_and_the_record_pen
     with db.unit_of_work() as s:
         reprint = receipt_for_order(s, answer.sale_id, reprint=True)
     assert "TSE ausgefallen" in " ".join(reprint.fiscal_lines)
-    with db.unit_of_work() as s:  # never left for another test's replay to sign
-        s.execute(delete(FiscalRecord).where(FiscalRecord.document_id == answer.workflow_id))
+    try:
+        # The admin puts the unit right; the catch-up (the schedule's workflow) signs the record,
+        # but only once it has been pending longer than the request's stale_after_s.
+        with db.unit_of_work() as s:
+            fiscal.set_unit(
+                s, berlin.location_id, "de-fiskaly",
+                {"tss_id": berlin.tss_id, "client_id": berlin.client_id},
+            )  # fmt: skip
+        req = CatchUpRequest(locations=("BER",), stale_after_s=3600)
+        async with fiscal_worker(temporal_client, db, gateway, fiskaly) as queue:
+            fresh = await catch_up(temporal_client, queue, req)
+            assert fresh.signed == 0 and fresh.still_pending == ()  # too young: left alone
+            with db.unit_of_work() as s:
+                s.execute(
+                    update(FiscalRecord)
+                    .where(FiscalRecord.document_id == answer.workflow_id)
+                    .values(created_at=datetime.now(UTC) - timedelta(hours=2))
+                )
+            done = await catch_up(temporal_client, queue, req)
+        assert done.signed == 1 and done.still_pending == ()
+        caught_up = signature(db, answer.workflow_id)
+        assert caught_up is not None and caught_up.status == "signed"
+        assert verifies(fiskaly, berlin.tss_id, caught_up)
+        with db.unit_of_work() as s:
+            reprint = receipt_for_order(s, answer.sale_id, reprint=True)
+        assert any(line.startswith("TSE-Transaktion") for line in reprint.fiscal_lines)
+    finally:
+        with db.unit_of_work() as s:  # never left for another test's replay to sign
+            s.execute(delete(FiscalRecord).where(FiscalRecord.document_id == answer.workflow_id))
+
+
+async def catch_up(client: Client, queue: str, req: CatchUpRequest) -> CatchUpResult:
+    result: CatchUpResult = await client.execute_workflow(
+        FiscalCatchUpWorkflow.run,
+        req,
+        id=f"fiscal-catch-up-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    return result
