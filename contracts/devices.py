@@ -271,6 +271,8 @@ class ZReportDoc:
     voids_count: int = 0
     voids_total: int = 0
     locale: str = ""  # the store's locale: how money is written (issue 19); "": 1234.50
+    # The closing's fiscal signature (issue 20: the TSE data of a German store's Z), printed last.
+    fiscal_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

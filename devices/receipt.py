@@ -127,7 +127,7 @@ def fiscal_lines(receipt: Receipt) -> list[str]:
     none for a location that signs nothing."""
     if not receipt.fiscal_lines:
         return []
-    return [RULE, *(part for line in receipt.fiscal_lines for part in _wrap_hard(line))]
+    return [RULE, *(part for line in receipt.fiscal_lines for part in wrap_hard(line))]
 
 
 def receipt_text(receipt: Receipt) -> str:
@@ -234,7 +234,7 @@ def _lines(printer: Escpos, lines: list[str]) -> None:
         printer.textln(line)
 
 
-def _wrap_hard(text: str) -> list[str]:
+def wrap_hard(text: str) -> list[str]:
     """Wrapped at the paper width, long words (a base64 signature) cut rather than overflowing."""
     return [
         part

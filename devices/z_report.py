@@ -6,7 +6,7 @@ from escpos.escpos import Escpos
 from escpos.printer import Dummy
 
 from contracts.devices import ZReportDoc
-from devices.receipt import PAPER_COLUMNS, RULE, format_rate, two_columns
+from devices.receipt import PAPER_COLUMNS, RULE, format_rate, two_columns, wrap_hard
 from domain.money_format import format_amount
 
 _LABELS = {
@@ -73,6 +73,9 @@ def z_lines(doc: ZReportDoc) -> list[str]:
         lines.append(two_columns("Approved by", doc.approved_by))
     if doc.approval_note:
         lines.append(f"Note: {doc.approval_note}"[: PAPER_COLUMNS * 3])
+    if doc.fiscal_lines:  # issue 20: the closing as the TSE signed it
+        lines += [RULE, f"Kassenabschluss Z-Nr. {doc.z_number}"]
+        lines += [chunk for text in doc.fiscal_lines for chunk in wrap_hard(text)]
     return lines
 
 

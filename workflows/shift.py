@@ -5,6 +5,7 @@ stored. A shift still open past the store's closing time is flagged for the mana
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         device_task_queue,
     )
     from contracts.errors import to_failure
+    from contracts.fiscal import FiscalSignature
     from contracts.shift import (
         CASH_UPDATE,
         CLOSE_UPDATE,
@@ -86,7 +88,7 @@ class ShiftWorkflow(Steered):
         if self._done is not None:
             # Issue 20: a fiscal location's closing is signed at its Z (no step elsewhere).
             signature = await sign_at_till(self._done.fiscal_scheme, "closing")
-            await self._print_and_store(self._done)
+            await self._print_and_store(_signed_z(self._done, signature))
             await complete_after_print(signature, "closing")
         assert self._view is not None
         return self._view
@@ -227,3 +229,11 @@ class ShiftWorkflow(Steered):
     def status(self) -> ShiftView | None:
         """Where the shift is (None until the float is recorded)."""
         return self._view
+
+
+def _signed_z(done: Finished, signature: FiscalSignature | None) -> Finished:
+    """The Z job with the closing's signature lines to print (as it is where nothing signs)."""
+    if signature is None or signature.status == "not_required":
+        return done
+    report = dataclasses.replace(done.job.report, fiscal_lines=signature.receipt_lines)
+    return dataclasses.replace(done, job=dataclasses.replace(done.job, report=report))

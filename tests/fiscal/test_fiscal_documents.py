@@ -230,4 +230,7 @@ async def test_a_shift_closing_is_signed_at_its_z(  # type: ignore[no-untyped-de
         assert stored is not None
         data: dict[str, Any] = dict(stored.document)
     assert fiscal.closing_from_json(data).z_number == closed.z_number
-    assert (tmp_path / "z.bin").read_bytes()  # the Z printed as before
+    printed = (tmp_path / "z.bin").read_bytes()
+    assert f"Z REPORT {closed.z_number}".encode() in printed
+    assert f"Kassenabschluss Z-Nr. {closed.z_number}".encode() in printed  # signed, then printed
+    assert f"TSE-Transaktion: {closing.field('transaction_number')}".encode() in printed
