@@ -67,6 +67,11 @@ class PtSettings(Protocol):
     """What the signer reads of tillflow's Settings (`# ---- fiscal: Portugal (issue 20)`)."""
 
     var_dir: Path
+
+    @property
+    def env(self) -> str:  # "production" never signs with a generated key
+        ...
+
     pt_signing_key: SecretStr | None
     pt_signing_key_file: Path | None
     pt_key_version: int
@@ -106,6 +111,13 @@ class PtSoftware:
             pem = settings.pt_signing_key.get_secret_value().encode()
         elif settings.pt_signing_key_file is not None:
             pem = settings.pt_signing_key_file.read_bytes()
+        elif settings.env == "production":
+            raise Conflict(
+                "Portuguese documents cannot be signed: production has no software key "
+                "(set TILLFLOW_PT_SIGNING_KEY or TILLFLOW_PT_SIGNING_KEY_FILE to the certified "
+                "key); they stay pending and are signed once it is set.",
+                code="pt_key_missing",
+            )
         else:
             pem, demo = demo_key_pem(settings.var_dir), True
         return cls(

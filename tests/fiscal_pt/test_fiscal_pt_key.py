@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr, ValidationError
 
-from domain.errors import InvalidRequest
+from domain.errors import Conflict, InvalidRequest
 from domain.fiscal_pt import generate_private_key_pem
 from integrations.fiscal_pt import DEMO_KEY_FILE, PtSoftware
 from tillflow.settings import Settings
@@ -24,6 +24,14 @@ def test_the_demo_key_is_made_once_and_not_certified(tmp_path: Path) -> None:
     assert first.public_pem == again.public_pem  # the same key: the chain goes on
     assert (tmp_path / DEMO_KEY_FILE).stat().st_mode & 0o077 == 0  # owner only
     assert first.product_id == "tillflow/tillflow"
+
+
+def test_production_never_signs_with_a_generated_key(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path).model_copy(update={"env": "production"})
+    with pytest.raises(Conflict) as err:
+        PtSoftware.from_settings(settings)
+    assert err.value.code == "pt_key_missing" and "TILLFLOW_PT_SIGNING_KEY" in err.value.message
+    assert not (tmp_path / DEMO_KEY_FILE).exists()
 
 
 def test_a_configured_key_pem_or_file(tmp_path: Path) -> None:
