@@ -191,7 +191,8 @@ async def submit_return(
     Answers 200 when done (refunded, goods disposed of), or 202 when the return is outside the
     policy and waits for a manager of the store (`POST /returns/{return_id}/approve|reject`).
     The same return_id always means the same return; return ids are the store's own, so one
-    another store used already is a 409 `return_id_taken`.
+    another store used already is a 404 `return_id_taken`: that return is not this store's to
+    reach, and the id cannot name a new one here.
     """
     view = await run_in_threadpool(till_for, db, principal, till)
     if view.shift_required and view.open_shift_id is None:
@@ -227,8 +228,9 @@ async def submit_return(
 
 
 def _claim_return_id(db: Database, return_id: str, view: TillView) -> None:
-    """The first store to name a return id owns it; the same id from another store is a 409, so
-    it can never reach, nor be recorded as, that store's return."""
+    """The first store to name a return id owns it; the same id from another store is a 404 (as
+    every other store's id is to a till), so it can never reach, nor be recorded as, that store's
+    return."""
     store = view.location_code
     with db.unit_of_work() as s:
         bookkeeping.save_idempotency_record(
@@ -245,8 +247,9 @@ def _claim_return_id(db: Database, return_id: str, view: TillView) -> None:
     if recorded is not None and recorded.workflow_id != return_workflow_id(store, return_id):
         taken = True
     if taken:
-        raise Conflict(
-            f"Return id {return_id} is already in use; give this return a new id.",
+        raise NotFound(
+            f"There is no return {return_id} at this store, and the id cannot be used for a new "
+            "one: give this return a new id.",
             code="return_id_taken",
         )
 
