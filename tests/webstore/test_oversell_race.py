@@ -30,7 +30,7 @@ from contracts.cart import CartLineSet, CartOpen, CartRequest
 from contracts.online import MappedLine, ReserveRequest, RouteRequest
 from db.session import Database
 
-ROUNDS = 12  # races for one unit, each with 50 checkouts and 10 carts
+ROUNDS = 8  # races for one unit, each with 50 checkouts and 10 carts
 
 
 @pytest.fixture(scope="module")
