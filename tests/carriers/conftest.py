@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.api import password_login
+from helpers.api import asgi_api, password_login
 from helpers.carriers import WEBHOOK_SECRET
 from helpers.fake_shippo import FakeShippoServer
 from helpers.fake_shopify import FakeShopifyServer
-from helpers.webstore import connect, disconnect
+from helpers.fulfilment import shopify_store
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -88,19 +88,9 @@ async def carriers_env(  # type: ignore[no-untyped-def]  # untyped pytest fixtur
 
 @pytest.fixture(scope="session")
 async def capi(db: Database, carriers_env, carrier_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    import httpx
-
-    from api.app import create_app
-
-    app = create_app(
-        carrier_settings, db=db, client=carriers_env.client, gateway=gateway, run_worker=False
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test"
-        ) as http,
-    ):
+    async with asgi_api(
+        carrier_settings, db=db, client=carriers_env.client, gateway=gateway
+    ) as http:
         yield http
 
 
@@ -112,16 +102,9 @@ def carrier_shopify() -> Iterator[FakeShopifyServer]:
 
 
 @pytest.fixture(scope="session")
-def carrier_shop(db: Database, carrier_shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]  # StoreConfig not imported here
-    store = connect(
-        db,
-        "shopify",
-        base_url=carrier_shopify.url,
-        access_token=carrier_shopify.token,
-        locations=[(c, str(carrier_shopify.add_location())) for c in ("BER", "LIS", "WH1")],
-    )
-    yield store
-    disconnect(db, store.code)
+def carrier_shop(db: Database, carrier_shopify: FakeShopifyServer) -> Iterator[Any]:
+    with shopify_store(db, carrier_shopify) as store:
+        yield store
 
 
 @pytest.fixture(scope="session")

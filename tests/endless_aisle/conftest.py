@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from helpers.api import password_login, till_login
+from helpers.api import asgi_api, password_login, till_login
 from temporalio.client import (
     Client,
     Interceptor,
@@ -41,20 +41,10 @@ class _Strip(OutboundInterceptor):
 @pytest.fixture(scope="session")
 async def aisle_api(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """httpx client on the ASGI app whose Temporal client is the time-skipping server's."""
-    import httpx
-
-    from api.app import create_app
-
     config = fulfilment_env.client.config()
     config["interceptors"] = [*config["interceptors"], _NoSearchAttributes()]
     client = Client(**config)
-    app = create_app(test_settings, db=db, client=client, gateway=gateway, run_worker=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test"
-        ) as http,
-    ):
+    async with asgi_api(test_settings, db=db, client=client, gateway=gateway) as http:
         yield http
 
 

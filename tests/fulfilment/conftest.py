@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from helpers.api import password_login, till_login
+from helpers.api import asgi_api, password_login, till_login
 from helpers.fake_shopify import FakeShopifyServer
-from helpers.fulfilment import Orders
-from helpers.webstore import connect, disconnect
+from helpers.fulfilment import Orders, shopify_store
 from sqlalchemy import select
 
 from api.auth import hash_secret
@@ -21,19 +20,9 @@ from db.session import Database
 @pytest.fixture(scope="session")
 async def fapi(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
     """httpx client on the ASGI app whose Temporal client is the time-skipping server's."""
-    import httpx
-
-    from api.app import create_app
-
-    app = create_app(
-        test_settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test"
-        ) as http,
-    ):
+    async with asgi_api(
+        test_settings, db=db, client=fulfilment_env.client, gateway=gateway
+    ) as http:
         yield http
 
 
@@ -47,16 +36,9 @@ def shopify() -> Iterator[FakeShopifyServer]:
 
 
 @pytest.fixture(scope="session")
-def shop(db: Database, shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]  # StoreConfig not imported here
-    store = connect(
-        db,
-        "shopify",
-        base_url=shopify.url,
-        access_token=shopify.token,
-        locations=[(c, str(shopify.add_location())) for c in ("BER", "LIS", "WH1")],
-    )
-    yield store
-    disconnect(db, store.code)
+def shop(db: Database, shopify: FakeShopifyServer) -> Iterator[Any]:
+    with shopify_store(db, shopify) as store:
+        yield store
 
 
 @pytest.fixture(scope="session")

@@ -52,3 +52,13 @@ async def own_api(
         yield at
         for c in made:
             await c.aclose()
+
+
+@asynccontextmanager
+async def asgi_api(
+    settings: Any, *, db: Any, client: Any, gateway: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One httpx client on an API of its own (lifespan run, no in-process worker) whose Temporal
+    client is `client`: a test environment's (time-skipping, a stack of its own)."""
+    async with own_api(settings, db=db, client=client, gateway=gateway) as at:
+        yield at("127.0.0.1")

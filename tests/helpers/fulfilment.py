@@ -4,6 +4,8 @@ histories."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from contracts.common import WEB_TASK_QUEUE
@@ -12,8 +14,25 @@ from db.repositories import fulfilment, online_orders, outbox
 from db.session import Database
 from domain.online_orders import ExternalLine, ExternalOrder
 from helpers.fake_shopify import FakeShopifyServer
-from helpers.webstore import eventually
+from helpers.webstore import connect, disconnect, eventually
 from workflows.online_order import OnlineOrderWorkflow
+
+
+@contextmanager
+def shopify_store(db: Database, shopify: FakeShopifyServer) -> Iterator[Any]:
+    """A Shopify web store connected to the fake shop, a Shopify location for each of BER, LIS
+    and WH1; disconnected at the end."""
+    store = connect(
+        db,
+        "shopify",
+        base_url=shopify.url,
+        access_token=shopify.token,
+        locations=[(c, str(shopify.add_location())) for c in ("BER", "LIS", "WH1")],
+    )
+    try:
+        yield store
+    finally:
+        disconnect(db, store.code)
 
 
 class Orders:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
-from helpers.api import password_login
+from helpers.api import asgi_api, password_login
 from helpers.fake_shopify import FakeShopifyServer
-from helpers.fulfilment import Orders
-from helpers.webstore import barcode_of, connect, disconnect, eventually, new_product
+from helpers.fulfilment import Orders, shopify_store
+from helpers.webstore import barcode_of, eventually, new_product
 
 from activities.messages import MessageActivities
 from contracts.messages import DeliverCmd, MessageConfig
@@ -31,31 +30,16 @@ def bopis_shopify() -> Iterator[FakeShopifyServer]:
 
 
 @pytest.fixture(scope="module")
-def bopis_shop(db: Database, bopis_shopify: FakeShopifyServer):  # type: ignore[no-untyped-def]  # StoreConfig not imported here
-    store = connect(
-        db,
-        "shopify",
-        base_url=bopis_shopify.url,
-        access_token=bopis_shopify.token,
-        locations=[(c, str(bopis_shopify.add_location())) for c in ("BER", "LIS", "WH1")],
-    )
-    yield store
-    disconnect(db, store.code)
+def bopis_shop(db: Database, bopis_shopify: FakeShopifyServer) -> Iterator[Any]:
+    with shopify_store(db, bopis_shopify) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
 async def bopis_api(db: Database, fulfilment_env, test_settings, gateway) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]  # untyped pytest fixtures
-    from api.app import create_app
-
-    app = create_app(
-        test_settings, db=db, client=fulfilment_env.client, gateway=gateway, run_worker=False
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://tillflow.test"
-        ) as http,
-    ):
+    async with asgi_api(
+        test_settings, db=db, client=fulfilment_env.client, gateway=gateway
+    ) as http:
         yield http
 
 
