@@ -79,3 +79,19 @@ class CpuMeter:
         used[OTHERS] = max(0.0, after.busy - self.before.busy - sum(used.values()))
         waits = {w: after.waits[w] - self.before.waits[w] for w in WAITS}
         return CpuUse(section, used, waits, runs, wall)
+
+
+# ---- tillflow's own CPU apart from the Temporal server's (issue 21) ----------------------
+
+TEMPORAL_SERVER = "Temporal dev server"  # the Temporal server's group in Stack.process_groups
+
+
+def ms_per_run(use: CpuUse, parts: Iterable[str]) -> float:
+    """CPU milliseconds per sale (or floor run) of the given process groups together."""
+    return sum(use.seconds.get(p, 0.0) for p in parts) * 1000 / use.runs
+
+
+def own_parts(use: CpuUse) -> list[str]:
+    """The process groups that are tillflow's own (API, workers, device workers, PostgreSQL):
+    all but the Temporal server, the benchmark process and the rest of the machine."""
+    return [p for p in use.seconds if p not in (TEMPORAL_SERVER, BENCH, OTHERS)]

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorWorkflow
+from _floor_workflow import FLOOR_TASK_QUEUE, FloorRequest, FloorSaleWorkflow, FloorWorkflow
 from _tills import SaleTiming, basket
 from sqlalchemy import select
 from temporalio import activity
@@ -202,3 +202,83 @@ async def temporal_floor(
 def seconds_of(timings: Sequence[SaleTiming]) -> list[float]:
     """The measured latencies alone."""
     return [t.seconds for t in timings]
+
+
+# ---- Temporal, at N callers and in the sale's shape (issue 21) ----------------------------
+
+
+def floor_shape_worker(client: Client, pool: ThreadPoolExecutor) -> Worker:
+    """`floor_worker` with the sale-shaped floor (a device step after the answer) as well."""
+    write_bytecode(Path(__file__).parent)
+    return Worker(
+        client,
+        task_queue=FLOOR_TASK_QUEUE,
+        workflows=[FloorWorkflow, FloorSaleWorkflow],
+        activities=[noop],
+        activity_executor=pool,
+        workflow_runner=sandbox_runner(),
+        max_concurrent_local_activities=8,
+    )
+
+
+async def update_with_start_shape(client: Client, workflow_id: str, shape: bool) -> None:
+    """`update_with_start`, of the sale-shaped floor when `shape` (else the bare one)."""
+    if not shape:
+        await update_with_start(client, workflow_id)
+        return
+    start = WithStartWorkflowOperation(
+        FloorSaleWorkflow.run,
+        FloorRequest(workflow_id),
+        id=workflow_id,
+        task_queue=FLOOR_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        search_attributes=_search_attributes(workflow_id),
+    )
+    await client.execute_update_with_start_workflow(
+        FloorSaleWorkflow.checkout, start_workflow_operation=start
+    )
+
+
+async def _drained(client: Client, query: str, timeout: float = 60) -> None:
+    """Wait until no workflow matches `query` (or `timeout` seconds have passed)."""
+    deadline = time.monotonic() + timeout
+    while (await client.count_workflows(query)).count and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+
+
+async def temporal_floor_callers(
+    client: Client,
+    count: int,
+    warmup: int,
+    *,
+    callers: int = 1,
+    shape: bool = True,
+    pause: float = 0.0,
+) -> tuple[list[SaleTiming], float]:
+    """`callers` concurrent callers of `count` sequential update-with-start runs each (`pause`
+    seconds before each), as the tills ring up sales, after `warmup` runs per caller that are not
+    counted; the measured runs and their wall time. `shape`: the sale-shaped floor (a device step
+    after the answer), else the bare one."""
+    kind = "shape" if shape else "uws"
+
+    async def caller(n: int, runs: int, tag: str) -> list[SaleTiming]:
+        out: list[SaleTiming] = []
+        for _ in range(runs):
+            if pause:
+                await asyncio.sleep(pause)
+            wf = f"bench-floor:{kind}{callers}{tag}:{n}:{uuid.uuid4().hex[:12]}"
+            sent, t0 = time.time(), time.perf_counter()
+            await update_with_start_shape(client, wf, shape)
+            out.append(SaleTiming(wf, sent, time.time(), time.perf_counter() - t0))
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(4, callers)) as pool:
+        async with floor_shape_worker(client, pool):
+            await asyncio.gather(*(caller(n, warmup, "w") for n in range(callers)))
+            t0 = time.perf_counter()
+            per_caller = await asyncio.gather(*(caller(n, count, "") for n in range(callers)))
+            wall = time.perf_counter() - t0
+            # The device steps after the last answers run on this worker: let them finish.
+            await _drained(client, 'WorkflowType="BenchFloorSale" AND ExecutionStatus="Running"')
+    return [t for c in per_caller for t in c], wall

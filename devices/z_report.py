@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from escpos.escpos import Escpos
-from escpos.printer import Dummy
 
 from contracts.devices import ZReportDoc
-from devices.receipt import PAPER_COLUMNS, RULE, format_rate, two_columns, wrap_hard
+from devices.receipt import (
+    PAPER_COLUMNS,
+    RULE,
+    format_rate,
+    off_printer,
+    two_columns,
+    wrap_hard,
+)
 from domain.money_format import format_amount
 
 _LABELS = {
@@ -90,6 +96,6 @@ def render_z_report(printer: Escpos, doc: ZReportDoc) -> None:
 
 def z_report_bytes(doc: ZReportDoc, profile: str | None = None) -> bytes:
     """The complete ESC/POS byte stream of a Z report, rendered off-printer."""
-    dummy = Dummy(profile=profile)
+    dummy = off_printer(profile)
     render_z_report(dummy, doc)
     return dummy.output
