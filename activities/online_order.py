@@ -394,6 +394,18 @@ class OnlineOrderActivities:
                 (h.location_id, h.sku)
                 for h in reservations.holds(s, kind=ORDER, reference=req.workflow_id)
             }
+            if not have and all(q > 0 for q in want.values()):
+                # Nothing held yet (the first attempt): every line held as routed, two statements
+                # a line, all or nothing (OutOfStock rolls the lot back), as the loop below.
+                reservations.reserve(
+                    s,
+                    kind=ORDER,
+                    reference=req.workflow_id,
+                    holds=[reservations.Hold(loc, sku, q) for (loc, sku), q in want.items()],
+                    expires_at=None,
+                    workflow_id=req.workflow_id,
+                )
+                want = {}
             for loc, sku in sorted(want.keys() | have, key=lambda k: (k[1], k[0])):
                 reservations.set_quantity(
                     s,

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -29,7 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
-from _report import percentile
+from _cpu import BENCH, OTHERS, CpuMeter, CpuUse
+from _report import cpu_table, percentile
 from _stack import (
     LIFTED_THROTTLES,
     THROTTLE_DEFAULTS,
@@ -42,6 +44,7 @@ from _stack import (
     services,
     start_app,
 )
+from _storm_floor import release, start_worker, storm_floor
 from sqlalchemy import func, select, text
 
 from db.models import Order
@@ -54,6 +57,7 @@ from tillflow.temporal import connect
 SHOP = "storm-shop"
 SECRET = "shpss_storm_secret"
 TARGET_P99_MS = 100.0
+TARGET_FLOOR_RATIO = 0.85  # orders processed per second, as a share of the floor's
 
 
 @dataclass
@@ -67,9 +71,14 @@ class Delivery:
 @dataclass
 class Results:
     acks: list[float] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)  # event id -> seconds from the start
+    sent_wall: dict[int, float] = field(default_factory=dict)  # order id -> time.time() first sent
     statuses: dict[str, int] = field(default_factory=dict)
     send_wall: float = 0.0
     process_wall: float = 0.0
+    floor_send_wall: float = 0.0
+    floor_process_wall: float = 0.0
+    cpu: list[CpuUse] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -248,6 +257,8 @@ async def storm(
 
     async def sender_one(http: aiohttp.ClientSession, d: Delivery, headers: dict[str, str]) -> None:
         t0 = time.perf_counter()
+        res.sent_at.setdefault(d.event_id, t0 - started)
+        res.sent_wall.setdefault(d.order_id, time.time())
         async with http.post(url, data=d.body, headers=headers) as r:
             payload = await r.read()
         res.acks.append(time.perf_counter() - t0)
@@ -258,11 +269,12 @@ async def storm(
         key = "duplicate" if body.get("duplicate") else body.get("status", "?")
         res.statuses[key] = res.statuses.get(key, 0) + 1
 
+    started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=0 if rate else concurrency)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=30)
     ) as http:
-        t0 = time.perf_counter()
+        t0 = started = time.perf_counter()
         if rate:
             await scheduled(http)
         else:
@@ -330,8 +342,11 @@ def verify(db: Database, items: list[Delivery], res: Results) -> None:
         )
 
 
-async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
-    """Median seconds per phase of a sample of orders, from their workflow histories."""
+async def breakdown(
+    stack: Stack, sent_wall: dict[int, float], samples: int = 30
+) -> dict[str, float]:
+    """Median seconds per phase of a sample of orders, from their workflow histories (the first
+    phase from the client's clock: the same machine clock)."""
     from temporalio.api.enums.v1 import EventType
 
     client = await connect(stack.temporal_address)
@@ -340,6 +355,9 @@ async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
     for wf_id in random.Random(1).sample(ids, min(samples, len(ids))):
         history = await client.get_workflow_handle(wf_id).fetch_history()
         times: dict[str, float] = {}
+        order_id = int(wf_id.rsplit(":", 1)[-1]) if wf_id.rsplit(":", 1)[-1].isdigit() else 0
+        if order_id in sent_wall:
+            times["delivery sent"] = sent_wall[order_id]
         for e in history.events:
             t = e.event_time.ToDatetime().timestamp()
             name = EventType.Name(e.event_type)
@@ -354,7 +372,13 @@ async def breakdown(stack: Stack, samples: int = 30) -> dict[str, float]:
                 and "child asked" not in times
             ):
                 times["child asked"] = t
-        order = ["started", "first task picked up", "first task done", "child asked"]
+        order = [
+            "delivery sent",
+            "started",
+            "first task picked up",
+            "first task done",
+            "child asked",
+        ]
         for a_, b_ in itertools.pairwise(order):
             if a_ in times and b_ in times:
                 phases.setdefault(f"{a_} -> {b_}", []).append(times[b_] - times[a_])
@@ -391,6 +415,9 @@ def report(
 ) -> str:
     ms = [a * 1000 for a in res.acks]
     p50, p99 = percentile(ms, 50), percentile(ms, 99)
+    rate = unique / res.process_wall
+    floor_rate = unique / res.floor_process_wall if res.floor_process_wall else 0.0
+    ratio = rate / floor_rate if floor_rate else 0.0
     load = (
         f"{args.rate:.0f}/s open loop"
         if args.rate
@@ -406,20 +433,84 @@ def report(
         f"({res.send_wall:.1f} s)",
         f"  orders processed               {unique / res.process_wall:6.1f} /s   "
         f"(routed, reserved, fulfilment started; all {unique} in {res.process_wall:.1f} s)",
+        f"  Temporal floor (same shape)    {floor_rate:6.1f} /s   "
+        f"(signal-with-start on the same schedule, 3 no-op local activities + 1 child; "
+        f"all {unique} in {res.floor_process_wall:.1f} s, sent in {res.floor_send_wall:.1f} s)",
+        f"  orders processed / floor       {ratio:6.2f} x",
+        f"  CPU per order, floor / ours    {_cpu_ratio(res):6.2f} x   (the stack's processes, "
+        "bench and other processes apart: the ratio a CPU-bound machine would give)",
         f"  answers                        {dict(sorted(res.statuses.items()))}",
         f"  OnlineOrder workflows          {workflows}",
         "  exactly once                   "
         f"{'yes' if not res.problems else 'NO: ' + '; '.join(res.problems[:5])}",
         f"  target ack p99 < {TARGET_P99_MS:.0f} ms          "
         f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}",
+        f"  target orders/s >= {TARGET_FLOOR_RATIO:.2f} x floor  "
+        f"{'met' if ratio >= TARGET_FLOOR_RATIO else 'MISSED'} ({ratio:.2f} x)",
+        f"  load average before / after    {args.load_before} / {_load()}",
+        "",
+        "CPU per order by process (the floor's worker: a process at the central worker's nice):",
+        cpu_table(res.cpu),
     ]
     return "\n".join(lines)
+
+
+def _cpu_ratio(res: Results) -> float:
+    """The floor's CPU per order over tillflow's, counting only the stack's own processes."""
+    if len(res.cpu) < 2:
+        return 0.0
+
+    def stack_ms(u: CpuUse) -> float:
+        return sum(v for k, v in u.seconds.items() if k not in (OTHERS, BENCH)) / u.runs
+
+    ours, floor = stack_ms(res.cpu[0]), stack_ms(res.cpu[1])
+    return floor / ours if ours else 0.0
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_floor(stack: Stack, items: list[Delivery], res: Results) -> None:
+    """The Temporal floor on tillflow's own schedule: each unique order when its delivery went,
+    its worker in a process at the central worker's priority; its CPU in the table."""
+    orders = sorted(
+        (res.sent_at.get(d.event_id, 0.0), d.order_id, d.body.decode())
+        for d in items
+        if not d.duplicate
+    )
+    out = stack.var_dir / "storm-floor.txt"
+    proc = start_worker(
+        stack.temporal_address, len(orders), out, stack.worker_nice, stack.logs / "floor.log"
+    )
+    groups = {**stack.process_groups(), "floor worker": [proc.pid]}
+    meter = CpuMeter(groups)
+
+    async def go() -> tuple[float, float]:
+        client = await connect(stack.temporal_address)
+        return await storm_floor(client, orders, proc, out)
+
+    try:
+        res.floor_send_wall, res.floor_process_wall = asyncio.run(go())
+        floor_cpu = meter.done("floor", len(orders))
+    finally:
+        release(out)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    # the same rows in both columns: the floor's worker is "central worker"'s counterpart
+    tf = res.cpu[0]
+    res.cpu[0] = CpuUse(tf.section, {**tf.seconds, "floor worker": 0.0}, tf.waits, tf.runs, tf.wall)
+    res.cpu.append(floor_cpu)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start everything, storm, wait for the orders, verify, print, stop everything; the exit
     code."""
     args = parse_args(argv)
+    args.load_before = _load()
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     throttles = THROTTLE_DEFAULTS if args.default_throttles else LIFTED_THROTTLES
     items = deliveries(args.webhooks, args.duplicates, random.Random(args.seed))
@@ -442,6 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"sending {len(items)} deliveries, "
                 + (f"{args.rate:.0f} a second" if args.rate else f"{args.concurrency} at a time")
             )
+            meter = CpuMeter(stack.process_groups())
             t0 = time.perf_counter()
             asyncio.run(storm(stack.api_url, items, args.concurrency, res, args.rate))
             step("waiting for every order to be routed and reserved")
@@ -452,14 +544,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise StackError(
                         f"only {processed(db)} of {unique} orders processed after 10 minutes"
                     )
-                time.sleep(0.2)
+                time.sleep(0.05)
             res.process_wall = time.perf_counter() - t0
+            res.cpu.append(meter.done("tillflow", unique))
             verify(db, items, res)
             workflows = asyncio.run(count_workflows(stack))
-            for phase, seconds in asyncio.run(breakdown(stack)).items():
+            for phase, seconds in asyncio.run(breakdown(stack, res.sent_wall)).items():
                 print(f"  median {phase:<40} {seconds * 1000:8.1f} ms", flush=True)
             if workflows != unique:
                 res.problems.append(f"{workflows} OnlineOrder workflows for {unique} orders")
+            step(f"the Temporal floor: {unique} order-shaped workflows on the same schedule")
+            run_floor(stack, items, res)
             db.dispose()
             print(
                 "\n"

@@ -28,6 +28,9 @@ EntryOutcome = Literal["applied", "flagged", "pending"]
 AttemptState = Literal["none", "running", "completed", "ended"]
 TASK_QUEUE = SALES_TASK_QUEUE
 REPLAY_WORKFLOW = "OfflineReplay"
+# Entries of a batch replayed at once: in sold_at order, without one slow sale holding up the
+# whole batch (TILLFLOW_OFFLINE_REPLAY_WINDOW; issue 21).
+REPLAY_WINDOW = 8
 
 
 def replay_workflow_id(till_code: str, batch_id: str) -> str:
@@ -111,6 +114,11 @@ class ReplayRequest:
     # Shift closes journaled offline (each after the sales sold before it) and where they run.
     shift_closes: tuple[OfflineShiftClose, ...] = ()
     shift_task_queue: str = SALES_TASK_QUEUE
+    # Issue 21: where the replayed Sales run (the replay's own queue, TILLFLOW_OFFLINE_REPLAY_*,
+    # keeps them from queueing in front of live sales) and how many at once. The defaults are
+    # what a batch did before, so earlier histories replay unchanged.
+    sale_task_queue: str = SALES_TASK_QUEUE
+    window: int = REPLAY_WINDOW
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,7 +268,12 @@ async def sale_attempt(client: Client, workflow_id: str) -> AttemptFound:
 
 
 async def replay_journal(
-    client: Client, req: ReplayRequest, *, store: str, wait_s: float
+    client: Client,
+    req: ReplayRequest,
+    *,
+    store: str,
+    wait_s: float,
+    task_queue: str = TASK_QUEUE,
 ) -> ReplayResult | None:
     """Start (or join) the replay of one uploaded batch; its result if it ends within `wait_s`.
 
@@ -271,7 +284,7 @@ async def replay_journal(
         REPLAY_WORKFLOW,
         req,
         id=workflow_id,
-        task_queue=TASK_QUEUE,
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         search_attributes=search_attributes(

@@ -121,6 +121,18 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
             client, db, task_queue=settings.backoffice_task_queue, settings=settings
         )
         office_task = asyncio.create_task(office.run())
+        # Offline journals on their own queue, when TILLFLOW_OFFLINE_REPLAY_TASK_QUEUE names one.
+        from tillflow.replay_worker import offline_replay_worker
+
+        policy = return_policy(settings)
+        replay = offline_replay_worker(client, db, gateway, settings, policy=policy)
+        others = [
+            ("web", web, web_task),
+            ("fulfilment", fulfil, fulfil_task),
+            ("back office", office, office_task),
+        ]
+        if replay is not None:
+            others.append(("offline replay", replay, asyncio.create_task(replay.run())))
         await start_stock_sync(client, settings, task_queue=settings.web_task_queue)
         await start_catalog_syncs(client, db, settings)
         await start_event_deliveries(client, db, settings)
@@ -133,13 +145,9 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
         freeze_startup_objects()
         log.info("central worker polling", extra={"task_queue": "tillflow-sales"})
         try:
-            await _serve(sales_worker(client, db, gateway, policy=return_policy(settings)))
+            await _serve(sales_worker(client, db, gateway, policy=policy))
         finally:
-            for name, w, task in (
-                ("web", web, web_task),
-                ("fulfilment", fulfil, fulfil_task),
-                ("back office", office, office_task),
-            ):
+            for name, w, task in others:
                 try:
                     await asyncio.wait_for(w.shutdown(), timeout=5)
                 except TimeoutError:

@@ -1004,6 +1004,28 @@ class Settings(BaseSettings):
         default="0.1", max_length=30, description="SAF-T ProductVersion"
     )
 
+    # ---- offline replay (issue 21) ----
+    offline_replay_task_queue: str = Field(
+        default="",
+        max_length=200,
+        description="Task queue of the OfflineReplay workflows and the Sales they replay; "
+        "'' = the sales queue. Set it (e.g. tillflow-offline-replay) to replay journals on the "
+        "central worker's own replay worker, at TILLFLOW_WORKER_NICE, never in front of live sales",
+    )
+    offline_replay_window: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Entries of one uploaded batch replayed at once (in sold-at order)",
+    )
+    offline_replay_max_tasks: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Workflow tasks the replay worker runs at once: a replay's share of a busy "
+        "machine",
+    )
+
     @field_validator("payload_key", "payload_previous_key")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlr
 
 with workflow.unsafe.imports_passed_through():
     from activities.replay import ReplayActivities
-    from contracts.common import SALES_TASK_QUEUE, search_attributes
+    from contracts.common import search_attributes
     from contracts.errors import failure_message, timed_out
     from contracts.fiscal import FISCAL_SIGN_PATCH
     from contracts.replay import (
@@ -39,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.fiscal_steps import complete_pending
     from workflows.policies import STEP
 
-# A few sales at a time: in sold_at order, without one slow sale holding up the whole batch.
-WINDOW = 8
 # A provider outage delays the capture; after an hour the entry is left for the next upload.
 CAPTURE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
@@ -107,8 +105,9 @@ class OfflineReplayWorkflow:
         entries: list[JournalEntry],
     ) -> list[ReplayEntryResult]:
         results: list[ReplayEntryResult] = []
-        for at in range(0, len(entries), WINDOW):
-            window = entries[at : at + WINDOW]
+        size = max(1, req.window)  # TILLFLOW_OFFLINE_REPLAY_WINDOW (issue 21)
+        for at in range(0, len(entries), size):
+            window = entries[at : at + size]
             results += await asyncio.gather(
                 *(self._entry(req, batch, e, received[e.client_sale_id]) for e in window)
             )
@@ -197,7 +196,8 @@ class OfflineReplayWorkflow:
                     SALE_WORKFLOW,
                     sale,
                     id=sale_id,
-                    task_queue=SALES_TASK_QUEUE,
+                    # The sales queue, or the replay's own (issue 21): as the request says.
+                    task_queue=req.sale_task_queue,
                     result_type=SaleResult,
                     # Its own id only when nothing ever ran under it (a run that ended left its
                     # idempotency keys behind); the new id may run again after a refusal.

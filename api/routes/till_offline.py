@@ -28,6 +28,7 @@ from api.schemas_tills import (
     SnapshotStore,
 )
 from contracts.promotions import pin_to_json
+from contracts.replay import TASK_QUEUE as REPLAY_TASK_QUEUE
 from contracts.replay import (
     JournalEntry,
     JournalLine,
@@ -154,6 +155,11 @@ def _known_customers(db: Database, ids: list[int]) -> frozenset[int]:
         return frozenset(i for i in ids if customers.exists(s, i))
 
 
+def replay_queue(settings: Settings) -> str:
+    """Where journals replay: TILLFLOW_OFFLINE_REPLAY_TASK_QUEUE, else the sales queue."""
+    return settings.offline_replay_task_queue or REPLAY_TASK_QUEUE
+
+
 def _request(
     view: TillView,
     body: JournalWithClosesUpload,
@@ -170,6 +176,9 @@ def _request(
         max_age_s=settings.offline_max_age_hours * 3600,
         shift_closes=tuple(_close(e) for e in body.entries if isinstance(e, ShiftCloseEntryIn)),
         shift_task_queue=settings.shift_task_queue,
+        # Issue 21: the replay's own queue and pace (TILLFLOW_OFFLINE_REPLAY_*).
+        sale_task_queue=replay_queue(settings),
+        window=settings.offline_replay_window,
         entries=tuple(
             JournalEntry(
                 client_sale_id=e.client_sale_id,
@@ -281,6 +290,7 @@ async def upload_journal(
         _request(view, body, principal.user_id, settings, known),
         store=view.location_code,
         wait_s=wait,
+        task_queue=replay_queue(settings),
     )
     ids = [e.client_sale_id for e in body.entries]
     by_id = {r.client_sale_id: r for r in result.entries} if result else {}

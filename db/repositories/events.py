@@ -465,6 +465,8 @@ def _order_data(s: Session, order: Order, *, lines: bool) -> dict[str, Any]:
 
 def order_created(s: Session, order: Order) -> str:
     """`order.created` for an online order just recorded (online_orders.record)."""
+    if not wants(s, "order.created"):  # nobody takes it: its lines are not read (issue 21)
+        return Event(type="order.created", entity="", key=order.workflow_id).event_id
     return emit(
         s,
         Event(
@@ -484,11 +486,14 @@ STATUS_EVENTS: dict[str, EventType] = {
 
 def order_status(s: Session, workflow_id: str, status: str) -> str | None:
     """`order.updated` / `order.fulfilled` / `order.cancelled` for an online order's new status
-    (online_orders.set_status); the same status twice is one event."""
+    (online_orders.set_status); the same status twice is one event. None when no event is due
+    (no such online order, or no subscription takes the type)."""
+    kind = STATUS_EVENTS.get(status, "order.updated")
+    if not wants(s, kind):  # nobody takes it: the order is not read (issue 21)
+        return None
     order = s.scalar(select(Order).where(Order.workflow_id == workflow_id))
     if order is None or order.channel == "store":
         return None
-    kind = STATUS_EVENTS.get(status, "order.updated")
     return emit(
         s,
         Event(
