@@ -22,9 +22,11 @@ import db.models_promotions  # noqa: F401,E402  promotions, coupons, redemptions
 import db.models_purchasing  # noqa: F401,E402  suppliers, purchase orders, receipts, adjustments
 import db.models_reconciliation  # noqa: F401,E402  Stripe balance transactions (issue 16)
 import db.models_report_indexes  # noqa: F401,E402  indexes the finance reports need (issue 16)
+import db.models_report_speed_sj  # noqa: F401,E402  sales / journal report indexes (issue 16)
 import db.models_reports  # noqa: F401,E402  report packs of the daily schedule (issue 16)
 import db.models_returns  # noqa: F401,E402
 import db.models_shifts  # noqa: F401,E402  till shifts, cash events, Z reports (issue 15)
+import db.models_stock_closings  # noqa: F401,E402  stock on hand at each day close (issue 16)
 
 # Each area keeps its models in its own module; list it here once.
 # (imports below are for their side effect of registering tables on Base.metadata)

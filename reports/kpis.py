@@ -8,7 +8,7 @@ never an average of the stores' ratios); money KPIs are summed per currency."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -147,18 +147,33 @@ def _sum(frame: pd.DataFrame, col: str, mask: pd.Series | None = None) -> float:
     return float(values.sum())
 
 
+def _split(frame: pd.DataFrame) -> Callable[[int], pd.DataFrame]:
+    """The frame's rows of one store (in their order), by location id; none: an empty frame."""
+    if frame.empty:
+        return lambda loc: frame
+    parts = {int(k): g for k, g in frame.groupby("location_id", sort=False)}
+    empty = frame.iloc[0:0]
+    return lambda loc: parts.get(loc, empty)
+
+
 def _per_store(frames: Mapping[str, pd.DataFrame], out: _Rows) -> None:
     stores = frames["stores"]
     orders, stock, outs = frames["orders"], frames["stock"], frames["stockouts"]
     picks, rets, checkout = frames["pickups"], frames["returns"], frames["checkout"]
     disc = frames["discrepancies"]
+    # each frame split by store once (a filter per store and frame is seconds for 200 stores)
+    by_store = {
+        name: _split(f) for name, f in (("o", orders), ("s", stock), ("so", outs), ("p", picks),
+                                        ("r", rets), ("c", checkout))
+    }  # fmt: skip
+    n_disc = disc["location_id"].value_counts().to_dict() if not disc.empty else {}
     for st in stores.itertuples(index=False):
         loc, cur = int(st.location_id), str(st.currency)
-        o = orders[orders["location_id"] == loc]
+        o = by_store["o"](loc)
         n_orders, revenue = _sum(o, "orders"), _sum(o, "revenue")
         out.add(loc, "average_order_value", revenue, n_orders, cur)
         out.add(loc, "units_per_transaction", _sum(o, "units"), n_orders)
-        s = stock[stock["location_id"] == loc]
+        s = by_store["s"](loc)
         opening_cost, closing_cost = _sum(s, "opening_cost"), _sum(s, "closing_cost")
         avg_inventory = (opening_cost + closing_cost) / 2
         out.add(
@@ -171,9 +186,9 @@ def _per_store(frames: Mapping[str, pd.DataFrame], out: _Rows) -> None:
         out.add(loc, "gmroi", _sum(o, "costed_net_ex_tax") - cogs, avg_inventory, cur)
         out.add(loc, "inventory_turnover", cogs, avg_inventory, cur)
         out.add(loc, "shrinkage", _sum(s, "shrink_cost"), _sum(o, "net_ex_tax"), cur)
-        so = outs[outs["location_id"] == loc]
+        so = by_store["so"](loc)
         out.add(loc, "stock_out_rate", _sum(so, "out_days"), _sum(so, "sku_days"))
-        p = picks[picks["location_id"] == loc]
+        p = by_store["p"](loc)
         out.add(loc, "bopis_time_to_ready", _sum(p, "ready_seconds"), _sum(p, "ready_orders"))
         out.add(
             loc, "bopis_time_to_pickup", _sum(p, "collect_seconds"), _sum(p, "collected_orders")
@@ -187,7 +202,7 @@ def _per_store(frames: Mapping[str, pd.DataFrame], out: _Rows) -> None:
             _sum(o, "orders", online),
         )
         out.add(loc, "omnichannel_share", _sum(o, "orders", from_store), n_orders)
-        r = rets[rets["location_id"] == loc]
+        r = by_store["r"](loc)
         for channel in sorted(set(o["channel"]) | set(r["channel"])):
             out.add(
                 loc,
@@ -201,10 +216,10 @@ def _per_store(frames: Mapping[str, pd.DataFrame], out: _Rows) -> None:
         out.add(
             loc,
             "reconciliation_discrepancies_per_day",
-            float((disc["location_id"] == loc).sum()) if not disc.empty else 0,
+            float(n_disc.get(loc, 0)),
             float(st.days),
         )
-        c = checkout[checkout["location_id"] == loc]
+        c = by_store["c"](loc)
         for row in c.itertuples(index=False):
             out.add(
                 loc,

@@ -320,6 +320,123 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
     stripe = _frame(frames, "stripe")
     charges, s_refunds, disputes = _stripe_parts(stripe)
     issues: list[dict[str, Any]] = []
+    if "card_totals_parts" in frames:  # matched and summed by the loader
+        rows = _frame(frames, "card_rows" if "card_rows" in frames else "card_odd")
+        tender_pis = {_s(v) for v in _col(rows, "payment_intent")}
+        odd = rows[rows["match"] != "matched"] if not rows.empty else rows
+        issues += _summary_tender_issues(odd, ctx)
+        cards = (
+            _matched_cards(rows, ctx)
+            if "card_rows" in frames
+            else pd.DataFrame(columns=CARD_COLUMNS)
+        )
+        totals = _summary_totals(_frame(frames, "card_totals_parts"), refunds)
+    else:
+        cards, tender_pis = _tender_rows(tenders, stripe, charges, s_refunds, ctx, issues)
+        totals = _card_totals(cards, refunds, charges, s_refunds, stripe)
+    _stripe_issues(charges, s_refunds, disputes, refunds, tender_pis, ctx, issues)
+    return cards, totals, issues
+
+
+def _matched_cards(rows: pd.DataFrame, ctx: Any) -> pd.DataFrame:
+    """The "cards" section from the loader's `card_rows` (each tender with its PaymentIntent's
+    Stripe figures and status), as `_tender_rows` makes it from the raw frames."""
+    if rows.empty:
+        return pd.DataFrame(columns=CARD_COLUMNS)
+    known = (rows["payment_intent"].fillna("") != "") & rows["known"].astype(bool)
+
+    def ints(column: str) -> list[int]:
+        return rows[column].where(known, 0).astype("int64").tolist()
+
+    return pd.DataFrame(
+        {
+            "business_day": rows["business_day"].tolist(),
+            "store": rows["store"].tolist(),
+            "till": [_s(v) for v in _col(rows, "till")],
+            "channel": [_s(v) for v in _col(rows, "channel")],
+            "currency": rows["currency"].tolist(),
+            "order_number": [_s(v) for v in _col(rows, "order_number")],
+            "payment_intent": [_s(v) for v in _col(rows, "payment_intent")],
+            "tillflow_amount": rows["amount"].astype("int64").tolist(),
+            "stripe_amount": ints("charged"),
+            "stripe_refunded": ints("refunded"),
+            "fee": ints("fee"),
+            "net": ints("net"),
+            "payout_id": rows["payouts"].where(known, "").tolist(),
+            "status": rows["match"].tolist(),
+            "workflow_id": rows["workflow_id"].tolist(),
+            "workflow_link": [_link(ctx, w) for w in _col(rows, "workflow_id")],
+        },
+        columns=CARD_COLUMNS,
+    )
+
+
+def _summary_tender_issues(tenders: pd.DataFrame, ctx: Any) -> list[dict[str, Any]]:
+    """The tenders that do not match Stripe, from the loader's matched rows (each with its
+    PaymentIntent's `known`, `charged`, `stripe_currency`, `charge_ids` and its `match`), as
+    `_tender_rows` words them."""
+    out = []
+    for t in _records(tenders):
+        pi = _s(t["payment_intent"])
+        known = bool(pi) and bool(t["known"])
+        unknown = t["match"] == "unknown_to_stripe"
+        stripe_amount = int(t["charged"]) if known else 0
+        out.append(
+            _discrepancy(
+                kind="card_unknown_to_stripe" if unknown else str(t["match"]),
+                business_day=t["business_day"],
+                store=t["store"],
+                currency=t["currency"],
+                tillflow_amount=int(t["amount"]),
+                stripe_amount=stripe_amount,
+                difference=stripe_amount - int(t["amount"]),
+                order_number=_s(t["order_number"]),
+                payment_intent=pi,
+                stripe_id=str(t["charge_ids"]) if known else "",
+                workflow_id=t["workflow_id"],
+                at=t["created_at"],
+                age_days=_age_days(ctx.now, t["created_at"]),
+                detail="Stripe has no charge for this card tender"
+                if unknown
+                else f"Stripe charged {stripe_amount} {t['stripe_currency'] if known else ''}",
+                workflow_link=_link(ctx, t["workflow_id"]),
+            )
+        )
+    return out
+
+
+def _summary_totals(parts: pd.DataFrame, refunds: pd.DataFrame) -> pd.DataFrame:
+    """`_card_totals` from the loader's per-key sums (`card_totals_parts`) and the refunds."""
+    keys = ["business_day", "store", "currency"]
+    money = [
+        "tillflow_sales", "tillflow_refunds", "stripe_charges", "stripe_refunds", "stripe_fees",
+        "stripe_net", "paid_out_net",
+    ]  # fmt: skip
+    out = parts
+    if not refunds.empty:
+        f = refunds.assign(store=refunds["store"].fillna(""), _v=refunds["amount"])
+        r = f.groupby(keys, as_index=False)["_v"].sum().rename(columns={"_v": "tillflow_refunds"})
+        out = r if out.empty else out.merge(r, on=keys, how="outer")
+    if out.empty:
+        return pd.DataFrame(columns=[*keys, *money, "difference"])
+    for c in money:
+        out[c] = out[c].fillna(0).astype("int64") if c in out else 0
+    out["difference"] = (out["stripe_charges"] - out["stripe_refunds"]) - (
+        out["tillflow_sales"] - out["tillflow_refunds"]
+    )
+    return out[[*keys, *money, "difference"]].sort_values(keys).reset_index(drop=True)
+
+
+def _tender_rows(
+    tenders: pd.DataFrame,
+    stripe: pd.DataFrame,
+    charges: pd.DataFrame,
+    s_refunds: pd.DataFrame,
+    ctx: Any,
+    issues: list[dict[str, Any]],
+) -> tuple[pd.DataFrame, set[str]]:
+    """One row per card tender with its PaymentIntent's Stripe figures; the tenders that do not
+    match go to `issues`. Returns the rows and the tenders' PaymentIntents."""
     acc = _by_payment_intent(stripe, charges, s_refunds)
     pis = [_s(v) for v in tenders["payment_intent"].tolist()] if not tenders.empty else []
     tender_pis = set(pis)
@@ -393,6 +510,20 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
                 workflow_link=c["workflow_link"],
             )
         )
+    return cards, tender_pis
+
+
+def _stripe_issues(
+    charges: pd.DataFrame,
+    s_refunds: pd.DataFrame,
+    disputes: pd.DataFrame,
+    refunds: pd.DataFrame,
+    tender_pis: set[str],
+    ctx: Any,
+    issues: list[dict[str, Any]],
+) -> None:
+    """Stripe's side one by one: charges nobody claims, refunds on one side only or of another
+    amount, disputes (added to `issues`)."""
     # Charges no tender of the report names and no tillflow payment claims (matched above, or
     # claimed by a tender outside this report's scope).
     unclaimed = (
@@ -536,7 +667,6 @@ def card_rows(frames: Frames, ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame, lis
                 workflow_link=_link(ctx, wf),
             )
         )
-    return cards, _card_totals(cards, refunds, charges, s_refunds, stripe), issues
 
 
 def _card_totals(
@@ -736,6 +866,11 @@ def build(frames: Frames, params: ReportParams, ctx: Any) -> ReportResult:
             "Card tenders against Stripe",
             cards,
             money=("tillflow_amount", "stripe_amount", "stripe_refunded", "fee", "net"),
+            note=""
+            if "card_odd" not in frames
+            else "Tender by tender for a report of one day. Over a longer range the tenders "
+            "that do not match Stripe are in the discrepancies, and the cards per store and "
+            "day below.",
         ),
         Section(
             "card_totals",

@@ -567,6 +567,7 @@ def backoffice_worker(
     from activities.accounting import accounting_activities
     from activities.reconciliation import reconciliation_activities
     from activities.reports import report_activities
+    from activities.stock_closings import stock_closing_activities
     from integrations.stripe_balance import balance_source
     from reports.registry import ReportContext
     from workflows.adjustment import StockAdjustmentWorkflow
@@ -607,6 +608,7 @@ def backoffice_worker(
         activities=[
             *backoffice_activities(db),
             *report_activities(db, report_context),
+            *stock_closing_activities(db),  # the daily pack's stock closings (issue 16)
             *loyalty_points(db),
             *message_activities(db, settings or _default_settings()),
             *accounting_activities(

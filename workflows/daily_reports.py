@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         PackRequest,
         PackResult,
     )
+    from contracts.stock_closings import CLOSE_STOCK_DAY, StockCloseCmd, StockCloseResult
     from workflows.policies import STEP
 
 SYNC_STEP: dict[str, Any] = {
@@ -81,6 +82,14 @@ class DailyReportsWorkflow:
                 exported += [entry.reference, *entry.adjustments]
             except ActivityError as err:  # e.g. an unbalanced day: the journal report shows it
                 refused.append(f"{store}: {failure_message(err)}")
+        # Every location's stock at the day's end, once, so the KPI report reads it (issue 16).
+        if workflow.patched("stock-closings"):
+            await workflow.execute_activity(
+                CLOSE_STOCK_DAY,
+                StockCloseCmd(business_date=plan.business_date),
+                result_type=StockCloseResult,
+                **REPORT_STEP,
+            )
         done: list[PackFileDone] = []
         for name in plan.reports:
             done.append(

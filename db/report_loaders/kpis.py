@@ -4,6 +4,7 @@ gives numerators and denominators; reports/kpis.py divides them (docs/finance.md
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from db.report_loaders.sales import NOT_SOLD, PAID
 from db.report_loaders.scope import Scope, read_frame, tune
+from db.repositories import stock_closings
 
 # Ledger reasons (db/repositories/stock.py callers): what a sale takes, what arrives, and the
 # movements that say stock went missing (counts and adjustments, pick and transfer shortages).
@@ -116,6 +118,14 @@ def load_stock_and_stockouts(session: Session, scope: Scope) -> pd.DataFrame:
     starts a run of days with one closing figure (and the days before its first movement of the
     range have that day's opening): the SKU-days out of stock are counted run by run, not day
     by day (a month is 30 days of every stock level otherwise)."""
+    if not scope.stores.empty and stock_closings.all_closed(
+        session, scope.location_ids, scope.date_from - timedelta(days=1), scope.date_to
+    ):
+        return load_stock_and_stockouts_stored(session, scope)
+    return load_stock_and_stockouts_live(session, scope)
+
+
+def _stock_params(scope: Scope) -> tuple[str, dict[str, Any]]:
     b, params = _b(scope)
     params |= {
         "sold": list(SOLD_REASONS),
@@ -123,8 +133,92 @@ def load_stock_and_stockouts(session: Session, scope: Scope) -> pd.DataFrame:
         "shrink": list(SHRINK_REASONS),
         "date_from": scope.date_from,
         "date_to": scope.date_to,
+        "day_before": scope.date_from - timedelta(days=1),
         "ndays": (scope.date_to - scope.date_from).days + 1,
     }
+    return b, params
+
+
+def load_stock_and_stockouts_stored(session: Session, scope: Scope) -> pd.DataFrame:
+    """`load_stock_and_stockouts` from the stored closings (db/repositories/stock_closings.py)
+    of the day before the range (the opening) and of each day of the range, every one closed:
+    only the range's own movements are read (received, sold, lost). A SKU without a closing
+    row closed that day with nothing, as the ledger would say."""
+    b, params = _stock_params(scope)
+    sql = f"""
+    WITH {b},
+    flows AS (
+        SELECT m.location_id, m.sku,
+               sum(m.delta) FILTER (WHERE m.bucket = 'sellable'
+                   AND m.reason = ANY(CAST(:received AS varchar[]))) AS received,
+               -sum(m.delta) FILTER (WHERE m.reason = ANY(CAST(:sold AS varchar[]))) AS sold,
+               -sum(m.delta) FILTER (WHERE m.reason = ANY(CAST(:shrink AS varchar[]))
+                   OR m.reason LIKE 'adjustment:%') AS shrink
+        FROM stock_movements m
+        JOIN b ON b.location_id = m.location_id
+              AND m.occurred_at >= b.utc_from AND m.occurred_at < b.utc_to
+        WHERE m.occurred_at >= :env_from AND m.occurred_at < :env_to
+        GROUP BY 1, 2
+    ),
+    -- one day's closings each, by the primary key (business_day, location_id, sku)
+    op AS (
+        SELECT c.location_id, c.sku, c.on_hand FROM stock_closings c
+        WHERE c.business_day = CAST(:day_before AS date)
+          AND c.location_id IN (SELECT location_id FROM b)
+    ),
+    cl AS (
+        SELECT c.location_id, c.sku, c.on_hand FROM stock_closings c
+        WHERE c.business_day = CAST(:date_to AS date)
+          AND c.location_id IN (SELECT location_id FROM b)
+    ),
+    -- the days of the range each SKU ended with stock (for one day: its closing says)
+    ins AS (
+        SELECT c.location_id, c.sku, count(*) AS days FROM stock_closings c
+        WHERE CAST(:ndays AS integer) > 1
+          AND c.business_day >= CAST(:date_from AS date)
+          AND c.business_day <= CAST(:date_to AS date)
+          AND c.location_id IN (SELECT location_id FROM b) AND c.on_hand > 0
+        GROUP BY 1, 2
+    ),
+    lv AS (
+        SELECT sl.location_id, l.currency,
+               coalesce(op.on_hand, 0) AS opening, coalesce(cl.on_hand, 0) AS closing,
+               coalesce(f.received, 0) AS received, coalesce(f.sold, 0) AS sold,
+               coalesce(f.shrink, 0) AS shrink,
+               CASE WHEN CAST(:ndays AS integer) > 1 THEN coalesce(ins.days, 0)
+                    WHEN cl.on_hand > 0 THEN 1 ELSE 0 END AS in_stock_days,
+               CASE WHEN p.cost_price IS NOT NULL
+                         AND coalesce(p.cost_currency, l.currency) = l.currency
+                    THEN p.cost_price END AS cost
+        FROM stock_levels sl
+        JOIN b ON b.location_id = sl.location_id
+        JOIN locations l ON l.id = sl.location_id
+        JOIN variants v ON v.sku = sl.sku
+        JOIN products p ON p.id = v.product_id
+        LEFT JOIN op ON op.location_id = sl.location_id AND op.sku = sl.sku
+        LEFT JOIN cl ON cl.location_id = sl.location_id AND cl.sku = sl.sku
+        LEFT JOIN ins ON ins.location_id = sl.location_id AND ins.sku = sl.sku
+        LEFT JOIN flows f ON f.location_id = sl.location_id AND f.sku = sl.sku
+        WHERE p.tracks_stock
+    )
+    SELECT lv.location_id, lv.currency,
+           sum(greatest(lv.opening, 0)) AS opening_units,
+           sum(greatest(lv.closing, 0)) AS closing_units,
+           sum(greatest(lv.opening, 0) * lv.cost) AS opening_cost,
+           sum(greatest(lv.closing, 0) * lv.cost) AS closing_cost,
+           sum(lv.received) AS received_units, sum(lv.sold) AS sold_units,
+           sum(lv.shrink) AS shrink_units, sum(lv.shrink * lv.cost) AS shrink_cost,
+           count(*) * CAST(:ndays AS integer) AS sku_days,
+           count(*) * CAST(:ndays AS integer) - sum(lv.in_stock_days) AS out_days
+    FROM lv
+    GROUP BY lv.location_id, lv.currency ORDER BY lv.location_id
+    """
+    return _ints(read_frame(session, sql, params), *_STOCK_COLUMNS, "sku_days", "out_days")
+
+
+def load_stock_and_stockouts_live(session: Session, scope: Scope) -> pd.DataFrame:
+    """`load_stock_and_stockouts` from the ledger: on hand now less the movements since."""
+    b, params = _stock_params(scope)
     sql = f"""
     WITH {b},
     per AS (

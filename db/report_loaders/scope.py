@@ -58,6 +58,30 @@ class Scope:
         }
         return "VALUES " + ", ".join(rows), params
 
+    def window(self, location: str, at: str, prefix: str = "w") -> tuple[str, dict[str, Any]]:
+        """A predicate: the timestamp `at` of a row of store `location` (both SQL expressions)
+        falls in that store's days of the scope. Stores with the same bounds (a timezone) share
+        one term, `location = ANY(ids) AND at >= from AND at < to`, all constants: PostgreSQL
+        estimates the window's rows right (a day is a day, the month most of the table) and
+        reads them through a (location_id, timestamp) index. Same rows as joining `bounds()`.
+        The parameters are named `{prefix}…` (give each use in one statement its own)."""
+        if self.stores.empty:
+            return "FALSE", {}
+        terms: list[str] = []
+        params: dict[str, Any] = {}
+        groups = self.stores.groupby(["utc_from", "utc_to"], sort=True)["location_id"]
+        for i, ((utc_from, utc_to), ids) in enumerate(groups):
+            terms.append(
+                f"({location} = ANY(CAST(:{prefix}ids{i} AS integer[])) "
+                f"AND {at} >= :{prefix}from{i} AND {at} < :{prefix}to{i})"
+            )
+            params |= {
+                f"{prefix}ids{i}": sorted(int(v) for v in ids),
+                f"{prefix}from{i}": pd.Timestamp(utc_from).to_pydatetime(),
+                f"{prefix}to{i}": pd.Timestamp(utc_to).to_pydatetime(),
+            }
+        return "(" + " OR ".join(terms) + ")", params
+
     def day_bounds(self, location_id: int, day: date) -> tuple[datetime, datetime]:
         tz = self.stores.loc[self.stores["location_id"] == location_id, "timezone"].iloc[0]
         return local_day_bounds(str(tz), day)

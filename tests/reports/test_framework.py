@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.accounting import accounting_activities
 from activities.reconciliation import reconciliation_activities
 from activities.reports import report_activities
+from activities.stock_closings import stock_closing_activities
 from db.models import Location
 from db.models_reports import ReportPack
 from db.report_loaders import scope as scopes
@@ -284,6 +285,7 @@ async def skipping(db, toy_report) -> AsyncIterator[WorkflowEnvironment]:  # typ
             *report_activities(db, registry.ReportContext),
             *reconciliation_activities(db, NoBalance()),  # no Stripe here: nothing to copy
             *accounting_activities(db),
+            *stock_closing_activities(db),
         ],
         activity_executor=ThreadPoolExecutor(2),
         workflow_runner=sandbox_runner(),
@@ -348,6 +350,7 @@ async def test_the_schedule_makes_the_pack(  # type: ignore[no-untyped-def]  # u
             *report_activities(db, registry.ReportContext),
             *reconciliation_activities(db, NoBalance()),  # no Stripe here: nothing to copy
             *accounting_activities(db),
+            *stock_closing_activities(db),
         ],
         activity_executor=ThreadPoolExecutor(2),
         workflow_runner=sandbox_runner(),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pandas.testing as pdt
+
 from activities.reconciliation import ReconciliationActivities
 from contracts.reconciliation import StripeSyncCmd, sync_window
 from db.models import Location, Order, Payment, Refund, Till
@@ -237,6 +239,16 @@ def test_loader_on_real_rows(db: Database) -> None:
     assert list(off["card_amount"]) == [1500]
     coll = result.section("collections_open").frame
     assert list(coll["amount"]) == [900]
+    # Over two days the tenders are matched and summed in PostgreSQL: no tender rows, the same
+    # discrepancies and the same totals per store and day.
+    with db.unit_of_work() as s:
+        two = registry.run(
+            s, "reconciliation", ReportParams(DAY - timedelta(days=1), DAY), ctx, {loc_id}
+        )
+    assert two.section("cards").frame.empty and two.section("cards").note
+    pdt.assert_frame_equal(two.section("discrepancies").frame, d)
+    pdt.assert_frame_equal(two.section("card_totals").frame, result.section("card_totals").frame)
+    assert list(two.section("card_totals").frame["stripe_fees"]) == [70]
     # Another store's caller sees none of it.
     with db.unit_of_work() as s:
         other = registry.run(s, "reconciliation", ReportParams(DAY, DAY), ctx, {-1})
