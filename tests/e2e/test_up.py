@@ -1,18 +1,31 @@
 """`tillflow up` on a fresh var dir: everything starts, a sale goes through, Ctrl-C stops it all,
-and a second start reuses the data."""
+and a second start reuses the data. On that second start the API and a device worker are killed
+while a sale is in flight: both come back and the sale is recorded exactly once.
+
+(One `up` test, not two: each start of the whole stack costs the suite 20-30 s.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import psutil
+from helpers.webstore import eventually
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
+from temporalio.service import RPCError
+
+from db.session import sqlalchemy_url
+from tillflow.temporal import connect
 
 TILLFLOW = [sys.executable, "-m", "tillflow.cli"]
 
@@ -31,6 +44,7 @@ def _env(var: Path, api_port: int) -> dict[str, str]:
         TILLFLOW_TEMPORAL_PORT=str(_free_port()),
         TILLFLOW_TEMPORAL_UI_PORT=str(_free_port()),
         TILLFLOW_LOCALSTRIPE_PORT=str(_free_port()),
+        TILLFLOW_WORKER_METRICS_PORT=str(_free_port()),
         TILLFLOW_LOG_LEVEL="WARNING",
     )
     return env
@@ -160,6 +174,125 @@ def test_up_runs_everything_stops_cleanly_and_reuses_data(tmp_path: Path) -> Non
             timeout=10,
         )
         assert again.status_code == 200 and again.json()["total"] == sale["total"]
+        database = re.search(r"^ +PostgreSQL +(postgres\S+)$", out, re.MULTILINE)
+        assert database, out
+        asyncio.run(_kill_mid_sale_and_recover(env, tmp_path / "var", log, database.group(1)))
     finally:
         if proc.poll() is None:
             _stop(proc)
+
+
+def _pid(var: Path, name: str) -> int:
+    path = var / "run" / f"{name}.pid"
+    return int(path.read_text()) if path.exists() else 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _metric_names(body: str) -> set[str]:
+    return {s.name for f in text_string_to_metric_families(body) for s in f.samples}
+
+
+async def _kill_mid_sale_and_recover(env: dict[str, str], var: Path, out: Path, url: str) -> None:
+    """The API (with its in-process sale worker) and BER1's device worker are killed while a sale
+    is in flight; the supervisor restarts both, the till sends the sale again, and it is one
+    sale. Then a receipt prints through the new device worker, and both the API and the central
+    worker serve their metrics."""
+    api_url = f"http://127.0.0.1:{env['TILLFLOW_API_PORT']}"
+    engine = create_engine(sqlalchemy_url(url))
+    client = await connect(f"127.0.0.1:{env['TILLFLOW_TEMPORAL_PORT']}")
+    receipts = var / "receipts" / "BER1.bin"
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
+        login = await http.post("/tills/BER1/login", json={"staff_code": "1001", "pin": "1234"})
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        cid = uuid.uuid4().hex[:16]
+        body = {
+            "client_sale_id": cid,
+            "lines": [{"sku": "NOTEBOOK-A5", "quantity": 1}],
+            "tenders": [{"kind": "cash", "amount": 2000}],
+        }
+        workflow_id = f"sale:BER1:{cid}"
+        api_pid, dev_pid = _pid(var, "api"), _pid(var, "devices-BER1")
+        assert _alive(api_pid) and _alive(dev_pid)
+
+        async def post() -> httpx.Response | Exception:
+            try:
+                return await http.post("/tills/BER1/sales", json=body, headers=auth)
+            except httpx.HTTPError as err:
+                return err
+
+        in_flight = asyncio.create_task(post())
+
+        async def started() -> bool:
+            try:
+                await client.get_workflow_handle(workflow_id).describe()
+            except RPCError:
+                return False
+            return True
+
+        await eventually(started, timeout=30, interval=0.01)
+        os.kill(api_pid, signal.SIGKILL)  # mid-sale
+        os.kill(dev_pid, signal.SIGKILL)
+        first = await in_flight
+
+        # Both come back, as new processes, and say so in their logs.
+        await eventually(
+            lambda: _pid(var, "api") not in (0, api_pid) and _pid(var, "devices-BER1") != dev_pid,
+            timeout=60,
+        )
+
+        async def healthy() -> bool:
+            try:
+                return (await http.get("/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(healthy, timeout=90, interval=0.5)
+        assert "api exited with code -9" in (var / "logs" / "api.log").read_text()
+        assert "devices-BER1 restarted" in (var / "logs" / "devices-BER1.log").read_text()
+        assert "restarting in" in out.read_text()
+
+        # The till sends the sale again (it never heard the answer, or did): one sale, the same.
+        again = await http.post("/tills/BER1/sales", json=body, headers=auth)
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "completed"
+        if isinstance(first, httpx.Response) and first.status_code == 200:
+            assert first.json()["sale_id"] == again.json()["sale_id"]
+        with engine.connect() as conn:
+            orders = conn.execute(
+                text("SELECT count(*) FROM orders WHERE workflow_id = :w"), {"w": workflow_id}
+            ).scalar_one()
+            movements = conn.execute(
+                text("SELECT coalesce(sum(delta), 0) FROM stock_movements WHERE workflow_id = :w"),
+                {"w": workflow_id},
+            ).scalar_one()
+        assert orders == 1 and movements == -1
+
+        # The new device worker prints: the receipt of a sale after the restart lands.
+        size = receipts.stat().st_size if receipts.exists() else 0
+        second = await http.post(
+            "/tills/BER1/sales",
+            json=body | {"client_sale_id": uuid.uuid4().hex[:16]},
+            headers=auth,
+        )
+        assert second.status_code == 200, second.text
+        await eventually(
+            lambda: receipts.exists() and receipts.stat().st_size > size, timeout=60, interval=0.3
+        )
+
+        # Metrics: the API and the central worker, each with the Temporal SDK's own.
+        api_metrics = _metric_names((await http.get("/metrics")).text)
+        assert "tillflow_sales_total" in api_metrics
+        assert any(n.startswith("temporal_") for n in api_metrics), sorted(api_metrics)[:20]
+        worker = f"http://127.0.0.1:{env['TILLFLOW_WORKER_METRICS_PORT']}/metrics"
+        worker_metrics = _metric_names((await http.get(worker)).text)
+        assert "tillflow_stock_sync_lag_seconds" in worker_metrics
+        assert any(n.startswith("temporal_") for n in worker_metrics)
+    engine.dispose()
