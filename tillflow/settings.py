@@ -1020,10 +1020,10 @@ class Settings(BaseSettings):
     )
     offline_replay_max_tasks: int = Field(
         default=2,
-        ge=1,
+        ge=2,  # with one slot the replay and its Sale children wait on each other's timeouts
         le=64,
-        description="Workflow tasks the replay worker runs at once: a replay's share of a busy "
-        "machine",
+        description="Workflow tasks the replay worker runs at once (at least 2): a replay's share "
+        "of a busy machine",
     )
 
     @field_validator("payload_key", "payload_previous_key")
