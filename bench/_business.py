@@ -20,11 +20,11 @@ from _stack import (
     HOST,
     Stack,
     StackError,
-    check_children,
     child_env,
     free_port,
     log_tail,
     spawn,
+    wait_healthy,
 )
 from _tills import SaleFailed, SaleTiming, TillSession, basket, ring_up
 
@@ -51,23 +51,6 @@ def app_env(stack: Stack, api_port: int, extra: dict[str, str]) -> dict[str, str
     }
 
 
-def wait_url_healthy(stack: Stack, url: str, timeout: float = 300) -> None:
-    """Poll GET {url}/health until 200 (PostgreSQL, Temporal and a sales worker are up)."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        check_children(stack)
-        try:
-            r = httpx.get(f"{url}/health", timeout=3)
-            if r.status_code == 200:
-                return
-            last = f"{r.status_code} {r.text[:300]}"
-        except httpx.HTTPError as err:
-            last = repr(err)
-        time.sleep(0.3)
-    raise StackError(f"the API at {url} was not healthy within {timeout:.0f} s: {last}")
-
-
 def start_apps(
     stack: Stack,
     tills: Sequence[str],
@@ -91,7 +74,7 @@ def start_apps(
         apps.api_urls.append(f"http://{HOST}:{port}")
     stack.api_url = apps.api_urls[0]
     for url in apps.api_urls:
-        wait_url_healthy(stack, url)
+        wait_healthy(stack, timeout=300, url=url)
     return apps
 
 
@@ -203,22 +186,6 @@ def uptime() -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-FLOAT = [{"denomination": 2000, "quantity": 5}, {"denomination": 100, "quantity": 50}]
-
-
-async def open_shifts(api_url: str, sessions: Sequence[TillSession]) -> None:
-    """Open a shift at each till (the demo's store locations need one before selling)."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
-        for s in sessions:
-            r = await http.post(
-                f"/tills/{s.till}/shifts",
-                json={"float": FLOAT},
-                headers={**s.headers, "Idempotency-Key": uuid.uuid4().hex},
-            )
-            if r.status_code not in (201, 409):
-                raise SaleFailed(f"opening a shift at {s.till}: {r.status_code} {r.text[:300]}")
 
 
 async def activity_times(

@@ -166,21 +166,23 @@ def seed(stack: Stack, env: dict[str, str]) -> None:
         raise StackError(f"migrating or seeding failed; {log}:\n{log_tail(log)}")
 
 
-def wait_healthy(stack: Stack, timeout: float = 90) -> None:
-    """Poll GET /health until it answers 200 (PostgreSQL, Temporal and a sales worker are up)."""
+def wait_healthy(stack: Stack, timeout: float = 90, url: str | None = None) -> None:
+    """Poll GET /health of the stack's API (or of the API at `url`) until it answers 200
+    (PostgreSQL, Temporal and a sales worker are up)."""
+    url = url or stack.api_url
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < deadline:
         check_children(stack)
         try:
-            r = httpx.get(f"{stack.api_url}/health", timeout=3)
+            r = httpx.get(f"{url}/health", timeout=3)
             if r.status_code == 200:
                 return
             last = f"{r.status_code} {r.text[:300]}"
         except httpx.HTTPError as err:
             last = repr(err)
         time.sleep(0.3)
-    raise StackError(f"the API was not healthy within {timeout:.0f} s: {last}")
+    raise StackError(f"the API at {url} was not healthy within {timeout:.0f} s: {last}")
 
 
 @contextmanager

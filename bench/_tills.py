@@ -175,3 +175,19 @@ async def run_till(
             items = basket(rng, prices, skus)
             out.append(await ring_up(http, session, items, f"{tag}-{session.till}"))
     return out
+
+
+FLOAT = [{"denomination": 2000, "quantity": 5}, {"denomination": 100, "quantity": 50}]
+
+
+async def open_shifts(api_url: str, sessions: Sequence[TillSession]) -> None:
+    """Open a shift at each till: the demo's stores sell only in an open shift (issue 18)."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
+        for s in sessions:
+            r = await http.post(
+                f"/tills/{s.till}/shifts",
+                json={"float": FLOAT},
+                headers={**s.headers, "Idempotency-Key": f"bench-shift-{s.till}-{time.time_ns()}"},
+            )
+            if r.status_code not in (201, 409):
+                raise SaleFailed(f"opening a shift at {s.till}: {r.status_code} {r.text[:300]}")

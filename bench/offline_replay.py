@@ -62,6 +62,7 @@ from _tills import (
     SaleTiming,
     TillSession,
     add_bench_tills,
+    open_shifts,
     run_till,
     shelf_prices,
     sign_in,
@@ -205,22 +206,6 @@ async def keep_selling(
 
     per = await asyncio.gather(*(till(i, s) for i, s in enumerate(sessions)))
     return [t for p in per for t in p]
-
-
-FLOAT = [{"denomination": 2000, "quantity": 5}, {"denomination": 100, "quantity": 50}]
-
-
-async def open_shifts(api_url: str, sessions: Sequence[TillSession]) -> None:
-    """Open a shift at each till: the demo's stores sell only in an open shift (issue 18)."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
-        for s in sessions:
-            r = await http.post(
-                f"/tills/{s.till}/shifts",
-                json={"float": FLOAT},
-                headers={**s.headers, "Idempotency-Key": f"bench-shift-{s.till}-{time.time_ns()}"},
-            )
-            if r.status_code not in (201, 409):
-                raise SaleFailed(f"opening a shift at {s.till}: {r.status_code} {r.text[:300]}")
 
 
 def verify(db: Database, entries: list[Any], before: dict[str, int], res: Results) -> None:

@@ -67,6 +67,7 @@ from _tills import (
     SaleTiming,
     TillSession,
     add_bench_tills,
+    open_shifts,
     run_till,
     shelf_prices,
     sign_in,
@@ -221,22 +222,6 @@ async def settle(client: Client, timeout: float = 120) -> None:
             step(f"warning: {running} sale workflows still running after {timeout:.0f} s; going on")
             return
         await asyncio.sleep(0.5)
-
-
-SHIFT_FLOAT = [{"denomination": 2000, "quantity": 5}, {"denomination": 100, "quantity": 50}]
-
-
-async def open_shifts(api_url: str, sessions: Sequence[TillSession]) -> None:
-    """Open a shift at each till: the demo's stores sell only in an open shift (issue 18)."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
-        for s in sessions:
-            r = await http.post(
-                f"/tills/{s.till}/shifts",
-                json={"float": SHIFT_FLOAT},
-                headers={**s.headers, "Idempotency-Key": f"bench-shift-{s.till}-{time.time_ns()}"},
-            )
-            if r.status_code not in (201, 409):
-                raise SaleFailed(f"opening a shift at {s.till}: {r.status_code} {r.text[:300]}")
 
 
 async def scenario(

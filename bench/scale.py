@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import webhook_storm as storm_bench
-from _business import open_shifts, start_apps, start_localstripe, stop_apps, uptime
+from _business import start_apps, start_localstripe, stop_apps, uptime
 from _report import percentile
 from _stack import LIFTED_THROTTLES, Stack, StackError, check_children, seed, seed_env, services
 from _tills import (
@@ -47,6 +47,7 @@ from _tills import (
     TillSession,
     add_bench_tills,
     basket,
+    open_shifts,
     ring_up,
     shelf_prices,
     sign_in,

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _business import activity_times, connect_store, open_shifts, sell_at_rate, start_apps, uptime
+from _business import activity_times, connect_store, sell_at_rate, start_apps, uptime
 from _report import percentile
 from _stack import LIFTED_THROTTLES, StackError, check_children, seed, seed_env, services
-from _tills import SaleFailed, shelf_prices, sign_in, tills_for
+from _tills import SaleFailed, open_shifts, shelf_prices, sign_in, tills_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
